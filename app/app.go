@@ -1,0 +1,117 @@
+// Package app wires one Frontdesk process together: configuration, the
+// store, the cache, the GraphQL schema and the HTTP server. The binary and
+// the end-to-end tests build the process the same way through New.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"entgo.io/ent/dialect"
+	"github.com/99designs/gqlgen/graphql"
+
+	"frontdesk/cache"
+	"frontdesk/config"
+	"frontdesk/database"
+	"frontdesk/graph"
+	"frontdesk/requestid"
+	"frontdesk/server"
+)
+
+// Options are extra hooks for tests.
+type Options struct {
+	// Extensions are added to the GraphQL server (fault injection).
+	Extensions []graphql.HandlerExtension
+	// Driver wraps the database driver (query counting).
+	Driver func(dialect.Driver) dialect.Driver
+}
+
+// App is one running Frontdesk process.
+type App struct {
+	Config *config.Config
+	Log    *slog.Logger
+	DB     *database.DB
+	Cache  cache.Store
+	Server *server.Server
+}
+
+// NewLogger returns the JSON logger every component writes to; records
+// logged with a request context carry its request id.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // config has validated the level
+	return slog.New(requestid.LogHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})})
+}
+
+// New opens the store and cache, applies migrations unless switched off,
+// and builds the server.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (_ *App, err error) {
+	a := &App{Config: cfg, Log: log}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, a.Close())
+		}
+	}()
+	a.DB, err = database.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath(), database.Options{Driver: opts.Driver})
+	if err != nil {
+		return a, err
+	}
+	if cfg.MigrateOnStart {
+		applied, err := a.DB.Migrate(ctx)
+		if err != nil {
+			return a, err
+		}
+		if len(applied) > 0 {
+			log.Info("applied migrations", "versions", applied)
+		}
+	}
+	a.Cache, _, err = cache.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
+	if err != nil {
+		return a, err
+	}
+	ready := map[string]server.Pinger{"database": a.DB}
+	if cfg.RedisURL != "" {
+		ready["redis"] = a.Cache
+	}
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client}})
+	a.Server = server.New(server.Deps{
+		Config:     cfg,
+		Log:        log,
+		Schema:     schema,
+		Ready:      ready,
+		Extensions: opts.Extensions,
+	})
+	return a, nil
+}
+
+// Listen opens the configured address.
+func (a *App) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (FRONTDESK_ADDR): %w", a.Config.Addr, err)
+	}
+	return ln, nil
+}
+
+// Serve runs the HTTP server on ln until ctx is cancelled.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	a.Log.Info("serving", "addr", ln.Addr().String(), "env", a.Config.Env,
+		"database", a.DB.Dialect, "redis", a.Config.RedisURL != "", "playground", a.Config.Playground)
+	return a.Server.Serve(ctx, ln)
+}
+
+// Close releases the store and cache.
+func (a *App) Close() error {
+	var errs []error
+	if a.Cache != nil {
+		errs = append(errs, a.Cache.Close())
+	}
+	if a.DB != nil {
+		errs = append(errs, a.DB.Close())
+	}
+	return errors.Join(errs...)
+}

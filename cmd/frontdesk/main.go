@@ -1,0 +1,77 @@
+// Command frontdesk is the Frontdesk binary: `serve` runs the API,
+// `migrate` applies database migrations.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"frontdesk/app"
+	"frontdesk/config"
+)
+
+const usage = `usage: frontdesk <command>
+
+commands:
+  serve     run the GraphQL API (applies migrations first unless FRONTDESK_MIGRATE_ON_START=false)
+  migrate   apply pending database migrations and exit
+  version   print the version
+
+Configuration comes from FRONTDESK_* environment variables; see docs/configuration.md.`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "frontdesk:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) != 1 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "version":
+		fmt.Println(version)
+		return nil
+	case "serve", "migrate":
+	case "help", "-h", "--help":
+		fmt.Println(usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
+	}
+
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(os.Stderr, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	if args[0] == "migrate" {
+		cfg.MigrateOnStart = true
+	}
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if args[0] == "migrate" {
+		log.Info("database is up to date")
+		return nil
+	}
+	ln, err := a.Listen()
+	if err != nil {
+		return err
+	}
+	return a.Serve(ctx, ln)
+}

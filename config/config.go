@@ -1,0 +1,286 @@
+// Package config loads Frontdesk's configuration from FRONTDESK_* environment
+// variables, once, at start-up. Every variable is declared in one table
+// (vars) with its default and documentation, so a bad value names the
+// variable and what it expects, and docs/configuration.md can be checked
+// against the code.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment is development or production.
+type Environment string
+
+const (
+	Development Environment = "development"
+	Production  Environment = "production"
+)
+
+// Config is the whole configuration of one Frontdesk process.
+type Config struct {
+	Addr    string
+	Env     Environment
+	DataDir string
+	// DatabaseURL is empty for the embedded SQLite store, else mysql://…
+	DatabaseURL    string
+	RedisURL       string
+	RedisPrefix    string
+	LogLevel       string
+	MigrateOnStart bool
+
+	AllowedOrigins   []string
+	Playground       bool
+	Introspection    bool
+	FieldSuggestions bool
+
+	ShutdownTimeout   time.Duration
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+
+	MaxBodyBytes     int64
+	MaxUploadBytes   int64
+	MaxComplexity    int
+	MaxDepth         int
+	MaxAliases       int
+	MaxTokens        int
+	MaxOperations    int
+	MaxPageSize      int
+	DefaultPageSize  int
+	OperationTimeout time.Duration
+
+	WSInitTimeout time.Duration
+	WSKeepAlive   time.Duration
+	WSReadLimit   int64
+}
+
+// Var documents one environment variable.
+type Var struct {
+	Name        string
+	Default     string
+	Description string
+	set         func(c *Config, v string) error
+}
+
+// Vars returns the table of every variable Frontdesk reads, in the order
+// docs/configuration.md lists them.
+func Vars() []Var { return vars }
+
+var vars = []Var{
+	{"FRONTDESK_ADDR", "127.0.0.1:8080", "Address the HTTP server listens on (host:port).", func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return errors.New("expected host:port, such as 127.0.0.1:8080 or :8080")
+		}
+		c.Addr = v
+		return nil
+	}},
+	{"FRONTDESK_ENV", "development", "`development` or `production`. Production switches off the playground, introspection and field suggestions unless they are set explicitly, and refuses the development payment gateway.", func(c *Config, v string) error {
+		switch Environment(v) {
+		case Development, Production:
+			c.Env = Environment(v)
+			return nil
+		}
+		return errors.New("expected development or production")
+	}},
+	{"FRONTDESK_DATA_DIR", "./data", "Directory for the embedded SQLite database, local media and backups.", func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("expected a directory path")
+		}
+		c.DataDir = filepath.Clean(v)
+		return nil
+	}},
+	{"FRONTDESK_DATABASE_URL", "", "Empty for the embedded SQLite file `<data dir>/frontdesk.db`; otherwise `mysql://user:password@host:3306/dbname` for MySQL 8 or MariaDB 10.11+.", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || u.Scheme != "mysql" || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return errors.New("expected mysql://user:password@host:port/dbname, or empty for embedded SQLite")
+		}
+		c.DatabaseURL = v
+		return nil
+	}},
+	{"FRONTDESK_REDIS_URL", "", "Empty for the in-process cache and pub/sub (one replica); otherwise `redis://[:password@]host:6379/0` (or `rediss://` for TLS).", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return errors.New("expected redis://host:port/db or rediss://…, or empty for in-process")
+		}
+		c.RedisURL = v
+		return nil
+	}},
+	{"FRONTDESK_REDIS_PREFIX", "frontdesk:", "Prefix for every Redis key and channel, so several deployments can share one Redis.", func(c *Config, v string) error {
+		c.RedisPrefix = v
+		return nil
+	}},
+	{"FRONTDESK_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error`.", func(c *Config, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return errors.New("expected debug, info, warn or error")
+	}},
+	{"FRONTDESK_MIGRATE_ON_START", "true", "Apply pending database migrations when `serve` starts. Switch off when migrations run as a separate deploy step (`frontdesk migrate`).", boolVar(func(c *Config) *bool { return &c.MigrateOnStart })},
+	{"FRONTDESK_ALLOWED_ORIGINS", "", "Comma-separated browser origins allowed by CORS and the WebSocket origin check, such as `https://shop.example.com`. `*` is refused. In development, http://localhost and http://127.0.0.1 on any port are always allowed.", func(c *Config, v string) error {
+		c.AllowedOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimSpace(o)
+			if o == "" {
+				continue
+			}
+			u, err := url.Parse(o)
+			if o == "*" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+				return fmt.Errorf("expected origins like https://shop.example.com separated by commas, got %q", o)
+			}
+			c.AllowedOrigins = append(c.AllowedOrigins, strings.ToLower(o))
+		}
+		return nil
+	}},
+	{"FRONTDESK_PLAYGROUND", "", "Serve the GraphQL playground at `/`. Default: on in development, off in production.", optBoolVar(func(c *Config) *bool { return &c.Playground })},
+	{"FRONTDESK_INTROSPECTION", "", "Allow schema introspection. Default: on in development, off in production.", optBoolVar(func(c *Config) *bool { return &c.Introspection })},
+	{"FRONTDESK_FIELD_SUGGESTIONS", "", "Include \"did you mean\" suggestions in validation errors. Default: on in development, off in production.", optBoolVar(func(c *Config) *bool { return &c.FieldSuggestions })},
+	{"FRONTDESK_SHUTDOWN_TIMEOUT", "15s", "How long a SIGTERM/SIGINT waits for in-flight requests and jobs before closing anyway.", durationVar(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"FRONTDESK_READ_HEADER_TIMEOUT", "5s", "HTTP server: time allowed to read request headers.", durationVar(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
+	{"FRONTDESK_READ_TIMEOUT", "60s", "HTTP server: time allowed to read a whole request, uploads included.", durationVar(func(c *Config) *time.Duration { return &c.ReadTimeout })},
+	{"FRONTDESK_WRITE_TIMEOUT", "60s", "HTTP server: time allowed to write a response (WebSockets are exempt once upgraded).", durationVar(func(c *Config) *time.Duration { return &c.WriteTimeout })},
+	{"FRONTDESK_IDLE_TIMEOUT", "120s", "HTTP server: how long an idle keep-alive connection stays open.", durationVar(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"FRONTDESK_MAX_BODY_BYTES", "1048576", "Largest JSON request body accepted, in bytes.", int64Var(func(c *Config) *int64 { return &c.MaxBodyBytes })},
+	{"FRONTDESK_MAX_UPLOAD_BYTES", "20971520", "Largest multipart (file upload) request accepted, in bytes.", int64Var(func(c *Config) *int64 { return &c.MaxUploadBytes })},
+	{"FRONTDESK_MAX_COMPLEXITY", "5000", "Largest query complexity. Each field costs 1; list and connection fields multiply their selection by the page size asked for.", intVar(func(c *Config) *int { return &c.MaxComplexity })},
+	{"FRONTDESK_MAX_DEPTH", "15", "Deepest selection nesting allowed in an operation.", intVar(func(c *Config) *int { return &c.MaxDepth })},
+	{"FRONTDESK_MAX_ALIASES", "30", "Most field aliases allowed in one operation.", intVar(func(c *Config) *int { return &c.MaxAliases })},
+	{"FRONTDESK_MAX_TOKENS", "15000", "Most lexer tokens the parser reads from one document.", intVar(func(c *Config) *int { return &c.MaxTokens })},
+	{"FRONTDESK_MAX_OPERATIONS", "10", "Most operation definitions allowed in one document.", intVar(func(c *Config) *int { return &c.MaxOperations })},
+	{"FRONTDESK_MAX_PAGE_SIZE", "100", "Largest `first`/`last` a connection accepts.", intVar(func(c *Config) *int { return &c.MaxPageSize })},
+	{"FRONTDESK_DEFAULT_PAGE_SIZE", "20", "Page size of a connection queried without `first` or `last`.", intVar(func(c *Config) *int { return &c.DefaultPageSize })},
+	{"FRONTDESK_OPERATION_TIMEOUT", "10s", "Deadline for one query or mutation (subscriptions are exempt).", durationVar(func(c *Config) *time.Duration { return &c.OperationTimeout })},
+	{"FRONTDESK_WS_INIT_TIMEOUT", "10s", "Time a WebSocket client has to send connection_init.", durationVar(func(c *Config) *time.Duration { return &c.WSInitTimeout })},
+	{"FRONTDESK_WS_KEEPALIVE", "25s", "Interval of WebSocket keep-alive pings.", durationVar(func(c *Config) *time.Duration { return &c.WSKeepAlive })},
+	{"FRONTDESK_WS_READ_LIMIT", "65536", "Largest WebSocket message accepted from a client, in bytes.", int64Var(func(c *Config) *int64 { return &c.WSReadLimit })},
+}
+
+// Error lists every invalid variable found, so an operator fixes them all
+// in one go.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// Load reads the configuration through getenv (os.Getenv in production,
+// a map in tests) and validates it.
+func Load(getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	var problems []string
+	explicit := map[string]bool{}
+	for _, v := range vars {
+		raw, ok := lookup(getenv, v.Name)
+		explicit[v.Name] = ok
+		if !ok {
+			raw = v.Default
+		}
+		if err := v.set(c, raw); err != nil {
+			problems = append(problems, fmt.Sprintf("%s=%q: %v", v.Name, raw, err))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	// Developer conveniences default on in development and off in
+	// production, unless the operator said otherwise.
+	dev := c.Env == Development
+	for name, field := range map[string]*bool{
+		"FRONTDESK_PLAYGROUND":        &c.Playground,
+		"FRONTDESK_INTROSPECTION":     &c.Introspection,
+		"FRONTDESK_FIELD_SUGGESTIONS": &c.FieldSuggestions,
+	} {
+		if !explicit[name] {
+			*field = dev
+		}
+	}
+	if c.DefaultPageSize > c.MaxPageSize {
+		problems = append(problems, fmt.Sprintf("FRONTDESK_DEFAULT_PAGE_SIZE=%d: must not exceed FRONTDESK_MAX_PAGE_SIZE (%d)", c.DefaultPageSize, c.MaxPageSize))
+	}
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return c, nil
+}
+
+// Embedded reports whether the embedded SQLite store is in use.
+func (c *Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// SQLitePath is the embedded database file.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "frontdesk.db") }
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return strings.TrimSpace(v), v != ""
+}
+
+func boolVar(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("expected true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+// optBoolVar accepts an empty value, meaning "use the environment's default".
+func optBoolVar(field func(*Config) *bool) func(*Config, string) error {
+	set := boolVar(field)
+	return func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		return set(c, v)
+	}
+}
+
+func durationVar(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("expected a positive duration such as 500ms, 10s or 2m")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func intVar(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return errors.New("expected a positive whole number")
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func int64Var(field func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return errors.New("expected a positive whole number of bytes")
+		}
+		*field(c) = n
+		return nil
+	}
+}

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.Env != Development || c.DataDir != "data" || !c.Embedded() {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if !c.Playground || !c.Introspection || !c.FieldSuggestions || !c.MigrateOnStart {
+		t.Fatalf("development conveniences should default on: %+v", c)
+	}
+	if c.OperationTimeout != 10*time.Second || c.MaxPageSize != 100 {
+		t.Fatalf("limits: %+v", c)
+	}
+}
+
+func TestProductionSwitchesOffDeveloperFeatures(t *testing.T) {
+	c, err := Load(env(map[string]string{"FRONTDESK_ENV": "production"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Playground || c.Introspection || c.FieldSuggestions {
+		t.Fatalf("production defaults: %+v", c)
+	}
+	c, err = Load(env(map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_INTROSPECTION": "true"}))
+	if err != nil || !c.Introspection {
+		t.Fatalf("explicit introspection in production: %v %+v", err, c)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name, value, wantInMsg string
+	}{
+		{"FRONTDESK_ADDR", "8080", "host:port"},
+		{"FRONTDESK_ENV", "staging", "development or production"},
+		{"FRONTDESK_DATABASE_URL", "postgres://x/y", "mysql://"},
+		{"FRONTDESK_DATABASE_URL", "mysql://host", "mysql://"},
+		{"FRONTDESK_REDIS_URL", "localhost:6379", "redis://"},
+		{"FRONTDESK_SHUTDOWN_TIMEOUT", "soon", "duration"},
+		{"FRONTDESK_MAX_DEPTH", "-1", "positive"},
+		{"FRONTDESK_ALLOWED_ORIGINS", "*", "origins"},
+		{"FRONTDESK_MIGRATE_ON_START", "maybe", "true or false"},
+		{"FRONTDESK_LOG_LEVEL", "loud", "debug"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
+			_, err := Load(env(map[string]string{tt.name: tt.value}))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *config.Error, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.name) || !strings.Contains(err.Error(), tt.wantInMsg) {
+				t.Fatalf("message %q should name %s and say %q", err, tt.name, tt.wantInMsg)
+			}
+		})
+	}
+}
+
+func TestAllProblemsReportedAtOnce(t *testing.T) {
+	_, err := Load(env(map[string]string{"FRONTDESK_ENV": "x", "FRONTDESK_ADDR": "y"}))
+	var ce *Error
+	if !errors.As(err, &ce) || len(ce.Problems) != 2 {
+		t.Fatalf("want 2 problems, got %v", err)
+	}
+}
+
+func TestOrigins(t *testing.T) {
+	c, err := Load(env(map[string]string{"FRONTDESK_ALLOWED_ORIGINS": "https://Shop.example.com, http://localhost:3000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.AllowedOrigins, " "); got != "https://shop.example.com http://localhost:3000" {
+		t.Fatalf("origins = %q", got)
+	}
+}
+
+// TestDocsListEveryVariable keeps docs/configuration.md in step with the code.
+func TestDocsListEveryVariable(t *testing.T) {
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars() {
+		if !strings.Contains(string(doc), "`"+v.Name+"`") {
+			t.Errorf("docs/configuration.md does not list %s", v.Name)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+// Package database opens Frontdesk's store, the embedded SQLite file or a
+// MySQL/MariaDB server, behind one ent client, and applies migrations.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/go-sql-driver/mysql"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"frontdesk/ent"
+)
+
+// DB is an open store.
+type DB struct {
+	Client  *ent.Client
+	SQL     *sql.DB
+	Dialect string // dialect.SQLite or dialect.MySQL
+}
+
+// Options tune how the store is opened.
+type Options struct {
+	// Driver wraps the ent driver, for example to count queries in tests.
+	Driver func(dialect.Driver) dialect.Driver
+}
+
+// Open opens the embedded SQLite file at sqlitePath when databaseURL is
+// empty, and the MySQL database it names otherwise.
+func Open(ctx context.Context, databaseURL, sqlitePath string, opts Options) (*DB, error) {
+	var (
+		db          *sql.DB
+		dialectName string
+		err         error
+	)
+	if databaseURL == "" {
+		dialectName = dialect.SQLite
+		db, err = openSQLite(sqlitePath)
+	} else {
+		dialectName = dialect.MySQL
+		db, err = openMySQL(databaseURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", dialectName, err)
+	}
+	var drv dialect.Driver = entsql.OpenDB(dialectName, db)
+	if opts.Driver != nil {
+		drv = opts.Driver(drv)
+	}
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: dialectName}, nil
+}
+
+// Close closes the client and its pool.
+func (d *DB) Close() error { return d.Client.Close() }
+
+// Ping checks that the database answers; /readyz uses it.
+func (d *DB) Ping(ctx context.Context) error { return d.SQL.PingContext(ctx) }
+
+func openSQLite(path string) (*sql.DB, error) {
+	if dir := dirOf(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	// WAL lets readers run beside the one writer; busy_timeout makes a
+	// second writer wait instead of failing; _txlock=immediate takes the
+	// write lock at BEGIN so two read-then-write transactions cannot
+	// deadlock on the upgrade.
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// MySQLConfig turns a mysql://user:pass@host:port/db?param=v URL into the
+// driver's configuration, with the settings Frontdesk relies on: UTC times
+// parsed into time.Time and utf8mb4 everywhere.
+func MySQLConfig(databaseURL string) (*mysql.Config, error) {
+	u, err := url.Parse(databaseURL)
+	if err != nil || u.Scheme != "mysql" {
+		return nil, fmt.Errorf("parse database URL: expected mysql://user:password@host:port/dbname")
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr += ":3306"
+	}
+	q := url.Values{}
+	q.Set("parseTime", "true")
+	q.Set("loc", "UTC")
+	q.Set("charset", "utf8mb4")
+	q.Set("collation", "utf8mb4_unicode_ci")
+	q.Set("time_zone", "'+00:00'")
+	for k, v := range u.Query() {
+		q.Set(k, v[0])
+	}
+	password, _ := u.User.Password()
+	c, err := mysql.ParseDSN(fmt.Sprintf("%s:%s@tcp(%s)/%s?%s",
+		u.User.Username(), password, addr, strings.Trim(u.Path, "/"), q.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	return c, nil
+}
+
+func openMySQL(databaseURL string) (*sql.DB, error) {
+	c, err := MySQLConfig(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	connector, err := mysql.NewConnector(c)
+	if err != nil {
+		return nil, fmt.Errorf("mysql connector: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	return db, nil
+}
+
+func dirOf(path string) string {
+	i := strings.LastIndexAny(path, `/\`)
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}

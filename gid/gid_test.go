@@ -1,0 +1,72 @@
+package gid
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewIsValidAndUnique(t *testing.T) {
+	seen := map[ID]bool{}
+	for range 1000 {
+		id := New("usr")
+		if err := id.Validate(); err != nil {
+			t.Fatalf("New produced invalid id %q: %v", id, err)
+		}
+		if id.Prefix() != "usr" {
+			t.Fatalf("prefix = %q, want usr", id.Prefix())
+		}
+		if seen[id] {
+			t.Fatalf("duplicate id %q", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestULIDSortsByTime(t *testing.T) {
+	a := newULID(time.UnixMilli(1_700_000_000_000))
+	b := newULID(time.UnixMilli(1_700_000_000_001))
+	if !(a[:10] < b[:10]) {
+		t.Fatalf("timestamp part not ordered: %s !< %s", a, b)
+	}
+}
+
+func TestParseRejectsMalformed(t *testing.T) {
+	valid := string(New("prd"))
+	tests := []struct {
+		name string
+		in   string
+	}{
+		{"empty", ""},
+		{"no prefix", valid[4:]},
+		{"upper prefix", "PRD" + valid[3:]},
+		{"long prefix", "abcdef" + valid[3:]},
+		{"short ulid", valid[:len(valid)-1]},
+		{"bad char", valid[:len(valid)-1] + "U"},
+		{"overflow timestamp", "prd_8" + valid[5:]},
+		{"sql injection", "usr_' OR 1=1 --"},
+		{"huge", strings.Repeat("a", 10_000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Parse(tt.in); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Parse(%q) error = %v, want ErrMalformed", tt.in, err)
+			}
+		})
+	}
+	if _, err := Parse(valid); err != nil {
+		t.Fatalf("Parse(valid) = %v", err)
+	}
+}
+
+func TestUnmarshalGQL(t *testing.T) {
+	var id ID
+	if err := id.UnmarshalGQL(42); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("non-string input: err = %v", err)
+	}
+	want := New("ord")
+	if err := id.UnmarshalGQL(string(want)); err != nil || id != want {
+		t.Fatalf("UnmarshalGQL = %q, %v", id, err)
+	}
+}

@@ -1,0 +1,99 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"frontdesk/ent"
+	"frontdesk/errcode"
+	"frontdesk/gid"
+	"frontdesk/requestid"
+)
+
+// errRecovered marks an error made from a recovered panic.
+var errRecovered = errors.New("panic in resolver")
+
+// ErrorPresenter is the one place where errors become GraphQL errors. Known
+// errors get their code and client-safe message; anything else is logged
+// with its request id and shown only as INTERNAL, so internal details
+// (SQL, stack traces, hostnames) never reach a client.
+func ErrorPresenter(ctx context.Context, err error) *gqlerror.Error {
+	out := graphql.DefaultErrorPresenter(ctx, err)
+	code, message, retryAfter := classify(err, out)
+	if code == errcode.Internal {
+		slog.ErrorContext(ctx, "graphql internal error", "error", err.Error(), "path", out.Path.String())
+		message = "internal error"
+		if id := requestid.From(ctx); id != "" {
+			message = fmt.Sprintf("internal error (request id %s)", id)
+		}
+	}
+	out.Message = message
+	if out.Extensions == nil {
+		out.Extensions = map[string]any{}
+	}
+	out.Extensions["code"] = string(code)
+	if retryAfter > 0 {
+		out.Extensions["retryAfter"] = retryAfter
+	}
+	if id := requestid.From(ctx); id != "" && code == errcode.Internal {
+		out.Extensions["requestId"] = id
+	}
+	return out
+}
+
+// classify finds the code and public message of err. presented is gqlgen's
+// default rendering, which already carries a code for parse and
+// validation errors.
+func classify(err error, presented *gqlerror.Error) (errcode.Code, string, int) {
+	var ce *errcode.Error
+	switch {
+	case errors.As(err, &ce):
+		return ce.Code, ce.Message, int(ce.RetryAfter.Seconds() + 0.999)
+	case errors.Is(err, errRecovered):
+		return errcode.Internal, "", 0
+	case errors.Is(err, context.DeadlineExceeded):
+		return errcode.Timeout, "the operation took longer than the server allows; narrow the query or try again", 0
+	case errors.Is(err, context.Canceled):
+		return errcode.Timeout, "the request was cancelled", 0
+	case errors.Is(err, gid.ErrMalformed):
+		return errcode.BadUserInput, "invalid ID: IDs are opaque strings returned by this API", 0
+	case ent.IsNotFound(err):
+		return errcode.NotFound, "not found", 0
+	}
+	if list, ok := errcode.AsUserErrors(err); ok {
+		return errcode.BadUserInput, list[0].Error(), 0
+	}
+	if code, ok := presented.Extensions["code"].(string); ok && code != "" {
+		// Parse and validation errors come from gqlparser with a code and
+		// a message written for client developers.
+		if strings.Contains(presented.Message, "exceeded token limit") {
+			return errcode.TokenLimit, "the document has too many tokens; send a smaller query", 0
+		}
+		return errcode.Code(code), presented.Message, 0
+	}
+	var gqlErr *gqlerror.Error
+	if errors.As(err, &gqlErr) && gqlErr.Err == nil && gqlErr.Rule != "" {
+		return errcode.ValidationFailed, presented.Message, 0
+	}
+	// Input coercion failures (a string where an Int was expected, an
+	// unknown enum value) are raised by generated code as plain gqlerrors
+	// with a path and no cause; they are the client's fault.
+	if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+		return errcode.BadUserInput, presented.Message, 0
+	}
+	return errcode.Internal, "", 0
+}
+
+// Recover turns a panic in a resolver into an INTERNAL error. The stack
+// goes to the log with the request id; the client sees only the id.
+func Recover(ctx context.Context, p any) error {
+	slog.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return fmt.Errorf("%w: %v", errRecovered, p)
+}

@@ -1,0 +1,75 @@
+package graph
+
+import (
+	"context"
+	"reflect"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"frontdesk/ent"
+	"frontdesk/errcode"
+	"frontdesk/gid"
+)
+
+// nodeTypes are the GraphQL types that implement Node. An ent entity whose
+// type is not among them is internal and never returned by node/nodes.
+var nodeTypes = func() map[string]bool {
+	out := map[string]bool{}
+	for _, d := range parsedSchema.GetPossibleTypes(parsedSchema.Types["Node"]) {
+		out[d.Name] = true
+	}
+	return out
+}()
+
+// public returns n when its type is exposed through the Node interface.
+func public(n ent.Noder) ent.Noder {
+	if n == nil {
+		return nil
+	}
+	t := reflect.TypeOf(n)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if !nodeTypes[t.Name()] {
+		return nil
+	}
+	return n
+}
+
+// errNodeNotFound is returned for IDs that are well formed but name no
+// object the viewer can see; missing and hidden look the same.
+var errNodeNotFound = errcode.New(errcode.NotFound, "no object with this ID")
+
+// node loads one object by global ID. Malformed IDs never reach here: gid
+// rejects them while the arguments are parsed.
+func (r *Resolver) node(ctx context.Context, id gid.ID) (ent.Noder, error) {
+	n, err := r.Client.Noder(ctx, id, ent.WithNodeType(ent.TableOf))
+	if ent.IsNotFound(err) {
+		return nil, errNodeNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n = public(n); n == nil {
+		return nil, errNodeNotFound
+	}
+	return n, nil
+}
+
+// nodes loads several objects in one query per type, keeping the order
+// asked for; an entry that is missing or invisible is null with a
+// NOT_FOUND error at its index.
+func (r *Resolver) nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error) {
+	found, err := r.Client.Noders(ctx, ids, ent.WithNodeType(ent.TableOf))
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, err
+	}
+	out := make([]ent.Noder, len(ids))
+	for i := range found {
+		out[i] = public(found[i])
+		if out[i] == nil && found[i] != nil {
+			graphql.AddError(graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i)), errNodeNotFound)
+		}
+	}
+	return out, nil
+}

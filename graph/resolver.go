@@ -1,0 +1,16 @@
+// Package graph holds the GraphQL layer: thin resolvers over the domain
+// packages, the error presenter, request limits and gqlgen's generated
+// executor. Business rules never live here.
+package graph
+
+import (
+	"frontdesk/ent"
+)
+
+//go:generate go tool gqlgen generate
+
+// Resolver is the root resolver. It carries the process-wide dependencies
+// that resolvers hand to domain functions.
+type Resolver struct {
+	Client *ent.Client
+}

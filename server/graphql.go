@@ -1,0 +1,120 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"frontdesk/config"
+	"frontdesk/graph"
+)
+
+// newGraphQLHandler assembles the GraphQL server explicitly, one transport
+// and one extension at a time, so each is a deliberate choice.
+func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, log *slog.Logger, extra []graphql.HandlerExtension) *handler.Server {
+	srv := handler.New(graph.Complexity{ExecutableSchema: es, DefaultPageSize: cfg.DefaultPageSize})
+
+	// Transports, most specific first: gqlgen picks the first that
+	// supports a request.
+	readLimit := cfg.WSReadLimit
+	srv.AddTransport(transport.Websocket{
+		Implementation:        ws,
+		InitTimeout:           cfg.WSInitTimeout,
+		KeepAlivePingInterval: cfg.WSKeepAlive,
+		// PingPongInterval only applies to graphql-transport-ws; a client
+		// that stops answering pings is dropped after twice the interval.
+		PingPongInterval: cfg.WSKeepAlive,
+		PayloadReadLimit: &readLimit,
+		ErrorFunc: func(ctx context.Context, err error) {
+			log.DebugContext(ctx, "websocket closed with error", "error", err.Error())
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	// GET serves queries only; the transport refuses mutations, so a link
+	// or an image tag can never change state.
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.MultipartForm{
+		MaxUploadSize: cfg.MaxUploadBytes,
+		MaxMemory:     min(cfg.MaxUploadBytes, 8<<20),
+	})
+
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(cfg.MaxTokens)
+	srv.SetDisableSuggestion(!cfg.FieldSuggestions)
+	srv.SetErrorPresenter(graph.ErrorPresenter)
+	srv.SetRecoverFunc(graph.Recover)
+
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(graph.Limits{
+		MaxDepth:         cfg.MaxDepth,
+		MaxAliases:       cfg.MaxAliases,
+		MaxOperations:    cfg.MaxOperations,
+		MaxPageSize:      cfg.MaxPageSize,
+		OperationTimeout: cfg.OperationTimeout,
+	})
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.Use(operationLog{log: log})
+	for _, e := range extra {
+		srv.Use(e)
+	}
+	return srv
+}
+
+// operationLog logs each GraphQL operation with its name, type, duration
+// and outcome. Variables are never logged: they hold passwords and tokens.
+type operationLog struct{ log *slog.Logger }
+
+var (
+	_ graphql.HandlerExtension    = operationLog{}
+	_ graphql.ResponseInterceptor = operationLog{}
+)
+
+func (operationLog) ExtensionName() string                  { return "OperationLog" }
+func (operationLog) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (o operationLog) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	start := time.Now()
+	resp := next(ctx)
+	if !graphql.HasOperationContext(ctx) {
+		return resp
+	}
+	op := graphql.GetOperationContext(ctx)
+	kind := "unknown"
+	if op.Operation != nil {
+		kind = string(op.Operation.Operation)
+		if op.Operation.Operation == ast.Subscription {
+			// One line per subscription event would drown the log.
+			return resp
+		}
+	}
+	outcome := "ok"
+	var codes []string
+	if resp != nil {
+		for _, e := range resp.Errors {
+			if c, ok := e.Extensions["code"].(string); ok {
+				codes = append(codes, c)
+			}
+		}
+	}
+	if len(codes) > 0 {
+		outcome = "error"
+	}
+	o.log.LogAttrs(ctx, slog.LevelInfo, "graphql operation",
+		slog.String("operation", op.OperationName),
+		slog.String("type", kind),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("outcome", outcome),
+		slog.Any("error_codes", codes),
+	)
+	return resp
+}

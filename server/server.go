@@ -1,0 +1,167 @@
+// Package server assembles Frontdesk's HTTP surface: the GraphQL endpoint
+// with its transports, the playground, health checks, and the middleware
+// every request passes through (request id, access log, recover, CORS,
+// body limits). It also runs the HTTP server and shuts it down gracefully.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/gorilla/websocket"
+
+	"frontdesk/config"
+)
+
+// Pinger is a dependency whose health /readyz reports.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are what the server needs from the rest of the process.
+type Deps struct {
+	Config *config.Config
+	Log    *slog.Logger
+	Schema graphql.ExecutableSchema
+	// Ready are checked by /readyz, by name ("database", "redis").
+	Ready map[string]Pinger
+	// Extensions are added to the GraphQL server after the built-in ones;
+	// tests use them to inject faults.
+	Extensions []graphql.HandlerExtension
+	// Routes lets other packages mount handlers (webhooks, media).
+	Routes func(mux *http.ServeMux)
+}
+
+// Server is Frontdesk's HTTP server.
+type Server struct {
+	deps     Deps
+	ws       *gorillaWebsocket
+	handler  http.Handler
+	draining atomic.Bool
+	http     *http.Server
+}
+
+// New builds the server and its routes.
+func New(deps Deps) *Server {
+	cfg := deps.Config
+	s := &Server{deps: deps}
+	origins := originPolicy{allowed: cfg.AllowedOrigins, dev: cfg.Env == config.Development}
+	s.ws = newGorillaWebsocket(origins.checkWebSocketOrigin)
+
+	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, deps.Log, deps.Extensions)
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, gql))
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if cfg.Playground {
+		mux.Handle("GET /{$}", playground.Handler("Frontdesk", "/graphql"))
+	}
+	if deps.Routes != nil {
+		deps.Routes(mux)
+	}
+	var h http.Handler = mux
+	h = withCORS(origins, h)
+	h = withRecover(deps.Log, h)
+	h = withAccessLog(deps.Log, h)
+	h = withRequestID(h)
+	s.handler = h
+	return s
+}
+
+// Handler returns the root HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve accepts connections on ln until ctx is cancelled, then shuts down
+// gracefully: /readyz starts failing, the listener closes, in-flight
+// requests finish, and every WebSocket gets a 1001 close frame; whatever is
+// still running when ShutdownTimeout passes is cut off.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	cfg := s.deps.Config
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	s.deps.Log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	s.draining.Store(true)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// WebSockets are hijacked, so Shutdown does not see them: close them
+	// first with "going away" so clients reconnect to another replica.
+	s.ws.CloseAll(websocket.CloseGoingAway, "server shutting down")
+	err := s.http.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		_ = s.http.Close()
+		return fmt.Errorf("shutdown: requests still running after %s were cut off", cfg.ShutdownTimeout)
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+// OpenWebSockets reports how many WebSocket connections are open.
+func (s *Server) OpenWebSockets() int { return s.ws.Open() }
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports whether this replica should receive traffic: its
+// dependencies answer and it is not shutting down.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	status := http.StatusOK
+	if s.draining.Load() {
+		checks["server"] = "shutting down"
+		status = http.StatusServiceUnavailable
+	}
+	for name, p := range s.deps.Ready {
+		if err := p.Ping(ctx); err != nil {
+			s.deps.Log.WarnContext(ctx, "readiness check failed", "check", name, "error", err.Error())
+			checks[name] = "unavailable"
+			status = http.StatusServiceUnavailable
+			continue
+		}
+		checks[name] = "ok"
+	}
+	body := map[string]any{"status": "ok", "checks": checks}
+	if status != http.StatusOK {
+		body["status"] = "unavailable"
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do
+}
