@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"frontdesk/ent"
@@ -257,98 +258,19 @@ func newExecutionContext(
 	}
 }
 
+//go:embed "schema/core.graphqls"
+var sourcesFS embed.FS
+
+func sourceData(filename string) string {
+	data, err := sourcesFS.ReadFile(filename)
+	if err != nil {
+		panic(fmt.Sprintf("codegen problem: %s not available", filename))
+	}
+	return string(data)
+}
+
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `"""
-Frontdesk: a shop and an appointment book behind one GraphQL API.
-
-Conventions, in short (the full guide is docs/api-conventions.md):
-- Every object has an opaque global ` + "`" + `ID` + "`" + `; fetch any of them with ` + "`" + `node` + "`" + `/` + "`" + `nodes` + "`" + `.
-- Lists are Relay cursor connections (` + "`" + `first` + "`" + `/` + "`" + `after` + "`" + `/` + "`" + `last` + "`" + `/` + "`" + `before` + "`" + `).
-- Money is integer minor units plus an ISO 4217 currency code.
-- Times are RFC 3339 with an offset.
-- Mutations take one ` + "`" + `input` + "`" + ` and return a payload with ` + "`" + `userErrors` + "`" + ` for
-  expected business failures. Other failures are top-level ` + "`" + `errors` + "`" + ` with
-  ` + "`" + `extensions.code` + "`" + `.
-"""
-schema {
-  query: Query
-  subscription: Subscription
-}
-
-"An RFC 3339 date-time with offset, such as 2026-03-01T09:30:00+11:00."
-scalar Time
-
-"A file sent with the GraphQL multipart request spec."
-scalar Upload
-
-"An opaque pagination cursor. Pass it back as ` + "`" + `after` + "`" + ` or ` + "`" + `before` + "`" + `; do not parse it."
-scalar Cursor
-
-"An object with a global ID, fetchable with ` + "`" + `node(id:)` + "`" + `."
-interface Node {
-  "The opaque global ID of the object."
-  id: ID!
-}
-
-"Where a connection page sits in the whole list."
-type PageInfo {
-  "Whether more items follow the last one of this page."
-  hasNextPage: Boolean!
-  "Whether more items precede the first one of this page."
-  hasPreviousPage: Boolean!
-  "Cursor of the first item of the page."
-  startCursor: Cursor
-  "Cursor of the last item of the page."
-  endCursor: Cursor
-}
-
-"What went wrong in an expected business failure."
-enum UserErrorCode {
-  "The value is not acceptable; the message says why."
-  INVALID
-  "A required value is missing."
-  REQUIRED
-  "The value is longer than allowed."
-  TOO_LONG
-  "The value must be unique and is already used."
-  TAKEN
-  "A referenced object does not exist or is not visible to you."
-  NOT_FOUND
-  "The object changed or is in a state that does not allow this."
-  CONFLICT
-  "Not enough stock to fulfil the request."
-  OUT_OF_STOCK
-  "The appointment slot is no longer available."
-  SLOT_UNAVAILABLE
-  "The payment could not be taken."
-  PAYMENT_FAILED
-}
-
-"An expected business failure of a mutation, such as a duplicate slug or a taken slot."
-type UserError {
-  "Path to the input field at fault, such as [\"lines\", \"0\", \"quantity\"]; null when no single field is."
-  field: [String!]
-  "A sentence suitable for showing to the user."
-  message: String!
-  "A stable code to switch on."
-  code: UserErrorCode!
-}
-
-type Query {
-  "Fetches any object by its global ID. Null when it does not exist or is not visible to you."
-  node("The global ID." id: ID!): Node
-  "Fetches several objects by global ID, in the order asked. An entry is null when that object does not exist or is not visible to you."
-  nodes("The global IDs, at most the maximum page size." ids: [ID!]!): [Node]!
-}
-
-type Subscription {
-  """
-  Emits the server time every ` + "`" + `everySeconds` + "`" + ` seconds (1 to 60). A cheap way
-  to check that a WebSocket connection and its credentials work end to end.
-  """
-  serverTime(everySeconds: Int! = 1): Time!
-}
-`, BuiltIn: false},
+	{Name: "schema/core.graphqls", Input: sourceData("schema/core.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 

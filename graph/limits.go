@@ -24,7 +24,7 @@ type Limits struct {
 }
 
 var (
-	_ graphql.HandlerExtension         = Limits{}
+	_ graphql.HandlerExtension        = Limits{}
 	_ graphql.OperationContextMutator = Limits{}
 	_ graphql.ResponseInterceptor     = Limits{}
 )

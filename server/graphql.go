@@ -79,7 +79,7 @@ var (
 	_ graphql.ResponseInterceptor = operationLog{}
 )
 
-func (operationLog) ExtensionName() string                  { return "OperationLog" }
+func (operationLog) ExtensionName() string                   { return "OperationLog" }
 func (operationLog) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (o operationLog) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {

@@ -83,6 +83,17 @@ func diff(ctx context.Context, dialectName string, db *sql.DB, dirPath, name str
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dirPath, err)
 	}
+	// atlas insists on a checksum file; it is rebuilt from the files here
+	// and not committed, so branches that each add a migration merge
+	// without conflicts. The applier (package database) does not use it.
+	sum, err := dir.Checksum()
+	if err != nil {
+		return fmt.Errorf("checksum %s: %w", dirPath, err)
+	}
+	if err := atlasmigrate.WriteSumFile(dir, sum); err != nil {
+		return err
+	}
+	defer os.Remove(dirPath + "/atlas.sum")
 	m, err := schema.NewMigrate(entsql.OpenDB(dialectName, db),
 		schema.WithDir(dir),
 		schema.WithMigrationMode(schema.ModeReplay),
