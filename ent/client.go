@@ -12,11 +12,22 @@ import (
 	"frontdesk/ent/migrate"
 	"frontdesk/gid"
 
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakeform"
+	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/practitioner"
+	"frontdesk/ent/service"
+	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/weeklyhours"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 
 	stdsql "database/sql"
 )
@@ -26,8 +37,28 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// Appointment is the client for interacting with the Appointment builders.
+	Appointment *AppointmentClient
+	// AppointmentStateChange is the client for interacting with the AppointmentStateChange builders.
+	AppointmentStateChange *AppointmentStateChangeClient
+	// DateOverride is the client for interacting with the DateOverride builders.
+	DateOverride *DateOverrideClient
+	// ExternalBusyBlock is the client for interacting with the ExternalBusyBlock builders.
+	ExternalBusyBlock *ExternalBusyBlockClient
+	// IntakeForm is the client for interacting with the IntakeForm builders.
+	IntakeForm *IntakeFormClient
+	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
+	IntakeSubmission *IntakeSubmissionClient
+	// Practitioner is the client for interacting with the Practitioner builders.
+	Practitioner *PractitionerClient
+	// Service is the client for interacting with the Service builders.
+	Service *ServiceClient
+	// SlotClaim is the client for interacting with the SlotClaim builders.
+	SlotClaim *SlotClaimClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WeeklyHours is the client for interacting with the WeeklyHours builders.
+	WeeklyHours *WeeklyHoursClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -39,7 +70,17 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.Appointment = NewAppointmentClient(c.config)
+	c.AppointmentStateChange = NewAppointmentStateChangeClient(c.config)
+	c.DateOverride = NewDateOverrideClient(c.config)
+	c.ExternalBusyBlock = NewExternalBusyBlockClient(c.config)
+	c.IntakeForm = NewIntakeFormClient(c.config)
+	c.IntakeSubmission = NewIntakeSubmissionClient(c.config)
+	c.Practitioner = NewPractitionerClient(c.config)
+	c.Service = NewServiceClient(c.config)
+	c.SlotClaim = NewSlotClaimClient(c.config)
 	c.User = NewUserClient(c.config)
+	c.WeeklyHours = NewWeeklyHoursClient(c.config)
 }
 
 type (
@@ -130,9 +171,19 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:    ctx,
-		config: cfg,
-		User:   NewUserClient(cfg),
+		ctx:                    ctx,
+		config:                 cfg,
+		Appointment:            NewAppointmentClient(cfg),
+		AppointmentStateChange: NewAppointmentStateChangeClient(cfg),
+		DateOverride:           NewDateOverrideClient(cfg),
+		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
+		IntakeForm:             NewIntakeFormClient(cfg),
+		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
+		Practitioner:           NewPractitionerClient(cfg),
+		Service:                NewServiceClient(cfg),
+		SlotClaim:              NewSlotClaimClient(cfg),
+		User:                   NewUserClient(cfg),
+		WeeklyHours:            NewWeeklyHoursClient(cfg),
 	}, nil
 }
 
@@ -150,16 +201,26 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:    ctx,
-		config: cfg,
-		User:   NewUserClient(cfg),
+		ctx:                    ctx,
+		config:                 cfg,
+		Appointment:            NewAppointmentClient(cfg),
+		AppointmentStateChange: NewAppointmentStateChangeClient(cfg),
+		DateOverride:           NewDateOverrideClient(cfg),
+		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
+		IntakeForm:             NewIntakeFormClient(cfg),
+		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
+		Practitioner:           NewPractitionerClient(cfg),
+		Service:                NewServiceClient(cfg),
+		SlotClaim:              NewSlotClaimClient(cfg),
+		User:                   NewUserClient(cfg),
+		WeeklyHours:            NewWeeklyHoursClient(cfg),
 	}, nil
 }
 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		User.
+//		Appointment.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -181,22 +242,1475 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
-	c.User.Use(hooks...)
+	for _, n := range []interface{ Use(...Hook) }{
+		c.Appointment, c.AppointmentStateChange, c.DateOverride, c.ExternalBusyBlock,
+		c.IntakeForm, c.IntakeSubmission, c.Practitioner, c.Service, c.SlotClaim,
+		c.User, c.WeeklyHours,
+	} {
+		n.Use(hooks...)
+	}
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
-	c.User.Intercept(interceptors...)
+	for _, n := range []interface{ Intercept(...Interceptor) }{
+		c.Appointment, c.AppointmentStateChange, c.DateOverride, c.ExternalBusyBlock,
+		c.IntakeForm, c.IntakeSubmission, c.Practitioner, c.Service, c.SlotClaim,
+		c.User, c.WeeklyHours,
+	} {
+		n.Intercept(interceptors...)
+	}
 }
 
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *AppointmentMutation:
+		return c.Appointment.mutate(ctx, m)
+	case *AppointmentStateChangeMutation:
+		return c.AppointmentStateChange.mutate(ctx, m)
+	case *DateOverrideMutation:
+		return c.DateOverride.mutate(ctx, m)
+	case *ExternalBusyBlockMutation:
+		return c.ExternalBusyBlock.mutate(ctx, m)
+	case *IntakeFormMutation:
+		return c.IntakeForm.mutate(ctx, m)
+	case *IntakeSubmissionMutation:
+		return c.IntakeSubmission.mutate(ctx, m)
+	case *PractitionerMutation:
+		return c.Practitioner.mutate(ctx, m)
+	case *ServiceMutation:
+		return c.Service.mutate(ctx, m)
+	case *SlotClaimMutation:
+		return c.SlotClaim.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
+	case *WeeklyHoursMutation:
+		return c.WeeklyHours.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// AppointmentClient is a client for the Appointment schema.
+type AppointmentClient struct {
+	config
+}
+
+// NewAppointmentClient returns a client for the Appointment from the given config.
+func NewAppointmentClient(c config) *AppointmentClient {
+	return &AppointmentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `appointment.Hooks(f(g(h())))`.
+func (c *AppointmentClient) Use(hooks ...Hook) {
+	c.hooks.Appointment = append(c.hooks.Appointment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `appointment.Intercept(f(g(h())))`.
+func (c *AppointmentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Appointment = append(c.inters.Appointment, interceptors...)
+}
+
+// Create returns a builder for creating a Appointment entity.
+func (c *AppointmentClient) Create() *AppointmentCreate {
+	mutation := newAppointmentMutation(c.config, OpCreate)
+	return &AppointmentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Appointment entities.
+func (c *AppointmentClient) CreateBulk(builders ...*AppointmentCreate) *AppointmentCreateBulk {
+	return &AppointmentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AppointmentClient) MapCreateBulk(slice any, setFunc func(*AppointmentCreate, int)) *AppointmentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AppointmentCreateBulk{err: fmt.Errorf("calling to AppointmentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AppointmentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AppointmentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Appointment.
+func (c *AppointmentClient) Update() *AppointmentUpdate {
+	mutation := newAppointmentMutation(c.config, OpUpdate)
+	return &AppointmentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AppointmentClient) UpdateOne(_m *Appointment) *AppointmentUpdateOne {
+	mutation := newAppointmentMutation(c.config, OpUpdateOne, withAppointment(_m))
+	return &AppointmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AppointmentClient) UpdateOneID(id gid.ID) *AppointmentUpdateOne {
+	mutation := newAppointmentMutation(c.config, OpUpdateOne, withAppointmentID(id))
+	return &AppointmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Appointment.
+func (c *AppointmentClient) Delete() *AppointmentDelete {
+	mutation := newAppointmentMutation(c.config, OpDelete)
+	return &AppointmentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AppointmentClient) DeleteOne(_m *Appointment) *AppointmentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AppointmentClient) DeleteOneID(id gid.ID) *AppointmentDeleteOne {
+	builder := c.Delete().Where(appointment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AppointmentDeleteOne{builder}
+}
+
+// Query returns a query builder for Appointment.
+func (c *AppointmentClient) Query() *AppointmentQuery {
+	return &AppointmentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAppointment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Appointment entity by its id.
+func (c *AppointmentClient) Get(ctx context.Context, id gid.ID) (*Appointment, error) {
+	return c.Query().Where(appointment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AppointmentClient) GetX(ctx context.Context, id gid.ID) *Appointment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryService queries the service edge of a Appointment.
+func (c *AppointmentClient) QueryService(_m *Appointment) *ServiceQuery {
+	query := (&ServiceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointment.Table, appointment.FieldID, id),
+			sqlgraph.To(service.Table, service.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, appointment.ServiceTable, appointment.ServiceColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPractitioner queries the practitioner edge of a Appointment.
+func (c *AppointmentClient) QueryPractitioner(_m *Appointment) *PractitionerQuery {
+	query := (&PractitionerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointment.Table, appointment.FieldID, id),
+			sqlgraph.To(practitioner.Table, practitioner.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, appointment.PractitionerTable, appointment.PractitionerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryHistory queries the history edge of a Appointment.
+func (c *AppointmentClient) QueryHistory(_m *Appointment) *AppointmentStateChangeQuery {
+	query := (&AppointmentStateChangeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointment.Table, appointment.FieldID, id),
+			sqlgraph.To(appointmentstatechange.Table, appointmentstatechange.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, appointment.HistoryTable, appointment.HistoryColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryIntakeSubmission queries the intake_submission edge of a Appointment.
+func (c *AppointmentClient) QueryIntakeSubmission(_m *Appointment) *IntakeSubmissionQuery {
+	query := (&IntakeSubmissionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointment.Table, appointment.FieldID, id),
+			sqlgraph.To(intakesubmission.Table, intakesubmission.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, appointment.IntakeSubmissionTable, appointment.IntakeSubmissionColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AppointmentClient) Hooks() []Hook {
+	return c.hooks.Appointment
+}
+
+// Interceptors returns the client interceptors.
+func (c *AppointmentClient) Interceptors() []Interceptor {
+	return c.inters.Appointment
+}
+
+func (c *AppointmentClient) mutate(ctx context.Context, m *AppointmentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AppointmentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AppointmentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AppointmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AppointmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Appointment mutation op: %q", m.Op())
+	}
+}
+
+// AppointmentStateChangeClient is a client for the AppointmentStateChange schema.
+type AppointmentStateChangeClient struct {
+	config
+}
+
+// NewAppointmentStateChangeClient returns a client for the AppointmentStateChange from the given config.
+func NewAppointmentStateChangeClient(c config) *AppointmentStateChangeClient {
+	return &AppointmentStateChangeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `appointmentstatechange.Hooks(f(g(h())))`.
+func (c *AppointmentStateChangeClient) Use(hooks ...Hook) {
+	c.hooks.AppointmentStateChange = append(c.hooks.AppointmentStateChange, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `appointmentstatechange.Intercept(f(g(h())))`.
+func (c *AppointmentStateChangeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AppointmentStateChange = append(c.inters.AppointmentStateChange, interceptors...)
+}
+
+// Create returns a builder for creating a AppointmentStateChange entity.
+func (c *AppointmentStateChangeClient) Create() *AppointmentStateChangeCreate {
+	mutation := newAppointmentStateChangeMutation(c.config, OpCreate)
+	return &AppointmentStateChangeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AppointmentStateChange entities.
+func (c *AppointmentStateChangeClient) CreateBulk(builders ...*AppointmentStateChangeCreate) *AppointmentStateChangeCreateBulk {
+	return &AppointmentStateChangeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AppointmentStateChangeClient) MapCreateBulk(slice any, setFunc func(*AppointmentStateChangeCreate, int)) *AppointmentStateChangeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AppointmentStateChangeCreateBulk{err: fmt.Errorf("calling to AppointmentStateChangeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AppointmentStateChangeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AppointmentStateChangeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AppointmentStateChange.
+func (c *AppointmentStateChangeClient) Update() *AppointmentStateChangeUpdate {
+	mutation := newAppointmentStateChangeMutation(c.config, OpUpdate)
+	return &AppointmentStateChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AppointmentStateChangeClient) UpdateOne(_m *AppointmentStateChange) *AppointmentStateChangeUpdateOne {
+	mutation := newAppointmentStateChangeMutation(c.config, OpUpdateOne, withAppointmentStateChange(_m))
+	return &AppointmentStateChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AppointmentStateChangeClient) UpdateOneID(id gid.ID) *AppointmentStateChangeUpdateOne {
+	mutation := newAppointmentStateChangeMutation(c.config, OpUpdateOne, withAppointmentStateChangeID(id))
+	return &AppointmentStateChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AppointmentStateChange.
+func (c *AppointmentStateChangeClient) Delete() *AppointmentStateChangeDelete {
+	mutation := newAppointmentStateChangeMutation(c.config, OpDelete)
+	return &AppointmentStateChangeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AppointmentStateChangeClient) DeleteOne(_m *AppointmentStateChange) *AppointmentStateChangeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AppointmentStateChangeClient) DeleteOneID(id gid.ID) *AppointmentStateChangeDeleteOne {
+	builder := c.Delete().Where(appointmentstatechange.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AppointmentStateChangeDeleteOne{builder}
+}
+
+// Query returns a query builder for AppointmentStateChange.
+func (c *AppointmentStateChangeClient) Query() *AppointmentStateChangeQuery {
+	return &AppointmentStateChangeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAppointmentStateChange},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AppointmentStateChange entity by its id.
+func (c *AppointmentStateChangeClient) Get(ctx context.Context, id gid.ID) (*AppointmentStateChange, error) {
+	return c.Query().Where(appointmentstatechange.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AppointmentStateChangeClient) GetX(ctx context.Context, id gid.ID) *AppointmentStateChange {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAppointment queries the appointment edge of a AppointmentStateChange.
+func (c *AppointmentStateChangeClient) QueryAppointment(_m *AppointmentStateChange) *AppointmentQuery {
+	query := (&AppointmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(appointmentstatechange.Table, appointmentstatechange.FieldID, id),
+			sqlgraph.To(appointment.Table, appointment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, appointmentstatechange.AppointmentTable, appointmentstatechange.AppointmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AppointmentStateChangeClient) Hooks() []Hook {
+	return c.hooks.AppointmentStateChange
+}
+
+// Interceptors returns the client interceptors.
+func (c *AppointmentStateChangeClient) Interceptors() []Interceptor {
+	return c.inters.AppointmentStateChange
+}
+
+func (c *AppointmentStateChangeClient) mutate(ctx context.Context, m *AppointmentStateChangeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AppointmentStateChangeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AppointmentStateChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AppointmentStateChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AppointmentStateChangeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AppointmentStateChange mutation op: %q", m.Op())
+	}
+}
+
+// DateOverrideClient is a client for the DateOverride schema.
+type DateOverrideClient struct {
+	config
+}
+
+// NewDateOverrideClient returns a client for the DateOverride from the given config.
+func NewDateOverrideClient(c config) *DateOverrideClient {
+	return &DateOverrideClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `dateoverride.Hooks(f(g(h())))`.
+func (c *DateOverrideClient) Use(hooks ...Hook) {
+	c.hooks.DateOverride = append(c.hooks.DateOverride, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `dateoverride.Intercept(f(g(h())))`.
+func (c *DateOverrideClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DateOverride = append(c.inters.DateOverride, interceptors...)
+}
+
+// Create returns a builder for creating a DateOverride entity.
+func (c *DateOverrideClient) Create() *DateOverrideCreate {
+	mutation := newDateOverrideMutation(c.config, OpCreate)
+	return &DateOverrideCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DateOverride entities.
+func (c *DateOverrideClient) CreateBulk(builders ...*DateOverrideCreate) *DateOverrideCreateBulk {
+	return &DateOverrideCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DateOverrideClient) MapCreateBulk(slice any, setFunc func(*DateOverrideCreate, int)) *DateOverrideCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DateOverrideCreateBulk{err: fmt.Errorf("calling to DateOverrideClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DateOverrideCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DateOverrideCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DateOverride.
+func (c *DateOverrideClient) Update() *DateOverrideUpdate {
+	mutation := newDateOverrideMutation(c.config, OpUpdate)
+	return &DateOverrideUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DateOverrideClient) UpdateOne(_m *DateOverride) *DateOverrideUpdateOne {
+	mutation := newDateOverrideMutation(c.config, OpUpdateOne, withDateOverride(_m))
+	return &DateOverrideUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DateOverrideClient) UpdateOneID(id gid.ID) *DateOverrideUpdateOne {
+	mutation := newDateOverrideMutation(c.config, OpUpdateOne, withDateOverrideID(id))
+	return &DateOverrideUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DateOverride.
+func (c *DateOverrideClient) Delete() *DateOverrideDelete {
+	mutation := newDateOverrideMutation(c.config, OpDelete)
+	return &DateOverrideDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DateOverrideClient) DeleteOne(_m *DateOverride) *DateOverrideDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DateOverrideClient) DeleteOneID(id gid.ID) *DateOverrideDeleteOne {
+	builder := c.Delete().Where(dateoverride.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DateOverrideDeleteOne{builder}
+}
+
+// Query returns a query builder for DateOverride.
+func (c *DateOverrideClient) Query() *DateOverrideQuery {
+	return &DateOverrideQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDateOverride},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DateOverride entity by its id.
+func (c *DateOverrideClient) Get(ctx context.Context, id gid.ID) (*DateOverride, error) {
+	return c.Query().Where(dateoverride.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DateOverrideClient) GetX(ctx context.Context, id gid.ID) *DateOverride {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPractitioner queries the practitioner edge of a DateOverride.
+func (c *DateOverrideClient) QueryPractitioner(_m *DateOverride) *PractitionerQuery {
+	query := (&PractitionerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(dateoverride.Table, dateoverride.FieldID, id),
+			sqlgraph.To(practitioner.Table, practitioner.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, dateoverride.PractitionerTable, dateoverride.PractitionerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DateOverrideClient) Hooks() []Hook {
+	return c.hooks.DateOverride
+}
+
+// Interceptors returns the client interceptors.
+func (c *DateOverrideClient) Interceptors() []Interceptor {
+	return c.inters.DateOverride
+}
+
+func (c *DateOverrideClient) mutate(ctx context.Context, m *DateOverrideMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DateOverrideCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DateOverrideUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DateOverrideUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DateOverrideDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DateOverride mutation op: %q", m.Op())
+	}
+}
+
+// ExternalBusyBlockClient is a client for the ExternalBusyBlock schema.
+type ExternalBusyBlockClient struct {
+	config
+}
+
+// NewExternalBusyBlockClient returns a client for the ExternalBusyBlock from the given config.
+func NewExternalBusyBlockClient(c config) *ExternalBusyBlockClient {
+	return &ExternalBusyBlockClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `externalbusyblock.Hooks(f(g(h())))`.
+func (c *ExternalBusyBlockClient) Use(hooks ...Hook) {
+	c.hooks.ExternalBusyBlock = append(c.hooks.ExternalBusyBlock, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `externalbusyblock.Intercept(f(g(h())))`.
+func (c *ExternalBusyBlockClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ExternalBusyBlock = append(c.inters.ExternalBusyBlock, interceptors...)
+}
+
+// Create returns a builder for creating a ExternalBusyBlock entity.
+func (c *ExternalBusyBlockClient) Create() *ExternalBusyBlockCreate {
+	mutation := newExternalBusyBlockMutation(c.config, OpCreate)
+	return &ExternalBusyBlockCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ExternalBusyBlock entities.
+func (c *ExternalBusyBlockClient) CreateBulk(builders ...*ExternalBusyBlockCreate) *ExternalBusyBlockCreateBulk {
+	return &ExternalBusyBlockCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ExternalBusyBlockClient) MapCreateBulk(slice any, setFunc func(*ExternalBusyBlockCreate, int)) *ExternalBusyBlockCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ExternalBusyBlockCreateBulk{err: fmt.Errorf("calling to ExternalBusyBlockClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ExternalBusyBlockCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ExternalBusyBlockCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ExternalBusyBlock.
+func (c *ExternalBusyBlockClient) Update() *ExternalBusyBlockUpdate {
+	mutation := newExternalBusyBlockMutation(c.config, OpUpdate)
+	return &ExternalBusyBlockUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ExternalBusyBlockClient) UpdateOne(_m *ExternalBusyBlock) *ExternalBusyBlockUpdateOne {
+	mutation := newExternalBusyBlockMutation(c.config, OpUpdateOne, withExternalBusyBlock(_m))
+	return &ExternalBusyBlockUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ExternalBusyBlockClient) UpdateOneID(id gid.ID) *ExternalBusyBlockUpdateOne {
+	mutation := newExternalBusyBlockMutation(c.config, OpUpdateOne, withExternalBusyBlockID(id))
+	return &ExternalBusyBlockUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ExternalBusyBlock.
+func (c *ExternalBusyBlockClient) Delete() *ExternalBusyBlockDelete {
+	mutation := newExternalBusyBlockMutation(c.config, OpDelete)
+	return &ExternalBusyBlockDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ExternalBusyBlockClient) DeleteOne(_m *ExternalBusyBlock) *ExternalBusyBlockDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ExternalBusyBlockClient) DeleteOneID(id gid.ID) *ExternalBusyBlockDeleteOne {
+	builder := c.Delete().Where(externalbusyblock.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ExternalBusyBlockDeleteOne{builder}
+}
+
+// Query returns a query builder for ExternalBusyBlock.
+func (c *ExternalBusyBlockClient) Query() *ExternalBusyBlockQuery {
+	return &ExternalBusyBlockQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeExternalBusyBlock},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ExternalBusyBlock entity by its id.
+func (c *ExternalBusyBlockClient) Get(ctx context.Context, id gid.ID) (*ExternalBusyBlock, error) {
+	return c.Query().Where(externalbusyblock.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ExternalBusyBlockClient) GetX(ctx context.Context, id gid.ID) *ExternalBusyBlock {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPractitioner queries the practitioner edge of a ExternalBusyBlock.
+func (c *ExternalBusyBlockClient) QueryPractitioner(_m *ExternalBusyBlock) *PractitionerQuery {
+	query := (&PractitionerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(externalbusyblock.Table, externalbusyblock.FieldID, id),
+			sqlgraph.To(practitioner.Table, practitioner.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, externalbusyblock.PractitionerTable, externalbusyblock.PractitionerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ExternalBusyBlockClient) Hooks() []Hook {
+	return c.hooks.ExternalBusyBlock
+}
+
+// Interceptors returns the client interceptors.
+func (c *ExternalBusyBlockClient) Interceptors() []Interceptor {
+	return c.inters.ExternalBusyBlock
+}
+
+func (c *ExternalBusyBlockClient) mutate(ctx context.Context, m *ExternalBusyBlockMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ExternalBusyBlockCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ExternalBusyBlockUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ExternalBusyBlockUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ExternalBusyBlockDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ExternalBusyBlock mutation op: %q", m.Op())
+	}
+}
+
+// IntakeFormClient is a client for the IntakeForm schema.
+type IntakeFormClient struct {
+	config
+}
+
+// NewIntakeFormClient returns a client for the IntakeForm from the given config.
+func NewIntakeFormClient(c config) *IntakeFormClient {
+	return &IntakeFormClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `intakeform.Hooks(f(g(h())))`.
+func (c *IntakeFormClient) Use(hooks ...Hook) {
+	c.hooks.IntakeForm = append(c.hooks.IntakeForm, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `intakeform.Intercept(f(g(h())))`.
+func (c *IntakeFormClient) Intercept(interceptors ...Interceptor) {
+	c.inters.IntakeForm = append(c.inters.IntakeForm, interceptors...)
+}
+
+// Create returns a builder for creating a IntakeForm entity.
+func (c *IntakeFormClient) Create() *IntakeFormCreate {
+	mutation := newIntakeFormMutation(c.config, OpCreate)
+	return &IntakeFormCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of IntakeForm entities.
+func (c *IntakeFormClient) CreateBulk(builders ...*IntakeFormCreate) *IntakeFormCreateBulk {
+	return &IntakeFormCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *IntakeFormClient) MapCreateBulk(slice any, setFunc func(*IntakeFormCreate, int)) *IntakeFormCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &IntakeFormCreateBulk{err: fmt.Errorf("calling to IntakeFormClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*IntakeFormCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &IntakeFormCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for IntakeForm.
+func (c *IntakeFormClient) Update() *IntakeFormUpdate {
+	mutation := newIntakeFormMutation(c.config, OpUpdate)
+	return &IntakeFormUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *IntakeFormClient) UpdateOne(_m *IntakeForm) *IntakeFormUpdateOne {
+	mutation := newIntakeFormMutation(c.config, OpUpdateOne, withIntakeForm(_m))
+	return &IntakeFormUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *IntakeFormClient) UpdateOneID(id gid.ID) *IntakeFormUpdateOne {
+	mutation := newIntakeFormMutation(c.config, OpUpdateOne, withIntakeFormID(id))
+	return &IntakeFormUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for IntakeForm.
+func (c *IntakeFormClient) Delete() *IntakeFormDelete {
+	mutation := newIntakeFormMutation(c.config, OpDelete)
+	return &IntakeFormDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *IntakeFormClient) DeleteOne(_m *IntakeForm) *IntakeFormDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *IntakeFormClient) DeleteOneID(id gid.ID) *IntakeFormDeleteOne {
+	builder := c.Delete().Where(intakeform.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &IntakeFormDeleteOne{builder}
+}
+
+// Query returns a query builder for IntakeForm.
+func (c *IntakeFormClient) Query() *IntakeFormQuery {
+	return &IntakeFormQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeIntakeForm},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a IntakeForm entity by its id.
+func (c *IntakeFormClient) Get(ctx context.Context, id gid.ID) (*IntakeForm, error) {
+	return c.Query().Where(intakeform.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *IntakeFormClient) GetX(ctx context.Context, id gid.ID) *IntakeForm {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *IntakeFormClient) Hooks() []Hook {
+	return c.hooks.IntakeForm
+}
+
+// Interceptors returns the client interceptors.
+func (c *IntakeFormClient) Interceptors() []Interceptor {
+	return c.inters.IntakeForm
+}
+
+func (c *IntakeFormClient) mutate(ctx context.Context, m *IntakeFormMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&IntakeFormCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&IntakeFormUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&IntakeFormUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&IntakeFormDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown IntakeForm mutation op: %q", m.Op())
+	}
+}
+
+// IntakeSubmissionClient is a client for the IntakeSubmission schema.
+type IntakeSubmissionClient struct {
+	config
+}
+
+// NewIntakeSubmissionClient returns a client for the IntakeSubmission from the given config.
+func NewIntakeSubmissionClient(c config) *IntakeSubmissionClient {
+	return &IntakeSubmissionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `intakesubmission.Hooks(f(g(h())))`.
+func (c *IntakeSubmissionClient) Use(hooks ...Hook) {
+	c.hooks.IntakeSubmission = append(c.hooks.IntakeSubmission, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `intakesubmission.Intercept(f(g(h())))`.
+func (c *IntakeSubmissionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.IntakeSubmission = append(c.inters.IntakeSubmission, interceptors...)
+}
+
+// Create returns a builder for creating a IntakeSubmission entity.
+func (c *IntakeSubmissionClient) Create() *IntakeSubmissionCreate {
+	mutation := newIntakeSubmissionMutation(c.config, OpCreate)
+	return &IntakeSubmissionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of IntakeSubmission entities.
+func (c *IntakeSubmissionClient) CreateBulk(builders ...*IntakeSubmissionCreate) *IntakeSubmissionCreateBulk {
+	return &IntakeSubmissionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *IntakeSubmissionClient) MapCreateBulk(slice any, setFunc func(*IntakeSubmissionCreate, int)) *IntakeSubmissionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &IntakeSubmissionCreateBulk{err: fmt.Errorf("calling to IntakeSubmissionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*IntakeSubmissionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &IntakeSubmissionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for IntakeSubmission.
+func (c *IntakeSubmissionClient) Update() *IntakeSubmissionUpdate {
+	mutation := newIntakeSubmissionMutation(c.config, OpUpdate)
+	return &IntakeSubmissionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *IntakeSubmissionClient) UpdateOne(_m *IntakeSubmission) *IntakeSubmissionUpdateOne {
+	mutation := newIntakeSubmissionMutation(c.config, OpUpdateOne, withIntakeSubmission(_m))
+	return &IntakeSubmissionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *IntakeSubmissionClient) UpdateOneID(id gid.ID) *IntakeSubmissionUpdateOne {
+	mutation := newIntakeSubmissionMutation(c.config, OpUpdateOne, withIntakeSubmissionID(id))
+	return &IntakeSubmissionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for IntakeSubmission.
+func (c *IntakeSubmissionClient) Delete() *IntakeSubmissionDelete {
+	mutation := newIntakeSubmissionMutation(c.config, OpDelete)
+	return &IntakeSubmissionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *IntakeSubmissionClient) DeleteOne(_m *IntakeSubmission) *IntakeSubmissionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *IntakeSubmissionClient) DeleteOneID(id gid.ID) *IntakeSubmissionDeleteOne {
+	builder := c.Delete().Where(intakesubmission.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &IntakeSubmissionDeleteOne{builder}
+}
+
+// Query returns a query builder for IntakeSubmission.
+func (c *IntakeSubmissionClient) Query() *IntakeSubmissionQuery {
+	return &IntakeSubmissionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeIntakeSubmission},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a IntakeSubmission entity by its id.
+func (c *IntakeSubmissionClient) Get(ctx context.Context, id gid.ID) (*IntakeSubmission, error) {
+	return c.Query().Where(intakesubmission.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *IntakeSubmissionClient) GetX(ctx context.Context, id gid.ID) *IntakeSubmission {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAppointment queries the appointment edge of a IntakeSubmission.
+func (c *IntakeSubmissionClient) QueryAppointment(_m *IntakeSubmission) *AppointmentQuery {
+	query := (&AppointmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(intakesubmission.Table, intakesubmission.FieldID, id),
+			sqlgraph.To(appointment.Table, appointment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, intakesubmission.AppointmentTable, intakesubmission.AppointmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryForm queries the form edge of a IntakeSubmission.
+func (c *IntakeSubmissionClient) QueryForm(_m *IntakeSubmission) *IntakeFormQuery {
+	query := (&IntakeFormClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(intakesubmission.Table, intakesubmission.FieldID, id),
+			sqlgraph.To(intakeform.Table, intakeform.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, intakesubmission.FormTable, intakesubmission.FormColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *IntakeSubmissionClient) Hooks() []Hook {
+	return c.hooks.IntakeSubmission
+}
+
+// Interceptors returns the client interceptors.
+func (c *IntakeSubmissionClient) Interceptors() []Interceptor {
+	return c.inters.IntakeSubmission
+}
+
+func (c *IntakeSubmissionClient) mutate(ctx context.Context, m *IntakeSubmissionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&IntakeSubmissionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&IntakeSubmissionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&IntakeSubmissionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&IntakeSubmissionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown IntakeSubmission mutation op: %q", m.Op())
+	}
+}
+
+// PractitionerClient is a client for the Practitioner schema.
+type PractitionerClient struct {
+	config
+}
+
+// NewPractitionerClient returns a client for the Practitioner from the given config.
+func NewPractitionerClient(c config) *PractitionerClient {
+	return &PractitionerClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `practitioner.Hooks(f(g(h())))`.
+func (c *PractitionerClient) Use(hooks ...Hook) {
+	c.hooks.Practitioner = append(c.hooks.Practitioner, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `practitioner.Intercept(f(g(h())))`.
+func (c *PractitionerClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Practitioner = append(c.inters.Practitioner, interceptors...)
+}
+
+// Create returns a builder for creating a Practitioner entity.
+func (c *PractitionerClient) Create() *PractitionerCreate {
+	mutation := newPractitionerMutation(c.config, OpCreate)
+	return &PractitionerCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Practitioner entities.
+func (c *PractitionerClient) CreateBulk(builders ...*PractitionerCreate) *PractitionerCreateBulk {
+	return &PractitionerCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PractitionerClient) MapCreateBulk(slice any, setFunc func(*PractitionerCreate, int)) *PractitionerCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PractitionerCreateBulk{err: fmt.Errorf("calling to PractitionerClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PractitionerCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PractitionerCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Practitioner.
+func (c *PractitionerClient) Update() *PractitionerUpdate {
+	mutation := newPractitionerMutation(c.config, OpUpdate)
+	return &PractitionerUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PractitionerClient) UpdateOne(_m *Practitioner) *PractitionerUpdateOne {
+	mutation := newPractitionerMutation(c.config, OpUpdateOne, withPractitioner(_m))
+	return &PractitionerUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PractitionerClient) UpdateOneID(id gid.ID) *PractitionerUpdateOne {
+	mutation := newPractitionerMutation(c.config, OpUpdateOne, withPractitionerID(id))
+	return &PractitionerUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Practitioner.
+func (c *PractitionerClient) Delete() *PractitionerDelete {
+	mutation := newPractitionerMutation(c.config, OpDelete)
+	return &PractitionerDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PractitionerClient) DeleteOne(_m *Practitioner) *PractitionerDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PractitionerClient) DeleteOneID(id gid.ID) *PractitionerDeleteOne {
+	builder := c.Delete().Where(practitioner.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PractitionerDeleteOne{builder}
+}
+
+// Query returns a query builder for Practitioner.
+func (c *PractitionerClient) Query() *PractitionerQuery {
+	return &PractitionerQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePractitioner},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Practitioner entity by its id.
+func (c *PractitionerClient) Get(ctx context.Context, id gid.ID) (*Practitioner, error) {
+	return c.Query().Where(practitioner.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PractitionerClient) GetX(ctx context.Context, id gid.ID) *Practitioner {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryServices queries the services edge of a Practitioner.
+func (c *PractitionerClient) QueryServices(_m *Practitioner) *ServiceQuery {
+	query := (&ServiceClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(practitioner.Table, practitioner.FieldID, id),
+			sqlgraph.To(service.Table, service.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, practitioner.ServicesTable, practitioner.ServicesPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryWeeklyHours queries the weekly_hours edge of a Practitioner.
+func (c *PractitionerClient) QueryWeeklyHours(_m *Practitioner) *WeeklyHoursQuery {
+	query := (&WeeklyHoursClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(practitioner.Table, practitioner.FieldID, id),
+			sqlgraph.To(weeklyhours.Table, weeklyhours.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, practitioner.WeeklyHoursTable, practitioner.WeeklyHoursColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryDateOverrides queries the date_overrides edge of a Practitioner.
+func (c *PractitionerClient) QueryDateOverrides(_m *Practitioner) *DateOverrideQuery {
+	query := (&DateOverrideClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(practitioner.Table, practitioner.FieldID, id),
+			sqlgraph.To(dateoverride.Table, dateoverride.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, practitioner.DateOverridesTable, practitioner.DateOverridesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PractitionerClient) Hooks() []Hook {
+	return c.hooks.Practitioner
+}
+
+// Interceptors returns the client interceptors.
+func (c *PractitionerClient) Interceptors() []Interceptor {
+	return c.inters.Practitioner
+}
+
+func (c *PractitionerClient) mutate(ctx context.Context, m *PractitionerMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PractitionerCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PractitionerUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PractitionerUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PractitionerDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Practitioner mutation op: %q", m.Op())
+	}
+}
+
+// ServiceClient is a client for the Service schema.
+type ServiceClient struct {
+	config
+}
+
+// NewServiceClient returns a client for the Service from the given config.
+func NewServiceClient(c config) *ServiceClient {
+	return &ServiceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `service.Hooks(f(g(h())))`.
+func (c *ServiceClient) Use(hooks ...Hook) {
+	c.hooks.Service = append(c.hooks.Service, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `service.Intercept(f(g(h())))`.
+func (c *ServiceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Service = append(c.inters.Service, interceptors...)
+}
+
+// Create returns a builder for creating a Service entity.
+func (c *ServiceClient) Create() *ServiceCreate {
+	mutation := newServiceMutation(c.config, OpCreate)
+	return &ServiceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Service entities.
+func (c *ServiceClient) CreateBulk(builders ...*ServiceCreate) *ServiceCreateBulk {
+	return &ServiceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ServiceClient) MapCreateBulk(slice any, setFunc func(*ServiceCreate, int)) *ServiceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ServiceCreateBulk{err: fmt.Errorf("calling to ServiceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ServiceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ServiceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Service.
+func (c *ServiceClient) Update() *ServiceUpdate {
+	mutation := newServiceMutation(c.config, OpUpdate)
+	return &ServiceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ServiceClient) UpdateOne(_m *Service) *ServiceUpdateOne {
+	mutation := newServiceMutation(c.config, OpUpdateOne, withService(_m))
+	return &ServiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ServiceClient) UpdateOneID(id gid.ID) *ServiceUpdateOne {
+	mutation := newServiceMutation(c.config, OpUpdateOne, withServiceID(id))
+	return &ServiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Service.
+func (c *ServiceClient) Delete() *ServiceDelete {
+	mutation := newServiceMutation(c.config, OpDelete)
+	return &ServiceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ServiceClient) DeleteOne(_m *Service) *ServiceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ServiceClient) DeleteOneID(id gid.ID) *ServiceDeleteOne {
+	builder := c.Delete().Where(service.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ServiceDeleteOne{builder}
+}
+
+// Query returns a query builder for Service.
+func (c *ServiceClient) Query() *ServiceQuery {
+	return &ServiceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeService},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Service entity by its id.
+func (c *ServiceClient) Get(ctx context.Context, id gid.ID) (*Service, error) {
+	return c.Query().Where(service.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ServiceClient) GetX(ctx context.Context, id gid.ID) *Service {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPractitioners queries the practitioners edge of a Service.
+func (c *ServiceClient) QueryPractitioners(_m *Service) *PractitionerQuery {
+	query := (&PractitionerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(service.Table, service.FieldID, id),
+			sqlgraph.To(practitioner.Table, practitioner.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, false, service.PractitionersTable, service.PractitionersPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ServiceClient) Hooks() []Hook {
+	return c.hooks.Service
+}
+
+// Interceptors returns the client interceptors.
+func (c *ServiceClient) Interceptors() []Interceptor {
+	return c.inters.Service
+}
+
+func (c *ServiceClient) mutate(ctx context.Context, m *ServiceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ServiceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ServiceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ServiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ServiceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Service mutation op: %q", m.Op())
+	}
+}
+
+// SlotClaimClient is a client for the SlotClaim schema.
+type SlotClaimClient struct {
+	config
+}
+
+// NewSlotClaimClient returns a client for the SlotClaim from the given config.
+func NewSlotClaimClient(c config) *SlotClaimClient {
+	return &SlotClaimClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `slotclaim.Hooks(f(g(h())))`.
+func (c *SlotClaimClient) Use(hooks ...Hook) {
+	c.hooks.SlotClaim = append(c.hooks.SlotClaim, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `slotclaim.Intercept(f(g(h())))`.
+func (c *SlotClaimClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SlotClaim = append(c.inters.SlotClaim, interceptors...)
+}
+
+// Create returns a builder for creating a SlotClaim entity.
+func (c *SlotClaimClient) Create() *SlotClaimCreate {
+	mutation := newSlotClaimMutation(c.config, OpCreate)
+	return &SlotClaimCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SlotClaim entities.
+func (c *SlotClaimClient) CreateBulk(builders ...*SlotClaimCreate) *SlotClaimCreateBulk {
+	return &SlotClaimCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SlotClaimClient) MapCreateBulk(slice any, setFunc func(*SlotClaimCreate, int)) *SlotClaimCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SlotClaimCreateBulk{err: fmt.Errorf("calling to SlotClaimClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SlotClaimCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SlotClaimCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SlotClaim.
+func (c *SlotClaimClient) Update() *SlotClaimUpdate {
+	mutation := newSlotClaimMutation(c.config, OpUpdate)
+	return &SlotClaimUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SlotClaimClient) UpdateOne(_m *SlotClaim) *SlotClaimUpdateOne {
+	mutation := newSlotClaimMutation(c.config, OpUpdateOne, withSlotClaim(_m))
+	return &SlotClaimUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SlotClaimClient) UpdateOneID(id gid.ID) *SlotClaimUpdateOne {
+	mutation := newSlotClaimMutation(c.config, OpUpdateOne, withSlotClaimID(id))
+	return &SlotClaimUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SlotClaim.
+func (c *SlotClaimClient) Delete() *SlotClaimDelete {
+	mutation := newSlotClaimMutation(c.config, OpDelete)
+	return &SlotClaimDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SlotClaimClient) DeleteOne(_m *SlotClaim) *SlotClaimDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SlotClaimClient) DeleteOneID(id gid.ID) *SlotClaimDeleteOne {
+	builder := c.Delete().Where(slotclaim.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SlotClaimDeleteOne{builder}
+}
+
+// Query returns a query builder for SlotClaim.
+func (c *SlotClaimClient) Query() *SlotClaimQuery {
+	return &SlotClaimQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSlotClaim},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SlotClaim entity by its id.
+func (c *SlotClaimClient) Get(ctx context.Context, id gid.ID) (*SlotClaim, error) {
+	return c.Query().Where(slotclaim.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SlotClaimClient) GetX(ctx context.Context, id gid.ID) *SlotClaim {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAppointment queries the appointment edge of a SlotClaim.
+func (c *SlotClaimClient) QueryAppointment(_m *SlotClaim) *AppointmentQuery {
+	query := (&AppointmentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(slotclaim.Table, slotclaim.FieldID, id),
+			sqlgraph.To(appointment.Table, appointment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, slotclaim.AppointmentTable, slotclaim.AppointmentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SlotClaimClient) Hooks() []Hook {
+	return c.hooks.SlotClaim
+}
+
+// Interceptors returns the client interceptors.
+func (c *SlotClaimClient) Interceptors() []Interceptor {
+	return c.inters.SlotClaim
+}
+
+func (c *SlotClaimClient) mutate(ctx context.Context, m *SlotClaimMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SlotClaimCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SlotClaimUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SlotClaimUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SlotClaimDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SlotClaim mutation op: %q", m.Op())
 	}
 }
 
@@ -333,13 +1847,166 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 	}
 }
 
+// WeeklyHoursClient is a client for the WeeklyHours schema.
+type WeeklyHoursClient struct {
+	config
+}
+
+// NewWeeklyHoursClient returns a client for the WeeklyHours from the given config.
+func NewWeeklyHoursClient(c config) *WeeklyHoursClient {
+	return &WeeklyHoursClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `weeklyhours.Hooks(f(g(h())))`.
+func (c *WeeklyHoursClient) Use(hooks ...Hook) {
+	c.hooks.WeeklyHours = append(c.hooks.WeeklyHours, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `weeklyhours.Intercept(f(g(h())))`.
+func (c *WeeklyHoursClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WeeklyHours = append(c.inters.WeeklyHours, interceptors...)
+}
+
+// Create returns a builder for creating a WeeklyHours entity.
+func (c *WeeklyHoursClient) Create() *WeeklyHoursCreate {
+	mutation := newWeeklyHoursMutation(c.config, OpCreate)
+	return &WeeklyHoursCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WeeklyHours entities.
+func (c *WeeklyHoursClient) CreateBulk(builders ...*WeeklyHoursCreate) *WeeklyHoursCreateBulk {
+	return &WeeklyHoursCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WeeklyHoursClient) MapCreateBulk(slice any, setFunc func(*WeeklyHoursCreate, int)) *WeeklyHoursCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WeeklyHoursCreateBulk{err: fmt.Errorf("calling to WeeklyHoursClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WeeklyHoursCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WeeklyHoursCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WeeklyHours.
+func (c *WeeklyHoursClient) Update() *WeeklyHoursUpdate {
+	mutation := newWeeklyHoursMutation(c.config, OpUpdate)
+	return &WeeklyHoursUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WeeklyHoursClient) UpdateOne(_m *WeeklyHours) *WeeklyHoursUpdateOne {
+	mutation := newWeeklyHoursMutation(c.config, OpUpdateOne, withWeeklyHours(_m))
+	return &WeeklyHoursUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WeeklyHoursClient) UpdateOneID(id gid.ID) *WeeklyHoursUpdateOne {
+	mutation := newWeeklyHoursMutation(c.config, OpUpdateOne, withWeeklyHoursID(id))
+	return &WeeklyHoursUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WeeklyHours.
+func (c *WeeklyHoursClient) Delete() *WeeklyHoursDelete {
+	mutation := newWeeklyHoursMutation(c.config, OpDelete)
+	return &WeeklyHoursDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WeeklyHoursClient) DeleteOne(_m *WeeklyHours) *WeeklyHoursDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WeeklyHoursClient) DeleteOneID(id gid.ID) *WeeklyHoursDeleteOne {
+	builder := c.Delete().Where(weeklyhours.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WeeklyHoursDeleteOne{builder}
+}
+
+// Query returns a query builder for WeeklyHours.
+func (c *WeeklyHoursClient) Query() *WeeklyHoursQuery {
+	return &WeeklyHoursQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWeeklyHours},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WeeklyHours entity by its id.
+func (c *WeeklyHoursClient) Get(ctx context.Context, id gid.ID) (*WeeklyHours, error) {
+	return c.Query().Where(weeklyhours.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WeeklyHoursClient) GetX(ctx context.Context, id gid.ID) *WeeklyHours {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPractitioner queries the practitioner edge of a WeeklyHours.
+func (c *WeeklyHoursClient) QueryPractitioner(_m *WeeklyHours) *PractitionerQuery {
+	query := (&PractitionerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(weeklyhours.Table, weeklyhours.FieldID, id),
+			sqlgraph.To(practitioner.Table, practitioner.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, weeklyhours.PractitionerTable, weeklyhours.PractitionerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *WeeklyHoursClient) Hooks() []Hook {
+	return c.hooks.WeeklyHours
+}
+
+// Interceptors returns the client interceptors.
+func (c *WeeklyHoursClient) Interceptors() []Interceptor {
+	return c.inters.WeeklyHours
+}
+
+func (c *WeeklyHoursClient) mutate(ctx context.Context, m *WeeklyHoursMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WeeklyHoursCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WeeklyHoursUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WeeklyHoursUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WeeklyHoursDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WeeklyHours mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		User []ent.Hook
+		Appointment, AppointmentStateChange, DateOverride, ExternalBusyBlock,
+		IntakeForm, IntakeSubmission, Practitioner, Service, SlotClaim, User,
+		WeeklyHours []ent.Hook
 	}
 	inters struct {
-		User []ent.Interceptor
+		Appointment, AppointmentStateChange, DateOverride, ExternalBusyBlock,
+		IntakeForm, IntakeSubmission, Practitioner, Service, SlotClaim, User,
+		WeeklyHours []ent.Interceptor
 	}
 )
 

@@ -6,7 +6,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakeform"
+	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/practitioner"
+	"frontdesk/ent/service"
+	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/weeklyhours"
 	"reflect"
 	"sync"
 
@@ -73,7 +83,17 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			user.Table: user.ValidColumn,
+			appointment.Table:            appointment.ValidColumn,
+			appointmentstatechange.Table: appointmentstatechange.ValidColumn,
+			dateoverride.Table:           dateoverride.ValidColumn,
+			externalbusyblock.Table:      externalbusyblock.ValidColumn,
+			intakeform.Table:             intakeform.ValidColumn,
+			intakesubmission.Table:       intakesubmission.ValidColumn,
+			practitioner.Table:           practitioner.ValidColumn,
+			service.Table:                service.ValidColumn,
+			slotclaim.Table:              slotclaim.ValidColumn,
+			user.Table:                   user.ValidColumn,
+			weeklyhours.Table:            weeklyhours.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -5,13 +5,33 @@ package ent
 import (
 	"context"
 	"fmt"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakeform"
+	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/practitioner"
+	"frontdesk/ent/service"
+	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
 )
 
 // tableByPrefix maps each global ID prefix to the table of its type.
 var tableByPrefix = map[string]string{
-	"usr": user.Table,
+	"apt":  appointment.Table,
+	"apsc": appointmentstatechange.Table,
+	"ovr":  dateoverride.Table,
+	"busy": externalbusyblock.Table,
+	"form": intakeform.Table,
+	"fsub": intakesubmission.Table,
+	"prac": practitioner.Table,
+	"svc":  service.Table,
+	"clm":  slotclaim.Table,
+	"usr":  user.Table,
+	"hrs":  weeklyhours.Table,
 }
 
 // TableOf returns the table that holds the entity with the given ID. It

@@ -4,10 +4,1212 @@ package ent
 
 import (
 	"context"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakeform"
+	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/practitioner"
+	"frontdesk/ent/service"
+	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/weeklyhours"
 
 	"github.com/99designs/gqlgen/graphql"
 )
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AppointmentQuery) CollectFields(ctx context.Context, satisfies ...string) (*AppointmentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AppointmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(appointment.Columns))
+		selectedFields = []string{appointment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "service":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ServiceClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, serviceImplementors)...); err != nil {
+				return err
+			}
+			_q.withService = query
+			if _, ok := fieldSeen[appointment.FieldServiceID]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldServiceID)
+				fieldSeen[appointment.FieldServiceID] = struct{}{}
+			}
+
+		case "practitioner":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PractitionerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, practitionerImplementors)...); err != nil {
+				return err
+			}
+			_q.withPractitioner = query
+			if _, ok := fieldSeen[appointment.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldPractitionerID)
+				fieldSeen[appointment.FieldPractitionerID] = struct{}{}
+			}
+
+		case "history":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentStateChangeClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, appointmentstatechangeImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedHistory(alias, func(wq *AppointmentStateChangeQuery) {
+				*wq = *query
+			})
+
+		case "intakeSubmission":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&IntakeSubmissionClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, intakesubmissionImplementors)...); err != nil {
+				return err
+			}
+			_q.withIntakeSubmission = query
+		case "createdAt":
+			if _, ok := fieldSeen[appointment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldCreatedAt)
+				fieldSeen[appointment.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[appointment.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldUpdatedAt)
+				fieldSeen[appointment.FieldUpdatedAt] = struct{}{}
+			}
+		case "serviceID":
+			if _, ok := fieldSeen[appointment.FieldServiceID]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldServiceID)
+				fieldSeen[appointment.FieldServiceID] = struct{}{}
+			}
+		case "practitionerID":
+			if _, ok := fieldSeen[appointment.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldPractitionerID)
+				fieldSeen[appointment.FieldPractitionerID] = struct{}{}
+			}
+		case "patientID":
+			if _, ok := fieldSeen[appointment.FieldPatientID]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldPatientID)
+				fieldSeen[appointment.FieldPatientID] = struct{}{}
+			}
+		case "guestName":
+			if _, ok := fieldSeen[appointment.FieldGuestName]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldGuestName)
+				fieldSeen[appointment.FieldGuestName] = struct{}{}
+			}
+		case "guestEmail":
+			if _, ok := fieldSeen[appointment.FieldGuestEmail]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldGuestEmail)
+				fieldSeen[appointment.FieldGuestEmail] = struct{}{}
+			}
+		case "guestPhone":
+			if _, ok := fieldSeen[appointment.FieldGuestPhone]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldGuestPhone)
+				fieldSeen[appointment.FieldGuestPhone] = struct{}{}
+			}
+		case "startAt":
+			if _, ok := fieldSeen[appointment.FieldStartAt]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldStartAt)
+				fieldSeen[appointment.FieldStartAt] = struct{}{}
+			}
+		case "endAt":
+			if _, ok := fieldSeen[appointment.FieldEndAt]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldEndAt)
+				fieldSeen[appointment.FieldEndAt] = struct{}{}
+			}
+		case "blockedStart":
+			if _, ok := fieldSeen[appointment.FieldBlockedStart]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldBlockedStart)
+				fieldSeen[appointment.FieldBlockedStart] = struct{}{}
+			}
+		case "blockedEnd":
+			if _, ok := fieldSeen[appointment.FieldBlockedEnd]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldBlockedEnd)
+				fieldSeen[appointment.FieldBlockedEnd] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[appointment.FieldState]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldState)
+				fieldSeen[appointment.FieldState] = struct{}{}
+			}
+		case "holdExpiresAt":
+			if _, ok := fieldSeen[appointment.FieldHoldExpiresAt]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldHoldExpiresAt)
+				fieldSeen[appointment.FieldHoldExpiresAt] = struct{}{}
+			}
+		case "holderKey":
+			if _, ok := fieldSeen[appointment.FieldHolderKey]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldHolderKey)
+				fieldSeen[appointment.FieldHolderKey] = struct{}{}
+			}
+		case "idempotencyKey":
+			if _, ok := fieldSeen[appointment.FieldIdempotencyKey]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldIdempotencyKey)
+				fieldSeen[appointment.FieldIdempotencyKey] = struct{}{}
+			}
+		case "priceAmount":
+			if _, ok := fieldSeen[appointment.FieldPriceAmount]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldPriceAmount)
+				fieldSeen[appointment.FieldPriceAmount] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[appointment.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldCurrency)
+				fieldSeen[appointment.FieldCurrency] = struct{}{}
+			}
+		case "paymentIntentID":
+			if _, ok := fieldSeen[appointment.FieldPaymentIntentID]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldPaymentIntentID)
+				fieldSeen[appointment.FieldPaymentIntentID] = struct{}{}
+			}
+		case "cancelReason":
+			if _, ok := fieldSeen[appointment.FieldCancelReason]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldCancelReason)
+				fieldSeen[appointment.FieldCancelReason] = struct{}{}
+			}
+		case "confirmedAt":
+			if _, ok := fieldSeen[appointment.FieldConfirmedAt]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldConfirmedAt)
+				fieldSeen[appointment.FieldConfirmedAt] = struct{}{}
+			}
+		case "cancelledAt":
+			if _, ok := fieldSeen[appointment.FieldCancelledAt]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldCancelledAt)
+				fieldSeen[appointment.FieldCancelledAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type appointmentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AppointmentPaginateOption
+}
+
+func newAppointmentPaginateArgs(rv map[string]any) *appointmentPaginateArgs {
+	args := &appointmentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AppointmentStateChangeQuery) CollectFields(ctx context.Context, satisfies ...string) (*AppointmentStateChangeQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AppointmentStateChangeQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(appointmentstatechange.Columns))
+		selectedFields = []string{appointmentstatechange.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "appointment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, appointmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withAppointment = query
+			if _, ok := fieldSeen[appointmentstatechange.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, appointmentstatechange.FieldAppointmentID)
+				fieldSeen[appointmentstatechange.FieldAppointmentID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[appointmentstatechange.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, appointmentstatechange.FieldCreatedAt)
+				fieldSeen[appointmentstatechange.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[appointmentstatechange.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, appointmentstatechange.FieldUpdatedAt)
+				fieldSeen[appointmentstatechange.FieldUpdatedAt] = struct{}{}
+			}
+		case "appointmentID":
+			if _, ok := fieldSeen[appointmentstatechange.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, appointmentstatechange.FieldAppointmentID)
+				fieldSeen[appointmentstatechange.FieldAppointmentID] = struct{}{}
+			}
+		case "fromState":
+			if _, ok := fieldSeen[appointmentstatechange.FieldFromState]; !ok {
+				selectedFields = append(selectedFields, appointmentstatechange.FieldFromState)
+				fieldSeen[appointmentstatechange.FieldFromState] = struct{}{}
+			}
+		case "toState":
+			if _, ok := fieldSeen[appointmentstatechange.FieldToState]; !ok {
+				selectedFields = append(selectedFields, appointmentstatechange.FieldToState)
+				fieldSeen[appointmentstatechange.FieldToState] = struct{}{}
+			}
+		case "actorID":
+			if _, ok := fieldSeen[appointmentstatechange.FieldActorID]; !ok {
+				selectedFields = append(selectedFields, appointmentstatechange.FieldActorID)
+				fieldSeen[appointmentstatechange.FieldActorID] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[appointmentstatechange.FieldReason]; !ok {
+				selectedFields = append(selectedFields, appointmentstatechange.FieldReason)
+				fieldSeen[appointmentstatechange.FieldReason] = struct{}{}
+			}
+		case "startAt":
+			if _, ok := fieldSeen[appointmentstatechange.FieldStartAt]; !ok {
+				selectedFields = append(selectedFields, appointmentstatechange.FieldStartAt)
+				fieldSeen[appointmentstatechange.FieldStartAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type appointmentstatechangePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AppointmentStateChangePaginateOption
+}
+
+func newAppointmentStateChangePaginateArgs(rv map[string]any) *appointmentstatechangePaginateArgs {
+	args := &appointmentstatechangePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *DateOverrideQuery) CollectFields(ctx context.Context, satisfies ...string) (*DateOverrideQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *DateOverrideQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(dateoverride.Columns))
+		selectedFields = []string{dateoverride.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "practitioner":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PractitionerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, practitionerImplementors)...); err != nil {
+				return err
+			}
+			_q.withPractitioner = query
+			if _, ok := fieldSeen[dateoverride.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, dateoverride.FieldPractitionerID)
+				fieldSeen[dateoverride.FieldPractitionerID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[dateoverride.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, dateoverride.FieldCreatedAt)
+				fieldSeen[dateoverride.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[dateoverride.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, dateoverride.FieldUpdatedAt)
+				fieldSeen[dateoverride.FieldUpdatedAt] = struct{}{}
+			}
+		case "practitionerID":
+			if _, ok := fieldSeen[dateoverride.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, dateoverride.FieldPractitionerID)
+				fieldSeen[dateoverride.FieldPractitionerID] = struct{}{}
+			}
+		case "date":
+			if _, ok := fieldSeen[dateoverride.FieldDate]; !ok {
+				selectedFields = append(selectedFields, dateoverride.FieldDate)
+				fieldSeen[dateoverride.FieldDate] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[dateoverride.FieldKind]; !ok {
+				selectedFields = append(selectedFields, dateoverride.FieldKind)
+				fieldSeen[dateoverride.FieldKind] = struct{}{}
+			}
+		case "startMinute":
+			if _, ok := fieldSeen[dateoverride.FieldStartMinute]; !ok {
+				selectedFields = append(selectedFields, dateoverride.FieldStartMinute)
+				fieldSeen[dateoverride.FieldStartMinute] = struct{}{}
+			}
+		case "endMinute":
+			if _, ok := fieldSeen[dateoverride.FieldEndMinute]; !ok {
+				selectedFields = append(selectedFields, dateoverride.FieldEndMinute)
+				fieldSeen[dateoverride.FieldEndMinute] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[dateoverride.FieldReason]; !ok {
+				selectedFields = append(selectedFields, dateoverride.FieldReason)
+				fieldSeen[dateoverride.FieldReason] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type dateoverridePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []DateOverridePaginateOption
+}
+
+func newDateOverridePaginateArgs(rv map[string]any) *dateoverridePaginateArgs {
+	args := &dateoverridePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ExternalBusyBlockQuery) CollectFields(ctx context.Context, satisfies ...string) (*ExternalBusyBlockQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ExternalBusyBlockQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(externalbusyblock.Columns))
+		selectedFields = []string{externalbusyblock.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "practitioner":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PractitionerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, practitionerImplementors)...); err != nil {
+				return err
+			}
+			_q.withPractitioner = query
+			if _, ok := fieldSeen[externalbusyblock.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, externalbusyblock.FieldPractitionerID)
+				fieldSeen[externalbusyblock.FieldPractitionerID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[externalbusyblock.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, externalbusyblock.FieldCreatedAt)
+				fieldSeen[externalbusyblock.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[externalbusyblock.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, externalbusyblock.FieldUpdatedAt)
+				fieldSeen[externalbusyblock.FieldUpdatedAt] = struct{}{}
+			}
+		case "practitionerID":
+			if _, ok := fieldSeen[externalbusyblock.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, externalbusyblock.FieldPractitionerID)
+				fieldSeen[externalbusyblock.FieldPractitionerID] = struct{}{}
+			}
+		case "startAt":
+			if _, ok := fieldSeen[externalbusyblock.FieldStartAt]; !ok {
+				selectedFields = append(selectedFields, externalbusyblock.FieldStartAt)
+				fieldSeen[externalbusyblock.FieldStartAt] = struct{}{}
+			}
+		case "endAt":
+			if _, ok := fieldSeen[externalbusyblock.FieldEndAt]; !ok {
+				selectedFields = append(selectedFields, externalbusyblock.FieldEndAt)
+				fieldSeen[externalbusyblock.FieldEndAt] = struct{}{}
+			}
+		case "source":
+			if _, ok := fieldSeen[externalbusyblock.FieldSource]; !ok {
+				selectedFields = append(selectedFields, externalbusyblock.FieldSource)
+				fieldSeen[externalbusyblock.FieldSource] = struct{}{}
+			}
+		case "externalID":
+			if _, ok := fieldSeen[externalbusyblock.FieldExternalID]; !ok {
+				selectedFields = append(selectedFields, externalbusyblock.FieldExternalID)
+				fieldSeen[externalbusyblock.FieldExternalID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type externalbusyblockPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ExternalBusyBlockPaginateOption
+}
+
+func newExternalBusyBlockPaginateArgs(rv map[string]any) *externalbusyblockPaginateArgs {
+	args := &externalbusyblockPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *IntakeFormQuery) CollectFields(ctx context.Context, satisfies ...string) (*IntakeFormQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *IntakeFormQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(intakeform.Columns))
+		selectedFields = []string{intakeform.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[intakeform.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, intakeform.FieldCreatedAt)
+				fieldSeen[intakeform.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[intakeform.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, intakeform.FieldUpdatedAt)
+				fieldSeen[intakeform.FieldUpdatedAt] = struct{}{}
+			}
+		case "key":
+			if _, ok := fieldSeen[intakeform.FieldKey]; !ok {
+				selectedFields = append(selectedFields, intakeform.FieldKey)
+				fieldSeen[intakeform.FieldKey] = struct{}{}
+			}
+		case "version":
+			if _, ok := fieldSeen[intakeform.FieldVersion]; !ok {
+				selectedFields = append(selectedFields, intakeform.FieldVersion)
+				fieldSeen[intakeform.FieldVersion] = struct{}{}
+			}
+		case "title":
+			if _, ok := fieldSeen[intakeform.FieldTitle]; !ok {
+				selectedFields = append(selectedFields, intakeform.FieldTitle)
+				fieldSeen[intakeform.FieldTitle] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[intakeform.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, intakeform.FieldDescription)
+				fieldSeen[intakeform.FieldDescription] = struct{}{}
+			}
+		case "fields":
+			if _, ok := fieldSeen[intakeform.FieldFields]; !ok {
+				selectedFields = append(selectedFields, intakeform.FieldFields)
+				fieldSeen[intakeform.FieldFields] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type intakeformPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []IntakeFormPaginateOption
+}
+
+func newIntakeFormPaginateArgs(rv map[string]any) *intakeformPaginateArgs {
+	args := &intakeformPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *IntakeSubmissionQuery) CollectFields(ctx context.Context, satisfies ...string) (*IntakeSubmissionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *IntakeSubmissionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(intakesubmission.Columns))
+		selectedFields = []string{intakesubmission.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "appointment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, appointmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withAppointment = query
+			if _, ok := fieldSeen[intakesubmission.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, intakesubmission.FieldAppointmentID)
+				fieldSeen[intakesubmission.FieldAppointmentID] = struct{}{}
+			}
+
+		case "form":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&IntakeFormClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, intakeformImplementors)...); err != nil {
+				return err
+			}
+			_q.withForm = query
+			if _, ok := fieldSeen[intakesubmission.FieldFormID]; !ok {
+				selectedFields = append(selectedFields, intakesubmission.FieldFormID)
+				fieldSeen[intakesubmission.FieldFormID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[intakesubmission.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, intakesubmission.FieldCreatedAt)
+				fieldSeen[intakesubmission.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[intakesubmission.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, intakesubmission.FieldUpdatedAt)
+				fieldSeen[intakesubmission.FieldUpdatedAt] = struct{}{}
+			}
+		case "appointmentID":
+			if _, ok := fieldSeen[intakesubmission.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, intakesubmission.FieldAppointmentID)
+				fieldSeen[intakesubmission.FieldAppointmentID] = struct{}{}
+			}
+		case "formID":
+			if _, ok := fieldSeen[intakesubmission.FieldFormID]; !ok {
+				selectedFields = append(selectedFields, intakesubmission.FieldFormID)
+				fieldSeen[intakesubmission.FieldFormID] = struct{}{}
+			}
+		case "answers":
+			if _, ok := fieldSeen[intakesubmission.FieldAnswers]; !ok {
+				selectedFields = append(selectedFields, intakesubmission.FieldAnswers)
+				fieldSeen[intakesubmission.FieldAnswers] = struct{}{}
+			}
+		case "submittedBy":
+			if _, ok := fieldSeen[intakesubmission.FieldSubmittedBy]; !ok {
+				selectedFields = append(selectedFields, intakesubmission.FieldSubmittedBy)
+				fieldSeen[intakesubmission.FieldSubmittedBy] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type intakesubmissionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []IntakeSubmissionPaginateOption
+}
+
+func newIntakeSubmissionPaginateArgs(rv map[string]any) *intakesubmissionPaginateArgs {
+	args := &intakesubmissionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PractitionerQuery) CollectFields(ctx context.Context, satisfies ...string) (*PractitionerQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PractitionerQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(practitioner.Columns))
+		selectedFields = []string{practitioner.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "services":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ServiceClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, serviceImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedServices(alias, func(wq *ServiceQuery) {
+				*wq = *query
+			})
+
+		case "weeklyHours":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&WeeklyHoursClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, weeklyhoursImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedWeeklyHours(alias, func(wq *WeeklyHoursQuery) {
+				*wq = *query
+			})
+
+		case "dateOverrides":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DateOverrideClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, dateoverrideImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedDateOverrides(alias, func(wq *DateOverrideQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[practitioner.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, practitioner.FieldCreatedAt)
+				fieldSeen[practitioner.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[practitioner.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, practitioner.FieldUpdatedAt)
+				fieldSeen[practitioner.FieldUpdatedAt] = struct{}{}
+			}
+		case "staffUserID":
+			if _, ok := fieldSeen[practitioner.FieldStaffUserID]; !ok {
+				selectedFields = append(selectedFields, practitioner.FieldStaffUserID)
+				fieldSeen[practitioner.FieldStaffUserID] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[practitioner.FieldName]; !ok {
+				selectedFields = append(selectedFields, practitioner.FieldName)
+				fieldSeen[practitioner.FieldName] = struct{}{}
+			}
+		case "timeZone":
+			if _, ok := fieldSeen[practitioner.FieldTimeZone]; !ok {
+				selectedFields = append(selectedFields, practitioner.FieldTimeZone)
+				fieldSeen[practitioner.FieldTimeZone] = struct{}{}
+			}
+		case "bio":
+			if _, ok := fieldSeen[practitioner.FieldBio]; !ok {
+				selectedFields = append(selectedFields, practitioner.FieldBio)
+				fieldSeen[practitioner.FieldBio] = struct{}{}
+			}
+		case "photoURL":
+			if _, ok := fieldSeen[practitioner.FieldPhotoURL]; !ok {
+				selectedFields = append(selectedFields, practitioner.FieldPhotoURL)
+				fieldSeen[practitioner.FieldPhotoURL] = struct{}{}
+			}
+		case "active":
+			if _, ok := fieldSeen[practitioner.FieldActive]; !ok {
+				selectedFields = append(selectedFields, practitioner.FieldActive)
+				fieldSeen[practitioner.FieldActive] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type practitionerPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PractitionerPaginateOption
+}
+
+func newPractitionerPaginateArgs(rv map[string]any) *practitionerPaginateArgs {
+	args := &practitionerPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ServiceQuery) CollectFields(ctx context.Context, satisfies ...string) (*ServiceQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ServiceQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(service.Columns))
+		selectedFields = []string{service.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "practitioners":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PractitionerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, practitionerImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedPractitioners(alias, func(wq *PractitionerQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[service.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, service.FieldCreatedAt)
+				fieldSeen[service.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[service.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, service.FieldUpdatedAt)
+				fieldSeen[service.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[service.FieldName]; !ok {
+				selectedFields = append(selectedFields, service.FieldName)
+				fieldSeen[service.FieldName] = struct{}{}
+			}
+		case "slug":
+			if _, ok := fieldSeen[service.FieldSlug]; !ok {
+				selectedFields = append(selectedFields, service.FieldSlug)
+				fieldSeen[service.FieldSlug] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[service.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, service.FieldDescription)
+				fieldSeen[service.FieldDescription] = struct{}{}
+			}
+		case "durationMinutes":
+			if _, ok := fieldSeen[service.FieldDurationMinutes]; !ok {
+				selectedFields = append(selectedFields, service.FieldDurationMinutes)
+				fieldSeen[service.FieldDurationMinutes] = struct{}{}
+			}
+		case "priceAmount":
+			if _, ok := fieldSeen[service.FieldPriceAmount]; !ok {
+				selectedFields = append(selectedFields, service.FieldPriceAmount)
+				fieldSeen[service.FieldPriceAmount] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[service.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, service.FieldCurrency)
+				fieldSeen[service.FieldCurrency] = struct{}{}
+			}
+		case "bufferBeforeMinutes":
+			if _, ok := fieldSeen[service.FieldBufferBeforeMinutes]; !ok {
+				selectedFields = append(selectedFields, service.FieldBufferBeforeMinutes)
+				fieldSeen[service.FieldBufferBeforeMinutes] = struct{}{}
+			}
+		case "bufferAfterMinutes":
+			if _, ok := fieldSeen[service.FieldBufferAfterMinutes]; !ok {
+				selectedFields = append(selectedFields, service.FieldBufferAfterMinutes)
+				fieldSeen[service.FieldBufferAfterMinutes] = struct{}{}
+			}
+		case "minNoticeMinutes":
+			if _, ok := fieldSeen[service.FieldMinNoticeMinutes]; !ok {
+				selectedFields = append(selectedFields, service.FieldMinNoticeMinutes)
+				fieldSeen[service.FieldMinNoticeMinutes] = struct{}{}
+			}
+		case "horizonDays":
+			if _, ok := fieldSeen[service.FieldHorizonDays]; !ok {
+				selectedFields = append(selectedFields, service.FieldHorizonDays)
+				fieldSeen[service.FieldHorizonDays] = struct{}{}
+			}
+		case "slotIntervalMinutes":
+			if _, ok := fieldSeen[service.FieldSlotIntervalMinutes]; !ok {
+				selectedFields = append(selectedFields, service.FieldSlotIntervalMinutes)
+				fieldSeen[service.FieldSlotIntervalMinutes] = struct{}{}
+			}
+		case "dailyLimit":
+			if _, ok := fieldSeen[service.FieldDailyLimit]; !ok {
+				selectedFields = append(selectedFields, service.FieldDailyLimit)
+				fieldSeen[service.FieldDailyLimit] = struct{}{}
+			}
+		case "location":
+			if _, ok := fieldSeen[service.FieldLocation]; !ok {
+				selectedFields = append(selectedFields, service.FieldLocation)
+				fieldSeen[service.FieldLocation] = struct{}{}
+			}
+		case "videoURL":
+			if _, ok := fieldSeen[service.FieldVideoURL]; !ok {
+				selectedFields = append(selectedFields, service.FieldVideoURL)
+				fieldSeen[service.FieldVideoURL] = struct{}{}
+			}
+		case "cancelCutoffMinutes":
+			if _, ok := fieldSeen[service.FieldCancelCutoffMinutes]; !ok {
+				selectedFields = append(selectedFields, service.FieldCancelCutoffMinutes)
+				fieldSeen[service.FieldCancelCutoffMinutes] = struct{}{}
+			}
+		case "rescheduleCutoffMinutes":
+			if _, ok := fieldSeen[service.FieldRescheduleCutoffMinutes]; !ok {
+				selectedFields = append(selectedFields, service.FieldRescheduleCutoffMinutes)
+				fieldSeen[service.FieldRescheduleCutoffMinutes] = struct{}{}
+			}
+		case "refundOnCancel":
+			if _, ok := fieldSeen[service.FieldRefundOnCancel]; !ok {
+				selectedFields = append(selectedFields, service.FieldRefundOnCancel)
+				fieldSeen[service.FieldRefundOnCancel] = struct{}{}
+			}
+		case "intakeFormKey":
+			if _, ok := fieldSeen[service.FieldIntakeFormKey]; !ok {
+				selectedFields = append(selectedFields, service.FieldIntakeFormKey)
+				fieldSeen[service.FieldIntakeFormKey] = struct{}{}
+			}
+		case "intakeRequired":
+			if _, ok := fieldSeen[service.FieldIntakeRequired]; !ok {
+				selectedFields = append(selectedFields, service.FieldIntakeRequired)
+				fieldSeen[service.FieldIntakeRequired] = struct{}{}
+			}
+		case "requiresServiceID":
+			if _, ok := fieldSeen[service.FieldRequiresServiceID]; !ok {
+				selectedFields = append(selectedFields, service.FieldRequiresServiceID)
+				fieldSeen[service.FieldRequiresServiceID] = struct{}{}
+			}
+		case "eligibilityScope":
+			if _, ok := fieldSeen[service.FieldEligibilityScope]; !ok {
+				selectedFields = append(selectedFields, service.FieldEligibilityScope)
+				fieldSeen[service.FieldEligibilityScope] = struct{}{}
+			}
+		case "active":
+			if _, ok := fieldSeen[service.FieldActive]; !ok {
+				selectedFields = append(selectedFields, service.FieldActive)
+				fieldSeen[service.FieldActive] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type servicePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ServicePaginateOption
+}
+
+func newServicePaginateArgs(rv map[string]any) *servicePaginateArgs {
+	args := &servicePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SlotClaimQuery) CollectFields(ctx context.Context, satisfies ...string) (*SlotClaimQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SlotClaimQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(slotclaim.Columns))
+		selectedFields = []string{slotclaim.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "appointment":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppointmentClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, appointmentImplementors)...); err != nil {
+				return err
+			}
+			_q.withAppointment = query
+			if _, ok := fieldSeen[slotclaim.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, slotclaim.FieldAppointmentID)
+				fieldSeen[slotclaim.FieldAppointmentID] = struct{}{}
+			}
+		case "practitionerID":
+			if _, ok := fieldSeen[slotclaim.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, slotclaim.FieldPractitionerID)
+				fieldSeen[slotclaim.FieldPractitionerID] = struct{}{}
+			}
+		case "slotStartMinute":
+			if _, ok := fieldSeen[slotclaim.FieldSlotStartMinute]; !ok {
+				selectedFields = append(selectedFields, slotclaim.FieldSlotStartMinute)
+				fieldSeen[slotclaim.FieldSlotStartMinute] = struct{}{}
+			}
+		case "appointmentID":
+			if _, ok := fieldSeen[slotclaim.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, slotclaim.FieldAppointmentID)
+				fieldSeen[slotclaim.FieldAppointmentID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type slotclaimPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SlotClaimPaginateOption
+}
+
+func newSlotClaimPaginateArgs(rv map[string]any) *slotclaimPaginateArgs {
+	args := &slotclaimPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *UserQuery) CollectFields(ctx context.Context, satisfies ...string) (*UserQuery, error) {
@@ -70,6 +1272,110 @@ type userPaginateArgs struct {
 
 func newUserPaginateArgs(rv map[string]any) *userPaginateArgs {
 	args := &userPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *WeeklyHoursQuery) CollectFields(ctx context.Context, satisfies ...string) (*WeeklyHoursQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *WeeklyHoursQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(weeklyhours.Columns))
+		selectedFields = []string{weeklyhours.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "practitioner":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PractitionerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, practitionerImplementors)...); err != nil {
+				return err
+			}
+			_q.withPractitioner = query
+			if _, ok := fieldSeen[weeklyhours.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, weeklyhours.FieldPractitionerID)
+				fieldSeen[weeklyhours.FieldPractitionerID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[weeklyhours.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, weeklyhours.FieldCreatedAt)
+				fieldSeen[weeklyhours.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[weeklyhours.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, weeklyhours.FieldUpdatedAt)
+				fieldSeen[weeklyhours.FieldUpdatedAt] = struct{}{}
+			}
+		case "practitionerID":
+			if _, ok := fieldSeen[weeklyhours.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, weeklyhours.FieldPractitionerID)
+				fieldSeen[weeklyhours.FieldPractitionerID] = struct{}{}
+			}
+		case "weekday":
+			if _, ok := fieldSeen[weeklyhours.FieldWeekday]; !ok {
+				selectedFields = append(selectedFields, weeklyhours.FieldWeekday)
+				fieldSeen[weeklyhours.FieldWeekday] = struct{}{}
+			}
+		case "startMinute":
+			if _, ok := fieldSeen[weeklyhours.FieldStartMinute]; !ok {
+				selectedFields = append(selectedFields, weeklyhours.FieldStartMinute)
+				fieldSeen[weeklyhours.FieldStartMinute] = struct{}{}
+			}
+		case "endMinute":
+			if _, ok := fieldSeen[weeklyhours.FieldEndMinute]; !ok {
+				selectedFields = append(selectedFields, weeklyhours.FieldEndMinute)
+				fieldSeen[weeklyhours.FieldEndMinute] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type weeklyhoursPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []WeeklyHoursPaginateOption
+}
+
+func newWeeklyHoursPaginateArgs(rv map[string]any) *weeklyhoursPaginateArgs {
+	args := &weeklyhoursPaginateArgs{}
 	if rv == nil {
 		return args
 	}

@@ -5,7 +5,17 @@ package ent
 import (
 	"context"
 	"fmt"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakeform"
+	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/practitioner"
+	"frontdesk/ent/service"
+	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
 
 	"entgo.io/contrib/entgql"
@@ -18,10 +28,60 @@ type Noder interface {
 	IsNode()
 }
 
+var appointmentImplementors = []string{"Appointment", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Appointment) IsNode() {}
+
+var appointmentstatechangeImplementors = []string{"AppointmentStateChange", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*AppointmentStateChange) IsNode() {}
+
+var dateoverrideImplementors = []string{"DateOverride", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*DateOverride) IsNode() {}
+
+var externalbusyblockImplementors = []string{"ExternalBusyBlock", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ExternalBusyBlock) IsNode() {}
+
+var intakeformImplementors = []string{"IntakeForm", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*IntakeForm) IsNode() {}
+
+var intakesubmissionImplementors = []string{"IntakeSubmission", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*IntakeSubmission) IsNode() {}
+
+var practitionerImplementors = []string{"Practitioner", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Practitioner) IsNode() {}
+
+var serviceImplementors = []string{"Service", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Service) IsNode() {}
+
+var slotclaimImplementors = []string{"SlotClaim", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*SlotClaim) IsNode() {}
+
 var userImplementors = []string{"User", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*User) IsNode() {}
+
+var weeklyhoursImplementors = []string{"WeeklyHours", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*WeeklyHours) IsNode() {}
 
 var errNodeInvalidID = &NotFoundError{"node"}
 
@@ -81,6 +141,123 @@ func (c *Client) Noder(ctx context.Context, id gid.ID, opts ...NodeOption) (_ No
 
 func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, error) {
 	switch table {
+	case appointment.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.Appointment.Query().
+			Where(appointment.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, appointmentImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case appointmentstatechange.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.AppointmentStateChange.Query().
+			Where(appointmentstatechange.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, appointmentstatechangeImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case dateoverride.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.DateOverride.Query().
+			Where(dateoverride.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, dateoverrideImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case externalbusyblock.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.ExternalBusyBlock.Query().
+			Where(externalbusyblock.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, externalbusyblockImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case intakeform.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.IntakeForm.Query().
+			Where(intakeform.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, intakeformImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case intakesubmission.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.IntakeSubmission.Query().
+			Where(intakesubmission.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, intakesubmissionImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case practitioner.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.Practitioner.Query().
+			Where(practitioner.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, practitionerImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case service.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.Service.Query().
+			Where(service.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, serviceImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case slotclaim.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.SlotClaim.Query().
+			Where(slotclaim.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, slotclaimImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case user.Table:
 		var uid gid.ID
 		if err := uid.UnmarshalGQL(id); err != nil {
@@ -90,6 +267,19 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			Where(user.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, userImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case weeklyhours.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.WeeklyHours.Query().
+			Where(weeklyhours.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, weeklyhoursImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -167,10 +357,170 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 		idmap[id] = append(idmap[id], &noders[i])
 	}
 	switch table {
+	case appointment.Table:
+		query := c.Appointment.Query().
+			Where(appointment.IDIn(ids...))
+		query, err := query.CollectFields(ctx, appointmentImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case appointmentstatechange.Table:
+		query := c.AppointmentStateChange.Query().
+			Where(appointmentstatechange.IDIn(ids...))
+		query, err := query.CollectFields(ctx, appointmentstatechangeImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case dateoverride.Table:
+		query := c.DateOverride.Query().
+			Where(dateoverride.IDIn(ids...))
+		query, err := query.CollectFields(ctx, dateoverrideImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case externalbusyblock.Table:
+		query := c.ExternalBusyBlock.Query().
+			Where(externalbusyblock.IDIn(ids...))
+		query, err := query.CollectFields(ctx, externalbusyblockImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case intakeform.Table:
+		query := c.IntakeForm.Query().
+			Where(intakeform.IDIn(ids...))
+		query, err := query.CollectFields(ctx, intakeformImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case intakesubmission.Table:
+		query := c.IntakeSubmission.Query().
+			Where(intakesubmission.IDIn(ids...))
+		query, err := query.CollectFields(ctx, intakesubmissionImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case practitioner.Table:
+		query := c.Practitioner.Query().
+			Where(practitioner.IDIn(ids...))
+		query, err := query.CollectFields(ctx, practitionerImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case service.Table:
+		query := c.Service.Query().
+			Where(service.IDIn(ids...))
+		query, err := query.CollectFields(ctx, serviceImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case slotclaim.Table:
+		query := c.SlotClaim.Query().
+			Where(slotclaim.IDIn(ids...))
+		query, err := query.CollectFields(ctx, slotclaimImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case user.Table:
 		query := c.User.Query().
 			Where(user.IDIn(ids...))
 		query, err := query.CollectFields(ctx, userImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case weeklyhours.Table:
+		query := c.WeeklyHours.Query().
+			Where(weeklyhours.IDIn(ids...))
+		query, err := query.CollectFields(ctx, weeklyhoursImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -5,7 +5,17 @@ package ent
 import (
 	"context"
 	"errors"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakeform"
+	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/practitioner"
+	"frontdesk/ent/service"
+	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
 
 	"entgo.io/contrib/entgql"
@@ -94,6 +104,2247 @@ func paginateLimit(first, last *int) int {
 		limit = *last + 1
 	}
 	return limit
+}
+
+// AppointmentEdge is the edge representation of Appointment.
+type AppointmentEdge struct {
+	Node   *Appointment `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// AppointmentConnection is the connection containing edges to Appointment.
+type AppointmentConnection struct {
+	Edges      []*AppointmentEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *AppointmentConnection) build(nodes []*Appointment, pager *appointmentPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Appointment
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Appointment {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Appointment {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AppointmentEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AppointmentEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AppointmentPaginateOption enables pagination customization.
+type AppointmentPaginateOption func(*appointmentPager) error
+
+// WithAppointmentOrder configures pagination ordering.
+func WithAppointmentOrder(order *AppointmentOrder) AppointmentPaginateOption {
+	if order == nil {
+		order = DefaultAppointmentOrder
+	}
+	o := *order
+	return func(pager *appointmentPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAppointmentOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAppointmentFilter configures pagination filter.
+func WithAppointmentFilter(filter func(*AppointmentQuery) (*AppointmentQuery, error)) AppointmentPaginateOption {
+	return func(pager *appointmentPager) error {
+		if filter == nil {
+			return errors.New("AppointmentQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type appointmentPager struct {
+	reverse bool
+	order   *AppointmentOrder
+	filter  func(*AppointmentQuery) (*AppointmentQuery, error)
+}
+
+func newAppointmentPager(opts []AppointmentPaginateOption, reverse bool) (*appointmentPager, error) {
+	pager := &appointmentPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAppointmentOrder
+	}
+	return pager, nil
+}
+
+func (p *appointmentPager) applyFilter(query *AppointmentQuery) (*AppointmentQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *appointmentPager) toCursor(_m *Appointment) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *appointmentPager) applyCursors(query *AppointmentQuery, after, before *Cursor) (*AppointmentQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAppointmentOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *appointmentPager) applyOrder(query *AppointmentQuery) *AppointmentQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAppointmentOrder.Field {
+		query = query.Order(DefaultAppointmentOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *appointmentPager) orderExpr(query *AppointmentQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAppointmentOrder.Field {
+			b.Comma().Ident(DefaultAppointmentOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Appointment.
+func (_m *AppointmentQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AppointmentPaginateOption,
+) (*AppointmentConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAppointmentPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AppointmentConnection{Edges: []*AppointmentEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// AppointmentOrderField defines the ordering field of Appointment.
+type AppointmentOrderField struct {
+	// Value extracts the ordering value from the given Appointment.
+	Value    func(*Appointment) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) appointment.OrderOption
+	toCursor func(*Appointment) Cursor
+}
+
+// AppointmentOrder defines the ordering of Appointment.
+type AppointmentOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *AppointmentOrderField `json:"field"`
+}
+
+// DefaultAppointmentOrder is the default ordering of Appointment.
+var DefaultAppointmentOrder = &AppointmentOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AppointmentOrderField{
+		Value: func(_m *Appointment) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: appointment.FieldID,
+		toTerm: appointment.ByID,
+		toCursor: func(_m *Appointment) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Appointment into AppointmentEdge.
+func (_m *Appointment) ToEdge(order *AppointmentOrder) *AppointmentEdge {
+	if order == nil {
+		order = DefaultAppointmentOrder
+	}
+	return &AppointmentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AppointmentStateChangeEdge is the edge representation of AppointmentStateChange.
+type AppointmentStateChangeEdge struct {
+	Node   *AppointmentStateChange `json:"node"`
+	Cursor Cursor                  `json:"cursor"`
+}
+
+// AppointmentStateChangeConnection is the connection containing edges to AppointmentStateChange.
+type AppointmentStateChangeConnection struct {
+	Edges      []*AppointmentStateChangeEdge `json:"edges"`
+	PageInfo   PageInfo                      `json:"pageInfo"`
+	TotalCount int                           `json:"totalCount"`
+}
+
+func (c *AppointmentStateChangeConnection) build(nodes []*AppointmentStateChange, pager *appointmentstatechangePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AppointmentStateChange
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AppointmentStateChange {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AppointmentStateChange {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AppointmentStateChangeEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AppointmentStateChangeEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AppointmentStateChangePaginateOption enables pagination customization.
+type AppointmentStateChangePaginateOption func(*appointmentstatechangePager) error
+
+// WithAppointmentStateChangeOrder configures pagination ordering.
+func WithAppointmentStateChangeOrder(order *AppointmentStateChangeOrder) AppointmentStateChangePaginateOption {
+	if order == nil {
+		order = DefaultAppointmentStateChangeOrder
+	}
+	o := *order
+	return func(pager *appointmentstatechangePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAppointmentStateChangeOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAppointmentStateChangeFilter configures pagination filter.
+func WithAppointmentStateChangeFilter(filter func(*AppointmentStateChangeQuery) (*AppointmentStateChangeQuery, error)) AppointmentStateChangePaginateOption {
+	return func(pager *appointmentstatechangePager) error {
+		if filter == nil {
+			return errors.New("AppointmentStateChangeQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type appointmentstatechangePager struct {
+	reverse bool
+	order   *AppointmentStateChangeOrder
+	filter  func(*AppointmentStateChangeQuery) (*AppointmentStateChangeQuery, error)
+}
+
+func newAppointmentStateChangePager(opts []AppointmentStateChangePaginateOption, reverse bool) (*appointmentstatechangePager, error) {
+	pager := &appointmentstatechangePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAppointmentStateChangeOrder
+	}
+	return pager, nil
+}
+
+func (p *appointmentstatechangePager) applyFilter(query *AppointmentStateChangeQuery) (*AppointmentStateChangeQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *appointmentstatechangePager) toCursor(_m *AppointmentStateChange) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *appointmentstatechangePager) applyCursors(query *AppointmentStateChangeQuery, after, before *Cursor) (*AppointmentStateChangeQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAppointmentStateChangeOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *appointmentstatechangePager) applyOrder(query *AppointmentStateChangeQuery) *AppointmentStateChangeQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAppointmentStateChangeOrder.Field {
+		query = query.Order(DefaultAppointmentStateChangeOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *appointmentstatechangePager) orderExpr(query *AppointmentStateChangeQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAppointmentStateChangeOrder.Field {
+			b.Comma().Ident(DefaultAppointmentStateChangeOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AppointmentStateChange.
+func (_m *AppointmentStateChangeQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AppointmentStateChangePaginateOption,
+) (*AppointmentStateChangeConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAppointmentStateChangePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AppointmentStateChangeConnection{Edges: []*AppointmentStateChangeEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// AppointmentStateChangeOrderField defines the ordering field of AppointmentStateChange.
+type AppointmentStateChangeOrderField struct {
+	// Value extracts the ordering value from the given AppointmentStateChange.
+	Value    func(*AppointmentStateChange) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) appointmentstatechange.OrderOption
+	toCursor func(*AppointmentStateChange) Cursor
+}
+
+// AppointmentStateChangeOrder defines the ordering of AppointmentStateChange.
+type AppointmentStateChangeOrder struct {
+	Direction OrderDirection                    `json:"direction"`
+	Field     *AppointmentStateChangeOrderField `json:"field"`
+}
+
+// DefaultAppointmentStateChangeOrder is the default ordering of AppointmentStateChange.
+var DefaultAppointmentStateChangeOrder = &AppointmentStateChangeOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AppointmentStateChangeOrderField{
+		Value: func(_m *AppointmentStateChange) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: appointmentstatechange.FieldID,
+		toTerm: appointmentstatechange.ByID,
+		toCursor: func(_m *AppointmentStateChange) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AppointmentStateChange into AppointmentStateChangeEdge.
+func (_m *AppointmentStateChange) ToEdge(order *AppointmentStateChangeOrder) *AppointmentStateChangeEdge {
+	if order == nil {
+		order = DefaultAppointmentStateChangeOrder
+	}
+	return &AppointmentStateChangeEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// DateOverrideEdge is the edge representation of DateOverride.
+type DateOverrideEdge struct {
+	Node   *DateOverride `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// DateOverrideConnection is the connection containing edges to DateOverride.
+type DateOverrideConnection struct {
+	Edges      []*DateOverrideEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *DateOverrideConnection) build(nodes []*DateOverride, pager *dateoverridePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *DateOverride
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *DateOverride {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *DateOverride {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*DateOverrideEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &DateOverrideEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// DateOverridePaginateOption enables pagination customization.
+type DateOverridePaginateOption func(*dateoverridePager) error
+
+// WithDateOverrideOrder configures pagination ordering.
+func WithDateOverrideOrder(order *DateOverrideOrder) DateOverridePaginateOption {
+	if order == nil {
+		order = DefaultDateOverrideOrder
+	}
+	o := *order
+	return func(pager *dateoverridePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultDateOverrideOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithDateOverrideFilter configures pagination filter.
+func WithDateOverrideFilter(filter func(*DateOverrideQuery) (*DateOverrideQuery, error)) DateOverridePaginateOption {
+	return func(pager *dateoverridePager) error {
+		if filter == nil {
+			return errors.New("DateOverrideQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type dateoverridePager struct {
+	reverse bool
+	order   *DateOverrideOrder
+	filter  func(*DateOverrideQuery) (*DateOverrideQuery, error)
+}
+
+func newDateOverridePager(opts []DateOverridePaginateOption, reverse bool) (*dateoverridePager, error) {
+	pager := &dateoverridePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultDateOverrideOrder
+	}
+	return pager, nil
+}
+
+func (p *dateoverridePager) applyFilter(query *DateOverrideQuery) (*DateOverrideQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *dateoverridePager) toCursor(_m *DateOverride) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *dateoverridePager) applyCursors(query *DateOverrideQuery, after, before *Cursor) (*DateOverrideQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultDateOverrideOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *dateoverridePager) applyOrder(query *DateOverrideQuery) *DateOverrideQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultDateOverrideOrder.Field {
+		query = query.Order(DefaultDateOverrideOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *dateoverridePager) orderExpr(query *DateOverrideQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultDateOverrideOrder.Field {
+			b.Comma().Ident(DefaultDateOverrideOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to DateOverride.
+func (_m *DateOverrideQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...DateOverridePaginateOption,
+) (*DateOverrideConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newDateOverridePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &DateOverrideConnection{Edges: []*DateOverrideEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// DateOverrideOrderField defines the ordering field of DateOverride.
+type DateOverrideOrderField struct {
+	// Value extracts the ordering value from the given DateOverride.
+	Value    func(*DateOverride) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) dateoverride.OrderOption
+	toCursor func(*DateOverride) Cursor
+}
+
+// DateOverrideOrder defines the ordering of DateOverride.
+type DateOverrideOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *DateOverrideOrderField `json:"field"`
+}
+
+// DefaultDateOverrideOrder is the default ordering of DateOverride.
+var DefaultDateOverrideOrder = &DateOverrideOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &DateOverrideOrderField{
+		Value: func(_m *DateOverride) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: dateoverride.FieldID,
+		toTerm: dateoverride.ByID,
+		toCursor: func(_m *DateOverride) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts DateOverride into DateOverrideEdge.
+func (_m *DateOverride) ToEdge(order *DateOverrideOrder) *DateOverrideEdge {
+	if order == nil {
+		order = DefaultDateOverrideOrder
+	}
+	return &DateOverrideEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ExternalBusyBlockEdge is the edge representation of ExternalBusyBlock.
+type ExternalBusyBlockEdge struct {
+	Node   *ExternalBusyBlock `json:"node"`
+	Cursor Cursor             `json:"cursor"`
+}
+
+// ExternalBusyBlockConnection is the connection containing edges to ExternalBusyBlock.
+type ExternalBusyBlockConnection struct {
+	Edges      []*ExternalBusyBlockEdge `json:"edges"`
+	PageInfo   PageInfo                 `json:"pageInfo"`
+	TotalCount int                      `json:"totalCount"`
+}
+
+func (c *ExternalBusyBlockConnection) build(nodes []*ExternalBusyBlock, pager *externalbusyblockPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ExternalBusyBlock
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ExternalBusyBlock {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ExternalBusyBlock {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ExternalBusyBlockEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ExternalBusyBlockEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ExternalBusyBlockPaginateOption enables pagination customization.
+type ExternalBusyBlockPaginateOption func(*externalbusyblockPager) error
+
+// WithExternalBusyBlockOrder configures pagination ordering.
+func WithExternalBusyBlockOrder(order *ExternalBusyBlockOrder) ExternalBusyBlockPaginateOption {
+	if order == nil {
+		order = DefaultExternalBusyBlockOrder
+	}
+	o := *order
+	return func(pager *externalbusyblockPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultExternalBusyBlockOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithExternalBusyBlockFilter configures pagination filter.
+func WithExternalBusyBlockFilter(filter func(*ExternalBusyBlockQuery) (*ExternalBusyBlockQuery, error)) ExternalBusyBlockPaginateOption {
+	return func(pager *externalbusyblockPager) error {
+		if filter == nil {
+			return errors.New("ExternalBusyBlockQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type externalbusyblockPager struct {
+	reverse bool
+	order   *ExternalBusyBlockOrder
+	filter  func(*ExternalBusyBlockQuery) (*ExternalBusyBlockQuery, error)
+}
+
+func newExternalBusyBlockPager(opts []ExternalBusyBlockPaginateOption, reverse bool) (*externalbusyblockPager, error) {
+	pager := &externalbusyblockPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultExternalBusyBlockOrder
+	}
+	return pager, nil
+}
+
+func (p *externalbusyblockPager) applyFilter(query *ExternalBusyBlockQuery) (*ExternalBusyBlockQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *externalbusyblockPager) toCursor(_m *ExternalBusyBlock) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *externalbusyblockPager) applyCursors(query *ExternalBusyBlockQuery, after, before *Cursor) (*ExternalBusyBlockQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultExternalBusyBlockOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *externalbusyblockPager) applyOrder(query *ExternalBusyBlockQuery) *ExternalBusyBlockQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultExternalBusyBlockOrder.Field {
+		query = query.Order(DefaultExternalBusyBlockOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *externalbusyblockPager) orderExpr(query *ExternalBusyBlockQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultExternalBusyBlockOrder.Field {
+			b.Comma().Ident(DefaultExternalBusyBlockOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ExternalBusyBlock.
+func (_m *ExternalBusyBlockQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ExternalBusyBlockPaginateOption,
+) (*ExternalBusyBlockConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newExternalBusyBlockPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ExternalBusyBlockConnection{Edges: []*ExternalBusyBlockEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ExternalBusyBlockOrderField defines the ordering field of ExternalBusyBlock.
+type ExternalBusyBlockOrderField struct {
+	// Value extracts the ordering value from the given ExternalBusyBlock.
+	Value    func(*ExternalBusyBlock) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) externalbusyblock.OrderOption
+	toCursor func(*ExternalBusyBlock) Cursor
+}
+
+// ExternalBusyBlockOrder defines the ordering of ExternalBusyBlock.
+type ExternalBusyBlockOrder struct {
+	Direction OrderDirection               `json:"direction"`
+	Field     *ExternalBusyBlockOrderField `json:"field"`
+}
+
+// DefaultExternalBusyBlockOrder is the default ordering of ExternalBusyBlock.
+var DefaultExternalBusyBlockOrder = &ExternalBusyBlockOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ExternalBusyBlockOrderField{
+		Value: func(_m *ExternalBusyBlock) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: externalbusyblock.FieldID,
+		toTerm: externalbusyblock.ByID,
+		toCursor: func(_m *ExternalBusyBlock) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ExternalBusyBlock into ExternalBusyBlockEdge.
+func (_m *ExternalBusyBlock) ToEdge(order *ExternalBusyBlockOrder) *ExternalBusyBlockEdge {
+	if order == nil {
+		order = DefaultExternalBusyBlockOrder
+	}
+	return &ExternalBusyBlockEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// IntakeFormEdge is the edge representation of IntakeForm.
+type IntakeFormEdge struct {
+	Node   *IntakeForm `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// IntakeFormConnection is the connection containing edges to IntakeForm.
+type IntakeFormConnection struct {
+	Edges      []*IntakeFormEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *IntakeFormConnection) build(nodes []*IntakeForm, pager *intakeformPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *IntakeForm
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *IntakeForm {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *IntakeForm {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*IntakeFormEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &IntakeFormEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// IntakeFormPaginateOption enables pagination customization.
+type IntakeFormPaginateOption func(*intakeformPager) error
+
+// WithIntakeFormOrder configures pagination ordering.
+func WithIntakeFormOrder(order *IntakeFormOrder) IntakeFormPaginateOption {
+	if order == nil {
+		order = DefaultIntakeFormOrder
+	}
+	o := *order
+	return func(pager *intakeformPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultIntakeFormOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithIntakeFormFilter configures pagination filter.
+func WithIntakeFormFilter(filter func(*IntakeFormQuery) (*IntakeFormQuery, error)) IntakeFormPaginateOption {
+	return func(pager *intakeformPager) error {
+		if filter == nil {
+			return errors.New("IntakeFormQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type intakeformPager struct {
+	reverse bool
+	order   *IntakeFormOrder
+	filter  func(*IntakeFormQuery) (*IntakeFormQuery, error)
+}
+
+func newIntakeFormPager(opts []IntakeFormPaginateOption, reverse bool) (*intakeformPager, error) {
+	pager := &intakeformPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultIntakeFormOrder
+	}
+	return pager, nil
+}
+
+func (p *intakeformPager) applyFilter(query *IntakeFormQuery) (*IntakeFormQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *intakeformPager) toCursor(_m *IntakeForm) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *intakeformPager) applyCursors(query *IntakeFormQuery, after, before *Cursor) (*IntakeFormQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultIntakeFormOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *intakeformPager) applyOrder(query *IntakeFormQuery) *IntakeFormQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultIntakeFormOrder.Field {
+		query = query.Order(DefaultIntakeFormOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *intakeformPager) orderExpr(query *IntakeFormQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultIntakeFormOrder.Field {
+			b.Comma().Ident(DefaultIntakeFormOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to IntakeForm.
+func (_m *IntakeFormQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...IntakeFormPaginateOption,
+) (*IntakeFormConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newIntakeFormPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &IntakeFormConnection{Edges: []*IntakeFormEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// IntakeFormOrderField defines the ordering field of IntakeForm.
+type IntakeFormOrderField struct {
+	// Value extracts the ordering value from the given IntakeForm.
+	Value    func(*IntakeForm) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) intakeform.OrderOption
+	toCursor func(*IntakeForm) Cursor
+}
+
+// IntakeFormOrder defines the ordering of IntakeForm.
+type IntakeFormOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *IntakeFormOrderField `json:"field"`
+}
+
+// DefaultIntakeFormOrder is the default ordering of IntakeForm.
+var DefaultIntakeFormOrder = &IntakeFormOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &IntakeFormOrderField{
+		Value: func(_m *IntakeForm) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: intakeform.FieldID,
+		toTerm: intakeform.ByID,
+		toCursor: func(_m *IntakeForm) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts IntakeForm into IntakeFormEdge.
+func (_m *IntakeForm) ToEdge(order *IntakeFormOrder) *IntakeFormEdge {
+	if order == nil {
+		order = DefaultIntakeFormOrder
+	}
+	return &IntakeFormEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// IntakeSubmissionEdge is the edge representation of IntakeSubmission.
+type IntakeSubmissionEdge struct {
+	Node   *IntakeSubmission `json:"node"`
+	Cursor Cursor            `json:"cursor"`
+}
+
+// IntakeSubmissionConnection is the connection containing edges to IntakeSubmission.
+type IntakeSubmissionConnection struct {
+	Edges      []*IntakeSubmissionEdge `json:"edges"`
+	PageInfo   PageInfo                `json:"pageInfo"`
+	TotalCount int                     `json:"totalCount"`
+}
+
+func (c *IntakeSubmissionConnection) build(nodes []*IntakeSubmission, pager *intakesubmissionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *IntakeSubmission
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *IntakeSubmission {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *IntakeSubmission {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*IntakeSubmissionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &IntakeSubmissionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// IntakeSubmissionPaginateOption enables pagination customization.
+type IntakeSubmissionPaginateOption func(*intakesubmissionPager) error
+
+// WithIntakeSubmissionOrder configures pagination ordering.
+func WithIntakeSubmissionOrder(order *IntakeSubmissionOrder) IntakeSubmissionPaginateOption {
+	if order == nil {
+		order = DefaultIntakeSubmissionOrder
+	}
+	o := *order
+	return func(pager *intakesubmissionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultIntakeSubmissionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithIntakeSubmissionFilter configures pagination filter.
+func WithIntakeSubmissionFilter(filter func(*IntakeSubmissionQuery) (*IntakeSubmissionQuery, error)) IntakeSubmissionPaginateOption {
+	return func(pager *intakesubmissionPager) error {
+		if filter == nil {
+			return errors.New("IntakeSubmissionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type intakesubmissionPager struct {
+	reverse bool
+	order   *IntakeSubmissionOrder
+	filter  func(*IntakeSubmissionQuery) (*IntakeSubmissionQuery, error)
+}
+
+func newIntakeSubmissionPager(opts []IntakeSubmissionPaginateOption, reverse bool) (*intakesubmissionPager, error) {
+	pager := &intakesubmissionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultIntakeSubmissionOrder
+	}
+	return pager, nil
+}
+
+func (p *intakesubmissionPager) applyFilter(query *IntakeSubmissionQuery) (*IntakeSubmissionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *intakesubmissionPager) toCursor(_m *IntakeSubmission) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *intakesubmissionPager) applyCursors(query *IntakeSubmissionQuery, after, before *Cursor) (*IntakeSubmissionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultIntakeSubmissionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *intakesubmissionPager) applyOrder(query *IntakeSubmissionQuery) *IntakeSubmissionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultIntakeSubmissionOrder.Field {
+		query = query.Order(DefaultIntakeSubmissionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *intakesubmissionPager) orderExpr(query *IntakeSubmissionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultIntakeSubmissionOrder.Field {
+			b.Comma().Ident(DefaultIntakeSubmissionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to IntakeSubmission.
+func (_m *IntakeSubmissionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...IntakeSubmissionPaginateOption,
+) (*IntakeSubmissionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newIntakeSubmissionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &IntakeSubmissionConnection{Edges: []*IntakeSubmissionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// IntakeSubmissionOrderField defines the ordering field of IntakeSubmission.
+type IntakeSubmissionOrderField struct {
+	// Value extracts the ordering value from the given IntakeSubmission.
+	Value    func(*IntakeSubmission) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) intakesubmission.OrderOption
+	toCursor func(*IntakeSubmission) Cursor
+}
+
+// IntakeSubmissionOrder defines the ordering of IntakeSubmission.
+type IntakeSubmissionOrder struct {
+	Direction OrderDirection              `json:"direction"`
+	Field     *IntakeSubmissionOrderField `json:"field"`
+}
+
+// DefaultIntakeSubmissionOrder is the default ordering of IntakeSubmission.
+var DefaultIntakeSubmissionOrder = &IntakeSubmissionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &IntakeSubmissionOrderField{
+		Value: func(_m *IntakeSubmission) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: intakesubmission.FieldID,
+		toTerm: intakesubmission.ByID,
+		toCursor: func(_m *IntakeSubmission) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts IntakeSubmission into IntakeSubmissionEdge.
+func (_m *IntakeSubmission) ToEdge(order *IntakeSubmissionOrder) *IntakeSubmissionEdge {
+	if order == nil {
+		order = DefaultIntakeSubmissionOrder
+	}
+	return &IntakeSubmissionEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// PractitionerEdge is the edge representation of Practitioner.
+type PractitionerEdge struct {
+	Node   *Practitioner `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// PractitionerConnection is the connection containing edges to Practitioner.
+type PractitionerConnection struct {
+	Edges      []*PractitionerEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *PractitionerConnection) build(nodes []*Practitioner, pager *practitionerPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Practitioner
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Practitioner {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Practitioner {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*PractitionerEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &PractitionerEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// PractitionerPaginateOption enables pagination customization.
+type PractitionerPaginateOption func(*practitionerPager) error
+
+// WithPractitionerOrder configures pagination ordering.
+func WithPractitionerOrder(order *PractitionerOrder) PractitionerPaginateOption {
+	if order == nil {
+		order = DefaultPractitionerOrder
+	}
+	o := *order
+	return func(pager *practitionerPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultPractitionerOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithPractitionerFilter configures pagination filter.
+func WithPractitionerFilter(filter func(*PractitionerQuery) (*PractitionerQuery, error)) PractitionerPaginateOption {
+	return func(pager *practitionerPager) error {
+		if filter == nil {
+			return errors.New("PractitionerQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type practitionerPager struct {
+	reverse bool
+	order   *PractitionerOrder
+	filter  func(*PractitionerQuery) (*PractitionerQuery, error)
+}
+
+func newPractitionerPager(opts []PractitionerPaginateOption, reverse bool) (*practitionerPager, error) {
+	pager := &practitionerPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultPractitionerOrder
+	}
+	return pager, nil
+}
+
+func (p *practitionerPager) applyFilter(query *PractitionerQuery) (*PractitionerQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *practitionerPager) toCursor(_m *Practitioner) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *practitionerPager) applyCursors(query *PractitionerQuery, after, before *Cursor) (*PractitionerQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultPractitionerOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *practitionerPager) applyOrder(query *PractitionerQuery) *PractitionerQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultPractitionerOrder.Field {
+		query = query.Order(DefaultPractitionerOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *practitionerPager) orderExpr(query *PractitionerQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultPractitionerOrder.Field {
+			b.Comma().Ident(DefaultPractitionerOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Practitioner.
+func (_m *PractitionerQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...PractitionerPaginateOption,
+) (*PractitionerConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newPractitionerPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &PractitionerConnection{Edges: []*PractitionerEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// PractitionerOrderField defines the ordering field of Practitioner.
+type PractitionerOrderField struct {
+	// Value extracts the ordering value from the given Practitioner.
+	Value    func(*Practitioner) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) practitioner.OrderOption
+	toCursor func(*Practitioner) Cursor
+}
+
+// PractitionerOrder defines the ordering of Practitioner.
+type PractitionerOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *PractitionerOrderField `json:"field"`
+}
+
+// DefaultPractitionerOrder is the default ordering of Practitioner.
+var DefaultPractitionerOrder = &PractitionerOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &PractitionerOrderField{
+		Value: func(_m *Practitioner) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: practitioner.FieldID,
+		toTerm: practitioner.ByID,
+		toCursor: func(_m *Practitioner) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Practitioner into PractitionerEdge.
+func (_m *Practitioner) ToEdge(order *PractitionerOrder) *PractitionerEdge {
+	if order == nil {
+		order = DefaultPractitionerOrder
+	}
+	return &PractitionerEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ServiceEdge is the edge representation of Service.
+type ServiceEdge struct {
+	Node   *Service `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// ServiceConnection is the connection containing edges to Service.
+type ServiceConnection struct {
+	Edges      []*ServiceEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *ServiceConnection) build(nodes []*Service, pager *servicePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Service
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Service {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Service {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ServiceEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ServiceEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ServicePaginateOption enables pagination customization.
+type ServicePaginateOption func(*servicePager) error
+
+// WithServiceOrder configures pagination ordering.
+func WithServiceOrder(order *ServiceOrder) ServicePaginateOption {
+	if order == nil {
+		order = DefaultServiceOrder
+	}
+	o := *order
+	return func(pager *servicePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultServiceOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithServiceFilter configures pagination filter.
+func WithServiceFilter(filter func(*ServiceQuery) (*ServiceQuery, error)) ServicePaginateOption {
+	return func(pager *servicePager) error {
+		if filter == nil {
+			return errors.New("ServiceQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type servicePager struct {
+	reverse bool
+	order   *ServiceOrder
+	filter  func(*ServiceQuery) (*ServiceQuery, error)
+}
+
+func newServicePager(opts []ServicePaginateOption, reverse bool) (*servicePager, error) {
+	pager := &servicePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultServiceOrder
+	}
+	return pager, nil
+}
+
+func (p *servicePager) applyFilter(query *ServiceQuery) (*ServiceQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *servicePager) toCursor(_m *Service) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *servicePager) applyCursors(query *ServiceQuery, after, before *Cursor) (*ServiceQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultServiceOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *servicePager) applyOrder(query *ServiceQuery) *ServiceQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultServiceOrder.Field {
+		query = query.Order(DefaultServiceOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *servicePager) orderExpr(query *ServiceQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultServiceOrder.Field {
+			b.Comma().Ident(DefaultServiceOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Service.
+func (_m *ServiceQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ServicePaginateOption,
+) (*ServiceConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newServicePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ServiceConnection{Edges: []*ServiceEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ServiceOrderField defines the ordering field of Service.
+type ServiceOrderField struct {
+	// Value extracts the ordering value from the given Service.
+	Value    func(*Service) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) service.OrderOption
+	toCursor func(*Service) Cursor
+}
+
+// ServiceOrder defines the ordering of Service.
+type ServiceOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *ServiceOrderField `json:"field"`
+}
+
+// DefaultServiceOrder is the default ordering of Service.
+var DefaultServiceOrder = &ServiceOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ServiceOrderField{
+		Value: func(_m *Service) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: service.FieldID,
+		toTerm: service.ByID,
+		toCursor: func(_m *Service) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Service into ServiceEdge.
+func (_m *Service) ToEdge(order *ServiceOrder) *ServiceEdge {
+	if order == nil {
+		order = DefaultServiceOrder
+	}
+	return &ServiceEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// SlotClaimEdge is the edge representation of SlotClaim.
+type SlotClaimEdge struct {
+	Node   *SlotClaim `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// SlotClaimConnection is the connection containing edges to SlotClaim.
+type SlotClaimConnection struct {
+	Edges      []*SlotClaimEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *SlotClaimConnection) build(nodes []*SlotClaim, pager *slotclaimPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *SlotClaim
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *SlotClaim {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *SlotClaim {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*SlotClaimEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &SlotClaimEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SlotClaimPaginateOption enables pagination customization.
+type SlotClaimPaginateOption func(*slotclaimPager) error
+
+// WithSlotClaimOrder configures pagination ordering.
+func WithSlotClaimOrder(order *SlotClaimOrder) SlotClaimPaginateOption {
+	if order == nil {
+		order = DefaultSlotClaimOrder
+	}
+	o := *order
+	return func(pager *slotclaimPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultSlotClaimOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithSlotClaimFilter configures pagination filter.
+func WithSlotClaimFilter(filter func(*SlotClaimQuery) (*SlotClaimQuery, error)) SlotClaimPaginateOption {
+	return func(pager *slotclaimPager) error {
+		if filter == nil {
+			return errors.New("SlotClaimQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type slotclaimPager struct {
+	reverse bool
+	order   *SlotClaimOrder
+	filter  func(*SlotClaimQuery) (*SlotClaimQuery, error)
+}
+
+func newSlotClaimPager(opts []SlotClaimPaginateOption, reverse bool) (*slotclaimPager, error) {
+	pager := &slotclaimPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultSlotClaimOrder
+	}
+	return pager, nil
+}
+
+func (p *slotclaimPager) applyFilter(query *SlotClaimQuery) (*SlotClaimQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *slotclaimPager) toCursor(_m *SlotClaim) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *slotclaimPager) applyCursors(query *SlotClaimQuery, after, before *Cursor) (*SlotClaimQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultSlotClaimOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *slotclaimPager) applyOrder(query *SlotClaimQuery) *SlotClaimQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultSlotClaimOrder.Field {
+		query = query.Order(DefaultSlotClaimOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *slotclaimPager) orderExpr(query *SlotClaimQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultSlotClaimOrder.Field {
+			b.Comma().Ident(DefaultSlotClaimOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to SlotClaim.
+func (_m *SlotClaimQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SlotClaimPaginateOption,
+) (*SlotClaimConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSlotClaimPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &SlotClaimConnection{Edges: []*SlotClaimEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// SlotClaimOrderField defines the ordering field of SlotClaim.
+type SlotClaimOrderField struct {
+	// Value extracts the ordering value from the given SlotClaim.
+	Value    func(*SlotClaim) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) slotclaim.OrderOption
+	toCursor func(*SlotClaim) Cursor
+}
+
+// SlotClaimOrder defines the ordering of SlotClaim.
+type SlotClaimOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *SlotClaimOrderField `json:"field"`
+}
+
+// DefaultSlotClaimOrder is the default ordering of SlotClaim.
+var DefaultSlotClaimOrder = &SlotClaimOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &SlotClaimOrderField{
+		Value: func(_m *SlotClaim) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: slotclaim.FieldID,
+		toTerm: slotclaim.ByID,
+		toCursor: func(_m *SlotClaim) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts SlotClaim into SlotClaimEdge.
+func (_m *SlotClaim) ToEdge(order *SlotClaimOrder) *SlotClaimEdge {
+	if order == nil {
+		order = DefaultSlotClaimOrder
+	}
+	return &SlotClaimEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
 }
 
 // UserEdge is the edge representation of User.
@@ -340,6 +2591,255 @@ func (_m *User) ToEdge(order *UserOrder) *UserEdge {
 		order = DefaultUserOrder
 	}
 	return &UserEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// WeeklyHoursEdge is the edge representation of WeeklyHours.
+type WeeklyHoursEdge struct {
+	Node   *WeeklyHours `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// WeeklyHoursConnection is the connection containing edges to WeeklyHours.
+type WeeklyHoursConnection struct {
+	Edges      []*WeeklyHoursEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *WeeklyHoursConnection) build(nodes []*WeeklyHours, pager *weeklyhoursPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *WeeklyHours
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *WeeklyHours {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *WeeklyHours {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*WeeklyHoursEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &WeeklyHoursEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// WeeklyHoursPaginateOption enables pagination customization.
+type WeeklyHoursPaginateOption func(*weeklyhoursPager) error
+
+// WithWeeklyHoursOrder configures pagination ordering.
+func WithWeeklyHoursOrder(order *WeeklyHoursOrder) WeeklyHoursPaginateOption {
+	if order == nil {
+		order = DefaultWeeklyHoursOrder
+	}
+	o := *order
+	return func(pager *weeklyhoursPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultWeeklyHoursOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithWeeklyHoursFilter configures pagination filter.
+func WithWeeklyHoursFilter(filter func(*WeeklyHoursQuery) (*WeeklyHoursQuery, error)) WeeklyHoursPaginateOption {
+	return func(pager *weeklyhoursPager) error {
+		if filter == nil {
+			return errors.New("WeeklyHoursQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type weeklyhoursPager struct {
+	reverse bool
+	order   *WeeklyHoursOrder
+	filter  func(*WeeklyHoursQuery) (*WeeklyHoursQuery, error)
+}
+
+func newWeeklyHoursPager(opts []WeeklyHoursPaginateOption, reverse bool) (*weeklyhoursPager, error) {
+	pager := &weeklyhoursPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultWeeklyHoursOrder
+	}
+	return pager, nil
+}
+
+func (p *weeklyhoursPager) applyFilter(query *WeeklyHoursQuery) (*WeeklyHoursQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *weeklyhoursPager) toCursor(_m *WeeklyHours) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *weeklyhoursPager) applyCursors(query *WeeklyHoursQuery, after, before *Cursor) (*WeeklyHoursQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultWeeklyHoursOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *weeklyhoursPager) applyOrder(query *WeeklyHoursQuery) *WeeklyHoursQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultWeeklyHoursOrder.Field {
+		query = query.Order(DefaultWeeklyHoursOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *weeklyhoursPager) orderExpr(query *WeeklyHoursQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultWeeklyHoursOrder.Field {
+			b.Comma().Ident(DefaultWeeklyHoursOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to WeeklyHours.
+func (_m *WeeklyHoursQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...WeeklyHoursPaginateOption,
+) (*WeeklyHoursConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newWeeklyHoursPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &WeeklyHoursConnection{Edges: []*WeeklyHoursEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// WeeklyHoursOrderField defines the ordering field of WeeklyHours.
+type WeeklyHoursOrderField struct {
+	// Value extracts the ordering value from the given WeeklyHours.
+	Value    func(*WeeklyHours) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) weeklyhours.OrderOption
+	toCursor func(*WeeklyHours) Cursor
+}
+
+// WeeklyHoursOrder defines the ordering of WeeklyHours.
+type WeeklyHoursOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *WeeklyHoursOrderField `json:"field"`
+}
+
+// DefaultWeeklyHoursOrder is the default ordering of WeeklyHours.
+var DefaultWeeklyHoursOrder = &WeeklyHoursOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &WeeklyHoursOrderField{
+		Value: func(_m *WeeklyHours) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: weeklyhours.FieldID,
+		toTerm: weeklyhours.ByID,
+		toCursor: func(_m *WeeklyHours) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts WeeklyHours into WeeklyHoursEdge.
+func (_m *WeeklyHours) ToEdge(order *WeeklyHoursOrder) *WeeklyHoursEdge {
+	if order == nil {
+		order = DefaultWeeklyHoursOrder
+	}
+	return &WeeklyHoursEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -6,8 +6,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"frontdesk/booking/intake"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakeform"
+	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/practitioner"
 	"frontdesk/ent/predicate"
+	"frontdesk/ent/service"
+	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
 	"sync"
 	"time"
@@ -25,8 +36,9292 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeUser = "User"
+	TypeAppointment            = "Appointment"
+	TypeAppointmentStateChange = "AppointmentStateChange"
+	TypeDateOverride           = "DateOverride"
+	TypeExternalBusyBlock      = "ExternalBusyBlock"
+	TypeIntakeForm             = "IntakeForm"
+	TypeIntakeSubmission       = "IntakeSubmission"
+	TypePractitioner           = "Practitioner"
+	TypeService                = "Service"
+	TypeSlotClaim              = "SlotClaim"
+	TypeUser                   = "User"
+	TypeWeeklyHours            = "WeeklyHours"
 )
+
+// AppointmentMutation represents an operation that mutates the Appointment nodes in the graph.
+type AppointmentMutation struct {
+	config
+	op                       Op
+	typ                      string
+	id                       *gid.ID
+	created_at               *time.Time
+	updated_at               *time.Time
+	patient_id               *gid.ID
+	guest_name               *string
+	guest_email              *string
+	guest_phone              *string
+	start_at                 *time.Time
+	end_at                   *time.Time
+	blocked_start            *time.Time
+	blocked_end              *time.Time
+	state                    *appointment.State
+	hold_expires_at          *time.Time
+	holder_key               *string
+	hold_token_hash          *[]byte
+	idempotency_key          *string
+	price_amount             *int64
+	addprice_amount          *int64
+	currency                 *string
+	payment_intent_id        *string
+	cancel_reason            *string
+	confirmed_at             *time.Time
+	cancelled_at             *time.Time
+	clearedFields            map[string]struct{}
+	service                  *gid.ID
+	clearedservice           bool
+	practitioner             *gid.ID
+	clearedpractitioner      bool
+	history                  map[gid.ID]struct{}
+	removedhistory           map[gid.ID]struct{}
+	clearedhistory           bool
+	intake_submission        *gid.ID
+	clearedintake_submission bool
+	done                     bool
+	oldValue                 func(context.Context) (*Appointment, error)
+	predicates               []predicate.Appointment
+}
+
+var _ ent.Mutation = (*AppointmentMutation)(nil)
+
+// appointmentOption allows management of the mutation configuration using functional options.
+type appointmentOption func(*AppointmentMutation)
+
+// newAppointmentMutation creates new mutation for the Appointment entity.
+func newAppointmentMutation(c config, op Op, opts ...appointmentOption) *AppointmentMutation {
+	m := &AppointmentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAppointment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAppointmentID sets the ID field of the mutation.
+func withAppointmentID(id gid.ID) appointmentOption {
+	return func(m *AppointmentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Appointment
+		)
+		m.oldValue = func(ctx context.Context) (*Appointment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Appointment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAppointment sets the old Appointment of the mutation.
+func withAppointment(node *Appointment) appointmentOption {
+	return func(m *AppointmentMutation) {
+		m.oldValue = func(context.Context) (*Appointment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AppointmentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AppointmentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Appointment entities.
+func (m *AppointmentMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AppointmentMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AppointmentMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Appointment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AppointmentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AppointmentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AppointmentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AppointmentMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AppointmentMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AppointmentMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetServiceID sets the "service_id" field.
+func (m *AppointmentMutation) SetServiceID(gi gid.ID) {
+	m.service = &gi
+}
+
+// ServiceID returns the value of the "service_id" field in the mutation.
+func (m *AppointmentMutation) ServiceID() (r gid.ID, exists bool) {
+	v := m.service
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceID returns the old "service_id" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldServiceID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceID: %w", err)
+	}
+	return oldValue.ServiceID, nil
+}
+
+// ResetServiceID resets all changes to the "service_id" field.
+func (m *AppointmentMutation) ResetServiceID() {
+	m.service = nil
+}
+
+// SetPractitionerID sets the "practitioner_id" field.
+func (m *AppointmentMutation) SetPractitionerID(gi gid.ID) {
+	m.practitioner = &gi
+}
+
+// PractitionerID returns the value of the "practitioner_id" field in the mutation.
+func (m *AppointmentMutation) PractitionerID() (r gid.ID, exists bool) {
+	v := m.practitioner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPractitionerID returns the old "practitioner_id" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldPractitionerID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPractitionerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPractitionerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPractitionerID: %w", err)
+	}
+	return oldValue.PractitionerID, nil
+}
+
+// ResetPractitionerID resets all changes to the "practitioner_id" field.
+func (m *AppointmentMutation) ResetPractitionerID() {
+	m.practitioner = nil
+}
+
+// SetPatientID sets the "patient_id" field.
+func (m *AppointmentMutation) SetPatientID(gi gid.ID) {
+	m.patient_id = &gi
+}
+
+// PatientID returns the value of the "patient_id" field in the mutation.
+func (m *AppointmentMutation) PatientID() (r gid.ID, exists bool) {
+	v := m.patient_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPatientID returns the old "patient_id" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldPatientID(ctx context.Context) (v *gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPatientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPatientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPatientID: %w", err)
+	}
+	return oldValue.PatientID, nil
+}
+
+// ClearPatientID clears the value of the "patient_id" field.
+func (m *AppointmentMutation) ClearPatientID() {
+	m.patient_id = nil
+	m.clearedFields[appointment.FieldPatientID] = struct{}{}
+}
+
+// PatientIDCleared returns if the "patient_id" field was cleared in this mutation.
+func (m *AppointmentMutation) PatientIDCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldPatientID]
+	return ok
+}
+
+// ResetPatientID resets all changes to the "patient_id" field.
+func (m *AppointmentMutation) ResetPatientID() {
+	m.patient_id = nil
+	delete(m.clearedFields, appointment.FieldPatientID)
+}
+
+// SetGuestName sets the "guest_name" field.
+func (m *AppointmentMutation) SetGuestName(s string) {
+	m.guest_name = &s
+}
+
+// GuestName returns the value of the "guest_name" field in the mutation.
+func (m *AppointmentMutation) GuestName() (r string, exists bool) {
+	v := m.guest_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGuestName returns the old "guest_name" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldGuestName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGuestName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGuestName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGuestName: %w", err)
+	}
+	return oldValue.GuestName, nil
+}
+
+// ResetGuestName resets all changes to the "guest_name" field.
+func (m *AppointmentMutation) ResetGuestName() {
+	m.guest_name = nil
+}
+
+// SetGuestEmail sets the "guest_email" field.
+func (m *AppointmentMutation) SetGuestEmail(s string) {
+	m.guest_email = &s
+}
+
+// GuestEmail returns the value of the "guest_email" field in the mutation.
+func (m *AppointmentMutation) GuestEmail() (r string, exists bool) {
+	v := m.guest_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGuestEmail returns the old "guest_email" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldGuestEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGuestEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGuestEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGuestEmail: %w", err)
+	}
+	return oldValue.GuestEmail, nil
+}
+
+// ResetGuestEmail resets all changes to the "guest_email" field.
+func (m *AppointmentMutation) ResetGuestEmail() {
+	m.guest_email = nil
+}
+
+// SetGuestPhone sets the "guest_phone" field.
+func (m *AppointmentMutation) SetGuestPhone(s string) {
+	m.guest_phone = &s
+}
+
+// GuestPhone returns the value of the "guest_phone" field in the mutation.
+func (m *AppointmentMutation) GuestPhone() (r string, exists bool) {
+	v := m.guest_phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGuestPhone returns the old "guest_phone" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldGuestPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGuestPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGuestPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGuestPhone: %w", err)
+	}
+	return oldValue.GuestPhone, nil
+}
+
+// ResetGuestPhone resets all changes to the "guest_phone" field.
+func (m *AppointmentMutation) ResetGuestPhone() {
+	m.guest_phone = nil
+}
+
+// SetStartAt sets the "start_at" field.
+func (m *AppointmentMutation) SetStartAt(t time.Time) {
+	m.start_at = &t
+}
+
+// StartAt returns the value of the "start_at" field in the mutation.
+func (m *AppointmentMutation) StartAt() (r time.Time, exists bool) {
+	v := m.start_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartAt returns the old "start_at" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldStartAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartAt: %w", err)
+	}
+	return oldValue.StartAt, nil
+}
+
+// ResetStartAt resets all changes to the "start_at" field.
+func (m *AppointmentMutation) ResetStartAt() {
+	m.start_at = nil
+}
+
+// SetEndAt sets the "end_at" field.
+func (m *AppointmentMutation) SetEndAt(t time.Time) {
+	m.end_at = &t
+}
+
+// EndAt returns the value of the "end_at" field in the mutation.
+func (m *AppointmentMutation) EndAt() (r time.Time, exists bool) {
+	v := m.end_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndAt returns the old "end_at" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldEndAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndAt: %w", err)
+	}
+	return oldValue.EndAt, nil
+}
+
+// ResetEndAt resets all changes to the "end_at" field.
+func (m *AppointmentMutation) ResetEndAt() {
+	m.end_at = nil
+}
+
+// SetBlockedStart sets the "blocked_start" field.
+func (m *AppointmentMutation) SetBlockedStart(t time.Time) {
+	m.blocked_start = &t
+}
+
+// BlockedStart returns the value of the "blocked_start" field in the mutation.
+func (m *AppointmentMutation) BlockedStart() (r time.Time, exists bool) {
+	v := m.blocked_start
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBlockedStart returns the old "blocked_start" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldBlockedStart(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBlockedStart is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBlockedStart requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBlockedStart: %w", err)
+	}
+	return oldValue.BlockedStart, nil
+}
+
+// ResetBlockedStart resets all changes to the "blocked_start" field.
+func (m *AppointmentMutation) ResetBlockedStart() {
+	m.blocked_start = nil
+}
+
+// SetBlockedEnd sets the "blocked_end" field.
+func (m *AppointmentMutation) SetBlockedEnd(t time.Time) {
+	m.blocked_end = &t
+}
+
+// BlockedEnd returns the value of the "blocked_end" field in the mutation.
+func (m *AppointmentMutation) BlockedEnd() (r time.Time, exists bool) {
+	v := m.blocked_end
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBlockedEnd returns the old "blocked_end" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldBlockedEnd(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBlockedEnd is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBlockedEnd requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBlockedEnd: %w", err)
+	}
+	return oldValue.BlockedEnd, nil
+}
+
+// ResetBlockedEnd resets all changes to the "blocked_end" field.
+func (m *AppointmentMutation) ResetBlockedEnd() {
+	m.blocked_end = nil
+}
+
+// SetState sets the "state" field.
+func (m *AppointmentMutation) SetState(a appointment.State) {
+	m.state = &a
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *AppointmentMutation) State() (r appointment.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldState(ctx context.Context) (v appointment.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *AppointmentMutation) ResetState() {
+	m.state = nil
+}
+
+// SetHoldExpiresAt sets the "hold_expires_at" field.
+func (m *AppointmentMutation) SetHoldExpiresAt(t time.Time) {
+	m.hold_expires_at = &t
+}
+
+// HoldExpiresAt returns the value of the "hold_expires_at" field in the mutation.
+func (m *AppointmentMutation) HoldExpiresAt() (r time.Time, exists bool) {
+	v := m.hold_expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHoldExpiresAt returns the old "hold_expires_at" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldHoldExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHoldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHoldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHoldExpiresAt: %w", err)
+	}
+	return oldValue.HoldExpiresAt, nil
+}
+
+// ClearHoldExpiresAt clears the value of the "hold_expires_at" field.
+func (m *AppointmentMutation) ClearHoldExpiresAt() {
+	m.hold_expires_at = nil
+	m.clearedFields[appointment.FieldHoldExpiresAt] = struct{}{}
+}
+
+// HoldExpiresAtCleared returns if the "hold_expires_at" field was cleared in this mutation.
+func (m *AppointmentMutation) HoldExpiresAtCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldHoldExpiresAt]
+	return ok
+}
+
+// ResetHoldExpiresAt resets all changes to the "hold_expires_at" field.
+func (m *AppointmentMutation) ResetHoldExpiresAt() {
+	m.hold_expires_at = nil
+	delete(m.clearedFields, appointment.FieldHoldExpiresAt)
+}
+
+// SetHolderKey sets the "holder_key" field.
+func (m *AppointmentMutation) SetHolderKey(s string) {
+	m.holder_key = &s
+}
+
+// HolderKey returns the value of the "holder_key" field in the mutation.
+func (m *AppointmentMutation) HolderKey() (r string, exists bool) {
+	v := m.holder_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderKey returns the old "holder_key" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldHolderKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderKey: %w", err)
+	}
+	return oldValue.HolderKey, nil
+}
+
+// ResetHolderKey resets all changes to the "holder_key" field.
+func (m *AppointmentMutation) ResetHolderKey() {
+	m.holder_key = nil
+}
+
+// SetHoldTokenHash sets the "hold_token_hash" field.
+func (m *AppointmentMutation) SetHoldTokenHash(b []byte) {
+	m.hold_token_hash = &b
+}
+
+// HoldTokenHash returns the value of the "hold_token_hash" field in the mutation.
+func (m *AppointmentMutation) HoldTokenHash() (r []byte, exists bool) {
+	v := m.hold_token_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHoldTokenHash returns the old "hold_token_hash" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldHoldTokenHash(ctx context.Context) (v *[]byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHoldTokenHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHoldTokenHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHoldTokenHash: %w", err)
+	}
+	return oldValue.HoldTokenHash, nil
+}
+
+// ClearHoldTokenHash clears the value of the "hold_token_hash" field.
+func (m *AppointmentMutation) ClearHoldTokenHash() {
+	m.hold_token_hash = nil
+	m.clearedFields[appointment.FieldHoldTokenHash] = struct{}{}
+}
+
+// HoldTokenHashCleared returns if the "hold_token_hash" field was cleared in this mutation.
+func (m *AppointmentMutation) HoldTokenHashCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldHoldTokenHash]
+	return ok
+}
+
+// ResetHoldTokenHash resets all changes to the "hold_token_hash" field.
+func (m *AppointmentMutation) ResetHoldTokenHash() {
+	m.hold_token_hash = nil
+	delete(m.clearedFields, appointment.FieldHoldTokenHash)
+}
+
+// SetIdempotencyKey sets the "idempotency_key" field.
+func (m *AppointmentMutation) SetIdempotencyKey(s string) {
+	m.idempotency_key = &s
+}
+
+// IdempotencyKey returns the value of the "idempotency_key" field in the mutation.
+func (m *AppointmentMutation) IdempotencyKey() (r string, exists bool) {
+	v := m.idempotency_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdempotencyKey returns the old "idempotency_key" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldIdempotencyKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdempotencyKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdempotencyKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdempotencyKey: %w", err)
+	}
+	return oldValue.IdempotencyKey, nil
+}
+
+// ClearIdempotencyKey clears the value of the "idempotency_key" field.
+func (m *AppointmentMutation) ClearIdempotencyKey() {
+	m.idempotency_key = nil
+	m.clearedFields[appointment.FieldIdempotencyKey] = struct{}{}
+}
+
+// IdempotencyKeyCleared returns if the "idempotency_key" field was cleared in this mutation.
+func (m *AppointmentMutation) IdempotencyKeyCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldIdempotencyKey]
+	return ok
+}
+
+// ResetIdempotencyKey resets all changes to the "idempotency_key" field.
+func (m *AppointmentMutation) ResetIdempotencyKey() {
+	m.idempotency_key = nil
+	delete(m.clearedFields, appointment.FieldIdempotencyKey)
+}
+
+// SetPriceAmount sets the "price_amount" field.
+func (m *AppointmentMutation) SetPriceAmount(i int64) {
+	m.price_amount = &i
+	m.addprice_amount = nil
+}
+
+// PriceAmount returns the value of the "price_amount" field in the mutation.
+func (m *AppointmentMutation) PriceAmount() (r int64, exists bool) {
+	v := m.price_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriceAmount returns the old "price_amount" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldPriceAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriceAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriceAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriceAmount: %w", err)
+	}
+	return oldValue.PriceAmount, nil
+}
+
+// AddPriceAmount adds i to the "price_amount" field.
+func (m *AppointmentMutation) AddPriceAmount(i int64) {
+	if m.addprice_amount != nil {
+		*m.addprice_amount += i
+	} else {
+		m.addprice_amount = &i
+	}
+}
+
+// AddedPriceAmount returns the value that was added to the "price_amount" field in this mutation.
+func (m *AppointmentMutation) AddedPriceAmount() (r int64, exists bool) {
+	v := m.addprice_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPriceAmount resets all changes to the "price_amount" field.
+func (m *AppointmentMutation) ResetPriceAmount() {
+	m.price_amount = nil
+	m.addprice_amount = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *AppointmentMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *AppointmentMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *AppointmentMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetPaymentIntentID sets the "payment_intent_id" field.
+func (m *AppointmentMutation) SetPaymentIntentID(s string) {
+	m.payment_intent_id = &s
+}
+
+// PaymentIntentID returns the value of the "payment_intent_id" field in the mutation.
+func (m *AppointmentMutation) PaymentIntentID() (r string, exists bool) {
+	v := m.payment_intent_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentIntentID returns the old "payment_intent_id" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldPaymentIntentID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentIntentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentIntentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentIntentID: %w", err)
+	}
+	return oldValue.PaymentIntentID, nil
+}
+
+// ClearPaymentIntentID clears the value of the "payment_intent_id" field.
+func (m *AppointmentMutation) ClearPaymentIntentID() {
+	m.payment_intent_id = nil
+	m.clearedFields[appointment.FieldPaymentIntentID] = struct{}{}
+}
+
+// PaymentIntentIDCleared returns if the "payment_intent_id" field was cleared in this mutation.
+func (m *AppointmentMutation) PaymentIntentIDCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldPaymentIntentID]
+	return ok
+}
+
+// ResetPaymentIntentID resets all changes to the "payment_intent_id" field.
+func (m *AppointmentMutation) ResetPaymentIntentID() {
+	m.payment_intent_id = nil
+	delete(m.clearedFields, appointment.FieldPaymentIntentID)
+}
+
+// SetCancelReason sets the "cancel_reason" field.
+func (m *AppointmentMutation) SetCancelReason(s string) {
+	m.cancel_reason = &s
+}
+
+// CancelReason returns the value of the "cancel_reason" field in the mutation.
+func (m *AppointmentMutation) CancelReason() (r string, exists bool) {
+	v := m.cancel_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelReason returns the old "cancel_reason" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldCancelReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelReason: %w", err)
+	}
+	return oldValue.CancelReason, nil
+}
+
+// ResetCancelReason resets all changes to the "cancel_reason" field.
+func (m *AppointmentMutation) ResetCancelReason() {
+	m.cancel_reason = nil
+}
+
+// SetConfirmedAt sets the "confirmed_at" field.
+func (m *AppointmentMutation) SetConfirmedAt(t time.Time) {
+	m.confirmed_at = &t
+}
+
+// ConfirmedAt returns the value of the "confirmed_at" field in the mutation.
+func (m *AppointmentMutation) ConfirmedAt() (r time.Time, exists bool) {
+	v := m.confirmed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConfirmedAt returns the old "confirmed_at" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldConfirmedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConfirmedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConfirmedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConfirmedAt: %w", err)
+	}
+	return oldValue.ConfirmedAt, nil
+}
+
+// ClearConfirmedAt clears the value of the "confirmed_at" field.
+func (m *AppointmentMutation) ClearConfirmedAt() {
+	m.confirmed_at = nil
+	m.clearedFields[appointment.FieldConfirmedAt] = struct{}{}
+}
+
+// ConfirmedAtCleared returns if the "confirmed_at" field was cleared in this mutation.
+func (m *AppointmentMutation) ConfirmedAtCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldConfirmedAt]
+	return ok
+}
+
+// ResetConfirmedAt resets all changes to the "confirmed_at" field.
+func (m *AppointmentMutation) ResetConfirmedAt() {
+	m.confirmed_at = nil
+	delete(m.clearedFields, appointment.FieldConfirmedAt)
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (m *AppointmentMutation) SetCancelledAt(t time.Time) {
+	m.cancelled_at = &t
+}
+
+// CancelledAt returns the value of the "cancelled_at" field in the mutation.
+func (m *AppointmentMutation) CancelledAt() (r time.Time, exists bool) {
+	v := m.cancelled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledAt returns the old "cancelled_at" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldCancelledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledAt: %w", err)
+	}
+	return oldValue.CancelledAt, nil
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (m *AppointmentMutation) ClearCancelledAt() {
+	m.cancelled_at = nil
+	m.clearedFields[appointment.FieldCancelledAt] = struct{}{}
+}
+
+// CancelledAtCleared returns if the "cancelled_at" field was cleared in this mutation.
+func (m *AppointmentMutation) CancelledAtCleared() bool {
+	_, ok := m.clearedFields[appointment.FieldCancelledAt]
+	return ok
+}
+
+// ResetCancelledAt resets all changes to the "cancelled_at" field.
+func (m *AppointmentMutation) ResetCancelledAt() {
+	m.cancelled_at = nil
+	delete(m.clearedFields, appointment.FieldCancelledAt)
+}
+
+// ClearService clears the "service" edge to the Service entity.
+func (m *AppointmentMutation) ClearService() {
+	m.clearedservice = true
+	m.clearedFields[appointment.FieldServiceID] = struct{}{}
+}
+
+// ServiceCleared reports if the "service" edge to the Service entity was cleared.
+func (m *AppointmentMutation) ServiceCleared() bool {
+	return m.clearedservice
+}
+
+// ServiceIDs returns the "service" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ServiceID instead. It exists only for internal usage by the builders.
+func (m *AppointmentMutation) ServiceIDs() (ids []gid.ID) {
+	if id := m.service; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetService resets all changes to the "service" edge.
+func (m *AppointmentMutation) ResetService() {
+	m.service = nil
+	m.clearedservice = false
+}
+
+// ClearPractitioner clears the "practitioner" edge to the Practitioner entity.
+func (m *AppointmentMutation) ClearPractitioner() {
+	m.clearedpractitioner = true
+	m.clearedFields[appointment.FieldPractitionerID] = struct{}{}
+}
+
+// PractitionerCleared reports if the "practitioner" edge to the Practitioner entity was cleared.
+func (m *AppointmentMutation) PractitionerCleared() bool {
+	return m.clearedpractitioner
+}
+
+// PractitionerIDs returns the "practitioner" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PractitionerID instead. It exists only for internal usage by the builders.
+func (m *AppointmentMutation) PractitionerIDs() (ids []gid.ID) {
+	if id := m.practitioner; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPractitioner resets all changes to the "practitioner" edge.
+func (m *AppointmentMutation) ResetPractitioner() {
+	m.practitioner = nil
+	m.clearedpractitioner = false
+}
+
+// AddHistoryIDs adds the "history" edge to the AppointmentStateChange entity by ids.
+func (m *AppointmentMutation) AddHistoryIDs(ids ...gid.ID) {
+	if m.history == nil {
+		m.history = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		m.history[ids[i]] = struct{}{}
+	}
+}
+
+// ClearHistory clears the "history" edge to the AppointmentStateChange entity.
+func (m *AppointmentMutation) ClearHistory() {
+	m.clearedhistory = true
+}
+
+// HistoryCleared reports if the "history" edge to the AppointmentStateChange entity was cleared.
+func (m *AppointmentMutation) HistoryCleared() bool {
+	return m.clearedhistory
+}
+
+// RemoveHistoryIDs removes the "history" edge to the AppointmentStateChange entity by IDs.
+func (m *AppointmentMutation) RemoveHistoryIDs(ids ...gid.ID) {
+	if m.removedhistory == nil {
+		m.removedhistory = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.history, ids[i])
+		m.removedhistory[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedHistory returns the removed IDs of the "history" edge to the AppointmentStateChange entity.
+func (m *AppointmentMutation) RemovedHistoryIDs() (ids []gid.ID) {
+	for id := range m.removedhistory {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// HistoryIDs returns the "history" edge IDs in the mutation.
+func (m *AppointmentMutation) HistoryIDs() (ids []gid.ID) {
+	for id := range m.history {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetHistory resets all changes to the "history" edge.
+func (m *AppointmentMutation) ResetHistory() {
+	m.history = nil
+	m.clearedhistory = false
+	m.removedhistory = nil
+}
+
+// SetIntakeSubmissionID sets the "intake_submission" edge to the IntakeSubmission entity by id.
+func (m *AppointmentMutation) SetIntakeSubmissionID(id gid.ID) {
+	m.intake_submission = &id
+}
+
+// ClearIntakeSubmission clears the "intake_submission" edge to the IntakeSubmission entity.
+func (m *AppointmentMutation) ClearIntakeSubmission() {
+	m.clearedintake_submission = true
+}
+
+// IntakeSubmissionCleared reports if the "intake_submission" edge to the IntakeSubmission entity was cleared.
+func (m *AppointmentMutation) IntakeSubmissionCleared() bool {
+	return m.clearedintake_submission
+}
+
+// IntakeSubmissionID returns the "intake_submission" edge ID in the mutation.
+func (m *AppointmentMutation) IntakeSubmissionID() (id gid.ID, exists bool) {
+	if m.intake_submission != nil {
+		return *m.intake_submission, true
+	}
+	return
+}
+
+// IntakeSubmissionIDs returns the "intake_submission" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// IntakeSubmissionID instead. It exists only for internal usage by the builders.
+func (m *AppointmentMutation) IntakeSubmissionIDs() (ids []gid.ID) {
+	if id := m.intake_submission; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetIntakeSubmission resets all changes to the "intake_submission" edge.
+func (m *AppointmentMutation) ResetIntakeSubmission() {
+	m.intake_submission = nil
+	m.clearedintake_submission = false
+}
+
+// Where appends a list predicates to the AppointmentMutation builder.
+func (m *AppointmentMutation) Where(ps ...predicate.Appointment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AppointmentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AppointmentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Appointment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AppointmentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AppointmentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Appointment).
+func (m *AppointmentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AppointmentMutation) Fields() []string {
+	fields := make([]string, 0, 23)
+	if m.created_at != nil {
+		fields = append(fields, appointment.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, appointment.FieldUpdatedAt)
+	}
+	if m.service != nil {
+		fields = append(fields, appointment.FieldServiceID)
+	}
+	if m.practitioner != nil {
+		fields = append(fields, appointment.FieldPractitionerID)
+	}
+	if m.patient_id != nil {
+		fields = append(fields, appointment.FieldPatientID)
+	}
+	if m.guest_name != nil {
+		fields = append(fields, appointment.FieldGuestName)
+	}
+	if m.guest_email != nil {
+		fields = append(fields, appointment.FieldGuestEmail)
+	}
+	if m.guest_phone != nil {
+		fields = append(fields, appointment.FieldGuestPhone)
+	}
+	if m.start_at != nil {
+		fields = append(fields, appointment.FieldStartAt)
+	}
+	if m.end_at != nil {
+		fields = append(fields, appointment.FieldEndAt)
+	}
+	if m.blocked_start != nil {
+		fields = append(fields, appointment.FieldBlockedStart)
+	}
+	if m.blocked_end != nil {
+		fields = append(fields, appointment.FieldBlockedEnd)
+	}
+	if m.state != nil {
+		fields = append(fields, appointment.FieldState)
+	}
+	if m.hold_expires_at != nil {
+		fields = append(fields, appointment.FieldHoldExpiresAt)
+	}
+	if m.holder_key != nil {
+		fields = append(fields, appointment.FieldHolderKey)
+	}
+	if m.hold_token_hash != nil {
+		fields = append(fields, appointment.FieldHoldTokenHash)
+	}
+	if m.idempotency_key != nil {
+		fields = append(fields, appointment.FieldIdempotencyKey)
+	}
+	if m.price_amount != nil {
+		fields = append(fields, appointment.FieldPriceAmount)
+	}
+	if m.currency != nil {
+		fields = append(fields, appointment.FieldCurrency)
+	}
+	if m.payment_intent_id != nil {
+		fields = append(fields, appointment.FieldPaymentIntentID)
+	}
+	if m.cancel_reason != nil {
+		fields = append(fields, appointment.FieldCancelReason)
+	}
+	if m.confirmed_at != nil {
+		fields = append(fields, appointment.FieldConfirmedAt)
+	}
+	if m.cancelled_at != nil {
+		fields = append(fields, appointment.FieldCancelledAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AppointmentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case appointment.FieldCreatedAt:
+		return m.CreatedAt()
+	case appointment.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case appointment.FieldServiceID:
+		return m.ServiceID()
+	case appointment.FieldPractitionerID:
+		return m.PractitionerID()
+	case appointment.FieldPatientID:
+		return m.PatientID()
+	case appointment.FieldGuestName:
+		return m.GuestName()
+	case appointment.FieldGuestEmail:
+		return m.GuestEmail()
+	case appointment.FieldGuestPhone:
+		return m.GuestPhone()
+	case appointment.FieldStartAt:
+		return m.StartAt()
+	case appointment.FieldEndAt:
+		return m.EndAt()
+	case appointment.FieldBlockedStart:
+		return m.BlockedStart()
+	case appointment.FieldBlockedEnd:
+		return m.BlockedEnd()
+	case appointment.FieldState:
+		return m.State()
+	case appointment.FieldHoldExpiresAt:
+		return m.HoldExpiresAt()
+	case appointment.FieldHolderKey:
+		return m.HolderKey()
+	case appointment.FieldHoldTokenHash:
+		return m.HoldTokenHash()
+	case appointment.FieldIdempotencyKey:
+		return m.IdempotencyKey()
+	case appointment.FieldPriceAmount:
+		return m.PriceAmount()
+	case appointment.FieldCurrency:
+		return m.Currency()
+	case appointment.FieldPaymentIntentID:
+		return m.PaymentIntentID()
+	case appointment.FieldCancelReason:
+		return m.CancelReason()
+	case appointment.FieldConfirmedAt:
+		return m.ConfirmedAt()
+	case appointment.FieldCancelledAt:
+		return m.CancelledAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AppointmentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case appointment.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case appointment.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case appointment.FieldServiceID:
+		return m.OldServiceID(ctx)
+	case appointment.FieldPractitionerID:
+		return m.OldPractitionerID(ctx)
+	case appointment.FieldPatientID:
+		return m.OldPatientID(ctx)
+	case appointment.FieldGuestName:
+		return m.OldGuestName(ctx)
+	case appointment.FieldGuestEmail:
+		return m.OldGuestEmail(ctx)
+	case appointment.FieldGuestPhone:
+		return m.OldGuestPhone(ctx)
+	case appointment.FieldStartAt:
+		return m.OldStartAt(ctx)
+	case appointment.FieldEndAt:
+		return m.OldEndAt(ctx)
+	case appointment.FieldBlockedStart:
+		return m.OldBlockedStart(ctx)
+	case appointment.FieldBlockedEnd:
+		return m.OldBlockedEnd(ctx)
+	case appointment.FieldState:
+		return m.OldState(ctx)
+	case appointment.FieldHoldExpiresAt:
+		return m.OldHoldExpiresAt(ctx)
+	case appointment.FieldHolderKey:
+		return m.OldHolderKey(ctx)
+	case appointment.FieldHoldTokenHash:
+		return m.OldHoldTokenHash(ctx)
+	case appointment.FieldIdempotencyKey:
+		return m.OldIdempotencyKey(ctx)
+	case appointment.FieldPriceAmount:
+		return m.OldPriceAmount(ctx)
+	case appointment.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case appointment.FieldPaymentIntentID:
+		return m.OldPaymentIntentID(ctx)
+	case appointment.FieldCancelReason:
+		return m.OldCancelReason(ctx)
+	case appointment.FieldConfirmedAt:
+		return m.OldConfirmedAt(ctx)
+	case appointment.FieldCancelledAt:
+		return m.OldCancelledAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Appointment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppointmentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case appointment.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case appointment.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case appointment.FieldServiceID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceID(v)
+		return nil
+	case appointment.FieldPractitionerID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPractitionerID(v)
+		return nil
+	case appointment.FieldPatientID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPatientID(v)
+		return nil
+	case appointment.FieldGuestName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGuestName(v)
+		return nil
+	case appointment.FieldGuestEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGuestEmail(v)
+		return nil
+	case appointment.FieldGuestPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGuestPhone(v)
+		return nil
+	case appointment.FieldStartAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartAt(v)
+		return nil
+	case appointment.FieldEndAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndAt(v)
+		return nil
+	case appointment.FieldBlockedStart:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBlockedStart(v)
+		return nil
+	case appointment.FieldBlockedEnd:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBlockedEnd(v)
+		return nil
+	case appointment.FieldState:
+		v, ok := value.(appointment.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case appointment.FieldHoldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHoldExpiresAt(v)
+		return nil
+	case appointment.FieldHolderKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderKey(v)
+		return nil
+	case appointment.FieldHoldTokenHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHoldTokenHash(v)
+		return nil
+	case appointment.FieldIdempotencyKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdempotencyKey(v)
+		return nil
+	case appointment.FieldPriceAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriceAmount(v)
+		return nil
+	case appointment.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case appointment.FieldPaymentIntentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentIntentID(v)
+		return nil
+	case appointment.FieldCancelReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelReason(v)
+		return nil
+	case appointment.FieldConfirmedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConfirmedAt(v)
+		return nil
+	case appointment.FieldCancelledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Appointment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AppointmentMutation) AddedFields() []string {
+	var fields []string
+	if m.addprice_amount != nil {
+		fields = append(fields, appointment.FieldPriceAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AppointmentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case appointment.FieldPriceAmount:
+		return m.AddedPriceAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppointmentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case appointment.FieldPriceAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPriceAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Appointment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AppointmentMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(appointment.FieldPatientID) {
+		fields = append(fields, appointment.FieldPatientID)
+	}
+	if m.FieldCleared(appointment.FieldHoldExpiresAt) {
+		fields = append(fields, appointment.FieldHoldExpiresAt)
+	}
+	if m.FieldCleared(appointment.FieldHoldTokenHash) {
+		fields = append(fields, appointment.FieldHoldTokenHash)
+	}
+	if m.FieldCleared(appointment.FieldIdempotencyKey) {
+		fields = append(fields, appointment.FieldIdempotencyKey)
+	}
+	if m.FieldCleared(appointment.FieldPaymentIntentID) {
+		fields = append(fields, appointment.FieldPaymentIntentID)
+	}
+	if m.FieldCleared(appointment.FieldConfirmedAt) {
+		fields = append(fields, appointment.FieldConfirmedAt)
+	}
+	if m.FieldCleared(appointment.FieldCancelledAt) {
+		fields = append(fields, appointment.FieldCancelledAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AppointmentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AppointmentMutation) ClearField(name string) error {
+	switch name {
+	case appointment.FieldPatientID:
+		m.ClearPatientID()
+		return nil
+	case appointment.FieldHoldExpiresAt:
+		m.ClearHoldExpiresAt()
+		return nil
+	case appointment.FieldHoldTokenHash:
+		m.ClearHoldTokenHash()
+		return nil
+	case appointment.FieldIdempotencyKey:
+		m.ClearIdempotencyKey()
+		return nil
+	case appointment.FieldPaymentIntentID:
+		m.ClearPaymentIntentID()
+		return nil
+	case appointment.FieldConfirmedAt:
+		m.ClearConfirmedAt()
+		return nil
+	case appointment.FieldCancelledAt:
+		m.ClearCancelledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Appointment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AppointmentMutation) ResetField(name string) error {
+	switch name {
+	case appointment.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case appointment.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case appointment.FieldServiceID:
+		m.ResetServiceID()
+		return nil
+	case appointment.FieldPractitionerID:
+		m.ResetPractitionerID()
+		return nil
+	case appointment.FieldPatientID:
+		m.ResetPatientID()
+		return nil
+	case appointment.FieldGuestName:
+		m.ResetGuestName()
+		return nil
+	case appointment.FieldGuestEmail:
+		m.ResetGuestEmail()
+		return nil
+	case appointment.FieldGuestPhone:
+		m.ResetGuestPhone()
+		return nil
+	case appointment.FieldStartAt:
+		m.ResetStartAt()
+		return nil
+	case appointment.FieldEndAt:
+		m.ResetEndAt()
+		return nil
+	case appointment.FieldBlockedStart:
+		m.ResetBlockedStart()
+		return nil
+	case appointment.FieldBlockedEnd:
+		m.ResetBlockedEnd()
+		return nil
+	case appointment.FieldState:
+		m.ResetState()
+		return nil
+	case appointment.FieldHoldExpiresAt:
+		m.ResetHoldExpiresAt()
+		return nil
+	case appointment.FieldHolderKey:
+		m.ResetHolderKey()
+		return nil
+	case appointment.FieldHoldTokenHash:
+		m.ResetHoldTokenHash()
+		return nil
+	case appointment.FieldIdempotencyKey:
+		m.ResetIdempotencyKey()
+		return nil
+	case appointment.FieldPriceAmount:
+		m.ResetPriceAmount()
+		return nil
+	case appointment.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case appointment.FieldPaymentIntentID:
+		m.ResetPaymentIntentID()
+		return nil
+	case appointment.FieldCancelReason:
+		m.ResetCancelReason()
+		return nil
+	case appointment.FieldConfirmedAt:
+		m.ResetConfirmedAt()
+		return nil
+	case appointment.FieldCancelledAt:
+		m.ResetCancelledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Appointment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AppointmentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.service != nil {
+		edges = append(edges, appointment.EdgeService)
+	}
+	if m.practitioner != nil {
+		edges = append(edges, appointment.EdgePractitioner)
+	}
+	if m.history != nil {
+		edges = append(edges, appointment.EdgeHistory)
+	}
+	if m.intake_submission != nil {
+		edges = append(edges, appointment.EdgeIntakeSubmission)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AppointmentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case appointment.EdgeService:
+		if id := m.service; id != nil {
+			return []ent.Value{*id}
+		}
+	case appointment.EdgePractitioner:
+		if id := m.practitioner; id != nil {
+			return []ent.Value{*id}
+		}
+	case appointment.EdgeHistory:
+		ids := make([]ent.Value, 0, len(m.history))
+		for id := range m.history {
+			ids = append(ids, id)
+		}
+		return ids
+	case appointment.EdgeIntakeSubmission:
+		if id := m.intake_submission; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AppointmentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.removedhistory != nil {
+		edges = append(edges, appointment.EdgeHistory)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AppointmentMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case appointment.EdgeHistory:
+		ids := make([]ent.Value, 0, len(m.removedhistory))
+		for id := range m.removedhistory {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AppointmentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.clearedservice {
+		edges = append(edges, appointment.EdgeService)
+	}
+	if m.clearedpractitioner {
+		edges = append(edges, appointment.EdgePractitioner)
+	}
+	if m.clearedhistory {
+		edges = append(edges, appointment.EdgeHistory)
+	}
+	if m.clearedintake_submission {
+		edges = append(edges, appointment.EdgeIntakeSubmission)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AppointmentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case appointment.EdgeService:
+		return m.clearedservice
+	case appointment.EdgePractitioner:
+		return m.clearedpractitioner
+	case appointment.EdgeHistory:
+		return m.clearedhistory
+	case appointment.EdgeIntakeSubmission:
+		return m.clearedintake_submission
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AppointmentMutation) ClearEdge(name string) error {
+	switch name {
+	case appointment.EdgeService:
+		m.ClearService()
+		return nil
+	case appointment.EdgePractitioner:
+		m.ClearPractitioner()
+		return nil
+	case appointment.EdgeIntakeSubmission:
+		m.ClearIntakeSubmission()
+		return nil
+	}
+	return fmt.Errorf("unknown Appointment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AppointmentMutation) ResetEdge(name string) error {
+	switch name {
+	case appointment.EdgeService:
+		m.ResetService()
+		return nil
+	case appointment.EdgePractitioner:
+		m.ResetPractitioner()
+		return nil
+	case appointment.EdgeHistory:
+		m.ResetHistory()
+		return nil
+	case appointment.EdgeIntakeSubmission:
+		m.ResetIntakeSubmission()
+		return nil
+	}
+	return fmt.Errorf("unknown Appointment edge %s", name)
+}
+
+// AppointmentStateChangeMutation represents an operation that mutates the AppointmentStateChange nodes in the graph.
+type AppointmentStateChangeMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *gid.ID
+	created_at         *time.Time
+	updated_at         *time.Time
+	from_state         *string
+	to_state           *string
+	actor_id           *string
+	reason             *string
+	start_at           *time.Time
+	clearedFields      map[string]struct{}
+	appointment        *gid.ID
+	clearedappointment bool
+	done               bool
+	oldValue           func(context.Context) (*AppointmentStateChange, error)
+	predicates         []predicate.AppointmentStateChange
+}
+
+var _ ent.Mutation = (*AppointmentStateChangeMutation)(nil)
+
+// appointmentstatechangeOption allows management of the mutation configuration using functional options.
+type appointmentstatechangeOption func(*AppointmentStateChangeMutation)
+
+// newAppointmentStateChangeMutation creates new mutation for the AppointmentStateChange entity.
+func newAppointmentStateChangeMutation(c config, op Op, opts ...appointmentstatechangeOption) *AppointmentStateChangeMutation {
+	m := &AppointmentStateChangeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAppointmentStateChange,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAppointmentStateChangeID sets the ID field of the mutation.
+func withAppointmentStateChangeID(id gid.ID) appointmentstatechangeOption {
+	return func(m *AppointmentStateChangeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AppointmentStateChange
+		)
+		m.oldValue = func(ctx context.Context) (*AppointmentStateChange, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AppointmentStateChange.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAppointmentStateChange sets the old AppointmentStateChange of the mutation.
+func withAppointmentStateChange(node *AppointmentStateChange) appointmentstatechangeOption {
+	return func(m *AppointmentStateChangeMutation) {
+		m.oldValue = func(context.Context) (*AppointmentStateChange, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AppointmentStateChangeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AppointmentStateChangeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of AppointmentStateChange entities.
+func (m *AppointmentStateChangeMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AppointmentStateChangeMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AppointmentStateChangeMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AppointmentStateChange.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AppointmentStateChangeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AppointmentStateChangeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the AppointmentStateChange entity.
+// If the AppointmentStateChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentStateChangeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AppointmentStateChangeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AppointmentStateChangeMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AppointmentStateChangeMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the AppointmentStateChange entity.
+// If the AppointmentStateChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentStateChangeMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AppointmentStateChangeMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetAppointmentID sets the "appointment_id" field.
+func (m *AppointmentStateChangeMutation) SetAppointmentID(gi gid.ID) {
+	m.appointment = &gi
+}
+
+// AppointmentID returns the value of the "appointment_id" field in the mutation.
+func (m *AppointmentStateChangeMutation) AppointmentID() (r gid.ID, exists bool) {
+	v := m.appointment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppointmentID returns the old "appointment_id" field's value of the AppointmentStateChange entity.
+// If the AppointmentStateChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentStateChangeMutation) OldAppointmentID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppointmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppointmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppointmentID: %w", err)
+	}
+	return oldValue.AppointmentID, nil
+}
+
+// ResetAppointmentID resets all changes to the "appointment_id" field.
+func (m *AppointmentStateChangeMutation) ResetAppointmentID() {
+	m.appointment = nil
+}
+
+// SetFromState sets the "from_state" field.
+func (m *AppointmentStateChangeMutation) SetFromState(s string) {
+	m.from_state = &s
+}
+
+// FromState returns the value of the "from_state" field in the mutation.
+func (m *AppointmentStateChangeMutation) FromState() (r string, exists bool) {
+	v := m.from_state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFromState returns the old "from_state" field's value of the AppointmentStateChange entity.
+// If the AppointmentStateChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentStateChangeMutation) OldFromState(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFromState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFromState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFromState: %w", err)
+	}
+	return oldValue.FromState, nil
+}
+
+// ResetFromState resets all changes to the "from_state" field.
+func (m *AppointmentStateChangeMutation) ResetFromState() {
+	m.from_state = nil
+}
+
+// SetToState sets the "to_state" field.
+func (m *AppointmentStateChangeMutation) SetToState(s string) {
+	m.to_state = &s
+}
+
+// ToState returns the value of the "to_state" field in the mutation.
+func (m *AppointmentStateChangeMutation) ToState() (r string, exists bool) {
+	v := m.to_state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldToState returns the old "to_state" field's value of the AppointmentStateChange entity.
+// If the AppointmentStateChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentStateChangeMutation) OldToState(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldToState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldToState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldToState: %w", err)
+	}
+	return oldValue.ToState, nil
+}
+
+// ResetToState resets all changes to the "to_state" field.
+func (m *AppointmentStateChangeMutation) ResetToState() {
+	m.to_state = nil
+}
+
+// SetActorID sets the "actor_id" field.
+func (m *AppointmentStateChangeMutation) SetActorID(s string) {
+	m.actor_id = &s
+}
+
+// ActorID returns the value of the "actor_id" field in the mutation.
+func (m *AppointmentStateChangeMutation) ActorID() (r string, exists bool) {
+	v := m.actor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActorID returns the old "actor_id" field's value of the AppointmentStateChange entity.
+// If the AppointmentStateChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentStateChangeMutation) OldActorID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActorID: %w", err)
+	}
+	return oldValue.ActorID, nil
+}
+
+// ResetActorID resets all changes to the "actor_id" field.
+func (m *AppointmentStateChangeMutation) ResetActorID() {
+	m.actor_id = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *AppointmentStateChangeMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *AppointmentStateChangeMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the AppointmentStateChange entity.
+// If the AppointmentStateChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentStateChangeMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *AppointmentStateChangeMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetStartAt sets the "start_at" field.
+func (m *AppointmentStateChangeMutation) SetStartAt(t time.Time) {
+	m.start_at = &t
+}
+
+// StartAt returns the value of the "start_at" field in the mutation.
+func (m *AppointmentStateChangeMutation) StartAt() (r time.Time, exists bool) {
+	v := m.start_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartAt returns the old "start_at" field's value of the AppointmentStateChange entity.
+// If the AppointmentStateChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentStateChangeMutation) OldStartAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartAt: %w", err)
+	}
+	return oldValue.StartAt, nil
+}
+
+// ResetStartAt resets all changes to the "start_at" field.
+func (m *AppointmentStateChangeMutation) ResetStartAt() {
+	m.start_at = nil
+}
+
+// ClearAppointment clears the "appointment" edge to the Appointment entity.
+func (m *AppointmentStateChangeMutation) ClearAppointment() {
+	m.clearedappointment = true
+	m.clearedFields[appointmentstatechange.FieldAppointmentID] = struct{}{}
+}
+
+// AppointmentCleared reports if the "appointment" edge to the Appointment entity was cleared.
+func (m *AppointmentStateChangeMutation) AppointmentCleared() bool {
+	return m.clearedappointment
+}
+
+// AppointmentIDs returns the "appointment" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AppointmentID instead. It exists only for internal usage by the builders.
+func (m *AppointmentStateChangeMutation) AppointmentIDs() (ids []gid.ID) {
+	if id := m.appointment; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAppointment resets all changes to the "appointment" edge.
+func (m *AppointmentStateChangeMutation) ResetAppointment() {
+	m.appointment = nil
+	m.clearedappointment = false
+}
+
+// Where appends a list predicates to the AppointmentStateChangeMutation builder.
+func (m *AppointmentStateChangeMutation) Where(ps ...predicate.AppointmentStateChange) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AppointmentStateChangeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AppointmentStateChangeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AppointmentStateChange, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AppointmentStateChangeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AppointmentStateChangeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AppointmentStateChange).
+func (m *AppointmentStateChangeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AppointmentStateChangeMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, appointmentstatechange.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, appointmentstatechange.FieldUpdatedAt)
+	}
+	if m.appointment != nil {
+		fields = append(fields, appointmentstatechange.FieldAppointmentID)
+	}
+	if m.from_state != nil {
+		fields = append(fields, appointmentstatechange.FieldFromState)
+	}
+	if m.to_state != nil {
+		fields = append(fields, appointmentstatechange.FieldToState)
+	}
+	if m.actor_id != nil {
+		fields = append(fields, appointmentstatechange.FieldActorID)
+	}
+	if m.reason != nil {
+		fields = append(fields, appointmentstatechange.FieldReason)
+	}
+	if m.start_at != nil {
+		fields = append(fields, appointmentstatechange.FieldStartAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AppointmentStateChangeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case appointmentstatechange.FieldCreatedAt:
+		return m.CreatedAt()
+	case appointmentstatechange.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case appointmentstatechange.FieldAppointmentID:
+		return m.AppointmentID()
+	case appointmentstatechange.FieldFromState:
+		return m.FromState()
+	case appointmentstatechange.FieldToState:
+		return m.ToState()
+	case appointmentstatechange.FieldActorID:
+		return m.ActorID()
+	case appointmentstatechange.FieldReason:
+		return m.Reason()
+	case appointmentstatechange.FieldStartAt:
+		return m.StartAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AppointmentStateChangeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case appointmentstatechange.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case appointmentstatechange.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case appointmentstatechange.FieldAppointmentID:
+		return m.OldAppointmentID(ctx)
+	case appointmentstatechange.FieldFromState:
+		return m.OldFromState(ctx)
+	case appointmentstatechange.FieldToState:
+		return m.OldToState(ctx)
+	case appointmentstatechange.FieldActorID:
+		return m.OldActorID(ctx)
+	case appointmentstatechange.FieldReason:
+		return m.OldReason(ctx)
+	case appointmentstatechange.FieldStartAt:
+		return m.OldStartAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AppointmentStateChange field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppointmentStateChangeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case appointmentstatechange.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case appointmentstatechange.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case appointmentstatechange.FieldAppointmentID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppointmentID(v)
+		return nil
+	case appointmentstatechange.FieldFromState:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFromState(v)
+		return nil
+	case appointmentstatechange.FieldToState:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetToState(v)
+		return nil
+	case appointmentstatechange.FieldActorID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActorID(v)
+		return nil
+	case appointmentstatechange.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case appointmentstatechange.FieldStartAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AppointmentStateChange field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AppointmentStateChangeMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AppointmentStateChangeMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppointmentStateChangeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown AppointmentStateChange numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AppointmentStateChangeMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AppointmentStateChangeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AppointmentStateChangeMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AppointmentStateChange nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AppointmentStateChangeMutation) ResetField(name string) error {
+	switch name {
+	case appointmentstatechange.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case appointmentstatechange.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case appointmentstatechange.FieldAppointmentID:
+		m.ResetAppointmentID()
+		return nil
+	case appointmentstatechange.FieldFromState:
+		m.ResetFromState()
+		return nil
+	case appointmentstatechange.FieldToState:
+		m.ResetToState()
+		return nil
+	case appointmentstatechange.FieldActorID:
+		m.ResetActorID()
+		return nil
+	case appointmentstatechange.FieldReason:
+		m.ResetReason()
+		return nil
+	case appointmentstatechange.FieldStartAt:
+		m.ResetStartAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AppointmentStateChange field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AppointmentStateChangeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.appointment != nil {
+		edges = append(edges, appointmentstatechange.EdgeAppointment)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AppointmentStateChangeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case appointmentstatechange.EdgeAppointment:
+		if id := m.appointment; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AppointmentStateChangeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AppointmentStateChangeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AppointmentStateChangeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedappointment {
+		edges = append(edges, appointmentstatechange.EdgeAppointment)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AppointmentStateChangeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case appointmentstatechange.EdgeAppointment:
+		return m.clearedappointment
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AppointmentStateChangeMutation) ClearEdge(name string) error {
+	switch name {
+	case appointmentstatechange.EdgeAppointment:
+		m.ClearAppointment()
+		return nil
+	}
+	return fmt.Errorf("unknown AppointmentStateChange unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AppointmentStateChangeMutation) ResetEdge(name string) error {
+	switch name {
+	case appointmentstatechange.EdgeAppointment:
+		m.ResetAppointment()
+		return nil
+	}
+	return fmt.Errorf("unknown AppointmentStateChange edge %s", name)
+}
+
+// DateOverrideMutation represents an operation that mutates the DateOverride nodes in the graph.
+type DateOverrideMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *gid.ID
+	created_at          *time.Time
+	updated_at          *time.Time
+	date                *string
+	kind                *dateoverride.Kind
+	start_minute        *int
+	addstart_minute     *int
+	end_minute          *int
+	addend_minute       *int
+	reason              *string
+	clearedFields       map[string]struct{}
+	practitioner        *gid.ID
+	clearedpractitioner bool
+	done                bool
+	oldValue            func(context.Context) (*DateOverride, error)
+	predicates          []predicate.DateOverride
+}
+
+var _ ent.Mutation = (*DateOverrideMutation)(nil)
+
+// dateoverrideOption allows management of the mutation configuration using functional options.
+type dateoverrideOption func(*DateOverrideMutation)
+
+// newDateOverrideMutation creates new mutation for the DateOverride entity.
+func newDateOverrideMutation(c config, op Op, opts ...dateoverrideOption) *DateOverrideMutation {
+	m := &DateOverrideMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDateOverride,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDateOverrideID sets the ID field of the mutation.
+func withDateOverrideID(id gid.ID) dateoverrideOption {
+	return func(m *DateOverrideMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DateOverride
+		)
+		m.oldValue = func(ctx context.Context) (*DateOverride, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DateOverride.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDateOverride sets the old DateOverride of the mutation.
+func withDateOverride(node *DateOverride) dateoverrideOption {
+	return func(m *DateOverrideMutation) {
+		m.oldValue = func(context.Context) (*DateOverride, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DateOverrideMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DateOverrideMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of DateOverride entities.
+func (m *DateOverrideMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DateOverrideMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DateOverrideMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DateOverride.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DateOverrideMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DateOverrideMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DateOverride entity.
+// If the DateOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DateOverrideMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DateOverrideMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DateOverrideMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DateOverrideMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DateOverride entity.
+// If the DateOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DateOverrideMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DateOverrideMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPractitionerID sets the "practitioner_id" field.
+func (m *DateOverrideMutation) SetPractitionerID(gi gid.ID) {
+	m.practitioner = &gi
+}
+
+// PractitionerID returns the value of the "practitioner_id" field in the mutation.
+func (m *DateOverrideMutation) PractitionerID() (r gid.ID, exists bool) {
+	v := m.practitioner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPractitionerID returns the old "practitioner_id" field's value of the DateOverride entity.
+// If the DateOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DateOverrideMutation) OldPractitionerID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPractitionerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPractitionerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPractitionerID: %w", err)
+	}
+	return oldValue.PractitionerID, nil
+}
+
+// ResetPractitionerID resets all changes to the "practitioner_id" field.
+func (m *DateOverrideMutation) ResetPractitionerID() {
+	m.practitioner = nil
+}
+
+// SetDate sets the "date" field.
+func (m *DateOverrideMutation) SetDate(s string) {
+	m.date = &s
+}
+
+// Date returns the value of the "date" field in the mutation.
+func (m *DateOverrideMutation) Date() (r string, exists bool) {
+	v := m.date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDate returns the old "date" field's value of the DateOverride entity.
+// If the DateOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DateOverrideMutation) OldDate(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDate: %w", err)
+	}
+	return oldValue.Date, nil
+}
+
+// ResetDate resets all changes to the "date" field.
+func (m *DateOverrideMutation) ResetDate() {
+	m.date = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *DateOverrideMutation) SetKind(d dateoverride.Kind) {
+	m.kind = &d
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *DateOverrideMutation) Kind() (r dateoverride.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the DateOverride entity.
+// If the DateOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DateOverrideMutation) OldKind(ctx context.Context) (v dateoverride.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *DateOverrideMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetStartMinute sets the "start_minute" field.
+func (m *DateOverrideMutation) SetStartMinute(i int) {
+	m.start_minute = &i
+	m.addstart_minute = nil
+}
+
+// StartMinute returns the value of the "start_minute" field in the mutation.
+func (m *DateOverrideMutation) StartMinute() (r int, exists bool) {
+	v := m.start_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartMinute returns the old "start_minute" field's value of the DateOverride entity.
+// If the DateOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DateOverrideMutation) OldStartMinute(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartMinute is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartMinute requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartMinute: %w", err)
+	}
+	return oldValue.StartMinute, nil
+}
+
+// AddStartMinute adds i to the "start_minute" field.
+func (m *DateOverrideMutation) AddStartMinute(i int) {
+	if m.addstart_minute != nil {
+		*m.addstart_minute += i
+	} else {
+		m.addstart_minute = &i
+	}
+}
+
+// AddedStartMinute returns the value that was added to the "start_minute" field in this mutation.
+func (m *DateOverrideMutation) AddedStartMinute() (r int, exists bool) {
+	v := m.addstart_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearStartMinute clears the value of the "start_minute" field.
+func (m *DateOverrideMutation) ClearStartMinute() {
+	m.start_minute = nil
+	m.addstart_minute = nil
+	m.clearedFields[dateoverride.FieldStartMinute] = struct{}{}
+}
+
+// StartMinuteCleared returns if the "start_minute" field was cleared in this mutation.
+func (m *DateOverrideMutation) StartMinuteCleared() bool {
+	_, ok := m.clearedFields[dateoverride.FieldStartMinute]
+	return ok
+}
+
+// ResetStartMinute resets all changes to the "start_minute" field.
+func (m *DateOverrideMutation) ResetStartMinute() {
+	m.start_minute = nil
+	m.addstart_minute = nil
+	delete(m.clearedFields, dateoverride.FieldStartMinute)
+}
+
+// SetEndMinute sets the "end_minute" field.
+func (m *DateOverrideMutation) SetEndMinute(i int) {
+	m.end_minute = &i
+	m.addend_minute = nil
+}
+
+// EndMinute returns the value of the "end_minute" field in the mutation.
+func (m *DateOverrideMutation) EndMinute() (r int, exists bool) {
+	v := m.end_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndMinute returns the old "end_minute" field's value of the DateOverride entity.
+// If the DateOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DateOverrideMutation) OldEndMinute(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndMinute is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndMinute requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndMinute: %w", err)
+	}
+	return oldValue.EndMinute, nil
+}
+
+// AddEndMinute adds i to the "end_minute" field.
+func (m *DateOverrideMutation) AddEndMinute(i int) {
+	if m.addend_minute != nil {
+		*m.addend_minute += i
+	} else {
+		m.addend_minute = &i
+	}
+}
+
+// AddedEndMinute returns the value that was added to the "end_minute" field in this mutation.
+func (m *DateOverrideMutation) AddedEndMinute() (r int, exists bool) {
+	v := m.addend_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearEndMinute clears the value of the "end_minute" field.
+func (m *DateOverrideMutation) ClearEndMinute() {
+	m.end_minute = nil
+	m.addend_minute = nil
+	m.clearedFields[dateoverride.FieldEndMinute] = struct{}{}
+}
+
+// EndMinuteCleared returns if the "end_minute" field was cleared in this mutation.
+func (m *DateOverrideMutation) EndMinuteCleared() bool {
+	_, ok := m.clearedFields[dateoverride.FieldEndMinute]
+	return ok
+}
+
+// ResetEndMinute resets all changes to the "end_minute" field.
+func (m *DateOverrideMutation) ResetEndMinute() {
+	m.end_minute = nil
+	m.addend_minute = nil
+	delete(m.clearedFields, dateoverride.FieldEndMinute)
+}
+
+// SetReason sets the "reason" field.
+func (m *DateOverrideMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *DateOverrideMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the DateOverride entity.
+// If the DateOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DateOverrideMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *DateOverrideMutation) ResetReason() {
+	m.reason = nil
+}
+
+// ClearPractitioner clears the "practitioner" edge to the Practitioner entity.
+func (m *DateOverrideMutation) ClearPractitioner() {
+	m.clearedpractitioner = true
+	m.clearedFields[dateoverride.FieldPractitionerID] = struct{}{}
+}
+
+// PractitionerCleared reports if the "practitioner" edge to the Practitioner entity was cleared.
+func (m *DateOverrideMutation) PractitionerCleared() bool {
+	return m.clearedpractitioner
+}
+
+// PractitionerIDs returns the "practitioner" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PractitionerID instead. It exists only for internal usage by the builders.
+func (m *DateOverrideMutation) PractitionerIDs() (ids []gid.ID) {
+	if id := m.practitioner; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPractitioner resets all changes to the "practitioner" edge.
+func (m *DateOverrideMutation) ResetPractitioner() {
+	m.practitioner = nil
+	m.clearedpractitioner = false
+}
+
+// Where appends a list predicates to the DateOverrideMutation builder.
+func (m *DateOverrideMutation) Where(ps ...predicate.DateOverride) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DateOverrideMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DateOverrideMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DateOverride, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DateOverrideMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DateOverrideMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DateOverride).
+func (m *DateOverrideMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DateOverrideMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, dateoverride.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, dateoverride.FieldUpdatedAt)
+	}
+	if m.practitioner != nil {
+		fields = append(fields, dateoverride.FieldPractitionerID)
+	}
+	if m.date != nil {
+		fields = append(fields, dateoverride.FieldDate)
+	}
+	if m.kind != nil {
+		fields = append(fields, dateoverride.FieldKind)
+	}
+	if m.start_minute != nil {
+		fields = append(fields, dateoverride.FieldStartMinute)
+	}
+	if m.end_minute != nil {
+		fields = append(fields, dateoverride.FieldEndMinute)
+	}
+	if m.reason != nil {
+		fields = append(fields, dateoverride.FieldReason)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DateOverrideMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case dateoverride.FieldCreatedAt:
+		return m.CreatedAt()
+	case dateoverride.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case dateoverride.FieldPractitionerID:
+		return m.PractitionerID()
+	case dateoverride.FieldDate:
+		return m.Date()
+	case dateoverride.FieldKind:
+		return m.Kind()
+	case dateoverride.FieldStartMinute:
+		return m.StartMinute()
+	case dateoverride.FieldEndMinute:
+		return m.EndMinute()
+	case dateoverride.FieldReason:
+		return m.Reason()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DateOverrideMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case dateoverride.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case dateoverride.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case dateoverride.FieldPractitionerID:
+		return m.OldPractitionerID(ctx)
+	case dateoverride.FieldDate:
+		return m.OldDate(ctx)
+	case dateoverride.FieldKind:
+		return m.OldKind(ctx)
+	case dateoverride.FieldStartMinute:
+		return m.OldStartMinute(ctx)
+	case dateoverride.FieldEndMinute:
+		return m.OldEndMinute(ctx)
+	case dateoverride.FieldReason:
+		return m.OldReason(ctx)
+	}
+	return nil, fmt.Errorf("unknown DateOverride field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DateOverrideMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case dateoverride.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case dateoverride.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case dateoverride.FieldPractitionerID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPractitionerID(v)
+		return nil
+	case dateoverride.FieldDate:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDate(v)
+		return nil
+	case dateoverride.FieldKind:
+		v, ok := value.(dateoverride.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case dateoverride.FieldStartMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartMinute(v)
+		return nil
+	case dateoverride.FieldEndMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndMinute(v)
+		return nil
+	case dateoverride.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DateOverride field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DateOverrideMutation) AddedFields() []string {
+	var fields []string
+	if m.addstart_minute != nil {
+		fields = append(fields, dateoverride.FieldStartMinute)
+	}
+	if m.addend_minute != nil {
+		fields = append(fields, dateoverride.FieldEndMinute)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DateOverrideMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case dateoverride.FieldStartMinute:
+		return m.AddedStartMinute()
+	case dateoverride.FieldEndMinute:
+		return m.AddedEndMinute()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DateOverrideMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case dateoverride.FieldStartMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStartMinute(v)
+		return nil
+	case dateoverride.FieldEndMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEndMinute(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DateOverride numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DateOverrideMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(dateoverride.FieldStartMinute) {
+		fields = append(fields, dateoverride.FieldStartMinute)
+	}
+	if m.FieldCleared(dateoverride.FieldEndMinute) {
+		fields = append(fields, dateoverride.FieldEndMinute)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DateOverrideMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DateOverrideMutation) ClearField(name string) error {
+	switch name {
+	case dateoverride.FieldStartMinute:
+		m.ClearStartMinute()
+		return nil
+	case dateoverride.FieldEndMinute:
+		m.ClearEndMinute()
+		return nil
+	}
+	return fmt.Errorf("unknown DateOverride nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DateOverrideMutation) ResetField(name string) error {
+	switch name {
+	case dateoverride.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case dateoverride.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case dateoverride.FieldPractitionerID:
+		m.ResetPractitionerID()
+		return nil
+	case dateoverride.FieldDate:
+		m.ResetDate()
+		return nil
+	case dateoverride.FieldKind:
+		m.ResetKind()
+		return nil
+	case dateoverride.FieldStartMinute:
+		m.ResetStartMinute()
+		return nil
+	case dateoverride.FieldEndMinute:
+		m.ResetEndMinute()
+		return nil
+	case dateoverride.FieldReason:
+		m.ResetReason()
+		return nil
+	}
+	return fmt.Errorf("unknown DateOverride field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DateOverrideMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.practitioner != nil {
+		edges = append(edges, dateoverride.EdgePractitioner)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DateOverrideMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case dateoverride.EdgePractitioner:
+		if id := m.practitioner; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DateOverrideMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DateOverrideMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DateOverrideMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpractitioner {
+		edges = append(edges, dateoverride.EdgePractitioner)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DateOverrideMutation) EdgeCleared(name string) bool {
+	switch name {
+	case dateoverride.EdgePractitioner:
+		return m.clearedpractitioner
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DateOverrideMutation) ClearEdge(name string) error {
+	switch name {
+	case dateoverride.EdgePractitioner:
+		m.ClearPractitioner()
+		return nil
+	}
+	return fmt.Errorf("unknown DateOverride unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DateOverrideMutation) ResetEdge(name string) error {
+	switch name {
+	case dateoverride.EdgePractitioner:
+		m.ResetPractitioner()
+		return nil
+	}
+	return fmt.Errorf("unknown DateOverride edge %s", name)
+}
+
+// ExternalBusyBlockMutation represents an operation that mutates the ExternalBusyBlock nodes in the graph.
+type ExternalBusyBlockMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *gid.ID
+	created_at          *time.Time
+	updated_at          *time.Time
+	start_at            *time.Time
+	end_at              *time.Time
+	source              *string
+	external_id         *string
+	clearedFields       map[string]struct{}
+	practitioner        *gid.ID
+	clearedpractitioner bool
+	done                bool
+	oldValue            func(context.Context) (*ExternalBusyBlock, error)
+	predicates          []predicate.ExternalBusyBlock
+}
+
+var _ ent.Mutation = (*ExternalBusyBlockMutation)(nil)
+
+// externalbusyblockOption allows management of the mutation configuration using functional options.
+type externalbusyblockOption func(*ExternalBusyBlockMutation)
+
+// newExternalBusyBlockMutation creates new mutation for the ExternalBusyBlock entity.
+func newExternalBusyBlockMutation(c config, op Op, opts ...externalbusyblockOption) *ExternalBusyBlockMutation {
+	m := &ExternalBusyBlockMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeExternalBusyBlock,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withExternalBusyBlockID sets the ID field of the mutation.
+func withExternalBusyBlockID(id gid.ID) externalbusyblockOption {
+	return func(m *ExternalBusyBlockMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ExternalBusyBlock
+		)
+		m.oldValue = func(ctx context.Context) (*ExternalBusyBlock, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ExternalBusyBlock.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withExternalBusyBlock sets the old ExternalBusyBlock of the mutation.
+func withExternalBusyBlock(node *ExternalBusyBlock) externalbusyblockOption {
+	return func(m *ExternalBusyBlockMutation) {
+		m.oldValue = func(context.Context) (*ExternalBusyBlock, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ExternalBusyBlockMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ExternalBusyBlockMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ExternalBusyBlock entities.
+func (m *ExternalBusyBlockMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ExternalBusyBlockMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ExternalBusyBlockMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ExternalBusyBlock.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ExternalBusyBlockMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ExternalBusyBlockMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ExternalBusyBlock entity.
+// If the ExternalBusyBlock object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalBusyBlockMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ExternalBusyBlockMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ExternalBusyBlockMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ExternalBusyBlockMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ExternalBusyBlock entity.
+// If the ExternalBusyBlock object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalBusyBlockMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ExternalBusyBlockMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPractitionerID sets the "practitioner_id" field.
+func (m *ExternalBusyBlockMutation) SetPractitionerID(gi gid.ID) {
+	m.practitioner = &gi
+}
+
+// PractitionerID returns the value of the "practitioner_id" field in the mutation.
+func (m *ExternalBusyBlockMutation) PractitionerID() (r gid.ID, exists bool) {
+	v := m.practitioner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPractitionerID returns the old "practitioner_id" field's value of the ExternalBusyBlock entity.
+// If the ExternalBusyBlock object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalBusyBlockMutation) OldPractitionerID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPractitionerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPractitionerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPractitionerID: %w", err)
+	}
+	return oldValue.PractitionerID, nil
+}
+
+// ResetPractitionerID resets all changes to the "practitioner_id" field.
+func (m *ExternalBusyBlockMutation) ResetPractitionerID() {
+	m.practitioner = nil
+}
+
+// SetStartAt sets the "start_at" field.
+func (m *ExternalBusyBlockMutation) SetStartAt(t time.Time) {
+	m.start_at = &t
+}
+
+// StartAt returns the value of the "start_at" field in the mutation.
+func (m *ExternalBusyBlockMutation) StartAt() (r time.Time, exists bool) {
+	v := m.start_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartAt returns the old "start_at" field's value of the ExternalBusyBlock entity.
+// If the ExternalBusyBlock object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalBusyBlockMutation) OldStartAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartAt: %w", err)
+	}
+	return oldValue.StartAt, nil
+}
+
+// ResetStartAt resets all changes to the "start_at" field.
+func (m *ExternalBusyBlockMutation) ResetStartAt() {
+	m.start_at = nil
+}
+
+// SetEndAt sets the "end_at" field.
+func (m *ExternalBusyBlockMutation) SetEndAt(t time.Time) {
+	m.end_at = &t
+}
+
+// EndAt returns the value of the "end_at" field in the mutation.
+func (m *ExternalBusyBlockMutation) EndAt() (r time.Time, exists bool) {
+	v := m.end_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndAt returns the old "end_at" field's value of the ExternalBusyBlock entity.
+// If the ExternalBusyBlock object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalBusyBlockMutation) OldEndAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndAt: %w", err)
+	}
+	return oldValue.EndAt, nil
+}
+
+// ResetEndAt resets all changes to the "end_at" field.
+func (m *ExternalBusyBlockMutation) ResetEndAt() {
+	m.end_at = nil
+}
+
+// SetSource sets the "source" field.
+func (m *ExternalBusyBlockMutation) SetSource(s string) {
+	m.source = &s
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *ExternalBusyBlockMutation) Source() (r string, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the ExternalBusyBlock entity.
+// If the ExternalBusyBlock object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalBusyBlockMutation) OldSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *ExternalBusyBlockMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetExternalID sets the "external_id" field.
+func (m *ExternalBusyBlockMutation) SetExternalID(s string) {
+	m.external_id = &s
+}
+
+// ExternalID returns the value of the "external_id" field in the mutation.
+func (m *ExternalBusyBlockMutation) ExternalID() (r string, exists bool) {
+	v := m.external_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalID returns the old "external_id" field's value of the ExternalBusyBlock entity.
+// If the ExternalBusyBlock object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ExternalBusyBlockMutation) OldExternalID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalID: %w", err)
+	}
+	return oldValue.ExternalID, nil
+}
+
+// ResetExternalID resets all changes to the "external_id" field.
+func (m *ExternalBusyBlockMutation) ResetExternalID() {
+	m.external_id = nil
+}
+
+// ClearPractitioner clears the "practitioner" edge to the Practitioner entity.
+func (m *ExternalBusyBlockMutation) ClearPractitioner() {
+	m.clearedpractitioner = true
+	m.clearedFields[externalbusyblock.FieldPractitionerID] = struct{}{}
+}
+
+// PractitionerCleared reports if the "practitioner" edge to the Practitioner entity was cleared.
+func (m *ExternalBusyBlockMutation) PractitionerCleared() bool {
+	return m.clearedpractitioner
+}
+
+// PractitionerIDs returns the "practitioner" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PractitionerID instead. It exists only for internal usage by the builders.
+func (m *ExternalBusyBlockMutation) PractitionerIDs() (ids []gid.ID) {
+	if id := m.practitioner; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPractitioner resets all changes to the "practitioner" edge.
+func (m *ExternalBusyBlockMutation) ResetPractitioner() {
+	m.practitioner = nil
+	m.clearedpractitioner = false
+}
+
+// Where appends a list predicates to the ExternalBusyBlockMutation builder.
+func (m *ExternalBusyBlockMutation) Where(ps ...predicate.ExternalBusyBlock) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ExternalBusyBlockMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ExternalBusyBlockMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ExternalBusyBlock, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ExternalBusyBlockMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ExternalBusyBlockMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ExternalBusyBlock).
+func (m *ExternalBusyBlockMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ExternalBusyBlockMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, externalbusyblock.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, externalbusyblock.FieldUpdatedAt)
+	}
+	if m.practitioner != nil {
+		fields = append(fields, externalbusyblock.FieldPractitionerID)
+	}
+	if m.start_at != nil {
+		fields = append(fields, externalbusyblock.FieldStartAt)
+	}
+	if m.end_at != nil {
+		fields = append(fields, externalbusyblock.FieldEndAt)
+	}
+	if m.source != nil {
+		fields = append(fields, externalbusyblock.FieldSource)
+	}
+	if m.external_id != nil {
+		fields = append(fields, externalbusyblock.FieldExternalID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ExternalBusyBlockMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case externalbusyblock.FieldCreatedAt:
+		return m.CreatedAt()
+	case externalbusyblock.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case externalbusyblock.FieldPractitionerID:
+		return m.PractitionerID()
+	case externalbusyblock.FieldStartAt:
+		return m.StartAt()
+	case externalbusyblock.FieldEndAt:
+		return m.EndAt()
+	case externalbusyblock.FieldSource:
+		return m.Source()
+	case externalbusyblock.FieldExternalID:
+		return m.ExternalID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ExternalBusyBlockMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case externalbusyblock.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case externalbusyblock.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case externalbusyblock.FieldPractitionerID:
+		return m.OldPractitionerID(ctx)
+	case externalbusyblock.FieldStartAt:
+		return m.OldStartAt(ctx)
+	case externalbusyblock.FieldEndAt:
+		return m.OldEndAt(ctx)
+	case externalbusyblock.FieldSource:
+		return m.OldSource(ctx)
+	case externalbusyblock.FieldExternalID:
+		return m.OldExternalID(ctx)
+	}
+	return nil, fmt.Errorf("unknown ExternalBusyBlock field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ExternalBusyBlockMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case externalbusyblock.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case externalbusyblock.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case externalbusyblock.FieldPractitionerID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPractitionerID(v)
+		return nil
+	case externalbusyblock.FieldStartAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartAt(v)
+		return nil
+	case externalbusyblock.FieldEndAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndAt(v)
+		return nil
+	case externalbusyblock.FieldSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case externalbusyblock.FieldExternalID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ExternalBusyBlock field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ExternalBusyBlockMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ExternalBusyBlockMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ExternalBusyBlockMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ExternalBusyBlock numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ExternalBusyBlockMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ExternalBusyBlockMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ExternalBusyBlockMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ExternalBusyBlock nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ExternalBusyBlockMutation) ResetField(name string) error {
+	switch name {
+	case externalbusyblock.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case externalbusyblock.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case externalbusyblock.FieldPractitionerID:
+		m.ResetPractitionerID()
+		return nil
+	case externalbusyblock.FieldStartAt:
+		m.ResetStartAt()
+		return nil
+	case externalbusyblock.FieldEndAt:
+		m.ResetEndAt()
+		return nil
+	case externalbusyblock.FieldSource:
+		m.ResetSource()
+		return nil
+	case externalbusyblock.FieldExternalID:
+		m.ResetExternalID()
+		return nil
+	}
+	return fmt.Errorf("unknown ExternalBusyBlock field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ExternalBusyBlockMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.practitioner != nil {
+		edges = append(edges, externalbusyblock.EdgePractitioner)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ExternalBusyBlockMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case externalbusyblock.EdgePractitioner:
+		if id := m.practitioner; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ExternalBusyBlockMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ExternalBusyBlockMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ExternalBusyBlockMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpractitioner {
+		edges = append(edges, externalbusyblock.EdgePractitioner)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ExternalBusyBlockMutation) EdgeCleared(name string) bool {
+	switch name {
+	case externalbusyblock.EdgePractitioner:
+		return m.clearedpractitioner
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ExternalBusyBlockMutation) ClearEdge(name string) error {
+	switch name {
+	case externalbusyblock.EdgePractitioner:
+		m.ClearPractitioner()
+		return nil
+	}
+	return fmt.Errorf("unknown ExternalBusyBlock unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ExternalBusyBlockMutation) ResetEdge(name string) error {
+	switch name {
+	case externalbusyblock.EdgePractitioner:
+		m.ResetPractitioner()
+		return nil
+	}
+	return fmt.Errorf("unknown ExternalBusyBlock edge %s", name)
+}
+
+// IntakeFormMutation represents an operation that mutates the IntakeForm nodes in the graph.
+type IntakeFormMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *gid.ID
+	created_at    *time.Time
+	updated_at    *time.Time
+	key           *string
+	version       *int
+	addversion    *int
+	title         *string
+	description   *string
+	fields        *[]intake.Field
+	appendfields  []intake.Field
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*IntakeForm, error)
+	predicates    []predicate.IntakeForm
+}
+
+var _ ent.Mutation = (*IntakeFormMutation)(nil)
+
+// intakeformOption allows management of the mutation configuration using functional options.
+type intakeformOption func(*IntakeFormMutation)
+
+// newIntakeFormMutation creates new mutation for the IntakeForm entity.
+func newIntakeFormMutation(c config, op Op, opts ...intakeformOption) *IntakeFormMutation {
+	m := &IntakeFormMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeIntakeForm,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withIntakeFormID sets the ID field of the mutation.
+func withIntakeFormID(id gid.ID) intakeformOption {
+	return func(m *IntakeFormMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *IntakeForm
+		)
+		m.oldValue = func(ctx context.Context) (*IntakeForm, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().IntakeForm.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withIntakeForm sets the old IntakeForm of the mutation.
+func withIntakeForm(node *IntakeForm) intakeformOption {
+	return func(m *IntakeFormMutation) {
+		m.oldValue = func(context.Context) (*IntakeForm, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m IntakeFormMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m IntakeFormMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of IntakeForm entities.
+func (m *IntakeFormMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *IntakeFormMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *IntakeFormMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().IntakeForm.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *IntakeFormMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *IntakeFormMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the IntakeForm entity.
+// If the IntakeForm object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeFormMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *IntakeFormMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *IntakeFormMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *IntakeFormMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the IntakeForm entity.
+// If the IntakeForm object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeFormMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *IntakeFormMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetKey sets the "key" field.
+func (m *IntakeFormMutation) SetKey(s string) {
+	m.key = &s
+}
+
+// Key returns the value of the "key" field in the mutation.
+func (m *IntakeFormMutation) Key() (r string, exists bool) {
+	v := m.key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKey returns the old "key" field's value of the IntakeForm entity.
+// If the IntakeForm object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeFormMutation) OldKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKey: %w", err)
+	}
+	return oldValue.Key, nil
+}
+
+// ResetKey resets all changes to the "key" field.
+func (m *IntakeFormMutation) ResetKey() {
+	m.key = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *IntakeFormMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *IntakeFormMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the IntakeForm entity.
+// If the IntakeForm object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeFormMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *IntakeFormMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *IntakeFormMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *IntakeFormMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
+}
+
+// SetTitle sets the "title" field.
+func (m *IntakeFormMutation) SetTitle(s string) {
+	m.title = &s
+}
+
+// Title returns the value of the "title" field in the mutation.
+func (m *IntakeFormMutation) Title() (r string, exists bool) {
+	v := m.title
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTitle returns the old "title" field's value of the IntakeForm entity.
+// If the IntakeForm object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeFormMutation) OldTitle(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTitle is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTitle requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTitle: %w", err)
+	}
+	return oldValue.Title, nil
+}
+
+// ResetTitle resets all changes to the "title" field.
+func (m *IntakeFormMutation) ResetTitle() {
+	m.title = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *IntakeFormMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *IntakeFormMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the IntakeForm entity.
+// If the IntakeForm object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeFormMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *IntakeFormMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetFields sets the "fields" field.
+func (m *IntakeFormMutation) SetFields(i []intake.Field) {
+	m.fields = &i
+	m.appendfields = nil
+}
+
+// GetFields returns the value of the "fields" field in the mutation.
+func (m *IntakeFormMutation) GetFields() (r []intake.Field, exists bool) {
+	v := m.fields
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFields returns the old "fields" field's value of the IntakeForm entity.
+// If the IntakeForm object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeFormMutation) OldFields(ctx context.Context) (v []intake.Field, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFields is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFields requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFields: %w", err)
+	}
+	return oldValue.Fields, nil
+}
+
+// AppendFields adds i to the "fields" field.
+func (m *IntakeFormMutation) AppendFields(i []intake.Field) {
+	m.appendfields = append(m.appendfields, i...)
+}
+
+// AppendedFields returns the list of values that were appended to the "fields" field in this mutation.
+func (m *IntakeFormMutation) AppendedFields() ([]intake.Field, bool) {
+	if len(m.appendfields) == 0 {
+		return nil, false
+	}
+	return m.appendfields, true
+}
+
+// ResetFields resets all changes to the "fields" field.
+func (m *IntakeFormMutation) ResetFields() {
+	m.fields = nil
+	m.appendfields = nil
+}
+
+// Where appends a list predicates to the IntakeFormMutation builder.
+func (m *IntakeFormMutation) Where(ps ...predicate.IntakeForm) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the IntakeFormMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *IntakeFormMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.IntakeForm, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *IntakeFormMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *IntakeFormMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (IntakeForm).
+func (m *IntakeFormMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *IntakeFormMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, intakeform.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, intakeform.FieldUpdatedAt)
+	}
+	if m.key != nil {
+		fields = append(fields, intakeform.FieldKey)
+	}
+	if m.version != nil {
+		fields = append(fields, intakeform.FieldVersion)
+	}
+	if m.title != nil {
+		fields = append(fields, intakeform.FieldTitle)
+	}
+	if m.description != nil {
+		fields = append(fields, intakeform.FieldDescription)
+	}
+	if m.fields != nil {
+		fields = append(fields, intakeform.FieldFields)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *IntakeFormMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case intakeform.FieldCreatedAt:
+		return m.CreatedAt()
+	case intakeform.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case intakeform.FieldKey:
+		return m.Key()
+	case intakeform.FieldVersion:
+		return m.Version()
+	case intakeform.FieldTitle:
+		return m.Title()
+	case intakeform.FieldDescription:
+		return m.Description()
+	case intakeform.FieldFields:
+		return m.GetFields()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *IntakeFormMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case intakeform.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case intakeform.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case intakeform.FieldKey:
+		return m.OldKey(ctx)
+	case intakeform.FieldVersion:
+		return m.OldVersion(ctx)
+	case intakeform.FieldTitle:
+		return m.OldTitle(ctx)
+	case intakeform.FieldDescription:
+		return m.OldDescription(ctx)
+	case intakeform.FieldFields:
+		return m.OldFields(ctx)
+	}
+	return nil, fmt.Errorf("unknown IntakeForm field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IntakeFormMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case intakeform.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case intakeform.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case intakeform.FieldKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKey(v)
+		return nil
+	case intakeform.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case intakeform.FieldTitle:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTitle(v)
+		return nil
+	case intakeform.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case intakeform.FieldFields:
+		v, ok := value.([]intake.Field)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFields(v)
+		return nil
+	}
+	return fmt.Errorf("unknown IntakeForm field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *IntakeFormMutation) AddedFields() []string {
+	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, intakeform.FieldVersion)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *IntakeFormMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case intakeform.FieldVersion:
+		return m.AddedVersion()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IntakeFormMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case intakeform.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
+	}
+	return fmt.Errorf("unknown IntakeForm numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *IntakeFormMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *IntakeFormMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *IntakeFormMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown IntakeForm nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *IntakeFormMutation) ResetField(name string) error {
+	switch name {
+	case intakeform.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case intakeform.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case intakeform.FieldKey:
+		m.ResetKey()
+		return nil
+	case intakeform.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case intakeform.FieldTitle:
+		m.ResetTitle()
+		return nil
+	case intakeform.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case intakeform.FieldFields:
+		m.ResetFields()
+		return nil
+	}
+	return fmt.Errorf("unknown IntakeForm field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *IntakeFormMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *IntakeFormMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *IntakeFormMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *IntakeFormMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *IntakeFormMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *IntakeFormMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *IntakeFormMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown IntakeForm unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *IntakeFormMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown IntakeForm edge %s", name)
+}
+
+// IntakeSubmissionMutation represents an operation that mutates the IntakeSubmission nodes in the graph.
+type IntakeSubmissionMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *gid.ID
+	created_at         *time.Time
+	updated_at         *time.Time
+	answers            *[]intake.Answer
+	appendanswers      []intake.Answer
+	submitted_by       *string
+	clearedFields      map[string]struct{}
+	appointment        *gid.ID
+	clearedappointment bool
+	form               *gid.ID
+	clearedform        bool
+	done               bool
+	oldValue           func(context.Context) (*IntakeSubmission, error)
+	predicates         []predicate.IntakeSubmission
+}
+
+var _ ent.Mutation = (*IntakeSubmissionMutation)(nil)
+
+// intakesubmissionOption allows management of the mutation configuration using functional options.
+type intakesubmissionOption func(*IntakeSubmissionMutation)
+
+// newIntakeSubmissionMutation creates new mutation for the IntakeSubmission entity.
+func newIntakeSubmissionMutation(c config, op Op, opts ...intakesubmissionOption) *IntakeSubmissionMutation {
+	m := &IntakeSubmissionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeIntakeSubmission,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withIntakeSubmissionID sets the ID field of the mutation.
+func withIntakeSubmissionID(id gid.ID) intakesubmissionOption {
+	return func(m *IntakeSubmissionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *IntakeSubmission
+		)
+		m.oldValue = func(ctx context.Context) (*IntakeSubmission, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().IntakeSubmission.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withIntakeSubmission sets the old IntakeSubmission of the mutation.
+func withIntakeSubmission(node *IntakeSubmission) intakesubmissionOption {
+	return func(m *IntakeSubmissionMutation) {
+		m.oldValue = func(context.Context) (*IntakeSubmission, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m IntakeSubmissionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m IntakeSubmissionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of IntakeSubmission entities.
+func (m *IntakeSubmissionMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *IntakeSubmissionMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *IntakeSubmissionMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().IntakeSubmission.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *IntakeSubmissionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *IntakeSubmissionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the IntakeSubmission entity.
+// If the IntakeSubmission object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeSubmissionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *IntakeSubmissionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *IntakeSubmissionMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *IntakeSubmissionMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the IntakeSubmission entity.
+// If the IntakeSubmission object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeSubmissionMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *IntakeSubmissionMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetAppointmentID sets the "appointment_id" field.
+func (m *IntakeSubmissionMutation) SetAppointmentID(gi gid.ID) {
+	m.appointment = &gi
+}
+
+// AppointmentID returns the value of the "appointment_id" field in the mutation.
+func (m *IntakeSubmissionMutation) AppointmentID() (r gid.ID, exists bool) {
+	v := m.appointment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppointmentID returns the old "appointment_id" field's value of the IntakeSubmission entity.
+// If the IntakeSubmission object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeSubmissionMutation) OldAppointmentID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppointmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppointmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppointmentID: %w", err)
+	}
+	return oldValue.AppointmentID, nil
+}
+
+// ResetAppointmentID resets all changes to the "appointment_id" field.
+func (m *IntakeSubmissionMutation) ResetAppointmentID() {
+	m.appointment = nil
+}
+
+// SetFormID sets the "form_id" field.
+func (m *IntakeSubmissionMutation) SetFormID(gi gid.ID) {
+	m.form = &gi
+}
+
+// FormID returns the value of the "form_id" field in the mutation.
+func (m *IntakeSubmissionMutation) FormID() (r gid.ID, exists bool) {
+	v := m.form
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFormID returns the old "form_id" field's value of the IntakeSubmission entity.
+// If the IntakeSubmission object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeSubmissionMutation) OldFormID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFormID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFormID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFormID: %w", err)
+	}
+	return oldValue.FormID, nil
+}
+
+// ResetFormID resets all changes to the "form_id" field.
+func (m *IntakeSubmissionMutation) ResetFormID() {
+	m.form = nil
+}
+
+// SetAnswers sets the "answers" field.
+func (m *IntakeSubmissionMutation) SetAnswers(i []intake.Answer) {
+	m.answers = &i
+	m.appendanswers = nil
+}
+
+// Answers returns the value of the "answers" field in the mutation.
+func (m *IntakeSubmissionMutation) Answers() (r []intake.Answer, exists bool) {
+	v := m.answers
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAnswers returns the old "answers" field's value of the IntakeSubmission entity.
+// If the IntakeSubmission object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeSubmissionMutation) OldAnswers(ctx context.Context) (v []intake.Answer, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAnswers is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAnswers requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAnswers: %w", err)
+	}
+	return oldValue.Answers, nil
+}
+
+// AppendAnswers adds i to the "answers" field.
+func (m *IntakeSubmissionMutation) AppendAnswers(i []intake.Answer) {
+	m.appendanswers = append(m.appendanswers, i...)
+}
+
+// AppendedAnswers returns the list of values that were appended to the "answers" field in this mutation.
+func (m *IntakeSubmissionMutation) AppendedAnswers() ([]intake.Answer, bool) {
+	if len(m.appendanswers) == 0 {
+		return nil, false
+	}
+	return m.appendanswers, true
+}
+
+// ResetAnswers resets all changes to the "answers" field.
+func (m *IntakeSubmissionMutation) ResetAnswers() {
+	m.answers = nil
+	m.appendanswers = nil
+}
+
+// SetSubmittedBy sets the "submitted_by" field.
+func (m *IntakeSubmissionMutation) SetSubmittedBy(s string) {
+	m.submitted_by = &s
+}
+
+// SubmittedBy returns the value of the "submitted_by" field in the mutation.
+func (m *IntakeSubmissionMutation) SubmittedBy() (r string, exists bool) {
+	v := m.submitted_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubmittedBy returns the old "submitted_by" field's value of the IntakeSubmission entity.
+// If the IntakeSubmission object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IntakeSubmissionMutation) OldSubmittedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubmittedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubmittedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubmittedBy: %w", err)
+	}
+	return oldValue.SubmittedBy, nil
+}
+
+// ResetSubmittedBy resets all changes to the "submitted_by" field.
+func (m *IntakeSubmissionMutation) ResetSubmittedBy() {
+	m.submitted_by = nil
+}
+
+// ClearAppointment clears the "appointment" edge to the Appointment entity.
+func (m *IntakeSubmissionMutation) ClearAppointment() {
+	m.clearedappointment = true
+	m.clearedFields[intakesubmission.FieldAppointmentID] = struct{}{}
+}
+
+// AppointmentCleared reports if the "appointment" edge to the Appointment entity was cleared.
+func (m *IntakeSubmissionMutation) AppointmentCleared() bool {
+	return m.clearedappointment
+}
+
+// AppointmentIDs returns the "appointment" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AppointmentID instead. It exists only for internal usage by the builders.
+func (m *IntakeSubmissionMutation) AppointmentIDs() (ids []gid.ID) {
+	if id := m.appointment; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAppointment resets all changes to the "appointment" edge.
+func (m *IntakeSubmissionMutation) ResetAppointment() {
+	m.appointment = nil
+	m.clearedappointment = false
+}
+
+// ClearForm clears the "form" edge to the IntakeForm entity.
+func (m *IntakeSubmissionMutation) ClearForm() {
+	m.clearedform = true
+	m.clearedFields[intakesubmission.FieldFormID] = struct{}{}
+}
+
+// FormCleared reports if the "form" edge to the IntakeForm entity was cleared.
+func (m *IntakeSubmissionMutation) FormCleared() bool {
+	return m.clearedform
+}
+
+// FormIDs returns the "form" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// FormID instead. It exists only for internal usage by the builders.
+func (m *IntakeSubmissionMutation) FormIDs() (ids []gid.ID) {
+	if id := m.form; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetForm resets all changes to the "form" edge.
+func (m *IntakeSubmissionMutation) ResetForm() {
+	m.form = nil
+	m.clearedform = false
+}
+
+// Where appends a list predicates to the IntakeSubmissionMutation builder.
+func (m *IntakeSubmissionMutation) Where(ps ...predicate.IntakeSubmission) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the IntakeSubmissionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *IntakeSubmissionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.IntakeSubmission, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *IntakeSubmissionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *IntakeSubmissionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (IntakeSubmission).
+func (m *IntakeSubmissionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *IntakeSubmissionMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.created_at != nil {
+		fields = append(fields, intakesubmission.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, intakesubmission.FieldUpdatedAt)
+	}
+	if m.appointment != nil {
+		fields = append(fields, intakesubmission.FieldAppointmentID)
+	}
+	if m.form != nil {
+		fields = append(fields, intakesubmission.FieldFormID)
+	}
+	if m.answers != nil {
+		fields = append(fields, intakesubmission.FieldAnswers)
+	}
+	if m.submitted_by != nil {
+		fields = append(fields, intakesubmission.FieldSubmittedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *IntakeSubmissionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case intakesubmission.FieldCreatedAt:
+		return m.CreatedAt()
+	case intakesubmission.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case intakesubmission.FieldAppointmentID:
+		return m.AppointmentID()
+	case intakesubmission.FieldFormID:
+		return m.FormID()
+	case intakesubmission.FieldAnswers:
+		return m.Answers()
+	case intakesubmission.FieldSubmittedBy:
+		return m.SubmittedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *IntakeSubmissionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case intakesubmission.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case intakesubmission.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case intakesubmission.FieldAppointmentID:
+		return m.OldAppointmentID(ctx)
+	case intakesubmission.FieldFormID:
+		return m.OldFormID(ctx)
+	case intakesubmission.FieldAnswers:
+		return m.OldAnswers(ctx)
+	case intakesubmission.FieldSubmittedBy:
+		return m.OldSubmittedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown IntakeSubmission field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IntakeSubmissionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case intakesubmission.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case intakesubmission.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case intakesubmission.FieldAppointmentID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppointmentID(v)
+		return nil
+	case intakesubmission.FieldFormID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFormID(v)
+		return nil
+	case intakesubmission.FieldAnswers:
+		v, ok := value.([]intake.Answer)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAnswers(v)
+		return nil
+	case intakesubmission.FieldSubmittedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubmittedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown IntakeSubmission field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *IntakeSubmissionMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *IntakeSubmissionMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IntakeSubmissionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown IntakeSubmission numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *IntakeSubmissionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *IntakeSubmissionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *IntakeSubmissionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown IntakeSubmission nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *IntakeSubmissionMutation) ResetField(name string) error {
+	switch name {
+	case intakesubmission.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case intakesubmission.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case intakesubmission.FieldAppointmentID:
+		m.ResetAppointmentID()
+		return nil
+	case intakesubmission.FieldFormID:
+		m.ResetFormID()
+		return nil
+	case intakesubmission.FieldAnswers:
+		m.ResetAnswers()
+		return nil
+	case intakesubmission.FieldSubmittedBy:
+		m.ResetSubmittedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown IntakeSubmission field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *IntakeSubmissionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.appointment != nil {
+		edges = append(edges, intakesubmission.EdgeAppointment)
+	}
+	if m.form != nil {
+		edges = append(edges, intakesubmission.EdgeForm)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *IntakeSubmissionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case intakesubmission.EdgeAppointment:
+		if id := m.appointment; id != nil {
+			return []ent.Value{*id}
+		}
+	case intakesubmission.EdgeForm:
+		if id := m.form; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *IntakeSubmissionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *IntakeSubmissionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *IntakeSubmissionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedappointment {
+		edges = append(edges, intakesubmission.EdgeAppointment)
+	}
+	if m.clearedform {
+		edges = append(edges, intakesubmission.EdgeForm)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *IntakeSubmissionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case intakesubmission.EdgeAppointment:
+		return m.clearedappointment
+	case intakesubmission.EdgeForm:
+		return m.clearedform
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *IntakeSubmissionMutation) ClearEdge(name string) error {
+	switch name {
+	case intakesubmission.EdgeAppointment:
+		m.ClearAppointment()
+		return nil
+	case intakesubmission.EdgeForm:
+		m.ClearForm()
+		return nil
+	}
+	return fmt.Errorf("unknown IntakeSubmission unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *IntakeSubmissionMutation) ResetEdge(name string) error {
+	switch name {
+	case intakesubmission.EdgeAppointment:
+		m.ResetAppointment()
+		return nil
+	case intakesubmission.EdgeForm:
+		m.ResetForm()
+		return nil
+	}
+	return fmt.Errorf("unknown IntakeSubmission edge %s", name)
+}
+
+// PractitionerMutation represents an operation that mutates the Practitioner nodes in the graph.
+type PractitionerMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *gid.ID
+	created_at            *time.Time
+	updated_at            *time.Time
+	staff_user_id         *gid.ID
+	name                  *string
+	time_zone             *string
+	bio                   *string
+	photo_url             *string
+	active                *bool
+	clearedFields         map[string]struct{}
+	services              map[gid.ID]struct{}
+	removedservices       map[gid.ID]struct{}
+	clearedservices       bool
+	weekly_hours          map[gid.ID]struct{}
+	removedweekly_hours   map[gid.ID]struct{}
+	clearedweekly_hours   bool
+	date_overrides        map[gid.ID]struct{}
+	removeddate_overrides map[gid.ID]struct{}
+	cleareddate_overrides bool
+	done                  bool
+	oldValue              func(context.Context) (*Practitioner, error)
+	predicates            []predicate.Practitioner
+}
+
+var _ ent.Mutation = (*PractitionerMutation)(nil)
+
+// practitionerOption allows management of the mutation configuration using functional options.
+type practitionerOption func(*PractitionerMutation)
+
+// newPractitionerMutation creates new mutation for the Practitioner entity.
+func newPractitionerMutation(c config, op Op, opts ...practitionerOption) *PractitionerMutation {
+	m := &PractitionerMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePractitioner,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPractitionerID sets the ID field of the mutation.
+func withPractitionerID(id gid.ID) practitionerOption {
+	return func(m *PractitionerMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Practitioner
+		)
+		m.oldValue = func(ctx context.Context) (*Practitioner, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Practitioner.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPractitioner sets the old Practitioner of the mutation.
+func withPractitioner(node *Practitioner) practitionerOption {
+	return func(m *PractitionerMutation) {
+		m.oldValue = func(context.Context) (*Practitioner, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PractitionerMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PractitionerMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Practitioner entities.
+func (m *PractitionerMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PractitionerMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PractitionerMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Practitioner.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PractitionerMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PractitionerMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Practitioner entity.
+// If the Practitioner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PractitionerMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PractitionerMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PractitionerMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Practitioner entity.
+// If the Practitioner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PractitionerMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetStaffUserID sets the "staff_user_id" field.
+func (m *PractitionerMutation) SetStaffUserID(gi gid.ID) {
+	m.staff_user_id = &gi
+}
+
+// StaffUserID returns the value of the "staff_user_id" field in the mutation.
+func (m *PractitionerMutation) StaffUserID() (r gid.ID, exists bool) {
+	v := m.staff_user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStaffUserID returns the old "staff_user_id" field's value of the Practitioner entity.
+// If the Practitioner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerMutation) OldStaffUserID(ctx context.Context) (v *gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStaffUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStaffUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStaffUserID: %w", err)
+	}
+	return oldValue.StaffUserID, nil
+}
+
+// ClearStaffUserID clears the value of the "staff_user_id" field.
+func (m *PractitionerMutation) ClearStaffUserID() {
+	m.staff_user_id = nil
+	m.clearedFields[practitioner.FieldStaffUserID] = struct{}{}
+}
+
+// StaffUserIDCleared returns if the "staff_user_id" field was cleared in this mutation.
+func (m *PractitionerMutation) StaffUserIDCleared() bool {
+	_, ok := m.clearedFields[practitioner.FieldStaffUserID]
+	return ok
+}
+
+// ResetStaffUserID resets all changes to the "staff_user_id" field.
+func (m *PractitionerMutation) ResetStaffUserID() {
+	m.staff_user_id = nil
+	delete(m.clearedFields, practitioner.FieldStaffUserID)
+}
+
+// SetName sets the "name" field.
+func (m *PractitionerMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *PractitionerMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Practitioner entity.
+// If the Practitioner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *PractitionerMutation) ResetName() {
+	m.name = nil
+}
+
+// SetTimeZone sets the "time_zone" field.
+func (m *PractitionerMutation) SetTimeZone(s string) {
+	m.time_zone = &s
+}
+
+// TimeZone returns the value of the "time_zone" field in the mutation.
+func (m *PractitionerMutation) TimeZone() (r string, exists bool) {
+	v := m.time_zone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeZone returns the old "time_zone" field's value of the Practitioner entity.
+// If the Practitioner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerMutation) OldTimeZone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeZone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeZone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeZone: %w", err)
+	}
+	return oldValue.TimeZone, nil
+}
+
+// ResetTimeZone resets all changes to the "time_zone" field.
+func (m *PractitionerMutation) ResetTimeZone() {
+	m.time_zone = nil
+}
+
+// SetBio sets the "bio" field.
+func (m *PractitionerMutation) SetBio(s string) {
+	m.bio = &s
+}
+
+// Bio returns the value of the "bio" field in the mutation.
+func (m *PractitionerMutation) Bio() (r string, exists bool) {
+	v := m.bio
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBio returns the old "bio" field's value of the Practitioner entity.
+// If the Practitioner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerMutation) OldBio(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBio is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBio requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBio: %w", err)
+	}
+	return oldValue.Bio, nil
+}
+
+// ResetBio resets all changes to the "bio" field.
+func (m *PractitionerMutation) ResetBio() {
+	m.bio = nil
+}
+
+// SetPhotoURL sets the "photo_url" field.
+func (m *PractitionerMutation) SetPhotoURL(s string) {
+	m.photo_url = &s
+}
+
+// PhotoURL returns the value of the "photo_url" field in the mutation.
+func (m *PractitionerMutation) PhotoURL() (r string, exists bool) {
+	v := m.photo_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhotoURL returns the old "photo_url" field's value of the Practitioner entity.
+// If the Practitioner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerMutation) OldPhotoURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhotoURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhotoURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhotoURL: %w", err)
+	}
+	return oldValue.PhotoURL, nil
+}
+
+// ResetPhotoURL resets all changes to the "photo_url" field.
+func (m *PractitionerMutation) ResetPhotoURL() {
+	m.photo_url = nil
+}
+
+// SetActive sets the "active" field.
+func (m *PractitionerMutation) SetActive(b bool) {
+	m.active = &b
+}
+
+// Active returns the value of the "active" field in the mutation.
+func (m *PractitionerMutation) Active() (r bool, exists bool) {
+	v := m.active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActive returns the old "active" field's value of the Practitioner entity.
+// If the Practitioner object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerMutation) OldActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActive: %w", err)
+	}
+	return oldValue.Active, nil
+}
+
+// ResetActive resets all changes to the "active" field.
+func (m *PractitionerMutation) ResetActive() {
+	m.active = nil
+}
+
+// AddServiceIDs adds the "services" edge to the Service entity by ids.
+func (m *PractitionerMutation) AddServiceIDs(ids ...gid.ID) {
+	if m.services == nil {
+		m.services = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		m.services[ids[i]] = struct{}{}
+	}
+}
+
+// ClearServices clears the "services" edge to the Service entity.
+func (m *PractitionerMutation) ClearServices() {
+	m.clearedservices = true
+}
+
+// ServicesCleared reports if the "services" edge to the Service entity was cleared.
+func (m *PractitionerMutation) ServicesCleared() bool {
+	return m.clearedservices
+}
+
+// RemoveServiceIDs removes the "services" edge to the Service entity by IDs.
+func (m *PractitionerMutation) RemoveServiceIDs(ids ...gid.ID) {
+	if m.removedservices == nil {
+		m.removedservices = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.services, ids[i])
+		m.removedservices[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedServices returns the removed IDs of the "services" edge to the Service entity.
+func (m *PractitionerMutation) RemovedServicesIDs() (ids []gid.ID) {
+	for id := range m.removedservices {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ServicesIDs returns the "services" edge IDs in the mutation.
+func (m *PractitionerMutation) ServicesIDs() (ids []gid.ID) {
+	for id := range m.services {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetServices resets all changes to the "services" edge.
+func (m *PractitionerMutation) ResetServices() {
+	m.services = nil
+	m.clearedservices = false
+	m.removedservices = nil
+}
+
+// AddWeeklyHourIDs adds the "weekly_hours" edge to the WeeklyHours entity by ids.
+func (m *PractitionerMutation) AddWeeklyHourIDs(ids ...gid.ID) {
+	if m.weekly_hours == nil {
+		m.weekly_hours = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		m.weekly_hours[ids[i]] = struct{}{}
+	}
+}
+
+// ClearWeeklyHours clears the "weekly_hours" edge to the WeeklyHours entity.
+func (m *PractitionerMutation) ClearWeeklyHours() {
+	m.clearedweekly_hours = true
+}
+
+// WeeklyHoursCleared reports if the "weekly_hours" edge to the WeeklyHours entity was cleared.
+func (m *PractitionerMutation) WeeklyHoursCleared() bool {
+	return m.clearedweekly_hours
+}
+
+// RemoveWeeklyHourIDs removes the "weekly_hours" edge to the WeeklyHours entity by IDs.
+func (m *PractitionerMutation) RemoveWeeklyHourIDs(ids ...gid.ID) {
+	if m.removedweekly_hours == nil {
+		m.removedweekly_hours = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.weekly_hours, ids[i])
+		m.removedweekly_hours[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedWeeklyHours returns the removed IDs of the "weekly_hours" edge to the WeeklyHours entity.
+func (m *PractitionerMutation) RemovedWeeklyHoursIDs() (ids []gid.ID) {
+	for id := range m.removedweekly_hours {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// WeeklyHoursIDs returns the "weekly_hours" edge IDs in the mutation.
+func (m *PractitionerMutation) WeeklyHoursIDs() (ids []gid.ID) {
+	for id := range m.weekly_hours {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetWeeklyHours resets all changes to the "weekly_hours" edge.
+func (m *PractitionerMutation) ResetWeeklyHours() {
+	m.weekly_hours = nil
+	m.clearedweekly_hours = false
+	m.removedweekly_hours = nil
+}
+
+// AddDateOverrideIDs adds the "date_overrides" edge to the DateOverride entity by ids.
+func (m *PractitionerMutation) AddDateOverrideIDs(ids ...gid.ID) {
+	if m.date_overrides == nil {
+		m.date_overrides = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		m.date_overrides[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDateOverrides clears the "date_overrides" edge to the DateOverride entity.
+func (m *PractitionerMutation) ClearDateOverrides() {
+	m.cleareddate_overrides = true
+}
+
+// DateOverridesCleared reports if the "date_overrides" edge to the DateOverride entity was cleared.
+func (m *PractitionerMutation) DateOverridesCleared() bool {
+	return m.cleareddate_overrides
+}
+
+// RemoveDateOverrideIDs removes the "date_overrides" edge to the DateOverride entity by IDs.
+func (m *PractitionerMutation) RemoveDateOverrideIDs(ids ...gid.ID) {
+	if m.removeddate_overrides == nil {
+		m.removeddate_overrides = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.date_overrides, ids[i])
+		m.removeddate_overrides[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDateOverrides returns the removed IDs of the "date_overrides" edge to the DateOverride entity.
+func (m *PractitionerMutation) RemovedDateOverridesIDs() (ids []gid.ID) {
+	for id := range m.removeddate_overrides {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DateOverridesIDs returns the "date_overrides" edge IDs in the mutation.
+func (m *PractitionerMutation) DateOverridesIDs() (ids []gid.ID) {
+	for id := range m.date_overrides {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDateOverrides resets all changes to the "date_overrides" edge.
+func (m *PractitionerMutation) ResetDateOverrides() {
+	m.date_overrides = nil
+	m.cleareddate_overrides = false
+	m.removeddate_overrides = nil
+}
+
+// Where appends a list predicates to the PractitionerMutation builder.
+func (m *PractitionerMutation) Where(ps ...predicate.Practitioner) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PractitionerMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PractitionerMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Practitioner, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PractitionerMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PractitionerMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Practitioner).
+func (m *PractitionerMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PractitionerMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, practitioner.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, practitioner.FieldUpdatedAt)
+	}
+	if m.staff_user_id != nil {
+		fields = append(fields, practitioner.FieldStaffUserID)
+	}
+	if m.name != nil {
+		fields = append(fields, practitioner.FieldName)
+	}
+	if m.time_zone != nil {
+		fields = append(fields, practitioner.FieldTimeZone)
+	}
+	if m.bio != nil {
+		fields = append(fields, practitioner.FieldBio)
+	}
+	if m.photo_url != nil {
+		fields = append(fields, practitioner.FieldPhotoURL)
+	}
+	if m.active != nil {
+		fields = append(fields, practitioner.FieldActive)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PractitionerMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case practitioner.FieldCreatedAt:
+		return m.CreatedAt()
+	case practitioner.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case practitioner.FieldStaffUserID:
+		return m.StaffUserID()
+	case practitioner.FieldName:
+		return m.Name()
+	case practitioner.FieldTimeZone:
+		return m.TimeZone()
+	case practitioner.FieldBio:
+		return m.Bio()
+	case practitioner.FieldPhotoURL:
+		return m.PhotoURL()
+	case practitioner.FieldActive:
+		return m.Active()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PractitionerMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case practitioner.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case practitioner.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case practitioner.FieldStaffUserID:
+		return m.OldStaffUserID(ctx)
+	case practitioner.FieldName:
+		return m.OldName(ctx)
+	case practitioner.FieldTimeZone:
+		return m.OldTimeZone(ctx)
+	case practitioner.FieldBio:
+		return m.OldBio(ctx)
+	case practitioner.FieldPhotoURL:
+		return m.OldPhotoURL(ctx)
+	case practitioner.FieldActive:
+		return m.OldActive(ctx)
+	}
+	return nil, fmt.Errorf("unknown Practitioner field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PractitionerMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case practitioner.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case practitioner.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case practitioner.FieldStaffUserID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStaffUserID(v)
+		return nil
+	case practitioner.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case practitioner.FieldTimeZone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeZone(v)
+		return nil
+	case practitioner.FieldBio:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBio(v)
+		return nil
+	case practitioner.FieldPhotoURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhotoURL(v)
+		return nil
+	case practitioner.FieldActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActive(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Practitioner field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PractitionerMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PractitionerMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PractitionerMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Practitioner numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PractitionerMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(practitioner.FieldStaffUserID) {
+		fields = append(fields, practitioner.FieldStaffUserID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PractitionerMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PractitionerMutation) ClearField(name string) error {
+	switch name {
+	case practitioner.FieldStaffUserID:
+		m.ClearStaffUserID()
+		return nil
+	}
+	return fmt.Errorf("unknown Practitioner nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PractitionerMutation) ResetField(name string) error {
+	switch name {
+	case practitioner.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case practitioner.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case practitioner.FieldStaffUserID:
+		m.ResetStaffUserID()
+		return nil
+	case practitioner.FieldName:
+		m.ResetName()
+		return nil
+	case practitioner.FieldTimeZone:
+		m.ResetTimeZone()
+		return nil
+	case practitioner.FieldBio:
+		m.ResetBio()
+		return nil
+	case practitioner.FieldPhotoURL:
+		m.ResetPhotoURL()
+		return nil
+	case practitioner.FieldActive:
+		m.ResetActive()
+		return nil
+	}
+	return fmt.Errorf("unknown Practitioner field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PractitionerMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.services != nil {
+		edges = append(edges, practitioner.EdgeServices)
+	}
+	if m.weekly_hours != nil {
+		edges = append(edges, practitioner.EdgeWeeklyHours)
+	}
+	if m.date_overrides != nil {
+		edges = append(edges, practitioner.EdgeDateOverrides)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PractitionerMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case practitioner.EdgeServices:
+		ids := make([]ent.Value, 0, len(m.services))
+		for id := range m.services {
+			ids = append(ids, id)
+		}
+		return ids
+	case practitioner.EdgeWeeklyHours:
+		ids := make([]ent.Value, 0, len(m.weekly_hours))
+		for id := range m.weekly_hours {
+			ids = append(ids, id)
+		}
+		return ids
+	case practitioner.EdgeDateOverrides:
+		ids := make([]ent.Value, 0, len(m.date_overrides))
+		for id := range m.date_overrides {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PractitionerMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedservices != nil {
+		edges = append(edges, practitioner.EdgeServices)
+	}
+	if m.removedweekly_hours != nil {
+		edges = append(edges, practitioner.EdgeWeeklyHours)
+	}
+	if m.removeddate_overrides != nil {
+		edges = append(edges, practitioner.EdgeDateOverrides)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PractitionerMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case practitioner.EdgeServices:
+		ids := make([]ent.Value, 0, len(m.removedservices))
+		for id := range m.removedservices {
+			ids = append(ids, id)
+		}
+		return ids
+	case practitioner.EdgeWeeklyHours:
+		ids := make([]ent.Value, 0, len(m.removedweekly_hours))
+		for id := range m.removedweekly_hours {
+			ids = append(ids, id)
+		}
+		return ids
+	case practitioner.EdgeDateOverrides:
+		ids := make([]ent.Value, 0, len(m.removeddate_overrides))
+		for id := range m.removeddate_overrides {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PractitionerMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedservices {
+		edges = append(edges, practitioner.EdgeServices)
+	}
+	if m.clearedweekly_hours {
+		edges = append(edges, practitioner.EdgeWeeklyHours)
+	}
+	if m.cleareddate_overrides {
+		edges = append(edges, practitioner.EdgeDateOverrides)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PractitionerMutation) EdgeCleared(name string) bool {
+	switch name {
+	case practitioner.EdgeServices:
+		return m.clearedservices
+	case practitioner.EdgeWeeklyHours:
+		return m.clearedweekly_hours
+	case practitioner.EdgeDateOverrides:
+		return m.cleareddate_overrides
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PractitionerMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Practitioner unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PractitionerMutation) ResetEdge(name string) error {
+	switch name {
+	case practitioner.EdgeServices:
+		m.ResetServices()
+		return nil
+	case practitioner.EdgeWeeklyHours:
+		m.ResetWeeklyHours()
+		return nil
+	case practitioner.EdgeDateOverrides:
+		m.ResetDateOverrides()
+		return nil
+	}
+	return fmt.Errorf("unknown Practitioner edge %s", name)
+}
+
+// ServiceMutation represents an operation that mutates the Service nodes in the graph.
+type ServiceMutation struct {
+	config
+	op                           Op
+	typ                          string
+	id                           *gid.ID
+	created_at                   *time.Time
+	updated_at                   *time.Time
+	name                         *string
+	slug                         *string
+	description                  *string
+	duration_minutes             *int
+	addduration_minutes          *int
+	price_amount                 *int64
+	addprice_amount              *int64
+	currency                     *string
+	buffer_before_minutes        *int
+	addbuffer_before_minutes     *int
+	buffer_after_minutes         *int
+	addbuffer_after_minutes      *int
+	min_notice_minutes           *int
+	addmin_notice_minutes        *int
+	horizon_days                 *int
+	addhorizon_days              *int
+	slot_interval_minutes        *int
+	addslot_interval_minutes     *int
+	daily_limit                  *int
+	adddaily_limit               *int
+	location                     *string
+	video_url                    *string
+	cancel_cutoff_minutes        *int
+	addcancel_cutoff_minutes     *int
+	reschedule_cutoff_minutes    *int
+	addreschedule_cutoff_minutes *int
+	refund_on_cancel             *bool
+	intake_form_key              *string
+	intake_required              *bool
+	requires_service_id          *gid.ID
+	eligibility_scope            *service.EligibilityScope
+	active                       *bool
+	clearedFields                map[string]struct{}
+	practitioners                map[gid.ID]struct{}
+	removedpractitioners         map[gid.ID]struct{}
+	clearedpractitioners         bool
+	done                         bool
+	oldValue                     func(context.Context) (*Service, error)
+	predicates                   []predicate.Service
+}
+
+var _ ent.Mutation = (*ServiceMutation)(nil)
+
+// serviceOption allows management of the mutation configuration using functional options.
+type serviceOption func(*ServiceMutation)
+
+// newServiceMutation creates new mutation for the Service entity.
+func newServiceMutation(c config, op Op, opts ...serviceOption) *ServiceMutation {
+	m := &ServiceMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeService,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withServiceID sets the ID field of the mutation.
+func withServiceID(id gid.ID) serviceOption {
+	return func(m *ServiceMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Service
+		)
+		m.oldValue = func(ctx context.Context) (*Service, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Service.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withService sets the old Service of the mutation.
+func withService(node *Service) serviceOption {
+	return func(m *ServiceMutation) {
+		m.oldValue = func(context.Context) (*Service, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ServiceMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ServiceMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Service entities.
+func (m *ServiceMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ServiceMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ServiceMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Service.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ServiceMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ServiceMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ServiceMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ServiceMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ServiceMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ServiceMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetName sets the "name" field.
+func (m *ServiceMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ServiceMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ServiceMutation) ResetName() {
+	m.name = nil
+}
+
+// SetSlug sets the "slug" field.
+func (m *ServiceMutation) SetSlug(s string) {
+	m.slug = &s
+}
+
+// Slug returns the value of the "slug" field in the mutation.
+func (m *ServiceMutation) Slug() (r string, exists bool) {
+	v := m.slug
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSlug returns the old "slug" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldSlug(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSlug is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSlug requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSlug: %w", err)
+	}
+	return oldValue.Slug, nil
+}
+
+// ResetSlug resets all changes to the "slug" field.
+func (m *ServiceMutation) ResetSlug() {
+	m.slug = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *ServiceMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *ServiceMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *ServiceMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetDurationMinutes sets the "duration_minutes" field.
+func (m *ServiceMutation) SetDurationMinutes(i int) {
+	m.duration_minutes = &i
+	m.addduration_minutes = nil
+}
+
+// DurationMinutes returns the value of the "duration_minutes" field in the mutation.
+func (m *ServiceMutation) DurationMinutes() (r int, exists bool) {
+	v := m.duration_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationMinutes returns the old "duration_minutes" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldDurationMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationMinutes: %w", err)
+	}
+	return oldValue.DurationMinutes, nil
+}
+
+// AddDurationMinutes adds i to the "duration_minutes" field.
+func (m *ServiceMutation) AddDurationMinutes(i int) {
+	if m.addduration_minutes != nil {
+		*m.addduration_minutes += i
+	} else {
+		m.addduration_minutes = &i
+	}
+}
+
+// AddedDurationMinutes returns the value that was added to the "duration_minutes" field in this mutation.
+func (m *ServiceMutation) AddedDurationMinutes() (r int, exists bool) {
+	v := m.addduration_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDurationMinutes resets all changes to the "duration_minutes" field.
+func (m *ServiceMutation) ResetDurationMinutes() {
+	m.duration_minutes = nil
+	m.addduration_minutes = nil
+}
+
+// SetPriceAmount sets the "price_amount" field.
+func (m *ServiceMutation) SetPriceAmount(i int64) {
+	m.price_amount = &i
+	m.addprice_amount = nil
+}
+
+// PriceAmount returns the value of the "price_amount" field in the mutation.
+func (m *ServiceMutation) PriceAmount() (r int64, exists bool) {
+	v := m.price_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPriceAmount returns the old "price_amount" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldPriceAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPriceAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPriceAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPriceAmount: %w", err)
+	}
+	return oldValue.PriceAmount, nil
+}
+
+// AddPriceAmount adds i to the "price_amount" field.
+func (m *ServiceMutation) AddPriceAmount(i int64) {
+	if m.addprice_amount != nil {
+		*m.addprice_amount += i
+	} else {
+		m.addprice_amount = &i
+	}
+}
+
+// AddedPriceAmount returns the value that was added to the "price_amount" field in this mutation.
+func (m *ServiceMutation) AddedPriceAmount() (r int64, exists bool) {
+	v := m.addprice_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPriceAmount resets all changes to the "price_amount" field.
+func (m *ServiceMutation) ResetPriceAmount() {
+	m.price_amount = nil
+	m.addprice_amount = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *ServiceMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *ServiceMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *ServiceMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetBufferBeforeMinutes sets the "buffer_before_minutes" field.
+func (m *ServiceMutation) SetBufferBeforeMinutes(i int) {
+	m.buffer_before_minutes = &i
+	m.addbuffer_before_minutes = nil
+}
+
+// BufferBeforeMinutes returns the value of the "buffer_before_minutes" field in the mutation.
+func (m *ServiceMutation) BufferBeforeMinutes() (r int, exists bool) {
+	v := m.buffer_before_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBufferBeforeMinutes returns the old "buffer_before_minutes" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldBufferBeforeMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBufferBeforeMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBufferBeforeMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBufferBeforeMinutes: %w", err)
+	}
+	return oldValue.BufferBeforeMinutes, nil
+}
+
+// AddBufferBeforeMinutes adds i to the "buffer_before_minutes" field.
+func (m *ServiceMutation) AddBufferBeforeMinutes(i int) {
+	if m.addbuffer_before_minutes != nil {
+		*m.addbuffer_before_minutes += i
+	} else {
+		m.addbuffer_before_minutes = &i
+	}
+}
+
+// AddedBufferBeforeMinutes returns the value that was added to the "buffer_before_minutes" field in this mutation.
+func (m *ServiceMutation) AddedBufferBeforeMinutes() (r int, exists bool) {
+	v := m.addbuffer_before_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBufferBeforeMinutes resets all changes to the "buffer_before_minutes" field.
+func (m *ServiceMutation) ResetBufferBeforeMinutes() {
+	m.buffer_before_minutes = nil
+	m.addbuffer_before_minutes = nil
+}
+
+// SetBufferAfterMinutes sets the "buffer_after_minutes" field.
+func (m *ServiceMutation) SetBufferAfterMinutes(i int) {
+	m.buffer_after_minutes = &i
+	m.addbuffer_after_minutes = nil
+}
+
+// BufferAfterMinutes returns the value of the "buffer_after_minutes" field in the mutation.
+func (m *ServiceMutation) BufferAfterMinutes() (r int, exists bool) {
+	v := m.buffer_after_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBufferAfterMinutes returns the old "buffer_after_minutes" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldBufferAfterMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBufferAfterMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBufferAfterMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBufferAfterMinutes: %w", err)
+	}
+	return oldValue.BufferAfterMinutes, nil
+}
+
+// AddBufferAfterMinutes adds i to the "buffer_after_minutes" field.
+func (m *ServiceMutation) AddBufferAfterMinutes(i int) {
+	if m.addbuffer_after_minutes != nil {
+		*m.addbuffer_after_minutes += i
+	} else {
+		m.addbuffer_after_minutes = &i
+	}
+}
+
+// AddedBufferAfterMinutes returns the value that was added to the "buffer_after_minutes" field in this mutation.
+func (m *ServiceMutation) AddedBufferAfterMinutes() (r int, exists bool) {
+	v := m.addbuffer_after_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBufferAfterMinutes resets all changes to the "buffer_after_minutes" field.
+func (m *ServiceMutation) ResetBufferAfterMinutes() {
+	m.buffer_after_minutes = nil
+	m.addbuffer_after_minutes = nil
+}
+
+// SetMinNoticeMinutes sets the "min_notice_minutes" field.
+func (m *ServiceMutation) SetMinNoticeMinutes(i int) {
+	m.min_notice_minutes = &i
+	m.addmin_notice_minutes = nil
+}
+
+// MinNoticeMinutes returns the value of the "min_notice_minutes" field in the mutation.
+func (m *ServiceMutation) MinNoticeMinutes() (r int, exists bool) {
+	v := m.min_notice_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinNoticeMinutes returns the old "min_notice_minutes" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldMinNoticeMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinNoticeMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinNoticeMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinNoticeMinutes: %w", err)
+	}
+	return oldValue.MinNoticeMinutes, nil
+}
+
+// AddMinNoticeMinutes adds i to the "min_notice_minutes" field.
+func (m *ServiceMutation) AddMinNoticeMinutes(i int) {
+	if m.addmin_notice_minutes != nil {
+		*m.addmin_notice_minutes += i
+	} else {
+		m.addmin_notice_minutes = &i
+	}
+}
+
+// AddedMinNoticeMinutes returns the value that was added to the "min_notice_minutes" field in this mutation.
+func (m *ServiceMutation) AddedMinNoticeMinutes() (r int, exists bool) {
+	v := m.addmin_notice_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinNoticeMinutes resets all changes to the "min_notice_minutes" field.
+func (m *ServiceMutation) ResetMinNoticeMinutes() {
+	m.min_notice_minutes = nil
+	m.addmin_notice_minutes = nil
+}
+
+// SetHorizonDays sets the "horizon_days" field.
+func (m *ServiceMutation) SetHorizonDays(i int) {
+	m.horizon_days = &i
+	m.addhorizon_days = nil
+}
+
+// HorizonDays returns the value of the "horizon_days" field in the mutation.
+func (m *ServiceMutation) HorizonDays() (r int, exists bool) {
+	v := m.horizon_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHorizonDays returns the old "horizon_days" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldHorizonDays(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHorizonDays is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHorizonDays requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHorizonDays: %w", err)
+	}
+	return oldValue.HorizonDays, nil
+}
+
+// AddHorizonDays adds i to the "horizon_days" field.
+func (m *ServiceMutation) AddHorizonDays(i int) {
+	if m.addhorizon_days != nil {
+		*m.addhorizon_days += i
+	} else {
+		m.addhorizon_days = &i
+	}
+}
+
+// AddedHorizonDays returns the value that was added to the "horizon_days" field in this mutation.
+func (m *ServiceMutation) AddedHorizonDays() (r int, exists bool) {
+	v := m.addhorizon_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHorizonDays resets all changes to the "horizon_days" field.
+func (m *ServiceMutation) ResetHorizonDays() {
+	m.horizon_days = nil
+	m.addhorizon_days = nil
+}
+
+// SetSlotIntervalMinutes sets the "slot_interval_minutes" field.
+func (m *ServiceMutation) SetSlotIntervalMinutes(i int) {
+	m.slot_interval_minutes = &i
+	m.addslot_interval_minutes = nil
+}
+
+// SlotIntervalMinutes returns the value of the "slot_interval_minutes" field in the mutation.
+func (m *ServiceMutation) SlotIntervalMinutes() (r int, exists bool) {
+	v := m.slot_interval_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSlotIntervalMinutes returns the old "slot_interval_minutes" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldSlotIntervalMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSlotIntervalMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSlotIntervalMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSlotIntervalMinutes: %w", err)
+	}
+	return oldValue.SlotIntervalMinutes, nil
+}
+
+// AddSlotIntervalMinutes adds i to the "slot_interval_minutes" field.
+func (m *ServiceMutation) AddSlotIntervalMinutes(i int) {
+	if m.addslot_interval_minutes != nil {
+		*m.addslot_interval_minutes += i
+	} else {
+		m.addslot_interval_minutes = &i
+	}
+}
+
+// AddedSlotIntervalMinutes returns the value that was added to the "slot_interval_minutes" field in this mutation.
+func (m *ServiceMutation) AddedSlotIntervalMinutes() (r int, exists bool) {
+	v := m.addslot_interval_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSlotIntervalMinutes resets all changes to the "slot_interval_minutes" field.
+func (m *ServiceMutation) ResetSlotIntervalMinutes() {
+	m.slot_interval_minutes = nil
+	m.addslot_interval_minutes = nil
+}
+
+// SetDailyLimit sets the "daily_limit" field.
+func (m *ServiceMutation) SetDailyLimit(i int) {
+	m.daily_limit = &i
+	m.adddaily_limit = nil
+}
+
+// DailyLimit returns the value of the "daily_limit" field in the mutation.
+func (m *ServiceMutation) DailyLimit() (r int, exists bool) {
+	v := m.daily_limit
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDailyLimit returns the old "daily_limit" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldDailyLimit(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDailyLimit is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDailyLimit requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDailyLimit: %w", err)
+	}
+	return oldValue.DailyLimit, nil
+}
+
+// AddDailyLimit adds i to the "daily_limit" field.
+func (m *ServiceMutation) AddDailyLimit(i int) {
+	if m.adddaily_limit != nil {
+		*m.adddaily_limit += i
+	} else {
+		m.adddaily_limit = &i
+	}
+}
+
+// AddedDailyLimit returns the value that was added to the "daily_limit" field in this mutation.
+func (m *ServiceMutation) AddedDailyLimit() (r int, exists bool) {
+	v := m.adddaily_limit
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDailyLimit resets all changes to the "daily_limit" field.
+func (m *ServiceMutation) ResetDailyLimit() {
+	m.daily_limit = nil
+	m.adddaily_limit = nil
+}
+
+// SetLocation sets the "location" field.
+func (m *ServiceMutation) SetLocation(s string) {
+	m.location = &s
+}
+
+// Location returns the value of the "location" field in the mutation.
+func (m *ServiceMutation) Location() (r string, exists bool) {
+	v := m.location
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLocation returns the old "location" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldLocation(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLocation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLocation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLocation: %w", err)
+	}
+	return oldValue.Location, nil
+}
+
+// ResetLocation resets all changes to the "location" field.
+func (m *ServiceMutation) ResetLocation() {
+	m.location = nil
+}
+
+// SetVideoURL sets the "video_url" field.
+func (m *ServiceMutation) SetVideoURL(s string) {
+	m.video_url = &s
+}
+
+// VideoURL returns the value of the "video_url" field in the mutation.
+func (m *ServiceMutation) VideoURL() (r string, exists bool) {
+	v := m.video_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVideoURL returns the old "video_url" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldVideoURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVideoURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVideoURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVideoURL: %w", err)
+	}
+	return oldValue.VideoURL, nil
+}
+
+// ResetVideoURL resets all changes to the "video_url" field.
+func (m *ServiceMutation) ResetVideoURL() {
+	m.video_url = nil
+}
+
+// SetCancelCutoffMinutes sets the "cancel_cutoff_minutes" field.
+func (m *ServiceMutation) SetCancelCutoffMinutes(i int) {
+	m.cancel_cutoff_minutes = &i
+	m.addcancel_cutoff_minutes = nil
+}
+
+// CancelCutoffMinutes returns the value of the "cancel_cutoff_minutes" field in the mutation.
+func (m *ServiceMutation) CancelCutoffMinutes() (r int, exists bool) {
+	v := m.cancel_cutoff_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelCutoffMinutes returns the old "cancel_cutoff_minutes" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldCancelCutoffMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelCutoffMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelCutoffMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelCutoffMinutes: %w", err)
+	}
+	return oldValue.CancelCutoffMinutes, nil
+}
+
+// AddCancelCutoffMinutes adds i to the "cancel_cutoff_minutes" field.
+func (m *ServiceMutation) AddCancelCutoffMinutes(i int) {
+	if m.addcancel_cutoff_minutes != nil {
+		*m.addcancel_cutoff_minutes += i
+	} else {
+		m.addcancel_cutoff_minutes = &i
+	}
+}
+
+// AddedCancelCutoffMinutes returns the value that was added to the "cancel_cutoff_minutes" field in this mutation.
+func (m *ServiceMutation) AddedCancelCutoffMinutes() (r int, exists bool) {
+	v := m.addcancel_cutoff_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCancelCutoffMinutes resets all changes to the "cancel_cutoff_minutes" field.
+func (m *ServiceMutation) ResetCancelCutoffMinutes() {
+	m.cancel_cutoff_minutes = nil
+	m.addcancel_cutoff_minutes = nil
+}
+
+// SetRescheduleCutoffMinutes sets the "reschedule_cutoff_minutes" field.
+func (m *ServiceMutation) SetRescheduleCutoffMinutes(i int) {
+	m.reschedule_cutoff_minutes = &i
+	m.addreschedule_cutoff_minutes = nil
+}
+
+// RescheduleCutoffMinutes returns the value of the "reschedule_cutoff_minutes" field in the mutation.
+func (m *ServiceMutation) RescheduleCutoffMinutes() (r int, exists bool) {
+	v := m.reschedule_cutoff_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRescheduleCutoffMinutes returns the old "reschedule_cutoff_minutes" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldRescheduleCutoffMinutes(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRescheduleCutoffMinutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRescheduleCutoffMinutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRescheduleCutoffMinutes: %w", err)
+	}
+	return oldValue.RescheduleCutoffMinutes, nil
+}
+
+// AddRescheduleCutoffMinutes adds i to the "reschedule_cutoff_minutes" field.
+func (m *ServiceMutation) AddRescheduleCutoffMinutes(i int) {
+	if m.addreschedule_cutoff_minutes != nil {
+		*m.addreschedule_cutoff_minutes += i
+	} else {
+		m.addreschedule_cutoff_minutes = &i
+	}
+}
+
+// AddedRescheduleCutoffMinutes returns the value that was added to the "reschedule_cutoff_minutes" field in this mutation.
+func (m *ServiceMutation) AddedRescheduleCutoffMinutes() (r int, exists bool) {
+	v := m.addreschedule_cutoff_minutes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRescheduleCutoffMinutes resets all changes to the "reschedule_cutoff_minutes" field.
+func (m *ServiceMutation) ResetRescheduleCutoffMinutes() {
+	m.reschedule_cutoff_minutes = nil
+	m.addreschedule_cutoff_minutes = nil
+}
+
+// SetRefundOnCancel sets the "refund_on_cancel" field.
+func (m *ServiceMutation) SetRefundOnCancel(b bool) {
+	m.refund_on_cancel = &b
+}
+
+// RefundOnCancel returns the value of the "refund_on_cancel" field in the mutation.
+func (m *ServiceMutation) RefundOnCancel() (r bool, exists bool) {
+	v := m.refund_on_cancel
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundOnCancel returns the old "refund_on_cancel" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldRefundOnCancel(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundOnCancel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundOnCancel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundOnCancel: %w", err)
+	}
+	return oldValue.RefundOnCancel, nil
+}
+
+// ResetRefundOnCancel resets all changes to the "refund_on_cancel" field.
+func (m *ServiceMutation) ResetRefundOnCancel() {
+	m.refund_on_cancel = nil
+}
+
+// SetIntakeFormKey sets the "intake_form_key" field.
+func (m *ServiceMutation) SetIntakeFormKey(s string) {
+	m.intake_form_key = &s
+}
+
+// IntakeFormKey returns the value of the "intake_form_key" field in the mutation.
+func (m *ServiceMutation) IntakeFormKey() (r string, exists bool) {
+	v := m.intake_form_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIntakeFormKey returns the old "intake_form_key" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldIntakeFormKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIntakeFormKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIntakeFormKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIntakeFormKey: %w", err)
+	}
+	return oldValue.IntakeFormKey, nil
+}
+
+// ClearIntakeFormKey clears the value of the "intake_form_key" field.
+func (m *ServiceMutation) ClearIntakeFormKey() {
+	m.intake_form_key = nil
+	m.clearedFields[service.FieldIntakeFormKey] = struct{}{}
+}
+
+// IntakeFormKeyCleared returns if the "intake_form_key" field was cleared in this mutation.
+func (m *ServiceMutation) IntakeFormKeyCleared() bool {
+	_, ok := m.clearedFields[service.FieldIntakeFormKey]
+	return ok
+}
+
+// ResetIntakeFormKey resets all changes to the "intake_form_key" field.
+func (m *ServiceMutation) ResetIntakeFormKey() {
+	m.intake_form_key = nil
+	delete(m.clearedFields, service.FieldIntakeFormKey)
+}
+
+// SetIntakeRequired sets the "intake_required" field.
+func (m *ServiceMutation) SetIntakeRequired(b bool) {
+	m.intake_required = &b
+}
+
+// IntakeRequired returns the value of the "intake_required" field in the mutation.
+func (m *ServiceMutation) IntakeRequired() (r bool, exists bool) {
+	v := m.intake_required
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIntakeRequired returns the old "intake_required" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldIntakeRequired(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIntakeRequired is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIntakeRequired requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIntakeRequired: %w", err)
+	}
+	return oldValue.IntakeRequired, nil
+}
+
+// ResetIntakeRequired resets all changes to the "intake_required" field.
+func (m *ServiceMutation) ResetIntakeRequired() {
+	m.intake_required = nil
+}
+
+// SetRequiresServiceID sets the "requires_service_id" field.
+func (m *ServiceMutation) SetRequiresServiceID(gi gid.ID) {
+	m.requires_service_id = &gi
+}
+
+// RequiresServiceID returns the value of the "requires_service_id" field in the mutation.
+func (m *ServiceMutation) RequiresServiceID() (r gid.ID, exists bool) {
+	v := m.requires_service_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequiresServiceID returns the old "requires_service_id" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldRequiresServiceID(ctx context.Context) (v *gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequiresServiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequiresServiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequiresServiceID: %w", err)
+	}
+	return oldValue.RequiresServiceID, nil
+}
+
+// ClearRequiresServiceID clears the value of the "requires_service_id" field.
+func (m *ServiceMutation) ClearRequiresServiceID() {
+	m.requires_service_id = nil
+	m.clearedFields[service.FieldRequiresServiceID] = struct{}{}
+}
+
+// RequiresServiceIDCleared returns if the "requires_service_id" field was cleared in this mutation.
+func (m *ServiceMutation) RequiresServiceIDCleared() bool {
+	_, ok := m.clearedFields[service.FieldRequiresServiceID]
+	return ok
+}
+
+// ResetRequiresServiceID resets all changes to the "requires_service_id" field.
+func (m *ServiceMutation) ResetRequiresServiceID() {
+	m.requires_service_id = nil
+	delete(m.clearedFields, service.FieldRequiresServiceID)
+}
+
+// SetEligibilityScope sets the "eligibility_scope" field.
+func (m *ServiceMutation) SetEligibilityScope(ss service.EligibilityScope) {
+	m.eligibility_scope = &ss
+}
+
+// EligibilityScope returns the value of the "eligibility_scope" field in the mutation.
+func (m *ServiceMutation) EligibilityScope() (r service.EligibilityScope, exists bool) {
+	v := m.eligibility_scope
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEligibilityScope returns the old "eligibility_scope" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldEligibilityScope(ctx context.Context) (v service.EligibilityScope, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEligibilityScope is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEligibilityScope requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEligibilityScope: %w", err)
+	}
+	return oldValue.EligibilityScope, nil
+}
+
+// ResetEligibilityScope resets all changes to the "eligibility_scope" field.
+func (m *ServiceMutation) ResetEligibilityScope() {
+	m.eligibility_scope = nil
+}
+
+// SetActive sets the "active" field.
+func (m *ServiceMutation) SetActive(b bool) {
+	m.active = &b
+}
+
+// Active returns the value of the "active" field in the mutation.
+func (m *ServiceMutation) Active() (r bool, exists bool) {
+	v := m.active
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActive returns the old "active" field's value of the Service entity.
+// If the Service object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceMutation) OldActive(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActive is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActive requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActive: %w", err)
+	}
+	return oldValue.Active, nil
+}
+
+// ResetActive resets all changes to the "active" field.
+func (m *ServiceMutation) ResetActive() {
+	m.active = nil
+}
+
+// AddPractitionerIDs adds the "practitioners" edge to the Practitioner entity by ids.
+func (m *ServiceMutation) AddPractitionerIDs(ids ...gid.ID) {
+	if m.practitioners == nil {
+		m.practitioners = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		m.practitioners[ids[i]] = struct{}{}
+	}
+}
+
+// ClearPractitioners clears the "practitioners" edge to the Practitioner entity.
+func (m *ServiceMutation) ClearPractitioners() {
+	m.clearedpractitioners = true
+}
+
+// PractitionersCleared reports if the "practitioners" edge to the Practitioner entity was cleared.
+func (m *ServiceMutation) PractitionersCleared() bool {
+	return m.clearedpractitioners
+}
+
+// RemovePractitionerIDs removes the "practitioners" edge to the Practitioner entity by IDs.
+func (m *ServiceMutation) RemovePractitionerIDs(ids ...gid.ID) {
+	if m.removedpractitioners == nil {
+		m.removedpractitioners = make(map[gid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.practitioners, ids[i])
+		m.removedpractitioners[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedPractitioners returns the removed IDs of the "practitioners" edge to the Practitioner entity.
+func (m *ServiceMutation) RemovedPractitionersIDs() (ids []gid.ID) {
+	for id := range m.removedpractitioners {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// PractitionersIDs returns the "practitioners" edge IDs in the mutation.
+func (m *ServiceMutation) PractitionersIDs() (ids []gid.ID) {
+	for id := range m.practitioners {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetPractitioners resets all changes to the "practitioners" edge.
+func (m *ServiceMutation) ResetPractitioners() {
+	m.practitioners = nil
+	m.clearedpractitioners = false
+	m.removedpractitioners = nil
+}
+
+// Where appends a list predicates to the ServiceMutation builder.
+func (m *ServiceMutation) Where(ps ...predicate.Service) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ServiceMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ServiceMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Service, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ServiceMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ServiceMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Service).
+func (m *ServiceMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ServiceMutation) Fields() []string {
+	fields := make([]string, 0, 24)
+	if m.created_at != nil {
+		fields = append(fields, service.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, service.FieldUpdatedAt)
+	}
+	if m.name != nil {
+		fields = append(fields, service.FieldName)
+	}
+	if m.slug != nil {
+		fields = append(fields, service.FieldSlug)
+	}
+	if m.description != nil {
+		fields = append(fields, service.FieldDescription)
+	}
+	if m.duration_minutes != nil {
+		fields = append(fields, service.FieldDurationMinutes)
+	}
+	if m.price_amount != nil {
+		fields = append(fields, service.FieldPriceAmount)
+	}
+	if m.currency != nil {
+		fields = append(fields, service.FieldCurrency)
+	}
+	if m.buffer_before_minutes != nil {
+		fields = append(fields, service.FieldBufferBeforeMinutes)
+	}
+	if m.buffer_after_minutes != nil {
+		fields = append(fields, service.FieldBufferAfterMinutes)
+	}
+	if m.min_notice_minutes != nil {
+		fields = append(fields, service.FieldMinNoticeMinutes)
+	}
+	if m.horizon_days != nil {
+		fields = append(fields, service.FieldHorizonDays)
+	}
+	if m.slot_interval_minutes != nil {
+		fields = append(fields, service.FieldSlotIntervalMinutes)
+	}
+	if m.daily_limit != nil {
+		fields = append(fields, service.FieldDailyLimit)
+	}
+	if m.location != nil {
+		fields = append(fields, service.FieldLocation)
+	}
+	if m.video_url != nil {
+		fields = append(fields, service.FieldVideoURL)
+	}
+	if m.cancel_cutoff_minutes != nil {
+		fields = append(fields, service.FieldCancelCutoffMinutes)
+	}
+	if m.reschedule_cutoff_minutes != nil {
+		fields = append(fields, service.FieldRescheduleCutoffMinutes)
+	}
+	if m.refund_on_cancel != nil {
+		fields = append(fields, service.FieldRefundOnCancel)
+	}
+	if m.intake_form_key != nil {
+		fields = append(fields, service.FieldIntakeFormKey)
+	}
+	if m.intake_required != nil {
+		fields = append(fields, service.FieldIntakeRequired)
+	}
+	if m.requires_service_id != nil {
+		fields = append(fields, service.FieldRequiresServiceID)
+	}
+	if m.eligibility_scope != nil {
+		fields = append(fields, service.FieldEligibilityScope)
+	}
+	if m.active != nil {
+		fields = append(fields, service.FieldActive)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ServiceMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case service.FieldCreatedAt:
+		return m.CreatedAt()
+	case service.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case service.FieldName:
+		return m.Name()
+	case service.FieldSlug:
+		return m.Slug()
+	case service.FieldDescription:
+		return m.Description()
+	case service.FieldDurationMinutes:
+		return m.DurationMinutes()
+	case service.FieldPriceAmount:
+		return m.PriceAmount()
+	case service.FieldCurrency:
+		return m.Currency()
+	case service.FieldBufferBeforeMinutes:
+		return m.BufferBeforeMinutes()
+	case service.FieldBufferAfterMinutes:
+		return m.BufferAfterMinutes()
+	case service.FieldMinNoticeMinutes:
+		return m.MinNoticeMinutes()
+	case service.FieldHorizonDays:
+		return m.HorizonDays()
+	case service.FieldSlotIntervalMinutes:
+		return m.SlotIntervalMinutes()
+	case service.FieldDailyLimit:
+		return m.DailyLimit()
+	case service.FieldLocation:
+		return m.Location()
+	case service.FieldVideoURL:
+		return m.VideoURL()
+	case service.FieldCancelCutoffMinutes:
+		return m.CancelCutoffMinutes()
+	case service.FieldRescheduleCutoffMinutes:
+		return m.RescheduleCutoffMinutes()
+	case service.FieldRefundOnCancel:
+		return m.RefundOnCancel()
+	case service.FieldIntakeFormKey:
+		return m.IntakeFormKey()
+	case service.FieldIntakeRequired:
+		return m.IntakeRequired()
+	case service.FieldRequiresServiceID:
+		return m.RequiresServiceID()
+	case service.FieldEligibilityScope:
+		return m.EligibilityScope()
+	case service.FieldActive:
+		return m.Active()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ServiceMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case service.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case service.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case service.FieldName:
+		return m.OldName(ctx)
+	case service.FieldSlug:
+		return m.OldSlug(ctx)
+	case service.FieldDescription:
+		return m.OldDescription(ctx)
+	case service.FieldDurationMinutes:
+		return m.OldDurationMinutes(ctx)
+	case service.FieldPriceAmount:
+		return m.OldPriceAmount(ctx)
+	case service.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case service.FieldBufferBeforeMinutes:
+		return m.OldBufferBeforeMinutes(ctx)
+	case service.FieldBufferAfterMinutes:
+		return m.OldBufferAfterMinutes(ctx)
+	case service.FieldMinNoticeMinutes:
+		return m.OldMinNoticeMinutes(ctx)
+	case service.FieldHorizonDays:
+		return m.OldHorizonDays(ctx)
+	case service.FieldSlotIntervalMinutes:
+		return m.OldSlotIntervalMinutes(ctx)
+	case service.FieldDailyLimit:
+		return m.OldDailyLimit(ctx)
+	case service.FieldLocation:
+		return m.OldLocation(ctx)
+	case service.FieldVideoURL:
+		return m.OldVideoURL(ctx)
+	case service.FieldCancelCutoffMinutes:
+		return m.OldCancelCutoffMinutes(ctx)
+	case service.FieldRescheduleCutoffMinutes:
+		return m.OldRescheduleCutoffMinutes(ctx)
+	case service.FieldRefundOnCancel:
+		return m.OldRefundOnCancel(ctx)
+	case service.FieldIntakeFormKey:
+		return m.OldIntakeFormKey(ctx)
+	case service.FieldIntakeRequired:
+		return m.OldIntakeRequired(ctx)
+	case service.FieldRequiresServiceID:
+		return m.OldRequiresServiceID(ctx)
+	case service.FieldEligibilityScope:
+		return m.OldEligibilityScope(ctx)
+	case service.FieldActive:
+		return m.OldActive(ctx)
+	}
+	return nil, fmt.Errorf("unknown Service field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case service.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case service.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case service.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case service.FieldSlug:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSlug(v)
+		return nil
+	case service.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case service.FieldDurationMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationMinutes(v)
+		return nil
+	case service.FieldPriceAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPriceAmount(v)
+		return nil
+	case service.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case service.FieldBufferBeforeMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBufferBeforeMinutes(v)
+		return nil
+	case service.FieldBufferAfterMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBufferAfterMinutes(v)
+		return nil
+	case service.FieldMinNoticeMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinNoticeMinutes(v)
+		return nil
+	case service.FieldHorizonDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHorizonDays(v)
+		return nil
+	case service.FieldSlotIntervalMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSlotIntervalMinutes(v)
+		return nil
+	case service.FieldDailyLimit:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDailyLimit(v)
+		return nil
+	case service.FieldLocation:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLocation(v)
+		return nil
+	case service.FieldVideoURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVideoURL(v)
+		return nil
+	case service.FieldCancelCutoffMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelCutoffMinutes(v)
+		return nil
+	case service.FieldRescheduleCutoffMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRescheduleCutoffMinutes(v)
+		return nil
+	case service.FieldRefundOnCancel:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundOnCancel(v)
+		return nil
+	case service.FieldIntakeFormKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIntakeFormKey(v)
+		return nil
+	case service.FieldIntakeRequired:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIntakeRequired(v)
+		return nil
+	case service.FieldRequiresServiceID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequiresServiceID(v)
+		return nil
+	case service.FieldEligibilityScope:
+		v, ok := value.(service.EligibilityScope)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEligibilityScope(v)
+		return nil
+	case service.FieldActive:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActive(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Service field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ServiceMutation) AddedFields() []string {
+	var fields []string
+	if m.addduration_minutes != nil {
+		fields = append(fields, service.FieldDurationMinutes)
+	}
+	if m.addprice_amount != nil {
+		fields = append(fields, service.FieldPriceAmount)
+	}
+	if m.addbuffer_before_minutes != nil {
+		fields = append(fields, service.FieldBufferBeforeMinutes)
+	}
+	if m.addbuffer_after_minutes != nil {
+		fields = append(fields, service.FieldBufferAfterMinutes)
+	}
+	if m.addmin_notice_minutes != nil {
+		fields = append(fields, service.FieldMinNoticeMinutes)
+	}
+	if m.addhorizon_days != nil {
+		fields = append(fields, service.FieldHorizonDays)
+	}
+	if m.addslot_interval_minutes != nil {
+		fields = append(fields, service.FieldSlotIntervalMinutes)
+	}
+	if m.adddaily_limit != nil {
+		fields = append(fields, service.FieldDailyLimit)
+	}
+	if m.addcancel_cutoff_minutes != nil {
+		fields = append(fields, service.FieldCancelCutoffMinutes)
+	}
+	if m.addreschedule_cutoff_minutes != nil {
+		fields = append(fields, service.FieldRescheduleCutoffMinutes)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ServiceMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case service.FieldDurationMinutes:
+		return m.AddedDurationMinutes()
+	case service.FieldPriceAmount:
+		return m.AddedPriceAmount()
+	case service.FieldBufferBeforeMinutes:
+		return m.AddedBufferBeforeMinutes()
+	case service.FieldBufferAfterMinutes:
+		return m.AddedBufferAfterMinutes()
+	case service.FieldMinNoticeMinutes:
+		return m.AddedMinNoticeMinutes()
+	case service.FieldHorizonDays:
+		return m.AddedHorizonDays()
+	case service.FieldSlotIntervalMinutes:
+		return m.AddedSlotIntervalMinutes()
+	case service.FieldDailyLimit:
+		return m.AddedDailyLimit()
+	case service.FieldCancelCutoffMinutes:
+		return m.AddedCancelCutoffMinutes()
+	case service.FieldRescheduleCutoffMinutes:
+		return m.AddedRescheduleCutoffMinutes()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case service.FieldDurationMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationMinutes(v)
+		return nil
+	case service.FieldPriceAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPriceAmount(v)
+		return nil
+	case service.FieldBufferBeforeMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBufferBeforeMinutes(v)
+		return nil
+	case service.FieldBufferAfterMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBufferAfterMinutes(v)
+		return nil
+	case service.FieldMinNoticeMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinNoticeMinutes(v)
+		return nil
+	case service.FieldHorizonDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHorizonDays(v)
+		return nil
+	case service.FieldSlotIntervalMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSlotIntervalMinutes(v)
+		return nil
+	case service.FieldDailyLimit:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDailyLimit(v)
+		return nil
+	case service.FieldCancelCutoffMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCancelCutoffMinutes(v)
+		return nil
+	case service.FieldRescheduleCutoffMinutes:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRescheduleCutoffMinutes(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Service numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ServiceMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(service.FieldIntakeFormKey) {
+		fields = append(fields, service.FieldIntakeFormKey)
+	}
+	if m.FieldCleared(service.FieldRequiresServiceID) {
+		fields = append(fields, service.FieldRequiresServiceID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ServiceMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ServiceMutation) ClearField(name string) error {
+	switch name {
+	case service.FieldIntakeFormKey:
+		m.ClearIntakeFormKey()
+		return nil
+	case service.FieldRequiresServiceID:
+		m.ClearRequiresServiceID()
+		return nil
+	}
+	return fmt.Errorf("unknown Service nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ServiceMutation) ResetField(name string) error {
+	switch name {
+	case service.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case service.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case service.FieldName:
+		m.ResetName()
+		return nil
+	case service.FieldSlug:
+		m.ResetSlug()
+		return nil
+	case service.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case service.FieldDurationMinutes:
+		m.ResetDurationMinutes()
+		return nil
+	case service.FieldPriceAmount:
+		m.ResetPriceAmount()
+		return nil
+	case service.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case service.FieldBufferBeforeMinutes:
+		m.ResetBufferBeforeMinutes()
+		return nil
+	case service.FieldBufferAfterMinutes:
+		m.ResetBufferAfterMinutes()
+		return nil
+	case service.FieldMinNoticeMinutes:
+		m.ResetMinNoticeMinutes()
+		return nil
+	case service.FieldHorizonDays:
+		m.ResetHorizonDays()
+		return nil
+	case service.FieldSlotIntervalMinutes:
+		m.ResetSlotIntervalMinutes()
+		return nil
+	case service.FieldDailyLimit:
+		m.ResetDailyLimit()
+		return nil
+	case service.FieldLocation:
+		m.ResetLocation()
+		return nil
+	case service.FieldVideoURL:
+		m.ResetVideoURL()
+		return nil
+	case service.FieldCancelCutoffMinutes:
+		m.ResetCancelCutoffMinutes()
+		return nil
+	case service.FieldRescheduleCutoffMinutes:
+		m.ResetRescheduleCutoffMinutes()
+		return nil
+	case service.FieldRefundOnCancel:
+		m.ResetRefundOnCancel()
+		return nil
+	case service.FieldIntakeFormKey:
+		m.ResetIntakeFormKey()
+		return nil
+	case service.FieldIntakeRequired:
+		m.ResetIntakeRequired()
+		return nil
+	case service.FieldRequiresServiceID:
+		m.ResetRequiresServiceID()
+		return nil
+	case service.FieldEligibilityScope:
+		m.ResetEligibilityScope()
+		return nil
+	case service.FieldActive:
+		m.ResetActive()
+		return nil
+	}
+	return fmt.Errorf("unknown Service field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ServiceMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.practitioners != nil {
+		edges = append(edges, service.EdgePractitioners)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ServiceMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case service.EdgePractitioners:
+		ids := make([]ent.Value, 0, len(m.practitioners))
+		for id := range m.practitioners {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ServiceMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedpractitioners != nil {
+		edges = append(edges, service.EdgePractitioners)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ServiceMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case service.EdgePractitioners:
+		ids := make([]ent.Value, 0, len(m.removedpractitioners))
+		for id := range m.removedpractitioners {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ServiceMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpractitioners {
+		edges = append(edges, service.EdgePractitioners)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ServiceMutation) EdgeCleared(name string) bool {
+	switch name {
+	case service.EdgePractitioners:
+		return m.clearedpractitioners
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ServiceMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Service unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ServiceMutation) ResetEdge(name string) error {
+	switch name {
+	case service.EdgePractitioners:
+		m.ResetPractitioners()
+		return nil
+	}
+	return fmt.Errorf("unknown Service edge %s", name)
+}
+
+// SlotClaimMutation represents an operation that mutates the SlotClaim nodes in the graph.
+type SlotClaimMutation struct {
+	config
+	op                   Op
+	typ                  string
+	id                   *gid.ID
+	practitioner_id      *gid.ID
+	slot_start_minute    *int64
+	addslot_start_minute *int64
+	clearedFields        map[string]struct{}
+	appointment          *gid.ID
+	clearedappointment   bool
+	done                 bool
+	oldValue             func(context.Context) (*SlotClaim, error)
+	predicates           []predicate.SlotClaim
+}
+
+var _ ent.Mutation = (*SlotClaimMutation)(nil)
+
+// slotclaimOption allows management of the mutation configuration using functional options.
+type slotclaimOption func(*SlotClaimMutation)
+
+// newSlotClaimMutation creates new mutation for the SlotClaim entity.
+func newSlotClaimMutation(c config, op Op, opts ...slotclaimOption) *SlotClaimMutation {
+	m := &SlotClaimMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSlotClaim,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSlotClaimID sets the ID field of the mutation.
+func withSlotClaimID(id gid.ID) slotclaimOption {
+	return func(m *SlotClaimMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *SlotClaim
+		)
+		m.oldValue = func(ctx context.Context) (*SlotClaim, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().SlotClaim.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSlotClaim sets the old SlotClaim of the mutation.
+func withSlotClaim(node *SlotClaim) slotclaimOption {
+	return func(m *SlotClaimMutation) {
+		m.oldValue = func(context.Context) (*SlotClaim, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SlotClaimMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SlotClaimMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of SlotClaim entities.
+func (m *SlotClaimMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SlotClaimMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SlotClaimMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().SlotClaim.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPractitionerID sets the "practitioner_id" field.
+func (m *SlotClaimMutation) SetPractitionerID(gi gid.ID) {
+	m.practitioner_id = &gi
+}
+
+// PractitionerID returns the value of the "practitioner_id" field in the mutation.
+func (m *SlotClaimMutation) PractitionerID() (r gid.ID, exists bool) {
+	v := m.practitioner_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPractitionerID returns the old "practitioner_id" field's value of the SlotClaim entity.
+// If the SlotClaim object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SlotClaimMutation) OldPractitionerID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPractitionerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPractitionerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPractitionerID: %w", err)
+	}
+	return oldValue.PractitionerID, nil
+}
+
+// ResetPractitionerID resets all changes to the "practitioner_id" field.
+func (m *SlotClaimMutation) ResetPractitionerID() {
+	m.practitioner_id = nil
+}
+
+// SetSlotStartMinute sets the "slot_start_minute" field.
+func (m *SlotClaimMutation) SetSlotStartMinute(i int64) {
+	m.slot_start_minute = &i
+	m.addslot_start_minute = nil
+}
+
+// SlotStartMinute returns the value of the "slot_start_minute" field in the mutation.
+func (m *SlotClaimMutation) SlotStartMinute() (r int64, exists bool) {
+	v := m.slot_start_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSlotStartMinute returns the old "slot_start_minute" field's value of the SlotClaim entity.
+// If the SlotClaim object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SlotClaimMutation) OldSlotStartMinute(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSlotStartMinute is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSlotStartMinute requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSlotStartMinute: %w", err)
+	}
+	return oldValue.SlotStartMinute, nil
+}
+
+// AddSlotStartMinute adds i to the "slot_start_minute" field.
+func (m *SlotClaimMutation) AddSlotStartMinute(i int64) {
+	if m.addslot_start_minute != nil {
+		*m.addslot_start_minute += i
+	} else {
+		m.addslot_start_minute = &i
+	}
+}
+
+// AddedSlotStartMinute returns the value that was added to the "slot_start_minute" field in this mutation.
+func (m *SlotClaimMutation) AddedSlotStartMinute() (r int64, exists bool) {
+	v := m.addslot_start_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSlotStartMinute resets all changes to the "slot_start_minute" field.
+func (m *SlotClaimMutation) ResetSlotStartMinute() {
+	m.slot_start_minute = nil
+	m.addslot_start_minute = nil
+}
+
+// SetAppointmentID sets the "appointment_id" field.
+func (m *SlotClaimMutation) SetAppointmentID(gi gid.ID) {
+	m.appointment = &gi
+}
+
+// AppointmentID returns the value of the "appointment_id" field in the mutation.
+func (m *SlotClaimMutation) AppointmentID() (r gid.ID, exists bool) {
+	v := m.appointment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppointmentID returns the old "appointment_id" field's value of the SlotClaim entity.
+// If the SlotClaim object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SlotClaimMutation) OldAppointmentID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppointmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppointmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppointmentID: %w", err)
+	}
+	return oldValue.AppointmentID, nil
+}
+
+// ResetAppointmentID resets all changes to the "appointment_id" field.
+func (m *SlotClaimMutation) ResetAppointmentID() {
+	m.appointment = nil
+}
+
+// ClearAppointment clears the "appointment" edge to the Appointment entity.
+func (m *SlotClaimMutation) ClearAppointment() {
+	m.clearedappointment = true
+	m.clearedFields[slotclaim.FieldAppointmentID] = struct{}{}
+}
+
+// AppointmentCleared reports if the "appointment" edge to the Appointment entity was cleared.
+func (m *SlotClaimMutation) AppointmentCleared() bool {
+	return m.clearedappointment
+}
+
+// AppointmentIDs returns the "appointment" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AppointmentID instead. It exists only for internal usage by the builders.
+func (m *SlotClaimMutation) AppointmentIDs() (ids []gid.ID) {
+	if id := m.appointment; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAppointment resets all changes to the "appointment" edge.
+func (m *SlotClaimMutation) ResetAppointment() {
+	m.appointment = nil
+	m.clearedappointment = false
+}
+
+// Where appends a list predicates to the SlotClaimMutation builder.
+func (m *SlotClaimMutation) Where(ps ...predicate.SlotClaim) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SlotClaimMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SlotClaimMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.SlotClaim, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SlotClaimMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SlotClaimMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (SlotClaim).
+func (m *SlotClaimMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SlotClaimMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.practitioner_id != nil {
+		fields = append(fields, slotclaim.FieldPractitionerID)
+	}
+	if m.slot_start_minute != nil {
+		fields = append(fields, slotclaim.FieldSlotStartMinute)
+	}
+	if m.appointment != nil {
+		fields = append(fields, slotclaim.FieldAppointmentID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SlotClaimMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case slotclaim.FieldPractitionerID:
+		return m.PractitionerID()
+	case slotclaim.FieldSlotStartMinute:
+		return m.SlotStartMinute()
+	case slotclaim.FieldAppointmentID:
+		return m.AppointmentID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SlotClaimMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case slotclaim.FieldPractitionerID:
+		return m.OldPractitionerID(ctx)
+	case slotclaim.FieldSlotStartMinute:
+		return m.OldSlotStartMinute(ctx)
+	case slotclaim.FieldAppointmentID:
+		return m.OldAppointmentID(ctx)
+	}
+	return nil, fmt.Errorf("unknown SlotClaim field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SlotClaimMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case slotclaim.FieldPractitionerID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPractitionerID(v)
+		return nil
+	case slotclaim.FieldSlotStartMinute:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSlotStartMinute(v)
+		return nil
+	case slotclaim.FieldAppointmentID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppointmentID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SlotClaim field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SlotClaimMutation) AddedFields() []string {
+	var fields []string
+	if m.addslot_start_minute != nil {
+		fields = append(fields, slotclaim.FieldSlotStartMinute)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SlotClaimMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case slotclaim.FieldSlotStartMinute:
+		return m.AddedSlotStartMinute()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SlotClaimMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case slotclaim.FieldSlotStartMinute:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSlotStartMinute(v)
+		return nil
+	}
+	return fmt.Errorf("unknown SlotClaim numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SlotClaimMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SlotClaimMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SlotClaimMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown SlotClaim nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SlotClaimMutation) ResetField(name string) error {
+	switch name {
+	case slotclaim.FieldPractitionerID:
+		m.ResetPractitionerID()
+		return nil
+	case slotclaim.FieldSlotStartMinute:
+		m.ResetSlotStartMinute()
+		return nil
+	case slotclaim.FieldAppointmentID:
+		m.ResetAppointmentID()
+		return nil
+	}
+	return fmt.Errorf("unknown SlotClaim field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SlotClaimMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.appointment != nil {
+		edges = append(edges, slotclaim.EdgeAppointment)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SlotClaimMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case slotclaim.EdgeAppointment:
+		if id := m.appointment; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SlotClaimMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SlotClaimMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SlotClaimMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedappointment {
+		edges = append(edges, slotclaim.EdgeAppointment)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SlotClaimMutation) EdgeCleared(name string) bool {
+	switch name {
+	case slotclaim.EdgeAppointment:
+		return m.clearedappointment
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SlotClaimMutation) ClearEdge(name string) error {
+	switch name {
+	case slotclaim.EdgeAppointment:
+		m.ClearAppointment()
+		return nil
+	}
+	return fmt.Errorf("unknown SlotClaim unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SlotClaimMutation) ResetEdge(name string) error {
+	switch name {
+	case slotclaim.EdgeAppointment:
+		m.ResetAppointment()
+		return nil
+	}
+	return fmt.Errorf("unknown SlotClaim edge %s", name)
+}
 
 // UserMutation represents an operation that mutates the User nodes in the graph.
 type UserMutation struct {
@@ -520,4 +9815,762 @@ func (m *UserMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *UserMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown User edge %s", name)
+}
+
+// WeeklyHoursMutation represents an operation that mutates the WeeklyHours nodes in the graph.
+type WeeklyHoursMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *gid.ID
+	created_at          *time.Time
+	updated_at          *time.Time
+	weekday             *int
+	addweekday          *int
+	start_minute        *int
+	addstart_minute     *int
+	end_minute          *int
+	addend_minute       *int
+	clearedFields       map[string]struct{}
+	practitioner        *gid.ID
+	clearedpractitioner bool
+	done                bool
+	oldValue            func(context.Context) (*WeeklyHours, error)
+	predicates          []predicate.WeeklyHours
+}
+
+var _ ent.Mutation = (*WeeklyHoursMutation)(nil)
+
+// weeklyhoursOption allows management of the mutation configuration using functional options.
+type weeklyhoursOption func(*WeeklyHoursMutation)
+
+// newWeeklyHoursMutation creates new mutation for the WeeklyHours entity.
+func newWeeklyHoursMutation(c config, op Op, opts ...weeklyhoursOption) *WeeklyHoursMutation {
+	m := &WeeklyHoursMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeWeeklyHours,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withWeeklyHoursID sets the ID field of the mutation.
+func withWeeklyHoursID(id gid.ID) weeklyhoursOption {
+	return func(m *WeeklyHoursMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *WeeklyHours
+		)
+		m.oldValue = func(ctx context.Context) (*WeeklyHours, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().WeeklyHours.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withWeeklyHours sets the old WeeklyHours of the mutation.
+func withWeeklyHours(node *WeeklyHours) weeklyhoursOption {
+	return func(m *WeeklyHoursMutation) {
+		m.oldValue = func(context.Context) (*WeeklyHours, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m WeeklyHoursMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m WeeklyHoursMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of WeeklyHours entities.
+func (m *WeeklyHoursMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *WeeklyHoursMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *WeeklyHoursMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().WeeklyHours.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *WeeklyHoursMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *WeeklyHoursMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the WeeklyHours entity.
+// If the WeeklyHours object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WeeklyHoursMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *WeeklyHoursMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *WeeklyHoursMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *WeeklyHoursMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the WeeklyHours entity.
+// If the WeeklyHours object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WeeklyHoursMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *WeeklyHoursMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPractitionerID sets the "practitioner_id" field.
+func (m *WeeklyHoursMutation) SetPractitionerID(gi gid.ID) {
+	m.practitioner = &gi
+}
+
+// PractitionerID returns the value of the "practitioner_id" field in the mutation.
+func (m *WeeklyHoursMutation) PractitionerID() (r gid.ID, exists bool) {
+	v := m.practitioner
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPractitionerID returns the old "practitioner_id" field's value of the WeeklyHours entity.
+// If the WeeklyHours object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WeeklyHoursMutation) OldPractitionerID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPractitionerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPractitionerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPractitionerID: %w", err)
+	}
+	return oldValue.PractitionerID, nil
+}
+
+// ResetPractitionerID resets all changes to the "practitioner_id" field.
+func (m *WeeklyHoursMutation) ResetPractitionerID() {
+	m.practitioner = nil
+}
+
+// SetWeekday sets the "weekday" field.
+func (m *WeeklyHoursMutation) SetWeekday(i int) {
+	m.weekday = &i
+	m.addweekday = nil
+}
+
+// Weekday returns the value of the "weekday" field in the mutation.
+func (m *WeeklyHoursMutation) Weekday() (r int, exists bool) {
+	v := m.weekday
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWeekday returns the old "weekday" field's value of the WeeklyHours entity.
+// If the WeeklyHours object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WeeklyHoursMutation) OldWeekday(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWeekday is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWeekday requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWeekday: %w", err)
+	}
+	return oldValue.Weekday, nil
+}
+
+// AddWeekday adds i to the "weekday" field.
+func (m *WeeklyHoursMutation) AddWeekday(i int) {
+	if m.addweekday != nil {
+		*m.addweekday += i
+	} else {
+		m.addweekday = &i
+	}
+}
+
+// AddedWeekday returns the value that was added to the "weekday" field in this mutation.
+func (m *WeeklyHoursMutation) AddedWeekday() (r int, exists bool) {
+	v := m.addweekday
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWeekday resets all changes to the "weekday" field.
+func (m *WeeklyHoursMutation) ResetWeekday() {
+	m.weekday = nil
+	m.addweekday = nil
+}
+
+// SetStartMinute sets the "start_minute" field.
+func (m *WeeklyHoursMutation) SetStartMinute(i int) {
+	m.start_minute = &i
+	m.addstart_minute = nil
+}
+
+// StartMinute returns the value of the "start_minute" field in the mutation.
+func (m *WeeklyHoursMutation) StartMinute() (r int, exists bool) {
+	v := m.start_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartMinute returns the old "start_minute" field's value of the WeeklyHours entity.
+// If the WeeklyHours object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WeeklyHoursMutation) OldStartMinute(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartMinute is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartMinute requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartMinute: %w", err)
+	}
+	return oldValue.StartMinute, nil
+}
+
+// AddStartMinute adds i to the "start_minute" field.
+func (m *WeeklyHoursMutation) AddStartMinute(i int) {
+	if m.addstart_minute != nil {
+		*m.addstart_minute += i
+	} else {
+		m.addstart_minute = &i
+	}
+}
+
+// AddedStartMinute returns the value that was added to the "start_minute" field in this mutation.
+func (m *WeeklyHoursMutation) AddedStartMinute() (r int, exists bool) {
+	v := m.addstart_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetStartMinute resets all changes to the "start_minute" field.
+func (m *WeeklyHoursMutation) ResetStartMinute() {
+	m.start_minute = nil
+	m.addstart_minute = nil
+}
+
+// SetEndMinute sets the "end_minute" field.
+func (m *WeeklyHoursMutation) SetEndMinute(i int) {
+	m.end_minute = &i
+	m.addend_minute = nil
+}
+
+// EndMinute returns the value of the "end_minute" field in the mutation.
+func (m *WeeklyHoursMutation) EndMinute() (r int, exists bool) {
+	v := m.end_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndMinute returns the old "end_minute" field's value of the WeeklyHours entity.
+// If the WeeklyHours object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *WeeklyHoursMutation) OldEndMinute(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndMinute is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndMinute requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndMinute: %w", err)
+	}
+	return oldValue.EndMinute, nil
+}
+
+// AddEndMinute adds i to the "end_minute" field.
+func (m *WeeklyHoursMutation) AddEndMinute(i int) {
+	if m.addend_minute != nil {
+		*m.addend_minute += i
+	} else {
+		m.addend_minute = &i
+	}
+}
+
+// AddedEndMinute returns the value that was added to the "end_minute" field in this mutation.
+func (m *WeeklyHoursMutation) AddedEndMinute() (r int, exists bool) {
+	v := m.addend_minute
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetEndMinute resets all changes to the "end_minute" field.
+func (m *WeeklyHoursMutation) ResetEndMinute() {
+	m.end_minute = nil
+	m.addend_minute = nil
+}
+
+// ClearPractitioner clears the "practitioner" edge to the Practitioner entity.
+func (m *WeeklyHoursMutation) ClearPractitioner() {
+	m.clearedpractitioner = true
+	m.clearedFields[weeklyhours.FieldPractitionerID] = struct{}{}
+}
+
+// PractitionerCleared reports if the "practitioner" edge to the Practitioner entity was cleared.
+func (m *WeeklyHoursMutation) PractitionerCleared() bool {
+	return m.clearedpractitioner
+}
+
+// PractitionerIDs returns the "practitioner" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PractitionerID instead. It exists only for internal usage by the builders.
+func (m *WeeklyHoursMutation) PractitionerIDs() (ids []gid.ID) {
+	if id := m.practitioner; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPractitioner resets all changes to the "practitioner" edge.
+func (m *WeeklyHoursMutation) ResetPractitioner() {
+	m.practitioner = nil
+	m.clearedpractitioner = false
+}
+
+// Where appends a list predicates to the WeeklyHoursMutation builder.
+func (m *WeeklyHoursMutation) Where(ps ...predicate.WeeklyHours) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the WeeklyHoursMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *WeeklyHoursMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.WeeklyHours, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *WeeklyHoursMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *WeeklyHoursMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (WeeklyHours).
+func (m *WeeklyHoursMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *WeeklyHoursMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.created_at != nil {
+		fields = append(fields, weeklyhours.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, weeklyhours.FieldUpdatedAt)
+	}
+	if m.practitioner != nil {
+		fields = append(fields, weeklyhours.FieldPractitionerID)
+	}
+	if m.weekday != nil {
+		fields = append(fields, weeklyhours.FieldWeekday)
+	}
+	if m.start_minute != nil {
+		fields = append(fields, weeklyhours.FieldStartMinute)
+	}
+	if m.end_minute != nil {
+		fields = append(fields, weeklyhours.FieldEndMinute)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *WeeklyHoursMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case weeklyhours.FieldCreatedAt:
+		return m.CreatedAt()
+	case weeklyhours.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case weeklyhours.FieldPractitionerID:
+		return m.PractitionerID()
+	case weeklyhours.FieldWeekday:
+		return m.Weekday()
+	case weeklyhours.FieldStartMinute:
+		return m.StartMinute()
+	case weeklyhours.FieldEndMinute:
+		return m.EndMinute()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *WeeklyHoursMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case weeklyhours.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case weeklyhours.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case weeklyhours.FieldPractitionerID:
+		return m.OldPractitionerID(ctx)
+	case weeklyhours.FieldWeekday:
+		return m.OldWeekday(ctx)
+	case weeklyhours.FieldStartMinute:
+		return m.OldStartMinute(ctx)
+	case weeklyhours.FieldEndMinute:
+		return m.OldEndMinute(ctx)
+	}
+	return nil, fmt.Errorf("unknown WeeklyHours field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WeeklyHoursMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case weeklyhours.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case weeklyhours.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case weeklyhours.FieldPractitionerID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPractitionerID(v)
+		return nil
+	case weeklyhours.FieldWeekday:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWeekday(v)
+		return nil
+	case weeklyhours.FieldStartMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartMinute(v)
+		return nil
+	case weeklyhours.FieldEndMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndMinute(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WeeklyHours field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *WeeklyHoursMutation) AddedFields() []string {
+	var fields []string
+	if m.addweekday != nil {
+		fields = append(fields, weeklyhours.FieldWeekday)
+	}
+	if m.addstart_minute != nil {
+		fields = append(fields, weeklyhours.FieldStartMinute)
+	}
+	if m.addend_minute != nil {
+		fields = append(fields, weeklyhours.FieldEndMinute)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *WeeklyHoursMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case weeklyhours.FieldWeekday:
+		return m.AddedWeekday()
+	case weeklyhours.FieldStartMinute:
+		return m.AddedStartMinute()
+	case weeklyhours.FieldEndMinute:
+		return m.AddedEndMinute()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *WeeklyHoursMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case weeklyhours.FieldWeekday:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWeekday(v)
+		return nil
+	case weeklyhours.FieldStartMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStartMinute(v)
+		return nil
+	case weeklyhours.FieldEndMinute:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEndMinute(v)
+		return nil
+	}
+	return fmt.Errorf("unknown WeeklyHours numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *WeeklyHoursMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *WeeklyHoursMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *WeeklyHoursMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown WeeklyHours nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *WeeklyHoursMutation) ResetField(name string) error {
+	switch name {
+	case weeklyhours.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case weeklyhours.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case weeklyhours.FieldPractitionerID:
+		m.ResetPractitionerID()
+		return nil
+	case weeklyhours.FieldWeekday:
+		m.ResetWeekday()
+		return nil
+	case weeklyhours.FieldStartMinute:
+		m.ResetStartMinute()
+		return nil
+	case weeklyhours.FieldEndMinute:
+		m.ResetEndMinute()
+		return nil
+	}
+	return fmt.Errorf("unknown WeeklyHours field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *WeeklyHoursMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.practitioner != nil {
+		edges = append(edges, weeklyhours.EdgePractitioner)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *WeeklyHoursMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case weeklyhours.EdgePractitioner:
+		if id := m.practitioner; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *WeeklyHoursMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *WeeklyHoursMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *WeeklyHoursMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpractitioner {
+		edges = append(edges, weeklyhours.EdgePractitioner)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *WeeklyHoursMutation) EdgeCleared(name string) bool {
+	switch name {
+	case weeklyhours.EdgePractitioner:
+		return m.clearedpractitioner
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *WeeklyHoursMutation) ClearEdge(name string) error {
+	switch name {
+	case weeklyhours.EdgePractitioner:
+		m.ClearPractitioner()
+		return nil
+	}
+	return fmt.Errorf("unknown WeeklyHours unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *WeeklyHoursMutation) ResetEdge(name string) error {
+	switch name {
+	case weeklyhours.EdgePractitioner:
+		m.ResetPractitioner()
+		return nil
+	}
+	return fmt.Errorf("unknown WeeklyHours edge %s", name)
 }

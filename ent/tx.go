@@ -14,8 +14,28 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// Appointment is the client for interacting with the Appointment builders.
+	Appointment *AppointmentClient
+	// AppointmentStateChange is the client for interacting with the AppointmentStateChange builders.
+	AppointmentStateChange *AppointmentStateChangeClient
+	// DateOverride is the client for interacting with the DateOverride builders.
+	DateOverride *DateOverrideClient
+	// ExternalBusyBlock is the client for interacting with the ExternalBusyBlock builders.
+	ExternalBusyBlock *ExternalBusyBlockClient
+	// IntakeForm is the client for interacting with the IntakeForm builders.
+	IntakeForm *IntakeFormClient
+	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
+	IntakeSubmission *IntakeSubmissionClient
+	// Practitioner is the client for interacting with the Practitioner builders.
+	Practitioner *PractitionerClient
+	// Service is the client for interacting with the Service builders.
+	Service *ServiceClient
+	// SlotClaim is the client for interacting with the SlotClaim builders.
+	SlotClaim *SlotClaimClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WeeklyHours is the client for interacting with the WeeklyHours builders.
+	WeeklyHours *WeeklyHoursClient
 
 	// lazily loaded.
 	client     *Client
@@ -147,7 +167,17 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.Appointment = NewAppointmentClient(tx.config)
+	tx.AppointmentStateChange = NewAppointmentStateChangeClient(tx.config)
+	tx.DateOverride = NewDateOverrideClient(tx.config)
+	tx.ExternalBusyBlock = NewExternalBusyBlockClient(tx.config)
+	tx.IntakeForm = NewIntakeFormClient(tx.config)
+	tx.IntakeSubmission = NewIntakeSubmissionClient(tx.config)
+	tx.Practitioner = NewPractitionerClient(tx.config)
+	tx.Service = NewServiceClient(tx.config)
+	tx.SlotClaim = NewSlotClaimClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.WeeklyHours = NewWeeklyHoursClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.
@@ -157,7 +187,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: User.QueryXXX(), the query will be executed
+// applies a query, for example: Appointment.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

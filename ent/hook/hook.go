@@ -8,6 +8,114 @@ import (
 	"frontdesk/ent"
 )
 
+// The AppointmentFunc type is an adapter to allow the use of ordinary
+// function as Appointment mutator.
+type AppointmentFunc func(context.Context, *ent.AppointmentMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AppointmentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AppointmentMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AppointmentMutation", m)
+}
+
+// The AppointmentStateChangeFunc type is an adapter to allow the use of ordinary
+// function as AppointmentStateChange mutator.
+type AppointmentStateChangeFunc func(context.Context, *ent.AppointmentStateChangeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AppointmentStateChangeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AppointmentStateChangeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AppointmentStateChangeMutation", m)
+}
+
+// The DateOverrideFunc type is an adapter to allow the use of ordinary
+// function as DateOverride mutator.
+type DateOverrideFunc func(context.Context, *ent.DateOverrideMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DateOverrideFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DateOverrideMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DateOverrideMutation", m)
+}
+
+// The ExternalBusyBlockFunc type is an adapter to allow the use of ordinary
+// function as ExternalBusyBlock mutator.
+type ExternalBusyBlockFunc func(context.Context, *ent.ExternalBusyBlockMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ExternalBusyBlockFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ExternalBusyBlockMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ExternalBusyBlockMutation", m)
+}
+
+// The IntakeFormFunc type is an adapter to allow the use of ordinary
+// function as IntakeForm mutator.
+type IntakeFormFunc func(context.Context, *ent.IntakeFormMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f IntakeFormFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.IntakeFormMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IntakeFormMutation", m)
+}
+
+// The IntakeSubmissionFunc type is an adapter to allow the use of ordinary
+// function as IntakeSubmission mutator.
+type IntakeSubmissionFunc func(context.Context, *ent.IntakeSubmissionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f IntakeSubmissionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.IntakeSubmissionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IntakeSubmissionMutation", m)
+}
+
+// The PractitionerFunc type is an adapter to allow the use of ordinary
+// function as Practitioner mutator.
+type PractitionerFunc func(context.Context, *ent.PractitionerMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PractitionerFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PractitionerMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PractitionerMutation", m)
+}
+
+// The ServiceFunc type is an adapter to allow the use of ordinary
+// function as Service mutator.
+type ServiceFunc func(context.Context, *ent.ServiceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ServiceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ServiceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServiceMutation", m)
+}
+
+// The SlotClaimFunc type is an adapter to allow the use of ordinary
+// function as SlotClaim mutator.
+type SlotClaimFunc func(context.Context, *ent.SlotClaimMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SlotClaimFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SlotClaimMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SlotClaimMutation", m)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary
 // function as User mutator.
 type UserFunc func(context.Context, *ent.UserMutation) (ent.Value, error)
@@ -18,6 +126,18 @@ func (f UserFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UserMutation", m)
+}
+
+// The WeeklyHoursFunc type is an adapter to allow the use of ordinary
+// function as WeeklyHours mutator.
+type WeeklyHoursFunc func(context.Context, *ent.WeeklyHoursMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f WeeklyHoursFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.WeeklyHoursMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.WeeklyHoursMutation", m)
 }
 
 // Condition is a hook condition function.

@@ -7,8 +7,18 @@ import (
 	"fmt"
 
 	"frontdesk/ent"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakeform"
+	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/practitioner"
 	"frontdesk/ent/predicate"
+	"frontdesk/ent/service"
+	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/weeklyhours"
 
 	"entgo.io/ent/dialect/sql"
 )
@@ -69,6 +79,249 @@ func (f TraverseFunc) Traverse(ctx context.Context, q ent.Query) error {
 	return f(ctx, query)
 }
 
+// The AppointmentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AppointmentFunc func(context.Context, *ent.AppointmentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AppointmentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AppointmentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AppointmentQuery", q)
+}
+
+// The TraverseAppointment type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAppointment func(context.Context, *ent.AppointmentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAppointment) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAppointment) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AppointmentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AppointmentQuery", q)
+}
+
+// The AppointmentStateChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AppointmentStateChangeFunc func(context.Context, *ent.AppointmentStateChangeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AppointmentStateChangeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AppointmentStateChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AppointmentStateChangeQuery", q)
+}
+
+// The TraverseAppointmentStateChange type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAppointmentStateChange func(context.Context, *ent.AppointmentStateChangeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAppointmentStateChange) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAppointmentStateChange) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AppointmentStateChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AppointmentStateChangeQuery", q)
+}
+
+// The DateOverrideFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DateOverrideFunc func(context.Context, *ent.DateOverrideQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DateOverrideFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DateOverrideQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DateOverrideQuery", q)
+}
+
+// The TraverseDateOverride type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDateOverride func(context.Context, *ent.DateOverrideQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDateOverride) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDateOverride) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DateOverrideQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DateOverrideQuery", q)
+}
+
+// The ExternalBusyBlockFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ExternalBusyBlockFunc func(context.Context, *ent.ExternalBusyBlockQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ExternalBusyBlockFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ExternalBusyBlockQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ExternalBusyBlockQuery", q)
+}
+
+// The TraverseExternalBusyBlock type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseExternalBusyBlock func(context.Context, *ent.ExternalBusyBlockQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseExternalBusyBlock) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseExternalBusyBlock) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ExternalBusyBlockQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ExternalBusyBlockQuery", q)
+}
+
+// The IntakeFormFunc type is an adapter to allow the use of ordinary function as a Querier.
+type IntakeFormFunc func(context.Context, *ent.IntakeFormQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f IntakeFormFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.IntakeFormQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.IntakeFormQuery", q)
+}
+
+// The TraverseIntakeForm type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseIntakeForm func(context.Context, *ent.IntakeFormQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseIntakeForm) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseIntakeForm) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.IntakeFormQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.IntakeFormQuery", q)
+}
+
+// The IntakeSubmissionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type IntakeSubmissionFunc func(context.Context, *ent.IntakeSubmissionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f IntakeSubmissionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.IntakeSubmissionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.IntakeSubmissionQuery", q)
+}
+
+// The TraverseIntakeSubmission type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseIntakeSubmission func(context.Context, *ent.IntakeSubmissionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseIntakeSubmission) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseIntakeSubmission) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.IntakeSubmissionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.IntakeSubmissionQuery", q)
+}
+
+// The PractitionerFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PractitionerFunc func(context.Context, *ent.PractitionerQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PractitionerFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PractitionerQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PractitionerQuery", q)
+}
+
+// The TraversePractitioner type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePractitioner func(context.Context, *ent.PractitionerQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePractitioner) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePractitioner) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PractitionerQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PractitionerQuery", q)
+}
+
+// The ServiceFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ServiceFunc func(context.Context, *ent.ServiceQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ServiceFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ServiceQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ServiceQuery", q)
+}
+
+// The TraverseService type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseService func(context.Context, *ent.ServiceQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseService) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseService) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ServiceQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ServiceQuery", q)
+}
+
+// The SlotClaimFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SlotClaimFunc func(context.Context, *ent.SlotClaimQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SlotClaimFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SlotClaimQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SlotClaimQuery", q)
+}
+
+// The TraverseSlotClaim type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSlotClaim func(context.Context, *ent.SlotClaimQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSlotClaim) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSlotClaim) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SlotClaimQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SlotClaimQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *ent.UserQuery) (ent.Value, error)
 
@@ -96,11 +349,58 @@ func (f TraverseUser) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.UserQuery", q)
 }
 
+// The WeeklyHoursFunc type is an adapter to allow the use of ordinary function as a Querier.
+type WeeklyHoursFunc func(context.Context, *ent.WeeklyHoursQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f WeeklyHoursFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.WeeklyHoursQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.WeeklyHoursQuery", q)
+}
+
+// The TraverseWeeklyHours type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseWeeklyHours func(context.Context, *ent.WeeklyHoursQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseWeeklyHours) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseWeeklyHours) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.WeeklyHoursQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.WeeklyHoursQuery", q)
+}
+
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
+	case *ent.AppointmentQuery:
+		return &query[*ent.AppointmentQuery, predicate.Appointment, appointment.OrderOption]{typ: ent.TypeAppointment, tq: q}, nil
+	case *ent.AppointmentStateChangeQuery:
+		return &query[*ent.AppointmentStateChangeQuery, predicate.AppointmentStateChange, appointmentstatechange.OrderOption]{typ: ent.TypeAppointmentStateChange, tq: q}, nil
+	case *ent.DateOverrideQuery:
+		return &query[*ent.DateOverrideQuery, predicate.DateOverride, dateoverride.OrderOption]{typ: ent.TypeDateOverride, tq: q}, nil
+	case *ent.ExternalBusyBlockQuery:
+		return &query[*ent.ExternalBusyBlockQuery, predicate.ExternalBusyBlock, externalbusyblock.OrderOption]{typ: ent.TypeExternalBusyBlock, tq: q}, nil
+	case *ent.IntakeFormQuery:
+		return &query[*ent.IntakeFormQuery, predicate.IntakeForm, intakeform.OrderOption]{typ: ent.TypeIntakeForm, tq: q}, nil
+	case *ent.IntakeSubmissionQuery:
+		return &query[*ent.IntakeSubmissionQuery, predicate.IntakeSubmission, intakesubmission.OrderOption]{typ: ent.TypeIntakeSubmission, tq: q}, nil
+	case *ent.PractitionerQuery:
+		return &query[*ent.PractitionerQuery, predicate.Practitioner, practitioner.OrderOption]{typ: ent.TypePractitioner, tq: q}, nil
+	case *ent.ServiceQuery:
+		return &query[*ent.ServiceQuery, predicate.Service, service.OrderOption]{typ: ent.TypeService, tq: q}, nil
+	case *ent.SlotClaimQuery:
+		return &query[*ent.SlotClaimQuery, predicate.SlotClaim, slotclaim.OrderOption]{typ: ent.TypeSlotClaim, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
+	case *ent.WeeklyHoursQuery:
+		return &query[*ent.WeeklyHoursQuery, predicate.WeeklyHours, weeklyhours.OrderOption]{typ: ent.TypeWeeklyHours, tq: q}, nil
 	default:
 		return nil, fmt.Errorf("unknown query type %T", q)
 	}

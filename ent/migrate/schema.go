@@ -3,11 +3,340 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
 
 var (
+	// AppointmentsColumns holds the columns for the "appointments" table.
+	AppointmentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "patient_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "guest_name", Type: field.TypeString, Size: 200, Default: ""},
+		{Name: "guest_email", Type: field.TypeString, Size: 254, Default: ""},
+		{Name: "guest_phone", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "start_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "end_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "blocked_start", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "blocked_end", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"HELD", "PENDING_PAYMENT", "CONFIRMED", "COMPLETED", "NO_SHOW", "CANCELLED"}},
+		{Name: "hold_expires_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "holder_key", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "hold_token_hash", Type: field.TypeBytes, Nullable: true, Size: 32},
+		{Name: "idempotency_key", Type: field.TypeString, Nullable: true, Size: 128},
+		{Name: "price_amount", Type: field.TypeInt64, Default: 0},
+		{Name: "currency", Type: field.TypeString, Size: 3, Default: ""},
+		{Name: "payment_intent_id", Type: field.TypeString, Nullable: true, Size: 255},
+		{Name: "cancel_reason", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "confirmed_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "cancelled_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "service_id", Type: field.TypeString, Size: 32},
+		{Name: "practitioner_id", Type: field.TypeString, Size: 32},
+	}
+	// AppointmentsTable holds the schema information for the "appointments" table.
+	AppointmentsTable = &schema.Table{
+		Name:       "appointments",
+		Columns:    AppointmentsColumns,
+		PrimaryKey: []*schema.Column{AppointmentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "appointments_services_service",
+				Columns:    []*schema.Column{AppointmentsColumns[22]},
+				RefColumns: []*schema.Column{ServicesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "appointments_practitioners_practitioner",
+				Columns:    []*schema.Column{AppointmentsColumns[23]},
+				RefColumns: []*schema.Column{PractitionersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "appointment_practitioner_id_blocked_start",
+				Unique:  false,
+				Columns: []*schema.Column{AppointmentsColumns[23], AppointmentsColumns[9]},
+			},
+			{
+				Name:    "appointment_patient_id_start_at",
+				Unique:  false,
+				Columns: []*schema.Column{AppointmentsColumns[3], AppointmentsColumns[7]},
+			},
+			{
+				Name:    "appointment_holder_key_state",
+				Unique:  false,
+				Columns: []*schema.Column{AppointmentsColumns[13], AppointmentsColumns[11]},
+			},
+			{
+				Name:    "appointment_state_hold_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{AppointmentsColumns[11], AppointmentsColumns[12]},
+			},
+			{
+				Name:    "appointment_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{AppointmentsColumns[15]},
+			},
+			{
+				Name:    "appointment_payment_intent_id",
+				Unique:  false,
+				Columns: []*schema.Column{AppointmentsColumns[18]},
+			},
+		},
+	}
+	// AppointmentStateChangesColumns holds the columns for the "appointment_state_changes" table.
+	AppointmentStateChangesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "from_state", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "to_state", Type: field.TypeString, Size: 32},
+		{Name: "actor_id", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "reason", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "start_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "appointment_id", Type: field.TypeString, Size: 32},
+	}
+	// AppointmentStateChangesTable holds the schema information for the "appointment_state_changes" table.
+	AppointmentStateChangesTable = &schema.Table{
+		Name:       "appointment_state_changes",
+		Columns:    AppointmentStateChangesColumns,
+		PrimaryKey: []*schema.Column{AppointmentStateChangesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "appointment_state_changes_appointments_history",
+				Columns:    []*schema.Column{AppointmentStateChangesColumns[8]},
+				RefColumns: []*schema.Column{AppointmentsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
+	// DateOverridesColumns holds the columns for the "date_overrides" table.
+	DateOverridesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "date", Type: field.TypeString, Size: 10},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"OPEN", "CLOSED"}},
+		{Name: "start_minute", Type: field.TypeInt, Nullable: true},
+		{Name: "end_minute", Type: field.TypeInt, Nullable: true},
+		{Name: "reason", Type: field.TypeString, Size: 200, Default: ""},
+		{Name: "practitioner_id", Type: field.TypeString, Size: 32},
+	}
+	// DateOverridesTable holds the schema information for the "date_overrides" table.
+	DateOverridesTable = &schema.Table{
+		Name:       "date_overrides",
+		Columns:    DateOverridesColumns,
+		PrimaryKey: []*schema.Column{DateOverridesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "date_overrides_practitioners_date_overrides",
+				Columns:    []*schema.Column{DateOverridesColumns[8]},
+				RefColumns: []*schema.Column{PractitionersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dateoverride_practitioner_id_date",
+				Unique:  false,
+				Columns: []*schema.Column{DateOverridesColumns[8], DateOverridesColumns[3]},
+			},
+		},
+	}
+	// ExternalBusyBlocksColumns holds the columns for the "external_busy_blocks" table.
+	ExternalBusyBlocksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "start_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "end_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "source", Type: field.TypeString, Size: 32},
+		{Name: "external_id", Type: field.TypeString, Size: 255},
+		{Name: "practitioner_id", Type: field.TypeString, Size: 32},
+	}
+	// ExternalBusyBlocksTable holds the schema information for the "external_busy_blocks" table.
+	ExternalBusyBlocksTable = &schema.Table{
+		Name:       "external_busy_blocks",
+		Columns:    ExternalBusyBlocksColumns,
+		PrimaryKey: []*schema.Column{ExternalBusyBlocksColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "external_busy_blocks_practitioners_practitioner",
+				Columns:    []*schema.Column{ExternalBusyBlocksColumns[7]},
+				RefColumns: []*schema.Column{PractitionersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "externalbusyblock_source_external_id",
+				Unique:  true,
+				Columns: []*schema.Column{ExternalBusyBlocksColumns[5], ExternalBusyBlocksColumns[6]},
+			},
+			{
+				Name:    "externalbusyblock_practitioner_id_start_at",
+				Unique:  false,
+				Columns: []*schema.Column{ExternalBusyBlocksColumns[7], ExternalBusyBlocksColumns[3]},
+			},
+		},
+	}
+	// IntakeFormsColumns holds the columns for the "intake_forms" table.
+	IntakeFormsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "key", Type: field.TypeString, Size: 64},
+		{Name: "version", Type: field.TypeInt},
+		{Name: "title", Type: field.TypeString, Size: 200},
+		{Name: "description", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "fields", Type: field.TypeJSON},
+	}
+	// IntakeFormsTable holds the schema information for the "intake_forms" table.
+	IntakeFormsTable = &schema.Table{
+		Name:       "intake_forms",
+		Columns:    IntakeFormsColumns,
+		PrimaryKey: []*schema.Column{IntakeFormsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "intakeform_key_version",
+				Unique:  true,
+				Columns: []*schema.Column{IntakeFormsColumns[3], IntakeFormsColumns[4]},
+			},
+		},
+	}
+	// IntakeSubmissionsColumns holds the columns for the "intake_submissions" table.
+	IntakeSubmissionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "answers", Type: field.TypeJSON},
+		{Name: "submitted_by", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "appointment_id", Type: field.TypeString, Unique: true, Size: 32},
+		{Name: "form_id", Type: field.TypeString, Size: 32},
+	}
+	// IntakeSubmissionsTable holds the schema information for the "intake_submissions" table.
+	IntakeSubmissionsTable = &schema.Table{
+		Name:       "intake_submissions",
+		Columns:    IntakeSubmissionsColumns,
+		PrimaryKey: []*schema.Column{IntakeSubmissionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "intake_submissions_appointments_intake_submission",
+				Columns:    []*schema.Column{IntakeSubmissionsColumns[5]},
+				RefColumns: []*schema.Column{AppointmentsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "intake_submissions_intake_forms_form",
+				Columns:    []*schema.Column{IntakeSubmissionsColumns[6]},
+				RefColumns: []*schema.Column{IntakeFormsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
+	// PractitionersColumns holds the columns for the "practitioners" table.
+	PractitionersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "staff_user_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "time_zone", Type: field.TypeString, Size: 64},
+		{Name: "bio", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "photo_url", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "active", Type: field.TypeBool, Default: true},
+	}
+	// PractitionersTable holds the schema information for the "practitioners" table.
+	PractitionersTable = &schema.Table{
+		Name:       "practitioners",
+		Columns:    PractitionersColumns,
+		PrimaryKey: []*schema.Column{PractitionersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "practitioner_staff_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{PractitionersColumns[3]},
+			},
+		},
+	}
+	// ServicesColumns holds the columns for the "services" table.
+	ServicesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "slug", Type: field.TypeString, Size: 100},
+		{Name: "description", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "duration_minutes", Type: field.TypeInt},
+		{Name: "price_amount", Type: field.TypeInt64, Default: 0},
+		{Name: "currency", Type: field.TypeString, Size: 3, Default: ""},
+		{Name: "buffer_before_minutes", Type: field.TypeInt, Default: 0},
+		{Name: "buffer_after_minutes", Type: field.TypeInt, Default: 0},
+		{Name: "min_notice_minutes", Type: field.TypeInt, Default: 0},
+		{Name: "horizon_days", Type: field.TypeInt, Default: 60},
+		{Name: "slot_interval_minutes", Type: field.TypeInt, Default: 15},
+		{Name: "daily_limit", Type: field.TypeInt, Default: 0},
+		{Name: "location", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "video_url", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "cancel_cutoff_minutes", Type: field.TypeInt, Default: 0},
+		{Name: "reschedule_cutoff_minutes", Type: field.TypeInt, Default: 0},
+		{Name: "refund_on_cancel", Type: field.TypeBool, Default: true},
+		{Name: "intake_form_key", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "intake_required", Type: field.TypeBool, Default: false},
+		{Name: "requires_service_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "eligibility_scope", Type: field.TypeEnum, Enums: []string{"SAME_PRACTITIONER", "ANY_PRACTITIONER"}, Default: "ANY_PRACTITIONER"},
+		{Name: "active", Type: field.TypeBool, Default: true},
+	}
+	// ServicesTable holds the schema information for the "services" table.
+	ServicesTable = &schema.Table{
+		Name:       "services",
+		Columns:    ServicesColumns,
+		PrimaryKey: []*schema.Column{ServicesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "service_slug",
+				Unique:  true,
+				Columns: []*schema.Column{ServicesColumns[4]},
+			},
+		},
+	}
+	// PractitionerSlotClaimsColumns holds the columns for the "practitioner_slot_claims" table.
+	PractitionerSlotClaimsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "practitioner_id", Type: field.TypeString, Size: 32},
+		{Name: "slot_start_minute", Type: field.TypeInt64},
+		{Name: "appointment_id", Type: field.TypeString, Size: 32},
+	}
+	// PractitionerSlotClaimsTable holds the schema information for the "practitioner_slot_claims" table.
+	PractitionerSlotClaimsTable = &schema.Table{
+		Name:       "practitioner_slot_claims",
+		Columns:    PractitionerSlotClaimsColumns,
+		PrimaryKey: []*schema.Column{PractitionerSlotClaimsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "practitioner_slot_claims_appointments_appointment",
+				Columns:    []*schema.Column{PractitionerSlotClaimsColumns[3]},
+				RefColumns: []*schema.Column{AppointmentsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "slotclaim_practitioner_id_slot_start_minute",
+				Unique:  true,
+				Columns: []*schema.Column{PractitionerSlotClaimsColumns[1], PractitionerSlotClaimsColumns[2]},
+			},
+			{
+				Name:    "slotclaim_appointment_id",
+				Unique:  false,
+				Columns: []*schema.Column{PractitionerSlotClaimsColumns[3]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -29,11 +358,92 @@ var (
 			},
 		},
 	}
+	// WeeklyHoursColumns holds the columns for the "weekly_hours" table.
+	WeeklyHoursColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "weekday", Type: field.TypeInt},
+		{Name: "start_minute", Type: field.TypeInt},
+		{Name: "end_minute", Type: field.TypeInt},
+		{Name: "practitioner_id", Type: field.TypeString, Size: 32},
+	}
+	// WeeklyHoursTable holds the schema information for the "weekly_hours" table.
+	WeeklyHoursTable = &schema.Table{
+		Name:       "weekly_hours",
+		Columns:    WeeklyHoursColumns,
+		PrimaryKey: []*schema.Column{WeeklyHoursColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "weekly_hours_practitioners_weekly_hours",
+				Columns:    []*schema.Column{WeeklyHoursColumns[6]},
+				RefColumns: []*schema.Column{PractitionersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "weeklyhours_practitioner_id_weekday",
+				Unique:  false,
+				Columns: []*schema.Column{WeeklyHoursColumns[6], WeeklyHoursColumns[3]},
+			},
+		},
+	}
+	// ServicePractitionersColumns holds the columns for the "service_practitioners" table.
+	ServicePractitionersColumns = []*schema.Column{
+		{Name: "service_id", Type: field.TypeString, Size: 32},
+		{Name: "practitioner_id", Type: field.TypeString, Size: 32},
+	}
+	// ServicePractitionersTable holds the schema information for the "service_practitioners" table.
+	ServicePractitionersTable = &schema.Table{
+		Name:       "service_practitioners",
+		Columns:    ServicePractitionersColumns,
+		PrimaryKey: []*schema.Column{ServicePractitionersColumns[0], ServicePractitionersColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "service_practitioners_service_id",
+				Columns:    []*schema.Column{ServicePractitionersColumns[0]},
+				RefColumns: []*schema.Column{ServicesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "service_practitioners_practitioner_id",
+				Columns:    []*schema.Column{ServicePractitionersColumns[1]},
+				RefColumns: []*schema.Column{PractitionersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AppointmentsTable,
+		AppointmentStateChangesTable,
+		DateOverridesTable,
+		ExternalBusyBlocksTable,
+		IntakeFormsTable,
+		IntakeSubmissionsTable,
+		PractitionersTable,
+		ServicesTable,
+		PractitionerSlotClaimsTable,
 		UsersTable,
+		WeeklyHoursTable,
+		ServicePractitionersTable,
 	}
 )
 
 func init() {
+	AppointmentsTable.ForeignKeys[0].RefTable = ServicesTable
+	AppointmentsTable.ForeignKeys[1].RefTable = PractitionersTable
+	AppointmentStateChangesTable.ForeignKeys[0].RefTable = AppointmentsTable
+	DateOverridesTable.ForeignKeys[0].RefTable = PractitionersTable
+	ExternalBusyBlocksTable.ForeignKeys[0].RefTable = PractitionersTable
+	IntakeSubmissionsTable.ForeignKeys[0].RefTable = AppointmentsTable
+	IntakeSubmissionsTable.ForeignKeys[1].RefTable = IntakeFormsTable
+	PractitionerSlotClaimsTable.ForeignKeys[0].RefTable = AppointmentsTable
+	PractitionerSlotClaimsTable.Annotation = &entsql.Annotation{
+		Table: "practitioner_slot_claims",
+	}
+	WeeklyHoursTable.ForeignKeys[0].RefTable = PractitionersTable
+	ServicePractitionersTable.ForeignKeys[0].RefTable = ServicesTable
+	ServicePractitionersTable.ForeignKeys[1].RefTable = PractitionersTable
 }

@@ -6,5 +6,35 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// Appointment is the predicate function for appointment builders.
+type Appointment func(*sql.Selector)
+
+// AppointmentStateChange is the predicate function for appointmentstatechange builders.
+type AppointmentStateChange func(*sql.Selector)
+
+// DateOverride is the predicate function for dateoverride builders.
+type DateOverride func(*sql.Selector)
+
+// ExternalBusyBlock is the predicate function for externalbusyblock builders.
+type ExternalBusyBlock func(*sql.Selector)
+
+// IntakeForm is the predicate function for intakeform builders.
+type IntakeForm func(*sql.Selector)
+
+// IntakeSubmission is the predicate function for intakesubmission builders.
+type IntakeSubmission func(*sql.Selector)
+
+// Practitioner is the predicate function for practitioner builders.
+type Practitioner func(*sql.Selector)
+
+// Service is the predicate function for service builders.
+type Service func(*sql.Selector)
+
+// SlotClaim is the predicate function for slotclaim builders.
+type SlotClaim func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
+
+// WeeklyHours is the predicate function for weeklyhours builders.
+type WeeklyHours func(*sql.Selector)
