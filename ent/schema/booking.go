@@ -419,5 +419,3 @@ func (IntakeSubmission) Edges() []ent.Edge {
 		edge.To("form", IntakeForm.Type).Field("form_id").Unique().Required(),
 	}
 }
-
-
