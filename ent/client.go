@@ -12,14 +12,18 @@ import (
 	"frontdesk/ent/migrate"
 	"frontdesk/gid"
 
+	"frontdesk/ent/apikey"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/auditentry"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/service"
+	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
 	"frontdesk/ent/weeklyhours"
@@ -37,10 +41,14 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// APIKey is the client for interacting with the APIKey builders.
+	APIKey *APIKeyClient
 	// Appointment is the client for interacting with the Appointment builders.
 	Appointment *AppointmentClient
 	// AppointmentStateChange is the client for interacting with the AppointmentStateChange builders.
 	AppointmentStateChange *AppointmentStateChangeClient
+	// AuditEntry is the client for interacting with the AuditEntry builders.
+	AuditEntry *AuditEntryClient
 	// DateOverride is the client for interacting with the DateOverride builders.
 	DateOverride *DateOverrideClient
 	// ExternalBusyBlock is the client for interacting with the ExternalBusyBlock builders.
@@ -49,10 +57,14 @@ type Client struct {
 	IntakeForm *IntakeFormClient
 	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
 	IntakeSubmission *IntakeSubmissionClient
+	// OneTimeToken is the client for interacting with the OneTimeToken builders.
+	OneTimeToken *OneTimeTokenClient
 	// Practitioner is the client for interacting with the Practitioner builders.
 	Practitioner *PractitionerClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
+	// Session is the client for interacting with the Session builders.
+	Session *SessionClient
 	// SlotClaim is the client for interacting with the SlotClaim builders.
 	SlotClaim *SlotClaimClient
 	// User is the client for interacting with the User builders.
@@ -70,14 +82,18 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.APIKey = NewAPIKeyClient(c.config)
 	c.Appointment = NewAppointmentClient(c.config)
 	c.AppointmentStateChange = NewAppointmentStateChangeClient(c.config)
+	c.AuditEntry = NewAuditEntryClient(c.config)
 	c.DateOverride = NewDateOverrideClient(c.config)
 	c.ExternalBusyBlock = NewExternalBusyBlockClient(c.config)
 	c.IntakeForm = NewIntakeFormClient(c.config)
 	c.IntakeSubmission = NewIntakeSubmissionClient(c.config)
+	c.OneTimeToken = NewOneTimeTokenClient(c.config)
 	c.Practitioner = NewPractitionerClient(c.config)
 	c.Service = NewServiceClient(c.config)
+	c.Session = NewSessionClient(c.config)
 	c.SlotClaim = NewSlotClaimClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.WeeklyHours = NewWeeklyHoursClient(c.config)
@@ -173,14 +189,18 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	return &Tx{
 		ctx:                    ctx,
 		config:                 cfg,
+		APIKey:                 NewAPIKeyClient(cfg),
 		Appointment:            NewAppointmentClient(cfg),
 		AppointmentStateChange: NewAppointmentStateChangeClient(cfg),
+		AuditEntry:             NewAuditEntryClient(cfg),
 		DateOverride:           NewDateOverrideClient(cfg),
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
+		OneTimeToken:           NewOneTimeTokenClient(cfg),
 		Practitioner:           NewPractitionerClient(cfg),
 		Service:                NewServiceClient(cfg),
+		Session:                NewSessionClient(cfg),
 		SlotClaim:              NewSlotClaimClient(cfg),
 		User:                   NewUserClient(cfg),
 		WeeklyHours:            NewWeeklyHoursClient(cfg),
@@ -203,14 +223,18 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	return &Tx{
 		ctx:                    ctx,
 		config:                 cfg,
+		APIKey:                 NewAPIKeyClient(cfg),
 		Appointment:            NewAppointmentClient(cfg),
 		AppointmentStateChange: NewAppointmentStateChangeClient(cfg),
+		AuditEntry:             NewAuditEntryClient(cfg),
 		DateOverride:           NewDateOverrideClient(cfg),
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
+		OneTimeToken:           NewOneTimeTokenClient(cfg),
 		Practitioner:           NewPractitionerClient(cfg),
 		Service:                NewServiceClient(cfg),
+		Session:                NewSessionClient(cfg),
 		SlotClaim:              NewSlotClaimClient(cfg),
 		User:                   NewUserClient(cfg),
 		WeeklyHours:            NewWeeklyHoursClient(cfg),
@@ -220,7 +244,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		Appointment.
+//		APIKey.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -243,9 +267,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Appointment, c.AppointmentStateChange, c.DateOverride, c.ExternalBusyBlock,
-		c.IntakeForm, c.IntakeSubmission, c.Practitioner, c.Service, c.SlotClaim,
-		c.User, c.WeeklyHours,
+		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry, c.DateOverride,
+		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.OneTimeToken,
+		c.Practitioner, c.Service, c.Session, c.SlotClaim, c.User, c.WeeklyHours,
 	} {
 		n.Use(hooks...)
 	}
@@ -255,9 +279,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Appointment, c.AppointmentStateChange, c.DateOverride, c.ExternalBusyBlock,
-		c.IntakeForm, c.IntakeSubmission, c.Practitioner, c.Service, c.SlotClaim,
-		c.User, c.WeeklyHours,
+		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry, c.DateOverride,
+		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.OneTimeToken,
+		c.Practitioner, c.Service, c.Session, c.SlotClaim, c.User, c.WeeklyHours,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -266,10 +290,14 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *APIKeyMutation:
+		return c.APIKey.mutate(ctx, m)
 	case *AppointmentMutation:
 		return c.Appointment.mutate(ctx, m)
 	case *AppointmentStateChangeMutation:
 		return c.AppointmentStateChange.mutate(ctx, m)
+	case *AuditEntryMutation:
+		return c.AuditEntry.mutate(ctx, m)
 	case *DateOverrideMutation:
 		return c.DateOverride.mutate(ctx, m)
 	case *ExternalBusyBlockMutation:
@@ -278,10 +306,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.IntakeForm.mutate(ctx, m)
 	case *IntakeSubmissionMutation:
 		return c.IntakeSubmission.mutate(ctx, m)
+	case *OneTimeTokenMutation:
+		return c.OneTimeToken.mutate(ctx, m)
 	case *PractitionerMutation:
 		return c.Practitioner.mutate(ctx, m)
 	case *ServiceMutation:
 		return c.Service.mutate(ctx, m)
+	case *SessionMutation:
+		return c.Session.mutate(ctx, m)
 	case *SlotClaimMutation:
 		return c.SlotClaim.mutate(ctx, m)
 	case *UserMutation:
@@ -290,6 +322,155 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.WeeklyHours.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// APIKeyClient is a client for the APIKey schema.
+type APIKeyClient struct {
+	config
+}
+
+// NewAPIKeyClient returns a client for the APIKey from the given config.
+func NewAPIKeyClient(c config) *APIKeyClient {
+	return &APIKeyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `apikey.Hooks(f(g(h())))`.
+func (c *APIKeyClient) Use(hooks ...Hook) {
+	c.hooks.APIKey = append(c.hooks.APIKey, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `apikey.Intercept(f(g(h())))`.
+func (c *APIKeyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.APIKey = append(c.inters.APIKey, interceptors...)
+}
+
+// Create returns a builder for creating a APIKey entity.
+func (c *APIKeyClient) Create() *APIKeyCreate {
+	mutation := newAPIKeyMutation(c.config, OpCreate)
+	return &APIKeyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of APIKey entities.
+func (c *APIKeyClient) CreateBulk(builders ...*APIKeyCreate) *APIKeyCreateBulk {
+	return &APIKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *APIKeyClient) MapCreateBulk(slice any, setFunc func(*APIKeyCreate, int)) *APIKeyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &APIKeyCreateBulk{err: fmt.Errorf("calling to APIKeyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*APIKeyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &APIKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for APIKey.
+func (c *APIKeyClient) Update() *APIKeyUpdate {
+	mutation := newAPIKeyMutation(c.config, OpUpdate)
+	return &APIKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *APIKeyClient) UpdateOne(_m *APIKey) *APIKeyUpdateOne {
+	mutation := newAPIKeyMutation(c.config, OpUpdateOne, withAPIKey(_m))
+	return &APIKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *APIKeyClient) UpdateOneID(id gid.ID) *APIKeyUpdateOne {
+	mutation := newAPIKeyMutation(c.config, OpUpdateOne, withAPIKeyID(id))
+	return &APIKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for APIKey.
+func (c *APIKeyClient) Delete() *APIKeyDelete {
+	mutation := newAPIKeyMutation(c.config, OpDelete)
+	return &APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *APIKeyClient) DeleteOne(_m *APIKey) *APIKeyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *APIKeyClient) DeleteOneID(id gid.ID) *APIKeyDeleteOne {
+	builder := c.Delete().Where(apikey.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &APIKeyDeleteOne{builder}
+}
+
+// Query returns a query builder for APIKey.
+func (c *APIKeyClient) Query() *APIKeyQuery {
+	return &APIKeyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAPIKey},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a APIKey entity by its id.
+func (c *APIKeyClient) Get(ctx context.Context, id gid.ID) (*APIKey, error) {
+	return c.Query().Where(apikey.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *APIKeyClient) GetX(ctx context.Context, id gid.ID) *APIKey {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCreator queries the creator edge of a APIKey.
+func (c *APIKeyClient) QueryCreator(_m *APIKey) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(apikey.Table, apikey.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, apikey.CreatorTable, apikey.CreatorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *APIKeyClient) Hooks() []Hook {
+	return c.hooks.APIKey
+}
+
+// Interceptors returns the client interceptors.
+func (c *APIKeyClient) Interceptors() []Interceptor {
+	return c.inters.APIKey
+}
+
+func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&APIKeyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&APIKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&APIKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown APIKey mutation op: %q", m.Op())
 	}
 }
 
@@ -636,6 +817,140 @@ func (c *AppointmentStateChangeClient) mutate(ctx context.Context, m *Appointmen
 		return (&AppointmentStateChangeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AppointmentStateChange mutation op: %q", m.Op())
+	}
+}
+
+// AuditEntryClient is a client for the AuditEntry schema.
+type AuditEntryClient struct {
+	config
+}
+
+// NewAuditEntryClient returns a client for the AuditEntry from the given config.
+func NewAuditEntryClient(c config) *AuditEntryClient {
+	return &AuditEntryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditentry.Hooks(f(g(h())))`.
+func (c *AuditEntryClient) Use(hooks ...Hook) {
+	c.hooks.AuditEntry = append(c.hooks.AuditEntry, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditentry.Intercept(f(g(h())))`.
+func (c *AuditEntryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditEntry = append(c.inters.AuditEntry, interceptors...)
+}
+
+// Create returns a builder for creating a AuditEntry entity.
+func (c *AuditEntryClient) Create() *AuditEntryCreate {
+	mutation := newAuditEntryMutation(c.config, OpCreate)
+	return &AuditEntryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditEntry entities.
+func (c *AuditEntryClient) CreateBulk(builders ...*AuditEntryCreate) *AuditEntryCreateBulk {
+	return &AuditEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditEntryClient) MapCreateBulk(slice any, setFunc func(*AuditEntryCreate, int)) *AuditEntryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditEntryCreateBulk{err: fmt.Errorf("calling to AuditEntryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditEntryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditEntryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditEntry.
+func (c *AuditEntryClient) Update() *AuditEntryUpdate {
+	mutation := newAuditEntryMutation(c.config, OpUpdate)
+	return &AuditEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditEntryClient) UpdateOne(_m *AuditEntry) *AuditEntryUpdateOne {
+	mutation := newAuditEntryMutation(c.config, OpUpdateOne, withAuditEntry(_m))
+	return &AuditEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditEntryClient) UpdateOneID(id gid.ID) *AuditEntryUpdateOne {
+	mutation := newAuditEntryMutation(c.config, OpUpdateOne, withAuditEntryID(id))
+	return &AuditEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditEntry.
+func (c *AuditEntryClient) Delete() *AuditEntryDelete {
+	mutation := newAuditEntryMutation(c.config, OpDelete)
+	return &AuditEntryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditEntryClient) DeleteOne(_m *AuditEntry) *AuditEntryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditEntryClient) DeleteOneID(id gid.ID) *AuditEntryDeleteOne {
+	builder := c.Delete().Where(auditentry.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditEntryDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditEntry.
+func (c *AuditEntryClient) Query() *AuditEntryQuery {
+	return &AuditEntryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditEntry},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditEntry entity by its id.
+func (c *AuditEntryClient) Get(ctx context.Context, id gid.ID) (*AuditEntry, error) {
+	return c.Query().Where(auditentry.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditEntryClient) GetX(ctx context.Context, id gid.ID) *AuditEntry {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditEntryClient) Hooks() []Hook {
+	hooks := c.hooks.AuditEntry
+	return append(hooks[:len(hooks):len(hooks)], auditentry.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditEntryClient) Interceptors() []Interceptor {
+	return c.inters.AuditEntry
+}
+
+func (c *AuditEntryClient) mutate(ctx context.Context, m *AuditEntryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditEntryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditEntryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditEntryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditEntry mutation op: %q", m.Op())
 	}
 }
 
@@ -1235,6 +1550,155 @@ func (c *IntakeSubmissionClient) mutate(ctx context.Context, m *IntakeSubmission
 	}
 }
 
+// OneTimeTokenClient is a client for the OneTimeToken schema.
+type OneTimeTokenClient struct {
+	config
+}
+
+// NewOneTimeTokenClient returns a client for the OneTimeToken from the given config.
+func NewOneTimeTokenClient(c config) *OneTimeTokenClient {
+	return &OneTimeTokenClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `onetimetoken.Hooks(f(g(h())))`.
+func (c *OneTimeTokenClient) Use(hooks ...Hook) {
+	c.hooks.OneTimeToken = append(c.hooks.OneTimeToken, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `onetimetoken.Intercept(f(g(h())))`.
+func (c *OneTimeTokenClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OneTimeToken = append(c.inters.OneTimeToken, interceptors...)
+}
+
+// Create returns a builder for creating a OneTimeToken entity.
+func (c *OneTimeTokenClient) Create() *OneTimeTokenCreate {
+	mutation := newOneTimeTokenMutation(c.config, OpCreate)
+	return &OneTimeTokenCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OneTimeToken entities.
+func (c *OneTimeTokenClient) CreateBulk(builders ...*OneTimeTokenCreate) *OneTimeTokenCreateBulk {
+	return &OneTimeTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OneTimeTokenClient) MapCreateBulk(slice any, setFunc func(*OneTimeTokenCreate, int)) *OneTimeTokenCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OneTimeTokenCreateBulk{err: fmt.Errorf("calling to OneTimeTokenClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OneTimeTokenCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OneTimeTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OneTimeToken.
+func (c *OneTimeTokenClient) Update() *OneTimeTokenUpdate {
+	mutation := newOneTimeTokenMutation(c.config, OpUpdate)
+	return &OneTimeTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OneTimeTokenClient) UpdateOne(_m *OneTimeToken) *OneTimeTokenUpdateOne {
+	mutation := newOneTimeTokenMutation(c.config, OpUpdateOne, withOneTimeToken(_m))
+	return &OneTimeTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OneTimeTokenClient) UpdateOneID(id gid.ID) *OneTimeTokenUpdateOne {
+	mutation := newOneTimeTokenMutation(c.config, OpUpdateOne, withOneTimeTokenID(id))
+	return &OneTimeTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OneTimeToken.
+func (c *OneTimeTokenClient) Delete() *OneTimeTokenDelete {
+	mutation := newOneTimeTokenMutation(c.config, OpDelete)
+	return &OneTimeTokenDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OneTimeTokenClient) DeleteOne(_m *OneTimeToken) *OneTimeTokenDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OneTimeTokenClient) DeleteOneID(id gid.ID) *OneTimeTokenDeleteOne {
+	builder := c.Delete().Where(onetimetoken.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OneTimeTokenDeleteOne{builder}
+}
+
+// Query returns a query builder for OneTimeToken.
+func (c *OneTimeTokenClient) Query() *OneTimeTokenQuery {
+	return &OneTimeTokenQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOneTimeToken},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OneTimeToken entity by its id.
+func (c *OneTimeTokenClient) Get(ctx context.Context, id gid.ID) (*OneTimeToken, error) {
+	return c.Query().Where(onetimetoken.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OneTimeTokenClient) GetX(ctx context.Context, id gid.ID) *OneTimeToken {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a OneTimeToken.
+func (c *OneTimeTokenClient) QueryUser(_m *OneTimeToken) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(onetimetoken.Table, onetimetoken.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, onetimetoken.UserTable, onetimetoken.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *OneTimeTokenClient) Hooks() []Hook {
+	return c.hooks.OneTimeToken
+}
+
+// Interceptors returns the client interceptors.
+func (c *OneTimeTokenClient) Interceptors() []Interceptor {
+	return c.inters.OneTimeToken
+}
+
+func (c *OneTimeTokenClient) mutate(ctx context.Context, m *OneTimeTokenMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OneTimeTokenCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OneTimeTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OneTimeTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OneTimeTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OneTimeToken mutation op: %q", m.Op())
+	}
+}
+
 // PractitionerClient is a client for the Practitioner schema.
 type PractitionerClient struct {
 	config
@@ -1562,6 +2026,155 @@ func (c *ServiceClient) mutate(ctx context.Context, m *ServiceMutation) (Value, 
 		return (&ServiceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Service mutation op: %q", m.Op())
+	}
+}
+
+// SessionClient is a client for the Session schema.
+type SessionClient struct {
+	config
+}
+
+// NewSessionClient returns a client for the Session from the given config.
+func NewSessionClient(c config) *SessionClient {
+	return &SessionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `session.Hooks(f(g(h())))`.
+func (c *SessionClient) Use(hooks ...Hook) {
+	c.hooks.Session = append(c.hooks.Session, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `session.Intercept(f(g(h())))`.
+func (c *SessionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Session = append(c.inters.Session, interceptors...)
+}
+
+// Create returns a builder for creating a Session entity.
+func (c *SessionClient) Create() *SessionCreate {
+	mutation := newSessionMutation(c.config, OpCreate)
+	return &SessionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Session entities.
+func (c *SessionClient) CreateBulk(builders ...*SessionCreate) *SessionCreateBulk {
+	return &SessionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SessionClient) MapCreateBulk(slice any, setFunc func(*SessionCreate, int)) *SessionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SessionCreateBulk{err: fmt.Errorf("calling to SessionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SessionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SessionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Session.
+func (c *SessionClient) Update() *SessionUpdate {
+	mutation := newSessionMutation(c.config, OpUpdate)
+	return &SessionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SessionClient) UpdateOne(_m *Session) *SessionUpdateOne {
+	mutation := newSessionMutation(c.config, OpUpdateOne, withSession(_m))
+	return &SessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SessionClient) UpdateOneID(id gid.ID) *SessionUpdateOne {
+	mutation := newSessionMutation(c.config, OpUpdateOne, withSessionID(id))
+	return &SessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Session.
+func (c *SessionClient) Delete() *SessionDelete {
+	mutation := newSessionMutation(c.config, OpDelete)
+	return &SessionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SessionClient) DeleteOne(_m *Session) *SessionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SessionClient) DeleteOneID(id gid.ID) *SessionDeleteOne {
+	builder := c.Delete().Where(session.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SessionDeleteOne{builder}
+}
+
+// Query returns a query builder for Session.
+func (c *SessionClient) Query() *SessionQuery {
+	return &SessionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSession},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Session entity by its id.
+func (c *SessionClient) Get(ctx context.Context, id gid.ID) (*Session, error) {
+	return c.Query().Where(session.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SessionClient) GetX(ctx context.Context, id gid.ID) *Session {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a Session.
+func (c *SessionClient) QueryUser(_m *Session) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(session.Table, session.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, session.UserTable, session.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SessionClient) Hooks() []Hook {
+	return c.hooks.Session
+}
+
+// Interceptors returns the client interceptors.
+func (c *SessionClient) Interceptors() []Interceptor {
+	return c.inters.Session
+}
+
+func (c *SessionClient) mutate(ctx context.Context, m *SessionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SessionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SessionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SessionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Session mutation op: %q", m.Op())
 	}
 }
 
@@ -1999,14 +2612,14 @@ func (c *WeeklyHoursClient) mutate(ctx context.Context, m *WeeklyHoursMutation) 
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Appointment, AppointmentStateChange, DateOverride, ExternalBusyBlock,
-		IntakeForm, IntakeSubmission, Practitioner, Service, SlotClaim, User,
-		WeeklyHours []ent.Hook
+		APIKey, Appointment, AppointmentStateChange, AuditEntry, DateOverride,
+		ExternalBusyBlock, IntakeForm, IntakeSubmission, OneTimeToken, Practitioner,
+		Service, Session, SlotClaim, User, WeeklyHours []ent.Hook
 	}
 	inters struct {
-		Appointment, AppointmentStateChange, DateOverride, ExternalBusyBlock,
-		IntakeForm, IntakeSubmission, Practitioner, Service, SlotClaim, User,
-		WeeklyHours []ent.Interceptor
+		APIKey, Appointment, AppointmentStateChange, AuditEntry, DateOverride,
+		ExternalBusyBlock, IntakeForm, IntakeSubmission, OneTimeToken, Practitioner,
+		Service, Session, SlotClaim, User, WeeklyHours []ent.Interceptor
 	}
 )
 

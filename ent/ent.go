@@ -6,14 +6,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"frontdesk/ent/apikey"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/auditentry"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/service"
+	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
 	"frontdesk/ent/weeklyhours"
@@ -83,14 +87,18 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			apikey.Table:                 apikey.ValidColumn,
 			appointment.Table:            appointment.ValidColumn,
 			appointmentstatechange.Table: appointmentstatechange.ValidColumn,
+			auditentry.Table:             auditentry.ValidColumn,
 			dateoverride.Table:           dateoverride.ValidColumn,
 			externalbusyblock.Table:      externalbusyblock.ValidColumn,
 			intakeform.Table:             intakeform.ValidColumn,
 			intakesubmission.Table:       intakesubmission.ValidColumn,
+			onetimetoken.Table:           onetimetoken.ValidColumn,
 			practitioner.Table:           practitioner.ValidColumn,
 			service.Table:                service.ValidColumn,
+			session.Table:                session.ValidColumn,
 			slotclaim.Table:              slotclaim.ValidColumn,
 			user.Table:                   user.ValidColumn,
 			weeklyhours.Table:            weeklyhours.ValidColumn,

@@ -5,14 +5,18 @@ package ent
 import (
 	"context"
 	"fmt"
+	"frontdesk/ent/apikey"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/auditentry"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/service"
+	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
 	"frontdesk/ent/weeklyhours"
@@ -21,14 +25,18 @@ import (
 
 // tableByPrefix maps each global ID prefix to the table of its type.
 var tableByPrefix = map[string]string{
+	"key":  apikey.Table,
 	"apt":  appointment.Table,
 	"apsc": appointmentstatechange.Table,
+	"aud":  auditentry.Table,
 	"ovr":  dateoverride.Table,
 	"busy": externalbusyblock.Table,
 	"form": intakeform.Table,
 	"fsub": intakesubmission.Table,
+	"ott":  onetimetoken.Table,
 	"prac": practitioner.Table,
 	"svc":  service.Table,
+	"ses":  session.Table,
 	"clm":  slotclaim.Table,
 	"usr":  user.Table,
 	"hrs":  weeklyhours.Table,

@@ -8,6 +8,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *APIKey) Creator(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.CreatorOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCreator().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Appointment) Service(ctx context.Context) (*Service, error) {
 	result, err := _m.Edges.ServiceOrErr()
 	if IsNotLoaded(err) {
@@ -84,6 +92,14 @@ func (_m *IntakeSubmission) Form(ctx context.Context) (*IntakeForm, error) {
 	return result, err
 }
 
+func (_m *OneTimeToken) User(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.UserOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUser().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Practitioner) Services(ctx context.Context) (result []*Service, err error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		result, err = _m.NamedServices(graphql.GetFieldContext(ctx).Field.Alias)
@@ -128,6 +144,14 @@ func (_m *Service) Practitioners(ctx context.Context) (result []*Practitioner, e
 	}
 	if IsNotLoaded(err) {
 		result, err = _m.QueryPractitioners().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *Session) User(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.UserOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUser().Only(ctx)
 	}
 	return result, err
 }

@@ -14,10 +14,14 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// APIKey is the client for interacting with the APIKey builders.
+	APIKey *APIKeyClient
 	// Appointment is the client for interacting with the Appointment builders.
 	Appointment *AppointmentClient
 	// AppointmentStateChange is the client for interacting with the AppointmentStateChange builders.
 	AppointmentStateChange *AppointmentStateChangeClient
+	// AuditEntry is the client for interacting with the AuditEntry builders.
+	AuditEntry *AuditEntryClient
 	// DateOverride is the client for interacting with the DateOverride builders.
 	DateOverride *DateOverrideClient
 	// ExternalBusyBlock is the client for interacting with the ExternalBusyBlock builders.
@@ -26,10 +30,14 @@ type Tx struct {
 	IntakeForm *IntakeFormClient
 	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
 	IntakeSubmission *IntakeSubmissionClient
+	// OneTimeToken is the client for interacting with the OneTimeToken builders.
+	OneTimeToken *OneTimeTokenClient
 	// Practitioner is the client for interacting with the Practitioner builders.
 	Practitioner *PractitionerClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
+	// Session is the client for interacting with the Session builders.
+	Session *SessionClient
 	// SlotClaim is the client for interacting with the SlotClaim builders.
 	SlotClaim *SlotClaimClient
 	// User is the client for interacting with the User builders.
@@ -167,14 +175,18 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.Appointment = NewAppointmentClient(tx.config)
 	tx.AppointmentStateChange = NewAppointmentStateChangeClient(tx.config)
+	tx.AuditEntry = NewAuditEntryClient(tx.config)
 	tx.DateOverride = NewDateOverrideClient(tx.config)
 	tx.ExternalBusyBlock = NewExternalBusyBlockClient(tx.config)
 	tx.IntakeForm = NewIntakeFormClient(tx.config)
 	tx.IntakeSubmission = NewIntakeSubmissionClient(tx.config)
+	tx.OneTimeToken = NewOneTimeTokenClient(tx.config)
 	tx.Practitioner = NewPractitionerClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
+	tx.Session = NewSessionClient(tx.config)
 	tx.SlotClaim = NewSlotClaimClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.WeeklyHours = NewWeeklyHoursClient(tx.config)
@@ -187,7 +199,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Appointment.QueryXXX(), the query will be executed
+// applies a query, for example: APIKey.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

@@ -7,15 +7,19 @@ import (
 	"fmt"
 
 	"frontdesk/ent"
+	"frontdesk/ent/apikey"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/auditentry"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/predicate"
 	"frontdesk/ent/service"
+	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
 	"frontdesk/ent/weeklyhours"
@@ -79,6 +83,33 @@ func (f TraverseFunc) Traverse(ctx context.Context, q ent.Query) error {
 	return f(ctx, query)
 }
 
+// The APIKeyFunc type is an adapter to allow the use of ordinary function as a Querier.
+type APIKeyFunc func(context.Context, *ent.APIKeyQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f APIKeyFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.APIKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.APIKeyQuery", q)
+}
+
+// The TraverseAPIKey type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAPIKey func(context.Context, *ent.APIKeyQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAPIKey) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAPIKey) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.APIKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.APIKeyQuery", q)
+}
+
 // The AppointmentFunc type is an adapter to allow the use of ordinary function as a Querier.
 type AppointmentFunc func(context.Context, *ent.AppointmentQuery) (ent.Value, error)
 
@@ -131,6 +162,33 @@ func (f TraverseAppointmentStateChange) Traverse(ctx context.Context, q ent.Quer
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AppointmentStateChangeQuery", q)
+}
+
+// The AuditEntryFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AuditEntryFunc func(context.Context, *ent.AuditEntryQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AuditEntryFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AuditEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AuditEntryQuery", q)
+}
+
+// The TraverseAuditEntry type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAuditEntry func(context.Context, *ent.AuditEntryQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAuditEntry) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAuditEntry) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AuditEntryQuery", q)
 }
 
 // The DateOverrideFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -241,6 +299,33 @@ func (f TraverseIntakeSubmission) Traverse(ctx context.Context, q ent.Query) err
 	return fmt.Errorf("unexpected query type %T. expect *ent.IntakeSubmissionQuery", q)
 }
 
+// The OneTimeTokenFunc type is an adapter to allow the use of ordinary function as a Querier.
+type OneTimeTokenFunc func(context.Context, *ent.OneTimeTokenQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f OneTimeTokenFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.OneTimeTokenQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.OneTimeTokenQuery", q)
+}
+
+// The TraverseOneTimeToken type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseOneTimeToken func(context.Context, *ent.OneTimeTokenQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseOneTimeToken) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseOneTimeToken) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OneTimeTokenQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.OneTimeTokenQuery", q)
+}
+
 // The PractitionerFunc type is an adapter to allow the use of ordinary function as a Querier.
 type PractitionerFunc func(context.Context, *ent.PractitionerQuery) (ent.Value, error)
 
@@ -293,6 +378,33 @@ func (f TraverseService) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ServiceQuery", q)
+}
+
+// The SessionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SessionFunc func(context.Context, *ent.SessionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SessionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SessionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SessionQuery", q)
+}
+
+// The TraverseSession type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSession func(context.Context, *ent.SessionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSession) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSession) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SessionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SessionQuery", q)
 }
 
 // The SlotClaimFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -379,10 +491,14 @@ func (f TraverseWeeklyHours) Traverse(ctx context.Context, q ent.Query) error {
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
+	case *ent.APIKeyQuery:
+		return &query[*ent.APIKeyQuery, predicate.APIKey, apikey.OrderOption]{typ: ent.TypeAPIKey, tq: q}, nil
 	case *ent.AppointmentQuery:
 		return &query[*ent.AppointmentQuery, predicate.Appointment, appointment.OrderOption]{typ: ent.TypeAppointment, tq: q}, nil
 	case *ent.AppointmentStateChangeQuery:
 		return &query[*ent.AppointmentStateChangeQuery, predicate.AppointmentStateChange, appointmentstatechange.OrderOption]{typ: ent.TypeAppointmentStateChange, tq: q}, nil
+	case *ent.AuditEntryQuery:
+		return &query[*ent.AuditEntryQuery, predicate.AuditEntry, auditentry.OrderOption]{typ: ent.TypeAuditEntry, tq: q}, nil
 	case *ent.DateOverrideQuery:
 		return &query[*ent.DateOverrideQuery, predicate.DateOverride, dateoverride.OrderOption]{typ: ent.TypeDateOverride, tq: q}, nil
 	case *ent.ExternalBusyBlockQuery:
@@ -391,10 +507,14 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.IntakeFormQuery, predicate.IntakeForm, intakeform.OrderOption]{typ: ent.TypeIntakeForm, tq: q}, nil
 	case *ent.IntakeSubmissionQuery:
 		return &query[*ent.IntakeSubmissionQuery, predicate.IntakeSubmission, intakesubmission.OrderOption]{typ: ent.TypeIntakeSubmission, tq: q}, nil
+	case *ent.OneTimeTokenQuery:
+		return &query[*ent.OneTimeTokenQuery, predicate.OneTimeToken, onetimetoken.OrderOption]{typ: ent.TypeOneTimeToken, tq: q}, nil
 	case *ent.PractitionerQuery:
 		return &query[*ent.PractitionerQuery, predicate.Practitioner, practitioner.OrderOption]{typ: ent.TypePractitioner, tq: q}, nil
 	case *ent.ServiceQuery:
 		return &query[*ent.ServiceQuery, predicate.Service, service.OrderOption]{typ: ent.TypeService, tq: q}, nil
+	case *ent.SessionQuery:
+		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.SlotClaimQuery:
 		return &query[*ent.SlotClaimQuery, predicate.SlotClaim, slotclaim.OrderOption]{typ: ent.TypeSlotClaim, tq: q}, nil
 	case *ent.UserQuery:

@@ -9,6 +9,46 @@ import (
 )
 
 var (
+	// APIKeysColumns holds the columns for the "api_keys" table.
+	APIKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "prefix", Type: field.TypeString, Size: 16},
+		{Name: "token_hash", Type: field.TypeString, Size: 64},
+		{Name: "scopes", Type: field.TypeJSON},
+		{Name: "expires_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "last_used_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "creator_id", Type: field.TypeString, Size: 32},
+	}
+	// APIKeysTable holds the schema information for the "api_keys" table.
+	APIKeysTable = &schema.Table{
+		Name:       "api_keys",
+		Columns:    APIKeysColumns,
+		PrimaryKey: []*schema.Column{APIKeysColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "api_keys_users_creator",
+				Columns:    []*schema.Column{APIKeysColumns[10]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "apikey_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{APIKeysColumns[5]},
+			},
+			{
+				Name:    "apikey_creator_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[10]},
+			},
+		},
+	}
 	// AppointmentsColumns holds the columns for the "appointments" table.
 	AppointmentsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -111,6 +151,42 @@ var (
 				Columns:    []*schema.Column{AppointmentStateChangesColumns[8]},
 				RefColumns: []*schema.Column{AppointmentsColumns[0]},
 				OnDelete:   schema.Cascade,
+			},
+		},
+	}
+	// AuditEntriesColumns holds the columns for the "audit_entries" table.
+	AuditEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "actor_id", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "api_key_id", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "action", Type: field.TypeString, Size: 100},
+		{Name: "target_type", Type: field.TypeString, Size: 50, Default: ""},
+		{Name: "target_id", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "before", Type: field.TypeJSON, Nullable: true},
+		{Name: "after", Type: field.TypeJSON, Nullable: true},
+		{Name: "request_id", Type: field.TypeString, Size: 64, Default: ""},
+	}
+	// AuditEntriesTable holds the schema information for the "audit_entries" table.
+	AuditEntriesTable = &schema.Table{
+		Name:       "audit_entries",
+		Columns:    AuditEntriesColumns,
+		PrimaryKey: []*schema.Column{AuditEntriesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditentry_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[1]},
+			},
+			{
+				Name:    "auditentry_actor_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[2], AuditEntriesColumns[1]},
+			},
+			{
+				Name:    "auditentry_target_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[6], AuditEntriesColumns[1]},
 			},
 		},
 	}
@@ -238,6 +314,39 @@ var (
 			},
 		},
 	}
+	// OneTimeTokensColumns holds the columns for the "one_time_tokens" table.
+	OneTimeTokensColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"VERIFY_EMAIL", "RESET_PASSWORD"}},
+		{Name: "token_hash", Type: field.TypeString, Size: 64},
+		{Name: "email", Type: field.TypeString, Size: 254},
+		{Name: "expires_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "user_id", Type: field.TypeString, Size: 32},
+	}
+	// OneTimeTokensTable holds the schema information for the "one_time_tokens" table.
+	OneTimeTokensTable = &schema.Table{
+		Name:       "one_time_tokens",
+		Columns:    OneTimeTokensColumns,
+		PrimaryKey: []*schema.Column{OneTimeTokensColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "one_time_tokens_users_user",
+				Columns:    []*schema.Column{OneTimeTokensColumns[8]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "onetimetoken_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{OneTimeTokensColumns[4]},
+			},
+		},
+	}
 	// PractitionersColumns holds the columns for the "practitioners" table.
 	PractitionersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -304,6 +413,45 @@ var (
 			},
 		},
 	}
+	// SessionsColumns holds the columns for the "sessions" table.
+	SessionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "token_hash", Type: field.TypeString, Size: 64},
+		{Name: "expires_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "last_used_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "user_agent", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "ip_address", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "user_id", Type: field.TypeString, Size: 32},
+	}
+	// SessionsTable holds the schema information for the "sessions" table.
+	SessionsTable = &schema.Table{
+		Name:       "sessions",
+		Columns:    SessionsColumns,
+		PrimaryKey: []*schema.Column{SessionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "sessions_users_user",
+				Columns:    []*schema.Column{SessionsColumns[9]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "session_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{SessionsColumns[3]},
+			},
+			{
+				Name:    "session_user_id_revoked_at",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[9], SessionsColumns[8]},
+			},
+		},
+	}
 	// PractitionerSlotClaimsColumns holds the columns for the "practitioner_slot_claims" table.
 	PractitionerSlotClaimsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -344,6 +492,11 @@ var (
 		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "email", Type: field.TypeString, Size: 254, SchemaType: map[string]string{"mysql": "varchar(254)"}},
 		{Name: "name", Type: field.TypeString, Size: 200, Default: ""},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"CUSTOMER", "STAFF", "PRACTITIONER", "ADMIN"}, Default: "CUSTOMER"},
+		{Name: "phone", Type: field.TypeString, Nullable: true, Size: 16},
+		{Name: "password_hash", Type: field.TypeString, Nullable: true, Size: 255},
+		{Name: "email_verified_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "deactivated_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
@@ -416,14 +569,18 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		APIKeysTable,
 		AppointmentsTable,
 		AppointmentStateChangesTable,
+		AuditEntriesTable,
 		DateOverridesTable,
 		ExternalBusyBlocksTable,
 		IntakeFormsTable,
 		IntakeSubmissionsTable,
+		OneTimeTokensTable,
 		PractitionersTable,
 		ServicesTable,
+		SessionsTable,
 		PractitionerSlotClaimsTable,
 		UsersTable,
 		WeeklyHoursTable,
@@ -432,6 +589,7 @@ var (
 )
 
 func init() {
+	APIKeysTable.ForeignKeys[0].RefTable = UsersTable
 	AppointmentsTable.ForeignKeys[0].RefTable = ServicesTable
 	AppointmentsTable.ForeignKeys[1].RefTable = PractitionersTable
 	AppointmentStateChangesTable.ForeignKeys[0].RefTable = AppointmentsTable
@@ -439,6 +597,8 @@ func init() {
 	ExternalBusyBlocksTable.ForeignKeys[0].RefTable = PractitionersTable
 	IntakeSubmissionsTable.ForeignKeys[0].RefTable = AppointmentsTable
 	IntakeSubmissionsTable.ForeignKeys[1].RefTable = IntakeFormsTable
+	OneTimeTokensTable.ForeignKeys[0].RefTable = UsersTable
+	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 	PractitionerSlotClaimsTable.ForeignKeys[0].RefTable = AppointmentsTable
 	PractitionerSlotClaimsTable.Annotation = &entsql.Annotation{
 		Table: "practitioner_slot_claims",

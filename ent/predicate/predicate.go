@@ -6,11 +6,17 @@ import (
 	"entgo.io/ent/dialect/sql"
 )
 
+// APIKey is the predicate function for apikey builders.
+type APIKey func(*sql.Selector)
+
 // Appointment is the predicate function for appointment builders.
 type Appointment func(*sql.Selector)
 
 // AppointmentStateChange is the predicate function for appointmentstatechange builders.
 type AppointmentStateChange func(*sql.Selector)
+
+// AuditEntry is the predicate function for auditentry builders.
+type AuditEntry func(*sql.Selector)
 
 // DateOverride is the predicate function for dateoverride builders.
 type DateOverride func(*sql.Selector)
@@ -24,11 +30,17 @@ type IntakeForm func(*sql.Selector)
 // IntakeSubmission is the predicate function for intakesubmission builders.
 type IntakeSubmission func(*sql.Selector)
 
+// OneTimeToken is the predicate function for onetimetoken builders.
+type OneTimeToken func(*sql.Selector)
+
 // Practitioner is the predicate function for practitioner builders.
 type Practitioner func(*sql.Selector)
 
 // Service is the predicate function for service builders.
 type Service func(*sql.Selector)
+
+// Session is the predicate function for session builders.
+type Session func(*sql.Selector)
 
 // SlotClaim is the predicate function for slotclaim builders.
 type SlotClaim func(*sql.Selector)

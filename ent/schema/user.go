@@ -26,6 +26,16 @@ func (User) Fields() []ent.Field {
 		field.String("email").MaxLen(254).NotEmpty().
 			SchemaType(map[string]string{dialect.MySQL: "varchar(254)"}),
 		field.String("name").MaxLen(200).Default(""),
+		// role mirrors identity.Role; the values must stay in step.
+		field.Enum("role").Values("CUSTOMER", "STAFF", "PRACTITIONER", "ADMIN").Default("CUSTOMER"),
+		// phone is E.164 (+61412345678), validated by identity.ParsePhone.
+		field.String("phone").MaxLen(16).Optional().Nillable(),
+		// password_hash is an encoded argon2id hash with its parameters; nil
+		// for guest accounts, which can be claimed later by setting one.
+		field.String("password_hash").MaxLen(255).Optional().Nillable().Sensitive(),
+		field.Time("email_verified_at").Optional().Nillable().SchemaType(DateTime6),
+		// deactivated_at stops every session and API key of the user.
+		field.Time("deactivated_at").Optional().Nillable().SchemaType(DateTime6),
 	}
 }
 

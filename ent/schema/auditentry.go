@@ -1,0 +1,64 @@
+package schema
+
+import (
+	"context"
+	"errors"
+
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// AuditEntry records one admin or staff action: who, what, on which
+// object, the state before and after, and the request it came from. The
+// log is append-only: updates and deletes are refused by a hook.
+type AuditEntry struct {
+	ent.Schema
+}
+
+// Mixin of the AuditEntry.
+func (AuditEntry) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "aud"}}
+}
+
+// Fields of the AuditEntry.
+func (AuditEntry) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("created_at").Default(now).Immutable().SchemaType(DateTime6),
+		// actor_id is the user who acted; empty for the system.
+		field.String("actor_id").MaxLen(32).Default("").Immutable(),
+		field.String("api_key_id").MaxLen(32).Default("").Immutable(),
+		field.String("action").MaxLen(100).NotEmpty().Immutable(),
+		field.String("target_type").MaxLen(50).Default("").Immutable(),
+		field.String("target_id").MaxLen(64).Default("").Immutable(),
+		field.JSON("before", map[string]any{}).Optional().Immutable(),
+		field.JSON("after", map[string]any{}).Optional().Immutable(),
+		field.String("request_id").MaxLen(64).Default("").Immutable(),
+	}
+}
+
+// Indexes of the AuditEntry.
+func (AuditEntry) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("created_at"),
+		index.Fields("actor_id", "created_at"),
+		index.Fields("target_id", "created_at"),
+	}
+}
+
+// errAppendOnly is returned to any code that tries to change the log.
+var errAppendOnly = errors.New("audit log is append-only")
+
+// Hooks of the AuditEntry.
+func (AuditEntry) Hooks() []ent.Hook {
+	return []ent.Hook{
+		func(next ent.Mutator) ent.Mutator {
+			return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+				if !m.Op().Is(ent.OpCreate) {
+					return nil, errAppendOnly
+				}
+				return next.Mutate(ctx, m)
+			})
+		},
+	}
+}
