@@ -51,8 +51,6 @@ type Appointment struct {
 	HoldExpiresAt *time.Time `json:"hold_expires_at,omitempty"`
 	// HolderKey holds the value of the "holder_key" field.
 	HolderKey string `json:"holder_key,omitempty"`
-	// HoldTokenHash holds the value of the "hold_token_hash" field.
-	HoldTokenHash *[]byte `json:"-"`
 	// IdempotencyKey holds the value of the "idempotency_key" field.
 	IdempotencyKey *string `json:"idempotency_key,omitempty"`
 	// PriceAmount holds the value of the "price_amount" field.
@@ -141,8 +139,6 @@ func (*Appointment) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case appointment.FieldPatientID:
 			values[i] = &sql.NullScanner{S: new(gid.ID)}
-		case appointment.FieldHoldTokenHash:
-			values[i] = new([]byte)
 		case appointment.FieldID, appointment.FieldServiceID, appointment.FieldPractitionerID:
 			values[i] = new(gid.ID)
 		case appointment.FieldPriceAmount:
@@ -263,12 +259,6 @@ func (_m *Appointment) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field holder_key", values[i])
 			} else if value.Valid {
 				_m.HolderKey = value.String
-			}
-		case appointment.FieldHoldTokenHash:
-			if value, ok := values[i].(*[]byte); !ok {
-				return fmt.Errorf("unexpected type %T for field hold_token_hash", values[i])
-			} else if value != nil {
-				_m.HoldTokenHash = value
 			}
 		case appointment.FieldIdempotencyKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -420,8 +410,6 @@ func (_m *Appointment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("holder_key=")
 	builder.WriteString(_m.HolderKey)
-	builder.WriteString(", ")
-	builder.WriteString("hold_token_hash=<sensitive>")
 	builder.WriteString(", ")
 	if v := _m.IdempotencyKey; v != nil {
 		builder.WriteString("idempotency_key=")

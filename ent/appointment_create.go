@@ -182,12 +182,6 @@ func (_c *AppointmentCreate) SetNillableHolderKey(v *string) *AppointmentCreate 
 	return _c
 }
 
-// SetHoldTokenHash sets the "hold_token_hash" field.
-func (_c *AppointmentCreate) SetHoldTokenHash(v []byte) *AppointmentCreate {
-	_c.mutation.SetHoldTokenHash(v)
-	return _c
-}
-
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_c *AppointmentCreate) SetIdempotencyKey(v string) *AppointmentCreate {
 	_c.mutation.SetIdempotencyKey(v)
@@ -502,11 +496,6 @@ func (_c *AppointmentCreate) check() error {
 			return &ValidationError{Name: "holder_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.holder_key": %w`, err)}
 		}
 	}
-	if v, ok := _c.mutation.HoldTokenHash(); ok {
-		if err := appointment.HoldTokenHashValidator(v); err != nil {
-			return &ValidationError{Name: "hold_token_hash", err: fmt.Errorf(`ent: validator failed for field "Appointment.hold_token_hash": %w`, err)}
-		}
-	}
 	if v, ok := _c.mutation.IdempotencyKey(); ok {
 		if err := appointment.IdempotencyKeyValidator(v); err != nil {
 			return &ValidationError{Name: "idempotency_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.idempotency_key": %w`, err)}
@@ -639,10 +628,6 @@ func (_c *AppointmentCreate) createSpec() (*Appointment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.HolderKey(); ok {
 		_spec.SetField(appointment.FieldHolderKey, field.TypeString, value)
 		_node.HolderKey = value
-	}
-	if value, ok := _c.mutation.HoldTokenHash(); ok {
-		_spec.SetField(appointment.FieldHoldTokenHash, field.TypeBytes, value)
-		_node.HoldTokenHash = &value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(appointment.FieldIdempotencyKey, field.TypeString, value)
@@ -967,24 +952,6 @@ func (u *AppointmentUpsert) SetHolderKey(v string) *AppointmentUpsert {
 // UpdateHolderKey sets the "holder_key" field to the value that was provided on create.
 func (u *AppointmentUpsert) UpdateHolderKey() *AppointmentUpsert {
 	u.SetExcluded(appointment.FieldHolderKey)
-	return u
-}
-
-// SetHoldTokenHash sets the "hold_token_hash" field.
-func (u *AppointmentUpsert) SetHoldTokenHash(v []byte) *AppointmentUpsert {
-	u.Set(appointment.FieldHoldTokenHash, v)
-	return u
-}
-
-// UpdateHoldTokenHash sets the "hold_token_hash" field to the value that was provided on create.
-func (u *AppointmentUpsert) UpdateHoldTokenHash() *AppointmentUpsert {
-	u.SetExcluded(appointment.FieldHoldTokenHash)
-	return u
-}
-
-// ClearHoldTokenHash clears the value of the "hold_token_hash" field.
-func (u *AppointmentUpsert) ClearHoldTokenHash() *AppointmentUpsert {
-	u.SetNull(appointment.FieldHoldTokenHash)
 	return u
 }
 
@@ -1360,27 +1327,6 @@ func (u *AppointmentUpsertOne) SetHolderKey(v string) *AppointmentUpsertOne {
 func (u *AppointmentUpsertOne) UpdateHolderKey() *AppointmentUpsertOne {
 	return u.Update(func(s *AppointmentUpsert) {
 		s.UpdateHolderKey()
-	})
-}
-
-// SetHoldTokenHash sets the "hold_token_hash" field.
-func (u *AppointmentUpsertOne) SetHoldTokenHash(v []byte) *AppointmentUpsertOne {
-	return u.Update(func(s *AppointmentUpsert) {
-		s.SetHoldTokenHash(v)
-	})
-}
-
-// UpdateHoldTokenHash sets the "hold_token_hash" field to the value that was provided on create.
-func (u *AppointmentUpsertOne) UpdateHoldTokenHash() *AppointmentUpsertOne {
-	return u.Update(func(s *AppointmentUpsert) {
-		s.UpdateHoldTokenHash()
-	})
-}
-
-// ClearHoldTokenHash clears the value of the "hold_token_hash" field.
-func (u *AppointmentUpsertOne) ClearHoldTokenHash() *AppointmentUpsertOne {
-	return u.Update(func(s *AppointmentUpsert) {
-		s.ClearHoldTokenHash()
 	})
 }
 
@@ -1942,27 +1888,6 @@ func (u *AppointmentUpsertBulk) SetHolderKey(v string) *AppointmentUpsertBulk {
 func (u *AppointmentUpsertBulk) UpdateHolderKey() *AppointmentUpsertBulk {
 	return u.Update(func(s *AppointmentUpsert) {
 		s.UpdateHolderKey()
-	})
-}
-
-// SetHoldTokenHash sets the "hold_token_hash" field.
-func (u *AppointmentUpsertBulk) SetHoldTokenHash(v []byte) *AppointmentUpsertBulk {
-	return u.Update(func(s *AppointmentUpsert) {
-		s.SetHoldTokenHash(v)
-	})
-}
-
-// UpdateHoldTokenHash sets the "hold_token_hash" field to the value that was provided on create.
-func (u *AppointmentUpsertBulk) UpdateHoldTokenHash() *AppointmentUpsertBulk {
-	return u.Update(func(s *AppointmentUpsert) {
-		s.UpdateHoldTokenHash()
-	})
-}
-
-// ClearHoldTokenHash clears the value of the "hold_token_hash" field.
-func (u *AppointmentUpsertBulk) ClearHoldTokenHash() *AppointmentUpsertBulk {
-	return u.Update(func(s *AppointmentUpsert) {
-		s.ClearHoldTokenHash()
 	})
 }
 

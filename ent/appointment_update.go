@@ -234,18 +234,6 @@ func (_u *AppointmentUpdate) SetNillableHolderKey(v *string) *AppointmentUpdate 
 	return _u
 }
 
-// SetHoldTokenHash sets the "hold_token_hash" field.
-func (_u *AppointmentUpdate) SetHoldTokenHash(v []byte) *AppointmentUpdate {
-	_u.mutation.SetHoldTokenHash(v)
-	return _u
-}
-
-// ClearHoldTokenHash clears the value of the "hold_token_hash" field.
-func (_u *AppointmentUpdate) ClearHoldTokenHash() *AppointmentUpdate {
-	_u.mutation.ClearHoldTokenHash()
-	return _u
-}
-
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_u *AppointmentUpdate) SetIdempotencyKey(v string) *AppointmentUpdate {
 	_u.mutation.SetIdempotencyKey(v)
@@ -541,11 +529,6 @@ func (_u *AppointmentUpdate) check() error {
 			return &ValidationError{Name: "holder_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.holder_key": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.HoldTokenHash(); ok {
-		if err := appointment.HoldTokenHashValidator(v); err != nil {
-			return &ValidationError{Name: "hold_token_hash", err: fmt.Errorf(`ent: validator failed for field "Appointment.hold_token_hash": %w`, err)}
-		}
-	}
 	if v, ok := _u.mutation.IdempotencyKey(); ok {
 		if err := appointment.IdempotencyKeyValidator(v); err != nil {
 			return &ValidationError{Name: "idempotency_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.idempotency_key": %w`, err)}
@@ -639,12 +622,6 @@ func (_u *AppointmentUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if value, ok := _u.mutation.HolderKey(); ok {
 		_spec.SetField(appointment.FieldHolderKey, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.HoldTokenHash(); ok {
-		_spec.SetField(appointment.FieldHoldTokenHash, field.TypeBytes, value)
-	}
-	if _u.mutation.HoldTokenHashCleared() {
-		_spec.ClearField(appointment.FieldHoldTokenHash, field.TypeBytes)
 	}
 	if value, ok := _u.mutation.IdempotencyKey(); ok {
 		_spec.SetField(appointment.FieldIdempotencyKey, field.TypeString, value)
@@ -1036,18 +1013,6 @@ func (_u *AppointmentUpdateOne) SetNillableHolderKey(v *string) *AppointmentUpda
 	return _u
 }
 
-// SetHoldTokenHash sets the "hold_token_hash" field.
-func (_u *AppointmentUpdateOne) SetHoldTokenHash(v []byte) *AppointmentUpdateOne {
-	_u.mutation.SetHoldTokenHash(v)
-	return _u
-}
-
-// ClearHoldTokenHash clears the value of the "hold_token_hash" field.
-func (_u *AppointmentUpdateOne) ClearHoldTokenHash() *AppointmentUpdateOne {
-	_u.mutation.ClearHoldTokenHash()
-	return _u
-}
-
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_u *AppointmentUpdateOne) SetIdempotencyKey(v string) *AppointmentUpdateOne {
 	_u.mutation.SetIdempotencyKey(v)
@@ -1356,11 +1321,6 @@ func (_u *AppointmentUpdateOne) check() error {
 			return &ValidationError{Name: "holder_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.holder_key": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.HoldTokenHash(); ok {
-		if err := appointment.HoldTokenHashValidator(v); err != nil {
-			return &ValidationError{Name: "hold_token_hash", err: fmt.Errorf(`ent: validator failed for field "Appointment.hold_token_hash": %w`, err)}
-		}
-	}
 	if v, ok := _u.mutation.IdempotencyKey(); ok {
 		if err := appointment.IdempotencyKeyValidator(v); err != nil {
 			return &ValidationError{Name: "idempotency_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.idempotency_key": %w`, err)}
@@ -1471,12 +1431,6 @@ func (_u *AppointmentUpdateOne) sqlSave(ctx context.Context) (_node *Appointment
 	}
 	if value, ok := _u.mutation.HolderKey(); ok {
 		_spec.SetField(appointment.FieldHolderKey, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.HoldTokenHash(); ok {
-		_spec.SetField(appointment.FieldHoldTokenHash, field.TypeBytes, value)
-	}
-	if _u.mutation.HoldTokenHashCleared() {
-		_spec.ClearField(appointment.FieldHoldTokenHash, field.TypeBytes)
 	}
 	if value, ok := _u.mutation.IdempotencyKey(); ok {
 		_spec.SetField(appointment.FieldIdempotencyKey, field.TypeString, value)

@@ -1024,7 +1024,6 @@ type AppointmentMutation struct {
 	state                    *appointment.State
 	hold_expires_at          *time.Time
 	holder_key               *string
-	hold_token_hash          *[]byte
 	idempotency_key          *string
 	price_amount             *int64
 	addprice_amount          *int64
@@ -1718,55 +1717,6 @@ func (m *AppointmentMutation) ResetHolderKey() {
 	m.holder_key = nil
 }
 
-// SetHoldTokenHash sets the "hold_token_hash" field.
-func (m *AppointmentMutation) SetHoldTokenHash(b []byte) {
-	m.hold_token_hash = &b
-}
-
-// HoldTokenHash returns the value of the "hold_token_hash" field in the mutation.
-func (m *AppointmentMutation) HoldTokenHash() (r []byte, exists bool) {
-	v := m.hold_token_hash
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldHoldTokenHash returns the old "hold_token_hash" field's value of the Appointment entity.
-// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *AppointmentMutation) OldHoldTokenHash(ctx context.Context) (v *[]byte, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldHoldTokenHash is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldHoldTokenHash requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldHoldTokenHash: %w", err)
-	}
-	return oldValue.HoldTokenHash, nil
-}
-
-// ClearHoldTokenHash clears the value of the "hold_token_hash" field.
-func (m *AppointmentMutation) ClearHoldTokenHash() {
-	m.hold_token_hash = nil
-	m.clearedFields[appointment.FieldHoldTokenHash] = struct{}{}
-}
-
-// HoldTokenHashCleared returns if the "hold_token_hash" field was cleared in this mutation.
-func (m *AppointmentMutation) HoldTokenHashCleared() bool {
-	_, ok := m.clearedFields[appointment.FieldHoldTokenHash]
-	return ok
-}
-
-// ResetHoldTokenHash resets all changes to the "hold_token_hash" field.
-func (m *AppointmentMutation) ResetHoldTokenHash() {
-	m.hold_token_hash = nil
-	delete(m.clearedFields, appointment.FieldHoldTokenHash)
-}
-
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (m *AppointmentMutation) SetIdempotencyKey(s string) {
 	m.idempotency_key = &s
@@ -2272,7 +2222,7 @@ func (m *AppointmentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AppointmentMutation) Fields() []string {
-	fields := make([]string, 0, 23)
+	fields := make([]string, 0, 22)
 	if m.created_at != nil {
 		fields = append(fields, appointment.FieldCreatedAt)
 	}
@@ -2317,9 +2267,6 @@ func (m *AppointmentMutation) Fields() []string {
 	}
 	if m.holder_key != nil {
 		fields = append(fields, appointment.FieldHolderKey)
-	}
-	if m.hold_token_hash != nil {
-		fields = append(fields, appointment.FieldHoldTokenHash)
 	}
 	if m.idempotency_key != nil {
 		fields = append(fields, appointment.FieldIdempotencyKey)
@@ -2380,8 +2327,6 @@ func (m *AppointmentMutation) Field(name string) (ent.Value, bool) {
 		return m.HoldExpiresAt()
 	case appointment.FieldHolderKey:
 		return m.HolderKey()
-	case appointment.FieldHoldTokenHash:
-		return m.HoldTokenHash()
 	case appointment.FieldIdempotencyKey:
 		return m.IdempotencyKey()
 	case appointment.FieldPriceAmount:
@@ -2435,8 +2380,6 @@ func (m *AppointmentMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldHoldExpiresAt(ctx)
 	case appointment.FieldHolderKey:
 		return m.OldHolderKey(ctx)
-	case appointment.FieldHoldTokenHash:
-		return m.OldHoldTokenHash(ctx)
 	case appointment.FieldIdempotencyKey:
 		return m.OldIdempotencyKey(ctx)
 	case appointment.FieldPriceAmount:
@@ -2565,13 +2508,6 @@ func (m *AppointmentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetHolderKey(v)
 		return nil
-	case appointment.FieldHoldTokenHash:
-		v, ok := value.([]byte)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetHoldTokenHash(v)
-		return nil
 	case appointment.FieldIdempotencyKey:
 		v, ok := value.(string)
 		if !ok {
@@ -2672,9 +2608,6 @@ func (m *AppointmentMutation) ClearedFields() []string {
 	if m.FieldCleared(appointment.FieldHoldExpiresAt) {
 		fields = append(fields, appointment.FieldHoldExpiresAt)
 	}
-	if m.FieldCleared(appointment.FieldHoldTokenHash) {
-		fields = append(fields, appointment.FieldHoldTokenHash)
-	}
 	if m.FieldCleared(appointment.FieldIdempotencyKey) {
 		fields = append(fields, appointment.FieldIdempotencyKey)
 	}
@@ -2706,9 +2639,6 @@ func (m *AppointmentMutation) ClearField(name string) error {
 		return nil
 	case appointment.FieldHoldExpiresAt:
 		m.ClearHoldExpiresAt()
-		return nil
-	case appointment.FieldHoldTokenHash:
-		m.ClearHoldTokenHash()
 		return nil
 	case appointment.FieldIdempotencyKey:
 		m.ClearIdempotencyKey()
@@ -2774,9 +2704,6 @@ func (m *AppointmentMutation) ResetField(name string) error {
 		return nil
 	case appointment.FieldHolderKey:
 		m.ResetHolderKey()
-		return nil
-	case appointment.FieldHoldTokenHash:
-		m.ResetHoldTokenHash()
 		return nil
 	case appointment.FieldIdempotencyKey:
 		m.ResetIdempotencyKey()

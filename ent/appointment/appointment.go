@@ -48,8 +48,6 @@ const (
 	FieldHoldExpiresAt = "hold_expires_at"
 	// FieldHolderKey holds the string denoting the holder_key field in the database.
 	FieldHolderKey = "holder_key"
-	// FieldHoldTokenHash holds the string denoting the hold_token_hash field in the database.
-	FieldHoldTokenHash = "hold_token_hash"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldPriceAmount holds the string denoting the price_amount field in the database.
@@ -122,7 +120,6 @@ var Columns = []string{
 	FieldState,
 	FieldHoldExpiresAt,
 	FieldHolderKey,
-	FieldHoldTokenHash,
 	FieldIdempotencyKey,
 	FieldPriceAmount,
 	FieldCurrency,
@@ -171,8 +168,6 @@ var (
 	DefaultHolderKey string
 	// HolderKeyValidator is a validator for the "holder_key" field. It is called by the builders before save.
 	HolderKeyValidator func(string) error
-	// HoldTokenHashValidator is a validator for the "hold_token_hash" field. It is called by the builders before save.
-	HoldTokenHashValidator func([]byte) error
 	// IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	IdempotencyKeyValidator func(string) error
 	// DefaultPriceAmount holds the default value on creation for the "price_amount" field.

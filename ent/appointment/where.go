@@ -126,11 +126,6 @@ func HolderKey(v string) predicate.Appointment {
 	return predicate.Appointment(sql.FieldEQ(FieldHolderKey, v))
 }
 
-// HoldTokenHash applies equality check predicate on the "hold_token_hash" field. It's identical to HoldTokenHashEQ.
-func HoldTokenHash(v []byte) predicate.Appointment {
-	return predicate.Appointment(sql.FieldEQ(FieldHoldTokenHash, v))
-}
-
 // IdempotencyKey applies equality check predicate on the "idempotency_key" field. It's identical to IdempotencyKeyEQ.
 func IdempotencyKey(v string) predicate.Appointment {
 	return predicate.Appointment(sql.FieldEQ(FieldIdempotencyKey, v))
@@ -954,56 +949,6 @@ func HolderKeyEqualFold(v string) predicate.Appointment {
 // HolderKeyContainsFold applies the ContainsFold predicate on the "holder_key" field.
 func HolderKeyContainsFold(v string) predicate.Appointment {
 	return predicate.Appointment(sql.FieldContainsFold(FieldHolderKey, v))
-}
-
-// HoldTokenHashEQ applies the EQ predicate on the "hold_token_hash" field.
-func HoldTokenHashEQ(v []byte) predicate.Appointment {
-	return predicate.Appointment(sql.FieldEQ(FieldHoldTokenHash, v))
-}
-
-// HoldTokenHashNEQ applies the NEQ predicate on the "hold_token_hash" field.
-func HoldTokenHashNEQ(v []byte) predicate.Appointment {
-	return predicate.Appointment(sql.FieldNEQ(FieldHoldTokenHash, v))
-}
-
-// HoldTokenHashIn applies the In predicate on the "hold_token_hash" field.
-func HoldTokenHashIn(vs ...[]byte) predicate.Appointment {
-	return predicate.Appointment(sql.FieldIn(FieldHoldTokenHash, vs...))
-}
-
-// HoldTokenHashNotIn applies the NotIn predicate on the "hold_token_hash" field.
-func HoldTokenHashNotIn(vs ...[]byte) predicate.Appointment {
-	return predicate.Appointment(sql.FieldNotIn(FieldHoldTokenHash, vs...))
-}
-
-// HoldTokenHashGT applies the GT predicate on the "hold_token_hash" field.
-func HoldTokenHashGT(v []byte) predicate.Appointment {
-	return predicate.Appointment(sql.FieldGT(FieldHoldTokenHash, v))
-}
-
-// HoldTokenHashGTE applies the GTE predicate on the "hold_token_hash" field.
-func HoldTokenHashGTE(v []byte) predicate.Appointment {
-	return predicate.Appointment(sql.FieldGTE(FieldHoldTokenHash, v))
-}
-
-// HoldTokenHashLT applies the LT predicate on the "hold_token_hash" field.
-func HoldTokenHashLT(v []byte) predicate.Appointment {
-	return predicate.Appointment(sql.FieldLT(FieldHoldTokenHash, v))
-}
-
-// HoldTokenHashLTE applies the LTE predicate on the "hold_token_hash" field.
-func HoldTokenHashLTE(v []byte) predicate.Appointment {
-	return predicate.Appointment(sql.FieldLTE(FieldHoldTokenHash, v))
-}
-
-// HoldTokenHashIsNil applies the IsNil predicate on the "hold_token_hash" field.
-func HoldTokenHashIsNil() predicate.Appointment {
-	return predicate.Appointment(sql.FieldIsNull(FieldHoldTokenHash))
-}
-
-// HoldTokenHashNotNil applies the NotNil predicate on the "hold_token_hash" field.
-func HoldTokenHashNotNil() predicate.Appointment {
-	return predicate.Appointment(sql.FieldNotNull(FieldHoldTokenHash))
 }
 
 // IdempotencyKeyEQ applies the EQ predicate on the "idempotency_key" field.

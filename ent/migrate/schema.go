@@ -65,7 +65,6 @@ var (
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"HELD", "PENDING_PAYMENT", "CONFIRMED", "COMPLETED", "NO_SHOW", "CANCELLED"}},
 		{Name: "hold_expires_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "holder_key", Type: field.TypeString, Size: 64, Default: ""},
-		{Name: "hold_token_hash", Type: field.TypeBytes, Nullable: true, Size: 32},
 		{Name: "idempotency_key", Type: field.TypeString, Nullable: true, Size: 128},
 		{Name: "price_amount", Type: field.TypeInt64, Default: 0},
 		{Name: "currency", Type: field.TypeString, Size: 3, Default: ""},
@@ -84,13 +83,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "appointments_services_service",
-				Columns:    []*schema.Column{AppointmentsColumns[22]},
+				Columns:    []*schema.Column{AppointmentsColumns[21]},
 				RefColumns: []*schema.Column{ServicesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_practitioners_practitioner",
-				Columns:    []*schema.Column{AppointmentsColumns[23]},
+				Columns:    []*schema.Column{AppointmentsColumns[22]},
 				RefColumns: []*schema.Column{PractitionersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -99,7 +98,7 @@ var (
 			{
 				Name:    "appointment_practitioner_id_blocked_start",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[23], AppointmentsColumns[9]},
+				Columns: []*schema.Column{AppointmentsColumns[22], AppointmentsColumns[9]},
 			},
 			{
 				Name:    "appointment_patient_id_start_at",
@@ -119,12 +118,12 @@ var (
 			{
 				Name:    "appointment_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{AppointmentsColumns[15]},
+				Columns: []*schema.Column{AppointmentsColumns[14]},
 			},
 			{
 				Name:    "appointment_payment_intent_id",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[18]},
+				Columns: []*schema.Column{AppointmentsColumns[17]},
 			},
 		},
 	}

@@ -175,32 +175,28 @@ func init() {
 	appointment.DefaultHolderKey = appointmentDescHolderKey.Default.(string)
 	// appointment.HolderKeyValidator is a validator for the "holder_key" field. It is called by the builders before save.
 	appointment.HolderKeyValidator = appointmentDescHolderKey.Validators[0].(func(string) error)
-	// appointmentDescHoldTokenHash is the schema descriptor for hold_token_hash field.
-	appointmentDescHoldTokenHash := appointmentFields[13].Descriptor()
-	// appointment.HoldTokenHashValidator is a validator for the "hold_token_hash" field. It is called by the builders before save.
-	appointment.HoldTokenHashValidator = appointmentDescHoldTokenHash.Validators[0].(func([]byte) error)
 	// appointmentDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	appointmentDescIdempotencyKey := appointmentFields[14].Descriptor()
+	appointmentDescIdempotencyKey := appointmentFields[13].Descriptor()
 	// appointment.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	appointment.IdempotencyKeyValidator = appointmentDescIdempotencyKey.Validators[0].(func(string) error)
 	// appointmentDescPriceAmount is the schema descriptor for price_amount field.
-	appointmentDescPriceAmount := appointmentFields[15].Descriptor()
+	appointmentDescPriceAmount := appointmentFields[14].Descriptor()
 	// appointment.DefaultPriceAmount holds the default value on creation for the price_amount field.
 	appointment.DefaultPriceAmount = appointmentDescPriceAmount.Default.(int64)
 	// appointment.PriceAmountValidator is a validator for the "price_amount" field. It is called by the builders before save.
 	appointment.PriceAmountValidator = appointmentDescPriceAmount.Validators[0].(func(int64) error)
 	// appointmentDescCurrency is the schema descriptor for currency field.
-	appointmentDescCurrency := appointmentFields[16].Descriptor()
+	appointmentDescCurrency := appointmentFields[15].Descriptor()
 	// appointment.DefaultCurrency holds the default value on creation for the currency field.
 	appointment.DefaultCurrency = appointmentDescCurrency.Default.(string)
 	// appointment.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	appointment.CurrencyValidator = appointmentDescCurrency.Validators[0].(func(string) error)
 	// appointmentDescPaymentIntentID is the schema descriptor for payment_intent_id field.
-	appointmentDescPaymentIntentID := appointmentFields[17].Descriptor()
+	appointmentDescPaymentIntentID := appointmentFields[16].Descriptor()
 	// appointment.PaymentIntentIDValidator is a validator for the "payment_intent_id" field. It is called by the builders before save.
 	appointment.PaymentIntentIDValidator = appointmentDescPaymentIntentID.Validators[0].(func(string) error)
 	// appointmentDescCancelReason is the schema descriptor for cancel_reason field.
-	appointmentDescCancelReason := appointmentFields[18].Descriptor()
+	appointmentDescCancelReason := appointmentFields[17].Descriptor()
 	// appointment.DefaultCancelReason holds the default value on creation for the cancel_reason field.
 	appointment.DefaultCancelReason = appointmentDescCancelReason.Default.(string)
 	// appointment.CancelReasonValidator is a validator for the "cancel_reason" field. It is called by the builders before save.

@@ -260,7 +260,6 @@ func (Appointment) Fields() []ent.Field {
 		// holder_key identifies who holds the slot (a user id, or a guest
 		// key), to cap active holds per person.
 		field.String("holder_key").MaxLen(64).Default(""),
-		field.Bytes("hold_token_hash").MaxLen(32).Optional().Nillable().Sensitive(),
 		field.String("idempotency_key").MaxLen(128).Optional().Nillable(),
 		field.Int64("price_amount").NonNegative().Default(0),
 		field.String("currency").MaxLen(3).Default(""),
