@@ -20,15 +20,21 @@ import (
 // errRecovered marks an error made from a recovered panic.
 var errRecovered = errors.New("panic in resolver")
 
-// ErrorPresenter is the one place where errors become GraphQL errors. Known
+// Errors presents errors and recovers panics for the GraphQL server,
+// logging what clients must not see.
+type Errors struct {
+	Log *slog.Logger
+}
+
+// Present is the one place where errors become GraphQL errors. Known
 // errors get their code and client-safe message; anything else is logged
 // with its request id and shown only as INTERNAL, so internal details
 // (SQL, stack traces, hostnames) never reach a client.
-func ErrorPresenter(ctx context.Context, err error) *gqlerror.Error {
+func (e Errors) Present(ctx context.Context, err error) *gqlerror.Error {
 	out := graphql.DefaultErrorPresenter(ctx, err)
 	code, message, retryAfter := classify(err, out)
 	if code == errcode.Internal {
-		slog.ErrorContext(ctx, "graphql internal error", "error", err.Error(), "path", out.Path.String())
+		e.Log.ErrorContext(ctx, "graphql internal error", "error", err.Error(), "path", out.Path.String())
 		message = "internal error"
 		if id := requestid.From(ctx); id != "" {
 			message = fmt.Sprintf("internal error (request id %s)", id)
@@ -93,7 +99,7 @@ func classify(err error, presented *gqlerror.Error) (errcode.Code, string, int) 
 
 // Recover turns a panic in a resolver into an INTERNAL error. The stack
 // goes to the log with the request id; the client sees only the id.
-func Recover(ctx context.Context, p any) error {
-	slog.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+func (e Errors) Recover(ctx context.Context, p any) error {
+	e.Log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	return fmt.Errorf("%w: %v", errRecovered, p)
 }

@@ -3,10 +3,12 @@ package graph
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	gqlerrcode "github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -21,6 +23,14 @@ type Limits struct {
 	MaxOperations    int
 	MaxPageSize      int
 	OperationTimeout time.Duration
+}
+
+func init() {
+	// Limit errors are protocol errors: the request was refused before
+	// execution, so transports answer 422 like for validation errors.
+	for _, c := range []errcode.Code{errcode.ComplexityLimit, errcode.DepthLimit, errcode.AliasLimit, errcode.OperationLimit, errcode.PageSizeLimit, errcode.TokenLimit} {
+		gqlerrcode.RegisterErrorType(string(c), gqlerrcode.KindProtocol)
+	}
 }
 
 var (
@@ -151,8 +161,7 @@ func (c Complexity) Complexity(ctx context.Context, typeName, field string, chil
 		return n, ok
 	}
 	def := c.Schema().Types[typeName]
-	if def == nil || childComplexity == 0 {
-		// Scalar lists (tags, error paths) cost what their field costs.
+	if def == nil {
 		return 0, false
 	}
 	if strings.HasSuffix(typeName, "Connection") {
@@ -170,17 +179,19 @@ func (c Complexity) Complexity(ctx context.Context, typeName, field string, chil
 			items = max(items, v)
 		}
 	}
-	if ids, ok := args["ids"].([]any); ok {
-		items = max(items, len(ids))
+	if ids := reflect.ValueOf(args["ids"]); ids.Kind() == reflect.Slice {
+		items = max(items, ids.Len())
 	}
 	isConnection := strings.HasSuffix(f.Type.Name(), "Connection")
 	if items == 0 && (isConnection || f.Type.Elem != nil) {
 		items = c.DefaultPageSize
 	}
-	if items == 0 {
+	target := c.Schema().Types[f.Type.Name()]
+	if items == 0 || target == nil || (target.Kind != ast.Object && target.Kind != ast.Interface && target.Kind != ast.Union) {
+		// Scalar lists (tags, error paths) cost what their field costs.
 		return 0, false
 	}
-	return 1 + items*childComplexity, true
+	return 1 + items*max(childComplexity, 1), true
 }
 
 func toInt(v any) (int, bool) {

@@ -49,8 +49,9 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(cfg.MaxTokens)
 	srv.SetDisableSuggestion(!cfg.FieldSuggestions)
-	srv.SetErrorPresenter(graph.ErrorPresenter)
-	srv.SetRecoverFunc(graph.Recover)
+	errs := graph.Errors{Log: log}
+	srv.SetErrorPresenter(errs.Present)
+	srv.SetRecoverFunc(errs.Recover)
 
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
@@ -89,8 +90,9 @@ func (o operationLog) InterceptResponse(ctx context.Context, next graphql.Respon
 		return resp
 	}
 	op := graphql.GetOperationContext(ctx)
-	kind := "unknown"
+	kind, name := "unknown", op.OperationName
 	if op.Operation != nil {
+		name = op.Operation.Name
 		kind = string(op.Operation.Operation)
 		if op.Operation.Operation == ast.Subscription {
 			// One line per subscription event would drown the log.
@@ -110,7 +112,7 @@ func (o operationLog) InterceptResponse(ctx context.Context, next graphql.Respon
 		outcome = "error"
 	}
 	o.log.LogAttrs(ctx, slog.LevelInfo, "graphql operation",
-		slog.String("operation", op.OperationName),
+		slog.String("operation", name),
 		slog.String("type", kind),
 		slog.Duration("duration", time.Since(start)),
 		slog.String("outcome", outcome),
