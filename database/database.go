@@ -17,6 +17,9 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"frontdesk/ent"
+	// Schemas with hooks move ent's defaults and validators into the
+	// runtime package; every process opens the store here, so load it here.
+	_ "frontdesk/ent/runtime"
 )
 
 // DB is an open store.

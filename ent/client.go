@@ -20,8 +20,11 @@ import (
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/job"
+	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
@@ -57,10 +60,16 @@ type Client struct {
 	IntakeForm *IntakeFormClient
 	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
 	IntakeSubmission *IntakeSubmissionClient
+	// Job is the client for interacting with the Job builders.
+	Job *JobClient
+	// JobAttempt is the client for interacting with the JobAttempt builders.
+	JobAttempt *JobAttemptClient
 	// OneTimeToken is the client for interacting with the OneTimeToken builders.
 	OneTimeToken *OneTimeTokenClient
 	// Practitioner is the client for interacting with the Practitioner builders.
 	Practitioner *PractitionerClient
+	// SentMessage is the client for interacting with the SentMessage builders.
+	SentMessage *SentMessageClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
 	// Session is the client for interacting with the Session builders.
@@ -90,8 +99,11 @@ func (c *Client) init() {
 	c.ExternalBusyBlock = NewExternalBusyBlockClient(c.config)
 	c.IntakeForm = NewIntakeFormClient(c.config)
 	c.IntakeSubmission = NewIntakeSubmissionClient(c.config)
+	c.Job = NewJobClient(c.config)
+	c.JobAttempt = NewJobAttemptClient(c.config)
 	c.OneTimeToken = NewOneTimeTokenClient(c.config)
 	c.Practitioner = NewPractitionerClient(c.config)
+	c.SentMessage = NewSentMessageClient(c.config)
 	c.Service = NewServiceClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.SlotClaim = NewSlotClaimClient(c.config)
@@ -197,8 +209,11 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
+		Job:                    NewJobClient(cfg),
+		JobAttempt:             NewJobAttemptClient(cfg),
 		OneTimeToken:           NewOneTimeTokenClient(cfg),
 		Practitioner:           NewPractitionerClient(cfg),
+		SentMessage:            NewSentMessageClient(cfg),
 		Service:                NewServiceClient(cfg),
 		Session:                NewSessionClient(cfg),
 		SlotClaim:              NewSlotClaimClient(cfg),
@@ -231,8 +246,11 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
+		Job:                    NewJobClient(cfg),
+		JobAttempt:             NewJobAttemptClient(cfg),
 		OneTimeToken:           NewOneTimeTokenClient(cfg),
 		Practitioner:           NewPractitionerClient(cfg),
+		SentMessage:            NewSentMessageClient(cfg),
 		Service:                NewServiceClient(cfg),
 		Session:                NewSessionClient(cfg),
 		SlotClaim:              NewSlotClaimClient(cfg),
@@ -268,8 +286,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry, c.DateOverride,
-		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.OneTimeToken,
-		c.Practitioner, c.Service, c.Session, c.SlotClaim, c.User, c.WeeklyHours,
+		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.Job, c.JobAttempt,
+		c.OneTimeToken, c.Practitioner, c.SentMessage, c.Service, c.Session,
+		c.SlotClaim, c.User, c.WeeklyHours,
 	} {
 		n.Use(hooks...)
 	}
@@ -280,8 +299,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry, c.DateOverride,
-		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.OneTimeToken,
-		c.Practitioner, c.Service, c.Session, c.SlotClaim, c.User, c.WeeklyHours,
+		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.Job, c.JobAttempt,
+		c.OneTimeToken, c.Practitioner, c.SentMessage, c.Service, c.Session,
+		c.SlotClaim, c.User, c.WeeklyHours,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -306,10 +326,16 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.IntakeForm.mutate(ctx, m)
 	case *IntakeSubmissionMutation:
 		return c.IntakeSubmission.mutate(ctx, m)
+	case *JobMutation:
+		return c.Job.mutate(ctx, m)
+	case *JobAttemptMutation:
+		return c.JobAttempt.mutate(ctx, m)
 	case *OneTimeTokenMutation:
 		return c.OneTimeToken.mutate(ctx, m)
 	case *PractitionerMutation:
 		return c.Practitioner.mutate(ctx, m)
+	case *SentMessageMutation:
+		return c.SentMessage.mutate(ctx, m)
 	case *ServiceMutation:
 		return c.Service.mutate(ctx, m)
 	case *SessionMutation:
@@ -1550,6 +1576,304 @@ func (c *IntakeSubmissionClient) mutate(ctx context.Context, m *IntakeSubmission
 	}
 }
 
+// JobClient is a client for the Job schema.
+type JobClient struct {
+	config
+}
+
+// NewJobClient returns a client for the Job from the given config.
+func NewJobClient(c config) *JobClient {
+	return &JobClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `job.Hooks(f(g(h())))`.
+func (c *JobClient) Use(hooks ...Hook) {
+	c.hooks.Job = append(c.hooks.Job, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `job.Intercept(f(g(h())))`.
+func (c *JobClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Job = append(c.inters.Job, interceptors...)
+}
+
+// Create returns a builder for creating a Job entity.
+func (c *JobClient) Create() *JobCreate {
+	mutation := newJobMutation(c.config, OpCreate)
+	return &JobCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Job entities.
+func (c *JobClient) CreateBulk(builders ...*JobCreate) *JobCreateBulk {
+	return &JobCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JobClient) MapCreateBulk(slice any, setFunc func(*JobCreate, int)) *JobCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JobCreateBulk{err: fmt.Errorf("calling to JobClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JobCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JobCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Job.
+func (c *JobClient) Update() *JobUpdate {
+	mutation := newJobMutation(c.config, OpUpdate)
+	return &JobUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JobClient) UpdateOne(_m *Job) *JobUpdateOne {
+	mutation := newJobMutation(c.config, OpUpdateOne, withJob(_m))
+	return &JobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JobClient) UpdateOneID(id gid.ID) *JobUpdateOne {
+	mutation := newJobMutation(c.config, OpUpdateOne, withJobID(id))
+	return &JobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Job.
+func (c *JobClient) Delete() *JobDelete {
+	mutation := newJobMutation(c.config, OpDelete)
+	return &JobDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JobClient) DeleteOne(_m *Job) *JobDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JobClient) DeleteOneID(id gid.ID) *JobDeleteOne {
+	builder := c.Delete().Where(job.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JobDeleteOne{builder}
+}
+
+// Query returns a query builder for Job.
+func (c *JobClient) Query() *JobQuery {
+	return &JobQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJob},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Job entity by its id.
+func (c *JobClient) Get(ctx context.Context, id gid.ID) (*Job, error) {
+	return c.Query().Where(job.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JobClient) GetX(ctx context.Context, id gid.ID) *Job {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAttemptLog queries the attempt_log edge of a Job.
+func (c *JobClient) QueryAttemptLog(_m *Job) *JobAttemptQuery {
+	query := (&JobAttemptClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(job.Table, job.FieldID, id),
+			sqlgraph.To(jobattempt.Table, jobattempt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, job.AttemptLogTable, job.AttemptLogColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *JobClient) Hooks() []Hook {
+	return c.hooks.Job
+}
+
+// Interceptors returns the client interceptors.
+func (c *JobClient) Interceptors() []Interceptor {
+	return c.inters.Job
+}
+
+func (c *JobClient) mutate(ctx context.Context, m *JobMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JobCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JobUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JobDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Job mutation op: %q", m.Op())
+	}
+}
+
+// JobAttemptClient is a client for the JobAttempt schema.
+type JobAttemptClient struct {
+	config
+}
+
+// NewJobAttemptClient returns a client for the JobAttempt from the given config.
+func NewJobAttemptClient(c config) *JobAttemptClient {
+	return &JobAttemptClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `jobattempt.Hooks(f(g(h())))`.
+func (c *JobAttemptClient) Use(hooks ...Hook) {
+	c.hooks.JobAttempt = append(c.hooks.JobAttempt, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `jobattempt.Intercept(f(g(h())))`.
+func (c *JobAttemptClient) Intercept(interceptors ...Interceptor) {
+	c.inters.JobAttempt = append(c.inters.JobAttempt, interceptors...)
+}
+
+// Create returns a builder for creating a JobAttempt entity.
+func (c *JobAttemptClient) Create() *JobAttemptCreate {
+	mutation := newJobAttemptMutation(c.config, OpCreate)
+	return &JobAttemptCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of JobAttempt entities.
+func (c *JobAttemptClient) CreateBulk(builders ...*JobAttemptCreate) *JobAttemptCreateBulk {
+	return &JobAttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JobAttemptClient) MapCreateBulk(slice any, setFunc func(*JobAttemptCreate, int)) *JobAttemptCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JobAttemptCreateBulk{err: fmt.Errorf("calling to JobAttemptClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JobAttemptCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JobAttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for JobAttempt.
+func (c *JobAttemptClient) Update() *JobAttemptUpdate {
+	mutation := newJobAttemptMutation(c.config, OpUpdate)
+	return &JobAttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JobAttemptClient) UpdateOne(_m *JobAttempt) *JobAttemptUpdateOne {
+	mutation := newJobAttemptMutation(c.config, OpUpdateOne, withJobAttempt(_m))
+	return &JobAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JobAttemptClient) UpdateOneID(id gid.ID) *JobAttemptUpdateOne {
+	mutation := newJobAttemptMutation(c.config, OpUpdateOne, withJobAttemptID(id))
+	return &JobAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for JobAttempt.
+func (c *JobAttemptClient) Delete() *JobAttemptDelete {
+	mutation := newJobAttemptMutation(c.config, OpDelete)
+	return &JobAttemptDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JobAttemptClient) DeleteOne(_m *JobAttempt) *JobAttemptDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JobAttemptClient) DeleteOneID(id gid.ID) *JobAttemptDeleteOne {
+	builder := c.Delete().Where(jobattempt.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JobAttemptDeleteOne{builder}
+}
+
+// Query returns a query builder for JobAttempt.
+func (c *JobAttemptClient) Query() *JobAttemptQuery {
+	return &JobAttemptQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJobAttempt},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a JobAttempt entity by its id.
+func (c *JobAttemptClient) Get(ctx context.Context, id gid.ID) (*JobAttempt, error) {
+	return c.Query().Where(jobattempt.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JobAttemptClient) GetX(ctx context.Context, id gid.ID) *JobAttempt {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryJob queries the job edge of a JobAttempt.
+func (c *JobAttemptClient) QueryJob(_m *JobAttempt) *JobQuery {
+	query := (&JobClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(jobattempt.Table, jobattempt.FieldID, id),
+			sqlgraph.To(job.Table, job.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, jobattempt.JobTable, jobattempt.JobColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *JobAttemptClient) Hooks() []Hook {
+	return c.hooks.JobAttempt
+}
+
+// Interceptors returns the client interceptors.
+func (c *JobAttemptClient) Interceptors() []Interceptor {
+	return c.inters.JobAttempt
+}
+
+func (c *JobAttemptClient) mutate(ctx context.Context, m *JobAttemptMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JobAttemptCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JobAttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JobAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JobAttemptDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown JobAttempt mutation op: %q", m.Op())
+	}
+}
+
 // OneTimeTokenClient is a client for the OneTimeToken schema.
 type OneTimeTokenClient struct {
 	config
@@ -1877,6 +2201,139 @@ func (c *PractitionerClient) mutate(ctx context.Context, m *PractitionerMutation
 		return (&PractitionerDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Practitioner mutation op: %q", m.Op())
+	}
+}
+
+// SentMessageClient is a client for the SentMessage schema.
+type SentMessageClient struct {
+	config
+}
+
+// NewSentMessageClient returns a client for the SentMessage from the given config.
+func NewSentMessageClient(c config) *SentMessageClient {
+	return &SentMessageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `sentmessage.Hooks(f(g(h())))`.
+func (c *SentMessageClient) Use(hooks ...Hook) {
+	c.hooks.SentMessage = append(c.hooks.SentMessage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `sentmessage.Intercept(f(g(h())))`.
+func (c *SentMessageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SentMessage = append(c.inters.SentMessage, interceptors...)
+}
+
+// Create returns a builder for creating a SentMessage entity.
+func (c *SentMessageClient) Create() *SentMessageCreate {
+	mutation := newSentMessageMutation(c.config, OpCreate)
+	return &SentMessageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SentMessage entities.
+func (c *SentMessageClient) CreateBulk(builders ...*SentMessageCreate) *SentMessageCreateBulk {
+	return &SentMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SentMessageClient) MapCreateBulk(slice any, setFunc func(*SentMessageCreate, int)) *SentMessageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SentMessageCreateBulk{err: fmt.Errorf("calling to SentMessageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SentMessageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SentMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SentMessage.
+func (c *SentMessageClient) Update() *SentMessageUpdate {
+	mutation := newSentMessageMutation(c.config, OpUpdate)
+	return &SentMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SentMessageClient) UpdateOne(_m *SentMessage) *SentMessageUpdateOne {
+	mutation := newSentMessageMutation(c.config, OpUpdateOne, withSentMessage(_m))
+	return &SentMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SentMessageClient) UpdateOneID(id gid.ID) *SentMessageUpdateOne {
+	mutation := newSentMessageMutation(c.config, OpUpdateOne, withSentMessageID(id))
+	return &SentMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SentMessage.
+func (c *SentMessageClient) Delete() *SentMessageDelete {
+	mutation := newSentMessageMutation(c.config, OpDelete)
+	return &SentMessageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SentMessageClient) DeleteOne(_m *SentMessage) *SentMessageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SentMessageClient) DeleteOneID(id gid.ID) *SentMessageDeleteOne {
+	builder := c.Delete().Where(sentmessage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SentMessageDeleteOne{builder}
+}
+
+// Query returns a query builder for SentMessage.
+func (c *SentMessageClient) Query() *SentMessageQuery {
+	return &SentMessageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSentMessage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SentMessage entity by its id.
+func (c *SentMessageClient) Get(ctx context.Context, id gid.ID) (*SentMessage, error) {
+	return c.Query().Where(sentmessage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SentMessageClient) GetX(ctx context.Context, id gid.ID) *SentMessage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SentMessageClient) Hooks() []Hook {
+	return c.hooks.SentMessage
+}
+
+// Interceptors returns the client interceptors.
+func (c *SentMessageClient) Interceptors() []Interceptor {
+	return c.inters.SentMessage
+}
+
+func (c *SentMessageClient) mutate(ctx context.Context, m *SentMessageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SentMessageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SentMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SentMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SentMessageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SentMessage mutation op: %q", m.Op())
 	}
 }
 
@@ -2613,13 +3070,15 @@ func (c *WeeklyHoursClient) mutate(ctx context.Context, m *WeeklyHoursMutation) 
 type (
 	hooks struct {
 		APIKey, Appointment, AppointmentStateChange, AuditEntry, DateOverride,
-		ExternalBusyBlock, IntakeForm, IntakeSubmission, OneTimeToken, Practitioner,
-		Service, Session, SlotClaim, User, WeeklyHours []ent.Hook
+		ExternalBusyBlock, IntakeForm, IntakeSubmission, Job, JobAttempt, OneTimeToken,
+		Practitioner, SentMessage, Service, Session, SlotClaim, User,
+		WeeklyHours []ent.Hook
 	}
 	inters struct {
 		APIKey, Appointment, AppointmentStateChange, AuditEntry, DateOverride,
-		ExternalBusyBlock, IntakeForm, IntakeSubmission, OneTimeToken, Practitioner,
-		Service, Session, SlotClaim, User, WeeklyHours []ent.Interceptor
+		ExternalBusyBlock, IntakeForm, IntakeSubmission, Job, JobAttempt, OneTimeToken,
+		Practitioner, SentMessage, Service, Session, SlotClaim, User,
+		WeeklyHours []ent.Interceptor
 	}
 )
 

@@ -14,8 +14,11 @@ import (
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/job"
+	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
@@ -95,8 +98,11 @@ func checkColumn(t, c string) error {
 			externalbusyblock.Table:      externalbusyblock.ValidColumn,
 			intakeform.Table:             intakeform.ValidColumn,
 			intakesubmission.Table:       intakesubmission.ValidColumn,
+			job.Table:                    job.ValidColumn,
+			jobattempt.Table:             jobattempt.ValidColumn,
 			onetimetoken.Table:           onetimetoken.ValidColumn,
 			practitioner.Table:           practitioner.ValidColumn,
+			sentmessage.Table:            sentmessage.ValidColumn,
 			service.Table:                service.ValidColumn,
 			session.Table:                session.ValidColumn,
 			slotclaim.Table:              slotclaim.ValidColumn,

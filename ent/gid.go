@@ -13,8 +13,11 @@ import (
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/job"
+	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
@@ -33,8 +36,11 @@ var tableByPrefix = map[string]string{
 	"busy": externalbusyblock.Table,
 	"form": intakeform.Table,
 	"fsub": intakesubmission.Table,
+	"job":  job.Table,
+	"jat":  jobattempt.Table,
 	"ott":  onetimetoken.Table,
 	"prac": practitioner.Table,
+	"msg":  sentmessage.Table,
 	"svc":  service.Table,
 	"ses":  session.Table,
 	"clm":  slotclaim.Table,

@@ -12,8 +12,11 @@ import (
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/job"
+	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
@@ -1020,6 +1023,247 @@ func newIntakeSubmissionPaginateArgs(rv map[string]any) *intakesubmissionPaginat
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *JobQuery) CollectFields(ctx context.Context, satisfies ...string) (*JobQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *JobQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(job.Columns))
+		selectedFields = []string{job.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "attemptLog":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&JobAttemptClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, jobattemptImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedAttemptLog(alias, func(wq *JobAttemptQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[job.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, job.FieldCreatedAt)
+				fieldSeen[job.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[job.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, job.FieldUpdatedAt)
+				fieldSeen[job.FieldUpdatedAt] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[job.FieldKind]; !ok {
+				selectedFields = append(selectedFields, job.FieldKind)
+				fieldSeen[job.FieldKind] = struct{}{}
+			}
+		case "payload":
+			if _, ok := fieldSeen[job.FieldPayload]; !ok {
+				selectedFields = append(selectedFields, job.FieldPayload)
+				fieldSeen[job.FieldPayload] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[job.FieldState]; !ok {
+				selectedFields = append(selectedFields, job.FieldState)
+				fieldSeen[job.FieldState] = struct{}{}
+			}
+		case "attempts":
+			if _, ok := fieldSeen[job.FieldAttempts]; !ok {
+				selectedFields = append(selectedFields, job.FieldAttempts)
+				fieldSeen[job.FieldAttempts] = struct{}{}
+			}
+		case "maxAttempts":
+			if _, ok := fieldSeen[job.FieldMaxAttempts]; !ok {
+				selectedFields = append(selectedFields, job.FieldMaxAttempts)
+				fieldSeen[job.FieldMaxAttempts] = struct{}{}
+			}
+		case "runAt":
+			if _, ok := fieldSeen[job.FieldRunAt]; !ok {
+				selectedFields = append(selectedFields, job.FieldRunAt)
+				fieldSeen[job.FieldRunAt] = struct{}{}
+			}
+		case "leaseOwner":
+			if _, ok := fieldSeen[job.FieldLeaseOwner]; !ok {
+				selectedFields = append(selectedFields, job.FieldLeaseOwner)
+				fieldSeen[job.FieldLeaseOwner] = struct{}{}
+			}
+		case "leaseExpiresAt":
+			if _, ok := fieldSeen[job.FieldLeaseExpiresAt]; !ok {
+				selectedFields = append(selectedFields, job.FieldLeaseExpiresAt)
+				fieldSeen[job.FieldLeaseExpiresAt] = struct{}{}
+			}
+		case "idempotencyKey":
+			if _, ok := fieldSeen[job.FieldIdempotencyKey]; !ok {
+				selectedFields = append(selectedFields, job.FieldIdempotencyKey)
+				fieldSeen[job.FieldIdempotencyKey] = struct{}{}
+			}
+		case "lastError":
+			if _, ok := fieldSeen[job.FieldLastError]; !ok {
+				selectedFields = append(selectedFields, job.FieldLastError)
+				fieldSeen[job.FieldLastError] = struct{}{}
+			}
+		case "finishedAt":
+			if _, ok := fieldSeen[job.FieldFinishedAt]; !ok {
+				selectedFields = append(selectedFields, job.FieldFinishedAt)
+				fieldSeen[job.FieldFinishedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type jobPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []JobPaginateOption
+}
+
+func newJobPaginateArgs(rv map[string]any) *jobPaginateArgs {
+	args := &jobPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *JobAttemptQuery) CollectFields(ctx context.Context, satisfies ...string) (*JobAttemptQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *JobAttemptQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(jobattempt.Columns))
+		selectedFields = []string{jobattempt.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "job":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&JobClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, jobImplementors)...); err != nil {
+				return err
+			}
+			_q.withJob = query
+			if _, ok := fieldSeen[jobattempt.FieldJobID]; !ok {
+				selectedFields = append(selectedFields, jobattempt.FieldJobID)
+				fieldSeen[jobattempt.FieldJobID] = struct{}{}
+			}
+		case "jobID":
+			if _, ok := fieldSeen[jobattempt.FieldJobID]; !ok {
+				selectedFields = append(selectedFields, jobattempt.FieldJobID)
+				fieldSeen[jobattempt.FieldJobID] = struct{}{}
+			}
+		case "number":
+			if _, ok := fieldSeen[jobattempt.FieldNumber]; !ok {
+				selectedFields = append(selectedFields, jobattempt.FieldNumber)
+				fieldSeen[jobattempt.FieldNumber] = struct{}{}
+			}
+		case "worker":
+			if _, ok := fieldSeen[jobattempt.FieldWorker]; !ok {
+				selectedFields = append(selectedFields, jobattempt.FieldWorker)
+				fieldSeen[jobattempt.FieldWorker] = struct{}{}
+			}
+		case "startedAt":
+			if _, ok := fieldSeen[jobattempt.FieldStartedAt]; !ok {
+				selectedFields = append(selectedFields, jobattempt.FieldStartedAt)
+				fieldSeen[jobattempt.FieldStartedAt] = struct{}{}
+			}
+		case "finishedAt":
+			if _, ok := fieldSeen[jobattempt.FieldFinishedAt]; !ok {
+				selectedFields = append(selectedFields, jobattempt.FieldFinishedAt)
+				fieldSeen[jobattempt.FieldFinishedAt] = struct{}{}
+			}
+		case "error":
+			if _, ok := fieldSeen[jobattempt.FieldError]; !ok {
+				selectedFields = append(selectedFields, jobattempt.FieldError)
+				fieldSeen[jobattempt.FieldError] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type jobattemptPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []JobAttemptPaginateOption
+}
+
+func newJobAttemptPaginateArgs(rv map[string]any) *jobattemptPaginateArgs {
+	args := &jobattemptPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *OneTimeTokenQuery) CollectFields(ctx context.Context, satisfies ...string) (*OneTimeTokenQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -1248,6 +1492,120 @@ type practitionerPaginateArgs struct {
 
 func newPractitionerPaginateArgs(rv map[string]any) *practitionerPaginateArgs {
 	args := &practitionerPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SentMessageQuery) CollectFields(ctx context.Context, satisfies ...string) (*SentMessageQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SentMessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(sentmessage.Columns))
+		selectedFields = []string{sentmessage.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[sentmessage.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldCreatedAt)
+				fieldSeen[sentmessage.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[sentmessage.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldUpdatedAt)
+				fieldSeen[sentmessage.FieldUpdatedAt] = struct{}{}
+			}
+		case "channel":
+			if _, ok := fieldSeen[sentmessage.FieldChannel]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldChannel)
+				fieldSeen[sentmessage.FieldChannel] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[sentmessage.FieldKind]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldKind)
+				fieldSeen[sentmessage.FieldKind] = struct{}{}
+			}
+		case "recipient":
+			if _, ok := fieldSeen[sentmessage.FieldRecipient]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldRecipient)
+				fieldSeen[sentmessage.FieldRecipient] = struct{}{}
+			}
+		case "subject":
+			if _, ok := fieldSeen[sentmessage.FieldSubject]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldSubject)
+				fieldSeen[sentmessage.FieldSubject] = struct{}{}
+			}
+		case "bodyText":
+			if _, ok := fieldSeen[sentmessage.FieldBodyText]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldBodyText)
+				fieldSeen[sentmessage.FieldBodyText] = struct{}{}
+			}
+		case "bodyHTML":
+			if _, ok := fieldSeen[sentmessage.FieldBodyHTML]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldBodyHTML)
+				fieldSeen[sentmessage.FieldBodyHTML] = struct{}{}
+			}
+		case "transport":
+			if _, ok := fieldSeen[sentmessage.FieldTransport]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldTransport)
+				fieldSeen[sentmessage.FieldTransport] = struct{}{}
+			}
+		case "providerID":
+			if _, ok := fieldSeen[sentmessage.FieldProviderID]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldProviderID)
+				fieldSeen[sentmessage.FieldProviderID] = struct{}{}
+			}
+		case "idempotencyKey":
+			if _, ok := fieldSeen[sentmessage.FieldIdempotencyKey]; !ok {
+				selectedFields = append(selectedFields, sentmessage.FieldIdempotencyKey)
+				fieldSeen[sentmessage.FieldIdempotencyKey] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type sentmessagePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SentMessagePaginateOption
+}
+
+func newSentMessagePaginateArgs(rv map[string]any) *sentmessagePaginateArgs {
+	args := &sentmessagePaginateArgs{}
 	if rv == nil {
 		return args
 	}

@@ -13,8 +13,11 @@ import (
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/job"
+	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
@@ -72,6 +75,16 @@ var intakesubmissionImplementors = []string{"IntakeSubmission", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*IntakeSubmission) IsNode() {}
 
+var jobImplementors = []string{"Job", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Job) IsNode() {}
+
+var jobattemptImplementors = []string{"JobAttempt", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*JobAttempt) IsNode() {}
+
 var onetimetokenImplementors = []string{"OneTimeToken", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -81,6 +94,11 @@ var practitionerImplementors = []string{"Practitioner", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Practitioner) IsNode() {}
+
+var sentmessageImplementors = []string{"SentMessage", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*SentMessage) IsNode() {}
 
 var serviceImplementors = []string{"Service", "Node"}
 
@@ -269,6 +287,32 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case job.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.Job.Query().
+			Where(job.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, jobImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case jobattempt.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.JobAttempt.Query().
+			Where(jobattempt.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, jobattemptImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case onetimetoken.Table:
 		var uid gid.ID
 		if err := uid.UnmarshalGQL(id); err != nil {
@@ -291,6 +335,19 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			Where(practitioner.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, practitionerImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case sentmessage.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.SentMessage.Query().
+			Where(sentmessage.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, sentmessageImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -561,6 +618,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 				*noder = node
 			}
 		}
+	case job.Table:
+		query := c.Job.Query().
+			Where(job.IDIn(ids...))
+		query, err := query.CollectFields(ctx, jobImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case jobattempt.Table:
+		query := c.JobAttempt.Query().
+			Where(jobattempt.IDIn(ids...))
+		query, err := query.CollectFields(ctx, jobattemptImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case onetimetoken.Table:
 		query := c.OneTimeToken.Query().
 			Where(onetimetoken.IDIn(ids...))
@@ -581,6 +670,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 		query := c.Practitioner.Query().
 			Where(practitioner.IDIn(ids...))
 		query, err := query.CollectFields(ctx, practitionerImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case sentmessage.Table:
+		query := c.SentMessage.Query().
+			Where(sentmessage.IDIn(ids...))
+		query, err := query.CollectFields(ctx, sentmessageImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -30,10 +30,16 @@ type Tx struct {
 	IntakeForm *IntakeFormClient
 	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
 	IntakeSubmission *IntakeSubmissionClient
+	// Job is the client for interacting with the Job builders.
+	Job *JobClient
+	// JobAttempt is the client for interacting with the JobAttempt builders.
+	JobAttempt *JobAttemptClient
 	// OneTimeToken is the client for interacting with the OneTimeToken builders.
 	OneTimeToken *OneTimeTokenClient
 	// Practitioner is the client for interacting with the Practitioner builders.
 	Practitioner *PractitionerClient
+	// SentMessage is the client for interacting with the SentMessage builders.
+	SentMessage *SentMessageClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
 	// Session is the client for interacting with the Session builders.
@@ -183,8 +189,11 @@ func (tx *Tx) init() {
 	tx.ExternalBusyBlock = NewExternalBusyBlockClient(tx.config)
 	tx.IntakeForm = NewIntakeFormClient(tx.config)
 	tx.IntakeSubmission = NewIntakeSubmissionClient(tx.config)
+	tx.Job = NewJobClient(tx.config)
+	tx.JobAttempt = NewJobAttemptClient(tx.config)
 	tx.OneTimeToken = NewOneTimeTokenClient(tx.config)
 	tx.Practitioner = NewPractitionerClient(tx.config)
+	tx.SentMessage = NewSentMessageClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.SlotClaim = NewSlotClaimClient(tx.config)

@@ -104,6 +104,30 @@ func (f IntakeSubmissionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.V
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IntakeSubmissionMutation", m)
 }
 
+// The JobFunc type is an adapter to allow the use of ordinary
+// function as Job mutator.
+type JobFunc func(context.Context, *ent.JobMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f JobFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.JobMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.JobMutation", m)
+}
+
+// The JobAttemptFunc type is an adapter to allow the use of ordinary
+// function as JobAttempt mutator.
+type JobAttemptFunc func(context.Context, *ent.JobAttemptMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f JobAttemptFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.JobAttemptMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.JobAttemptMutation", m)
+}
+
 // The OneTimeTokenFunc type is an adapter to allow the use of ordinary
 // function as OneTimeToken mutator.
 type OneTimeTokenFunc func(context.Context, *ent.OneTimeTokenMutation) (ent.Value, error)
@@ -126,6 +150,18 @@ func (f PractitionerFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PractitionerMutation", m)
+}
+
+// The SentMessageFunc type is an adapter to allow the use of ordinary
+// function as SentMessage mutator.
+type SentMessageFunc func(context.Context, *ent.SentMessageMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SentMessageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SentMessageMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SentMessageMutation", m)
 }
 
 // The ServiceFunc type is an adapter to allow the use of ordinary

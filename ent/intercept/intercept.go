@@ -15,9 +15,12 @@ import (
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/job"
+	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/predicate"
+	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
@@ -299,6 +302,60 @@ func (f TraverseIntakeSubmission) Traverse(ctx context.Context, q ent.Query) err
 	return fmt.Errorf("unexpected query type %T. expect *ent.IntakeSubmissionQuery", q)
 }
 
+// The JobFunc type is an adapter to allow the use of ordinary function as a Querier.
+type JobFunc func(context.Context, *ent.JobQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f JobFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.JobQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.JobQuery", q)
+}
+
+// The TraverseJob type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseJob func(context.Context, *ent.JobQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseJob) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseJob) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JobQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.JobQuery", q)
+}
+
+// The JobAttemptFunc type is an adapter to allow the use of ordinary function as a Querier.
+type JobAttemptFunc func(context.Context, *ent.JobAttemptQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f JobAttemptFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.JobAttemptQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.JobAttemptQuery", q)
+}
+
+// The TraverseJobAttempt type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseJobAttempt func(context.Context, *ent.JobAttemptQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseJobAttempt) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseJobAttempt) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JobAttemptQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.JobAttemptQuery", q)
+}
+
 // The OneTimeTokenFunc type is an adapter to allow the use of ordinary function as a Querier.
 type OneTimeTokenFunc func(context.Context, *ent.OneTimeTokenQuery) (ent.Value, error)
 
@@ -351,6 +408,33 @@ func (f TraversePractitioner) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.PractitionerQuery", q)
+}
+
+// The SentMessageFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SentMessageFunc func(context.Context, *ent.SentMessageQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SentMessageFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SentMessageQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SentMessageQuery", q)
+}
+
+// The TraverseSentMessage type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSentMessage func(context.Context, *ent.SentMessageQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSentMessage) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSentMessage) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SentMessageQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SentMessageQuery", q)
 }
 
 // The ServiceFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -507,10 +591,16 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.IntakeFormQuery, predicate.IntakeForm, intakeform.OrderOption]{typ: ent.TypeIntakeForm, tq: q}, nil
 	case *ent.IntakeSubmissionQuery:
 		return &query[*ent.IntakeSubmissionQuery, predicate.IntakeSubmission, intakesubmission.OrderOption]{typ: ent.TypeIntakeSubmission, tq: q}, nil
+	case *ent.JobQuery:
+		return &query[*ent.JobQuery, predicate.Job, job.OrderOption]{typ: ent.TypeJob, tq: q}, nil
+	case *ent.JobAttemptQuery:
+		return &query[*ent.JobAttemptQuery, predicate.JobAttempt, jobattempt.OrderOption]{typ: ent.TypeJobAttempt, tq: q}, nil
 	case *ent.OneTimeTokenQuery:
 		return &query[*ent.OneTimeTokenQuery, predicate.OneTimeToken, onetimetoken.OrderOption]{typ: ent.TypeOneTimeToken, tq: q}, nil
 	case *ent.PractitionerQuery:
 		return &query[*ent.PractitionerQuery, predicate.Practitioner, practitioner.OrderOption]{typ: ent.TypePractitioner, tq: q}, nil
+	case *ent.SentMessageQuery:
+		return &query[*ent.SentMessageQuery, predicate.SentMessage, sentmessage.OrderOption]{typ: ent.TypeSentMessage, tq: q}, nil
 	case *ent.ServiceQuery:
 		return &query[*ent.ServiceQuery, predicate.Service, service.OrderOption]{typ: ent.TypeService, tq: q}, nil
 	case *ent.SessionQuery:

@@ -313,6 +313,82 @@ var (
 			},
 		},
 	}
+	// JobsColumns holds the columns for the "jobs" table.
+	JobsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "kind", Type: field.TypeString, Size: 100, SchemaType: map[string]string{"mysql": "varchar(100)"}},
+		{Name: "payload", Type: field.TypeJSON, Nullable: true},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "RUNNING", "SUCCEEDED", "DEAD", "CANCELLED"}, Default: "PENDING"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "max_attempts", Type: field.TypeInt, Default: 10},
+		{Name: "run_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "lease_owner", Type: field.TypeString, Size: 100, Default: "", SchemaType: map[string]string{"mysql": "varchar(100)"}},
+		{Name: "lease_expires_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "idempotency_key", Type: field.TypeString, Size: 191, SchemaType: map[string]string{"mysql": "varchar(191)"}},
+		{Name: "last_error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// JobsTable holds the schema information for the "jobs" table.
+	JobsTable = &schema.Table{
+		Name:       "jobs",
+		Columns:    JobsColumns,
+		PrimaryKey: []*schema.Column{JobsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "job_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{JobsColumns[11]},
+			},
+			{
+				Name:    "job_state_run_at",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[5], JobsColumns[8]},
+			},
+			{
+				Name:    "job_state_lease_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[5], JobsColumns[10]},
+			},
+			{
+				Name:    "job_kind_state_run_at",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[3], JobsColumns[5], JobsColumns[8]},
+			},
+		},
+	}
+	// JobAttemptsColumns holds the columns for the "job_attempts" table.
+	JobAttemptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "number", Type: field.TypeInt},
+		{Name: "worker", Type: field.TypeString, Size: 100, Default: "", SchemaType: map[string]string{"mysql": "varchar(100)"}},
+		{Name: "started_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "finished_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "job_id", Type: field.TypeString, Size: 32},
+	}
+	// JobAttemptsTable holds the schema information for the "job_attempts" table.
+	JobAttemptsTable = &schema.Table{
+		Name:       "job_attempts",
+		Columns:    JobAttemptsColumns,
+		PrimaryKey: []*schema.Column{JobAttemptsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "job_attempts_jobs_attempt_log",
+				Columns:    []*schema.Column{JobAttemptsColumns[6]},
+				RefColumns: []*schema.Column{JobsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "jobattempt_job_id_number",
+				Unique:  false,
+				Columns: []*schema.Column{JobAttemptsColumns[6], JobAttemptsColumns[1]},
+			},
+		},
+	}
 	// OneTimeTokensColumns holds the columns for the "one_time_tokens" table.
 	OneTimeTokensColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -368,6 +444,44 @@ var (
 				Name:    "practitioner_staff_user_id",
 				Unique:  false,
 				Columns: []*schema.Column{PractitionersColumns[3]},
+			},
+		},
+	}
+	// SentMessagesColumns holds the columns for the "sent_messages" table.
+	SentMessagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "channel", Type: field.TypeEnum, Enums: []string{"EMAIL", "SMS"}},
+		{Name: "kind", Type: field.TypeString, Size: 100, SchemaType: map[string]string{"mysql": "varchar(100)"}},
+		{Name: "recipient", Type: field.TypeString, Size: 320, SchemaType: map[string]string{"mysql": "varchar(320)"}},
+		{Name: "subject", Type: field.TypeString, Size: 998, Default: "", SchemaType: map[string]string{"mysql": "varchar(998)"}},
+		{Name: "body_text", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "body_html", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "transport", Type: field.TypeString, Size: 20, SchemaType: map[string]string{"mysql": "varchar(20)"}},
+		{Name: "provider_id", Type: field.TypeString, Size: 200, Default: "", SchemaType: map[string]string{"mysql": "varchar(200)"}},
+		{Name: "idempotency_key", Type: field.TypeString, Size: 191, SchemaType: map[string]string{"mysql": "varchar(191)"}},
+	}
+	// SentMessagesTable holds the schema information for the "sent_messages" table.
+	SentMessagesTable = &schema.Table{
+		Name:       "sent_messages",
+		Columns:    SentMessagesColumns,
+		PrimaryKey: []*schema.Column{SentMessagesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "sentmessage_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{SentMessagesColumns[11]},
+			},
+			{
+				Name:    "sentmessage_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{SentMessagesColumns[1]},
+			},
+			{
+				Name:    "sentmessage_recipient",
+				Unique:  false,
+				Columns: []*schema.Column{SentMessagesColumns[5]},
 			},
 		},
 	}
@@ -576,8 +690,11 @@ var (
 		ExternalBusyBlocksTable,
 		IntakeFormsTable,
 		IntakeSubmissionsTable,
+		JobsTable,
+		JobAttemptsTable,
 		OneTimeTokensTable,
 		PractitionersTable,
+		SentMessagesTable,
 		ServicesTable,
 		SessionsTable,
 		PractitionerSlotClaimsTable,
@@ -596,6 +713,7 @@ func init() {
 	ExternalBusyBlocksTable.ForeignKeys[0].RefTable = PractitionersTable
 	IntakeSubmissionsTable.ForeignKeys[0].RefTable = AppointmentsTable
 	IntakeSubmissionsTable.ForeignKeys[1].RefTable = IntakeFormsTable
+	JobAttemptsTable.ForeignKeys[0].RefTable = JobsTable
 	OneTimeTokensTable.ForeignKeys[0].RefTable = UsersTable
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 	PractitionerSlotClaimsTable.ForeignKeys[0].RefTable = AppointmentsTable

@@ -30,11 +30,20 @@ type IntakeForm func(*sql.Selector)
 // IntakeSubmission is the predicate function for intakesubmission builders.
 type IntakeSubmission func(*sql.Selector)
 
+// Job is the predicate function for job builders.
+type Job func(*sql.Selector)
+
+// JobAttempt is the predicate function for jobattempt builders.
+type JobAttempt func(*sql.Selector)
+
 // OneTimeToken is the predicate function for onetimetoken builders.
 type OneTimeToken func(*sql.Selector)
 
 // Practitioner is the predicate function for practitioner builders.
 type Practitioner func(*sql.Selector)
+
+// SentMessage is the predicate function for sentmessage builders.
+type SentMessage func(*sql.Selector)
 
 // Service is the predicate function for service builders.
 type Service func(*sql.Selector)

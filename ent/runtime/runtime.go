@@ -11,9 +11,12 @@ import (
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/job"
+	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/schema"
+	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
@@ -617,6 +620,144 @@ func init() {
 			return nil
 		}
 	}()
+	jobMixin := schema.Job{}.Mixin()
+	jobMixinFields0 := jobMixin[0].Fields()
+	_ = jobMixinFields0
+	jobMixinFields1 := jobMixin[1].Fields()
+	_ = jobMixinFields1
+	jobFields := schema.Job{}.Fields()
+	_ = jobFields
+	// jobDescCreatedAt is the schema descriptor for created_at field.
+	jobDescCreatedAt := jobMixinFields1[0].Descriptor()
+	// job.DefaultCreatedAt holds the default value on creation for the created_at field.
+	job.DefaultCreatedAt = jobDescCreatedAt.Default.(func() time.Time)
+	// jobDescUpdatedAt is the schema descriptor for updated_at field.
+	jobDescUpdatedAt := jobMixinFields1[1].Descriptor()
+	// job.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	job.DefaultUpdatedAt = jobDescUpdatedAt.Default.(func() time.Time)
+	// job.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	job.UpdateDefaultUpdatedAt = jobDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// jobDescKind is the schema descriptor for kind field.
+	jobDescKind := jobFields[0].Descriptor()
+	// job.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	job.KindValidator = func() func(string) error {
+		validators := jobDescKind.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(kind string) error {
+			for _, fn := range fns {
+				if err := fn(kind); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// jobDescAttempts is the schema descriptor for attempts field.
+	jobDescAttempts := jobFields[3].Descriptor()
+	// job.DefaultAttempts holds the default value on creation for the attempts field.
+	job.DefaultAttempts = jobDescAttempts.Default.(int)
+	// job.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	job.AttemptsValidator = jobDescAttempts.Validators[0].(func(int) error)
+	// jobDescMaxAttempts is the schema descriptor for max_attempts field.
+	jobDescMaxAttempts := jobFields[4].Descriptor()
+	// job.DefaultMaxAttempts holds the default value on creation for the max_attempts field.
+	job.DefaultMaxAttempts = jobDescMaxAttempts.Default.(int)
+	// job.MaxAttemptsValidator is a validator for the "max_attempts" field. It is called by the builders before save.
+	job.MaxAttemptsValidator = jobDescMaxAttempts.Validators[0].(func(int) error)
+	// jobDescLeaseOwner is the schema descriptor for lease_owner field.
+	jobDescLeaseOwner := jobFields[6].Descriptor()
+	// job.DefaultLeaseOwner holds the default value on creation for the lease_owner field.
+	job.DefaultLeaseOwner = jobDescLeaseOwner.Default.(string)
+	// job.LeaseOwnerValidator is a validator for the "lease_owner" field. It is called by the builders before save.
+	job.LeaseOwnerValidator = jobDescLeaseOwner.Validators[0].(func(string) error)
+	// jobDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	jobDescIdempotencyKey := jobFields[8].Descriptor()
+	// job.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	job.IdempotencyKeyValidator = func() func(string) error {
+		validators := jobDescIdempotencyKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(idempotency_key string) error {
+			for _, fn := range fns {
+				if err := fn(idempotency_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// jobDescLastError is the schema descriptor for last_error field.
+	jobDescLastError := jobFields[9].Descriptor()
+	// job.DefaultLastError holds the default value on creation for the last_error field.
+	job.DefaultLastError = jobDescLastError.Default.(string)
+	// jobDescID is the schema descriptor for id field.
+	jobDescID := jobMixinFields0[0].Descriptor()
+	// job.DefaultID holds the default value on creation for the id field.
+	job.DefaultID = jobDescID.Default.(func() gid.ID)
+	// job.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	job.IDValidator = func() func(string) error {
+		validators := jobDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	jobattemptMixin := schema.JobAttempt{}.Mixin()
+	jobattemptMixinFields0 := jobattemptMixin[0].Fields()
+	_ = jobattemptMixinFields0
+	jobattemptFields := schema.JobAttempt{}.Fields()
+	_ = jobattemptFields
+	// jobattemptDescJobID is the schema descriptor for job_id field.
+	jobattemptDescJobID := jobattemptFields[0].Descriptor()
+	// jobattempt.JobIDValidator is a validator for the "job_id" field. It is called by the builders before save.
+	jobattempt.JobIDValidator = jobattemptDescJobID.Validators[0].(func(string) error)
+	// jobattemptDescNumber is the schema descriptor for number field.
+	jobattemptDescNumber := jobattemptFields[1].Descriptor()
+	// jobattempt.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	jobattempt.NumberValidator = jobattemptDescNumber.Validators[0].(func(int) error)
+	// jobattemptDescWorker is the schema descriptor for worker field.
+	jobattemptDescWorker := jobattemptFields[2].Descriptor()
+	// jobattempt.DefaultWorker holds the default value on creation for the worker field.
+	jobattempt.DefaultWorker = jobattemptDescWorker.Default.(string)
+	// jobattempt.WorkerValidator is a validator for the "worker" field. It is called by the builders before save.
+	jobattempt.WorkerValidator = jobattemptDescWorker.Validators[0].(func(string) error)
+	// jobattemptDescError is the schema descriptor for error field.
+	jobattemptDescError := jobattemptFields[5].Descriptor()
+	// jobattempt.DefaultError holds the default value on creation for the error field.
+	jobattempt.DefaultError = jobattemptDescError.Default.(string)
+	// jobattemptDescID is the schema descriptor for id field.
+	jobattemptDescID := jobattemptMixinFields0[0].Descriptor()
+	// jobattempt.DefaultID holds the default value on creation for the id field.
+	jobattempt.DefaultID = jobattemptDescID.Default.(func() gid.ID)
+	// jobattempt.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	jobattempt.IDValidator = func() func(string) error {
+		validators := jobattemptDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	onetimetokenMixin := schema.OneTimeToken{}.Mixin()
 	onetimetokenMixinFields0 := onetimetokenMixin[0].Fields()
 	_ = onetimetokenMixinFields0
@@ -758,6 +899,79 @@ func init() {
 	// practitioner.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	practitioner.IDValidator = func() func(string) error {
 		validators := practitionerDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	sentmessageMixin := schema.SentMessage{}.Mixin()
+	sentmessageMixinFields0 := sentmessageMixin[0].Fields()
+	_ = sentmessageMixinFields0
+	sentmessageMixinFields1 := sentmessageMixin[1].Fields()
+	_ = sentmessageMixinFields1
+	sentmessageFields := schema.SentMessage{}.Fields()
+	_ = sentmessageFields
+	// sentmessageDescCreatedAt is the schema descriptor for created_at field.
+	sentmessageDescCreatedAt := sentmessageMixinFields1[0].Descriptor()
+	// sentmessage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	sentmessage.DefaultCreatedAt = sentmessageDescCreatedAt.Default.(func() time.Time)
+	// sentmessageDescUpdatedAt is the schema descriptor for updated_at field.
+	sentmessageDescUpdatedAt := sentmessageMixinFields1[1].Descriptor()
+	// sentmessage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	sentmessage.DefaultUpdatedAt = sentmessageDescUpdatedAt.Default.(func() time.Time)
+	// sentmessage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	sentmessage.UpdateDefaultUpdatedAt = sentmessageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// sentmessageDescKind is the schema descriptor for kind field.
+	sentmessageDescKind := sentmessageFields[1].Descriptor()
+	// sentmessage.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	sentmessage.KindValidator = sentmessageDescKind.Validators[0].(func(string) error)
+	// sentmessageDescRecipient is the schema descriptor for recipient field.
+	sentmessageDescRecipient := sentmessageFields[2].Descriptor()
+	// sentmessage.RecipientValidator is a validator for the "recipient" field. It is called by the builders before save.
+	sentmessage.RecipientValidator = sentmessageDescRecipient.Validators[0].(func(string) error)
+	// sentmessageDescSubject is the schema descriptor for subject field.
+	sentmessageDescSubject := sentmessageFields[3].Descriptor()
+	// sentmessage.DefaultSubject holds the default value on creation for the subject field.
+	sentmessage.DefaultSubject = sentmessageDescSubject.Default.(string)
+	// sentmessage.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	sentmessage.SubjectValidator = sentmessageDescSubject.Validators[0].(func(string) error)
+	// sentmessageDescBodyText is the schema descriptor for body_text field.
+	sentmessageDescBodyText := sentmessageFields[4].Descriptor()
+	// sentmessage.DefaultBodyText holds the default value on creation for the body_text field.
+	sentmessage.DefaultBodyText = sentmessageDescBodyText.Default.(string)
+	// sentmessageDescBodyHTML is the schema descriptor for body_html field.
+	sentmessageDescBodyHTML := sentmessageFields[5].Descriptor()
+	// sentmessage.DefaultBodyHTML holds the default value on creation for the body_html field.
+	sentmessage.DefaultBodyHTML = sentmessageDescBodyHTML.Default.(string)
+	// sentmessageDescTransport is the schema descriptor for transport field.
+	sentmessageDescTransport := sentmessageFields[6].Descriptor()
+	// sentmessage.TransportValidator is a validator for the "transport" field. It is called by the builders before save.
+	sentmessage.TransportValidator = sentmessageDescTransport.Validators[0].(func(string) error)
+	// sentmessageDescProviderID is the schema descriptor for provider_id field.
+	sentmessageDescProviderID := sentmessageFields[7].Descriptor()
+	// sentmessage.DefaultProviderID holds the default value on creation for the provider_id field.
+	sentmessage.DefaultProviderID = sentmessageDescProviderID.Default.(string)
+	// sentmessage.ProviderIDValidator is a validator for the "provider_id" field. It is called by the builders before save.
+	sentmessage.ProviderIDValidator = sentmessageDescProviderID.Validators[0].(func(string) error)
+	// sentmessageDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	sentmessageDescIdempotencyKey := sentmessageFields[8].Descriptor()
+	// sentmessage.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	sentmessage.IdempotencyKeyValidator = sentmessageDescIdempotencyKey.Validators[0].(func(string) error)
+	// sentmessageDescID is the schema descriptor for id field.
+	sentmessageDescID := sentmessageMixinFields0[0].Descriptor()
+	// sentmessage.DefaultID holds the default value on creation for the id field.
+	sentmessage.DefaultID = sentmessageDescID.Default.(func() gid.ID)
+	// sentmessage.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	sentmessage.IDValidator = func() func(string) error {
+		validators := sentmessageDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -1,0 +1,461 @@
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"frontdesk/ent"
+	"frontdesk/ent/job"
+	"frontdesk/gid"
+	"frontdesk/identity"
+)
+
+// Options tune a worker. Zero values take the defaults in brackets.
+type Options struct {
+	// ID names the worker in leases and attempt records
+	// [host-pid-random].
+	ID string
+	// Dialect is the store's dialect (dialect.MySQL or dialect.SQLite):
+	// MySQL claims with SELECT … FOR UPDATE SKIP LOCKED; SQLite claims
+	// inside a write transaction (the store begins every transaction
+	// IMMEDIATE), so one claimer runs at a time.
+	Dialect string
+	// PollInterval is how often the worker looks for due jobs that were
+	// not announced to it: jobs enqueued by other replicas, delayed jobs
+	// coming due, expired leases [1s].
+	PollInterval time.Duration
+	// LeaseMargin is added to a kind's Timeout to make its lease [30s].
+	LeaseMargin time.Duration
+	// ShutdownGrace is how long Run waits, once its context ends, for
+	// running jobs to finish before cancelling their contexts [10s].
+	ShutdownGrace time.Duration
+	Log           *slog.Logger
+	// Now is the clock [time.Now]; tests move it forward to expire leases.
+	Now func() time.Time
+}
+
+// Worker claims and runs due jobs of the kinds in its registry.
+type Worker struct {
+	client *ent.Client
+	reg    *Registry
+	opts   Options
+	log    *slog.Logger
+
+	wakeCh chan struct{}
+
+	mu      sync.Mutex
+	running map[string]int  // jobs running, by kind
+	backlog map[string]bool // kinds that may have more due jobs
+	wg      sync.WaitGroup
+	jobCtx  context.Context // parent of handler contexts; cancelled after the grace period
+}
+
+// NewWorker returns a worker; Run starts it.
+func NewWorker(client *ent.Client, reg *Registry, opts Options) *Worker {
+	if opts.ID == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		opts.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+		if len(opts.ID) > 100 {
+			opts.ID = opts.ID[len(opts.ID)-100:]
+		}
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.LeaseMargin <= 0 {
+		opts.LeaseMargin = 30 * time.Second
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 10 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Worker{
+		client:  client,
+		reg:     reg,
+		opts:    opts,
+		log:     opts.Log.With("worker", opts.ID),
+		wakeCh:  make(chan struct{}, 1),
+		running: map[string]int{},
+		backlog: map[string]bool{},
+	}
+}
+
+// ID is the worker's name in leases.
+func (w *Worker) ID() string { return w.opts.ID }
+
+// wake notes that kind may have a due job and nudges the loop.
+func (w *Worker) wake(kind string) {
+	if _, ok := w.reg.kinds[kind]; !ok {
+		return
+	}
+	w.mu.Lock()
+	w.backlog[kind] = true
+	w.mu.Unlock()
+	select {
+	case w.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// Run claims and runs jobs until ctx ends. It then stops claiming, waits
+// up to ShutdownGrace for running jobs, cancels the rest (their handlers
+// see ctx.Done and the jobs are released back to PENDING without costing
+// an attempt) and returns. A handler that ignores cancellation keeps its
+// job until the lease expires, when another worker takes it over.
+func (w *Worker) Run(ctx context.Context) error {
+	if len(w.reg.kinds) == 0 {
+		<-ctx.Done()
+		return nil
+	}
+	jobCtx, cancelJobs := context.WithCancel(identity.SystemContext(context.WithoutCancel(ctx)))
+	defer cancelJobs()
+	w.mu.Lock()
+	w.jobCtx = jobCtx
+	w.mu.Unlock()
+
+	wakersMu.Lock()
+	wakers[w] = struct{}{}
+	wakersMu.Unlock()
+	defer func() {
+		wakersMu.Lock()
+		delete(wakers, w)
+		wakersMu.Unlock()
+	}()
+
+	w.log.Info("worker started", "kinds", w.reg.Names())
+	ticker := time.NewTicker(w.opts.PollInterval)
+	defer ticker.Stop()
+	probe := true
+	for ctx.Err() == nil {
+		w.poll(ctx, probe)
+		select {
+		case <-ctx.Done():
+		case <-ticker.C:
+			probe = true
+		case <-w.wakeCh:
+			probe = false
+		}
+	}
+
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(w.opts.ShutdownGrace):
+	}
+	w.mu.Lock()
+	n := 0
+	for _, c := range w.running {
+		n += c
+	}
+	w.mu.Unlock()
+	w.log.Warn("shutdown grace over: cancelling running jobs", "running", n)
+	cancelJobs()
+	// Cancelled handlers still record their release; give them the time a
+	// few database writes need.
+	select {
+	case <-done:
+		return nil
+	case <-time.After(max(w.opts.ShutdownGrace, 5*time.Second)):
+		return fmt.Errorf("outbox worker %s: %d jobs ignored cancellation; their leases will expire", w.opts.ID, n)
+	}
+}
+
+// poll claims jobs for every kind with free slots that may have due work:
+// all kinds with due jobs when probe is set, else the kinds it was told
+// about.
+func (w *Worker) poll(ctx context.Context, probe bool) {
+	if probe {
+		kinds, err := w.dueKinds(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Error("look for due jobs", "error", err)
+			}
+			return
+		}
+		w.mu.Lock()
+		for _, k := range kinds {
+			w.backlog[k] = true
+		}
+		w.mu.Unlock()
+	}
+	for _, name := range w.reg.Names() {
+		k := w.reg.kinds[name]
+		w.mu.Lock()
+		free := k.Concurrency - w.running[name]
+		want := w.backlog[name] && free > 0
+		w.mu.Unlock()
+		if !want {
+			continue
+		}
+		jobs, err := w.claim(ctx, k, free)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Error("claim jobs", "kind", name, "error", err)
+			}
+			continue
+		}
+		w.mu.Lock()
+		// A full batch means there may be more; a short one means the
+		// kind is drained until something new is announced or polled.
+		w.backlog[name] = len(jobs) == free
+		w.running[name] += len(jobs)
+		w.mu.Unlock()
+		for _, j := range jobs {
+			w.wg.Add(1)
+			go w.run(k, j)
+		}
+	}
+}
+
+// dueKinds lists registered kinds with due jobs or expired leases.
+func (w *Worker) dueKinds(ctx context.Context) ([]string, error) {
+	now := dbTime(w.opts.Now())
+	return w.client.Job.Query().
+		Where(job.KindIn(w.reg.Names()...), dueAt(now)).
+		Unique(true).
+		Select(job.FieldKind).
+		Strings(ctx)
+}
+
+// dueAt matches jobs a worker may claim at now: pending and due, or
+// running under an expired lease (their worker died or hung).
+func dueAt(now time.Time) func(*entsql.Selector) {
+	return job.Or(
+		job.And(job.StateEQ(job.StatePENDING), job.RunAtLTE(now)),
+		job.And(job.StateEQ(job.StateRUNNING), job.LeaseExpiresAtLTE(now)),
+	)
+}
+
+const lostLeaseError = "lease expired: the worker running this attempt stopped or overran its deadline"
+
+// claim leases up to n due jobs of kind k to this worker.
+func (w *Worker) claim(ctx context.Context, k *Kind, n int) (_ []*ent.Job, err error) {
+	now := dbTime(w.opts.Now())
+	var tx *ent.Tx
+	if w.opts.Dialect == dialect.MySQL {
+		// READ COMMITTED keeps FOR UPDATE to the rows it returns, with no
+		// gap locks that would block concurrent Enqueue inserts.
+		tx, err = w.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	} else {
+		tx, err = w.client.Tx(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, tx.Rollback())
+		}
+	}()
+	q := tx.Job.Query().
+		Where(job.Kind(k.Name), dueAt(now)).
+		Order(job.ByRunAt()).
+		Limit(n)
+	if w.opts.Dialect == dialect.MySQL {
+		q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
+	}
+	jobs, err := q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(jobs) == 0 {
+		return nil, tx.Rollback()
+	}
+	claimed := jobs[:0]
+	var lost []*ent.JobAttemptCreate
+	for _, j := range jobs {
+		if j.State == job.StateRUNNING {
+			// The previous attempt never reported back: record it as
+			// failed, and give up if it was the last one.
+			lost = append(lost, tx.JobAttempt.Create().
+				SetJobID(j.ID).SetNumber(j.Attempts).SetWorker(j.LeaseOwner).
+				SetStartedAt(j.UpdatedAt).SetFinishedAt(now).SetError(lostLeaseError))
+			if j.Attempts >= j.MaxAttempts {
+				if err := tx.Job.UpdateOneID(j.ID).SetState(job.StateDEAD).SetLeaseOwner("").
+					ClearLeaseExpiresAt().SetFinishedAt(now).SetLastError(lostLeaseError).Exec(ctx); err != nil {
+					return nil, err
+				}
+				w.log.Warn("job dead: last attempt lost its lease", "job", j.ID, "kind", j.Kind)
+				continue
+			}
+		}
+		claimed = append(claimed, j)
+	}
+	if len(lost) > 0 {
+		if err := tx.JobAttempt.CreateBulk(lost...).Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if len(claimed) > 0 {
+		ids := make([]gid.ID, len(claimed))
+		for i, j := range claimed {
+			ids[i] = j.ID
+		}
+		expires := now.Add(k.Timeout + w.opts.LeaseMargin)
+		_, err := tx.Job.Update().
+			Where(job.IDIn(ids...)).
+			SetState(job.StateRUNNING).
+			SetLeaseOwner(w.opts.ID).
+			SetLeaseExpiresAt(expires).
+			AddAttempts(1).
+			SetUpdatedAt(now).
+			Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range claimed {
+			j.State = job.StateRUNNING
+			j.LeaseOwner = w.opts.ID
+			j.LeaseExpiresAt = &expires
+			j.Attempts++
+			j.UpdatedAt = now
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return claimed, nil
+}
+
+// run executes one claimed job and records its outcome.
+func (w *Worker) run(k *Kind, j *ent.Job) {
+	defer w.wg.Done()
+	defer func() {
+		w.mu.Lock()
+		w.running[k.Name]--
+		more := w.backlog[k.Name]
+		w.mu.Unlock()
+		if more {
+			select {
+			case w.wakeCh <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	w.mu.Lock()
+	parent := w.jobCtx
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(parent, k.Timeout)
+	started := dbTime(w.opts.Now())
+	err := call(ctx, k.Handler, &Running{
+		ID:             j.ID,
+		Kind:           j.Kind,
+		Payload:        j.Payload,
+		IdempotencyKey: j.IdempotencyKey,
+		Attempt:        j.Attempts,
+		MaxAttempts:    j.MaxAttempts,
+	})
+	cancel()
+	released := err != nil && parent.Err() != nil && errors.Is(err, context.Canceled)
+	if ferr := w.finish(k, j, started, err, released); ferr != nil {
+		w.log.Error("record job outcome", "job", j.ID, "kind", j.Kind, "error", ferr)
+	}
+}
+
+// call runs h, turning a panic into an error so one bad job cannot stop
+// the worker.
+func call(ctx context.Context, h Handler, r *Running) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.ErrorContext(ctx, "panic in job handler", "kind", r.Kind, "job", r.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return h(ctx, r)
+}
+
+const maxErrorLen = 4000
+
+// finish records the attempt and moves the job on. Every write is guarded
+// by the lease (owner and attempt number): a worker whose lease expired
+// and was taken over changes nothing.
+func (w *Worker) finish(k *Kind, j *ent.Job, started time.Time, herr error, released bool) (err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	now := dbTime(w.opts.Now())
+	msg := ""
+	if herr != nil {
+		msg = herr.Error()
+		if len(msg) > maxErrorLen {
+			msg = msg[:maxErrorLen]
+		}
+	}
+	tx, err := w.client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, tx.Rollback())
+		}
+	}()
+	upd := tx.Job.Update().
+		Where(job.ID(j.ID), job.StateEQ(job.StateRUNNING), job.LeaseOwner(w.opts.ID), job.Attempts(j.Attempts)).
+		SetLeaseOwner("").
+		ClearLeaseExpiresAt().
+		SetUpdatedAt(now)
+	state := job.StatePENDING
+	switch {
+	case herr == nil:
+		state = job.StateSUCCEEDED
+		upd.SetState(state).SetFinishedAt(now).SetLastError("")
+	case released:
+		// Shutdown interrupted the handler: hand the job back at once and
+		// do not count the attempt against it.
+		upd.SetState(state).SetRunAt(now).AddAttempts(-1)
+	case IsPermanent(herr) || j.Attempts >= j.MaxAttempts:
+		state = job.StateDEAD
+		upd.SetState(state).SetFinishedAt(now).SetLastError(msg)
+	default:
+		upd.SetState(state).SetRunAt(now.Add(k.Backoff(j.Attempts))).SetLastError(msg)
+	}
+	n, err := upd.Save(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		w.log.Warn("job outcome dropped: lease lost to another worker", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "error", msg)
+		return tx.Rollback()
+	}
+	if !released {
+		if err := tx.JobAttempt.Create().
+			SetJobID(j.ID).SetNumber(j.Attempts).SetWorker(w.opts.ID).
+			SetStartedAt(started).SetFinishedAt(now).SetError(msg).
+			Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	switch state {
+	case job.StateDEAD:
+		w.log.Error("job dead", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "error", msg)
+	case job.StatePENDING:
+		if !released {
+			w.log.Warn("job failed, will retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "error", msg)
+		}
+	}
+	return nil
+}
