@@ -304,7 +304,7 @@ type faults struct {
 	started chan struct{}
 }
 
-func (faults) ExtensionName() string                  { return "TestFaults" }
+func (faults) ExtensionName() string                   { return "TestFaults" }
 func (faults) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (f faults) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
