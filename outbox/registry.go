@@ -59,6 +59,7 @@ type Kind struct {
 // Registry holds the handlers a worker runs, by kind.
 type Registry struct {
 	kinds map[string]*Kind
+	tasks []Task
 }
 
 // NewRegistry returns an empty registry.

@@ -145,7 +145,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	ticker := time.NewTicker(w.opts.PollInterval)
 	defer ticker.Stop()
 	probe := true
+	var lastSchedule time.Time
 	for ctx.Err() == nil {
+		// Recurring tasks are checked at most every few seconds: periods
+		// are whole minutes, and the enqueue is an upsert per task.
+		if len(w.reg.tasks) > 0 && time.Since(lastSchedule) >= scheduleEvery {
+			lastSchedule = time.Now()
+			if err := w.schedule(ctx); err != nil && ctx.Err() == nil {
+				w.log.Error("schedule recurring tasks", "error", err)
+			}
+		}
 		w.poll(ctx, probe)
 		select {
 		case <-ctx.Done():
@@ -246,6 +255,8 @@ func dueAt(now time.Time) func(*entsql.Selector) {
 		job.And(job.StateEQ(job.StateRUNNING), job.LeaseExpiresAtLTE(now)),
 	)
 }
+
+const scheduleEvery = 10 * time.Second
 
 const lostLeaseError = "lease expired: the worker running this attempt stopped or overran its deadline"
 
