@@ -82,6 +82,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Config:     cfg,
 		Log:        log,
 		Schema:     schema,
+		Cache:      a.Cache,
 		Ready:      ready,
 		Extensions: opts.Extensions,
 	})

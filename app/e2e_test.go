@@ -3,6 +3,8 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,6 +204,25 @@ func TestGET(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET query status %d", resp.StatusCode)
+	}
+}
+
+func TestPersistedQueries(t *testing.T) {
+	s := start(t, nil)
+	const query = "query Persisted { __typename }"
+	sum := sha256.Sum256([]byte(query))
+	ext := `{"persistedQuery":{"version":1,"sha256Hash":"` + hex.EncodeToString(sum[:]) + `"}}`
+	get := func() gqlResponse {
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/graphql?extensions="+url.QueryEscape(ext), nil)
+		return do(t, req)
+	}
+	wantCode(t, get(), "PERSISTED_QUERY_NOT_FOUND")
+	r := s.post(t, `{"query":"`+query+`","extensions":`+ext+`}`)
+	if len(r.Errors) > 0 {
+		t.Fatalf("register: %+v", r.Errors)
+	}
+	if r := get(); len(r.Errors) > 0 || r.Data["__typename"] != "Query" {
+		t.Fatalf("by hash: %+v", r)
 	}
 }
 

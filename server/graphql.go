@@ -12,13 +12,14 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"frontdesk/cache"
 	"frontdesk/config"
 	"frontdesk/graph"
 )
 
 // newGraphQLHandler assembles the GraphQL server explicitly, one transport
 // and one extension at a time, so each is a deliberate choice.
-func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, log *slog.Logger, extra []graphql.HandlerExtension) *handler.Server {
+func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, store cache.Store, log *slog.Logger, extra []graphql.HandlerExtension) *handler.Server {
 	srv := handler.New(graph.Complexity{ExecutableSchema: es, DefaultPageSize: cfg.DefaultPageSize})
 
 	// Transports, most specific first: gqlgen picks the first that
@@ -55,6 +56,9 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	}
+	if store != nil {
+		srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{store: store, log: log}})
 	}
 	srv.Use(graph.Limits{
 		MaxDepth:         cfg.MaxDepth,

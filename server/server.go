@@ -19,6 +19,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/gorilla/websocket"
 
+	"frontdesk/cache"
 	"frontdesk/config"
 )
 
@@ -32,6 +33,8 @@ type Deps struct {
 	Config *config.Config
 	Log    *slog.Logger
 	Schema graphql.ExecutableSchema
+	// Cache stores persisted queries; nil switches them off.
+	Cache cache.Store
 	// Ready are checked by /readyz, by name ("database", "redis").
 	Ready map[string]Pinger
 	// Extensions are added to the GraphQL server after the built-in ones;
@@ -57,7 +60,7 @@ func New(deps Deps) *Server {
 	origins := originPolicy{allowed: cfg.AllowedOrigins, dev: cfg.Env == config.Development}
 	s.ws = newGorillaWebsocket(origins.checkWebSocketOrigin)
 
-	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, deps.Log, deps.Extensions)
+	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, deps.Cache, deps.Log, deps.Extensions)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, gql))
 	mux.HandleFunc("GET /healthz", s.healthz)

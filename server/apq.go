@@ -1,0 +1,39 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"frontdesk/cache"
+)
+
+// persistedQueries stores automatic persisted queries (APQ) in the shared
+// cache, so a client registers a query once and then sends only its
+// SHA-256 hash, over GET where CDNs can cache it, on any replica.
+type persistedQueries struct {
+	store cache.Store
+	log   *slog.Logger
+}
+
+var _ graphql.Cache[string] = persistedQueries{}
+
+const persistedQueryTTL = 7 * 24 * time.Hour
+
+func (p persistedQueries) Get(ctx context.Context, hash string) (string, bool) {
+	v, ok, err := p.store.Get(ctx, "apq:"+hash)
+	if err != nil {
+		// The client falls back to sending the full query.
+		p.log.WarnContext(ctx, "persisted query lookup failed", "error", err.Error())
+		return "", false
+	}
+	return string(v), ok
+}
+
+func (p persistedQueries) Add(ctx context.Context, hash, query string) {
+	if err := p.store.Set(ctx, "apq:"+hash, []byte(query), persistedQueryTTL); err != nil {
+		p.log.WarnContext(ctx, "persisted query store failed", "error", err.Error())
+	}
+}
