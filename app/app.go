@@ -18,6 +18,7 @@ import (
 	"frontdesk/config"
 	"frontdesk/database"
 	"frontdesk/graph"
+	"frontdesk/outbox"
 	"frontdesk/requestid"
 	"frontdesk/server"
 )
@@ -37,6 +38,11 @@ type App struct {
 	DB     *database.DB
 	Cache  cache.Store
 	Server *server.Server
+	// Jobs holds the handler of every outbox job kind; Worker runs them
+	// (inside serve unless FRONTDESK_WORKERS=false, or alone in
+	// `frontdesk worker`).
+	Jobs   *outbox.Registry
+	Worker *outbox.Worker
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -77,6 +83,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if cfg.RedisURL != "" {
 		ready["redis"] = a.Cache
 	}
+	if err := a.buildJobs(); err != nil {
+		return a, err
+	}
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
@@ -87,6 +96,33 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Extensions: opts.Extensions,
 	})
 	return a, nil
+}
+
+// buildJobs registers every job kind and recurring task and creates the
+// worker that runs them.
+func (a *App) buildJobs() error {
+	cfg := a.Config
+	a.Jobs = outbox.NewRegistry()
+	outbox.RegisterPrune(a.Jobs, a.DB.Client, cfg.JobRetention)
+	for kind, n := range cfg.WorkerConcurrency {
+		if err := a.Jobs.SetConcurrency(kind, n); err != nil {
+			return fmt.Errorf("FRONTDESK_WORKER_CONCURRENCY: %w", err)
+		}
+	}
+	a.Worker = outbox.NewWorker(a.DB.Client, a.Jobs, outbox.Options{
+		Dialect:       a.DB.Dialect,
+		PollInterval:  cfg.WorkerPollInterval,
+		ShutdownGrace: cfg.ShutdownTimeout,
+		Log:           a.Log,
+	})
+	return nil
+}
+
+// RunWorker runs the outbox worker until ctx ends, then lets running jobs
+// finish (or releases them) within the shutdown timeout.
+func (a *App) RunWorker(ctx context.Context) error {
+	a.Log.Info("worker running", "id", a.Worker.ID(), "database", a.DB.Dialect, "kinds", a.Jobs.Names())
+	return a.Worker.Run(ctx)
 }
 
 // Listen opens the configured address.
@@ -102,7 +138,18 @@ func (a *App) Listen() (net.Listener, error) {
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Log.Info("serving", "addr", ln.Addr().String(), "env", a.Config.Env,
 		"database", a.DB.Dialect, "redis", a.Config.RedisURL != "", "playground", a.Config.Playground)
-	return a.Server.Serve(ctx, ln)
+	if !a.Config.Workers {
+		return a.Server.Serve(ctx, ln)
+	}
+	// The worker stops with the server, also when the server fails on
+	// its own before ctx ends.
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	werr := make(chan error, 1)
+	go func() { werr <- a.RunWorker(wctx) }()
+	err := a.Server.Serve(ctx, ln)
+	stop()
+	return errors.Join(err, <-werr)
 }
 
 // Close releases the store and cache.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -61,6 +62,21 @@ type Config struct {
 	WSInitTimeout time.Duration
 	WSKeepAlive   time.Duration
 	WSReadLimit   int64
+
+	// Outbox workers, mail and SMS (see docs/operations.md).
+	Workers            bool
+	WorkerConcurrency  map[string]int
+	WorkerPollInterval time.Duration
+	JobRetention       time.Duration
+	SMTPURL            string
+	MailFrom           string
+	MailTemplatesDir   string
+	SMSAPIURL          string
+	SMSAccountSID      string
+	SMSAuthToken       string
+	SMSFrom            string
+	SMSStatusCallback  string
+	SMSMaxSegments     int
 }
 
 // Var documents one environment variable.
@@ -169,6 +185,72 @@ var vars = []Var{
 	{"FRONTDESK_WS_INIT_TIMEOUT", "10s", "Time a WebSocket client has to send connection_init.", durationVar(func(c *Config) *time.Duration { return &c.WSInitTimeout })},
 	{"FRONTDESK_WS_KEEPALIVE", "25s", "Interval of WebSocket keep-alive pings.", durationVar(func(c *Config) *time.Duration { return &c.WSKeepAlive })},
 	{"FRONTDESK_WS_READ_LIMIT", "65536", "Largest WebSocket message accepted from a client, in bytes.", int64Var(func(c *Config) *int64 { return &c.WSReadLimit })},
+	{"FRONTDESK_WORKERS", "true", "Run the outbox workers (mail, SMS, integrations, recurring tasks) inside `serve`. Set false on API-only replicas and run `frontdesk worker` separately.", boolVar(func(c *Config) *bool { return &c.Workers })},
+	{"FRONTDESK_WORKER_CONCURRENCY", "", "Per-kind job concurrency overrides for each worker process, such as `mail.send=8,sms.send=2`. Kinds not listed keep their default (4 for most).", func(c *Config, v string) error {
+		c.WorkerConcurrency = map[string]int{}
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			kind, n, ok := strings.Cut(part, "=")
+			num, err := strconv.Atoi(strings.TrimSpace(n))
+			if !ok || strings.TrimSpace(kind) == "" || err != nil || num <= 0 {
+				return fmt.Errorf("expected kind=number pairs separated by commas, got %q", part)
+			}
+			c.WorkerConcurrency[strings.TrimSpace(kind)] = num
+		}
+		return nil
+	}},
+	{"FRONTDESK_WORKER_POLL_INTERVAL", "1s", "How often a worker looks for due jobs it was not told about (jobs enqueued on other replicas, delayed jobs, expired leases).", durationVar(func(c *Config) *time.Duration { return &c.WorkerPollInterval })},
+	{"FRONTDESK_JOB_RETENTION", "168h", "How long succeeded and cancelled jobs are kept before the nightly prune deletes them. Dead jobs are kept until handled.", durationVar(func(c *Config) *time.Duration { return &c.JobRetention })},
+	{"FRONTDESK_SMTP_URL", "", "Empty: mail is written to the log and the sent-messages list only (development). `smtp://user:password@host:587` sends with STARTTLS (required), `smtps://user:password@host:465` with implicit TLS; credentials use AUTH PLAIN. `smtp+insecure://host:25` sends without TLS and is meant for a relay on localhost.", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || (u.Scheme != "smtp" && u.Scheme != "smtps" && u.Scheme != "smtp+insecure") {
+			return errors.New("expected smtp://user:password@host:587, smtps://user:password@host:465 or smtp+insecure://host:25")
+		}
+		c.SMTPURL = v
+		return nil
+	}},
+	{"FRONTDESK_MAIL_FROM", "Frontdesk <no-reply@localhost>", "Sender of transactional mail, as `Name <address>` or a bare address.", func(c *Config, v string) error {
+		if _, err := mail.ParseAddress(v); err != nil {
+			return errors.New("expected an address such as Clinic <no-reply@clinic.example>")
+		}
+		c.MailFrom = v
+		return nil
+	}},
+	{"FRONTDESK_MAIL_TEMPLATES_DIR", "", "Directory of mail templates that override the built-in ones file by file (`<kind>.subject.txt`, `<kind>.txt`, `<kind>.html`); see docs/operations.md.", func(c *Config, v string) error {
+		c.MailTemplatesDir = v
+		return nil
+	}},
+	{"FRONTDESK_SMS_API_URL", "https://api.twilio.com", "Base URL of the Twilio-compatible SMS REST API.", func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return errors.New("expected an http(s) URL")
+		}
+		c.SMSAPIURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"FRONTDESK_SMS_ACCOUNT_SID", "", "SMS API account SID. Empty: SMS are written to the log and the sent-messages list only (development).", func(c *Config, v string) error {
+		c.SMSAccountSID = v
+		return nil
+	}},
+	{"FRONTDESK_SMS_AUTH_TOKEN", "", "SMS API auth token (HTTP basic auth password).", func(c *Config, v string) error {
+		c.SMSAuthToken = v
+		return nil
+	}},
+	{"FRONTDESK_SMS_FROM", "", "Sender number (E.164, such as +61400000000) or alphanumeric sender ID.", func(c *Config, v string) error {
+		c.SMSFrom = v
+		return nil
+	}},
+	{"FRONTDESK_SMS_STATUS_CALLBACK", "", "Optional URL the SMS provider calls with delivery status updates.", func(c *Config, v string) error {
+		c.SMSStatusCallback = v
+		return nil
+	}},
+	{"FRONTDESK_SMS_MAX_SEGMENTS", "4", "Longest SMS sent, in segments (160 GSM-7 or 70 UCS-2 characters each, fewer when split); longer messages are refused.", intVar(func(c *Config) *int { return &c.SMSMaxSegments })},
 }
 
 // Error lists every invalid variable found, so an operator fixes them all
@@ -212,6 +294,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.DefaultPageSize > c.MaxPageSize {
 		problems = append(problems, fmt.Sprintf("FRONTDESK_DEFAULT_PAGE_SIZE=%d: must not exceed FRONTDESK_MAX_PAGE_SIZE (%d)", c.DefaultPageSize, c.MaxPageSize))
+	}
+	if c.SMSAccountSID != "" && (c.SMSAuthToken == "" || c.SMSFrom == "") {
+		problems = append(problems, "FRONTDESK_SMS_ACCOUNT_SID is set: FRONTDESK_SMS_AUTH_TOKEN and FRONTDESK_SMS_FROM are required too")
 	}
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}

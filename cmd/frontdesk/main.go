@@ -1,4 +1,5 @@
-// Command frontdesk is the Frontdesk binary: `serve` runs the API,
+// Command frontdesk is the Frontdesk binary: `serve` runs the API (and,
+// by default, the outbox workers), `worker` runs only the workers,
 // `migrate` applies database migrations.
 package main
 
@@ -18,6 +19,8 @@ const usage = `usage: frontdesk <command>
 
 commands:
   serve     run the GraphQL API (applies migrations first unless FRONTDESK_MIGRATE_ON_START=false)
+  worker    run only the outbox workers (mail, SMS, integrations, recurring tasks); run
+            any number of them beside serve replicas started with FRONTDESK_WORKERS=false
   migrate   apply pending database migrations and exit
   version   print the version
 
@@ -41,7 +44,7 @@ func run(args []string) error {
 	case "version":
 		fmt.Println(version)
 		return nil
-	case "serve", "migrate":
+	case "serve", "worker", "migrate":
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil
@@ -68,6 +71,9 @@ func run(args []string) error {
 	if args[0] == "migrate" {
 		log.Info("database is up to date")
 		return nil
+	}
+	if args[0] == "worker" {
+		return a.RunWorker(ctx)
 	}
 	ln, err := a.Listen()
 	if err != nil {
