@@ -147,9 +147,7 @@ func (_c *AuditEntryCreate) Mutation() *AuditEntryMutation {
 
 // Save creates the AuditEntry in the database.
 func (_c *AuditEntryCreate) Save(ctx context.Context) (*AuditEntry, error) {
-	if err := _c.defaults(); err != nil {
-		return nil, err
-	}
+	_c.defaults()
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -176,11 +174,8 @@ func (_c *AuditEntryCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *AuditEntryCreate) defaults() error {
+func (_c *AuditEntryCreate) defaults() {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
-		if auditentry.DefaultCreatedAt == nil {
-			return fmt.Errorf("ent: uninitialized auditentry.DefaultCreatedAt (forgotten import ent/runtime?)")
-		}
 		v := auditentry.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
@@ -205,13 +200,9 @@ func (_c *AuditEntryCreate) defaults() error {
 		_c.mutation.SetRequestID(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
-		if auditentry.DefaultID == nil {
-			return fmt.Errorf("ent: uninitialized auditentry.DefaultID (forgotten import ent/runtime?)")
-		}
 		v := auditentry.DefaultID()
 		_c.mutation.SetID(v)
 	}
-	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -956,8 +956,7 @@ func (c *AuditEntryClient) GetX(ctx context.Context, id gid.ID) *AuditEntry {
 
 // Hooks returns the client hooks.
 func (c *AuditEntryClient) Hooks() []Hook {
-	hooks := c.hooks.AuditEntry
-	return append(hooks[:len(hooks):len(hooks)], auditentry.Hooks[:]...)
+	return c.hooks.AuditEntry
 }
 
 // Interceptors returns the client interceptors.

@@ -2,4 +2,1384 @@
 
 package ent
 
-// The schema-stitching logic is generated in frontdesk/ent/runtime/runtime.go
+import (
+	"frontdesk/ent/apikey"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/appointmentstatechange"
+	"frontdesk/ent/auditentry"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakeform"
+	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/job"
+	"frontdesk/ent/jobattempt"
+	"frontdesk/ent/onetimetoken"
+	"frontdesk/ent/practitioner"
+	"frontdesk/ent/schema"
+	"frontdesk/ent/sentmessage"
+	"frontdesk/ent/service"
+	"frontdesk/ent/session"
+	"frontdesk/ent/slotclaim"
+	"frontdesk/ent/user"
+	"frontdesk/ent/weeklyhours"
+	"frontdesk/gid"
+	"time"
+)
+
+// The init function reads all schema descriptors with runtime code
+// (default values, validators, hooks and policies) and stitches it
+// to their package variables.
+func init() {
+	apikeyMixin := schema.APIKey{}.Mixin()
+	apikeyMixinFields0 := apikeyMixin[0].Fields()
+	_ = apikeyMixinFields0
+	apikeyMixinFields1 := apikeyMixin[1].Fields()
+	_ = apikeyMixinFields1
+	apikeyFields := schema.APIKey{}.Fields()
+	_ = apikeyFields
+	// apikeyDescCreatedAt is the schema descriptor for created_at field.
+	apikeyDescCreatedAt := apikeyMixinFields1[0].Descriptor()
+	// apikey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apikey.DefaultCreatedAt = apikeyDescCreatedAt.Default.(func() time.Time)
+	// apikeyDescUpdatedAt is the schema descriptor for updated_at field.
+	apikeyDescUpdatedAt := apikeyMixinFields1[1].Descriptor()
+	// apikey.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	apikey.DefaultUpdatedAt = apikeyDescUpdatedAt.Default.(func() time.Time)
+	// apikey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	apikey.UpdateDefaultUpdatedAt = apikeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// apikeyDescName is the schema descriptor for name field.
+	apikeyDescName := apikeyFields[0].Descriptor()
+	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	apikey.NameValidator = func() func(string) error {
+		validators := apikeyDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apikeyDescPrefix is the schema descriptor for prefix field.
+	apikeyDescPrefix := apikeyFields[1].Descriptor()
+	// apikey.PrefixValidator is a validator for the "prefix" field. It is called by the builders before save.
+	apikey.PrefixValidator = func() func(string) error {
+		validators := apikeyDescPrefix.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(prefix string) error {
+			for _, fn := range fns {
+				if err := fn(prefix); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apikeyDescTokenHash is the schema descriptor for token_hash field.
+	apikeyDescTokenHash := apikeyFields[2].Descriptor()
+	// apikey.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	apikey.TokenHashValidator = func() func(string) error {
+		validators := apikeyDescTokenHash.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(token_hash string) error {
+			for _, fn := range fns {
+				if err := fn(token_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apikeyDescCreatorID is the schema descriptor for creator_id field.
+	apikeyDescCreatorID := apikeyFields[4].Descriptor()
+	// apikey.CreatorIDValidator is a validator for the "creator_id" field. It is called by the builders before save.
+	apikey.CreatorIDValidator = apikeyDescCreatorID.Validators[0].(func(string) error)
+	// apikeyDescID is the schema descriptor for id field.
+	apikeyDescID := apikeyMixinFields0[0].Descriptor()
+	// apikey.DefaultID holds the default value on creation for the id field.
+	apikey.DefaultID = apikeyDescID.Default.(func() gid.ID)
+	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	apikey.IDValidator = func() func(string) error {
+		validators := apikeyDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	appointmentMixin := schema.Appointment{}.Mixin()
+	appointmentMixinFields0 := appointmentMixin[0].Fields()
+	_ = appointmentMixinFields0
+	appointmentMixinFields1 := appointmentMixin[1].Fields()
+	_ = appointmentMixinFields1
+	appointmentFields := schema.Appointment{}.Fields()
+	_ = appointmentFields
+	// appointmentDescCreatedAt is the schema descriptor for created_at field.
+	appointmentDescCreatedAt := appointmentMixinFields1[0].Descriptor()
+	// appointment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	appointment.DefaultCreatedAt = appointmentDescCreatedAt.Default.(func() time.Time)
+	// appointmentDescUpdatedAt is the schema descriptor for updated_at field.
+	appointmentDescUpdatedAt := appointmentMixinFields1[1].Descriptor()
+	// appointment.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	appointment.DefaultUpdatedAt = appointmentDescUpdatedAt.Default.(func() time.Time)
+	// appointment.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	appointment.UpdateDefaultUpdatedAt = appointmentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// appointmentDescServiceID is the schema descriptor for service_id field.
+	appointmentDescServiceID := appointmentFields[0].Descriptor()
+	// appointment.ServiceIDValidator is a validator for the "service_id" field. It is called by the builders before save.
+	appointment.ServiceIDValidator = appointmentDescServiceID.Validators[0].(func(string) error)
+	// appointmentDescPractitionerID is the schema descriptor for practitioner_id field.
+	appointmentDescPractitionerID := appointmentFields[1].Descriptor()
+	// appointment.PractitionerIDValidator is a validator for the "practitioner_id" field. It is called by the builders before save.
+	appointment.PractitionerIDValidator = appointmentDescPractitionerID.Validators[0].(func(string) error)
+	// appointmentDescPatientID is the schema descriptor for patient_id field.
+	appointmentDescPatientID := appointmentFields[2].Descriptor()
+	// appointment.PatientIDValidator is a validator for the "patient_id" field. It is called by the builders before save.
+	appointment.PatientIDValidator = appointmentDescPatientID.Validators[0].(func(string) error)
+	// appointmentDescGuestName is the schema descriptor for guest_name field.
+	appointmentDescGuestName := appointmentFields[3].Descriptor()
+	// appointment.DefaultGuestName holds the default value on creation for the guest_name field.
+	appointment.DefaultGuestName = appointmentDescGuestName.Default.(string)
+	// appointment.GuestNameValidator is a validator for the "guest_name" field. It is called by the builders before save.
+	appointment.GuestNameValidator = appointmentDescGuestName.Validators[0].(func(string) error)
+	// appointmentDescGuestEmail is the schema descriptor for guest_email field.
+	appointmentDescGuestEmail := appointmentFields[4].Descriptor()
+	// appointment.DefaultGuestEmail holds the default value on creation for the guest_email field.
+	appointment.DefaultGuestEmail = appointmentDescGuestEmail.Default.(string)
+	// appointment.GuestEmailValidator is a validator for the "guest_email" field. It is called by the builders before save.
+	appointment.GuestEmailValidator = appointmentDescGuestEmail.Validators[0].(func(string) error)
+	// appointmentDescGuestPhone is the schema descriptor for guest_phone field.
+	appointmentDescGuestPhone := appointmentFields[5].Descriptor()
+	// appointment.DefaultGuestPhone holds the default value on creation for the guest_phone field.
+	appointment.DefaultGuestPhone = appointmentDescGuestPhone.Default.(string)
+	// appointment.GuestPhoneValidator is a validator for the "guest_phone" field. It is called by the builders before save.
+	appointment.GuestPhoneValidator = appointmentDescGuestPhone.Validators[0].(func(string) error)
+	// appointmentDescHolderKey is the schema descriptor for holder_key field.
+	appointmentDescHolderKey := appointmentFields[12].Descriptor()
+	// appointment.DefaultHolderKey holds the default value on creation for the holder_key field.
+	appointment.DefaultHolderKey = appointmentDescHolderKey.Default.(string)
+	// appointment.HolderKeyValidator is a validator for the "holder_key" field. It is called by the builders before save.
+	appointment.HolderKeyValidator = appointmentDescHolderKey.Validators[0].(func(string) error)
+	// appointmentDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	appointmentDescIdempotencyKey := appointmentFields[13].Descriptor()
+	// appointment.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	appointment.IdempotencyKeyValidator = appointmentDescIdempotencyKey.Validators[0].(func(string) error)
+	// appointmentDescPriceAmount is the schema descriptor for price_amount field.
+	appointmentDescPriceAmount := appointmentFields[14].Descriptor()
+	// appointment.DefaultPriceAmount holds the default value on creation for the price_amount field.
+	appointment.DefaultPriceAmount = appointmentDescPriceAmount.Default.(int64)
+	// appointment.PriceAmountValidator is a validator for the "price_amount" field. It is called by the builders before save.
+	appointment.PriceAmountValidator = appointmentDescPriceAmount.Validators[0].(func(int64) error)
+	// appointmentDescCurrency is the schema descriptor for currency field.
+	appointmentDescCurrency := appointmentFields[15].Descriptor()
+	// appointment.DefaultCurrency holds the default value on creation for the currency field.
+	appointment.DefaultCurrency = appointmentDescCurrency.Default.(string)
+	// appointment.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	appointment.CurrencyValidator = appointmentDescCurrency.Validators[0].(func(string) error)
+	// appointmentDescPaymentIntentID is the schema descriptor for payment_intent_id field.
+	appointmentDescPaymentIntentID := appointmentFields[16].Descriptor()
+	// appointment.PaymentIntentIDValidator is a validator for the "payment_intent_id" field. It is called by the builders before save.
+	appointment.PaymentIntentIDValidator = appointmentDescPaymentIntentID.Validators[0].(func(string) error)
+	// appointmentDescCancelReason is the schema descriptor for cancel_reason field.
+	appointmentDescCancelReason := appointmentFields[17].Descriptor()
+	// appointment.DefaultCancelReason holds the default value on creation for the cancel_reason field.
+	appointment.DefaultCancelReason = appointmentDescCancelReason.Default.(string)
+	// appointment.CancelReasonValidator is a validator for the "cancel_reason" field. It is called by the builders before save.
+	appointment.CancelReasonValidator = appointmentDescCancelReason.Validators[0].(func(string) error)
+	// appointmentDescID is the schema descriptor for id field.
+	appointmentDescID := appointmentMixinFields0[0].Descriptor()
+	// appointment.DefaultID holds the default value on creation for the id field.
+	appointment.DefaultID = appointmentDescID.Default.(func() gid.ID)
+	// appointment.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	appointment.IDValidator = func() func(string) error {
+		validators := appointmentDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	appointmentstatechangeMixin := schema.AppointmentStateChange{}.Mixin()
+	appointmentstatechangeMixinFields0 := appointmentstatechangeMixin[0].Fields()
+	_ = appointmentstatechangeMixinFields0
+	appointmentstatechangeMixinFields1 := appointmentstatechangeMixin[1].Fields()
+	_ = appointmentstatechangeMixinFields1
+	appointmentstatechangeFields := schema.AppointmentStateChange{}.Fields()
+	_ = appointmentstatechangeFields
+	// appointmentstatechangeDescCreatedAt is the schema descriptor for created_at field.
+	appointmentstatechangeDescCreatedAt := appointmentstatechangeMixinFields1[0].Descriptor()
+	// appointmentstatechange.DefaultCreatedAt holds the default value on creation for the created_at field.
+	appointmentstatechange.DefaultCreatedAt = appointmentstatechangeDescCreatedAt.Default.(func() time.Time)
+	// appointmentstatechangeDescUpdatedAt is the schema descriptor for updated_at field.
+	appointmentstatechangeDescUpdatedAt := appointmentstatechangeMixinFields1[1].Descriptor()
+	// appointmentstatechange.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	appointmentstatechange.DefaultUpdatedAt = appointmentstatechangeDescUpdatedAt.Default.(func() time.Time)
+	// appointmentstatechange.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	appointmentstatechange.UpdateDefaultUpdatedAt = appointmentstatechangeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// appointmentstatechangeDescAppointmentID is the schema descriptor for appointment_id field.
+	appointmentstatechangeDescAppointmentID := appointmentstatechangeFields[0].Descriptor()
+	// appointmentstatechange.AppointmentIDValidator is a validator for the "appointment_id" field. It is called by the builders before save.
+	appointmentstatechange.AppointmentIDValidator = appointmentstatechangeDescAppointmentID.Validators[0].(func(string) error)
+	// appointmentstatechangeDescFromState is the schema descriptor for from_state field.
+	appointmentstatechangeDescFromState := appointmentstatechangeFields[1].Descriptor()
+	// appointmentstatechange.DefaultFromState holds the default value on creation for the from_state field.
+	appointmentstatechange.DefaultFromState = appointmentstatechangeDescFromState.Default.(string)
+	// appointmentstatechange.FromStateValidator is a validator for the "from_state" field. It is called by the builders before save.
+	appointmentstatechange.FromStateValidator = appointmentstatechangeDescFromState.Validators[0].(func(string) error)
+	// appointmentstatechangeDescToState is the schema descriptor for to_state field.
+	appointmentstatechangeDescToState := appointmentstatechangeFields[2].Descriptor()
+	// appointmentstatechange.ToStateValidator is a validator for the "to_state" field. It is called by the builders before save.
+	appointmentstatechange.ToStateValidator = appointmentstatechangeDescToState.Validators[0].(func(string) error)
+	// appointmentstatechangeDescActorID is the schema descriptor for actor_id field.
+	appointmentstatechangeDescActorID := appointmentstatechangeFields[3].Descriptor()
+	// appointmentstatechange.DefaultActorID holds the default value on creation for the actor_id field.
+	appointmentstatechange.DefaultActorID = appointmentstatechangeDescActorID.Default.(string)
+	// appointmentstatechange.ActorIDValidator is a validator for the "actor_id" field. It is called by the builders before save.
+	appointmentstatechange.ActorIDValidator = appointmentstatechangeDescActorID.Validators[0].(func(string) error)
+	// appointmentstatechangeDescReason is the schema descriptor for reason field.
+	appointmentstatechangeDescReason := appointmentstatechangeFields[4].Descriptor()
+	// appointmentstatechange.DefaultReason holds the default value on creation for the reason field.
+	appointmentstatechange.DefaultReason = appointmentstatechangeDescReason.Default.(string)
+	// appointmentstatechange.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	appointmentstatechange.ReasonValidator = appointmentstatechangeDescReason.Validators[0].(func(string) error)
+	// appointmentstatechangeDescID is the schema descriptor for id field.
+	appointmentstatechangeDescID := appointmentstatechangeMixinFields0[0].Descriptor()
+	// appointmentstatechange.DefaultID holds the default value on creation for the id field.
+	appointmentstatechange.DefaultID = appointmentstatechangeDescID.Default.(func() gid.ID)
+	// appointmentstatechange.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	appointmentstatechange.IDValidator = func() func(string) error {
+		validators := appointmentstatechangeDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	auditentryMixin := schema.AuditEntry{}.Mixin()
+	auditentryMixinFields0 := auditentryMixin[0].Fields()
+	_ = auditentryMixinFields0
+	auditentryFields := schema.AuditEntry{}.Fields()
+	_ = auditentryFields
+	// auditentryDescCreatedAt is the schema descriptor for created_at field.
+	auditentryDescCreatedAt := auditentryFields[0].Descriptor()
+	// auditentry.DefaultCreatedAt holds the default value on creation for the created_at field.
+	auditentry.DefaultCreatedAt = auditentryDescCreatedAt.Default.(func() time.Time)
+	// auditentryDescActorID is the schema descriptor for actor_id field.
+	auditentryDescActorID := auditentryFields[1].Descriptor()
+	// auditentry.DefaultActorID holds the default value on creation for the actor_id field.
+	auditentry.DefaultActorID = auditentryDescActorID.Default.(string)
+	// auditentry.ActorIDValidator is a validator for the "actor_id" field. It is called by the builders before save.
+	auditentry.ActorIDValidator = auditentryDescActorID.Validators[0].(func(string) error)
+	// auditentryDescAPIKeyID is the schema descriptor for api_key_id field.
+	auditentryDescAPIKeyID := auditentryFields[2].Descriptor()
+	// auditentry.DefaultAPIKeyID holds the default value on creation for the api_key_id field.
+	auditentry.DefaultAPIKeyID = auditentryDescAPIKeyID.Default.(string)
+	// auditentry.APIKeyIDValidator is a validator for the "api_key_id" field. It is called by the builders before save.
+	auditentry.APIKeyIDValidator = auditentryDescAPIKeyID.Validators[0].(func(string) error)
+	// auditentryDescAction is the schema descriptor for action field.
+	auditentryDescAction := auditentryFields[3].Descriptor()
+	// auditentry.ActionValidator is a validator for the "action" field. It is called by the builders before save.
+	auditentry.ActionValidator = func() func(string) error {
+		validators := auditentryDescAction.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(action string) error {
+			for _, fn := range fns {
+				if err := fn(action); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditentryDescTargetType is the schema descriptor for target_type field.
+	auditentryDescTargetType := auditentryFields[4].Descriptor()
+	// auditentry.DefaultTargetType holds the default value on creation for the target_type field.
+	auditentry.DefaultTargetType = auditentryDescTargetType.Default.(string)
+	// auditentry.TargetTypeValidator is a validator for the "target_type" field. It is called by the builders before save.
+	auditentry.TargetTypeValidator = auditentryDescTargetType.Validators[0].(func(string) error)
+	// auditentryDescTargetID is the schema descriptor for target_id field.
+	auditentryDescTargetID := auditentryFields[5].Descriptor()
+	// auditentry.DefaultTargetID holds the default value on creation for the target_id field.
+	auditentry.DefaultTargetID = auditentryDescTargetID.Default.(string)
+	// auditentry.TargetIDValidator is a validator for the "target_id" field. It is called by the builders before save.
+	auditentry.TargetIDValidator = auditentryDescTargetID.Validators[0].(func(string) error)
+	// auditentryDescRequestID is the schema descriptor for request_id field.
+	auditentryDescRequestID := auditentryFields[8].Descriptor()
+	// auditentry.DefaultRequestID holds the default value on creation for the request_id field.
+	auditentry.DefaultRequestID = auditentryDescRequestID.Default.(string)
+	// auditentry.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
+	auditentry.RequestIDValidator = auditentryDescRequestID.Validators[0].(func(string) error)
+	// auditentryDescID is the schema descriptor for id field.
+	auditentryDescID := auditentryMixinFields0[0].Descriptor()
+	// auditentry.DefaultID holds the default value on creation for the id field.
+	auditentry.DefaultID = auditentryDescID.Default.(func() gid.ID)
+	// auditentry.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	auditentry.IDValidator = func() func(string) error {
+		validators := auditentryDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	dateoverrideMixin := schema.DateOverride{}.Mixin()
+	dateoverrideMixinFields0 := dateoverrideMixin[0].Fields()
+	_ = dateoverrideMixinFields0
+	dateoverrideMixinFields1 := dateoverrideMixin[1].Fields()
+	_ = dateoverrideMixinFields1
+	dateoverrideFields := schema.DateOverride{}.Fields()
+	_ = dateoverrideFields
+	// dateoverrideDescCreatedAt is the schema descriptor for created_at field.
+	dateoverrideDescCreatedAt := dateoverrideMixinFields1[0].Descriptor()
+	// dateoverride.DefaultCreatedAt holds the default value on creation for the created_at field.
+	dateoverride.DefaultCreatedAt = dateoverrideDescCreatedAt.Default.(func() time.Time)
+	// dateoverrideDescUpdatedAt is the schema descriptor for updated_at field.
+	dateoverrideDescUpdatedAt := dateoverrideMixinFields1[1].Descriptor()
+	// dateoverride.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	dateoverride.DefaultUpdatedAt = dateoverrideDescUpdatedAt.Default.(func() time.Time)
+	// dateoverride.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	dateoverride.UpdateDefaultUpdatedAt = dateoverrideDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dateoverrideDescPractitionerID is the schema descriptor for practitioner_id field.
+	dateoverrideDescPractitionerID := dateoverrideFields[0].Descriptor()
+	// dateoverride.PractitionerIDValidator is a validator for the "practitioner_id" field. It is called by the builders before save.
+	dateoverride.PractitionerIDValidator = dateoverrideDescPractitionerID.Validators[0].(func(string) error)
+	// dateoverrideDescDate is the schema descriptor for date field.
+	dateoverrideDescDate := dateoverrideFields[1].Descriptor()
+	// dateoverride.DateValidator is a validator for the "date" field. It is called by the builders before save.
+	dateoverride.DateValidator = func() func(string) error {
+		validators := dateoverrideDescDate.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(date string) error {
+			for _, fn := range fns {
+				if err := fn(date); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// dateoverrideDescStartMinute is the schema descriptor for start_minute field.
+	dateoverrideDescStartMinute := dateoverrideFields[3].Descriptor()
+	// dateoverride.StartMinuteValidator is a validator for the "start_minute" field. It is called by the builders before save.
+	dateoverride.StartMinuteValidator = dateoverrideDescStartMinute.Validators[0].(func(int) error)
+	// dateoverrideDescEndMinute is the schema descriptor for end_minute field.
+	dateoverrideDescEndMinute := dateoverrideFields[4].Descriptor()
+	// dateoverride.EndMinuteValidator is a validator for the "end_minute" field. It is called by the builders before save.
+	dateoverride.EndMinuteValidator = dateoverrideDescEndMinute.Validators[0].(func(int) error)
+	// dateoverrideDescReason is the schema descriptor for reason field.
+	dateoverrideDescReason := dateoverrideFields[5].Descriptor()
+	// dateoverride.DefaultReason holds the default value on creation for the reason field.
+	dateoverride.DefaultReason = dateoverrideDescReason.Default.(string)
+	// dateoverride.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	dateoverride.ReasonValidator = dateoverrideDescReason.Validators[0].(func(string) error)
+	// dateoverrideDescID is the schema descriptor for id field.
+	dateoverrideDescID := dateoverrideMixinFields0[0].Descriptor()
+	// dateoverride.DefaultID holds the default value on creation for the id field.
+	dateoverride.DefaultID = dateoverrideDescID.Default.(func() gid.ID)
+	// dateoverride.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	dateoverride.IDValidator = func() func(string) error {
+		validators := dateoverrideDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	externalbusyblockMixin := schema.ExternalBusyBlock{}.Mixin()
+	externalbusyblockMixinFields0 := externalbusyblockMixin[0].Fields()
+	_ = externalbusyblockMixinFields0
+	externalbusyblockMixinFields1 := externalbusyblockMixin[1].Fields()
+	_ = externalbusyblockMixinFields1
+	externalbusyblockFields := schema.ExternalBusyBlock{}.Fields()
+	_ = externalbusyblockFields
+	// externalbusyblockDescCreatedAt is the schema descriptor for created_at field.
+	externalbusyblockDescCreatedAt := externalbusyblockMixinFields1[0].Descriptor()
+	// externalbusyblock.DefaultCreatedAt holds the default value on creation for the created_at field.
+	externalbusyblock.DefaultCreatedAt = externalbusyblockDescCreatedAt.Default.(func() time.Time)
+	// externalbusyblockDescUpdatedAt is the schema descriptor for updated_at field.
+	externalbusyblockDescUpdatedAt := externalbusyblockMixinFields1[1].Descriptor()
+	// externalbusyblock.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	externalbusyblock.DefaultUpdatedAt = externalbusyblockDescUpdatedAt.Default.(func() time.Time)
+	// externalbusyblock.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	externalbusyblock.UpdateDefaultUpdatedAt = externalbusyblockDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// externalbusyblockDescPractitionerID is the schema descriptor for practitioner_id field.
+	externalbusyblockDescPractitionerID := externalbusyblockFields[0].Descriptor()
+	// externalbusyblock.PractitionerIDValidator is a validator for the "practitioner_id" field. It is called by the builders before save.
+	externalbusyblock.PractitionerIDValidator = externalbusyblockDescPractitionerID.Validators[0].(func(string) error)
+	// externalbusyblockDescSource is the schema descriptor for source field.
+	externalbusyblockDescSource := externalbusyblockFields[3].Descriptor()
+	// externalbusyblock.SourceValidator is a validator for the "source" field. It is called by the builders before save.
+	externalbusyblock.SourceValidator = externalbusyblockDescSource.Validators[0].(func(string) error)
+	// externalbusyblockDescExternalID is the schema descriptor for external_id field.
+	externalbusyblockDescExternalID := externalbusyblockFields[4].Descriptor()
+	// externalbusyblock.ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
+	externalbusyblock.ExternalIDValidator = externalbusyblockDescExternalID.Validators[0].(func(string) error)
+	// externalbusyblockDescID is the schema descriptor for id field.
+	externalbusyblockDescID := externalbusyblockMixinFields0[0].Descriptor()
+	// externalbusyblock.DefaultID holds the default value on creation for the id field.
+	externalbusyblock.DefaultID = externalbusyblockDescID.Default.(func() gid.ID)
+	// externalbusyblock.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	externalbusyblock.IDValidator = func() func(string) error {
+		validators := externalbusyblockDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	intakeformMixin := schema.IntakeForm{}.Mixin()
+	intakeformMixinFields0 := intakeformMixin[0].Fields()
+	_ = intakeformMixinFields0
+	intakeformMixinFields1 := intakeformMixin[1].Fields()
+	_ = intakeformMixinFields1
+	intakeformFields := schema.IntakeForm{}.Fields()
+	_ = intakeformFields
+	// intakeformDescCreatedAt is the schema descriptor for created_at field.
+	intakeformDescCreatedAt := intakeformMixinFields1[0].Descriptor()
+	// intakeform.DefaultCreatedAt holds the default value on creation for the created_at field.
+	intakeform.DefaultCreatedAt = intakeformDescCreatedAt.Default.(func() time.Time)
+	// intakeformDescUpdatedAt is the schema descriptor for updated_at field.
+	intakeformDescUpdatedAt := intakeformMixinFields1[1].Descriptor()
+	// intakeform.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	intakeform.DefaultUpdatedAt = intakeformDescUpdatedAt.Default.(func() time.Time)
+	// intakeform.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	intakeform.UpdateDefaultUpdatedAt = intakeformDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// intakeformDescKey is the schema descriptor for key field.
+	intakeformDescKey := intakeformFields[0].Descriptor()
+	// intakeform.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	intakeform.KeyValidator = func() func(string) error {
+		validators := intakeformDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// intakeformDescVersion is the schema descriptor for version field.
+	intakeformDescVersion := intakeformFields[1].Descriptor()
+	// intakeform.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	intakeform.VersionValidator = intakeformDescVersion.Validators[0].(func(int) error)
+	// intakeformDescTitle is the schema descriptor for title field.
+	intakeformDescTitle := intakeformFields[2].Descriptor()
+	// intakeform.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	intakeform.TitleValidator = func() func(string) error {
+		validators := intakeformDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// intakeformDescDescription is the schema descriptor for description field.
+	intakeformDescDescription := intakeformFields[3].Descriptor()
+	// intakeform.DefaultDescription holds the default value on creation for the description field.
+	intakeform.DefaultDescription = intakeformDescDescription.Default.(string)
+	// intakeformDescID is the schema descriptor for id field.
+	intakeformDescID := intakeformMixinFields0[0].Descriptor()
+	// intakeform.DefaultID holds the default value on creation for the id field.
+	intakeform.DefaultID = intakeformDescID.Default.(func() gid.ID)
+	// intakeform.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	intakeform.IDValidator = func() func(string) error {
+		validators := intakeformDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	intakesubmissionMixin := schema.IntakeSubmission{}.Mixin()
+	intakesubmissionMixinFields0 := intakesubmissionMixin[0].Fields()
+	_ = intakesubmissionMixinFields0
+	intakesubmissionMixinFields1 := intakesubmissionMixin[1].Fields()
+	_ = intakesubmissionMixinFields1
+	intakesubmissionFields := schema.IntakeSubmission{}.Fields()
+	_ = intakesubmissionFields
+	// intakesubmissionDescCreatedAt is the schema descriptor for created_at field.
+	intakesubmissionDescCreatedAt := intakesubmissionMixinFields1[0].Descriptor()
+	// intakesubmission.DefaultCreatedAt holds the default value on creation for the created_at field.
+	intakesubmission.DefaultCreatedAt = intakesubmissionDescCreatedAt.Default.(func() time.Time)
+	// intakesubmissionDescUpdatedAt is the schema descriptor for updated_at field.
+	intakesubmissionDescUpdatedAt := intakesubmissionMixinFields1[1].Descriptor()
+	// intakesubmission.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	intakesubmission.DefaultUpdatedAt = intakesubmissionDescUpdatedAt.Default.(func() time.Time)
+	// intakesubmission.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	intakesubmission.UpdateDefaultUpdatedAt = intakesubmissionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// intakesubmissionDescAppointmentID is the schema descriptor for appointment_id field.
+	intakesubmissionDescAppointmentID := intakesubmissionFields[0].Descriptor()
+	// intakesubmission.AppointmentIDValidator is a validator for the "appointment_id" field. It is called by the builders before save.
+	intakesubmission.AppointmentIDValidator = intakesubmissionDescAppointmentID.Validators[0].(func(string) error)
+	// intakesubmissionDescFormID is the schema descriptor for form_id field.
+	intakesubmissionDescFormID := intakesubmissionFields[1].Descriptor()
+	// intakesubmission.FormIDValidator is a validator for the "form_id" field. It is called by the builders before save.
+	intakesubmission.FormIDValidator = intakesubmissionDescFormID.Validators[0].(func(string) error)
+	// intakesubmissionDescSubmittedBy is the schema descriptor for submitted_by field.
+	intakesubmissionDescSubmittedBy := intakesubmissionFields[3].Descriptor()
+	// intakesubmission.DefaultSubmittedBy holds the default value on creation for the submitted_by field.
+	intakesubmission.DefaultSubmittedBy = intakesubmissionDescSubmittedBy.Default.(string)
+	// intakesubmission.SubmittedByValidator is a validator for the "submitted_by" field. It is called by the builders before save.
+	intakesubmission.SubmittedByValidator = intakesubmissionDescSubmittedBy.Validators[0].(func(string) error)
+	// intakesubmissionDescID is the schema descriptor for id field.
+	intakesubmissionDescID := intakesubmissionMixinFields0[0].Descriptor()
+	// intakesubmission.DefaultID holds the default value on creation for the id field.
+	intakesubmission.DefaultID = intakesubmissionDescID.Default.(func() gid.ID)
+	// intakesubmission.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	intakesubmission.IDValidator = func() func(string) error {
+		validators := intakesubmissionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	jobMixin := schema.Job{}.Mixin()
+	jobMixinFields0 := jobMixin[0].Fields()
+	_ = jobMixinFields0
+	jobMixinFields1 := jobMixin[1].Fields()
+	_ = jobMixinFields1
+	jobFields := schema.Job{}.Fields()
+	_ = jobFields
+	// jobDescCreatedAt is the schema descriptor for created_at field.
+	jobDescCreatedAt := jobMixinFields1[0].Descriptor()
+	// job.DefaultCreatedAt holds the default value on creation for the created_at field.
+	job.DefaultCreatedAt = jobDescCreatedAt.Default.(func() time.Time)
+	// jobDescUpdatedAt is the schema descriptor for updated_at field.
+	jobDescUpdatedAt := jobMixinFields1[1].Descriptor()
+	// job.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	job.DefaultUpdatedAt = jobDescUpdatedAt.Default.(func() time.Time)
+	// job.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	job.UpdateDefaultUpdatedAt = jobDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// jobDescKind is the schema descriptor for kind field.
+	jobDescKind := jobFields[0].Descriptor()
+	// job.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	job.KindValidator = func() func(string) error {
+		validators := jobDescKind.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(kind string) error {
+			for _, fn := range fns {
+				if err := fn(kind); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// jobDescAttempts is the schema descriptor for attempts field.
+	jobDescAttempts := jobFields[3].Descriptor()
+	// job.DefaultAttempts holds the default value on creation for the attempts field.
+	job.DefaultAttempts = jobDescAttempts.Default.(int)
+	// job.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	job.AttemptsValidator = jobDescAttempts.Validators[0].(func(int) error)
+	// jobDescMaxAttempts is the schema descriptor for max_attempts field.
+	jobDescMaxAttempts := jobFields[4].Descriptor()
+	// job.DefaultMaxAttempts holds the default value on creation for the max_attempts field.
+	job.DefaultMaxAttempts = jobDescMaxAttempts.Default.(int)
+	// job.MaxAttemptsValidator is a validator for the "max_attempts" field. It is called by the builders before save.
+	job.MaxAttemptsValidator = jobDescMaxAttempts.Validators[0].(func(int) error)
+	// jobDescLeaseOwner is the schema descriptor for lease_owner field.
+	jobDescLeaseOwner := jobFields[6].Descriptor()
+	// job.DefaultLeaseOwner holds the default value on creation for the lease_owner field.
+	job.DefaultLeaseOwner = jobDescLeaseOwner.Default.(string)
+	// job.LeaseOwnerValidator is a validator for the "lease_owner" field. It is called by the builders before save.
+	job.LeaseOwnerValidator = jobDescLeaseOwner.Validators[0].(func(string) error)
+	// jobDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	jobDescIdempotencyKey := jobFields[8].Descriptor()
+	// job.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	job.IdempotencyKeyValidator = func() func(string) error {
+		validators := jobDescIdempotencyKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(idempotency_key string) error {
+			for _, fn := range fns {
+				if err := fn(idempotency_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// jobDescLastError is the schema descriptor for last_error field.
+	jobDescLastError := jobFields[9].Descriptor()
+	// job.DefaultLastError holds the default value on creation for the last_error field.
+	job.DefaultLastError = jobDescLastError.Default.(string)
+	// jobDescID is the schema descriptor for id field.
+	jobDescID := jobMixinFields0[0].Descriptor()
+	// job.DefaultID holds the default value on creation for the id field.
+	job.DefaultID = jobDescID.Default.(func() gid.ID)
+	// job.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	job.IDValidator = func() func(string) error {
+		validators := jobDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	jobattemptMixin := schema.JobAttempt{}.Mixin()
+	jobattemptMixinFields0 := jobattemptMixin[0].Fields()
+	_ = jobattemptMixinFields0
+	jobattemptFields := schema.JobAttempt{}.Fields()
+	_ = jobattemptFields
+	// jobattemptDescJobID is the schema descriptor for job_id field.
+	jobattemptDescJobID := jobattemptFields[0].Descriptor()
+	// jobattempt.JobIDValidator is a validator for the "job_id" field. It is called by the builders before save.
+	jobattempt.JobIDValidator = jobattemptDescJobID.Validators[0].(func(string) error)
+	// jobattemptDescNumber is the schema descriptor for number field.
+	jobattemptDescNumber := jobattemptFields[1].Descriptor()
+	// jobattempt.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	jobattempt.NumberValidator = jobattemptDescNumber.Validators[0].(func(int) error)
+	// jobattemptDescWorker is the schema descriptor for worker field.
+	jobattemptDescWorker := jobattemptFields[2].Descriptor()
+	// jobattempt.DefaultWorker holds the default value on creation for the worker field.
+	jobattempt.DefaultWorker = jobattemptDescWorker.Default.(string)
+	// jobattempt.WorkerValidator is a validator for the "worker" field. It is called by the builders before save.
+	jobattempt.WorkerValidator = jobattemptDescWorker.Validators[0].(func(string) error)
+	// jobattemptDescError is the schema descriptor for error field.
+	jobattemptDescError := jobattemptFields[5].Descriptor()
+	// jobattempt.DefaultError holds the default value on creation for the error field.
+	jobattempt.DefaultError = jobattemptDescError.Default.(string)
+	// jobattemptDescID is the schema descriptor for id field.
+	jobattemptDescID := jobattemptMixinFields0[0].Descriptor()
+	// jobattempt.DefaultID holds the default value on creation for the id field.
+	jobattempt.DefaultID = jobattemptDescID.Default.(func() gid.ID)
+	// jobattempt.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	jobattempt.IDValidator = func() func(string) error {
+		validators := jobattemptDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	onetimetokenMixin := schema.OneTimeToken{}.Mixin()
+	onetimetokenMixinFields0 := onetimetokenMixin[0].Fields()
+	_ = onetimetokenMixinFields0
+	onetimetokenMixinFields1 := onetimetokenMixin[1].Fields()
+	_ = onetimetokenMixinFields1
+	onetimetokenFields := schema.OneTimeToken{}.Fields()
+	_ = onetimetokenFields
+	// onetimetokenDescCreatedAt is the schema descriptor for created_at field.
+	onetimetokenDescCreatedAt := onetimetokenMixinFields1[0].Descriptor()
+	// onetimetoken.DefaultCreatedAt holds the default value on creation for the created_at field.
+	onetimetoken.DefaultCreatedAt = onetimetokenDescCreatedAt.Default.(func() time.Time)
+	// onetimetokenDescUpdatedAt is the schema descriptor for updated_at field.
+	onetimetokenDescUpdatedAt := onetimetokenMixinFields1[1].Descriptor()
+	// onetimetoken.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	onetimetoken.DefaultUpdatedAt = onetimetokenDescUpdatedAt.Default.(func() time.Time)
+	// onetimetoken.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	onetimetoken.UpdateDefaultUpdatedAt = onetimetokenDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// onetimetokenDescUserID is the schema descriptor for user_id field.
+	onetimetokenDescUserID := onetimetokenFields[0].Descriptor()
+	// onetimetoken.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	onetimetoken.UserIDValidator = onetimetokenDescUserID.Validators[0].(func(string) error)
+	// onetimetokenDescTokenHash is the schema descriptor for token_hash field.
+	onetimetokenDescTokenHash := onetimetokenFields[2].Descriptor()
+	// onetimetoken.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	onetimetoken.TokenHashValidator = func() func(string) error {
+		validators := onetimetokenDescTokenHash.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(token_hash string) error {
+			for _, fn := range fns {
+				if err := fn(token_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// onetimetokenDescEmail is the schema descriptor for email field.
+	onetimetokenDescEmail := onetimetokenFields[3].Descriptor()
+	// onetimetoken.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	onetimetoken.EmailValidator = onetimetokenDescEmail.Validators[0].(func(string) error)
+	// onetimetokenDescID is the schema descriptor for id field.
+	onetimetokenDescID := onetimetokenMixinFields0[0].Descriptor()
+	// onetimetoken.DefaultID holds the default value on creation for the id field.
+	onetimetoken.DefaultID = onetimetokenDescID.Default.(func() gid.ID)
+	// onetimetoken.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	onetimetoken.IDValidator = func() func(string) error {
+		validators := onetimetokenDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	practitionerMixin := schema.Practitioner{}.Mixin()
+	practitionerMixinFields0 := practitionerMixin[0].Fields()
+	_ = practitionerMixinFields0
+	practitionerMixinFields1 := practitionerMixin[1].Fields()
+	_ = practitionerMixinFields1
+	practitionerFields := schema.Practitioner{}.Fields()
+	_ = practitionerFields
+	// practitionerDescCreatedAt is the schema descriptor for created_at field.
+	practitionerDescCreatedAt := practitionerMixinFields1[0].Descriptor()
+	// practitioner.DefaultCreatedAt holds the default value on creation for the created_at field.
+	practitioner.DefaultCreatedAt = practitionerDescCreatedAt.Default.(func() time.Time)
+	// practitionerDescUpdatedAt is the schema descriptor for updated_at field.
+	practitionerDescUpdatedAt := practitionerMixinFields1[1].Descriptor()
+	// practitioner.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	practitioner.DefaultUpdatedAt = practitionerDescUpdatedAt.Default.(func() time.Time)
+	// practitioner.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	practitioner.UpdateDefaultUpdatedAt = practitionerDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// practitionerDescStaffUserID is the schema descriptor for staff_user_id field.
+	practitionerDescStaffUserID := practitionerFields[0].Descriptor()
+	// practitioner.StaffUserIDValidator is a validator for the "staff_user_id" field. It is called by the builders before save.
+	practitioner.StaffUserIDValidator = practitionerDescStaffUserID.Validators[0].(func(string) error)
+	// practitionerDescName is the schema descriptor for name field.
+	practitionerDescName := practitionerFields[1].Descriptor()
+	// practitioner.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	practitioner.NameValidator = func() func(string) error {
+		validators := practitionerDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// practitionerDescTimeZone is the schema descriptor for time_zone field.
+	practitionerDescTimeZone := practitionerFields[2].Descriptor()
+	// practitioner.TimeZoneValidator is a validator for the "time_zone" field. It is called by the builders before save.
+	practitioner.TimeZoneValidator = func() func(string) error {
+		validators := practitionerDescTimeZone.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(time_zone string) error {
+			for _, fn := range fns {
+				if err := fn(time_zone); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// practitionerDescBio is the schema descriptor for bio field.
+	practitionerDescBio := practitionerFields[3].Descriptor()
+	// practitioner.DefaultBio holds the default value on creation for the bio field.
+	practitioner.DefaultBio = practitionerDescBio.Default.(string)
+	// practitionerDescPhotoURL is the schema descriptor for photo_url field.
+	practitionerDescPhotoURL := practitionerFields[4].Descriptor()
+	// practitioner.DefaultPhotoURL holds the default value on creation for the photo_url field.
+	practitioner.DefaultPhotoURL = practitionerDescPhotoURL.Default.(string)
+	// practitioner.PhotoURLValidator is a validator for the "photo_url" field. It is called by the builders before save.
+	practitioner.PhotoURLValidator = practitionerDescPhotoURL.Validators[0].(func(string) error)
+	// practitionerDescActive is the schema descriptor for active field.
+	practitionerDescActive := practitionerFields[5].Descriptor()
+	// practitioner.DefaultActive holds the default value on creation for the active field.
+	practitioner.DefaultActive = practitionerDescActive.Default.(bool)
+	// practitionerDescID is the schema descriptor for id field.
+	practitionerDescID := practitionerMixinFields0[0].Descriptor()
+	// practitioner.DefaultID holds the default value on creation for the id field.
+	practitioner.DefaultID = practitionerDescID.Default.(func() gid.ID)
+	// practitioner.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	practitioner.IDValidator = func() func(string) error {
+		validators := practitionerDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	sentmessageMixin := schema.SentMessage{}.Mixin()
+	sentmessageMixinFields0 := sentmessageMixin[0].Fields()
+	_ = sentmessageMixinFields0
+	sentmessageMixinFields1 := sentmessageMixin[1].Fields()
+	_ = sentmessageMixinFields1
+	sentmessageFields := schema.SentMessage{}.Fields()
+	_ = sentmessageFields
+	// sentmessageDescCreatedAt is the schema descriptor for created_at field.
+	sentmessageDescCreatedAt := sentmessageMixinFields1[0].Descriptor()
+	// sentmessage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	sentmessage.DefaultCreatedAt = sentmessageDescCreatedAt.Default.(func() time.Time)
+	// sentmessageDescUpdatedAt is the schema descriptor for updated_at field.
+	sentmessageDescUpdatedAt := sentmessageMixinFields1[1].Descriptor()
+	// sentmessage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	sentmessage.DefaultUpdatedAt = sentmessageDescUpdatedAt.Default.(func() time.Time)
+	// sentmessage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	sentmessage.UpdateDefaultUpdatedAt = sentmessageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// sentmessageDescKind is the schema descriptor for kind field.
+	sentmessageDescKind := sentmessageFields[1].Descriptor()
+	// sentmessage.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	sentmessage.KindValidator = sentmessageDescKind.Validators[0].(func(string) error)
+	// sentmessageDescRecipient is the schema descriptor for recipient field.
+	sentmessageDescRecipient := sentmessageFields[2].Descriptor()
+	// sentmessage.RecipientValidator is a validator for the "recipient" field. It is called by the builders before save.
+	sentmessage.RecipientValidator = sentmessageDescRecipient.Validators[0].(func(string) error)
+	// sentmessageDescSubject is the schema descriptor for subject field.
+	sentmessageDescSubject := sentmessageFields[3].Descriptor()
+	// sentmessage.DefaultSubject holds the default value on creation for the subject field.
+	sentmessage.DefaultSubject = sentmessageDescSubject.Default.(string)
+	// sentmessage.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	sentmessage.SubjectValidator = sentmessageDescSubject.Validators[0].(func(string) error)
+	// sentmessageDescBodyText is the schema descriptor for body_text field.
+	sentmessageDescBodyText := sentmessageFields[4].Descriptor()
+	// sentmessage.DefaultBodyText holds the default value on creation for the body_text field.
+	sentmessage.DefaultBodyText = sentmessageDescBodyText.Default.(string)
+	// sentmessageDescBodyHTML is the schema descriptor for body_html field.
+	sentmessageDescBodyHTML := sentmessageFields[5].Descriptor()
+	// sentmessage.DefaultBodyHTML holds the default value on creation for the body_html field.
+	sentmessage.DefaultBodyHTML = sentmessageDescBodyHTML.Default.(string)
+	// sentmessageDescTransport is the schema descriptor for transport field.
+	sentmessageDescTransport := sentmessageFields[6].Descriptor()
+	// sentmessage.TransportValidator is a validator for the "transport" field. It is called by the builders before save.
+	sentmessage.TransportValidator = sentmessageDescTransport.Validators[0].(func(string) error)
+	// sentmessageDescProviderID is the schema descriptor for provider_id field.
+	sentmessageDescProviderID := sentmessageFields[7].Descriptor()
+	// sentmessage.DefaultProviderID holds the default value on creation for the provider_id field.
+	sentmessage.DefaultProviderID = sentmessageDescProviderID.Default.(string)
+	// sentmessage.ProviderIDValidator is a validator for the "provider_id" field. It is called by the builders before save.
+	sentmessage.ProviderIDValidator = sentmessageDescProviderID.Validators[0].(func(string) error)
+	// sentmessageDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	sentmessageDescIdempotencyKey := sentmessageFields[8].Descriptor()
+	// sentmessage.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	sentmessage.IdempotencyKeyValidator = sentmessageDescIdempotencyKey.Validators[0].(func(string) error)
+	// sentmessageDescID is the schema descriptor for id field.
+	sentmessageDescID := sentmessageMixinFields0[0].Descriptor()
+	// sentmessage.DefaultID holds the default value on creation for the id field.
+	sentmessage.DefaultID = sentmessageDescID.Default.(func() gid.ID)
+	// sentmessage.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	sentmessage.IDValidator = func() func(string) error {
+		validators := sentmessageDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	serviceMixin := schema.Service{}.Mixin()
+	serviceMixinFields0 := serviceMixin[0].Fields()
+	_ = serviceMixinFields0
+	serviceMixinFields1 := serviceMixin[1].Fields()
+	_ = serviceMixinFields1
+	serviceFields := schema.Service{}.Fields()
+	_ = serviceFields
+	// serviceDescCreatedAt is the schema descriptor for created_at field.
+	serviceDescCreatedAt := serviceMixinFields1[0].Descriptor()
+	// service.DefaultCreatedAt holds the default value on creation for the created_at field.
+	service.DefaultCreatedAt = serviceDescCreatedAt.Default.(func() time.Time)
+	// serviceDescUpdatedAt is the schema descriptor for updated_at field.
+	serviceDescUpdatedAt := serviceMixinFields1[1].Descriptor()
+	// service.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	service.DefaultUpdatedAt = serviceDescUpdatedAt.Default.(func() time.Time)
+	// service.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	service.UpdateDefaultUpdatedAt = serviceDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// serviceDescName is the schema descriptor for name field.
+	serviceDescName := serviceFields[0].Descriptor()
+	// service.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	service.NameValidator = func() func(string) error {
+		validators := serviceDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// serviceDescSlug is the schema descriptor for slug field.
+	serviceDescSlug := serviceFields[1].Descriptor()
+	// service.SlugValidator is a validator for the "slug" field. It is called by the builders before save.
+	service.SlugValidator = func() func(string) error {
+		validators := serviceDescSlug.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(slug string) error {
+			for _, fn := range fns {
+				if err := fn(slug); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// serviceDescDescription is the schema descriptor for description field.
+	serviceDescDescription := serviceFields[2].Descriptor()
+	// service.DefaultDescription holds the default value on creation for the description field.
+	service.DefaultDescription = serviceDescDescription.Default.(string)
+	// serviceDescDurationMinutes is the schema descriptor for duration_minutes field.
+	serviceDescDurationMinutes := serviceFields[3].Descriptor()
+	// service.DurationMinutesValidator is a validator for the "duration_minutes" field. It is called by the builders before save.
+	service.DurationMinutesValidator = serviceDescDurationMinutes.Validators[0].(func(int) error)
+	// serviceDescPriceAmount is the schema descriptor for price_amount field.
+	serviceDescPriceAmount := serviceFields[4].Descriptor()
+	// service.DefaultPriceAmount holds the default value on creation for the price_amount field.
+	service.DefaultPriceAmount = serviceDescPriceAmount.Default.(int64)
+	// service.PriceAmountValidator is a validator for the "price_amount" field. It is called by the builders before save.
+	service.PriceAmountValidator = serviceDescPriceAmount.Validators[0].(func(int64) error)
+	// serviceDescCurrency is the schema descriptor for currency field.
+	serviceDescCurrency := serviceFields[5].Descriptor()
+	// service.DefaultCurrency holds the default value on creation for the currency field.
+	service.DefaultCurrency = serviceDescCurrency.Default.(string)
+	// service.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	service.CurrencyValidator = serviceDescCurrency.Validators[0].(func(string) error)
+	// serviceDescBufferBeforeMinutes is the schema descriptor for buffer_before_minutes field.
+	serviceDescBufferBeforeMinutes := serviceFields[6].Descriptor()
+	// service.DefaultBufferBeforeMinutes holds the default value on creation for the buffer_before_minutes field.
+	service.DefaultBufferBeforeMinutes = serviceDescBufferBeforeMinutes.Default.(int)
+	// service.BufferBeforeMinutesValidator is a validator for the "buffer_before_minutes" field. It is called by the builders before save.
+	service.BufferBeforeMinutesValidator = serviceDescBufferBeforeMinutes.Validators[0].(func(int) error)
+	// serviceDescBufferAfterMinutes is the schema descriptor for buffer_after_minutes field.
+	serviceDescBufferAfterMinutes := serviceFields[7].Descriptor()
+	// service.DefaultBufferAfterMinutes holds the default value on creation for the buffer_after_minutes field.
+	service.DefaultBufferAfterMinutes = serviceDescBufferAfterMinutes.Default.(int)
+	// service.BufferAfterMinutesValidator is a validator for the "buffer_after_minutes" field. It is called by the builders before save.
+	service.BufferAfterMinutesValidator = serviceDescBufferAfterMinutes.Validators[0].(func(int) error)
+	// serviceDescMinNoticeMinutes is the schema descriptor for min_notice_minutes field.
+	serviceDescMinNoticeMinutes := serviceFields[8].Descriptor()
+	// service.DefaultMinNoticeMinutes holds the default value on creation for the min_notice_minutes field.
+	service.DefaultMinNoticeMinutes = serviceDescMinNoticeMinutes.Default.(int)
+	// service.MinNoticeMinutesValidator is a validator for the "min_notice_minutes" field. It is called by the builders before save.
+	service.MinNoticeMinutesValidator = serviceDescMinNoticeMinutes.Validators[0].(func(int) error)
+	// serviceDescHorizonDays is the schema descriptor for horizon_days field.
+	serviceDescHorizonDays := serviceFields[9].Descriptor()
+	// service.DefaultHorizonDays holds the default value on creation for the horizon_days field.
+	service.DefaultHorizonDays = serviceDescHorizonDays.Default.(int)
+	// service.HorizonDaysValidator is a validator for the "horizon_days" field. It is called by the builders before save.
+	service.HorizonDaysValidator = serviceDescHorizonDays.Validators[0].(func(int) error)
+	// serviceDescSlotIntervalMinutes is the schema descriptor for slot_interval_minutes field.
+	serviceDescSlotIntervalMinutes := serviceFields[10].Descriptor()
+	// service.DefaultSlotIntervalMinutes holds the default value on creation for the slot_interval_minutes field.
+	service.DefaultSlotIntervalMinutes = serviceDescSlotIntervalMinutes.Default.(int)
+	// service.SlotIntervalMinutesValidator is a validator for the "slot_interval_minutes" field. It is called by the builders before save.
+	service.SlotIntervalMinutesValidator = serviceDescSlotIntervalMinutes.Validators[0].(func(int) error)
+	// serviceDescDailyLimit is the schema descriptor for daily_limit field.
+	serviceDescDailyLimit := serviceFields[11].Descriptor()
+	// service.DefaultDailyLimit holds the default value on creation for the daily_limit field.
+	service.DefaultDailyLimit = serviceDescDailyLimit.Default.(int)
+	// service.DailyLimitValidator is a validator for the "daily_limit" field. It is called by the builders before save.
+	service.DailyLimitValidator = serviceDescDailyLimit.Validators[0].(func(int) error)
+	// serviceDescLocation is the schema descriptor for location field.
+	serviceDescLocation := serviceFields[12].Descriptor()
+	// service.DefaultLocation holds the default value on creation for the location field.
+	service.DefaultLocation = serviceDescLocation.Default.(string)
+	// service.LocationValidator is a validator for the "location" field. It is called by the builders before save.
+	service.LocationValidator = serviceDescLocation.Validators[0].(func(string) error)
+	// serviceDescVideoURL is the schema descriptor for video_url field.
+	serviceDescVideoURL := serviceFields[13].Descriptor()
+	// service.DefaultVideoURL holds the default value on creation for the video_url field.
+	service.DefaultVideoURL = serviceDescVideoURL.Default.(string)
+	// service.VideoURLValidator is a validator for the "video_url" field. It is called by the builders before save.
+	service.VideoURLValidator = serviceDescVideoURL.Validators[0].(func(string) error)
+	// serviceDescCancelCutoffMinutes is the schema descriptor for cancel_cutoff_minutes field.
+	serviceDescCancelCutoffMinutes := serviceFields[14].Descriptor()
+	// service.DefaultCancelCutoffMinutes holds the default value on creation for the cancel_cutoff_minutes field.
+	service.DefaultCancelCutoffMinutes = serviceDescCancelCutoffMinutes.Default.(int)
+	// service.CancelCutoffMinutesValidator is a validator for the "cancel_cutoff_minutes" field. It is called by the builders before save.
+	service.CancelCutoffMinutesValidator = serviceDescCancelCutoffMinutes.Validators[0].(func(int) error)
+	// serviceDescRescheduleCutoffMinutes is the schema descriptor for reschedule_cutoff_minutes field.
+	serviceDescRescheduleCutoffMinutes := serviceFields[15].Descriptor()
+	// service.DefaultRescheduleCutoffMinutes holds the default value on creation for the reschedule_cutoff_minutes field.
+	service.DefaultRescheduleCutoffMinutes = serviceDescRescheduleCutoffMinutes.Default.(int)
+	// service.RescheduleCutoffMinutesValidator is a validator for the "reschedule_cutoff_minutes" field. It is called by the builders before save.
+	service.RescheduleCutoffMinutesValidator = serviceDescRescheduleCutoffMinutes.Validators[0].(func(int) error)
+	// serviceDescRefundOnCancel is the schema descriptor for refund_on_cancel field.
+	serviceDescRefundOnCancel := serviceFields[16].Descriptor()
+	// service.DefaultRefundOnCancel holds the default value on creation for the refund_on_cancel field.
+	service.DefaultRefundOnCancel = serviceDescRefundOnCancel.Default.(bool)
+	// serviceDescIntakeFormKey is the schema descriptor for intake_form_key field.
+	serviceDescIntakeFormKey := serviceFields[17].Descriptor()
+	// service.IntakeFormKeyValidator is a validator for the "intake_form_key" field. It is called by the builders before save.
+	service.IntakeFormKeyValidator = serviceDescIntakeFormKey.Validators[0].(func(string) error)
+	// serviceDescIntakeRequired is the schema descriptor for intake_required field.
+	serviceDescIntakeRequired := serviceFields[18].Descriptor()
+	// service.DefaultIntakeRequired holds the default value on creation for the intake_required field.
+	service.DefaultIntakeRequired = serviceDescIntakeRequired.Default.(bool)
+	// serviceDescRequiresServiceID is the schema descriptor for requires_service_id field.
+	serviceDescRequiresServiceID := serviceFields[19].Descriptor()
+	// service.RequiresServiceIDValidator is a validator for the "requires_service_id" field. It is called by the builders before save.
+	service.RequiresServiceIDValidator = serviceDescRequiresServiceID.Validators[0].(func(string) error)
+	// serviceDescActive is the schema descriptor for active field.
+	serviceDescActive := serviceFields[21].Descriptor()
+	// service.DefaultActive holds the default value on creation for the active field.
+	service.DefaultActive = serviceDescActive.Default.(bool)
+	// serviceDescID is the schema descriptor for id field.
+	serviceDescID := serviceMixinFields0[0].Descriptor()
+	// service.DefaultID holds the default value on creation for the id field.
+	service.DefaultID = serviceDescID.Default.(func() gid.ID)
+	// service.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	service.IDValidator = func() func(string) error {
+		validators := serviceDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	sessionMixin := schema.Session{}.Mixin()
+	sessionMixinFields0 := sessionMixin[0].Fields()
+	_ = sessionMixinFields0
+	sessionMixinFields1 := sessionMixin[1].Fields()
+	_ = sessionMixinFields1
+	sessionFields := schema.Session{}.Fields()
+	_ = sessionFields
+	// sessionDescCreatedAt is the schema descriptor for created_at field.
+	sessionDescCreatedAt := sessionMixinFields1[0].Descriptor()
+	// session.DefaultCreatedAt holds the default value on creation for the created_at field.
+	session.DefaultCreatedAt = sessionDescCreatedAt.Default.(func() time.Time)
+	// sessionDescUpdatedAt is the schema descriptor for updated_at field.
+	sessionDescUpdatedAt := sessionMixinFields1[1].Descriptor()
+	// session.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	session.DefaultUpdatedAt = sessionDescUpdatedAt.Default.(func() time.Time)
+	// session.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	session.UpdateDefaultUpdatedAt = sessionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// sessionDescUserID is the schema descriptor for user_id field.
+	sessionDescUserID := sessionFields[0].Descriptor()
+	// session.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	session.UserIDValidator = sessionDescUserID.Validators[0].(func(string) error)
+	// sessionDescTokenHash is the schema descriptor for token_hash field.
+	sessionDescTokenHash := sessionFields[1].Descriptor()
+	// session.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	session.TokenHashValidator = func() func(string) error {
+		validators := sessionDescTokenHash.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(token_hash string) error {
+			for _, fn := range fns {
+				if err := fn(token_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// sessionDescUserAgent is the schema descriptor for user_agent field.
+	sessionDescUserAgent := sessionFields[4].Descriptor()
+	// session.DefaultUserAgent holds the default value on creation for the user_agent field.
+	session.DefaultUserAgent = sessionDescUserAgent.Default.(string)
+	// session.UserAgentValidator is a validator for the "user_agent" field. It is called by the builders before save.
+	session.UserAgentValidator = sessionDescUserAgent.Validators[0].(func(string) error)
+	// sessionDescIPAddress is the schema descriptor for ip_address field.
+	sessionDescIPAddress := sessionFields[5].Descriptor()
+	// session.DefaultIPAddress holds the default value on creation for the ip_address field.
+	session.DefaultIPAddress = sessionDescIPAddress.Default.(string)
+	// session.IPAddressValidator is a validator for the "ip_address" field. It is called by the builders before save.
+	session.IPAddressValidator = sessionDescIPAddress.Validators[0].(func(string) error)
+	// sessionDescID is the schema descriptor for id field.
+	sessionDescID := sessionMixinFields0[0].Descriptor()
+	// session.DefaultID holds the default value on creation for the id field.
+	session.DefaultID = sessionDescID.Default.(func() gid.ID)
+	// session.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	session.IDValidator = func() func(string) error {
+		validators := sessionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	slotclaimMixin := schema.SlotClaim{}.Mixin()
+	slotclaimMixinFields0 := slotclaimMixin[0].Fields()
+	_ = slotclaimMixinFields0
+	slotclaimFields := schema.SlotClaim{}.Fields()
+	_ = slotclaimFields
+	// slotclaimDescPractitionerID is the schema descriptor for practitioner_id field.
+	slotclaimDescPractitionerID := slotclaimFields[0].Descriptor()
+	// slotclaim.PractitionerIDValidator is a validator for the "practitioner_id" field. It is called by the builders before save.
+	slotclaim.PractitionerIDValidator = slotclaimDescPractitionerID.Validators[0].(func(string) error)
+	// slotclaimDescAppointmentID is the schema descriptor for appointment_id field.
+	slotclaimDescAppointmentID := slotclaimFields[2].Descriptor()
+	// slotclaim.AppointmentIDValidator is a validator for the "appointment_id" field. It is called by the builders before save.
+	slotclaim.AppointmentIDValidator = slotclaimDescAppointmentID.Validators[0].(func(string) error)
+	// slotclaimDescID is the schema descriptor for id field.
+	slotclaimDescID := slotclaimMixinFields0[0].Descriptor()
+	// slotclaim.DefaultID holds the default value on creation for the id field.
+	slotclaim.DefaultID = slotclaimDescID.Default.(func() gid.ID)
+	// slotclaim.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	slotclaim.IDValidator = func() func(string) error {
+		validators := slotclaimDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	userMixin := schema.User{}.Mixin()
+	userMixinFields0 := userMixin[0].Fields()
+	_ = userMixinFields0
+	userMixinFields1 := userMixin[1].Fields()
+	_ = userMixinFields1
+	userFields := schema.User{}.Fields()
+	_ = userFields
+	// userDescCreatedAt is the schema descriptor for created_at field.
+	userDescCreatedAt := userMixinFields1[0].Descriptor()
+	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
+	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
+	// userDescUpdatedAt is the schema descriptor for updated_at field.
+	userDescUpdatedAt := userMixinFields1[1].Descriptor()
+	// user.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	user.DefaultUpdatedAt = userDescUpdatedAt.Default.(func() time.Time)
+	// user.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	user.UpdateDefaultUpdatedAt = userDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// userDescEmail is the schema descriptor for email field.
+	userDescEmail := userFields[0].Descriptor()
+	// user.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	user.EmailValidator = func() func(string) error {
+		validators := userDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// userDescName is the schema descriptor for name field.
+	userDescName := userFields[1].Descriptor()
+	// user.DefaultName holds the default value on creation for the name field.
+	user.DefaultName = userDescName.Default.(string)
+	// user.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	user.NameValidator = userDescName.Validators[0].(func(string) error)
+	// userDescPhone is the schema descriptor for phone field.
+	userDescPhone := userFields[3].Descriptor()
+	// user.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	user.PhoneValidator = userDescPhone.Validators[0].(func(string) error)
+	// userDescPasswordHash is the schema descriptor for password_hash field.
+	userDescPasswordHash := userFields[4].Descriptor()
+	// user.PasswordHashValidator is a validator for the "password_hash" field. It is called by the builders before save.
+	user.PasswordHashValidator = userDescPasswordHash.Validators[0].(func(string) error)
+	// userDescID is the schema descriptor for id field.
+	userDescID := userMixinFields0[0].Descriptor()
+	// user.DefaultID holds the default value on creation for the id field.
+	user.DefaultID = userDescID.Default.(func() gid.ID)
+	// user.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	user.IDValidator = func() func(string) error {
+		validators := userDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	weeklyhoursMixin := schema.WeeklyHours{}.Mixin()
+	weeklyhoursMixinFields0 := weeklyhoursMixin[0].Fields()
+	_ = weeklyhoursMixinFields0
+	weeklyhoursMixinFields1 := weeklyhoursMixin[1].Fields()
+	_ = weeklyhoursMixinFields1
+	weeklyhoursFields := schema.WeeklyHours{}.Fields()
+	_ = weeklyhoursFields
+	// weeklyhoursDescCreatedAt is the schema descriptor for created_at field.
+	weeklyhoursDescCreatedAt := weeklyhoursMixinFields1[0].Descriptor()
+	// weeklyhours.DefaultCreatedAt holds the default value on creation for the created_at field.
+	weeklyhours.DefaultCreatedAt = weeklyhoursDescCreatedAt.Default.(func() time.Time)
+	// weeklyhoursDescUpdatedAt is the schema descriptor for updated_at field.
+	weeklyhoursDescUpdatedAt := weeklyhoursMixinFields1[1].Descriptor()
+	// weeklyhours.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	weeklyhours.DefaultUpdatedAt = weeklyhoursDescUpdatedAt.Default.(func() time.Time)
+	// weeklyhours.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	weeklyhours.UpdateDefaultUpdatedAt = weeklyhoursDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// weeklyhoursDescPractitionerID is the schema descriptor for practitioner_id field.
+	weeklyhoursDescPractitionerID := weeklyhoursFields[0].Descriptor()
+	// weeklyhours.PractitionerIDValidator is a validator for the "practitioner_id" field. It is called by the builders before save.
+	weeklyhours.PractitionerIDValidator = weeklyhoursDescPractitionerID.Validators[0].(func(string) error)
+	// weeklyhoursDescWeekday is the schema descriptor for weekday field.
+	weeklyhoursDescWeekday := weeklyhoursFields[1].Descriptor()
+	// weeklyhours.WeekdayValidator is a validator for the "weekday" field. It is called by the builders before save.
+	weeklyhours.WeekdayValidator = weeklyhoursDescWeekday.Validators[0].(func(int) error)
+	// weeklyhoursDescStartMinute is the schema descriptor for start_minute field.
+	weeklyhoursDescStartMinute := weeklyhoursFields[2].Descriptor()
+	// weeklyhours.StartMinuteValidator is a validator for the "start_minute" field. It is called by the builders before save.
+	weeklyhours.StartMinuteValidator = weeklyhoursDescStartMinute.Validators[0].(func(int) error)
+	// weeklyhoursDescEndMinute is the schema descriptor for end_minute field.
+	weeklyhoursDescEndMinute := weeklyhoursFields[3].Descriptor()
+	// weeklyhours.EndMinuteValidator is a validator for the "end_minute" field. It is called by the builders before save.
+	weeklyhours.EndMinuteValidator = weeklyhoursDescEndMinute.Validators[0].(func(int) error)
+	// weeklyhoursDescID is the schema descriptor for id field.
+	weeklyhoursDescID := weeklyhoursMixinFields0[0].Descriptor()
+	// weeklyhours.DefaultID holds the default value on creation for the id field.
+	weeklyhours.DefaultID = weeklyhoursDescID.Default.(func() gid.ID)
+	// weeklyhours.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	weeklyhours.IDValidator = func() func(string) error {
+		validators := weeklyhoursDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+}

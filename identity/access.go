@@ -40,7 +40,15 @@ const (
 	ViewMessages   Permission = "VIEW_SENT_MESSAGES"
 	ViewAuditLog   Permission = "VIEW_AUDIT_LOG"
 	ManageSettings Permission = "MANAGE_SETTINGS"
+	ManageAPIKeys  Permission = "MANAGE_API_KEYS"
 )
+
+// AllPermissions lists every permission, in declaration order.
+var AllPermissions = []Permission{ManageCatalog, ManageOrders, ManageBookings, ViewIntake,
+	ManageUsers, ManageJobs, ViewMessages, ViewAuditLog, ManageSettings, ManageAPIKeys}
+
+// AllRoles lists every role.
+var AllRoles = []Role{RoleCustomer, RoleStaff, RolePractitioner, RoleAdmin}
 
 // rolePermissions is the one table of who may do what.
 var rolePermissions = map[Role][]Permission{
@@ -48,7 +56,7 @@ var rolePermissions = map[Role][]Permission{
 	RolePractitioner: {ManageBookings, ViewIntake},
 	RoleStaff:        {ManageCatalog, ManageOrders, ManageBookings, ViewIntake, ViewMessages},
 	RoleAdmin: {ManageCatalog, ManageOrders, ManageBookings, ViewIntake, ManageUsers,
-		ManageJobs, ViewMessages, ViewAuditLog, ManageSettings},
+		ManageJobs, ViewMessages, ViewAuditLog, ManageSettings, ManageAPIKeys},
 }
 
 // PermissionsOf returns the permissions a role grants.

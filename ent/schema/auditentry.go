@@ -1,9 +1,6 @@
 package schema
 
 import (
-	"context"
-	"errors"
-
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -11,7 +8,8 @@ import (
 
 // AuditEntry records one admin or staff action: who, what, on which
 // object, the state before and after, and the request it came from. The
-// log is append-only: updates and deletes are refused by a hook.
+// log is append-only: the identity package installs a hook that refuses
+// updates and deletes (a schema hook would split ent's runtime package).
 type AuditEntry struct {
 	ent.Schema
 }
@@ -43,22 +41,5 @@ func (AuditEntry) Indexes() []ent.Index {
 		index.Fields("created_at"),
 		index.Fields("actor_id", "created_at"),
 		index.Fields("target_id", "created_at"),
-	}
-}
-
-// errAppendOnly is returned to any code that tries to change the log.
-var errAppendOnly = errors.New("audit log is append-only")
-
-// Hooks of the AuditEntry.
-func (AuditEntry) Hooks() []ent.Hook {
-	return []ent.Hook{
-		func(next ent.Mutator) ent.Mutator {
-			return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-				if !m.Op().Is(ent.OpCreate) {
-					return nil, errAppendOnly
-				}
-				return next.Mutate(ctx, m)
-			})
-		},
 	}
 }

@@ -1,0 +1,519 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"frontdesk/ent"
+	"frontdesk/ent/onetimetoken"
+	"frontdesk/ent/user"
+	"frontdesk/errcode"
+	"frontdesk/gid"
+)
+
+// Lifetimes of emailed links.
+const (
+	verifyTokenTTL = 48 * time.Hour
+	resetTokenTTL  = time.Hour
+)
+
+// RegisterInput is a new customer's account.
+type RegisterInput struct {
+	Email    string
+	Password string
+	Name     string
+	Phone    *string
+}
+
+// SignedIn is the result of a flow that starts a session.
+type SignedIn struct {
+	User    *ent.User
+	Session *ent.Session
+	// Token is the session's bearer token, shown once.
+	Token string
+}
+
+// Register creates a customer account with a password and signs it in.
+// An email that belongs to a guest account (no password yet) is not taken
+// over: its owner is mailed a link to set the password instead.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (*SignedIn, error) {
+	if err := s.rateLimit(ctx, "register:ip:"+ClientFrom(ctx).IP, s.opts.IPAttempts); err != nil {
+		return nil, err
+	}
+	var errs errcode.UserErrors
+	email, err := ParseEmail(in.Email, "email")
+	addErr(&errs, err)
+	name, err := cleanName(in.Name, "name")
+	addErr(&errs, err)
+	var phone *string
+	if in.Phone != nil && *in.Phone != "" {
+		p, err := ParsePhone(*in.Phone, "phone")
+		addErr(&errs, err)
+		phone = (*string)(&p)
+	}
+	addErr(&errs, CheckPasswordPolicy(in.Password, "password"))
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	hash, err := HashPassword(in.Password, s.opts.Hash)
+	if err != nil {
+		return nil, err
+	}
+	existing, err := s.client.User.Query().Where(user.Email(string(email))).Only(ctx)
+	switch {
+	case err == nil && existing.PasswordHash == nil && existing.DeactivatedAt == nil:
+		if err := s.sendResetLink(ctx, existing, "claim_account"); err != nil {
+			return nil, err
+		}
+		return nil, errcode.Invalidf(errcode.Taken, "email", "an account with this email exists from an earlier booking or order; we sent a link to set its password")
+	case err == nil:
+		return nil, errTaken
+	case !ent.IsNotFound(err):
+		return nil, fmt.Errorf("find user: %w", err)
+	}
+	u, err := s.client.User.Create().
+		SetEmail(string(email)).SetName(name).SetNillablePhone(phone).SetPasswordHash(hash).
+		Save(ctx)
+	if ent.IsConstraintError(err) {
+		return nil, errTaken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	if err := s.sendVerification(ctx, u); err != nil {
+		return nil, err
+	}
+	token, ses, err := s.startSession(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return &SignedIn{User: u, Session: ses, Token: token}, nil
+}
+
+var errTaken = errcode.Invalidf(errcode.Taken, "email", "an account with this email exists; sign in or reset the password")
+
+func addErr(list *errcode.UserErrors, err error) {
+	if ue, ok := errcode.AsUserErrors(err); ok {
+		*list = append(*list, ue...)
+	}
+}
+
+// SignIn checks an email and password and starts a session. Every failure
+// is ErrInvalidCredentials after the same amount of hashing work, so
+// responses reveal neither whether the email has an account nor whether
+// it is a guest or deactivated one. Attempts are limited per account and
+// per client IP.
+func (s *Service) SignIn(ctx context.Context, emailIn, password string) (*SignedIn, error) {
+	email, emailErr := ParseEmail(emailIn, "email")
+	if err := s.rateLimit(ctx, "signin:ip:"+ClientFrom(ctx).IP, s.opts.IPAttempts); err != nil {
+		return nil, err
+	}
+	accountKey := "signin:account:" + string(email)
+	if emailErr == nil {
+		if err := s.rateLimit(ctx, accountKey, s.opts.AccountAttempts); err != nil {
+			return nil, err
+		}
+	}
+	var u *ent.User
+	if emailErr == nil {
+		var err error
+		u, err = s.client.User.Query().Where(user.Email(string(email))).Only(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return nil, fmt.Errorf("find user: %w", err)
+		}
+	}
+	hash := s.dummyHash
+	if u != nil && u.PasswordHash != nil && u.DeactivatedAt == nil {
+		hash = *u.PasswordHash
+	}
+	ok, stale, err := VerifyPassword(password, hash, s.opts.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok || hash == s.dummyHash {
+		return nil, ErrInvalidCredentials
+	}
+	if err := s.cache.Delete(ctx, "ratelimit:"+accountKey); err != nil {
+		return nil, err
+	}
+	if stale {
+		if err := s.setPassword(ctx, u, password); err != nil {
+			return nil, err
+		}
+	}
+	token, ses, err := s.startSession(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return &SignedIn{User: u, Session: ses, Token: token}, nil
+}
+
+func (s *Service) setPassword(ctx context.Context, u *ent.User, password string) error {
+	hash, err := HashPassword(password, s.opts.Hash)
+	if err != nil {
+		return err
+	}
+	if err := s.client.User.UpdateOneID(u.ID).SetPasswordHash(hash).Exec(ctx); err != nil {
+		return fmt.Errorf("store password: %w", err)
+	}
+	u.PasswordHash = &hash
+	return nil
+}
+
+// Me returns the viewer's own account (for an API key, its creator).
+func (s *Service) Me(ctx context.Context) (*ent.User, error) {
+	v := ViewerFrom(ctx)
+	if v == nil || v.UserID == "" {
+		return nil, nil
+	}
+	u, err := s.userActive(ctx, v.UserID)
+	if errors.Is(err, ErrUnauthenticated) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// ProfileInput changes the viewer's profile; nil fields stay as they are.
+// An empty phone removes it. A new email must be verified again.
+type ProfileInput struct {
+	Name  *string
+	Email *string
+	Phone *string
+}
+
+// UpdateProfile changes the viewer's own profile.
+func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) (*ent.User, error) {
+	v, err := RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.userActive(ctx, v.UserID)
+	if err != nil {
+		return nil, err
+	}
+	upd := u.Update()
+	var errs errcode.UserErrors
+	if in.Name != nil {
+		name, err := cleanName(*in.Name, "name")
+		addErr(&errs, err)
+		upd.SetName(name)
+	}
+	if in.Phone != nil {
+		if *in.Phone == "" {
+			upd.ClearPhone()
+		} else {
+			p, err := ParsePhone(*in.Phone, "phone")
+			addErr(&errs, err)
+			upd.SetPhone(string(p))
+		}
+	}
+	emailChanged := false
+	if in.Email != nil {
+		e, err := ParseEmail(*in.Email, "email")
+		addErr(&errs, err)
+		if err == nil && string(e) != u.Email {
+			emailChanged = true
+			upd.SetEmail(string(e)).ClearEmailVerifiedAt()
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	u, err = upd.Save(ctx)
+	if ent.IsConstraintError(err) {
+		return nil, errcode.Invalidf(errcode.Taken, "email", "another account uses this email")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update profile: %w", err)
+	}
+	if emailChanged {
+		if err := s.sendVerification(ctx, u); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// ChangePassword sets a new password after checking the current one, and
+// signs out every other session.
+func (s *Service) ChangePassword(ctx context.Context, current, next string) (*ent.User, error) {
+	v, err := RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if v.SessionID == "" {
+		return nil, ErrForbidden
+	}
+	u, err := s.userActive(ctx, v.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rateLimit(ctx, "signin:account:"+u.Email, s.opts.AccountAttempts); err != nil {
+		return nil, err
+	}
+	hash := s.dummyHash
+	if u.PasswordHash != nil {
+		hash = *u.PasswordHash
+	}
+	ok, _, err := VerifyPassword(current, hash, s.opts.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok || u.PasswordHash == nil {
+		return nil, errcode.Invalidf(errcode.Invalid, "currentPassword", "the current password is not correct")
+	}
+	if err := CheckPasswordPolicy(next, "newPassword"); err != nil {
+		return nil, err
+	}
+	if err := s.setPassword(ctx, u, next); err != nil {
+		return nil, err
+	}
+	if _, err := s.revokeAllSessions(ctx, u.ID, v.SessionID); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// RequestEmailVerification mails the viewer a new verification link.
+func (s *Service) RequestEmailVerification(ctx context.Context) error {
+	v, err := RequireViewer(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.rateLimit(ctx, "verify:user:"+string(v.UserID), 5); err != nil {
+		return err
+	}
+	u, err := s.userActive(ctx, v.UserID)
+	if err != nil {
+		return err
+	}
+	if u.EmailVerifiedAt != nil {
+		return nil
+	}
+	return s.sendVerification(ctx, u)
+}
+
+// VerifyEmail spends a verification token. It needs no session: the
+// token is the proof.
+func (s *Service) VerifyEmail(ctx context.Context, token string) (*ent.User, error) {
+	t, err := s.spendToken(ctx, token, onetimetoken.PurposeVERIFY_EMAIL)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.client.User.Get(ctx, t.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	if u.Email != t.Email {
+		// The address changed since the link was sent.
+		return nil, ErrInvalidToken
+	}
+	if u.EmailVerifiedAt == nil {
+		u, err = u.Update().SetEmailVerifiedAt(s.now()).Save(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("verify email: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// RequestPasswordReset mails a reset link when the email has an active
+// account. It answers the same either way, so it reveals nothing.
+func (s *Service) RequestPasswordReset(ctx context.Context, emailIn string) error {
+	email, err := ParseEmail(emailIn, "email")
+	if err != nil {
+		return err
+	}
+	if err := s.rateLimit(ctx, "reset:ip:"+ClientFrom(ctx).IP, s.opts.IPAttempts); err != nil {
+		return err
+	}
+	if err := s.rateLimit(ctx, "reset:account:"+string(email), 5); err != nil {
+		return err
+	}
+	u, err := s.client.User.Query().Where(user.Email(string(email)), user.DeactivatedAtIsNil()).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find user: %w", err)
+	}
+	kind := "reset_password"
+	if u.PasswordHash == nil {
+		kind = "claim_account"
+	}
+	return s.sendResetLink(ctx, u, kind)
+}
+
+// ResetPassword spends a reset token and sets the password. It also claims
+// a guest account, verifies the email the link was sent to, and signs out
+// every session.
+func (s *Service) ResetPassword(ctx context.Context, token, password string) (*ent.User, error) {
+	if err := CheckPasswordPolicy(password, "newPassword"); err != nil {
+		return nil, err
+	}
+	t, err := s.spendToken(ctx, token, onetimetoken.PurposeRESET_PASSWORD)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.client.User.Get(ctx, t.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	if u.DeactivatedAt != nil || u.Email != t.Email {
+		return nil, ErrInvalidToken
+	}
+	hash, err := HashPassword(password, s.opts.Hash)
+	if err != nil {
+		return nil, err
+	}
+	upd := u.Update().SetPasswordHash(hash)
+	if u.EmailVerifiedAt == nil {
+		upd.SetEmailVerifiedAt(s.now())
+	}
+	if u, err = upd.Save(ctx); err != nil {
+		return nil, fmt.Errorf("reset password: %w", err)
+	}
+	if _, err := s.revokeAllSessions(ctx, u.ID, ""); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// GuestInput identifies a customer who books or buys without an account.
+type GuestInput struct {
+	Email string
+	Name  string
+	Phone *string
+}
+
+// EnsureGuest returns the account for an email, creating a guest account
+// (no password) when there is none, for checkout and booking without
+// sign-up. The guest claims it later through register or a password reset,
+// both of which prove the mailbox. Name and phone fill only empty fields
+// of an existing account: a stranger typing your email changes nothing.
+func (s *Service) EnsureGuest(ctx context.Context, in GuestInput) (*ent.User, error) {
+	var errs errcode.UserErrors
+	email, err := ParseEmail(in.Email, "email")
+	addErr(&errs, err)
+	name, err := cleanName(in.Name, "name")
+	addErr(&errs, err)
+	var phone *string
+	if in.Phone != nil && *in.Phone != "" {
+		p, err := ParsePhone(*in.Phone, "phone")
+		addErr(&errs, err)
+		phone = (*string)(&p)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	for range 2 {
+		u, err := s.client.User.Query().Where(user.Email(string(email))).Only(ctx)
+		if err == nil {
+			return u, nil
+		}
+		if !ent.IsNotFound(err) {
+			return nil, fmt.Errorf("find user: %w", err)
+		}
+		u, err = s.client.User.Create().SetEmail(string(email)).SetName(name).SetNillablePhone(phone).Save(ctx)
+		if err == nil {
+			return u, nil
+		}
+		if !ent.IsConstraintError(err) {
+			return nil, fmt.Errorf("create guest: %w", err)
+		}
+		// Another request created it first: read theirs.
+	}
+	return nil, fmt.Errorf("create guest %s: lost the race twice", email)
+}
+
+func (s *Service) sendVerification(ctx context.Context, u *ent.User) error {
+	token, err := s.issueToken(ctx, u, onetimetoken.PurposeVERIFY_EMAIL, verifyTokenTTL)
+	if err != nil {
+		return err
+	}
+	link := s.link("/verify-email", token)
+	return s.mail(ctx, Message{
+		To: u.Email, Kind: "verify_email", Subject: "Confirm your email address",
+		Text: "Confirm your email address by opening this link within 48 hours:\n\n" + link + "\n\nIf you did not create an account, ignore this message.",
+	})
+}
+
+func (s *Service) sendResetLink(ctx context.Context, u *ent.User, kind string) error {
+	token, err := s.issueToken(ctx, u, onetimetoken.PurposeRESET_PASSWORD, resetTokenTTL)
+	if err != nil {
+		return err
+	}
+	link := s.link("/reset-password", token)
+	subject, intro := "Reset your password", "Someone (hopefully you) asked to reset the password of your account."
+	if kind == "claim_account" {
+		subject, intro = "Set a password for your account", "An account was created for this email when you booked or ordered as a guest."
+	}
+	return s.mail(ctx, Message{
+		To: u.Email, Kind: kind, Subject: subject,
+		Text: intro + " To set a password, open this link within an hour:\n\n" + link + "\n\nIf you did not ask for this, ignore this message; nothing changes.",
+	})
+}
+
+func (s *Service) mail(ctx context.Context, m Message) error {
+	if err := s.mailer.Send(ctx, m); err != nil {
+		return fmt.Errorf("send %s mail: %w", m.Kind, err)
+	}
+	return nil
+}
+
+func (s *Service) link(path, token string) string {
+	return s.opts.AppURL + path + "?token=" + url.QueryEscape(token)
+}
+
+func (s *Service) issueToken(ctx context.Context, u *ent.User, purpose onetimetoken.Purpose, ttl time.Duration) (string, error) {
+	token := newToken(oneTimePrefix)
+	err := s.client.OneTimeToken.Create().
+		SetUserID(u.ID).SetPurpose(purpose).SetTokenHash(hashToken(token)).
+		SetEmail(u.Email).SetExpiresAt(s.now().Add(ttl)).Exec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("issue %s token: %w", purpose, err)
+	}
+	return token, nil
+}
+
+// spendToken marks a one-time token used. The conditional update makes
+// it single-use even when two requests present it at once.
+func (s *Service) spendToken(ctx context.Context, token string, purpose onetimetoken.Purpose) (*ent.OneTimeToken, error) {
+	if !wellFormed(token, oneTimePrefix) {
+		return nil, ErrInvalidToken
+	}
+	now := s.now()
+	t, err := s.client.OneTimeToken.Query().
+		Where(onetimetoken.TokenHash(hashToken(token)), onetimetoken.PurposeEQ(purpose)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load token: %w", err)
+	}
+	if t.UsedAt != nil || !now.Before(t.ExpiresAt) {
+		return nil, ErrInvalidToken
+	}
+	n, err := s.client.OneTimeToken.Update().
+		Where(onetimetoken.ID(t.ID), onetimetoken.UsedAtIsNil()).
+		SetUsedAt(now).Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("spend token: %w", err)
+	}
+	if n == 0 {
+		return nil, ErrInvalidToken
+	}
+	return t, nil
+}
+
+// UserByID loads a user for a caller allowed to see it (CanViewUser).
+func (s *Service) UserByID(ctx context.Context, id gid.ID) (*ent.User, error) {
+	u, err := s.client.User.Get(ctx, id)
+	if ent.IsNotFound(err) || (err == nil && !CanViewUser(ctx, u)) {
+		return nil, ErrUserNotFound
+	}
+	return u, err
+}

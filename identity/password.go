@@ -1,0 +1,121 @@
+package identity
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+
+	"frontdesk/errcode"
+)
+
+// HashParams are argon2id's cost parameters. Each stored hash records the
+// parameters it was made with (PHC string format), so they can be raised
+// later without invalidating existing passwords; a sign-in with an older
+// hash re-hashes the password with the current parameters.
+type HashParams struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes
+	Threads uint8
+	KeyLen  uint32
+	SaltLen uint32
+}
+
+// DefaultHashParams follow OWASP's argon2id recommendation (19 MiB, two
+// passes, one lane), which costs a few tens of milliseconds per hash.
+var DefaultHashParams = HashParams{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// Password length policy (NIST SP 800-63B): long passphrases are welcome,
+// short ones are not; the upper bound only stops abuse.
+const (
+	MinPasswordLen = 10
+	MaxPasswordLen = 256
+)
+
+//go:embed common_passwords.txt
+var commonPasswordList string
+
+// commonPasswords holds the commonest leaked passwords long enough to pass
+// the length rule, lower-cased.
+var commonPasswords = func() map[string]bool {
+	out := map[string]bool{}
+	for _, line := range strings.Split(commonPasswordList, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			out[strings.ToLower(line)] = true
+		}
+	}
+	return out
+}()
+
+// CheckPasswordPolicy returns a user error for a password that is too
+// short, too long, or among the commonest passwords. field is where the
+// error points in the mutation's input.
+func CheckPasswordPolicy(password, field string) error {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case n < MinPasswordLen:
+		return errcode.Invalidf(errcode.Invalid, field, fmt.Sprintf("use at least %d characters", MinPasswordLen))
+	case len(password) > MaxPasswordLen:
+		return errcode.Invalidf(errcode.TooLong, field, fmt.Sprintf("use at most %d bytes", MaxPasswordLen))
+	case commonPasswords[strings.ToLower(password)]:
+		return errcode.Invalidf(errcode.Invalid, field, "this password is among the most common ones; choose another")
+	}
+	return nil
+}
+
+// HashPassword hashes password with argon2id and a random salt, returning
+// "$argon2id$v=19$m=…,t=…,p=…$salt$hash".
+func HashPassword(password string, p HashParams) (string, error) {
+	salt := make([]byte, p.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+var errBadHash = errors.New("malformed password hash")
+
+// VerifyPassword reports whether password matches encoded, comparing in
+// constant time, and whether the hash's parameters differ from want (so
+// the caller can re-hash).
+func VerifyPassword(password, encoded string, want HashParams) (ok, stale bool, err error) {
+	p, salt, key, err := decodeHash(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	ok = subtle.ConstantTimeCompare(got, key) == 1
+	stale = p.Memory != want.Memory || p.Time != want.Time || p.Threads != want.Threads || uint32(len(key)) != want.KeyLen
+	return ok, stale, nil
+}
+
+func decodeHash(encoded string) (p HashParams, salt, key []byte, err error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return p, nil, nil, errBadHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return p, nil, nil, errBadHash
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return p, nil, nil, errBadHash
+	}
+	enc := base64.RawStdEncoding
+	if salt, err = enc.DecodeString(parts[4]); err != nil {
+		return p, nil, nil, errBadHash
+	}
+	if key, err = enc.DecodeString(parts[5]); err != nil || len(key) == 0 {
+		return p, nil, nil, errBadHash
+	}
+	return p, salt, key, nil
+}

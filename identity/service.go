@@ -1,0 +1,169 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"frontdesk/cache"
+	"frontdesk/ent"
+	"frontdesk/errcode"
+)
+
+// Options configure a Service. Zero durations and limits take defaults.
+type Options struct {
+	// SessionLifetime is the absolute life of a session; IdleTimeout ends
+	// it sooner when unused. Each use slides the idle window forward.
+	SessionLifetime time.Duration
+	IdleTimeout     time.Duration
+	// CacheTTL is how long a resolved credential is cached. Revocation
+	// does not wait for it (see authVersion).
+	CacheTTL time.Duration
+	// Sign-in attempts allowed per account and per client IP in Window.
+	AccountAttempts int64
+	IPAttempts      int64
+	Window          time.Duration
+	// AppURL is the frontend's base URL; mailed links point at
+	// AppURL/verify-email?token=… and AppURL/reset-password?token=….
+	AppURL string
+	// Hash are the argon2id parameters for new hashes.
+	Hash HashParams
+	// SecureCookies marks the session cookie Secure even on plain HTTP;
+	// it is always Secure on HTTPS. Off only in development.
+	SecureCookies bool
+	Now           func() time.Time
+}
+
+// Service runs the account, session and API key flows.
+type Service struct {
+	client *ent.Client
+	cache  cache.Store
+	mailer Mailer
+	log    *slog.Logger
+	opts   Options
+	// dummyHash is verified against when no account matches, so unknown
+	// emails cost the same time as wrong passwords.
+	dummyHash string
+}
+
+// New returns a Service.
+func New(client *ent.Client, store cache.Store, mailer Mailer, log *slog.Logger, opts Options) (*Service, error) {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.SessionLifetime, 30*24*time.Hour)
+	def(&opts.IdleTimeout, 7*24*time.Hour)
+	def(&opts.CacheTTL, 30*time.Second)
+	def(&opts.Window, 15*time.Minute)
+	if opts.AccountAttempts <= 0 {
+		opts.AccountAttempts = 10
+	}
+	if opts.IPAttempts <= 0 {
+		opts.IPAttempts = 100
+	}
+	if opts.Hash == (HashParams{}) {
+		opts.Hash = DefaultHashParams
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	client.AuditEntry.Use(appendOnly)
+	dummy, err := HashPassword("no account has this password", opts.Hash)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{client: client, cache: store, mailer: mailer, log: log, opts: opts, dummyHash: dummy}, nil
+}
+
+// errAppendOnly is returned to any code that tries to change the audit log.
+var errAppendOnly = errors.New("the audit log is append-only")
+
+// appendOnly refuses every audit-log mutation but create.
+func appendOnly(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		if !m.Op().Is(ent.OpCreate) {
+			return nil, errAppendOnly
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// Client returns the ent client the service uses.
+func (s *Service) Client() *ent.Client { return s.client }
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+// Errors of the identity flows. Credentials failures are all one error so
+// a caller cannot tell which part was wrong.
+var (
+	ErrInvalidCredentials = errcode.Invalidf(errcode.Invalid, "", "the email or password is not correct")
+	ErrInvalidToken       = errcode.Invalidf(errcode.Invalid, "token", "this link is invalid or has expired; ask for a new one")
+	ErrUserNotFound       = errcode.New(errcode.NotFound, "no user with this ID")
+	ErrSessionNotFound    = errcode.New(errcode.NotFound, "no session with this ID")
+	ErrAPIKeyNotFound     = errcode.New(errcode.NotFound, "no API key with this ID")
+	// ErrCredentialsExpired is returned for a bearer token that is
+	// malformed, unknown, expired or revoked; which one is not said.
+	ErrCredentialsExpired = errcode.New(errcode.Unauthenticated, "the credentials are invalid, expired or revoked; sign in again")
+)
+
+// rateLimit counts one attempt under key and fails with RATE_LIMITED and
+// the time until the window ends once more than limit were made.
+func (s *Service) rateLimit(ctx context.Context, key string, limit int64) error {
+	n, ttl, err := s.cache.Incr(ctx, "ratelimit:"+key, s.opts.Window)
+	if err != nil {
+		return fmt.Errorf("rate limit: %w", err)
+	}
+	if n > limit {
+		if ttl <= 0 {
+			ttl = s.opts.Window
+		}
+		return &errcode.Error{Code: errcode.RateLimited, Message: "too many attempts; try again later", RetryAfter: ttl}
+	}
+	return nil
+}
+
+// withTx runs fn in a transaction, rolling back on error.
+func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, rollback(tx))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func rollback(tx *ent.Tx) error {
+	if err := tx.Rollback(); err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
+// Client describes where a request came from, for sessions and rate
+// limits. The HTTP middleware puts it in the context.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+type clientKey struct{}
+
+// WithClient returns ctx carrying c.
+func WithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// ClientFrom returns the request's client, or the zero value.
+func ClientFrom(ctx context.Context) Client {
+	c, _ := ctx.Value(clientKey{}).(Client)
+	return c
+}
