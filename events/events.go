@@ -1,0 +1,279 @@
+// Package events is Frontdesk's event bus: domain code publishes typed
+// events after its transaction commits (never before, so nobody hears of
+// a change that rolled back) and GraphQL subscriptions listen. Delivery is
+// in-process on one replica and goes through Redis pub/sub when Redis is
+// configured, so a subscriber on one replica hears events raised on
+// another. Delivery is at most once: a subscriber that cannot keep up is
+// disconnected rather than allowed to block publishers, and must reload
+// state when it resubscribes.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"frontdesk/ent"
+)
+
+// DefaultBuffer is how many undelivered events a subscription holds
+// before it is disconnected as too slow.
+const DefaultBuffer = 64
+
+// ErrSlow is the Err of a subscription closed because its buffer filled.
+var ErrSlow = errors.New("events: subscriber too slow; events were missed")
+
+// Event is one published event.
+type Event struct {
+	Topic string
+	Data  json.RawMessage
+}
+
+// Bus publishes and delivers events.
+type Bus interface {
+	// Publish delivers payload (encoded as JSON) to the topic's
+	// subscribers on every replica. It never blocks on subscribers.
+	Publish(ctx context.Context, topic string, payload any) error
+	// Subscribe listens to topic until ctx ends or Close is called.
+	// buffer <= 0 means DefaultBuffer.
+	Subscribe(ctx context.Context, topic string, buffer int) *Subscription
+	// Stats reports counters for monitoring.
+	Stats() Stats
+	Close() error
+}
+
+// Stats are a bus's counters since it started.
+type Stats struct {
+	Published    int64
+	Delivered    int64
+	Dropped      int64 // events not delivered to a full subscription
+	Disconnected int64 // subscriptions closed because they were full
+	Subscribers  int64
+}
+
+// Subscription is one subscriber's stream.
+type Subscription struct {
+	// C yields events in publish order per publisher; it is closed when
+	// the subscription ends.
+	C <-chan Event
+
+	ch     chan Event
+	topic  string
+	h      *hub
+	mu     sync.Mutex
+	closed bool
+	err    error
+}
+
+// Err says why C was closed: nil after the context ended or Close, ErrSlow
+// when the subscriber fell behind.
+func (s *Subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() { s.h.remove(s, nil) }
+
+// hub fans events out to this process's subscriptions.
+type hub struct {
+	mu    sync.RWMutex
+	subs  map[string]map[*Subscription]struct{}
+	stats struct {
+		published, delivered, dropped, disconnected, subscribers atomic.Int64
+	}
+}
+
+func newHub() *hub { return &hub{subs: map[string]map[*Subscription]struct{}{}} }
+
+func (h *hub) subscribe(ctx context.Context, topic string, buffer int) *Subscription {
+	if buffer <= 0 {
+		buffer = DefaultBuffer
+	}
+	ch := make(chan Event, buffer)
+	s := &Subscription{C: ch, ch: ch, topic: topic, h: h}
+	h.mu.Lock()
+	if h.subs[topic] == nil {
+		h.subs[topic] = map[*Subscription]struct{}{}
+	}
+	h.subs[topic][s] = struct{}{}
+	h.mu.Unlock()
+	h.stats.subscribers.Add(1)
+	go func() {
+		<-ctx.Done()
+		h.remove(s, nil)
+	}()
+	return s
+}
+
+// remove unregisters s and closes its channel once.
+func (h *hub) remove(s *Subscription, err error) {
+	h.mu.Lock()
+	if set := h.subs[s.topic]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.subs, s.topic)
+		}
+	}
+	h.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.err = err
+	close(s.ch)
+	h.stats.subscribers.Add(-1)
+}
+
+// deliver hands ev to every subscriber of its topic without blocking.
+func (h *hub) deliver(ev Event) {
+	h.mu.RLock()
+	subs := make([]*Subscription, 0, len(h.subs[ev.Topic]))
+	for s := range h.subs[ev.Topic] {
+		subs = append(subs, s)
+	}
+	h.mu.RUnlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			continue
+		}
+		select {
+		case s.ch <- ev:
+			s.mu.Unlock()
+			h.stats.delivered.Add(1)
+		default:
+			s.mu.Unlock()
+			h.stats.dropped.Add(1)
+			h.stats.disconnected.Add(1)
+			h.remove(s, ErrSlow)
+		}
+	}
+}
+
+func (h *hub) snapshot() Stats {
+	return Stats{
+		Published:    h.stats.published.Load(),
+		Delivered:    h.stats.delivered.Load(),
+		Dropped:      h.stats.dropped.Load(),
+		Disconnected: h.stats.disconnected.Load(),
+		Subscribers:  h.stats.subscribers.Load(),
+	}
+}
+
+func (h *hub) closeAll() {
+	h.mu.RLock()
+	var all []*Subscription
+	for _, set := range h.subs {
+		for s := range set {
+			all = append(all, s)
+		}
+	}
+	h.mu.RUnlock()
+	for _, s := range all {
+		h.remove(s, nil)
+	}
+}
+
+func encode(topic string, payload any) (json.RawMessage, error) {
+	if raw, ok := payload.(json.RawMessage); ok {
+		return raw, nil
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("events: encode %s: %w", topic, err)
+	}
+	return b, nil
+}
+
+// Memory is the in-process bus for a single replica.
+type Memory struct{ h *hub }
+
+// NewMemory returns an in-process bus.
+func NewMemory() *Memory { return &Memory{h: newHub()} }
+
+// Publish implements Bus.
+func (m *Memory) Publish(_ context.Context, topic string, payload any) error {
+	data, err := encode(topic, payload)
+	if err != nil {
+		return err
+	}
+	m.h.stats.published.Add(1)
+	m.h.deliver(Event{Topic: topic, Data: data})
+	return nil
+}
+
+// Subscribe implements Bus.
+func (m *Memory) Subscribe(ctx context.Context, topic string, buffer int) *Subscription {
+	return m.h.subscribe(ctx, topic, buffer)
+}
+
+// Stats implements Bus.
+func (m *Memory) Stats() Stats { return m.h.snapshot() }
+
+// Close implements Bus.
+func (m *Memory) Close() error { m.h.closeAll(); return nil }
+
+// Topic is a typed topic: the name and the payload type travel together,
+// so publishers and subscribers cannot disagree on the shape.
+type Topic[T any] struct{ Name string }
+
+// Publish publishes v on the topic.
+func (t Topic[T]) Publish(ctx context.Context, bus Bus, v T) error {
+	return bus.Publish(ctx, t.Name, v)
+}
+
+// AfterCommit publishes v once tx commits, and not at all if it rolls
+// back. A publish failure after a successful commit is logged: the
+// change itself stands.
+func (t Topic[T]) AfterCommit(tx *ent.Tx, bus Bus, v T) {
+	AfterCommit(tx, bus, t.Name, v)
+}
+
+// Subscribe returns a channel of decoded payloads. It closes when ctx
+// ends or the subscriber falls behind (then Err of the returned
+// subscription is ErrSlow). Events that do not decode are skipped.
+func (t Topic[T]) Subscribe(ctx context.Context, bus Bus, buffer int) (<-chan T, *Subscription) {
+	sub := bus.Subscribe(ctx, t.Name, buffer)
+	out := make(chan T)
+	go func() {
+		defer close(out)
+		for ev := range sub.C {
+			var v T
+			if err := json.Unmarshal(ev.Data, &v); err != nil {
+				slog.Warn("events: undecodable payload skipped", "topic", t.Name, "error", err)
+				continue
+			}
+			select {
+			case out <- v:
+			case <-ctx.Done():
+				sub.Close()
+				return
+			}
+		}
+	}()
+	return out, sub
+}
+
+// AfterCommit publishes payload on topic once tx commits.
+func AfterCommit(tx *ent.Tx, bus Bus, topic string, payload any) {
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			if err := next.Commit(ctx, tx); err != nil {
+				return err
+			}
+			if err := bus.Publish(context.WithoutCancel(ctx), topic, payload); err != nil {
+				slog.ErrorContext(ctx, "publish event after commit", "topic", topic, "error", err)
+			}
+			return nil
+		})
+	})
+}

@@ -1,0 +1,196 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+
+	"frontdesk/database"
+	"frontdesk/events"
+	"frontdesk/internal/testenv"
+)
+
+type orderChanged struct {
+	OrderID string `json:"orderId"`
+	Status  string `json:"status"`
+}
+
+var orders = events.Topic[orderChanged]{Name: "order.changed"}
+
+func receive[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v, ok := <-ch:
+		if !ok {
+			t.Fatal("channel closed")
+		}
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10s")
+	}
+	var zero T
+	return zero
+}
+
+func TestTypedTopicInProcess(t *testing.T) {
+	bus := events.NewMemory()
+	defer bus.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, sub := orders.Subscribe(ctx, bus, 0)
+	other := bus.Subscribe(ctx, "something.else", 0)
+	want := orderChanged{OrderID: "ord_1", Status: "PAID"}
+	if err := orders.Publish(ctx, bus, want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, receive(t, ch)); diff != "" {
+		t.Fatal(diff)
+	}
+	select {
+	case ev := <-other.C:
+		t.Fatalf("other topic got %v", ev)
+	default:
+	}
+	cancel()
+	for range ch {
+	}
+	if sub.Err() != nil {
+		t.Fatalf("Err after cancel = %v", sub.Err())
+	}
+}
+
+func TestAfterCommitPublishesOnlyCommittedChanges(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	bus := events.NewMemory()
+	defer bus.Close()
+	ctx := context.Background()
+	sub := bus.Subscribe(ctx, orders.Name, 0)
+
+	tx, err := db.Client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders.AfterCommit(tx, bus, orderChanged{OrderID: "ord_rolled_back"})
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = db.Client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders.AfterCommit(tx, bus, orderChanged{OrderID: "ord_committed"})
+	select {
+	case ev := <-sub.C:
+		t.Fatalf("event before commit: %s", ev.Data)
+	default:
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	ev := receive(t, sub.C)
+	if string(ev.Data) != `{"orderId":"ord_committed","status":""}` {
+		t.Fatalf("got %s", ev.Data)
+	}
+	select {
+	case ev := <-sub.C:
+		t.Fatalf("extra event %s", ev.Data)
+	default:
+	}
+}
+
+func TestSlowSubscriberIsDisconnectedWithoutBlockingPublisher(t *testing.T) {
+	bus := events.NewMemory()
+	defer bus.Close()
+	ctx := context.Background()
+	slow := bus.Subscribe(ctx, "t", 2)
+	fast := bus.Subscribe(ctx, "t", 100)
+	for i := range 10 {
+		if err := bus.Publish(ctx, "t", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for ev := range slow.C {
+		got = append(got, string(ev.Data))
+	}
+	if diff := cmp.Diff([]string{"0", "1"}, got); diff != "" {
+		t.Fatalf("slow subscriber got (-want +got):\n%s", diff)
+	}
+	if !errors.Is(slow.Err(), events.ErrSlow) {
+		t.Fatalf("slow Err = %v", slow.Err())
+	}
+	if n := len(fast.C); n != 10 {
+		t.Fatalf("fast subscriber has %d events, want 10", n)
+	}
+	st := bus.Stats()
+	if st.Published != 10 || st.Disconnected != 1 || st.Dropped != 1 || st.Delivered != 12 || st.Subscribers != 1 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
+func redisBuses(t testing.TB) (a, b *events.Redis) {
+	url, prefix := testenv.Redis(t)
+	if url == "" {
+		t.Skip("FRONTDESK_TEST_REDIS_URL not set")
+	}
+	ctx := context.Background()
+	mk := func() *events.Redis {
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := redis.NewClient(opts)
+		bus, err := events.NewRedis(ctx, client, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = bus.Close(); _ = client.Close() })
+		return bus
+	}
+	return mk(), mk()
+}
+
+// Two replicas, each with its own Redis connection: an event published on
+// one reaches subscribers on both.
+func TestRedisBusAcrossReplicas(t *testing.T) {
+	a, b := redisBuses(t)
+	ctx := context.Background()
+	onA, _ := orders.Subscribe(ctx, a, 0)
+	onB, _ := orders.Subscribe(ctx, b, 0)
+	want := orderChanged{OrderID: "ord_2", Status: "SHIPPED"}
+	if err := orders.Publish(ctx, a, want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, receive(t, onB)); diff != "" {
+		t.Fatal(diff)
+	}
+	if diff := cmp.Diff(want, receive(t, onA)); diff != "" {
+		t.Fatal(diff)
+	}
+}
+
+// BenchmarkRedisDeliveryLatency measures publish-to-receive latency between
+// two Redis-connected buses (two replicas) and reports p50 and p99.
+func BenchmarkRedisDeliveryLatency(b *testing.B) {
+	pub, recv := redisBuses(b)
+	ctx := context.Background()
+	sub := recv.Subscribe(ctx, "bench", 1024)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if err := pub.Publish(ctx, "bench", i); err != nil {
+			b.Fatal(err)
+		}
+		<-sub.C
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
