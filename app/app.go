@@ -13,10 +13,12 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/redis/go-redis/v9"
 
 	"frontdesk/cache"
 	"frontdesk/config"
 	"frontdesk/database"
+	"frontdesk/events"
 	"frontdesk/graph"
 	"frontdesk/outbox"
 	"frontdesk/requestid"
@@ -43,6 +45,8 @@ type App struct {
 	// `frontdesk worker`).
 	Jobs   *outbox.Registry
 	Worker *outbox.Worker
+	// Events carries domain events to subscriptions on every replica.
+	Events events.Bus
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -75,9 +79,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			log.Info("applied migrations", "versions", applied)
 		}
 	}
-	a.Cache, _, err = cache.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
+	var redisClient *redis.Client
+	a.Cache, redisClient, err = cache.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
 	if err != nil {
 		return a, err
+	}
+	if redisClient != nil {
+		a.Events, err = events.NewRedis(ctx, redisClient, cfg.RedisPrefix)
+		if err != nil {
+			return a, err
+		}
+	} else {
+		a.Events = events.NewMemory()
 	}
 	ready := map[string]server.Pinger{"database": a.DB}
 	if cfg.RedisURL != "" {
@@ -86,7 +99,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err := a.buildJobs(); err != nil {
 		return a, err
 	}
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
 		Log:        log,
@@ -155,6 +168,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // Close releases the store and cache.
 func (a *App) Close() error {
 	var errs []error
+	if a.Events != nil {
+		errs = append(errs, a.Events.Close())
+	}
 	if a.Cache != nil {
 		errs = append(errs, a.Cache.Close())
 	}

@@ -5,6 +5,7 @@ package graph
 
 import (
 	"frontdesk/ent"
+	"frontdesk/events"
 )
 
 //go:generate go tool gqlgen generate
@@ -13,4 +14,6 @@ import (
 // that resolvers hand to domain functions.
 type Resolver struct {
 	Client *ent.Client
+	// Events is the bus subscriptions listen on (package events).
+	Events events.Bus
 }
