@@ -11,6 +11,7 @@ package booking
 
 import (
 	"context"
+	"regexp"
 	"time"
 
 	"frontdesk/ent"
@@ -116,3 +117,6 @@ const MaxRange = 92 * 24 * time.Hour
 func errSlotUnavailable(field string) *errcode.UserError {
 	return errcode.Invalidf(errcode.SlotUnavailable, field, "this time is no longer available; please choose another")
 }
+
+// slugPattern is the shape of service slugs and form keys.
+var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)

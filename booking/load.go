@@ -58,7 +58,7 @@ func (e *Engine) AvailableSlots(ctx context.Context, in SlotsInput) ([]Slot, err
 		return nil, ErrBadRange
 	}
 	staff := identity.ViewerFrom(ctx).Can(identity.ManageBookings)
-	svc, cals, err := e.loadCalendars(ctx, e.Client, in.ServiceID, in.PractitionerID, in.From, in.To, staff)
+	svc, cals, err := e.loadCalendars(ctx, e.Client, in.ServiceID, in.PractitionerID, in.From, in.To, staff, "")
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func loadZone(name string) (*time.Location, error) {
 // practitioners (2), weekly hours, date overrides, appointments and busy
 // blocks (1 each).
 func (e *Engine) loadCalendars(ctx context.Context, client *ent.Client, serviceID gid.ID, practitionerID *gid.ID,
-	from, to time.Time, staff bool,
+	from, to time.Time, staff bool, exclude gid.ID,
 ) (*ent.Service, []*Calendar, error) {
 	sq := client.Service.Query().Where(service.ID(serviceID))
 	if !staff {
@@ -152,7 +152,12 @@ func (e *Engine) loadCalendars(ctx context.Context, client *ent.Client, serviceI
 	// touches.
 	now := e.now()
 	lo, hi := from.Add(-36*time.Hour), to.Add(36*time.Hour)
-	apts, err := client.Appointment.Query().
+	aq := client.Appointment.Query()
+	if exclude != "" {
+		// A rescheduled appointment does not block its own new time.
+		aq = aq.Where(appointment.IDNEQ(exclude))
+	}
+	apts, err := aq.
 		Where(
 			appointment.PractitionerIDIn(ids...),
 			appointment.BlockedStartLT(hi), appointment.BlockedEndGT(lo),

@@ -108,6 +108,9 @@ const (
 	Conflict        UserErrorCode = "CONFLICT"
 	OutOfStock      UserErrorCode = "OUT_OF_STOCK"
 	SlotUnavailable UserErrorCode = "SLOT_UNAVAILABLE"
+	HoldLimit       UserErrorCode = "HOLD_LIMIT_REACHED"
+	NotEligible     UserErrorCode = "NOT_ELIGIBLE"
+	TooLate         UserErrorCode = "TOO_LATE"
 	PaymentFailed   UserErrorCode = "PAYMENT_FAILED"
 )
 
