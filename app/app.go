@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 
 	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
@@ -20,7 +21,9 @@ import (
 	"frontdesk/database"
 	"frontdesk/events"
 	"frontdesk/graph"
+	"frontdesk/integrations/stripe"
 	"frontdesk/outbox"
+	"frontdesk/payments"
 	"frontdesk/requestid"
 	"frontdesk/server"
 )
@@ -47,6 +50,10 @@ type App struct {
 	Worker *outbox.Worker
 	// Events carries domain events to subscriptions on every replica.
 	Events events.Bus
+	// Payments is Stripe, or the development gateway when no key is set;
+	// Webhooks routes provider events to the domain handlers.
+	Payments payments.Gateway
+	Webhooks *payments.Webhooks
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -99,6 +106,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err := a.buildJobs(); err != nil {
 		return a, err
 	}
+	if err := a.buildPayments(); err != nil {
+		return a, err
+	}
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
@@ -107,8 +117,39 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Cache:      a.Cache,
 		Ready:      ready,
 		Extensions: opts.Extensions,
+		Routes:     a.routes,
 	})
 	return a, nil
+}
+
+// buildPayments picks the payment gateway: Stripe when a key is set, the
+// development gateway otherwise (refused in production).
+func (a *App) buildPayments() error {
+	cfg := a.Config
+	a.Webhooks = payments.NewWebhooks(a.DB.Client, a.Log)
+	if cfg.StripeSecretKey != "" {
+		a.Payments = stripe.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
+		return nil
+	}
+	dev, err := payments.NewDevelopment(cfg.Env == config.Production, a.Webhooks)
+	if err != nil {
+		return err
+	}
+	a.Log.Warn("no FRONTDESK_STRIPE_SECRET_KEY: using the development payment gateway, which takes no money")
+	a.Payments = dev
+	return nil
+}
+
+// routes mounts the HTTP endpoints that are not GraphQL.
+func (a *App) routes(mux *http.ServeMux) {
+	if a.Config.StripeSecretKey != "" {
+		mux.Handle("POST /webhooks/stripe", stripe.WebhookHandler{
+			Secret:    a.Config.StripeWebhookSecret,
+			Tolerance: a.Config.StripeWebhookTolerance,
+			Webhooks:  a.Webhooks,
+			Log:       a.Log,
+		})
+	}
 }
 
 // buildJobs registers every job kind and recurring task and creates the

@@ -422,6 +422,7 @@ func TestPlaygroundAndProductionDefaults(t *testing.T) {
 	prod := start(t, func(c *config.Config) {
 		c.Env = config.Production
 		c.Playground, c.Introspection, c.FieldSuggestions = false, false, false
+		c.StripeSecretKey, c.StripeWebhookSecret = "sk_test_unused", "whsec_unused"
 	})
 	resp, err = http.Get(prod.base + "/")
 	if err != nil {
@@ -438,6 +439,15 @@ func TestPlaygroundAndProductionDefaults(t *testing.T) {
 	r = prod.query(t, `{ nodez }`, nil)
 	if strings.Contains(r.Errors[0].Message, "Did you mean") {
 		t.Fatalf("suggestion leaked in production: %s", r.Errors[0].Message)
+	}
+}
+
+func TestProductionRefusesDevelopmentPayments(t *testing.T) {
+	cfg := testenv.Config(t)
+	cfg.Env = config.Production
+	_, err := app.New(context.Background(), cfg, app.NewLogger(io.Discard, "error"), app.Options{})
+	if err == nil || !strings.Contains(err.Error(), "FRONTDESK_STRIPE_SECRET_KEY") {
+		t.Fatalf("production start-up without a Stripe key: %v", err)
 	}
 }
 

@@ -59,6 +59,11 @@ type Config struct {
 	DefaultPageSize  int
 	OperationTimeout time.Duration
 
+	StripeSecretKey        string
+	StripeWebhookSecret    string
+	StripeAPIURL           string
+	StripeWebhookTolerance time.Duration
+
 	WSInitTimeout time.Duration
 	WSKeepAlive   time.Duration
 	WSReadLimit   int64
@@ -182,6 +187,30 @@ var vars = []Var{
 	{"FRONTDESK_MAX_PAGE_SIZE", "100", "Largest `first`/`last` a connection accepts.", intVar(func(c *Config) *int { return &c.MaxPageSize })},
 	{"FRONTDESK_DEFAULT_PAGE_SIZE", "20", "Page size of a connection queried without `first` or `last`.", intVar(func(c *Config) *int { return &c.DefaultPageSize })},
 	{"FRONTDESK_OPERATION_TIMEOUT", "10s", "Deadline for one query or mutation (subscriptions are exempt).", durationVar(func(c *Config) *time.Duration { return &c.OperationTimeout })},
+	{"FRONTDESK_STRIPE_SECRET_KEY", "", "Stripe secret key (`sk_live_…`/`sk_test_…`). Empty selects the development payment gateway, which takes no money and refuses to run in production.", func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "sk_") && !strings.HasPrefix(v, "rk_") {
+			return errors.New("expected a Stripe secret or restricted key (sk_… or rk_…)")
+		}
+		c.StripeSecretKey = v
+		return nil
+	}},
+	{"FRONTDESK_STRIPE_WEBHOOK_SECRET", "", "Signing secret of the `/webhooks/stripe` endpoint (`whsec_…`). Required with a Stripe key. Create the endpoint with API version 2023-10-16.", func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "whsec_") {
+			return errors.New("expected a webhook signing secret (whsec_…)")
+		}
+		c.StripeWebhookSecret = v
+		return nil
+	}},
+	{"FRONTDESK_STRIPE_API_URL", "", "Override of Stripe's API base URL, for stripe-mock in tests. Leave empty in production.", func(c *Config, v string) error {
+		if v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return errors.New("expected an http(s) URL")
+			}
+		}
+		c.StripeAPIURL = v
+		return nil
+	}},
+	{"FRONTDESK_STRIPE_WEBHOOK_TOLERANCE", "5m", "How old a signed Stripe webhook may be before it is refused as a replay.", durationVar(func(c *Config) *time.Duration { return &c.StripeWebhookTolerance })},
 	{"FRONTDESK_WS_INIT_TIMEOUT", "10s", "Time a WebSocket client has to send connection_init.", durationVar(func(c *Config) *time.Duration { return &c.WSInitTimeout })},
 	{"FRONTDESK_WS_KEEPALIVE", "25s", "Interval of WebSocket keep-alive pings.", durationVar(func(c *Config) *time.Duration { return &c.WSKeepAlive })},
 	{"FRONTDESK_WS_READ_LIMIT", "65536", "Largest WebSocket message accepted from a client, in bytes.", int64Var(func(c *Config) *int64 { return &c.WSReadLimit })},
@@ -291,6 +320,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		if !explicit[name] {
 			*field = dev
 		}
+	}
+	if c.StripeSecretKey != "" && c.StripeWebhookSecret == "" {
+		problems = append(problems, "FRONTDESK_STRIPE_WEBHOOK_SECRET: required when FRONTDESK_STRIPE_SECRET_KEY is set, or payments are never confirmed")
 	}
 	if c.DefaultPageSize > c.MaxPageSize {
 		problems = append(problems, fmt.Sprintf("FRONTDESK_DEFAULT_PAGE_SIZE=%d: must not exceed FRONTDESK_MAX_PAGE_SIZE (%d)", c.DefaultPageSize, c.MaxPageSize))

@@ -29,6 +29,7 @@ import (
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 
 	"entgo.io/ent"
@@ -78,6 +79,8 @@ type Client struct {
 	SlotClaim *SlotClaimClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WebhookEvent is the client for interacting with the WebhookEvent builders.
+	WebhookEvent *WebhookEventClient
 	// WeeklyHours is the client for interacting with the WeeklyHours builders.
 	WeeklyHours *WeeklyHoursClient
 }
@@ -108,6 +111,7 @@ func (c *Client) init() {
 	c.Session = NewSessionClient(c.config)
 	c.SlotClaim = NewSlotClaimClient(c.config)
 	c.User = NewUserClient(c.config)
+	c.WebhookEvent = NewWebhookEventClient(c.config)
 	c.WeeklyHours = NewWeeklyHoursClient(c.config)
 }
 
@@ -218,6 +222,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Session:                NewSessionClient(cfg),
 		SlotClaim:              NewSlotClaimClient(cfg),
 		User:                   NewUserClient(cfg),
+		WebhookEvent:           NewWebhookEventClient(cfg),
 		WeeklyHours:            NewWeeklyHoursClient(cfg),
 	}, nil
 }
@@ -255,6 +260,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Session:                NewSessionClient(cfg),
 		SlotClaim:              NewSlotClaimClient(cfg),
 		User:                   NewUserClient(cfg),
+		WebhookEvent:           NewWebhookEventClient(cfg),
 		WeeklyHours:            NewWeeklyHoursClient(cfg),
 	}, nil
 }
@@ -288,7 +294,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry, c.DateOverride,
 		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.Job, c.JobAttempt,
 		c.OneTimeToken, c.Practitioner, c.SentMessage, c.Service, c.Session,
-		c.SlotClaim, c.User, c.WeeklyHours,
+		c.SlotClaim, c.User, c.WebhookEvent, c.WeeklyHours,
 	} {
 		n.Use(hooks...)
 	}
@@ -301,7 +307,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry, c.DateOverride,
 		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.Job, c.JobAttempt,
 		c.OneTimeToken, c.Practitioner, c.SentMessage, c.Service, c.Session,
-		c.SlotClaim, c.User, c.WeeklyHours,
+		c.SlotClaim, c.User, c.WebhookEvent, c.WeeklyHours,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -344,6 +350,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.SlotClaim.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
+	case *WebhookEventMutation:
+		return c.WebhookEvent.mutate(ctx, m)
 	case *WeeklyHoursMutation:
 		return c.WeeklyHours.mutate(ctx, m)
 	default:
@@ -2916,6 +2924,139 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 	}
 }
 
+// WebhookEventClient is a client for the WebhookEvent schema.
+type WebhookEventClient struct {
+	config
+}
+
+// NewWebhookEventClient returns a client for the WebhookEvent from the given config.
+func NewWebhookEventClient(c config) *WebhookEventClient {
+	return &WebhookEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `webhookevent.Hooks(f(g(h())))`.
+func (c *WebhookEventClient) Use(hooks ...Hook) {
+	c.hooks.WebhookEvent = append(c.hooks.WebhookEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `webhookevent.Intercept(f(g(h())))`.
+func (c *WebhookEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.WebhookEvent = append(c.inters.WebhookEvent, interceptors...)
+}
+
+// Create returns a builder for creating a WebhookEvent entity.
+func (c *WebhookEventClient) Create() *WebhookEventCreate {
+	mutation := newWebhookEventMutation(c.config, OpCreate)
+	return &WebhookEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of WebhookEvent entities.
+func (c *WebhookEventClient) CreateBulk(builders ...*WebhookEventCreate) *WebhookEventCreateBulk {
+	return &WebhookEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *WebhookEventClient) MapCreateBulk(slice any, setFunc func(*WebhookEventCreate, int)) *WebhookEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &WebhookEventCreateBulk{err: fmt.Errorf("calling to WebhookEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*WebhookEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &WebhookEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for WebhookEvent.
+func (c *WebhookEventClient) Update() *WebhookEventUpdate {
+	mutation := newWebhookEventMutation(c.config, OpUpdate)
+	return &WebhookEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *WebhookEventClient) UpdateOne(_m *WebhookEvent) *WebhookEventUpdateOne {
+	mutation := newWebhookEventMutation(c.config, OpUpdateOne, withWebhookEvent(_m))
+	return &WebhookEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *WebhookEventClient) UpdateOneID(id gid.ID) *WebhookEventUpdateOne {
+	mutation := newWebhookEventMutation(c.config, OpUpdateOne, withWebhookEventID(id))
+	return &WebhookEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for WebhookEvent.
+func (c *WebhookEventClient) Delete() *WebhookEventDelete {
+	mutation := newWebhookEventMutation(c.config, OpDelete)
+	return &WebhookEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *WebhookEventClient) DeleteOne(_m *WebhookEvent) *WebhookEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *WebhookEventClient) DeleteOneID(id gid.ID) *WebhookEventDeleteOne {
+	builder := c.Delete().Where(webhookevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &WebhookEventDeleteOne{builder}
+}
+
+// Query returns a query builder for WebhookEvent.
+func (c *WebhookEventClient) Query() *WebhookEventQuery {
+	return &WebhookEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeWebhookEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a WebhookEvent entity by its id.
+func (c *WebhookEventClient) Get(ctx context.Context, id gid.ID) (*WebhookEvent, error) {
+	return c.Query().Where(webhookevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *WebhookEventClient) GetX(ctx context.Context, id gid.ID) *WebhookEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *WebhookEventClient) Hooks() []Hook {
+	return c.hooks.WebhookEvent
+}
+
+// Interceptors returns the client interceptors.
+func (c *WebhookEventClient) Interceptors() []Interceptor {
+	return c.inters.WebhookEvent
+}
+
+func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&WebhookEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&WebhookEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&WebhookEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&WebhookEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown WebhookEvent mutation op: %q", m.Op())
+	}
+}
+
 // WeeklyHoursClient is a client for the WeeklyHours schema.
 type WeeklyHoursClient struct {
 	config
@@ -3070,13 +3211,13 @@ type (
 	hooks struct {
 		APIKey, Appointment, AppointmentStateChange, AuditEntry, DateOverride,
 		ExternalBusyBlock, IntakeForm, IntakeSubmission, Job, JobAttempt, OneTimeToken,
-		Practitioner, SentMessage, Service, Session, SlotClaim, User,
+		Practitioner, SentMessage, Service, Session, SlotClaim, User, WebhookEvent,
 		WeeklyHours []ent.Hook
 	}
 	inters struct {
 		APIKey, Appointment, AppointmentStateChange, AuditEntry, DateOverride,
 		ExternalBusyBlock, IntakeForm, IntakeSubmission, Job, JobAttempt, OneTimeToken,
-		Practitioner, SentMessage, Service, Session, SlotClaim, User,
+		Practitioner, SentMessage, Service, Session, SlotClaim, User, WebhookEvent,
 		WeeklyHours []ent.Interceptor
 	}
 )

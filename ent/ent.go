@@ -23,6 +23,7 @@ import (
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"reflect"
 	"sync"
@@ -107,6 +108,7 @@ func checkColumn(t, c string) error {
 			session.Table:                session.ValidColumn,
 			slotclaim.Table:              slotclaim.ValidColumn,
 			user.Table:                   user.ValidColumn,
+			webhookevent.Table:           webhookevent.ValidColumn,
 			weeklyhours.Table:            weeklyhours.ValidColumn,
 		})
 	})

@@ -22,6 +22,7 @@ import (
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
 )
@@ -45,6 +46,7 @@ var tableByPrefix = map[string]string{
 	"ses":  session.Table,
 	"clm":  slotclaim.Table,
 	"usr":  user.Table,
+	"whe":  webhookevent.Table,
 	"hrs":  weeklyhours.Table,
 }
 

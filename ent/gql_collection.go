@@ -21,6 +21,7 @@ import (
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -2100,6 +2101,90 @@ type userPaginateArgs struct {
 
 func newUserPaginateArgs(rv map[string]any) *userPaginateArgs {
 	args := &userPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *WebhookEventQuery) CollectFields(ctx context.Context, satisfies ...string) (*WebhookEventQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *WebhookEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(webhookevent.Columns))
+		selectedFields = []string{webhookevent.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[webhookevent.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, webhookevent.FieldCreatedAt)
+				fieldSeen[webhookevent.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[webhookevent.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, webhookevent.FieldUpdatedAt)
+				fieldSeen[webhookevent.FieldUpdatedAt] = struct{}{}
+			}
+		case "provider":
+			if _, ok := fieldSeen[webhookevent.FieldProvider]; !ok {
+				selectedFields = append(selectedFields, webhookevent.FieldProvider)
+				fieldSeen[webhookevent.FieldProvider] = struct{}{}
+			}
+		case "eventID":
+			if _, ok := fieldSeen[webhookevent.FieldEventID]; !ok {
+				selectedFields = append(selectedFields, webhookevent.FieldEventID)
+				fieldSeen[webhookevent.FieldEventID] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[webhookevent.FieldType]; !ok {
+				selectedFields = append(selectedFields, webhookevent.FieldType)
+				fieldSeen[webhookevent.FieldType] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type webhookeventPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []WebhookEventPaginateOption
+}
+
+func newWebhookEventPaginateArgs(rv map[string]any) *webhookeventPaginateArgs {
+	args := &webhookeventPaginateArgs{}
 	if rv == nil {
 		return args
 	}

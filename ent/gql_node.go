@@ -22,6 +22,7 @@ import (
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/user"
+	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
 
@@ -119,6 +120,11 @@ var userImplementors = []string{"User", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*User) IsNode() {}
+
+var webhookeventImplementors = []string{"WebhookEvent", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*WebhookEvent) IsNode() {}
 
 var weeklyhoursImplementors = []string{"WeeklyHours", "Node"}
 
@@ -400,6 +406,19 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			Where(user.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, userImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case webhookevent.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.WebhookEvent.Query().
+			Where(webhookevent.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, webhookeventImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -750,6 +769,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 		query := c.User.Query().
 			Where(user.IDIn(ids...))
 		query, err := query.CollectFields(ctx, userImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case webhookevent.Table:
+		query := c.WebhookEvent.Query().
+			Where(webhookevent.IDIn(ids...))
+		query, err := query.CollectFields(ctx, webhookeventImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -48,6 +48,8 @@ type Tx struct {
 	SlotClaim *SlotClaimClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WebhookEvent is the client for interacting with the WebhookEvent builders.
+	WebhookEvent *WebhookEventClient
 	// WeeklyHours is the client for interacting with the WeeklyHours builders.
 	WeeklyHours *WeeklyHoursClient
 
@@ -198,6 +200,7 @@ func (tx *Tx) init() {
 	tx.Session = NewSessionClient(tx.config)
 	tx.SlotClaim = NewSlotClaimClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.WebhookEvent = NewWebhookEventClient(tx.config)
 	tx.WeeklyHours = NewWeeklyHoursClient(tx.config)
 }
 

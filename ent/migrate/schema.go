@@ -624,6 +624,28 @@ var (
 			},
 		},
 	}
+	// WebhookEventsColumns holds the columns for the "webhook_events" table.
+	WebhookEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "provider", Type: field.TypeString, Size: 32},
+		{Name: "event_id", Type: field.TypeString, Size: 255},
+		{Name: "type", Type: field.TypeString, Size: 128},
+	}
+	// WebhookEventsTable holds the schema information for the "webhook_events" table.
+	WebhookEventsTable = &schema.Table{
+		Name:       "webhook_events",
+		Columns:    WebhookEventsColumns,
+		PrimaryKey: []*schema.Column{WebhookEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookevent_provider_event_id",
+				Unique:  true,
+				Columns: []*schema.Column{WebhookEventsColumns[3], WebhookEventsColumns[4]},
+			},
+		},
+	}
 	// WeeklyHoursColumns holds the columns for the "weekly_hours" table.
 	WeeklyHoursColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -699,6 +721,7 @@ var (
 		SessionsTable,
 		PractitionerSlotClaimsTable,
 		UsersTable,
+		WebhookEventsTable,
 		WeeklyHoursTable,
 		ServicePractitionersTable,
 	}

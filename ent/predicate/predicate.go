@@ -57,5 +57,8 @@ type SlotClaim func(*sql.Selector)
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
 
+// WebhookEvent is the predicate function for webhookevent builders.
+type WebhookEvent func(*sql.Selector)
+
 // WeeklyHours is the predicate function for weeklyhours builders.
 type WeeklyHours func(*sql.Selector)

@@ -1,0 +1,99 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"frontdesk/ent"
+	"frontdesk/ent/webhookevent"
+)
+
+// Handler reacts to a provider event inside the transaction that records
+// it, so the event is marked processed exactly when its effects commit.
+// Handlers must tolerate events out of order (compare Event.Created or the
+// state they find) and must not call outside services directly: they
+// enqueue outbox jobs in tx instead.
+type Handler func(ctx context.Context, tx *ent.Tx, ev Event) error
+
+// Webhooks routes verified provider events to the domain handlers that
+// registered for them, once per event id.
+type Webhooks struct {
+	client *ent.Client
+	log    *slog.Logger
+
+	mu       sync.RWMutex
+	handlers map[EventType][]Handler
+}
+
+// NewWebhooks returns an empty router.
+func NewWebhooks(client *ent.Client, log *slog.Logger) *Webhooks {
+	return &Webhooks{client: client, log: log, handlers: map[EventType][]Handler{}}
+}
+
+// On registers h for events of type t. Domain packages call it at start-up.
+func (w *Webhooks) On(t EventType, h Handler) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.handlers[t] = append(w.handlers[t], h)
+}
+
+// Handles reports whether any handler wants events of type t.
+func (w *Webhooks) Handles(t EventType) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return len(w.handlers[t]) > 0
+}
+
+// Process records ev and runs its handlers in one transaction. A redelivered
+// event is recognised by its id and changes nothing (duplicate is true).
+// When a handler fails, nothing is recorded, so the provider's retry runs
+// the handlers again.
+func (w *Webhooks) Process(ctx context.Context, provider string, ev Event) (duplicate bool, err error) {
+	w.mu.RLock()
+	hs := append([]Handler(nil), w.handlers[ev.Type]...)
+	w.mu.RUnlock()
+	if len(hs) == 0 {
+		return false, nil
+	}
+	tx, err := w.client.Tx(ctx)
+	if err != nil {
+		return false, fmt.Errorf("process %s event %s: %w", provider, ev.ID, err)
+	}
+	defer func() {
+		if err != nil || duplicate {
+			_ = tx.Rollback() // the error (or the duplicate) is what matters
+		}
+	}()
+	seen, err := tx.WebhookEvent.Query().
+		Where(webhookevent.Provider(provider), webhookevent.EventID(ev.ID)).
+		Exist(ctx)
+	if err != nil {
+		return false, fmt.Errorf("process %s event %s: %w", provider, ev.ID, err)
+	}
+	if seen {
+		return true, nil
+	}
+	// The unique index on (provider, event_id) settles two deliveries that
+	// race past the check above: the second insert fails and rolls back.
+	if err := tx.WebhookEvent.Create().SetProvider(provider).SetEventID(ev.ID).SetType(string(ev.Type)).Exec(ctx); err != nil {
+		if ent.IsConstraintError(err) {
+			return true, nil
+		}
+		return false, fmt.Errorf("record %s event %s: %w", provider, ev.ID, err)
+	}
+	for _, h := range hs {
+		if err := h(ctx, tx, ev); err != nil {
+			return false, fmt.Errorf("handle %s event %s (%s): %w", provider, ev.ID, ev.Type, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		if ent.IsConstraintError(err) {
+			return true, nil
+		}
+		return false, fmt.Errorf("commit %s event %s: %w", provider, ev.ID, err)
+	}
+	w.log.InfoContext(ctx, "payment event processed", "provider", provider, "event", ev.ID, "type", string(ev.Type), "intent", ev.IntentID)
+	return false, nil
+}
