@@ -115,6 +115,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Log:        log,
 		Schema:     schema,
 		Cache:      a.Cache,
+		SQL:        a.DB.SQL,
 		Ready:      ready,
 		Extensions: opts.Extensions,
 		Routes:     a.routes,

@@ -392,6 +392,29 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 }
 
+func TestMetrics(t *testing.T) {
+	s := start(t, nil)
+	s.query(t, `{ __typename }`, nil)
+	s.query(t, `{ nope }`, nil)
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`frontdesk_http_request_duration_seconds_count{code="200",route="/graphql"}`,
+		`frontdesk_graphql_operation_duration_seconds_count{outcome="ok",type="query"} 1`,
+		`frontdesk_graphql_operation_duration_seconds_count{outcome="GRAPHQL_VALIDATION_FAILED",type="unknown"} 1`,
+		`frontdesk_websocket_connections 0`,
+		`go_sql_open_connections{db_name="frontdesk"}`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
 func TestReadinessFailsWhenDatabaseIsDown(t *testing.T) {
 	s := start(t, nil)
 	if err := s.app.DB.SQL.Close(); err != nil {

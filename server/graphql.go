@@ -19,7 +19,7 @@ import (
 
 // newGraphQLHandler assembles the GraphQL server explicitly, one transport
 // and one extension at a time, so each is a deliberate choice.
-func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, store cache.Store, log *slog.Logger, extra []graphql.HandlerExtension) *handler.Server {
+func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, store cache.Store, log *slog.Logger, m *metrics, extra []graphql.HandlerExtension) *handler.Server {
 	srv := handler.New(graph.Complexity{ExecutableSchema: es, DefaultPageSize: cfg.DefaultPageSize})
 
 	// Transports, most specific first: gqlgen picks the first that
@@ -68,7 +68,7 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 		OperationTimeout: cfg.OperationTimeout,
 	})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
-	srv.Use(operationLog{log: log})
+	srv.Use(operationLog{log: log, metrics: m})
 	for _, e := range extra {
 		srv.Use(e)
 	}
@@ -77,7 +77,10 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 
 // operationLog logs each GraphQL operation with its name, type, duration
 // and outcome. Variables are never logged: they hold passwords and tokens.
-type operationLog struct{ log *slog.Logger }
+type operationLog struct {
+	log     *slog.Logger
+	metrics *metrics
+}
 
 var (
 	_ graphql.HandlerExtension    = operationLog{}
@@ -115,6 +118,11 @@ func (o operationLog) InterceptResponse(ctx context.Context, next graphql.Respon
 	if len(codes) > 0 {
 		outcome = "error"
 	}
+	metricOutcome := "ok"
+	if len(codes) > 0 {
+		metricOutcome = codes[0]
+	}
+	o.metrics.operations.WithLabelValues(kind, metricOutcome).Observe(time.Since(start).Seconds())
 	o.log.LogAttrs(ctx, slog.LevelInfo, "graphql operation",
 		slog.String("operation", name),
 		slog.String("type", kind),

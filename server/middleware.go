@@ -76,11 +76,13 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // withAccessLog logs one line per request with its outcome. GraphQL
 // operation names and outcomes are logged by the GraphQL layer; bodies,
 // tokens and cookies are never logged.
-func withAccessLog(log *slog.Logger, next http.Handler) http.Handler {
+func withAccessLog(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		// The mux has set r.Pattern to the route that matched.
+		m.observe(r.Pattern, rec.status, time.Since(start))
 		log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,8 @@ type Deps struct {
 	// Extensions are added to the GraphQL server after the built-in ones;
 	// tests use them to inject faults.
 	Extensions []graphql.HandlerExtension
+	// SQL, when set, has its connection-pool statistics exported.
+	SQL *sql.DB
 	// Routes lets other packages mount handlers (webhooks, media).
 	Routes func(mux *http.ServeMux)
 }
@@ -49,6 +52,7 @@ type Server struct {
 	deps     Deps
 	ws       *gorillaWebsocket
 	handler  http.Handler
+	metrics  *metrics
 	draining atomic.Bool
 	http     *http.Server
 }
@@ -59,12 +63,14 @@ func New(deps Deps) *Server {
 	s := &Server{deps: deps}
 	origins := originPolicy{allowed: cfg.AllowedOrigins, dev: cfg.Env == config.Development}
 	s.ws = newGorillaWebsocket(origins.checkWebSocketOrigin)
+	s.metrics = newMetrics(s.ws.Open, deps.SQL)
 
-	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, deps.Cache, deps.Log, deps.Extensions)
+	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, deps.Cache, deps.Log, s.metrics, deps.Extensions)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, gql))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	if cfg.Playground {
 		mux.Handle("GET /{$}", playground.Handler("Frontdesk", "/graphql"))
 	}
@@ -74,7 +80,7 @@ func New(deps Deps) *Server {
 	var h http.Handler = mux
 	h = withCORS(origins, h)
 	h = withRecover(deps.Log, h)
-	h = withAccessLog(deps.Log, h)
+	h = withAccessLog(deps.Log, s.metrics, h)
 	h = withRequestID(h)
 	s.handler = h
 	return s

@@ -117,4 +117,3 @@ func convert(ev stripego.Event) (payments.Event, bool, error) {
 	}
 	return out, false, nil
 }
-
