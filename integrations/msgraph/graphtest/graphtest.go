@@ -41,8 +41,8 @@ type Server struct {
 	mu            sync.Mutex
 	now           func() time.Time
 	seq           int
-	version       int                  // bumped by every event change
-	events        map[string]*stored   // by event id
+	version       int                // bumped by every event change
+	events        map[string]*stored // by event id
 	subs          map[string]*msgraph.Subscription
 	deltas        map[string]deltaState // by token
 	failures      []failure
