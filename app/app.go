@@ -21,7 +21,10 @@ import (
 	"frontdesk/database"
 	"frontdesk/events"
 	"frontdesk/graph"
+	"frontdesk/integrations/mail"
+	"frontdesk/integrations/sms"
 	"frontdesk/integrations/stripe"
+	"frontdesk/notify"
 	"frontdesk/outbox"
 	"frontdesk/payments"
 	"frontdesk/requestid"
@@ -48,6 +51,9 @@ type App struct {
 	// `frontdesk worker`).
 	Jobs   *outbox.Registry
 	Worker *outbox.Worker
+	// Notify sends the mail and SMS jobs that domain code enqueues with
+	// notify.Email / notify.SMS.
+	Notify *notify.Service
 	// Events carries domain events to subscriptions on every replica.
 	Events events.Bus
 	// Payments is Stripe, or the development gateway when no key is set;
@@ -159,6 +165,24 @@ func (a *App) buildJobs() error {
 	cfg := a.Config
 	a.Jobs = outbox.NewRegistry()
 	outbox.RegisterPrune(a.Jobs, a.DB.Client, cfg.JobRetention)
+	templates, err := mail.NewTemplates(cfg.MailTemplatesDir)
+	if err != nil {
+		return fmt.Errorf("mail templates (FRONTDESK_MAIL_TEMPLATES_DIR): %w", err)
+	}
+	a.Notify = &notify.Service{Client: a.DB.Client, Templates: templates, From: cfg.MailFrom,
+		MaxSegments: cfg.SMSMaxSegments, Log: a.Log}
+	if cfg.SMTPURL != "" {
+		if a.Notify.SMTP, err = mail.ParseSMTPURL(cfg.SMTPURL); err != nil {
+			return fmt.Errorf("FRONTDESK_SMTP_URL: %w", err)
+		}
+	} else if cfg.Env == config.Production {
+		a.Log.Warn("FRONTDESK_SMTP_URL is empty: mail is only logged and listed in sentMessages, not sent")
+	}
+	if cfg.SMSAccountSID != "" {
+		a.Notify.SMS = &sms.Twilio{BaseURL: cfg.SMSAPIURL, AccountSID: cfg.SMSAccountSID, AuthToken: cfg.SMSAuthToken,
+			From: cfg.SMSFrom, StatusCallback: cfg.SMSStatusCallback}
+	}
+	a.Notify.Register(a.Jobs)
 	for kind, n := range cfg.WorkerConcurrency {
 		if err := a.Jobs.SetConcurrency(kind, n); err != nil {
 			return fmt.Errorf("FRONTDESK_WORKER_CONCURRENCY: %w", err)
