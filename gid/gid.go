@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -140,6 +141,16 @@ func isCrockford(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z' && c != 'I' && c != 'L' && c != 'O' && c != 'U')
 }
 
+// monotonic remembers the last ULID made in this process, so IDs made in
+// the same millisecond still sort in creation order: the random part of
+// the next one is the previous plus one (as oklog/ulid's monotonic
+// entropy does). Lists ordered by ID are then in creation order.
+var monotonic struct {
+	sync.Mutex
+	ms   uint64
+	rand [10]byte
+}
+
 // newULID encodes a 48-bit millisecond timestamp and 80 random bits as 26
 // Crockford base32 characters, so IDs sort by creation time.
 func newULID(t time.Time) string {
@@ -147,10 +158,18 @@ func newULID(t time.Time) string {
 	ms := uint64(t.UnixMilli())
 	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
 	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
-	if _, err := rand.Read(b[6:]); err != nil {
-		// crypto/rand never fails on supported platforms (Go 1.24+).
-		panic(err)
+	monotonic.Lock()
+	if ms == monotonic.ms && increment(&monotonic.rand) {
+		copy(b[6:], monotonic.rand[:])
+	} else {
+		if _, err := rand.Read(b[6:]); err != nil {
+			// crypto/rand never fails on supported platforms (Go 1.24+).
+			panic(err)
+		}
+		monotonic.ms = ms
+		copy(monotonic.rand[:], b[6:])
 	}
+	monotonic.Unlock()
 	// 128 bits as 26 base32 digits: the first digit carries 3 bits.
 	hi := binary.BigEndian.Uint64(b[0:8])
 	lo := binary.BigEndian.Uint64(b[8:16])
@@ -161,6 +180,18 @@ func newULID(t time.Time) string {
 		hi >>= 5
 	}
 	return string(out[:])
+}
+
+// increment adds one to a big-endian number; false means it overflowed
+// (then the caller draws fresh random bits).
+func increment(n *[10]byte) bool {
+	for i := len(n) - 1; i >= 0; i-- {
+		n[i]++
+		if n[i] != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func truncate(s string) string {

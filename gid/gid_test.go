@@ -32,6 +32,18 @@ func TestULIDSortsByTime(t *testing.T) {
 	}
 }
 
+func TestIDsMadeInOneMillisecondSortInOrder(t *testing.T) {
+	at := time.UnixMilli(1_800_000_000_000)
+	prev := newULID(at)
+	for range 1000 {
+		next := newULID(at)
+		if next <= prev {
+			t.Fatalf("%s after %s is not greater", next, prev)
+		}
+		prev = next
+	}
+}
+
 func TestParseRejectsMalformed(t *testing.T) {
 	valid := string(New("prd"))
 	tests := []struct {
