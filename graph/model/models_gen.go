@@ -2,5 +2,39 @@
 
 package model
 
+import (
+	"frontdesk/ent"
+	"frontdesk/errcode"
+	"frontdesk/gid"
+)
+
+// Names the job a job mutation acts on.
+type JobActionInput struct {
+	// The job's ID.
+	ID gid.ID `json:"id"`
+}
+
+// How many jobs are in each state, for dashboards and alerts.
+type JobCounts struct {
+	// Jobs waiting to run or retry.
+	Pending int `json:"pending"`
+	// Jobs running now.
+	Running int `json:"running"`
+	// Succeeded jobs not yet pruned.
+	Succeeded int `json:"succeeded"`
+	// Dead jobs waiting for an admin. Alert when this is above zero.
+	Dead int `json:"dead"`
+	// Cancelled jobs not yet pruned.
+	Cancelled int `json:"cancelled"`
+}
+
+// The result of a job mutation.
+type JobPayload struct {
+	// The job after the change; null when it failed.
+	Job *ent.Job `json:"job,omitempty"`
+	// Why the change was refused, such as retrying a job that is not dead (CONFLICT).
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 type Subscription struct {
 }

@@ -1,0 +1,38 @@
+package graph
+
+import (
+	"frontdesk/ent"
+	"frontdesk/errcode"
+	"frontdesk/graph/model"
+)
+
+// defaultJobPage keeps an admin list query without first/last to the
+// default page size instead of loading every job.
+const defaultJobPage = 20
+
+func jobPage(first, last *int) *int {
+	if first == nil && last == nil {
+		n := defaultJobPage
+		return &n
+	}
+	return first
+}
+
+// jobPayload turns the outcome of a job mutation into its payload:
+// business refusals go to userErrors, anything else is a top-level error.
+func jobPayload(j *ent.Job, err error) (*model.JobPayload, error) {
+	if err == nil {
+		return &model.JobPayload{Job: j, UserErrors: []*errcode.UserError{}}, nil
+	}
+	if list, ok := errcode.AsUserErrors(err); ok {
+		return &model.JobPayload{UserErrors: list}, nil
+	}
+	return nil, err
+}
+
+func derefString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
