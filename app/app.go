@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/redis/go-redis/v9"
 
+	"frontdesk/booking"
 	"frontdesk/cache"
 	"frontdesk/config"
 	"frontdesk/database"
@@ -60,6 +61,8 @@ type App struct {
 	// Webhooks routes provider events to the domain handlers.
 	Payments payments.Gateway
 	Webhooks *payments.Webhooks
+	// Booking is the appointment book.
+	Booking *booking.Engine
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -115,7 +118,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err := a.buildPayments(); err != nil {
 		return a, err
 	}
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events}})
+	a.Booking = booking.New(a.DB.Client, booking.Options{
+		Payments:       booking.GatewayPayments{Gateway: a.Payments},
+		HoldTTL:        cfg.BookingHold,
+		MaxActiveHolds: cfg.BookingMaxHolds,
+		ManageKey:      []byte(cfg.BookingSecret),
+		Changes:        booking.EventSink{Bus: a.Events},
+	})
+	booking.RegisterJobs(a.Jobs, a.Booking)
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
 		Log:        log,

@@ -150,6 +150,7 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 	if err != nil {
 		return nil, err
 	}
+	held = held.Unwrap()
 	return &Hold{Appointment: held, Token: e.token(purposeHold, held.ID)}, nil
 }
 
@@ -380,7 +381,7 @@ func (e *Engine) Book(ctx context.Context, in BookInput) (*Booking, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Booking{Appointment: booked, PaymentClientSecret: intent.ClientSecret}
+	out := &Booking{Appointment: booked.Unwrap(), PaymentClientSecret: intent.ClientSecret}
 	if patient == nil {
 		out.ManageToken = e.ManageToken(booked.ID)
 	}
@@ -480,7 +481,7 @@ func (e *Engine) PaymentSucceeded(ctx context.Context, intentID string) (Payment
 			return err
 		})
 		if err == nil {
-			return PaymentConfirmed, out, nil
+			return PaymentConfirmed, out.Unwrap(), nil
 		}
 		if _, isUser := errcode.AsUserErrors(err); !isUser {
 			return "", nil, err
@@ -563,6 +564,7 @@ func (e *Engine) Cancel(ctx context.Context, in ChangeInput) (*ent.Appointment, 
 	if err != nil {
 		return nil, err
 	}
+	out = out.Unwrap()
 	if a.State == appointment.StateCONFIRMED && a.PaymentIntentID != nil && (staff || svc.RefundOnCancel) {
 		// Follow-up: once the outbox exists this becomes a job written in
 		// the transaction above, retried until Stripe accepts it.
@@ -642,7 +644,7 @@ func (e *Engine) Reschedule(ctx context.Context, in RescheduleInput) (*ent.Appoi
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.Unwrap(), nil
 }
 
 // Mark records that a confirmed appointment took place (COMPLETED) or the
@@ -670,5 +672,8 @@ func (e *Engine) Mark(ctx context.Context, id gid.ID, to appointment.State) (*en
 		out, err = e.transition(ctx, tx, done, a, to, string(v.UserID), "marked "+strings.ToLower(string(to)), nil)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Unwrap(), nil
 }

@@ -66,7 +66,7 @@ func (e *Engine) CreateFormVersion(ctx context.Context, in FormInput) (*ent.Inta
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.Unwrap(), nil
 }
 
 // currentForm returns the latest version of the service's intake form.

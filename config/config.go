@@ -68,6 +68,11 @@ type Config struct {
 	WSKeepAlive   time.Duration
 	WSReadLimit   int64
 
+	// Booking (package booking).
+	BookingHold     time.Duration
+	BookingMaxHolds int
+	BookingSecret   string
+
 	// Outbox workers, mail and SMS (see docs/operations.md).
 	Workers            bool
 	WorkerConcurrency  map[string]int
@@ -280,6 +285,15 @@ var vars = []Var{
 		return nil
 	}},
 	{"FRONTDESK_SMS_MAX_SEGMENTS", "4", "Longest SMS sent, in segments (160 GSM-7 or 70 UCS-2 characters each, fewer when split); longer messages are refused.", intVar(func(c *Config) *int { return &c.SMSMaxSegments })},
+	{"FRONTDESK_BOOKING_HOLD", "10m", "How long a held slot (and a booking waiting for payment) keeps its time before it is released.", durationVar(func(c *Config) *time.Duration { return &c.BookingHold })},
+	{"FRONTDESK_BOOKING_MAX_HOLDS", "3", "Most slots one signed-in patient may hold at once (slot hoarding is refused).", intVar(func(c *Config) *int { return &c.BookingMaxHolds })},
+	{"FRONTDESK_BOOKING_SECRET", "", "Key (at least 32 characters) that signs guests' appointment manage links and hold tokens; the same on every replica. Required in production; development uses a fixed, publicly known key.", func(c *Config, v string) error {
+		if v != "" && len(v) < 32 {
+			return errors.New("use at least 32 characters")
+		}
+		c.BookingSecret = v
+		return nil
+	}},
 }
 
 // Error lists every invalid variable found, so an operator fixes them all
@@ -330,11 +344,21 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.SMSAccountSID != "" && (c.SMSAuthToken == "" || c.SMSFrom == "") {
 		problems = append(problems, "FRONTDESK_SMS_ACCOUNT_SID is set: FRONTDESK_SMS_AUTH_TOKEN and FRONTDESK_SMS_FROM are required too")
 	}
+	if c.BookingSecret == "" {
+		if c.Env == Production {
+			problems = append(problems, "FRONTDESK_BOOKING_SECRET is required in production")
+		}
+		c.BookingSecret = developmentBookingSecret
+	}
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
 	return c, nil
 }
+
+// developmentBookingSecret signs manage links in development only; it is
+// public, so production refuses to start without its own.
+const developmentBookingSecret = "frontdesk-development-booking-secret-not-for-production"
 
 // Embedded reports whether the embedded SQLite store is in use.
 func (c *Config) Embedded() bool { return c.DatabaseURL == "" }

@@ -29,14 +29,18 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestProductionSwitchesOffDeveloperFeatures(t *testing.T) {
-	c, err := Load(env(map[string]string{"FRONTDESK_ENV": "production"}))
+	secret := strings.Repeat("s", 32)
+	if _, err := Load(env(map[string]string{"FRONTDESK_ENV": "production"})); err == nil || !strings.Contains(err.Error(), "FRONTDESK_BOOKING_SECRET") {
+		t.Fatalf("production without a booking secret: %v", err)
+	}
+	c, err := Load(env(map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_BOOKING_SECRET": secret}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Playground || c.Introspection || c.FieldSuggestions {
 		t.Fatalf("production defaults: %+v", c)
 	}
-	c, err = Load(env(map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_INTROSPECTION": "true"}))
+	c, err = Load(env(map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_INTROSPECTION": "true", "FRONTDESK_BOOKING_SECRET": secret}))
 	if err != nil || !c.Introspection {
 		t.Fatalf("explicit introspection in production: %v %+v", err, c)
 	}

@@ -8,9 +8,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"frontdesk/booking"
+	"frontdesk/booking/intake"
 	"frontdesk/ent"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/job"
 	"frontdesk/ent/sentmessage"
+	"frontdesk/ent/service"
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/graph/model"
@@ -36,9 +41,12 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Appointment() AppointmentResolver
+	AppointmentStateChange() AppointmentStateChangeResolver
 	Job() JobResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Service() ServiceResolver
 	Subscription() SubscriptionResolver
 }
 
@@ -46,6 +54,104 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Appointment struct {
+		CancelReason  func(childComplexity int) int
+		Currency      func(childComplexity int) int
+		EndAt         func(childComplexity int) int
+		GuestEmail    func(childComplexity int) int
+		GuestName     func(childComplexity int) int
+		GuestPhone    func(childComplexity int) int
+		History       func(childComplexity int) int
+		HoldExpiresAt func(childComplexity int) int
+		ID            func(childComplexity int) int
+		PatientID     func(childComplexity int) int
+		Practitioner  func(childComplexity int) int
+		PriceAmount   func(childComplexity int) int
+		Service       func(childComplexity int) int
+		StartAt       func(childComplexity int) int
+		State         func(childComplexity int) int
+	}
+
+	AppointmentPayload struct {
+		Appointment func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
+	}
+
+	AppointmentStateChange struct {
+		CreatedAt func(childComplexity int) int
+		FromState func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		StartAt   func(childComplexity int) int
+		ToState   func(childComplexity int) int
+	}
+
+	AvailabilityChange struct {
+		From           func(childComplexity int) int
+		PractitionerID func(childComplexity int) int
+		To             func(childComplexity int) int
+	}
+
+	BookAppointmentPayload struct {
+		Appointment         func(childComplexity int) int
+		ManageToken         func(childComplexity int) int
+		PaymentClientSecret func(childComplexity int) int
+		UserErrors          func(childComplexity int) int
+	}
+
+	DateOverride struct {
+		Date        func(childComplexity int) int
+		EndMinute   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		StartMinute func(childComplexity int) int
+	}
+
+	HoldSlotPayload struct {
+		Appointment func(childComplexity int) int
+		HoldToken   func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
+	}
+
+	IntakeAnswer struct {
+		Bool        func(childComplexity int) int
+		Choices     func(childComplexity int) int
+		ConsentText func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Text        func(childComplexity int) int
+	}
+
+	IntakeField struct {
+		ConsentText func(childComplexity int) int
+		Help        func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Label       func(childComplexity int) int
+		Options     func(childComplexity int) int
+		Required    func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
+	IntakeForm struct {
+		Description func(childComplexity int) int
+		Fields      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Title       func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	IntakeFormPayload struct {
+		Form       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	IntakeSubmission struct {
+		Answers   func(childComplexity int) int
+		Form      func(childComplexity int) int
+		ID        func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
 	Job struct {
 		AttemptLog     func(childComplexity int) int
 		Attempts       func(childComplexity int) int
@@ -97,9 +203,24 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CancelJob func(childComplexity int, input model.JobActionInput) int
-		RetryJob  func(childComplexity int, input model.JobActionInput) int
-		RunJobNow func(childComplexity int, input model.JobActionInput) int
+		AddDateOverride          func(childComplexity int, input model.AddDateOverrideInput) int
+		BookAppointment          func(childComplexity int, input model.BookAppointmentInput) int
+		CancelAppointment        func(childComplexity int, input model.CancelAppointmentInput) int
+		CancelJob                func(childComplexity int, input model.JobActionInput) int
+		CreateIntakeFormVersion  func(childComplexity int, input model.CreateIntakeFormVersionInput) int
+		CreatePractitioner       func(childComplexity int, input model.CreatePractitionerInput) int
+		CreateService            func(childComplexity int, input model.CreateServiceInput) int
+		DeleteDateOverride       func(childComplexity int, input model.DeleteDateOverrideInput) int
+		HoldSlot                 func(childComplexity int, input model.HoldSlotInput) int
+		MarkAppointmentCompleted func(childComplexity int, input model.MarkAppointmentInput) int
+		MarkAppointmentNoShow    func(childComplexity int, input model.MarkAppointmentInput) int
+		RescheduleAppointment    func(childComplexity int, input model.RescheduleAppointmentInput) int
+		RetryJob                 func(childComplexity int, input model.JobActionInput) int
+		RunJobNow                func(childComplexity int, input model.JobActionInput) int
+		SetWeeklyHours           func(childComplexity int, input model.SetWeeklyHoursInput) int
+		SubmitIntakeForm         func(childComplexity int, input model.SubmitIntakeFormInput) int
+		UpdatePractitioner       func(childComplexity int, input model.UpdatePractitionerInput) int
+		UpdateService            func(childComplexity int, input model.UpdateServiceInput) int
 	}
 
 	PageInfo struct {
@@ -109,13 +230,44 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	Practitioner struct {
+		Active        func(childComplexity int) int
+		Bio           func(childComplexity int) int
+		DateOverrides func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Name          func(childComplexity int) int
+		PhotoURL      func(childComplexity int) int
+		Services      func(childComplexity int) int
+		TimeZone      func(childComplexity int) int
+		WeeklyHours   func(childComplexity int) int
+	}
+
+	PractitionerHoursPayload struct {
+		Practitioner func(childComplexity int) int
+		UserErrors   func(childComplexity int) int
+	}
+
+	PractitionerPayload struct {
+		Practitioner func(childComplexity int) int
+		UserErrors   func(childComplexity int) int
+	}
+
 	Query struct {
-		Job          func(childComplexity int, id gid.ID) int
-		JobCounts    func(childComplexity int) int
-		Jobs         func(childComplexity int, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], states []job.State, kinds []string) int
-		Node         func(childComplexity int, id gid.ID) int
-		Nodes        func(childComplexity int, ids []gid.ID) int
-		SentMessages func(childComplexity int, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], recipient *string) int
+		Appointment        func(childComplexity int, id gid.ID, manageToken *string) int
+		AvailableSlots     func(childComplexity int, serviceID gid.ID, practitionerID *gid.ID, from time.Time, to time.Time, timeZone string) int
+		IntakeForm         func(childComplexity int, key string, version *int) int
+		IntakeSubmission   func(childComplexity int, appointmentID gid.ID, manageToken *string) int
+		Job                func(childComplexity int, id gid.ID) int
+		JobCounts          func(childComplexity int) int
+		Jobs               func(childComplexity int, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], states []job.State, kinds []string) int
+		MyAppointments     func(childComplexity int, upcoming bool, first *int) int
+		Node               func(childComplexity int, id gid.ID) int
+		Nodes              func(childComplexity int, ids []gid.ID) int
+		PractitionerAgenda func(childComplexity int, practitionerID gid.ID, from time.Time, to time.Time) int
+		Practitioners      func(childComplexity int, includeInactive *bool) int
+		SentMessages       func(childComplexity int, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], recipient *string) int
+		ServiceBySlug      func(childComplexity int, slug string) int
+		Services           func(childComplexity int, includeInactive *bool) int
 	}
 
 	SentMessage struct {
@@ -142,8 +294,53 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Service struct {
+		Active                  func(childComplexity int) int
+		BufferAfterMinutes      func(childComplexity int) int
+		BufferBeforeMinutes     func(childComplexity int) int
+		CancelCutoffMinutes     func(childComplexity int) int
+		Currency                func(childComplexity int) int
+		DailyLimit              func(childComplexity int) int
+		Description             func(childComplexity int) int
+		DurationMinutes         func(childComplexity int) int
+		EligibilityScope        func(childComplexity int) int
+		HorizonDays             func(childComplexity int) int
+		ID                      func(childComplexity int) int
+		IntakeForm              func(childComplexity int) int
+		IntakeRequired          func(childComplexity int) int
+		Location                func(childComplexity int) int
+		MinNoticeMinutes        func(childComplexity int) int
+		Name                    func(childComplexity int) int
+		Practitioners           func(childComplexity int) int
+		PriceAmount             func(childComplexity int) int
+		RefundOnCancel          func(childComplexity int) int
+		RequiresService         func(childComplexity int) int
+		RescheduleCutoffMinutes func(childComplexity int) int
+		SlotIntervalMinutes     func(childComplexity int) int
+		Slug                    func(childComplexity int) int
+		VideoURL                func(childComplexity int) int
+	}
+
+	ServicePayload struct {
+		Service    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	Slot struct {
+		End          func(childComplexity int) int
+		Practitioner func(childComplexity int) int
+		Start        func(childComplexity int) int
+	}
+
+	SubmitIntakeFormPayload struct {
+		Submission func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Subscription struct {
-		ServerTime func(childComplexity int, everySeconds int) int
+		AppointmentStatusChanged func(childComplexity int, appointmentID gid.ID, manageToken *string) int
+		AvailabilityChanged      func(childComplexity int, serviceID gid.ID) int
+		ServerTime               func(childComplexity int, everySeconds int) int
 	}
 
 	UserError struct {
@@ -151,12 +348,26 @@ type ComplexityRoot struct {
 		Field   func(childComplexity int) int
 		Message func(childComplexity int) int
 	}
+
+	WeeklyHours struct {
+		EndMinute   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		StartMinute func(childComplexity int) int
+		Weekday     func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
 
 // region    ************************** generated!.gotpl **************************
 
+type AppointmentResolver interface {
+	History(ctx context.Context, obj *ent.Appointment) ([]*ent.AppointmentStateChange, error)
+}
+type AppointmentStateChangeResolver interface {
+	FromState(ctx context.Context, obj *ent.AppointmentStateChange) (*appointment.State, error)
+	ToState(ctx context.Context, obj *ent.AppointmentStateChange) (appointment.State, error)
+}
 type JobResolver interface {
 	Payload(ctx context.Context, obj *ent.Job) (string, error)
 }
@@ -164,17 +375,48 @@ type MutationResolver interface {
 	RetryJob(ctx context.Context, input model.JobActionInput) (*model.JobPayload, error)
 	CancelJob(ctx context.Context, input model.JobActionInput) (*model.JobPayload, error)
 	RunJobNow(ctx context.Context, input model.JobActionInput) (*model.JobPayload, error)
+	HoldSlot(ctx context.Context, input model.HoldSlotInput) (*model.HoldSlotPayload, error)
+	BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.BookAppointmentPayload, error)
+	RescheduleAppointment(ctx context.Context, input model.RescheduleAppointmentInput) (*model.AppointmentPayload, error)
+	CancelAppointment(ctx context.Context, input model.CancelAppointmentInput) (*model.AppointmentPayload, error)
+	MarkAppointmentCompleted(ctx context.Context, input model.MarkAppointmentInput) (*model.AppointmentPayload, error)
+	MarkAppointmentNoShow(ctx context.Context, input model.MarkAppointmentInput) (*model.AppointmentPayload, error)
+	SubmitIntakeForm(ctx context.Context, input model.SubmitIntakeFormInput) (*model.SubmitIntakeFormPayload, error)
+	CreatePractitioner(ctx context.Context, input model.CreatePractitionerInput) (*model.PractitionerPayload, error)
+	UpdatePractitioner(ctx context.Context, input model.UpdatePractitionerInput) (*model.PractitionerPayload, error)
+	SetWeeklyHours(ctx context.Context, input model.SetWeeklyHoursInput) (*model.PractitionerHoursPayload, error)
+	AddDateOverride(ctx context.Context, input model.AddDateOverrideInput) (*model.PractitionerHoursPayload, error)
+	DeleteDateOverride(ctx context.Context, input model.DeleteDateOverrideInput) (*model.PractitionerHoursPayload, error)
+	CreateService(ctx context.Context, input model.CreateServiceInput) (*model.ServicePayload, error)
+	UpdateService(ctx context.Context, input model.UpdateServiceInput) (*model.ServicePayload, error)
+	CreateIntakeFormVersion(ctx context.Context, input model.CreateIntakeFormVersionInput) (*model.IntakeFormPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id gid.ID) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error)
+	Services(ctx context.Context, includeInactive *bool) ([]*ent.Service, error)
+	ServiceBySlug(ctx context.Context, slug string) (*ent.Service, error)
+	Practitioners(ctx context.Context, includeInactive *bool) ([]*ent.Practitioner, error)
+	AvailableSlots(ctx context.Context, serviceID gid.ID, practitionerID *gid.ID, from time.Time, to time.Time, timeZone string) ([]*booking.OfferedSlot, error)
+	Appointment(ctx context.Context, id gid.ID, manageToken *string) (*ent.Appointment, error)
+	MyAppointments(ctx context.Context, upcoming bool, first *int) ([]*ent.Appointment, error)
+	PractitionerAgenda(ctx context.Context, practitionerID gid.ID, from time.Time, to time.Time) ([]*ent.Appointment, error)
+	IntakeSubmission(ctx context.Context, appointmentID gid.ID, manageToken *string) (*ent.IntakeSubmission, error)
+	IntakeForm(ctx context.Context, key string, version *int) (*ent.IntakeForm, error)
 	Jobs(ctx context.Context, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], states []job.State, kinds []string) (*ent.JobConnection, error)
 	Job(ctx context.Context, id gid.ID) (*ent.Job, error)
 	JobCounts(ctx context.Context) (*model.JobCounts, error)
 	SentMessages(ctx context.Context, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], recipient *string) (*ent.SentMessageConnection, error)
 }
+type ServiceResolver interface {
+	IntakeForm(ctx context.Context, obj *ent.Service) (*ent.IntakeForm, error)
+
+	RequiresService(ctx context.Context, obj *ent.Service) (*ent.Service, error)
+}
 type SubscriptionResolver interface {
 	ServerTime(ctx context.Context, everySeconds int) (<-chan *time.Time, error)
+	AppointmentStatusChanged(ctx context.Context, appointmentID gid.ID, manageToken *string) (<-chan *ent.Appointment, error)
+	AvailabilityChanged(ctx context.Context, serviceID gid.ID) (<-chan *booking.AvailabilityChange, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -194,6 +436,390 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Appointment.cancelReason":
+		if e.ComplexityRoot.Appointment.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.CancelReason(childComplexity), true
+	case "Appointment.currency":
+		if e.ComplexityRoot.Appointment.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Currency(childComplexity), true
+	case "Appointment.endAt":
+		if e.ComplexityRoot.Appointment.EndAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.EndAt(childComplexity), true
+	case "Appointment.guestEmail":
+		if e.ComplexityRoot.Appointment.GuestEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.GuestEmail(childComplexity), true
+	case "Appointment.guestName":
+		if e.ComplexityRoot.Appointment.GuestName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.GuestName(childComplexity), true
+	case "Appointment.guestPhone":
+		if e.ComplexityRoot.Appointment.GuestPhone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.GuestPhone(childComplexity), true
+	case "Appointment.history":
+		if e.ComplexityRoot.Appointment.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.History(childComplexity), true
+	case "Appointment.holdExpiresAt":
+		if e.ComplexityRoot.Appointment.HoldExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.HoldExpiresAt(childComplexity), true
+	case "Appointment.id":
+		if e.ComplexityRoot.Appointment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.ID(childComplexity), true
+	case "Appointment.patientId":
+		if e.ComplexityRoot.Appointment.PatientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.PatientID(childComplexity), true
+	case "Appointment.practitioner":
+		if e.ComplexityRoot.Appointment.Practitioner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Practitioner(childComplexity), true
+	case "Appointment.priceAmount":
+		if e.ComplexityRoot.Appointment.PriceAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.PriceAmount(childComplexity), true
+	case "Appointment.service":
+		if e.ComplexityRoot.Appointment.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Service(childComplexity), true
+	case "Appointment.startAt":
+		if e.ComplexityRoot.Appointment.StartAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.StartAt(childComplexity), true
+	case "Appointment.state":
+		if e.ComplexityRoot.Appointment.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.State(childComplexity), true
+
+	case "AppointmentPayload.appointment":
+		if e.ComplexityRoot.AppointmentPayload.Appointment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentPayload.Appointment(childComplexity), true
+	case "AppointmentPayload.userErrors":
+		if e.ComplexityRoot.AppointmentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentPayload.UserErrors(childComplexity), true
+
+	case "AppointmentStateChange.createdAt":
+		if e.ComplexityRoot.AppointmentStateChange.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentStateChange.CreatedAt(childComplexity), true
+	case "AppointmentStateChange.fromState":
+		if e.ComplexityRoot.AppointmentStateChange.FromState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentStateChange.FromState(childComplexity), true
+	case "AppointmentStateChange.reason":
+		if e.ComplexityRoot.AppointmentStateChange.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentStateChange.Reason(childComplexity), true
+	case "AppointmentStateChange.startAt":
+		if e.ComplexityRoot.AppointmentStateChange.StartAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentStateChange.StartAt(childComplexity), true
+	case "AppointmentStateChange.toState":
+		if e.ComplexityRoot.AppointmentStateChange.ToState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentStateChange.ToState(childComplexity), true
+
+	case "AvailabilityChange.from":
+		if e.ComplexityRoot.AvailabilityChange.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AvailabilityChange.From(childComplexity), true
+	case "AvailabilityChange.practitionerId":
+		if e.ComplexityRoot.AvailabilityChange.PractitionerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AvailabilityChange.PractitionerID(childComplexity), true
+	case "AvailabilityChange.to":
+		if e.ComplexityRoot.AvailabilityChange.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AvailabilityChange.To(childComplexity), true
+
+	case "BookAppointmentPayload.appointment":
+		if e.ComplexityRoot.BookAppointmentPayload.Appointment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookAppointmentPayload.Appointment(childComplexity), true
+	case "BookAppointmentPayload.manageToken":
+		if e.ComplexityRoot.BookAppointmentPayload.ManageToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookAppointmentPayload.ManageToken(childComplexity), true
+	case "BookAppointmentPayload.paymentClientSecret":
+		if e.ComplexityRoot.BookAppointmentPayload.PaymentClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookAppointmentPayload.PaymentClientSecret(childComplexity), true
+	case "BookAppointmentPayload.userErrors":
+		if e.ComplexityRoot.BookAppointmentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookAppointmentPayload.UserErrors(childComplexity), true
+
+	case "DateOverride.date":
+		if e.ComplexityRoot.DateOverride.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DateOverride.Date(childComplexity), true
+	case "DateOverride.endMinute":
+		if e.ComplexityRoot.DateOverride.EndMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DateOverride.EndMinute(childComplexity), true
+	case "DateOverride.id":
+		if e.ComplexityRoot.DateOverride.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DateOverride.ID(childComplexity), true
+	case "DateOverride.kind":
+		if e.ComplexityRoot.DateOverride.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DateOverride.Kind(childComplexity), true
+	case "DateOverride.reason":
+		if e.ComplexityRoot.DateOverride.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DateOverride.Reason(childComplexity), true
+	case "DateOverride.startMinute":
+		if e.ComplexityRoot.DateOverride.StartMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DateOverride.StartMinute(childComplexity), true
+
+	case "HoldSlotPayload.appointment":
+		if e.ComplexityRoot.HoldSlotPayload.Appointment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HoldSlotPayload.Appointment(childComplexity), true
+	case "HoldSlotPayload.holdToken":
+		if e.ComplexityRoot.HoldSlotPayload.HoldToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HoldSlotPayload.HoldToken(childComplexity), true
+	case "HoldSlotPayload.userErrors":
+		if e.ComplexityRoot.HoldSlotPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HoldSlotPayload.UserErrors(childComplexity), true
+
+	case "IntakeAnswer.bool":
+		if e.ComplexityRoot.IntakeAnswer.Bool == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeAnswer.Bool(childComplexity), true
+	case "IntakeAnswer.choices":
+		if e.ComplexityRoot.IntakeAnswer.Choices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeAnswer.Choices(childComplexity), true
+	case "IntakeAnswer.consentText":
+		if e.ComplexityRoot.IntakeAnswer.ConsentText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeAnswer.ConsentText(childComplexity), true
+	case "IntakeAnswer.key":
+		if e.ComplexityRoot.IntakeAnswer.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeAnswer.Key(childComplexity), true
+	case "IntakeAnswer.text":
+		if e.ComplexityRoot.IntakeAnswer.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeAnswer.Text(childComplexity), true
+
+	case "IntakeField.consentText":
+		if e.ComplexityRoot.IntakeField.ConsentText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeField.ConsentText(childComplexity), true
+	case "IntakeField.help":
+		if e.ComplexityRoot.IntakeField.Help == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeField.Help(childComplexity), true
+	case "IntakeField.key":
+		if e.ComplexityRoot.IntakeField.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeField.Key(childComplexity), true
+	case "IntakeField.label":
+		if e.ComplexityRoot.IntakeField.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeField.Label(childComplexity), true
+	case "IntakeField.options":
+		if e.ComplexityRoot.IntakeField.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeField.Options(childComplexity), true
+	case "IntakeField.required":
+		if e.ComplexityRoot.IntakeField.Required == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeField.Required(childComplexity), true
+	case "IntakeField.type":
+		if e.ComplexityRoot.IntakeField.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeField.Type(childComplexity), true
+
+	case "IntakeForm.description":
+		if e.ComplexityRoot.IntakeForm.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeForm.Description(childComplexity), true
+	case "IntakeForm.fields":
+		if e.ComplexityRoot.IntakeForm.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeForm.Fields(childComplexity), true
+	case "IntakeForm.id":
+		if e.ComplexityRoot.IntakeForm.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeForm.ID(childComplexity), true
+	case "IntakeForm.key":
+		if e.ComplexityRoot.IntakeForm.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeForm.Key(childComplexity), true
+	case "IntakeForm.title":
+		if e.ComplexityRoot.IntakeForm.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeForm.Title(childComplexity), true
+	case "IntakeForm.version":
+		if e.ComplexityRoot.IntakeForm.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeForm.Version(childComplexity), true
+
+	case "IntakeFormPayload.form":
+		if e.ComplexityRoot.IntakeFormPayload.Form == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeFormPayload.Form(childComplexity), true
+	case "IntakeFormPayload.userErrors":
+		if e.ComplexityRoot.IntakeFormPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeFormPayload.UserErrors(childComplexity), true
+
+	case "IntakeSubmission.answers":
+		if e.ComplexityRoot.IntakeSubmission.Answers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeSubmission.Answers(childComplexity), true
+	case "IntakeSubmission.form":
+		if e.ComplexityRoot.IntakeSubmission.Form == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeSubmission.Form(childComplexity), true
+	case "IntakeSubmission.id":
+		if e.ComplexityRoot.IntakeSubmission.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeSubmission.ID(childComplexity), true
+	case "IntakeSubmission.updatedAt":
+		if e.ComplexityRoot.IntakeSubmission.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IntakeSubmission.UpdatedAt(childComplexity), true
 
 	case "Job.attemptLog":
 		if e.ComplexityRoot.Job.AttemptLog == nil {
@@ -393,6 +1019,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JobPayload.UserErrors(childComplexity), true
 
+	case "Mutation.addDateOverride":
+		if e.ComplexityRoot.Mutation.AddDateOverride == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addDateOverride_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddDateOverride(childComplexity, args["input"].(model.AddDateOverrideInput)), true
+	case "Mutation.bookAppointment":
+		if e.ComplexityRoot.Mutation.BookAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bookAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BookAppointment(childComplexity, args["input"].(model.BookAppointmentInput)), true
+	case "Mutation.cancelAppointment":
+		if e.ComplexityRoot.Mutation.CancelAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelAppointment(childComplexity, args["input"].(model.CancelAppointmentInput)), true
 	case "Mutation.cancelJob":
 		if e.ComplexityRoot.Mutation.CancelJob == nil {
 			break
@@ -404,6 +1063,94 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelJob(childComplexity, args["input"].(model.JobActionInput)), true
+	case "Mutation.createIntakeFormVersion":
+		if e.ComplexityRoot.Mutation.CreateIntakeFormVersion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createIntakeFormVersion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateIntakeFormVersion(childComplexity, args["input"].(model.CreateIntakeFormVersionInput)), true
+	case "Mutation.createPractitioner":
+		if e.ComplexityRoot.Mutation.CreatePractitioner == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPractitioner_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePractitioner(childComplexity, args["input"].(model.CreatePractitionerInput)), true
+	case "Mutation.createService":
+		if e.ComplexityRoot.Mutation.CreateService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateService(childComplexity, args["input"].(model.CreateServiceInput)), true
+	case "Mutation.deleteDateOverride":
+		if e.ComplexityRoot.Mutation.DeleteDateOverride == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteDateOverride_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteDateOverride(childComplexity, args["input"].(model.DeleteDateOverrideInput)), true
+	case "Mutation.holdSlot":
+		if e.ComplexityRoot.Mutation.HoldSlot == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_holdSlot_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.HoldSlot(childComplexity, args["input"].(model.HoldSlotInput)), true
+	case "Mutation.markAppointmentCompleted":
+		if e.ComplexityRoot.Mutation.MarkAppointmentCompleted == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markAppointmentCompleted_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkAppointmentCompleted(childComplexity, args["input"].(model.MarkAppointmentInput)), true
+	case "Mutation.markAppointmentNoShow":
+		if e.ComplexityRoot.Mutation.MarkAppointmentNoShow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markAppointmentNoShow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkAppointmentNoShow(childComplexity, args["input"].(model.MarkAppointmentInput)), true
+	case "Mutation.rescheduleAppointment":
+		if e.ComplexityRoot.Mutation.RescheduleAppointment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rescheduleAppointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RescheduleAppointment(childComplexity, args["input"].(model.RescheduleAppointmentInput)), true
 	case "Mutation.retryJob":
 		if e.ComplexityRoot.Mutation.RetryJob == nil {
 			break
@@ -426,6 +1173,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunJobNow(childComplexity, args["input"].(model.JobActionInput)), true
+	case "Mutation.setWeeklyHours":
+		if e.ComplexityRoot.Mutation.SetWeeklyHours == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setWeeklyHours_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetWeeklyHours(childComplexity, args["input"].(model.SetWeeklyHoursInput)), true
+	case "Mutation.submitIntakeForm":
+		if e.ComplexityRoot.Mutation.SubmitIntakeForm == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitIntakeForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitIntakeForm(childComplexity, args["input"].(model.SubmitIntakeFormInput)), true
+	case "Mutation.updatePractitioner":
+		if e.ComplexityRoot.Mutation.UpdatePractitioner == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePractitioner_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePractitioner(childComplexity, args["input"].(model.UpdatePractitionerInput)), true
+	case "Mutation.updateService":
+		if e.ComplexityRoot.Mutation.UpdateService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateService(childComplexity, args["input"].(model.UpdateServiceInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -451,6 +1242,132 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Practitioner.active":
+		if e.ComplexityRoot.Practitioner.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.Active(childComplexity), true
+	case "Practitioner.bio":
+		if e.ComplexityRoot.Practitioner.Bio == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.Bio(childComplexity), true
+	case "Practitioner.dateOverrides":
+		if e.ComplexityRoot.Practitioner.DateOverrides == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.DateOverrides(childComplexity), true
+	case "Practitioner.id":
+		if e.ComplexityRoot.Practitioner.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.ID(childComplexity), true
+	case "Practitioner.name":
+		if e.ComplexityRoot.Practitioner.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.Name(childComplexity), true
+	case "Practitioner.photoUrl":
+		if e.ComplexityRoot.Practitioner.PhotoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.PhotoURL(childComplexity), true
+	case "Practitioner.services":
+		if e.ComplexityRoot.Practitioner.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.Services(childComplexity), true
+	case "Practitioner.timeZone":
+		if e.ComplexityRoot.Practitioner.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.TimeZone(childComplexity), true
+	case "Practitioner.weeklyHours":
+		if e.ComplexityRoot.Practitioner.WeeklyHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Practitioner.WeeklyHours(childComplexity), true
+
+	case "PractitionerHoursPayload.practitioner":
+		if e.ComplexityRoot.PractitionerHoursPayload.Practitioner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PractitionerHoursPayload.Practitioner(childComplexity), true
+	case "PractitionerHoursPayload.userErrors":
+		if e.ComplexityRoot.PractitionerHoursPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PractitionerHoursPayload.UserErrors(childComplexity), true
+
+	case "PractitionerPayload.practitioner":
+		if e.ComplexityRoot.PractitionerPayload.Practitioner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PractitionerPayload.Practitioner(childComplexity), true
+	case "PractitionerPayload.userErrors":
+		if e.ComplexityRoot.PractitionerPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PractitionerPayload.UserErrors(childComplexity), true
+
+	case "Query.appointment":
+		if e.ComplexityRoot.Query.Appointment == nil {
+			break
+		}
+
+		args, err := ec.field_Query_appointment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Appointment(childComplexity, args["id"].(gid.ID), args["manageToken"].(*string)), true
+	case "Query.availableSlots":
+		if e.ComplexityRoot.Query.AvailableSlots == nil {
+			break
+		}
+
+		args, err := ec.field_Query_availableSlots_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AvailableSlots(childComplexity, args["serviceId"].(gid.ID), args["practitionerId"].(*gid.ID), args["from"].(time.Time), args["to"].(time.Time), args["timeZone"].(string)), true
+	case "Query.intakeForm":
+		if e.ComplexityRoot.Query.IntakeForm == nil {
+			break
+		}
+
+		args, err := ec.field_Query_intakeForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.IntakeForm(childComplexity, args["key"].(string), args["version"].(*int)), true
+	case "Query.intakeSubmission":
+		if e.ComplexityRoot.Query.IntakeSubmission == nil {
+			break
+		}
+
+		args, err := ec.field_Query_intakeSubmission_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.IntakeSubmission(childComplexity, args["appointmentId"].(gid.ID), args["manageToken"].(*string)), true
 
 	case "Query.job":
 		if e.ComplexityRoot.Query.Job == nil {
@@ -480,6 +1397,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Jobs(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[gid.ID]), args["last"].(*int), args["before"].(*entgql.Cursor[gid.ID]), args["states"].([]job.State), args["kinds"].([]string)), true
+	case "Query.myAppointments":
+		if e.ComplexityRoot.Query.MyAppointments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myAppointments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyAppointments(childComplexity, args["upcoming"].(bool), args["first"].(*int)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -502,6 +1430,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]gid.ID)), true
+	case "Query.practitionerAgenda":
+		if e.ComplexityRoot.Query.PractitionerAgenda == nil {
+			break
+		}
+
+		args, err := ec.field_Query_practitionerAgenda_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PractitionerAgenda(childComplexity, args["practitionerId"].(gid.ID), args["from"].(time.Time), args["to"].(time.Time)), true
+	case "Query.practitioners":
+		if e.ComplexityRoot.Query.Practitioners == nil {
+			break
+		}
+
+		args, err := ec.field_Query_practitioners_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Practitioners(childComplexity, args["includeInactive"].(*bool)), true
 	case "Query.sentMessages":
 		if e.ComplexityRoot.Query.SentMessages == nil {
 			break
@@ -513,6 +1463,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SentMessages(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[gid.ID]), args["last"].(*int), args["before"].(*entgql.Cursor[gid.ID]), args["recipient"].(*string)), true
+	case "Query.serviceBySlug":
+		if e.ComplexityRoot.Query.ServiceBySlug == nil {
+			break
+		}
+
+		args, err := ec.field_Query_serviceBySlug_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServiceBySlug(childComplexity, args["slug"].(string)), true
+	case "Query.services":
+		if e.ComplexityRoot.Query.Services == nil {
+			break
+		}
+
+		args, err := ec.field_Query_services_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Services(childComplexity, args["includeInactive"].(*bool)), true
 
 	case "SentMessage.bodyHtml":
 		if e.ComplexityRoot.SentMessage.BodyHTML == nil {
@@ -607,6 +1579,218 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SentMessageEdge.Node(childComplexity), true
 
+	case "Service.active":
+		if e.ComplexityRoot.Service.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Active(childComplexity), true
+	case "Service.bufferAfterMinutes":
+		if e.ComplexityRoot.Service.BufferAfterMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.BufferAfterMinutes(childComplexity), true
+	case "Service.bufferBeforeMinutes":
+		if e.ComplexityRoot.Service.BufferBeforeMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.BufferBeforeMinutes(childComplexity), true
+	case "Service.cancelCutoffMinutes":
+		if e.ComplexityRoot.Service.CancelCutoffMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.CancelCutoffMinutes(childComplexity), true
+	case "Service.currency":
+		if e.ComplexityRoot.Service.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Currency(childComplexity), true
+	case "Service.dailyLimit":
+		if e.ComplexityRoot.Service.DailyLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.DailyLimit(childComplexity), true
+	case "Service.description":
+		if e.ComplexityRoot.Service.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Description(childComplexity), true
+	case "Service.durationMinutes":
+		if e.ComplexityRoot.Service.DurationMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.DurationMinutes(childComplexity), true
+	case "Service.eligibilityScope":
+		if e.ComplexityRoot.Service.EligibilityScope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.EligibilityScope(childComplexity), true
+	case "Service.horizonDays":
+		if e.ComplexityRoot.Service.HorizonDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.HorizonDays(childComplexity), true
+	case "Service.id":
+		if e.ComplexityRoot.Service.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.ID(childComplexity), true
+	case "Service.intakeForm":
+		if e.ComplexityRoot.Service.IntakeForm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.IntakeForm(childComplexity), true
+	case "Service.intakeRequired":
+		if e.ComplexityRoot.Service.IntakeRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.IntakeRequired(childComplexity), true
+	case "Service.location":
+		if e.ComplexityRoot.Service.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Location(childComplexity), true
+	case "Service.minNoticeMinutes":
+		if e.ComplexityRoot.Service.MinNoticeMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.MinNoticeMinutes(childComplexity), true
+	case "Service.name":
+		if e.ComplexityRoot.Service.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Name(childComplexity), true
+	case "Service.practitioners":
+		if e.ComplexityRoot.Service.Practitioners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Practitioners(childComplexity), true
+	case "Service.priceAmount":
+		if e.ComplexityRoot.Service.PriceAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.PriceAmount(childComplexity), true
+	case "Service.refundOnCancel":
+		if e.ComplexityRoot.Service.RefundOnCancel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.RefundOnCancel(childComplexity), true
+	case "Service.requiresService":
+		if e.ComplexityRoot.Service.RequiresService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.RequiresService(childComplexity), true
+	case "Service.rescheduleCutoffMinutes":
+		if e.ComplexityRoot.Service.RescheduleCutoffMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.RescheduleCutoffMinutes(childComplexity), true
+	case "Service.slotIntervalMinutes":
+		if e.ComplexityRoot.Service.SlotIntervalMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.SlotIntervalMinutes(childComplexity), true
+	case "Service.slug":
+		if e.ComplexityRoot.Service.Slug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Slug(childComplexity), true
+	case "Service.videoUrl":
+		if e.ComplexityRoot.Service.VideoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.VideoURL(childComplexity), true
+
+	case "ServicePayload.service":
+		if e.ComplexityRoot.ServicePayload.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePayload.Service(childComplexity), true
+	case "ServicePayload.userErrors":
+		if e.ComplexityRoot.ServicePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePayload.UserErrors(childComplexity), true
+
+	case "Slot.end":
+		if e.ComplexityRoot.Slot.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Slot.End(childComplexity), true
+	case "Slot.practitioner":
+		if e.ComplexityRoot.Slot.Practitioner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Slot.Practitioner(childComplexity), true
+	case "Slot.start":
+		if e.ComplexityRoot.Slot.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Slot.Start(childComplexity), true
+
+	case "SubmitIntakeFormPayload.submission":
+		if e.ComplexityRoot.SubmitIntakeFormPayload.Submission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubmitIntakeFormPayload.Submission(childComplexity), true
+	case "SubmitIntakeFormPayload.userErrors":
+		if e.ComplexityRoot.SubmitIntakeFormPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubmitIntakeFormPayload.UserErrors(childComplexity), true
+
+	case "Subscription.appointmentStatusChanged":
+		if e.ComplexityRoot.Subscription.AppointmentStatusChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_appointmentStatusChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AppointmentStatusChanged(childComplexity, args["appointmentId"].(gid.ID), args["manageToken"].(*string)), true
+	case "Subscription.availabilityChanged":
+		if e.ComplexityRoot.Subscription.AvailabilityChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_availabilityChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AvailabilityChanged(childComplexity, args["serviceId"].(gid.ID)), true
 	case "Subscription.serverTime":
 		if e.ComplexityRoot.Subscription.ServerTime == nil {
 			break
@@ -638,6 +1822,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserError.Message(childComplexity), true
 
+	case "WeeklyHours.endMinute":
+		if e.ComplexityRoot.WeeklyHours.EndMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WeeklyHours.EndMinute(childComplexity), true
+	case "WeeklyHours.id":
+		if e.ComplexityRoot.WeeklyHours.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WeeklyHours.ID(childComplexity), true
+	case "WeeklyHours.startMinute":
+		if e.ComplexityRoot.WeeklyHours.StartMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WeeklyHours.StartMinute(childComplexity), true
+	case "WeeklyHours.weekday":
+		if e.ComplexityRoot.WeeklyHours.Weekday == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WeeklyHours.Weekday(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -647,7 +1856,28 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AddDateOverrideInput", ec.unmarshalInputAddDateOverrideInput),
+			graphql.NewInputUnmarshaler("BookAppointmentInput", ec.unmarshalInputBookAppointmentInput),
+			graphql.NewInputUnmarshaler("CancelAppointmentInput", ec.unmarshalInputCancelAppointmentInput),
+			graphql.NewInputUnmarshaler("CreateIntakeFormVersionInput", ec.unmarshalInputCreateIntakeFormVersionInput),
+			graphql.NewInputUnmarshaler("CreatePractitionerInput", ec.unmarshalInputCreatePractitionerInput),
+			graphql.NewInputUnmarshaler("CreateServiceInput", ec.unmarshalInputCreateServiceInput),
+			graphql.NewInputUnmarshaler("DeleteDateOverrideInput", ec.unmarshalInputDeleteDateOverrideInput),
+			graphql.NewInputUnmarshaler("GuestInput", ec.unmarshalInputGuestInput),
+			graphql.NewInputUnmarshaler("HoldSlotInput", ec.unmarshalInputHoldSlotInput),
+			graphql.NewInputUnmarshaler("IntakeAnswerInput", ec.unmarshalInputIntakeAnswerInput),
+			graphql.NewInputUnmarshaler("IntakeFieldInput", ec.unmarshalInputIntakeFieldInput),
 			graphql.NewInputUnmarshaler("JobActionInput", ec.unmarshalInputJobActionInput),
+			graphql.NewInputUnmarshaler("MarkAppointmentInput", ec.unmarshalInputMarkAppointmentInput),
+			graphql.NewInputUnmarshaler("PractitionerInput", ec.unmarshalInputPractitionerInput),
+			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
+			graphql.NewInputUnmarshaler("ServiceInput", ec.unmarshalInputServiceInput),
+			graphql.NewInputUnmarshaler("ServicePriceInput", ec.unmarshalInputServicePriceInput),
+			graphql.NewInputUnmarshaler("SetWeeklyHoursInput", ec.unmarshalInputSetWeeklyHoursInput),
+			graphql.NewInputUnmarshaler("SubmitIntakeFormInput", ec.unmarshalInputSubmitIntakeFormInput),
+			graphql.NewInputUnmarshaler("UpdatePractitionerInput", ec.unmarshalInputUpdatePractitionerInput),
+			graphql.NewInputUnmarshaler("UpdateServiceInput", ec.unmarshalInputUpdateServiceInput),
+			graphql.NewInputUnmarshaler("WeeklyHoursInput", ec.unmarshalInputWeeklyHoursInput),
 		)
 	}
 	first := true
@@ -740,7 +1970,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/core.graphqls" "schema/jobs.graphqls"
+//go:embed "schema/booking.graphqls" "schema/core.graphqls" "schema/jobs.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -752,6 +1982,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "schema/booking.graphqls", Input: sourceData("schema/booking.graphqls"), BuiltIn: false},
 	{Name: "schema/core.graphqls", Input: sourceData("schema/core.graphqls"), BuiltIn: false},
 	{Name: "schema/jobs.graphqls", Input: sourceData("schema/jobs.graphqls"), BuiltIn: false},
 }
@@ -760,6 +1991,202 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Appointment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Appointment_id(ctx, field)
+	case "state":
+		return ec.fieldContext_Appointment_state(ctx, field)
+	case "startAt":
+		return ec.fieldContext_Appointment_startAt(ctx, field)
+	case "endAt":
+		return ec.fieldContext_Appointment_endAt(ctx, field)
+	case "service":
+		return ec.fieldContext_Appointment_service(ctx, field)
+	case "practitioner":
+		return ec.fieldContext_Appointment_practitioner(ctx, field)
+	case "patientId":
+		return ec.fieldContext_Appointment_patientId(ctx, field)
+	case "guestName":
+		return ec.fieldContext_Appointment_guestName(ctx, field)
+	case "guestEmail":
+		return ec.fieldContext_Appointment_guestEmail(ctx, field)
+	case "guestPhone":
+		return ec.fieldContext_Appointment_guestPhone(ctx, field)
+	case "holdExpiresAt":
+		return ec.fieldContext_Appointment_holdExpiresAt(ctx, field)
+	case "priceAmount":
+		return ec.fieldContext_Appointment_priceAmount(ctx, field)
+	case "currency":
+		return ec.fieldContext_Appointment_currency(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_Appointment_cancelReason(ctx, field)
+	case "history":
+		return ec.fieldContext_Appointment_history(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Appointment", field.Name)
+}
+
+func (ec *executionContext) childFields_AppointmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "appointment":
+		return ec.fieldContext_AppointmentPayload_appointment(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AppointmentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppointmentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AppointmentStateChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fromState":
+		return ec.fieldContext_AppointmentStateChange_fromState(ctx, field)
+	case "toState":
+		return ec.fieldContext_AppointmentStateChange_toState(ctx, field)
+	case "startAt":
+		return ec.fieldContext_AppointmentStateChange_startAt(ctx, field)
+	case "reason":
+		return ec.fieldContext_AppointmentStateChange_reason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AppointmentStateChange_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppointmentStateChange", field.Name)
+}
+
+func (ec *executionContext) childFields_AvailabilityChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "practitionerId":
+		return ec.fieldContext_AvailabilityChange_practitionerId(ctx, field)
+	case "from":
+		return ec.fieldContext_AvailabilityChange_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AvailabilityChange_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AvailabilityChange", field.Name)
+}
+
+func (ec *executionContext) childFields_BookAppointmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "appointment":
+		return ec.fieldContext_BookAppointmentPayload_appointment(ctx, field)
+	case "manageToken":
+		return ec.fieldContext_BookAppointmentPayload_manageToken(ctx, field)
+	case "paymentClientSecret":
+		return ec.fieldContext_BookAppointmentPayload_paymentClientSecret(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_BookAppointmentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BookAppointmentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DateOverride(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DateOverride_id(ctx, field)
+	case "date":
+		return ec.fieldContext_DateOverride_date(ctx, field)
+	case "kind":
+		return ec.fieldContext_DateOverride_kind(ctx, field)
+	case "startMinute":
+		return ec.fieldContext_DateOverride_startMinute(ctx, field)
+	case "endMinute":
+		return ec.fieldContext_DateOverride_endMinute(ctx, field)
+	case "reason":
+		return ec.fieldContext_DateOverride_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DateOverride", field.Name)
+}
+
+func (ec *executionContext) childFields_HoldSlotPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "appointment":
+		return ec.fieldContext_HoldSlotPayload_appointment(ctx, field)
+	case "holdToken":
+		return ec.fieldContext_HoldSlotPayload_holdToken(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_HoldSlotPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HoldSlotPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_IntakeAnswer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_IntakeAnswer_key(ctx, field)
+	case "text":
+		return ec.fieldContext_IntakeAnswer_text(ctx, field)
+	case "choices":
+		return ec.fieldContext_IntakeAnswer_choices(ctx, field)
+	case "bool":
+		return ec.fieldContext_IntakeAnswer_bool(ctx, field)
+	case "consentText":
+		return ec.fieldContext_IntakeAnswer_consentText(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IntakeAnswer", field.Name)
+}
+
+func (ec *executionContext) childFields_IntakeField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_IntakeField_key(ctx, field)
+	case "label":
+		return ec.fieldContext_IntakeField_label(ctx, field)
+	case "help":
+		return ec.fieldContext_IntakeField_help(ctx, field)
+	case "type":
+		return ec.fieldContext_IntakeField_type(ctx, field)
+	case "required":
+		return ec.fieldContext_IntakeField_required(ctx, field)
+	case "options":
+		return ec.fieldContext_IntakeField_options(ctx, field)
+	case "consentText":
+		return ec.fieldContext_IntakeField_consentText(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IntakeField", field.Name)
+}
+
+func (ec *executionContext) childFields_IntakeForm(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_IntakeForm_id(ctx, field)
+	case "key":
+		return ec.fieldContext_IntakeForm_key(ctx, field)
+	case "version":
+		return ec.fieldContext_IntakeForm_version(ctx, field)
+	case "title":
+		return ec.fieldContext_IntakeForm_title(ctx, field)
+	case "description":
+		return ec.fieldContext_IntakeForm_description(ctx, field)
+	case "fields":
+		return ec.fieldContext_IntakeForm_fields(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IntakeForm", field.Name)
+}
+
+func (ec *executionContext) childFields_IntakeFormPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "form":
+		return ec.fieldContext_IntakeFormPayload_form(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_IntakeFormPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IntakeFormPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_IntakeSubmission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_IntakeSubmission_id(ctx, field)
+	case "form":
+		return ec.fieldContext_IntakeSubmission_form(ctx, field)
+	case "answers":
+		return ec.fieldContext_IntakeSubmission_answers(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_IntakeSubmission_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IntakeSubmission", field.Name)
+}
 
 func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -875,6 +2302,50 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Practitioner(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Practitioner_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Practitioner_name(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_Practitioner_timeZone(ctx, field)
+	case "bio":
+		return ec.fieldContext_Practitioner_bio(ctx, field)
+	case "photoUrl":
+		return ec.fieldContext_Practitioner_photoUrl(ctx, field)
+	case "active":
+		return ec.fieldContext_Practitioner_active(ctx, field)
+	case "services":
+		return ec.fieldContext_Practitioner_services(ctx, field)
+	case "weeklyHours":
+		return ec.fieldContext_Practitioner_weeklyHours(ctx, field)
+	case "dateOverrides":
+		return ec.fieldContext_Practitioner_dateOverrides(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Practitioner", field.Name)
+}
+
+func (ec *executionContext) childFields_PractitionerHoursPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "practitioner":
+		return ec.fieldContext_PractitionerHoursPayload_practitioner(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PractitionerHoursPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PractitionerHoursPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PractitionerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "practitioner":
+		return ec.fieldContext_PractitionerPayload_practitioner(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PractitionerPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PractitionerPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SentMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -923,6 +2394,92 @@ func (ec *executionContext) childFields_SentMessageEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type SentMessageEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Service_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Service_name(ctx, field)
+	case "slug":
+		return ec.fieldContext_Service_slug(ctx, field)
+	case "description":
+		return ec.fieldContext_Service_description(ctx, field)
+	case "durationMinutes":
+		return ec.fieldContext_Service_durationMinutes(ctx, field)
+	case "priceAmount":
+		return ec.fieldContext_Service_priceAmount(ctx, field)
+	case "currency":
+		return ec.fieldContext_Service_currency(ctx, field)
+	case "bufferBeforeMinutes":
+		return ec.fieldContext_Service_bufferBeforeMinutes(ctx, field)
+	case "bufferAfterMinutes":
+		return ec.fieldContext_Service_bufferAfterMinutes(ctx, field)
+	case "minNoticeMinutes":
+		return ec.fieldContext_Service_minNoticeMinutes(ctx, field)
+	case "horizonDays":
+		return ec.fieldContext_Service_horizonDays(ctx, field)
+	case "slotIntervalMinutes":
+		return ec.fieldContext_Service_slotIntervalMinutes(ctx, field)
+	case "dailyLimit":
+		return ec.fieldContext_Service_dailyLimit(ctx, field)
+	case "location":
+		return ec.fieldContext_Service_location(ctx, field)
+	case "videoUrl":
+		return ec.fieldContext_Service_videoUrl(ctx, field)
+	case "cancelCutoffMinutes":
+		return ec.fieldContext_Service_cancelCutoffMinutes(ctx, field)
+	case "rescheduleCutoffMinutes":
+		return ec.fieldContext_Service_rescheduleCutoffMinutes(ctx, field)
+	case "refundOnCancel":
+		return ec.fieldContext_Service_refundOnCancel(ctx, field)
+	case "intakeForm":
+		return ec.fieldContext_Service_intakeForm(ctx, field)
+	case "intakeRequired":
+		return ec.fieldContext_Service_intakeRequired(ctx, field)
+	case "requiresService":
+		return ec.fieldContext_Service_requiresService(ctx, field)
+	case "eligibilityScope":
+		return ec.fieldContext_Service_eligibilityScope(ctx, field)
+	case "active":
+		return ec.fieldContext_Service_active(ctx, field)
+	case "practitioners":
+		return ec.fieldContext_Service_practitioners(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Service", field.Name)
+}
+
+func (ec *executionContext) childFields_ServicePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "service":
+		return ec.fieldContext_ServicePayload_service(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ServicePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServicePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_Slot_start(ctx, field)
+	case "end":
+		return ec.fieldContext_Slot_end(ctx, field)
+	case "practitioner":
+		return ec.fieldContext_Slot_practitioner(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Slot", field.Name)
+}
+
+func (ec *executionContext) childFields_SubmitIntakeFormPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "submission":
+		return ec.fieldContext_SubmitIntakeFormPayload_submission(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SubmitIntakeFormPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubmitIntakeFormPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "field":
@@ -933,6 +2490,20 @@ func (ec *executionContext) childFields_UserError(ctx context.Context, field gra
 		return ec.fieldContext_UserError_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserError", field.Name)
+}
+
+func (ec *executionContext) childFields_WeeklyHours(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WeeklyHours_id(ctx, field)
+	case "weekday":
+		return ec.fieldContext_WeeklyHours_weekday(ctx, field)
+	case "startMinute":
+		return ec.fieldContext_WeeklyHours_startMinute(ctx, field)
+	case "endMinute":
+		return ec.fieldContext_WeeklyHours_endMinute(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WeeklyHours", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1051,12 +2622,166 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_addDateOverride_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddDateOverrideInput, error) {
+			return ec.unmarshalNAddDateOverrideInput2frontdeskᚋgraphᚋmodelᚐAddDateOverrideInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_bookAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.BookAppointmentInput, error) {
+			return ec.unmarshalNBookAppointmentInput2frontdeskᚋgraphᚋmodelᚐBookAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelAppointmentInput, error) {
+			return ec.unmarshalNCancelAppointmentInput2frontdeskᚋgraphᚋmodelᚐCancelAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.JobActionInput, error) {
 			return ec.unmarshalNJobActionInput2frontdeskᚋgraphᚋmodelᚐJobActionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createIntakeFormVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateIntakeFormVersionInput, error) {
+			return ec.unmarshalNCreateIntakeFormVersionInput2frontdeskᚋgraphᚋmodelᚐCreateIntakeFormVersionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createPractitioner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreatePractitionerInput, error) {
+			return ec.unmarshalNCreatePractitionerInput2frontdeskᚋgraphᚋmodelᚐCreatePractitionerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateServiceInput, error) {
+			return ec.unmarshalNCreateServiceInput2frontdeskᚋgraphᚋmodelᚐCreateServiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteDateOverride_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteDateOverrideInput, error) {
+			return ec.unmarshalNDeleteDateOverrideInput2frontdeskᚋgraphᚋmodelᚐDeleteDateOverrideInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_holdSlot_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.HoldSlotInput, error) {
+			return ec.unmarshalNHoldSlotInput2frontdeskᚋgraphᚋmodelᚐHoldSlotInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markAppointmentCompleted_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MarkAppointmentInput, error) {
+			return ec.unmarshalNMarkAppointmentInput2frontdeskᚋgraphᚋmodelᚐMarkAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markAppointmentNoShow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MarkAppointmentInput, error) {
+			return ec.unmarshalNMarkAppointmentInput2frontdeskᚋgraphᚋmodelᚐMarkAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rescheduleAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RescheduleAppointmentInput, error) {
+			return ec.unmarshalNRescheduleAppointmentInput2frontdeskᚋgraphᚋmodelᚐRescheduleAppointmentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1093,6 +2818,62 @@ func (ec *executionContext) field_Mutation_runJobNow_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setWeeklyHours_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetWeeklyHoursInput, error) {
+			return ec.unmarshalNSetWeeklyHoursInput2frontdeskᚋgraphᚋmodelᚐSetWeeklyHoursInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitIntakeForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SubmitIntakeFormInput, error) {
+			return ec.unmarshalNSubmitIntakeFormInput2frontdeskᚋgraphᚋmodelᚐSubmitIntakeFormInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updatePractitioner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdatePractitionerInput, error) {
+			return ec.unmarshalNUpdatePractitionerInput2frontdeskᚋgraphᚋmodelᚐUpdatePractitionerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateService_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateServiceInput, error) {
+			return ec.unmarshalNUpdateServiceInput2frontdeskᚋgraphᚋmodelᚐUpdateServiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1104,6 +2885,118 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_appointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "manageToken",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["manageToken"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_availableSlots_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "practitionerId",
+		func(ctx context.Context, v any) (*gid.ID, error) {
+			return ec.unmarshalOID2ᚖfrontdeskᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["practitionerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "timeZone",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timeZone"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_intakeForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "key",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["key"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_intakeSubmission_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appointmentId",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appointmentId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "manageToken",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["manageToken"] = arg1
 	return args, nil
 }
 
@@ -1175,6 +3068,28 @@ func (ec *executionContext) field_Query_jobs_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myAppointments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "upcoming",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["upcoming"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1200,6 +3115,50 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_practitionerAgenda_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "practitionerId",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["practitionerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_practitioners_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeInactive",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeInactive"] = arg0
 	return args, nil
 }
 
@@ -1246,6 +3205,70 @@ func (ec *executionContext) field_Query_sentMessages_args(ctx context.Context, r
 		return nil, err
 	}
 	args["recipient"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_serviceBySlug_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "slug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slug"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_services_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeInactive",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeInactive"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_appointmentStatusChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appointmentId",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appointmentId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "manageToken",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["manageToken"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_availabilityChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serviceId",
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serviceId"] = arg0
 	return args, nil
 }
 
@@ -1336,6 +3359,1558 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Appointment_state(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v appointment.State) graphql.Marshaler {
+			return ec.marshalNAppointmentState2frontdeskᚋentᚋappointmentᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "AppointmentState")
+}
+
+func (ec *executionContext) _Appointment_startAt(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_startAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_startAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Appointment_endAt(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_endAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_endAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Appointment_service(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+			return ec.marshalNService2ᚖfrontdeskᚋentᚐService(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Appointment_practitioner(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_practitioner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Practitioner(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Practitioner) graphql.Marshaler {
+			return ec.marshalNPractitioner2ᚖfrontdeskᚋentᚐPractitioner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_practitioner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Practitioner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Appointment_patientId(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_patientId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PatientID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖfrontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_patientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Appointment_guestName(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_guestName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuestName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_guestName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Appointment_guestEmail(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_guestEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuestEmail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_guestEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Appointment_guestPhone(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_guestPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuestPhone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_guestPhone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Appointment_holdExpiresAt(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_holdExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_holdExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Appointment_priceAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_priceAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_priceAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Appointment_currency(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Appointment_cancelReason(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_cancelReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Appointment_history(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Appointment().History(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AppointmentStateChange) graphql.Marshaler {
+			return ec.marshalNAppointmentStateChange2ᚕᚖfrontdeskᚋentᚐAppointmentStateChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentStateChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppointmentPayload_appointment(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentPayload_appointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Appointment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalOAppointment2ᚖfrontdeskᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentPayload_appointment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppointmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppointmentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppointmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppointmentStateChange_fromState(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentStateChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentStateChange_fromState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppointmentStateChange().FromState(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *appointment.State) graphql.Marshaler {
+			return ec.marshalOAppointmentState2ᚖfrontdeskᚋentᚋappointmentᚐState(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentStateChange_fromState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentStateChange", field, true, true, "AppointmentState")
+}
+
+func (ec *executionContext) _AppointmentStateChange_toState(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentStateChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentStateChange_toState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppointmentStateChange().ToState(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v appointment.State) graphql.Marshaler {
+			return ec.marshalNAppointmentState2frontdeskᚋentᚋappointmentᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentStateChange_toState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentStateChange", field, true, true, "AppointmentState")
+}
+
+func (ec *executionContext) _AppointmentStateChange_startAt(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentStateChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentStateChange_startAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentStateChange_startAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentStateChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppointmentStateChange_reason(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentStateChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentStateChange_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentStateChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentStateChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppointmentStateChange_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.AppointmentStateChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentStateChange_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentStateChange_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentStateChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AvailabilityChange_practitionerId(ctx context.Context, field graphql.CollectedField, obj *booking.AvailabilityChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AvailabilityChange_practitionerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PractitionerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AvailabilityChange_practitionerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AvailabilityChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AvailabilityChange_from(ctx context.Context, field graphql.CollectedField, obj *booking.AvailabilityChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AvailabilityChange_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AvailabilityChange_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AvailabilityChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AvailabilityChange_to(ctx context.Context, field graphql.CollectedField, obj *booking.AvailabilityChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AvailabilityChange_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AvailabilityChange_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AvailabilityChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BookAppointmentPayload_appointment(ctx context.Context, field graphql.CollectedField, obj *model.BookAppointmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookAppointmentPayload_appointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Appointment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalOAppointment2ᚖfrontdeskᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BookAppointmentPayload_appointment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BookAppointmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BookAppointmentPayload_manageToken(ctx context.Context, field graphql.CollectedField, obj *model.BookAppointmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookAppointmentPayload_manageToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManageToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BookAppointmentPayload_manageToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookAppointmentPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _BookAppointmentPayload_paymentClientSecret(ctx context.Context, field graphql.CollectedField, obj *model.BookAppointmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookAppointmentPayload_paymentClientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentClientSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BookAppointmentPayload_paymentClientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookAppointmentPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _BookAppointmentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.BookAppointmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookAppointmentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookAppointmentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BookAppointmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DateOverride_id(ctx context.Context, field graphql.CollectedField, obj *ent.DateOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DateOverride_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DateOverride_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DateOverride", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DateOverride_date(ctx context.Context, field graphql.CollectedField, obj *ent.DateOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DateOverride_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DateOverride_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DateOverride", field, false, false, "String")
+}
+
+func (ec *executionContext) _DateOverride_kind(ctx context.Context, field graphql.CollectedField, obj *ent.DateOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DateOverride_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v dateoverride.Kind) graphql.Marshaler {
+			return ec.marshalNDateOverrideKind2frontdeskᚋentᚋdateoverrideᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DateOverride_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DateOverride", field, false, false, "DateOverrideKind")
+}
+
+func (ec *executionContext) _DateOverride_startMinute(ctx context.Context, field graphql.CollectedField, obj *ent.DateOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DateOverride_startMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DateOverride_startMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DateOverride", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DateOverride_endMinute(ctx context.Context, field graphql.CollectedField, obj *ent.DateOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DateOverride_endMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DateOverride_endMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DateOverride", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DateOverride_reason(ctx context.Context, field graphql.CollectedField, obj *ent.DateOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DateOverride_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DateOverride_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DateOverride", field, false, false, "String")
+}
+
+func (ec *executionContext) _HoldSlotPayload_appointment(ctx context.Context, field graphql.CollectedField, obj *model.HoldSlotPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HoldSlotPayload_appointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Appointment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalOAppointment2ᚖfrontdeskᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HoldSlotPayload_appointment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HoldSlotPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HoldSlotPayload_holdToken(ctx context.Context, field graphql.CollectedField, obj *model.HoldSlotPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HoldSlotPayload_holdToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HoldSlotPayload_holdToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HoldSlotPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _HoldSlotPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.HoldSlotPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HoldSlotPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HoldSlotPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HoldSlotPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntakeAnswer_key(ctx context.Context, field graphql.CollectedField, obj *intake.Answer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeAnswer_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeAnswer_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeAnswer", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeAnswer_text(ctx context.Context, field graphql.CollectedField, obj *intake.Answer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeAnswer_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeAnswer_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeAnswer", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeAnswer_choices(ctx context.Context, field graphql.CollectedField, obj *intake.Answer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeAnswer_choices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Choices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeAnswer_choices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeAnswer", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeAnswer_bool(ctx context.Context, field graphql.CollectedField, obj *intake.Answer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeAnswer_bool(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bool, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeAnswer_bool(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeAnswer", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _IntakeAnswer_consentText(ctx context.Context, field graphql.CollectedField, obj *intake.Answer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeAnswer_consentText(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsentText, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeAnswer_consentText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeAnswer", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeField_key(ctx context.Context, field graphql.CollectedField, obj *intake.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeField_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeField_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeField", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeField_label(ctx context.Context, field graphql.CollectedField, obj *intake.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeField_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeField_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeField", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeField_help(ctx context.Context, field graphql.CollectedField, obj *intake.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeField_help(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Help, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeField_help(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeField", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeField_type(ctx context.Context, field graphql.CollectedField, obj *intake.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeField_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v intake.FieldType) graphql.Marshaler {
+			return ec.marshalNIntakeFieldType2frontdeskᚋbookingᚋintakeᚐFieldType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeField_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeField", field, false, false, "IntakeFieldType")
+}
+
+func (ec *executionContext) _IntakeField_required(ctx context.Context, field graphql.CollectedField, obj *intake.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeField_required(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Required, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeField_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeField", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _IntakeField_options(ctx context.Context, field graphql.CollectedField, obj *intake.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeField_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Options, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeField_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeField", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeField_consentText(ctx context.Context, field graphql.CollectedField, obj *intake.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeField_consentText(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsentText, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeField_consentText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeField", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeForm_id(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeForm_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeForm_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeForm", field, false, false, "ID")
+}
+
+func (ec *executionContext) _IntakeForm_key(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeForm_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeForm_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeForm_version(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeForm_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeForm_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeForm", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IntakeForm_title(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeForm_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeForm_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeForm_description(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeForm_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeForm_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _IntakeForm_fields(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeForm_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []intake.Field) graphql.Marshaler {
+			return ec.marshalNIntakeField2ᚕfrontdeskᚋbookingᚋintakeᚐFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeForm_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntakeForm",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntakeField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntakeFormPayload_form(ctx context.Context, field graphql.CollectedField, obj *model.IntakeFormPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeFormPayload_form(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Form, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.IntakeForm) graphql.Marshaler {
+			return ec.marshalOIntakeForm2ᚖfrontdeskᚋentᚐIntakeForm(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeFormPayload_form(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntakeFormPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntakeForm(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntakeFormPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.IntakeFormPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeFormPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeFormPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntakeFormPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntakeSubmission_id(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeSubmission_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeSubmission_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeSubmission", field, false, false, "ID")
+}
+
+func (ec *executionContext) _IntakeSubmission_form(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeSubmission_form(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Form(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.IntakeForm) graphql.Marshaler {
+			return ec.marshalNIntakeForm2ᚖfrontdeskᚋentᚐIntakeForm(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeSubmission_form(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntakeSubmission",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntakeForm(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntakeSubmission_answers(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeSubmission_answers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []intake.Answer) graphql.Marshaler {
+			return ec.marshalNIntakeAnswer2ᚕfrontdeskᚋbookingᚋintakeᚐAnswerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeSubmission_answers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IntakeSubmission",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntakeAnswer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IntakeSubmission_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.IntakeSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IntakeSubmission_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IntakeSubmission_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IntakeSubmission", field, false, false, "Time")
+}
 
 func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *ent.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -2259,6 +5834,666 @@ func (ec *executionContext) fieldContext_Mutation_runJobNow(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_holdSlot(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_holdSlot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().HoldSlot(ctx, fc.Args["input"].(model.HoldSlotInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HoldSlotPayload) graphql.Marshaler {
+			return ec.marshalNHoldSlotPayload2ᚖfrontdeskᚋgraphᚋmodelᚐHoldSlotPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_holdSlot(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HoldSlotPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_holdSlot_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_bookAppointment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_bookAppointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BookAppointment(ctx, fc.Args["input"].(model.BookAppointmentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BookAppointmentPayload) graphql.Marshaler {
+			return ec.marshalNBookAppointmentPayload2ᚖfrontdeskᚋgraphᚋmodelᚐBookAppointmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_bookAppointment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BookAppointmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_bookAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rescheduleAppointment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rescheduleAppointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RescheduleAppointment(ctx, fc.Args["input"].(model.RescheduleAppointmentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppointmentPayload) graphql.Marshaler {
+			return ec.marshalNAppointmentPayload2ᚖfrontdeskᚋgraphᚋmodelᚐAppointmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rescheduleAppointment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rescheduleAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelAppointment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelAppointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelAppointment(ctx, fc.Args["input"].(model.CancelAppointmentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppointmentPayload) graphql.Marshaler {
+			return ec.marshalNAppointmentPayload2ᚖfrontdeskᚋgraphᚋmodelᚐAppointmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelAppointment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelAppointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markAppointmentCompleted(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markAppointmentCompleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkAppointmentCompleted(ctx, fc.Args["input"].(model.MarkAppointmentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppointmentPayload) graphql.Marshaler {
+			return ec.marshalNAppointmentPayload2ᚖfrontdeskᚋgraphᚋmodelᚐAppointmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markAppointmentCompleted(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markAppointmentCompleted_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markAppointmentNoShow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markAppointmentNoShow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkAppointmentNoShow(ctx, fc.Args["input"].(model.MarkAppointmentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppointmentPayload) graphql.Marshaler {
+			return ec.marshalNAppointmentPayload2ᚖfrontdeskᚋgraphᚋmodelᚐAppointmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markAppointmentNoShow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markAppointmentNoShow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitIntakeForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitIntakeForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitIntakeForm(ctx, fc.Args["input"].(model.SubmitIntakeFormInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubmitIntakeFormPayload) graphql.Marshaler {
+			return ec.marshalNSubmitIntakeFormPayload2ᚖfrontdeskᚋgraphᚋmodelᚐSubmitIntakeFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitIntakeForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubmitIntakeFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitIntakeForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createPractitioner(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPractitioner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePractitioner(ctx, fc.Args["input"].(model.CreatePractitionerInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PractitionerPayload) graphql.Marshaler {
+			return ec.marshalNPractitionerPayload2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPractitioner(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PractitionerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPractitioner_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updatePractitioner(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updatePractitioner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdatePractitioner(ctx, fc.Args["input"].(model.UpdatePractitionerInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PractitionerPayload) graphql.Marshaler {
+			return ec.marshalNPractitionerPayload2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updatePractitioner(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PractitionerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updatePractitioner_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setWeeklyHours(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setWeeklyHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetWeeklyHours(ctx, fc.Args["input"].(model.SetWeeklyHoursInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PractitionerHoursPayload) graphql.Marshaler {
+			return ec.marshalNPractitionerHoursPayload2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerHoursPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setWeeklyHours(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PractitionerHoursPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setWeeklyHours_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addDateOverride(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addDateOverride(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddDateOverride(ctx, fc.Args["input"].(model.AddDateOverrideInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PractitionerHoursPayload) graphql.Marshaler {
+			return ec.marshalNPractitionerHoursPayload2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerHoursPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addDateOverride(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PractitionerHoursPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addDateOverride_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteDateOverride(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteDateOverride(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteDateOverride(ctx, fc.Args["input"].(model.DeleteDateOverrideInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PractitionerHoursPayload) graphql.Marshaler {
+			return ec.marshalNPractitionerHoursPayload2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerHoursPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteDateOverride(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PractitionerHoursPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteDateOverride_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createService(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateService(ctx, fc.Args["input"].(model.CreateServiceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePayload) graphql.Marshaler {
+			return ec.marshalNServicePayload2ᚖfrontdeskᚋgraphᚋmodelᚐServicePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createService(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createService_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateService(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateService(ctx, fc.Args["input"].(model.UpdateServiceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePayload) graphql.Marshaler {
+			return ec.marshalNServicePayload2ᚖfrontdeskᚋgraphᚋmodelᚐServicePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateService(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateService_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createIntakeFormVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createIntakeFormVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateIntakeFormVersion(ctx, fc.Args["input"].(model.CreateIntakeFormVersionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IntakeFormPayload) graphql.Marshaler {
+			return ec.marshalNIntakeFormPayload2ᚖfrontdeskᚋgraphᚋmodelᚐIntakeFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createIntakeFormVersion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntakeFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createIntakeFormVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[gid.ID]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2351,6 +6586,368 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _Practitioner_id(ctx context.Context, field graphql.CollectedField, obj *ent.Practitioner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Practitioner_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Practitioner_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Practitioner_name(ctx context.Context, field graphql.CollectedField, obj *ent.Practitioner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Practitioner_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Practitioner_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
+}
+
+func (ec *executionContext) _Practitioner_timeZone(ctx context.Context, field graphql.CollectedField, obj *ent.Practitioner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Practitioner_timeZone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeZone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Practitioner_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
+}
+
+func (ec *executionContext) _Practitioner_bio(ctx context.Context, field graphql.CollectedField, obj *ent.Practitioner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Practitioner_bio(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bio, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Practitioner_bio(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
+}
+
+func (ec *executionContext) _Practitioner_photoUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Practitioner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Practitioner_photoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhotoURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Practitioner_photoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "String")
+}
+
+func (ec *executionContext) _Practitioner_active(ctx context.Context, field graphql.CollectedField, obj *ent.Practitioner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Practitioner_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Practitioner_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Practitioner", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Practitioner_services(ctx context.Context, field graphql.CollectedField, obj *ent.Practitioner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Practitioner_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Services(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Service) graphql.Marshaler {
+			return ec.marshalNService2ᚕᚖfrontdeskᚋentᚐServiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Practitioner_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Practitioner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Practitioner_weeklyHours(ctx context.Context, field graphql.CollectedField, obj *ent.Practitioner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Practitioner_weeklyHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeeklyHours(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.WeeklyHours) graphql.Marshaler {
+			return ec.marshalNWeeklyHours2ᚕᚖfrontdeskᚋentᚐWeeklyHoursᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Practitioner_weeklyHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Practitioner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WeeklyHours(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Practitioner_dateOverrides(ctx context.Context, field graphql.CollectedField, obj *ent.Practitioner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Practitioner_dateOverrides(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DateOverrides(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.DateOverride) graphql.Marshaler {
+			return ec.marshalNDateOverride2ᚕᚖfrontdeskᚋentᚐDateOverrideᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Practitioner_dateOverrides(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Practitioner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DateOverride(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PractitionerHoursPayload_practitioner(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerHoursPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PractitionerHoursPayload_practitioner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Practitioner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Practitioner) graphql.Marshaler {
+			return ec.marshalOPractitioner2ᚖfrontdeskᚋentᚐPractitioner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PractitionerHoursPayload_practitioner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PractitionerHoursPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Practitioner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PractitionerHoursPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerHoursPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PractitionerHoursPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PractitionerHoursPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PractitionerHoursPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PractitionerPayload_practitioner(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PractitionerPayload_practitioner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Practitioner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Practitioner) graphql.Marshaler {
+			return ec.marshalOPractitioner2ᚖfrontdeskᚋentᚐPractitioner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PractitionerPayload_practitioner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PractitionerPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Practitioner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PractitionerPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PractitionerPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PractitionerPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PractitionerPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PractitionerPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2433,6 +7030,402 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_services(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Services(ctx, fc.Args["includeInactive"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Service) graphql.Marshaler {
+			return ec.marshalNService2ᚕᚖfrontdeskᚋentᚐServiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_services(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_services_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_serviceBySlug(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_serviceBySlug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServiceBySlug(ctx, fc.Args["slug"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+			return ec.marshalOService2ᚖfrontdeskᚋentᚐService(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_serviceBySlug(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_serviceBySlug_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_practitioners(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_practitioners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Practitioners(ctx, fc.Args["includeInactive"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Practitioner) graphql.Marshaler {
+			return ec.marshalNPractitioner2ᚕᚖfrontdeskᚋentᚐPractitionerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_practitioners(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Practitioner(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_practitioners_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_availableSlots(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_availableSlots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AvailableSlots(ctx, fc.Args["serviceId"].(gid.ID), fc.Args["practitionerId"].(*gid.ID), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["timeZone"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*booking.OfferedSlot) graphql.Marshaler {
+			return ec.marshalNSlot2ᚕᚖfrontdeskᚋbookingᚐOfferedSlotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_availableSlots(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Slot(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_availableSlots_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_appointment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_appointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Appointment(ctx, fc.Args["id"].(gid.ID), fc.Args["manageToken"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalOAppointment2ᚖfrontdeskᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_appointment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_appointment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myAppointments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myAppointments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyAppointments(ctx, fc.Args["upcoming"].(bool), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚕᚖfrontdeskᚋentᚐAppointmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myAppointments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myAppointments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_practitionerAgenda(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_practitionerAgenda(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PractitionerAgenda(ctx, fc.Args["practitionerId"].(gid.ID), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚕᚖfrontdeskᚋentᚐAppointmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_practitionerAgenda(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_practitionerAgenda_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_intakeSubmission(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_intakeSubmission(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().IntakeSubmission(ctx, fc.Args["appointmentId"].(gid.ID), fc.Args["manageToken"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.IntakeSubmission) graphql.Marshaler {
+			return ec.marshalOIntakeSubmission2ᚖfrontdeskᚋentᚐIntakeSubmission(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_intakeSubmission(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntakeSubmission(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_intakeSubmission_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_intakeForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_intakeForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().IntakeForm(ctx, fc.Args["key"].(string), fc.Args["version"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.IntakeForm) graphql.Marshaler {
+			return ec.marshalOIntakeForm2ᚖfrontdeskᚋentᚐIntakeForm(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_intakeForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntakeForm(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_intakeForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3051,6 +8044,791 @@ func (ec *executionContext) fieldContext_SentMessageEdge_cursor(_ context.Contex
 	return graphql.NewScalarFieldContext("SentMessageEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Service_name(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "String")
+}
+
+func (ec *executionContext) _Service_slug(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_slug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_slug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "String")
+}
+
+func (ec *executionContext) _Service_description(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "String")
+}
+
+func (ec *executionContext) _Service_durationMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_durationMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_durationMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_priceAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_priceAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_priceAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_currency(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "String")
+}
+
+func (ec *executionContext) _Service_bufferBeforeMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_bufferBeforeMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BufferBeforeMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_bufferBeforeMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_bufferAfterMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_bufferAfterMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BufferAfterMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_bufferAfterMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_minNoticeMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_minNoticeMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinNoticeMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_minNoticeMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_horizonDays(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_horizonDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HorizonDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_horizonDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_slotIntervalMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_slotIntervalMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlotIntervalMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_slotIntervalMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_dailyLimit(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_dailyLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DailyLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_dailyLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_location(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "String")
+}
+
+func (ec *executionContext) _Service_videoUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_videoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VideoURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_videoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "String")
+}
+
+func (ec *executionContext) _Service_cancelCutoffMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_cancelCutoffMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelCutoffMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_cancelCutoffMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_rescheduleCutoffMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_rescheduleCutoffMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RescheduleCutoffMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_rescheduleCutoffMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Service_refundOnCancel(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_refundOnCancel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundOnCancel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_refundOnCancel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Service_intakeForm(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_intakeForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().IntakeForm(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.IntakeForm) graphql.Marshaler {
+			return ec.marshalOIntakeForm2ᚖfrontdeskᚋentᚐIntakeForm(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_intakeForm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntakeForm(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_intakeRequired(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_intakeRequired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IntakeRequired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_intakeRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Service_requiresService(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_requiresService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().RequiresService(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+			return ec.marshalOService2ᚖfrontdeskᚋentᚐService(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Service_requiresService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_eligibilityScope(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_eligibilityScope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EligibilityScope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v service.EligibilityScope) graphql.Marshaler {
+			return ec.marshalNEligibilityScope2frontdeskᚋentᚋserviceᚐEligibilityScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_eligibilityScope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "EligibilityScope")
+}
+
+func (ec *executionContext) _Service_active(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Service_practitioners(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_practitioners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Practitioners(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Practitioner) graphql.Marshaler {
+			return ec.marshalNPractitioner2ᚕᚖfrontdeskᚋentᚐPractitionerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_practitioners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Practitioner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePayload_service(ctx context.Context, field graphql.CollectedField, obj *model.ServicePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePayload_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+			return ec.marshalOService2ᚖfrontdeskᚋentᚐService(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePayload_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ServicePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Slot_start(ctx context.Context, field graphql.CollectedField, obj *booking.OfferedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Slot_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Slot_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Slot", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Slot_end(ctx context.Context, field graphql.CollectedField, obj *booking.OfferedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Slot_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Slot_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Slot", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Slot_practitioner(ctx context.Context, field graphql.CollectedField, obj *booking.OfferedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Slot_practitioner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Practitioner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Practitioner) graphql.Marshaler {
+			return ec.marshalNPractitioner2ᚖfrontdeskᚋentᚐPractitioner(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Slot_practitioner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Slot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Practitioner(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubmitIntakeFormPayload_submission(ctx context.Context, field graphql.CollectedField, obj *model.SubmitIntakeFormPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubmitIntakeFormPayload_submission(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Submission, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.IntakeSubmission) graphql.Marshaler {
+			return ec.marshalOIntakeSubmission2ᚖfrontdeskᚋentᚐIntakeSubmission(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SubmitIntakeFormPayload_submission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubmitIntakeFormPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IntakeSubmission(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubmitIntakeFormPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SubmitIntakeFormPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubmitIntakeFormPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubmitIntakeFormPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubmitIntakeFormPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_serverTime(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -3089,6 +8867,94 @@ func (ec *executionContext) fieldContext_Subscription_serverTime(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_serverTime_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_appointmentStatusChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_appointmentStatusChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AppointmentStatusChanged(ctx, fc.Args["appointmentId"].(gid.ID), fc.Args["manageToken"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖfrontdeskᚋentᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_appointmentStatusChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_appointmentStatusChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_availabilityChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_availabilityChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AvailabilityChanged(ctx, fc.Args["serviceId"].(gid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.AvailabilityChange) graphql.Marshaler {
+			return ec.marshalNAvailabilityChange2ᚖfrontdeskᚋbookingᚐAvailabilityChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_availabilityChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AvailabilityChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_availabilityChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3162,6 +9028,98 @@ func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "UserErrorCode")
+}
+
+func (ec *executionContext) _WeeklyHours_id(ctx context.Context, field graphql.CollectedField, obj *ent.WeeklyHours) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WeeklyHours_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WeeklyHours_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WeeklyHours", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WeeklyHours_weekday(ctx context.Context, field graphql.CollectedField, obj *ent.WeeklyHours) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WeeklyHours_weekday(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weekday, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WeeklyHours_weekday(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WeeklyHours", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WeeklyHours_startMinute(ctx context.Context, field graphql.CollectedField, obj *ent.WeeklyHours) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WeeklyHours_startMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WeeklyHours_startMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WeeklyHours", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WeeklyHours_endMinute(ctx context.Context, field graphql.CollectedField, obj *ent.WeeklyHours) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WeeklyHours_endMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WeeklyHours_endMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WeeklyHours", field, false, false, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -4237,6 +10195,664 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAddDateOverrideInput(ctx context.Context, obj any) (model.AddDateOverrideInput, error) {
+	var it model.AddDateOverrideInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"practitionerId", "date", "kind", "startMinute", "endMinute", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "practitionerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("practitionerId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PractitionerID = data
+		case "date":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("date"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Date = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNDateOverrideKind2frontdeskᚋentᚋdateoverrideᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "startMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartMinute = data
+		case "endMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndMinute = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddDateOverrideInput unmarshals raw into the AddDateOverrideInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddDateOverrideInput(ctx context.Context, raw any) (model.AddDateOverrideInput, error) {
+	var out model.AddDateOverrideInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddDateOverrideInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Context, obj any) (model.BookAppointmentInput, error) {
+	var it model.BookAppointmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appointmentId", "holdToken", "patientId", "guest", "intakeAnswers"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appointmentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appointmentId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppointmentID = data
+		case "holdToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdToken"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldToken = data
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalOID2ᚖfrontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "guest":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("guest"))
+			data, err := ec.unmarshalOGuestInput2ᚖfrontdeskᚋgraphᚋmodelᚐGuestInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Guest = data
+		case "intakeAnswers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("intakeAnswers"))
+			data, err := ec.unmarshalOIntakeAnswerInput2ᚕᚖfrontdeskᚋbookingᚋintakeᚐAnswerᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IntakeAnswers = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBookAppointmentInput unmarshals raw into the BookAppointmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBookAppointmentInput(ctx context.Context, raw any) (model.BookAppointmentInput, error) {
+	var out model.BookAppointmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BookAppointmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCancelAppointmentInput(ctx context.Context, obj any) (model.CancelAppointmentInput, error) {
+	var it model.CancelAppointmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appointmentId", "manageToken", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appointmentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appointmentId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppointmentID = data
+		case "manageToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("manageToken"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ManageToken = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCancelAppointmentInput unmarshals raw into the CancelAppointmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCancelAppointmentInput(ctx context.Context, raw any) (model.CancelAppointmentInput, error) {
+	var out model.CancelAppointmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CancelAppointmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateIntakeFormVersionInput(ctx context.Context, obj any) (model.CreateIntakeFormVersionInput, error) {
+	var it model.CreateIntakeFormVersionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "title", "description", "fields"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "fields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
+			data, err := ec.unmarshalNIntakeFieldInput2ᚕᚖfrontdeskᚋbookingᚋintakeᚐFieldᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fields = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateIntakeFormVersionInput unmarshals raw into the CreateIntakeFormVersionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateIntakeFormVersionInput(ctx context.Context, raw any) (model.CreateIntakeFormVersionInput, error) {
+	var out model.CreateIntakeFormVersionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateIntakeFormVersionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreatePractitionerInput(ctx context.Context, obj any) (model.CreatePractitionerInput, error) {
+	var it model.CreatePractitionerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"practitioner"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "practitioner":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("practitioner"))
+			data, err := ec.unmarshalNPractitionerInput2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Practitioner = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreatePractitionerInput unmarshals raw into the CreatePractitionerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePractitionerInput(ctx context.Context, raw any) (model.CreatePractitionerInput, error) {
+	var out model.CreatePractitionerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePractitionerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context, obj any) (model.CreateServiceInput, error) {
+	var it model.CreateServiceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"service"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNServiceInput2ᚖfrontdeskᚋgraphᚋmodelᚐServiceInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateServiceInput unmarshals raw into the CreateServiceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateServiceInput(ctx context.Context, raw any) (model.CreateServiceInput, error) {
+	var out model.CreateServiceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateServiceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteDateOverrideInput(ctx context.Context, obj any) (model.DeleteDateOverrideInput, error) {
+	var it model.DeleteDateOverrideInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteDateOverrideInput unmarshals raw into the DeleteDateOverrideInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteDateOverrideInput(ctx context.Context, raw any) (model.DeleteDateOverrideInput, error) {
+	var out model.DeleteDateOverrideInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteDateOverrideInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputGuestInput(ctx context.Context, obj any) (model.GuestInput, error) {
+	var it model.GuestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "email", "phone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGuestInput unmarshals raw into the GuestInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGuestInput(ctx context.Context, raw any) (model.GuestInput, error) {
+	var out model.GuestInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GuestInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputHoldSlotInput(ctx context.Context, obj any) (model.HoldSlotInput, error) {
+	var it model.HoldSlotInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"serviceId", "practitionerId", "start", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "serviceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceID = data
+		case "practitionerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("practitionerId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PractitionerID = data
+		case "start":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("start"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Start = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHoldSlotInput unmarshals raw into the HoldSlotInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHoldSlotInput(ctx context.Context, raw any) (model.HoldSlotInput, error) {
+	var out model.HoldSlotInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HoldSlotInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputIntakeAnswerInput(ctx context.Context, obj any) (intake.Answer, error) {
+	var it intake.Answer
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "text", "choices", "bool"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "choices":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("choices"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Choices = data
+		case "bool":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bool"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bool = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIntakeAnswerInput unmarshals raw into the IntakeAnswerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIntakeAnswerInput(ctx context.Context, raw any) (intake.Answer, error) {
+	var out intake.Answer
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IntakeAnswerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputIntakeFieldInput(ctx context.Context, obj any) (intake.Field, error) {
+	var it intake.Field
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "label", "help", "type", "required", "options", "consentText"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "help":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("help"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Help = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNIntakeFieldType2frontdeskᚋbookingᚋintakeᚐFieldType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "required":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("required"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Required = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		case "consentText":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentText"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentText = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIntakeFieldInput unmarshals raw into the IntakeFieldInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIntakeFieldInput(ctx context.Context, raw any) (intake.Field, error) {
+	var out intake.Field
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IntakeFieldInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputJobActionInput(ctx context.Context, obj any) (model.JobActionInput, error) {
 	var it model.JobActionInput
 	if obj == nil {
@@ -4279,6 +10895,678 @@ func UnmarshalJobActionInput(ctx context.Context, raw any) (model.JobActionInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMarkAppointmentInput(ctx context.Context, obj any) (model.MarkAppointmentInput, error) {
+	var it model.MarkAppointmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appointmentId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appointmentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appointmentId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppointmentID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMarkAppointmentInput unmarshals raw into the MarkAppointmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMarkAppointmentInput(ctx context.Context, raw any) (model.MarkAppointmentInput, error) {
+	var out model.MarkAppointmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MarkAppointmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPractitionerInput(ctx context.Context, obj any) (model.PractitionerInput, error) {
+	var it model.PractitionerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "timeZone", "bio", "photoUrl", "staffUserId", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "timeZone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeZone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeZone = data
+		case "bio":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bio"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bio = data
+		case "photoUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photoUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhotoURL = data
+		case "staffUserId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("staffUserId"))
+			data, err := ec.unmarshalOID2ᚖfrontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StaffUserID = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPractitionerInput unmarshals raw into the PractitionerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPractitionerInput(ctx context.Context, raw any) (model.PractitionerInput, error) {
+	var out model.PractitionerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PractitionerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRescheduleAppointmentInput(ctx context.Context, obj any) (model.RescheduleAppointmentInput, error) {
+	var it model.RescheduleAppointmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appointmentId", "manageToken", "start"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appointmentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appointmentId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppointmentID = data
+		case "manageToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("manageToken"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ManageToken = data
+		case "start":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("start"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Start = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRescheduleAppointmentInput unmarshals raw into the RescheduleAppointmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRescheduleAppointmentInput(ctx context.Context, raw any) (model.RescheduleAppointmentInput, error) {
+	var out model.RescheduleAppointmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RescheduleAppointmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputServiceInput(ctx context.Context, obj any) (model.ServiceInput, error) {
+	var it model.ServiceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "slug", "description", "durationMinutes", "price", "bufferBeforeMinutes", "bufferAfterMinutes", "minNoticeMinutes", "horizonDays", "slotIntervalMinutes", "dailyLimit", "location", "videoUrl", "cancelCutoffMinutes", "rescheduleCutoffMinutes", "refundOnCancel", "intakeFormKey", "intakeRequired", "requiresServiceId", "eligibilityScope", "active", "practitionerIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "slug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slug = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "durationMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMinutes = data
+		case "price":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("price"))
+			data, err := ec.unmarshalOServicePriceInput2ᚖfrontdeskᚋgraphᚋmodelᚐServicePriceInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Price = data
+		case "bufferBeforeMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bufferBeforeMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BufferBeforeMinutes = data
+		case "bufferAfterMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bufferAfterMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BufferAfterMinutes = data
+		case "minNoticeMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minNoticeMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinNoticeMinutes = data
+		case "horizonDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("horizonDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HorizonDays = data
+		case "slotIntervalMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slotIntervalMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SlotIntervalMinutes = data
+		case "dailyLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dailyLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DailyLimit = data
+		case "location":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("location"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Location = data
+		case "videoUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("videoUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VideoURL = data
+		case "cancelCutoffMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelCutoffMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelCutoffMinutes = data
+		case "rescheduleCutoffMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rescheduleCutoffMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RescheduleCutoffMinutes = data
+		case "refundOnCancel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refundOnCancel"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RefundOnCancel = data
+		case "intakeFormKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("intakeFormKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IntakeFormKey = data
+		case "intakeRequired":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("intakeRequired"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IntakeRequired = data
+		case "requiresServiceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiresServiceId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequiresServiceID = data
+		case "eligibilityScope":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibilityScope"))
+			data, err := ec.unmarshalOEligibilityScope2ᚖfrontdeskᚋentᚋserviceᚐEligibilityScope(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EligibilityScope = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		case "practitionerIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("practitionerIds"))
+			data, err := ec.unmarshalOID2ᚕfrontdeskᚋgidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PractitionerIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalServiceInput unmarshals raw into the ServiceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalServiceInput(ctx context.Context, raw any) (model.ServiceInput, error) {
+	var out model.ServiceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServiceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputServicePriceInput(ctx context.Context, obj any) (model.ServicePriceInput, error) {
+	var it model.ServicePriceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"amount", "currency"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalServicePriceInput unmarshals raw into the ServicePriceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalServicePriceInput(ctx context.Context, raw any) (model.ServicePriceInput, error) {
+	var out model.ServicePriceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServicePriceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetWeeklyHoursInput(ctx context.Context, obj any) (model.SetWeeklyHoursInput, error) {
+	var it model.SetWeeklyHoursInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"practitionerId", "hours"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "practitionerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("practitionerId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PractitionerID = data
+		case "hours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hours"))
+			data, err := ec.unmarshalNWeeklyHoursInput2ᚕᚖfrontdeskᚋgraphᚋmodelᚐWeeklyHoursInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hours = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetWeeklyHoursInput unmarshals raw into the SetWeeklyHoursInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetWeeklyHoursInput(ctx context.Context, raw any) (model.SetWeeklyHoursInput, error) {
+	var out model.SetWeeklyHoursInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetWeeklyHoursInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubmitIntakeFormInput(ctx context.Context, obj any) (model.SubmitIntakeFormInput, error) {
+	var it model.SubmitIntakeFormInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appointmentId", "manageToken", "answers"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appointmentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appointmentId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppointmentID = data
+		case "manageToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("manageToken"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ManageToken = data
+		case "answers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("answers"))
+			data, err := ec.unmarshalNIntakeAnswerInput2ᚕᚖfrontdeskᚋbookingᚋintakeᚐAnswerᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Answers = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubmitIntakeFormInput unmarshals raw into the SubmitIntakeFormInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubmitIntakeFormInput(ctx context.Context, raw any) (model.SubmitIntakeFormInput, error) {
+	var out model.SubmitIntakeFormInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitIntakeFormInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdatePractitionerInput(ctx context.Context, obj any) (model.UpdatePractitionerInput, error) {
+	var it model.UpdatePractitionerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "practitioner"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "practitioner":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("practitioner"))
+			data, err := ec.unmarshalNPractitionerInput2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Practitioner = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdatePractitionerInput unmarshals raw into the UpdatePractitionerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdatePractitionerInput(ctx context.Context, raw any) (model.UpdatePractitionerInput, error) {
+	var out model.UpdatePractitionerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePractitionerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateServiceInput(ctx context.Context, obj any) (model.UpdateServiceInput, error) {
+	var it model.UpdateServiceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "service"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNServiceInput2ᚖfrontdeskᚋgraphᚋmodelᚐServiceInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateServiceInput unmarshals raw into the UpdateServiceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateServiceInput(ctx context.Context, raw any) (model.UpdateServiceInput, error) {
+	var out model.UpdateServiceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateServiceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWeeklyHoursInput(ctx context.Context, obj any) (model.WeeklyHoursInput, error) {
+	var it model.WeeklyHoursInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"weekday", "startMinute", "endMinute"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "weekday":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weekday"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Weekday = data
+		case "startMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startMinute"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartMinute = data
+		case "endMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endMinute"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndMinute = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWeeklyHoursInput unmarshals raw into the WeeklyHoursInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWeeklyHoursInput(ctx context.Context, raw any) (model.WeeklyHoursInput, error) {
+	var out model.WeeklyHoursInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WeeklyHoursInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -4287,6 +11575,21 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case *ent.Service:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Service(ctx, sel, obj)
+	case *ent.Practitioner:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Practitioner(ctx, sel, obj)
+	case *ent.IntakeForm:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._IntakeForm(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -4299,6 +11602,658 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var appointmentImplementors = []string{"Appointment"}
+
+func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionSet, obj *ent.Appointment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Appointment")
+		case "id":
+			out.Values[i] = ec._Appointment_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._Appointment_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startAt":
+			out.Values[i] = ec._Appointment_startAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endAt":
+			out.Values[i] = ec._Appointment_endAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "service":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_service(ctx, field, obj)
+				})
+		case "practitioner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_practitioner(ctx, field, obj)
+				})
+		case "patientId":
+			out.Values[i] = ec._Appointment_patientId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guestName":
+			out.Values[i] = ec._Appointment_guestName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guestEmail":
+			out.Values[i] = ec._Appointment_guestEmail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guestPhone":
+			out.Values[i] = ec._Appointment_guestPhone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holdExpiresAt":
+			out.Values[i] = ec._Appointment_holdExpiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priceAmount":
+			out.Values[i] = ec._Appointment_priceAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._Appointment_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelReason":
+			out.Values[i] = ec._Appointment_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "history":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_history(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appointmentPayloadImplementors = []string{"AppointmentPayload"}
+
+func (ec *executionContext) _AppointmentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AppointmentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppointmentPayload")
+		case "appointment":
+			out.Values[i] = ec._AppointmentPayload_appointment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AppointmentPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appointmentStateChangeImplementors = []string{"AppointmentStateChange"}
+
+func (ec *executionContext) _AppointmentStateChange(ctx context.Context, sel ast.SelectionSet, obj *ent.AppointmentStateChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentStateChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppointmentStateChange")
+		case "fromState":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppointmentStateChange_fromState(ctx, field, obj)
+				})
+		case "toState":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppointmentStateChange_toState(ctx, field, obj)
+				})
+		case "startAt":
+			out.Values[i] = ec._AppointmentStateChange_startAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._AppointmentStateChange_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AppointmentStateChange_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var availabilityChangeImplementors = []string{"AvailabilityChange"}
+
+func (ec *executionContext) _AvailabilityChange(ctx context.Context, sel ast.SelectionSet, obj *booking.AvailabilityChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, availabilityChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AvailabilityChange")
+		case "practitionerId":
+			out.Values[i] = ec._AvailabilityChange_practitionerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._AvailabilityChange_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._AvailabilityChange_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var bookAppointmentPayloadImplementors = []string{"BookAppointmentPayload"}
+
+func (ec *executionContext) _BookAppointmentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.BookAppointmentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bookAppointmentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BookAppointmentPayload")
+		case "appointment":
+			out.Values[i] = ec._BookAppointmentPayload_appointment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "manageToken":
+			out.Values[i] = ec._BookAppointmentPayload_manageToken(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "paymentClientSecret":
+			out.Values[i] = ec._BookAppointmentPayload_paymentClientSecret(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._BookAppointmentPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dateOverrideImplementors = []string{"DateOverride"}
+
+func (ec *executionContext) _DateOverride(ctx context.Context, sel ast.SelectionSet, obj *ent.DateOverride) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dateOverrideImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DateOverride")
+		case "id":
+			out.Values[i] = ec._DateOverride_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "date":
+			out.Values[i] = ec._DateOverride_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._DateOverride_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startMinute":
+			out.Values[i] = ec._DateOverride_startMinute(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "endMinute":
+			out.Values[i] = ec._DateOverride_endMinute(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._DateOverride_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var holdSlotPayloadImplementors = []string{"HoldSlotPayload"}
+
+func (ec *executionContext) _HoldSlotPayload(ctx context.Context, sel ast.SelectionSet, obj *model.HoldSlotPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, holdSlotPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HoldSlotPayload")
+		case "appointment":
+			out.Values[i] = ec._HoldSlotPayload_appointment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "holdToken":
+			out.Values[i] = ec._HoldSlotPayload_holdToken(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._HoldSlotPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var intakeAnswerImplementors = []string{"IntakeAnswer"}
+
+func (ec *executionContext) _IntakeAnswer(ctx context.Context, sel ast.SelectionSet, obj *intake.Answer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, intakeAnswerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IntakeAnswer")
+		case "key":
+			out.Values[i] = ec._IntakeAnswer_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._IntakeAnswer_text(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "choices":
+			out.Values[i] = ec._IntakeAnswer_choices(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "bool":
+			out.Values[i] = ec._IntakeAnswer_bool(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "consentText":
+			out.Values[i] = ec._IntakeAnswer_consentText(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var intakeFieldImplementors = []string{"IntakeField"}
+
+func (ec *executionContext) _IntakeField(ctx context.Context, sel ast.SelectionSet, obj *intake.Field) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, intakeFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IntakeField")
+		case "key":
+			out.Values[i] = ec._IntakeField_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._IntakeField_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "help":
+			out.Values[i] = ec._IntakeField_help(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._IntakeField_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "required":
+			out.Values[i] = ec._IntakeField_required(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "options":
+			out.Values[i] = ec._IntakeField_options(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "consentText":
+			out.Values[i] = ec._IntakeField_consentText(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var intakeFormImplementors = []string{"IntakeForm", "Node"}
+
+func (ec *executionContext) _IntakeForm(ctx context.Context, sel ast.SelectionSet, obj *ent.IntakeForm) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, intakeFormImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IntakeForm")
+		case "id":
+			out.Values[i] = ec._IntakeForm_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._IntakeForm_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._IntakeForm_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._IntakeForm_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._IntakeForm_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._IntakeForm_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var intakeFormPayloadImplementors = []string{"IntakeFormPayload"}
+
+func (ec *executionContext) _IntakeFormPayload(ctx context.Context, sel ast.SelectionSet, obj *model.IntakeFormPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, intakeFormPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IntakeFormPayload")
+		case "form":
+			out.Values[i] = ec._IntakeFormPayload_form(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._IntakeFormPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var intakeSubmissionImplementors = []string{"IntakeSubmission"}
+
+func (ec *executionContext) _IntakeSubmission(ctx context.Context, sel ast.SelectionSet, obj *ent.IntakeSubmission) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, intakeSubmissionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IntakeSubmission")
+		case "id":
+			out.Values[i] = ec._IntakeSubmission_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "form":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IntakeSubmission_form(ctx, field, obj)
+				})
+		case "answers":
+			out.Values[i] = ec._IntakeSubmission_answers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._IntakeSubmission_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var jobImplementors = []string{"Job"}
 
@@ -4670,6 +12625,111 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "holdSlot":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_holdSlot(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bookAppointment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_bookAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rescheduleAppointment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rescheduleAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelAppointment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markAppointmentCompleted":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markAppointmentCompleted(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markAppointmentNoShow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markAppointmentNoShow(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitIntakeForm":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitIntakeForm(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createPractitioner":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPractitioner(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatePractitioner":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updatePractitioner(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setWeeklyHours":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setWeeklyHours(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addDateOverride":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addDateOverride(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteDateOverride":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteDateOverride(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createService":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createService(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateService":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateService(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createIntakeFormVersion":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createIntakeFormVersion(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4735,6 +12795,158 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var practitionerImplementors = []string{"Practitioner", "Node"}
+
+func (ec *executionContext) _Practitioner(ctx context.Context, sel ast.SelectionSet, obj *ent.Practitioner) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, practitionerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Practitioner")
+		case "id":
+			out.Values[i] = ec._Practitioner_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Practitioner_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeZone":
+			out.Values[i] = ec._Practitioner_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bio":
+			out.Values[i] = ec._Practitioner_bio(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "photoUrl":
+			out.Values[i] = ec._Practitioner_photoUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "active":
+			out.Values[i] = ec._Practitioner_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "services":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Practitioner_services(ctx, field, obj)
+				})
+		case "weeklyHours":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Practitioner_weeklyHours(ctx, field, obj)
+				})
+		case "dateOverrides":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Practitioner_dateOverrides(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var practitionerHoursPayloadImplementors = []string{"PractitionerHoursPayload"}
+
+func (ec *executionContext) _PractitionerHoursPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PractitionerHoursPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, practitionerHoursPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PractitionerHoursPayload")
+		case "practitioner":
+			out.Values[i] = ec._PractitionerHoursPayload_practitioner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PractitionerHoursPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var practitionerPayloadImplementors = []string{"PractitionerPayload"}
+
+func (ec *executionContext) _PractitionerPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PractitionerPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, practitionerPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PractitionerPayload")
+		case "practitioner":
+			out.Values[i] = ec._PractitionerPayload_practitioner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PractitionerPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -4765,6 +12977,60 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_nodes(ctx, field)
+				})
+		case "services":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_services(ctx, field)
+				})
+		case "serviceBySlug":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_serviceBySlug(ctx, field)
+				})
+		case "practitioners":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_practitioners(ctx, field)
+				})
+		case "availableSlots":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_availableSlots(ctx, field)
+				})
+		case "appointment":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_appointment(ctx, field)
+				})
+		case "myAppointments":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myAppointments(ctx, field)
+				})
+		case "practitionerAgenda":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_practitionerAgenda(ctx, field)
+				})
+		case "intakeSubmission":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_intakeSubmission(ctx, field)
+				})
+		case "intakeForm":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_intakeForm(ctx, field)
 				})
 		case "jobs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -4980,6 +13246,276 @@ func (ec *executionContext) _SentMessageEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
+var serviceImplementors = []string{"Service", "Node"}
+
+func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, obj *ent.Service) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Service")
+		case "id":
+			out.Values[i] = ec._Service_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Service_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slug":
+			out.Values[i] = ec._Service_slug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Service_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationMinutes":
+			out.Values[i] = ec._Service_durationMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priceAmount":
+			out.Values[i] = ec._Service_priceAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._Service_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bufferBeforeMinutes":
+			out.Values[i] = ec._Service_bufferBeforeMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bufferAfterMinutes":
+			out.Values[i] = ec._Service_bufferAfterMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "minNoticeMinutes":
+			out.Values[i] = ec._Service_minNoticeMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "horizonDays":
+			out.Values[i] = ec._Service_horizonDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slotIntervalMinutes":
+			out.Values[i] = ec._Service_slotIntervalMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dailyLimit":
+			out.Values[i] = ec._Service_dailyLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "location":
+			out.Values[i] = ec._Service_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "videoUrl":
+			out.Values[i] = ec._Service_videoUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelCutoffMinutes":
+			out.Values[i] = ec._Service_cancelCutoffMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rescheduleCutoffMinutes":
+			out.Values[i] = ec._Service_rescheduleCutoffMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refundOnCancel":
+			out.Values[i] = ec._Service_refundOnCancel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "intakeForm":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_intakeForm(ctx, field, obj)
+				})
+		case "intakeRequired":
+			out.Values[i] = ec._Service_intakeRequired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requiresService":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_requiresService(ctx, field, obj)
+				})
+		case "eligibilityScope":
+			out.Values[i] = ec._Service_eligibilityScope(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "active":
+			out.Values[i] = ec._Service_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "practitioners":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_practitioners(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var servicePayloadImplementors = []string{"ServicePayload"}
+
+func (ec *executionContext) _ServicePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ServicePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, servicePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServicePayload")
+		case "service":
+			out.Values[i] = ec._ServicePayload_service(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ServicePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var slotImplementors = []string{"Slot"}
+
+func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj *booking.OfferedSlot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, slotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Slot")
+		case "start":
+			out.Values[i] = ec._Slot_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._Slot_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "practitioner":
+			out.Values[i] = ec._Slot_practitioner(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var submitIntakeFormPayloadImplementors = []string{"SubmitIntakeFormPayload"}
+
+func (ec *executionContext) _SubmitIntakeFormPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SubmitIntakeFormPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, submitIntakeFormPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubmitIntakeFormPayload")
+		case "submission":
+			out.Values[i] = ec._SubmitIntakeFormPayload_submission(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SubmitIntakeFormPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -4995,6 +13531,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "serverTime":
 		return ec._Subscription_serverTime(ctx, fields[0])
+	case "appointmentStatusChanged":
+		return ec._Subscription_appointmentStatusChanged(ctx, fields[0])
+	case "availabilityChanged":
+		return ec._Subscription_availabilityChanged(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -5023,6 +13563,54 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 			}
 		case "code":
 			out.Values[i] = ec._UserError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var weeklyHoursImplementors = []string{"WeeklyHours"}
+
+func (ec *executionContext) _WeeklyHours(ctx context.Context, sel ast.SelectionSet, obj *ent.WeeklyHours) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, weeklyHoursImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WeeklyHours")
+		case "id":
+			out.Values[i] = ec._WeeklyHours_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weekday":
+			out.Values[i] = ec._WeeklyHours_weekday(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startMinute":
+			out.Values[i] = ec._WeeklyHours_startMinute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endMinute":
+			out.Values[i] = ec._WeeklyHours_endMinute(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -5405,6 +13993,98 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAddDateOverrideInput2frontdeskᚋgraphᚋmodelᚐAddDateOverrideInput(ctx context.Context, v any) (model.AddDateOverrideInput, error) {
+	res, err := ec.unmarshalInputAddDateOverrideInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppointment2ᚕᚖfrontdeskᚋentᚐAppointmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Appointment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppointment2ᚖfrontdeskᚋentᚐAppointment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppointment2ᚖfrontdeskᚋentᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Appointment!")
+		return graphql.Null
+	}
+	return ec._Appointment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppointmentPayload2ᚖfrontdeskᚋgraphᚋmodelᚐAppointmentPayload(ctx context.Context, sel ast.SelectionSet, v *model.AppointmentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppointmentPayload!")
+		return graphql.Null
+	}
+	return ec._AppointmentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAppointmentState2frontdeskᚋentᚋappointmentᚐState(ctx context.Context, v any) (appointment.State, error) {
+	var res appointment.State
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppointmentState2frontdeskᚋentᚋappointmentᚐState(ctx context.Context, sel ast.SelectionSet, v appointment.State) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAppointmentStateChange2ᚕᚖfrontdeskᚋentᚐAppointmentStateChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AppointmentStateChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppointmentStateChange2ᚖfrontdeskᚋentᚐAppointmentStateChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppointmentStateChange2ᚖfrontdeskᚋentᚐAppointmentStateChange(ctx context.Context, sel ast.SelectionSet, v *ent.AppointmentStateChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppointmentStateChange!")
+		return graphql.Null
+	}
+	return ec._AppointmentStateChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAvailabilityChange2ᚖfrontdeskᚋbookingᚐAvailabilityChange(ctx context.Context, sel ast.SelectionSet, v *booking.AvailabilityChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AvailabilityChange!")
+		return graphql.Null
+	}
+	return ec._AvailabilityChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBookAppointmentInput2frontdeskᚋgraphᚋmodelᚐBookAppointmentInput(ctx context.Context, v any) (model.BookAppointmentInput, error) {
+	res, err := ec.unmarshalInputBookAppointmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBookAppointmentPayload2ᚖfrontdeskᚋgraphᚋmodelᚐBookAppointmentPayload(ctx context.Context, sel ast.SelectionSet, v *model.BookAppointmentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BookAppointmentPayload!")
+		return graphql.Null
+	}
+	return ec._BookAppointmentPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5419,6 +14099,26 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNCancelAppointmentInput2frontdeskᚋgraphᚋmodelᚐCancelAppointmentInput(ctx context.Context, v any) (model.CancelAppointmentInput, error) {
+	res, err := ec.unmarshalInputCancelAppointmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateIntakeFormVersionInput2frontdeskᚋgraphᚋmodelᚐCreateIntakeFormVersionInput(ctx context.Context, v any) (model.CreateIntakeFormVersionInput, error) {
+	res, err := ec.unmarshalInputCreateIntakeFormVersionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreatePractitionerInput2frontdeskᚋgraphᚋmodelᚐCreatePractitionerInput(ctx context.Context, v any) (model.CreatePractitionerInput, error) {
+	res, err := ec.unmarshalInputCreatePractitionerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateServiceInput2frontdeskᚋgraphᚋmodelᚐCreateServiceInput(ctx context.Context, v any) (model.CreateServiceInput, error) {
+	res, err := ec.unmarshalInputCreateServiceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[gid.ID], error) {
 	var res entgql.Cursor[gid.ID]
 	err := res.UnmarshalGQL(v)
@@ -5427,6 +14127,68 @@ func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCur
 
 func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v entgql.Cursor[gid.ID]) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNDateOverride2ᚕᚖfrontdeskᚋentᚐDateOverrideᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.DateOverride) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDateOverride2ᚖfrontdeskᚋentᚐDateOverride(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDateOverride2ᚖfrontdeskᚋentᚐDateOverride(ctx context.Context, sel ast.SelectionSet, v *ent.DateOverride) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DateOverride!")
+		return graphql.Null
+	}
+	return ec._DateOverride(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDateOverrideKind2frontdeskᚋentᚋdateoverrideᚐKind(ctx context.Context, v any) (dateoverride.Kind, error) {
+	var res dateoverride.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDateOverrideKind2frontdeskᚋentᚋdateoverrideᚐKind(ctx context.Context, sel ast.SelectionSet, v dateoverride.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNDeleteDateOverrideInput2frontdeskᚋgraphᚋmodelᚐDeleteDateOverrideInput(ctx context.Context, v any) (model.DeleteDateOverrideInput, error) {
+	res, err := ec.unmarshalInputDeleteDateOverrideInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNEligibilityScope2frontdeskᚋentᚋserviceᚐEligibilityScope(ctx context.Context, v any) (service.EligibilityScope, error) {
+	var res service.EligibilityScope
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEligibilityScope2frontdeskᚋentᚋserviceᚐEligibilityScope(ctx context.Context, sel ast.SelectionSet, v service.EligibilityScope) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNHoldSlotInput2frontdeskᚋgraphᚋmodelᚐHoldSlotInput(ctx context.Context, v any) (model.HoldSlotInput, error) {
+	res, err := ec.unmarshalInputHoldSlotInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHoldSlotPayload2ᚖfrontdeskᚋgraphᚋmodelᚐHoldSlotPayload(ctx context.Context, sel ast.SelectionSet, v *model.HoldSlotPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HoldSlotPayload!")
+		return graphql.Null
+	}
+	return ec._HoldSlotPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2frontdeskᚋgidᚐID(ctx context.Context, v any) (gid.ID, error) {
@@ -5480,6 +14242,124 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNIntakeAnswer2frontdeskᚋbookingᚋintakeᚐAnswer(ctx context.Context, sel ast.SelectionSet, v intake.Answer) graphql.Marshaler {
+	return ec._IntakeAnswer(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIntakeAnswer2ᚕfrontdeskᚋbookingᚋintakeᚐAnswerᚄ(ctx context.Context, sel ast.SelectionSet, v []intake.Answer) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIntakeAnswer2frontdeskᚋbookingᚋintakeᚐAnswer(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNIntakeAnswerInput2ᚕᚖfrontdeskᚋbookingᚋintakeᚐAnswerᚄ(ctx context.Context, v any) ([]*intake.Answer, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*intake.Answer, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNIntakeAnswerInput2ᚖfrontdeskᚋbookingᚋintakeᚐAnswer(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNIntakeAnswerInput2ᚖfrontdeskᚋbookingᚋintakeᚐAnswer(ctx context.Context, v any) (*intake.Answer, error) {
+	res, err := ec.unmarshalInputIntakeAnswerInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIntakeField2frontdeskᚋbookingᚋintakeᚐField(ctx context.Context, sel ast.SelectionSet, v intake.Field) graphql.Marshaler {
+	return ec._IntakeField(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIntakeField2ᚕfrontdeskᚋbookingᚋintakeᚐFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []intake.Field) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIntakeField2frontdeskᚋbookingᚋintakeᚐField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNIntakeFieldInput2ᚕᚖfrontdeskᚋbookingᚋintakeᚐFieldᚄ(ctx context.Context, v any) ([]*intake.Field, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*intake.Field, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNIntakeFieldInput2ᚖfrontdeskᚋbookingᚋintakeᚐField(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNIntakeFieldInput2ᚖfrontdeskᚋbookingᚋintakeᚐField(ctx context.Context, v any) (*intake.Field, error) {
+	res, err := ec.unmarshalInputIntakeFieldInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNIntakeFieldType2frontdeskᚋbookingᚋintakeᚐFieldType(ctx context.Context, v any) (intake.FieldType, error) {
+	var res intake.FieldType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIntakeFieldType2frontdeskᚋbookingᚋintakeᚐFieldType(ctx context.Context, sel ast.SelectionSet, v intake.FieldType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNIntakeForm2ᚖfrontdeskᚋentᚐIntakeForm(ctx context.Context, sel ast.SelectionSet, v *ent.IntakeForm) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IntakeForm!")
+		return graphql.Null
+	}
+	return ec._IntakeForm(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNIntakeFormPayload2ᚖfrontdeskᚋgraphᚋmodelᚐIntakeFormPayload(ctx context.Context, sel ast.SelectionSet, v *model.IntakeFormPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IntakeFormPayload!")
+		return graphql.Null
+	}
+	return ec._IntakeFormPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNJob2ᚖfrontdeskᚋentᚐJob(ctx context.Context, sel ast.SelectionSet, v *ent.Job) graphql.Marshaler {
@@ -5577,6 +14457,11 @@ func (ec *executionContext) marshalNJobState2frontdeskᚋentᚋjobᚐState(ctx c
 	return v
 }
 
+func (ec *executionContext) unmarshalNMarkAppointmentInput2frontdeskᚋgraphᚋmodelᚐMarkAppointmentInput(ctx context.Context, v any) (model.MarkAppointmentInput, error) {
+	res, err := ec.unmarshalInputMarkAppointmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNMessageChannel2frontdeskᚋentᚋsentmessageᚐChannel(ctx context.Context, v any) (sentmessage.Channel, error) {
 	var res sentmessage.Channel
 	err := res.UnmarshalGQL(v)
@@ -5599,6 +14484,56 @@ func (ec *executionContext) marshalNNode2ᚕfrontdeskᚋentᚐNoder(ctx context.
 
 func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v entgql.PageInfo[gid.ID]) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPractitioner2ᚕᚖfrontdeskᚋentᚐPractitionerᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Practitioner) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPractitioner2ᚖfrontdeskᚋentᚐPractitioner(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPractitioner2ᚖfrontdeskᚋentᚐPractitioner(ctx context.Context, sel ast.SelectionSet, v *ent.Practitioner) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Practitioner!")
+		return graphql.Null
+	}
+	return ec._Practitioner(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPractitionerHoursPayload2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerHoursPayload(ctx context.Context, sel ast.SelectionSet, v *model.PractitionerHoursPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PractitionerHoursPayload!")
+		return graphql.Null
+	}
+	return ec._PractitionerHoursPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPractitionerInput2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerInput(ctx context.Context, v any) (*model.PractitionerInput, error) {
+	res, err := ec.unmarshalInputPractitionerInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPractitionerPayload2ᚖfrontdeskᚋgraphᚋmodelᚐPractitionerPayload(ctx context.Context, sel ast.SelectionSet, v *model.PractitionerPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PractitionerPayload!")
+		return graphql.Null
+	}
+	return ec._PractitionerPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRescheduleAppointmentInput2frontdeskᚋgraphᚋmodelᚐRescheduleAppointmentInput(ctx context.Context, v any) (model.RescheduleAppointmentInput, error) {
+	res, err := ec.unmarshalInputRescheduleAppointmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNSentMessage2ᚖfrontdeskᚋentᚐSentMessage(ctx context.Context, sel ast.SelectionSet, v *ent.SentMessage) graphql.Marshaler {
@@ -5641,6 +14576,72 @@ func (ec *executionContext) marshalNSentMessageEdge2ᚖfrontdeskᚋentᚐSentMes
 	return ec._SentMessageEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNService2ᚕᚖfrontdeskᚋentᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Service) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNService2ᚖfrontdeskᚋentᚐService(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNService2ᚖfrontdeskᚋentᚐService(ctx context.Context, sel ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Service!")
+		return graphql.Null
+	}
+	return ec._Service(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNServiceInput2ᚖfrontdeskᚋgraphᚋmodelᚐServiceInput(ctx context.Context, v any) (*model.ServiceInput, error) {
+	res, err := ec.unmarshalInputServiceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNServicePayload2ᚖfrontdeskᚋgraphᚋmodelᚐServicePayload(ctx context.Context, sel ast.SelectionSet, v *model.ServicePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServicePayload!")
+		return graphql.Null
+	}
+	return ec._ServicePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetWeeklyHoursInput2frontdeskᚋgraphᚋmodelᚐSetWeeklyHoursInput(ctx context.Context, v any) (model.SetWeeklyHoursInput, error) {
+	res, err := ec.unmarshalInputSetWeeklyHoursInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSlot2ᚕᚖfrontdeskᚋbookingᚐOfferedSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*booking.OfferedSlot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSlot2ᚖfrontdeskᚋbookingᚐOfferedSlot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSlot2ᚖfrontdeskᚋbookingᚐOfferedSlot(ctx context.Context, sel ast.SelectionSet, v *booking.OfferedSlot) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Slot!")
+		return graphql.Null
+	}
+	return ec._Slot(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5653,6 +14654,19 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNSubmitIntakeFormInput2frontdeskᚋgraphᚋmodelᚐSubmitIntakeFormInput(ctx context.Context, v any) (model.SubmitIntakeFormInput, error) {
+	res, err := ec.unmarshalInputSubmitIntakeFormInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSubmitIntakeFormPayload2ᚖfrontdeskᚋgraphᚋmodelᚐSubmitIntakeFormPayload(ctx context.Context, sel ast.SelectionSet, v *model.SubmitIntakeFormPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubmitIntakeFormPayload!")
+		return graphql.Null
+	}
+	return ec._SubmitIntakeFormPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -5685,6 +14699,16 @@ func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNUpdatePractitionerInput2frontdeskᚋgraphᚋmodelᚐUpdatePractitionerInput(ctx context.Context, v any) (model.UpdatePractitionerInput, error) {
+	res, err := ec.unmarshalInputUpdatePractitionerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateServiceInput2frontdeskᚋgraphᚋmodelᚐUpdateServiceInput(ctx context.Context, v any) (model.UpdateServiceInput, error) {
+	res, err := ec.unmarshalInputUpdateServiceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
@@ -5724,6 +14748,49 @@ func (ec *executionContext) marshalNUserErrorCode2frontdeskᚋerrcodeᚐUserErro
 		graphql.AddInvalidNullFromMarshaler(ctx, "UserErrorCode!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNWeeklyHours2ᚕᚖfrontdeskᚋentᚐWeeklyHoursᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WeeklyHours) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWeeklyHours2ᚖfrontdeskᚋentᚐWeeklyHours(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWeeklyHours2ᚖfrontdeskᚋentᚐWeeklyHours(ctx context.Context, sel ast.SelectionSet, v *ent.WeeklyHours) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WeeklyHours!")
+		return graphql.Null
+	}
+	return ec._WeeklyHours(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWeeklyHoursInput2ᚕᚖfrontdeskᚋgraphᚋmodelᚐWeeklyHoursInputᚄ(ctx context.Context, v any) ([]*model.WeeklyHoursInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.WeeklyHoursInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNWeeklyHoursInput2ᚖfrontdeskᚋgraphᚋmodelᚐWeeklyHoursInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNWeeklyHoursInput2ᚖfrontdeskᚋgraphᚋmodelᚐWeeklyHoursInput(ctx context.Context, v any) (*model.WeeklyHoursInput, error) {
+	res, err := ec.unmarshalInputWeeklyHoursInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -5868,6 +14935,29 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAppointment2ᚖfrontdeskᚋentᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *ent.Appointment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Appointment(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAppointmentState2ᚖfrontdeskᚋentᚋappointmentᚐState(ctx context.Context, v any) (*appointment.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(appointment.State)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAppointmentState2ᚖfrontdeskᚋentᚋappointmentᚐState(ctx context.Context, sel ast.SelectionSet, v *appointment.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5914,6 +15004,81 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 	return v
 }
 
+func (ec *executionContext) unmarshalOEligibilityScope2ᚖfrontdeskᚋentᚋserviceᚐEligibilityScope(ctx context.Context, v any) (*service.EligibilityScope, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(service.EligibilityScope)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEligibilityScope2ᚖfrontdeskᚋentᚋserviceᚐEligibilityScope(ctx context.Context, sel ast.SelectionSet, v *service.EligibilityScope) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOGuestInput2ᚖfrontdeskᚋgraphᚋmodelᚐGuestInput(ctx context.Context, v any) (*model.GuestInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputGuestInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOID2ᚕfrontdeskᚋgidᚐIDᚄ(ctx context.Context, v any) ([]gid.ID, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]gid.ID, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕfrontdeskᚋgidᚐIDᚄ(ctx context.Context, sel ast.SelectionSet, v []gid.ID) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2frontdeskᚋgidᚐID(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOID2ᚖfrontdeskᚋgidᚐID(ctx context.Context, v any) (*gid.ID, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(gid.ID)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖfrontdeskᚋgidᚐID(ctx context.Context, sel ast.SelectionSet, v *gid.ID) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -5930,6 +15095,37 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOIntakeAnswerInput2ᚕᚖfrontdeskᚋbookingᚋintakeᚐAnswerᚄ(ctx context.Context, v any) ([]*intake.Answer, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*intake.Answer, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNIntakeAnswerInput2ᚖfrontdeskᚋbookingᚋintakeᚐAnswer(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOIntakeForm2ᚖfrontdeskᚋentᚐIntakeForm(ctx context.Context, sel ast.SelectionSet, v *ent.IntakeForm) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IntakeForm(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOIntakeSubmission2ᚖfrontdeskᚋentᚐIntakeSubmission(ctx context.Context, sel ast.SelectionSet, v *ent.IntakeSubmission) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IntakeSubmission(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOJob2ᚖfrontdeskᚋentᚐJob(ctx context.Context, sel ast.SelectionSet, v *ent.Job) graphql.Marshaler {
@@ -5980,6 +15176,40 @@ func (ec *executionContext) marshalONode2frontdeskᚋentᚐNoder(ctx context.Con
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPractitioner2ᚖfrontdeskᚋentᚐPractitioner(ctx context.Context, sel ast.SelectionSet, v *ent.Practitioner) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Practitioner(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOService2ᚖfrontdeskᚋentᚐService(ctx context.Context, sel ast.SelectionSet, v *ent.Service) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Service(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOServicePriceInput2ᚖfrontdeskᚋgraphᚋmodelᚐServicePriceInput(ctx context.Context, v any) (*model.ServicePriceInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputServicePriceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -4,6 +4,7 @@
 package graph
 
 import (
+	"frontdesk/booking"
 	"frontdesk/ent"
 	"frontdesk/events"
 )
@@ -16,4 +17,6 @@ type Resolver struct {
 	Client *ent.Client
 	// Events is the bus subscriptions listen on (package events).
 	Events events.Bus
+	// Booking is the appointment book (package booking).
+	Booking *booking.Engine
 }

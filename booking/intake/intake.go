@@ -6,7 +6,9 @@ package intake
 
 import (
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -186,4 +188,17 @@ func isEmpty(f Field, a Answer) bool {
 	default:
 		return strings.TrimSpace(a.Text) == ""
 	}
+}
+
+// MarshalGQL writes the type as a GraphQL enum value.
+func (t FieldType) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(t))) }
+
+// UnmarshalGQL reads a GraphQL enum value.
+func (t *FieldType) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("field type must be a string")
+	}
+	*t = FieldType(s)
+	return nil
 }

@@ -3,10 +3,144 @@
 package model
 
 import (
+	"frontdesk/booking/intake"
 	"frontdesk/ent"
+	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/service"
 	"frontdesk/errcode"
 	"frontdesk/gid"
+	"time"
 )
+
+// Add a date override.
+type AddDateOverrideInput struct {
+	// The practitioner.
+	PractitionerID gid.ID `json:"practitionerId"`
+	// The local date, YYYY-MM-DD.
+	Date string `json:"date"`
+	// OPEN adds hours; CLOSED removes them.
+	Kind dateoverride.Kind `json:"kind"`
+	// Interval start; leave both out to close the whole day.
+	StartMinute *int `json:"startMinute,omitempty"`
+	// Interval end.
+	EndMinute *int `json:"endMinute,omitempty"`
+	// Why, such as Public holiday.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// The result of a change to an appointment.
+type AppointmentPayload struct {
+	// The appointment after the change; null on failure.
+	Appointment *ent.Appointment `json:"appointment,omitempty"`
+	// Why it failed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Book a held slot.
+type BookAppointmentInput struct {
+	// The hold (appointment) from holdSlot.
+	AppointmentID gid.ID `json:"appointmentId"`
+	// The hold token from holdSlot; not needed when the signed-in viewer made the hold.
+	HoldToken *string `json:"holdToken,omitempty"`
+	// Staff only: book for this patient account.
+	PatientID *gid.ID `json:"patientId,omitempty"`
+	// Book as a guest, without an account.
+	Guest *GuestInput `json:"guest,omitempty"`
+	// Intake answers, if the patient gives them now.
+	IntakeAnswers []*intake.Answer `json:"intakeAnswers,omitempty"`
+}
+
+// The result of bookAppointment.
+type BookAppointmentPayload struct {
+	// The appointment: CONFIRMED, or PENDING_PAYMENT for paid services; null on failure.
+	Appointment *ent.Appointment `json:"appointment,omitempty"`
+	// For guests: the token for the manage link (reschedule, cancel, intake). Keep it secret.
+	ManageToken *string `json:"manageToken,omitempty"`
+	// For PENDING_PAYMENT: the Stripe PaymentIntent client secret to confirm the payment with.
+	PaymentClientSecret *string `json:"paymentClientSecret,omitempty"`
+	// Why it failed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Cancel an appointment or release a hold.
+type CancelAppointmentInput struct {
+	// The appointment.
+	AppointmentID gid.ID `json:"appointmentId"`
+	// For guests: the manage token (or hold token for a hold).
+	ManageToken *string `json:"manageToken,omitempty"`
+	// Why.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// Save a new version of an intake form.
+type CreateIntakeFormVersionInput struct {
+	// The form key; a new key starts at version 1.
+	Key string `json:"key"`
+	// Title.
+	Title string `json:"title"`
+	// Introduction.
+	Description *string `json:"description,omitempty"`
+	// The questions.
+	Fields []*intake.Field `json:"fields"`
+}
+
+// Create a practitioner.
+type CreatePractitionerInput struct {
+	// The fields; name and timeZone are required.
+	Practitioner *PractitionerInput `json:"practitioner"`
+}
+
+// Create a service.
+type CreateServiceInput struct {
+	// The fields; name, slug and durationMinutes are required.
+	Service *ServiceInput `json:"service"`
+}
+
+// Delete a date override.
+type DeleteDateOverrideInput struct {
+	// The override.
+	ID gid.ID `json:"id"`
+}
+
+// A guest's contact details.
+type GuestInput struct {
+	// Full name.
+	Name string `json:"name"`
+	// Email address.
+	Email string `json:"email"`
+	// Phone in international format, such as +61412345678.
+	Phone string `json:"phone"`
+}
+
+// Reserve a slot for a few minutes while the patient books.
+type HoldSlotInput struct {
+	// The service.
+	ServiceID gid.ID `json:"serviceId"`
+	// The practitioner of the chosen slot.
+	PractitionerID gid.ID `json:"practitionerId"`
+	// The slot's start, as returned by availableSlots.
+	Start time.Time `json:"start"`
+	// Makes a retried request return the same hold.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// The result of holdSlot.
+type HoldSlotPayload struct {
+	// The held appointment (state HELD); null on failure.
+	Appointment *ent.Appointment `json:"appointment,omitempty"`
+	// Pass this to bookAppointment (needed when not signed in).
+	HoldToken *string `json:"holdToken,omitempty"`
+	// Why it failed: SLOT_UNAVAILABLE, HOLD_LIMIT_REACHED, NOT_ELIGIBLE…
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// The result of createIntakeFormVersion.
+type IntakeFormPayload struct {
+	// The new version; null on failure.
+	Form *ent.IntakeForm `json:"form,omitempty"`
+	// Why it failed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
 
 // Names the job a job mutation acts on.
 type JobActionInput struct {
@@ -36,5 +170,169 @@ type JobPayload struct {
 	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
+// Mark an appointment as completed or a no-show.
+type MarkAppointmentInput struct {
+	// The appointment.
+	AppointmentID gid.ID `json:"appointmentId"`
+}
+
+// The result of a change to hours.
+type PractitionerHoursPayload struct {
+	// The practitioner after the change; null on failure.
+	Practitioner *ent.Practitioner `json:"practitioner,omitempty"`
+	// Why it failed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Create or change a practitioner; on update, omitted fields stay as they are.
+type PractitionerInput struct {
+	// Display name.
+	Name *string `json:"name,omitempty"`
+	// IANA time zone.
+	TimeZone *string `json:"timeZone,omitempty"`
+	// Biography.
+	Bio *string `json:"bio,omitempty"`
+	// Photo URL (https:// or /media/…).
+	PhotoURL *string `json:"photoUrl,omitempty"`
+	// The practitioner's staff account.
+	StaffUserID *gid.ID `json:"staffUserId,omitempty"`
+	// Whether they take bookings.
+	Active *bool `json:"active,omitempty"`
+}
+
+// The result of a practitioner change.
+type PractitionerPayload struct {
+	// The practitioner; null on failure.
+	Practitioner *ent.Practitioner `json:"practitioner,omitempty"`
+	// Why it failed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Reschedule an appointment.
+type RescheduleAppointmentInput struct {
+	// The appointment.
+	AppointmentID gid.ID `json:"appointmentId"`
+	// For guests: the manage token.
+	ManageToken *string `json:"manageToken,omitempty"`
+	// The new start, a slot from availableSlots with the same practitioner.
+	Start time.Time `json:"start"`
+}
+
+// Create or change a service; on update, omitted fields stay as they are.
+type ServiceInput struct {
+	// Display name.
+	Name *string `json:"name,omitempty"`
+	// URL-safe unique name.
+	Slug *string `json:"slug,omitempty"`
+	// Description.
+	Description *string `json:"description,omitempty"`
+	// Minutes, a multiple of 5.
+	DurationMinutes *int `json:"durationMinutes,omitempty"`
+	// The price.
+	Price *ServicePriceInput `json:"price,omitempty"`
+	// Minutes kept free before, a multiple of 5.
+	BufferBeforeMinutes *int `json:"bufferBeforeMinutes,omitempty"`
+	// Minutes kept free after, a multiple of 5.
+	BufferAfterMinutes *int `json:"bufferAfterMinutes,omitempty"`
+	// Minimum notice in minutes.
+	MinNoticeMinutes *int `json:"minNoticeMinutes,omitempty"`
+	// Days ahead bookings open (1-730).
+	HorizonDays *int `json:"horizonDays,omitempty"`
+	// Minutes between slot starts, a multiple of 5.
+	SlotIntervalMinutes *int `json:"slotIntervalMinutes,omitempty"`
+	// Per practitioner and day; 0 for none.
+	DailyLimit *int `json:"dailyLimit,omitempty"`
+	// Address for in-person services.
+	Location *string `json:"location,omitempty"`
+	// Video link (https://).
+	VideoURL *string `json:"videoUrl,omitempty"`
+	// Online cancellation cut-off in minutes.
+	CancelCutoffMinutes *int `json:"cancelCutoffMinutes,omitempty"`
+	// Online reschedule cut-off in minutes.
+	RescheduleCutoffMinutes *int `json:"rescheduleCutoffMinutes,omitempty"`
+	// Refund patients who cancel in time.
+	RefundOnCancel *bool `json:"refundOnCancel,omitempty"`
+	// The intake form key; empty string to remove.
+	IntakeFormKey *string `json:"intakeFormKey,omitempty"`
+	// Whether the intake form must be completed.
+	IntakeRequired *bool `json:"intakeRequired,omitempty"`
+	// A service that must be completed first; empty string to remove.
+	RequiresServiceID *string `json:"requiresServiceId,omitempty"`
+	// With whom the required service must have been completed.
+	EligibilityScope *service.EligibilityScope `json:"eligibilityScope,omitempty"`
+	// Whether it can be booked.
+	Active *bool `json:"active,omitempty"`
+	// Who offers it; replaces the list on update.
+	PractitionerIds []gid.ID `json:"practitionerIds,omitempty"`
+}
+
+// The result of a service change.
+type ServicePayload struct {
+	// The service; null on failure.
+	Service *ent.Service `json:"service,omitempty"`
+	// Why it failed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// An amount of money in input.
+type ServicePriceInput struct {
+	// Minor units; 0 for free.
+	Amount int `json:"amount"`
+	// ISO 4217 code; required when amount > 0.
+	Currency string `json:"currency"`
+}
+
+// Replace a practitioner's weekly hours.
+type SetWeeklyHoursInput struct {
+	// The practitioner.
+	PractitionerID gid.ID `json:"practitionerId"`
+	// All intervals of the week; several per day for breaks.
+	Hours []*WeeklyHoursInput `json:"hours"`
+}
+
+// Answer (or edit the answers of) an appointment's intake form.
+type SubmitIntakeFormInput struct {
+	// The appointment.
+	AppointmentID gid.ID `json:"appointmentId"`
+	// For guests: the manage token.
+	ManageToken *string `json:"manageToken,omitempty"`
+	// The answers; they replace earlier ones.
+	Answers []*intake.Answer `json:"answers"`
+}
+
+// The result of submitIntakeForm.
+type SubmitIntakeFormPayload struct {
+	// The saved submission; null on failure.
+	Submission *ent.IntakeSubmission `json:"submission,omitempty"`
+	// Why it failed, per field.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 type Subscription struct {
+}
+
+// Change a practitioner.
+type UpdatePractitionerInput struct {
+	// The practitioner.
+	ID gid.ID `json:"id"`
+	// The changes.
+	Practitioner *PractitionerInput `json:"practitioner"`
+}
+
+// Change a service.
+type UpdateServiceInput struct {
+	// The service.
+	ID gid.ID `json:"id"`
+	// The changes.
+	Service *ServiceInput `json:"service"`
+}
+
+// One opening interval.
+type WeeklyHoursInput struct {
+	// 0 is Sunday.
+	Weekday int `json:"weekday"`
+	// Start, local minutes after midnight, a multiple of 5.
+	StartMinute int `json:"startMinute"`
+	// End, local minutes after midnight, a multiple of 5, at most 1440.
+	EndMinute int `json:"endMinute"`
 }

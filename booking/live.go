@@ -1,0 +1,151 @@
+package booking
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"frontdesk/ent"
+	"frontdesk/ent/appointment"
+	"frontdesk/ent/service"
+	"frontdesk/events"
+	"frontdesk/gid"
+	"frontdesk/identity"
+	"frontdesk/outbox"
+)
+
+// Live status: appointment changes are published on the event bus after
+// commit, and the sweeper that releases expired holds runs from the
+// outbox's recurring tasks.
+
+// Event topics.
+const (
+	topicAvailability = "booking.availability"
+)
+
+func appointmentTopic(id gid.ID) string { return "booking.appointment." + string(id) }
+
+// AvailabilityChange says that a practitioner's free time changed between
+// From and To (a slot was taken or given back).
+type AvailabilityChange struct {
+	PractitionerID gid.ID    `json:"practitionerId"`
+	ServiceID      gid.ID    `json:"serviceId"`
+	From           time.Time `json:"from"`
+	To             time.Time `json:"to"`
+}
+
+type appointmentEvent struct {
+	ID    gid.ID            `json:"id"`
+	State appointment.State `json:"state"`
+}
+
+// EventSink publishes committed appointment changes on the bus. Its InTx
+// does nothing yet: notifications (mail, SMS, reminders) and the EHR and
+// calendar sync become outbox jobs written there.
+type EventSink struct {
+	Bus events.Bus
+}
+
+// InTx implements ChangeSink.
+func (EventSink) InTx(context.Context, *ent.Tx, Change) error { return nil }
+
+// Committed implements ChangeSink. Delivery is best effort (the bus is at
+// most once); a failure is logged, and subscribers reload on reconnect.
+func (s EventSink) Committed(ctx context.Context, c Change) {
+	a := c.Appointment
+	if err := s.Bus.Publish(ctx, appointmentTopic(a.ID), appointmentEvent{ID: a.ID, State: a.State}); err != nil {
+		slog.WarnContext(ctx, "publish appointment change", "appointment", a.ID, "error", err)
+	}
+	spans := []Interval{{a.BlockedStart, a.BlockedEnd}}
+	if c.Rescheduled {
+		spans = append(spans, Interval{c.Previous, c.Previous.Add(a.EndAt.Sub(a.StartAt))})
+	}
+	// Confirming a hold or marking completion does not change free time.
+	if c.From != "" && c.To != appointment.StateCANCELLED && !c.Rescheduled {
+		return
+	}
+	for _, sp := range spans {
+		ev := AvailabilityChange{PractitionerID: a.PractitionerID, ServiceID: a.ServiceID, From: sp.Start, To: sp.End}
+		if err := s.Bus.Publish(ctx, topicAvailability, ev); err != nil {
+			slog.WarnContext(ctx, "publish availability change", "practitioner", a.PractitionerID, "error", err)
+		}
+	}
+}
+
+// WatchAppointment streams an appointment each time its state or time
+// changes, to a viewer allowed to see it (see Appointment). The channel
+// closes when ctx ends or the subscriber falls behind.
+func (e *Engine) WatchAppointment(ctx context.Context, bus events.Bus, id gid.ID, token string) (<-chan *ent.Appointment, error) {
+	if _, err := e.Appointment(ctx, id, token); err != nil {
+		return nil, err
+	}
+	sub := bus.Subscribe(ctx, appointmentTopic(id), 8)
+	out := make(chan *ent.Appointment, 1)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		for range sub.C {
+			a, err := e.Client.Appointment.Get(ctx, id)
+			if err != nil {
+				slog.WarnContext(ctx, "reload watched appointment", "appointment", id, "error", err)
+				return
+			}
+			select {
+			case out <- a:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// WatchAvailability streams a change each time free time of a practitioner
+// offering the service changes, so a booking page can reload its slots.
+func (e *Engine) WatchAvailability(ctx context.Context, bus events.Bus, serviceID gid.ID) (<-chan *AvailabilityChange, error) {
+	svc, err := e.Client.Service.Query().Where(service.ID(serviceID)).WithPractitioners().Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, ErrServiceNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	offered := map[gid.ID]bool{}
+	for _, p := range svc.Edges.Practitioners {
+		offered[p.ID] = true
+	}
+	sub := bus.Subscribe(ctx, topicAvailability, 32)
+	out := make(chan *AvailabilityChange, 1)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		for ev := range sub.C {
+			var c AvailabilityChange
+			if err := json.Unmarshal(ev.Data, &c); err != nil || !offered[c.PractitionerID] {
+				continue
+			}
+			select {
+			case out <- &c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// RegisterJobs declares booking's recurring tasks: the sweeper that
+// cancels expired holds and unpaid bookings and releases their slots.
+// (Holds also give way lazily: a new hold on an expired one's time
+// cancels it in the same transaction.)
+func RegisterJobs(reg *outbox.Registry, e *Engine) {
+	reg.Every("@every 5m", outbox.Kind{Name: "booking.expire_holds", Concurrency: 1, Timeout: 2 * time.Minute,
+		Handler: func(ctx context.Context, _ *outbox.Running) error {
+			n, err := e.ExpireHolds(identity.SystemContext(ctx))
+			if n > 0 {
+				slog.InfoContext(ctx, "released expired holds", "count", n)
+			}
+			return err
+		}})
+}

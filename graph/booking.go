@@ -1,0 +1,145 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"frontdesk/booking"
+	"frontdesk/ent"
+	"frontdesk/ent/service"
+	"frontdesk/errcode"
+	"frontdesk/gid"
+	"frontdesk/graph/model"
+)
+
+// Translation between booking's GraphQL inputs/payloads and the booking
+// package. No rules live here.
+
+// bookingErrors splits a domain error into the payload's userErrors (nil
+// error) or a top-level error.
+func bookingErrors(err error) ([]*errcode.UserError, error) {
+	if err == nil {
+		return []*errcode.UserError{}, nil
+	}
+	if l, ok := errcode.AsUserErrors(err); ok {
+		return l, nil
+	}
+	return nil, err
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func appointmentPayload(a *ent.Appointment, err error) (*model.AppointmentPayload, error) {
+	ue, err := bookingErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.AppointmentPayload{UserErrors: ue}, err
+	}
+	return &model.AppointmentPayload{Appointment: a, UserErrors: ue}, nil
+}
+
+func practitionerPayload(p *ent.Practitioner, err error) (*model.PractitionerPayload, error) {
+	ue, err := bookingErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.PractitionerPayload{UserErrors: ue}, err
+	}
+	return &model.PractitionerPayload{Practitioner: p, UserErrors: ue}, nil
+}
+
+func hoursPayload(ctx context.Context, client *ent.Client, practitionerID gid.ID, err error) (*model.PractitionerHoursPayload, error) {
+	ue, err := bookingErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.PractitionerHoursPayload{UserErrors: ue}, err
+	}
+	p, err := client.Practitioner.Get(ctx, practitionerID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.PractitionerHoursPayload{Practitioner: p, UserErrors: ue}, nil
+}
+
+func servicePayload(s *ent.Service, err error) (*model.ServicePayload, error) {
+	ue, err := bookingErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.ServicePayload{UserErrors: ue}, err
+	}
+	return &model.ServicePayload{Service: s, UserErrors: ue}, nil
+}
+
+func practitionerInput(in *model.PractitionerInput) booking.PractitionerInput {
+	if in == nil {
+		return booking.PractitionerInput{}
+	}
+	return booking.PractitionerInput{Name: in.Name, TimeZone: in.TimeZone, Bio: in.Bio, PhotoURL: in.PhotoURL,
+		StaffUserID: in.StaffUserID, Active: in.Active}
+}
+
+func weeklyHours(in []*model.WeeklyHoursInput) map[time.Weekday][]booking.MinuteRange {
+	out := map[time.Weekday][]booking.MinuteRange{}
+	for _, h := range in {
+		d := time.Weekday(h.Weekday)
+		out[d] = append(out[d], booking.MinuteRange{Start: h.StartMinute, End: h.EndMinute})
+	}
+	return out
+}
+
+func serviceInput(in *model.ServiceInput) booking.ServiceInput {
+	if in == nil {
+		return booking.ServiceInput{}
+	}
+	out := booking.ServiceInput{
+		Name: in.Name, Slug: in.Slug, Description: in.Description, DurationMinutes: in.DurationMinutes,
+		BufferBefore: in.BufferBeforeMinutes, BufferAfter: in.BufferAfterMinutes, MinNotice: in.MinNoticeMinutes,
+		SlotInterval: in.SlotIntervalMinutes, CancelCutoff: in.CancelCutoffMinutes,
+		RescheduleCutoff: in.RescheduleCutoffMinutes, HorizonDays: in.HorizonDays, DailyLimit: in.DailyLimit,
+		Location: in.Location, VideoURL: in.VideoURL, RefundOnCancel: in.RefundOnCancel,
+		IntakeRequired: in.IntakeRequired, Active: in.Active, PractitionerIDs: in.PractitionerIds,
+	}
+	if in.Price != nil {
+		amount := int64(in.Price.Amount)
+		out.PriceAmount, out.Currency = &amount, &in.Price.Currency
+	}
+	if in.IntakeFormKey != nil {
+		if *in.IntakeFormKey == "" {
+			out.ClearIntakeForm = true
+		} else {
+			out.IntakeFormKey = in.IntakeFormKey
+		}
+	}
+	if in.RequiresServiceID != nil {
+		if *in.RequiresServiceID == "" {
+			out.ClearRequiresService = true
+		} else {
+			id := gid.ID(*in.RequiresServiceID)
+			out.RequiresServiceID = &id
+		}
+	}
+	if in.EligibilityScope != nil {
+		same := *in.EligibilityScope == service.EligibilityScopeSAME_PRACTITIONER
+		out.EligibilitySamePractitioner = &same
+	}
+	return out
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// values copies a list of input objects into values.
+func values[T any](in []*T) []T {
+	out := make([]T, 0, len(in))
+	for _, v := range in {
+		if v != nil {
+			out = append(out, *v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,219 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"frontdesk/booking"
+	"frontdesk/database"
+	"frontdesk/events"
+	"frontdesk/gid"
+	"frontdesk/graph"
+	"frontdesk/identity"
+	"frontdesk/internal/testenv"
+)
+
+// bookingServer serves the real schema over HTTP. Until sign-in is wired
+// into this test, the X-Test-Viewer header picks the viewer: "admin",
+// "patient" or none.
+func bookingServer(t *testing.T, now time.Time) *httptest.Server {
+	t.Helper()
+	db := testenv.DB(t, database.Options{})
+	bus := events.NewMemory()
+	t.Cleanup(func() { _ = bus.Close() })
+	eng := booking.New(db.Client, booking.Options{ManageKey: []byte("k"), Changes: booking.EventSink{Bus: bus},
+		Now: func() time.Time { return now }})
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: db.Client, Events: bus, Booking: eng}}))
+	srv.AddTransport(transport.POST{})
+	errs := graph.Errors{Log: slog.Default()}
+	srv.SetErrorPresenter(errs.Present)
+	srv.SetRecoverFunc(errs.Recover)
+	viewers := map[string]*identity.Viewer{
+		"admin":   {UserID: gid.ID("usr_01JD6Q7ZK3M4X9V2S8T5R1W0AD"), Role: identity.RoleAdmin},
+		"patient": {UserID: gid.ID("usr_01JD6Q7ZK3M4X9V2S8T5R1W0PA"), Role: identity.RoleCustomer},
+	}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if v := viewers[r.Header.Get("X-Test-Viewer")]; v != nil {
+			ctx = identity.WithViewer(ctx, v)
+		}
+		srv.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+type gqlResult struct {
+	Data   map[string]json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+}
+
+func gql(t *testing.T, ts *httptest.Server, viewer, query string, vars map[string]any, into any) gqlResult {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, ts.URL, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Test-Viewer", viewer)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res gqlResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		t.Fatal(err)
+	}
+	if into != nil {
+		raw, _ := json.Marshal(res.Data)
+		if err := json.Unmarshal(raw, into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res
+}
+
+// TestBookingOverGraphQL walks the admin set-up and a guest's booking
+// through the real schema: slots in the client's zone, hold, book,
+// manage link, reschedule, a taken slot as a user error, and
+// authorization as top-level errors.
+func TestBookingOverGraphQL(t *testing.T) {
+	ts := bookingServer(t, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))
+
+	var created struct {
+		CreatePractitioner struct {
+			Practitioner struct{ ID string }
+			UserErrors   []struct{ Code string }
+		}
+	}
+	gql(t, ts, "admin", `mutation($in: CreatePractitionerInput!) { createPractitioner(input: $in) { practitioner { id } userErrors { code } } }`,
+		map[string]any{"in": map[string]any{"practitioner": map[string]any{"name": "Dr Ada", "timeZone": "Australia/Sydney"}}}, &created)
+	prac := created.CreatePractitioner.Practitioner.ID
+	if prac == "" {
+		t.Fatalf("createPractitioner: %+v", created)
+	}
+	res := gql(t, ts, "admin", `mutation($in: SetWeeklyHoursInput!) { setWeeklyHours(input: $in) { practitioner { weeklyHours { weekday startMinute endMinute } } userErrors { code } } }`,
+		map[string]any{"in": map[string]any{"practitionerId": prac, "hours": []map[string]any{
+			{"weekday": 1, "startMinute": 540, "endMinute": 660}, {"weekday": 2, "startMinute": 540, "endMinute": 600}}}}, nil)
+	if len(res.Errors) > 0 {
+		t.Fatalf("setWeeklyHours: %+v", res.Errors)
+	}
+	var svc struct {
+		CreateService struct {
+			Service    struct{ ID string }
+			UserErrors []struct{ Code string }
+		}
+	}
+	gql(t, ts, "admin", `mutation($in: CreateServiceInput!) { createService(input: $in) { service { id } userErrors { code } } }`,
+		map[string]any{"in": map[string]any{"service": map[string]any{"name": "Initial", "slug": "initial", "durationMinutes": 60,
+			"slotIntervalMinutes": 60, "practitionerIds": []string{prac}}}}, &svc)
+	svcID := svc.CreateService.Service.ID
+	if svcID == "" {
+		t.Fatalf("createService: %+v", svc)
+	}
+	// Anonymous admin calls are refused at the top level.
+	res = gql(t, ts, "", `mutation { createService(input: {service: {name: "x", slug: "x", durationMinutes: 30}}) { service { id } } }`, nil, nil)
+	if len(res.Errors) != 1 || res.Errors[0].Extensions["code"] != "UNAUTHENTICATED" {
+		t.Errorf("anonymous createService: %+v", res.Errors)
+	}
+
+	// A New York client sees Monday 6 April 09:00 and 10:00 in Sydney
+	// (AEST, +10) as Sunday evening EDT.
+	var slots struct {
+		AvailableSlots []struct {
+			Start, End   string
+			Practitioner struct{ ID string }
+		}
+	}
+	gql(t, ts, "", `query($s: ID!) { availableSlots(serviceId: $s, from: "2026-04-05T00:00:00Z", to: "2026-04-07T00:00:00Z", timeZone: "America/New_York") { start end practitioner { id } } }`,
+		map[string]any{"s": svcID}, &slots)
+	var starts []string
+	for _, s := range slots.AvailableSlots {
+		starts = append(starts, s.Start)
+	}
+	want := []string{"2026-04-05T19:00:00-04:00", "2026-04-05T20:00:00-04:00", "2026-04-06T19:00:00-04:00"}
+	if len(starts) != len(want) || starts[0] != want[0] || starts[1] != want[1] || starts[2] != want[2] {
+		t.Fatalf("slots = %v, want %v", starts, want)
+	}
+
+	var hold struct {
+		HoldSlot struct {
+			Appointment struct{ ID, State string }
+			HoldToken   string
+			UserErrors  []struct{ Code string }
+		}
+	}
+	holdQ := `mutation($in: HoldSlotInput!) { holdSlot(input: $in) { appointment { id state } holdToken userErrors { code } } }`
+	holdIn := map[string]any{"in": map[string]any{"serviceId": svcID, "practitionerId": prac, "start": want[0]}}
+	gql(t, ts, "", holdQ, holdIn, &hold)
+	if hold.HoldSlot.Appointment.State != "HELD" {
+		t.Fatalf("hold: %+v", hold)
+	}
+	var taken struct {
+		HoldSlot struct{ UserErrors []struct{ Code string } }
+	}
+	gql(t, ts, "patient", holdQ, holdIn, &taken)
+	if len(taken.HoldSlot.UserErrors) != 1 || taken.HoldSlot.UserErrors[0].Code != "SLOT_UNAVAILABLE" {
+		t.Errorf("second hold: %+v", taken)
+	}
+
+	var booked struct {
+		BookAppointment struct {
+			Appointment struct{ ID, State, StartAt string }
+			ManageToken string
+			UserErrors  []struct{ Code string }
+		}
+	}
+	gql(t, ts, "", `mutation($in: BookAppointmentInput!) { bookAppointment(input: $in) { appointment { id state startAt } manageToken userErrors { code } } }`,
+		map[string]any{"in": map[string]any{"appointmentId": hold.HoldSlot.Appointment.ID, "holdToken": hold.HoldSlot.HoldToken,
+			"guest": map[string]any{"name": "Jo", "email": "jo@example.com", "phone": "+61412345678"}}}, &booked)
+	b := booked.BookAppointment
+	if b.Appointment.State != "CONFIRMED" || b.ManageToken == "" {
+		t.Fatalf("book: %+v", booked)
+	}
+	// Without the manage token the appointment is invisible.
+	var seen struct{ Appointment *struct{ State string } }
+	gql(t, ts, "patient", `query($id: ID!) { appointment(id: $id) { state } }`, map[string]any{"id": b.Appointment.ID}, &seen)
+	if seen.Appointment != nil {
+		t.Error("another patient saw the appointment")
+	}
+	var moved struct {
+		RescheduleAppointment struct {
+			Appointment struct {
+				StartAt string
+				History []struct{ FromState, ToState *string }
+			}
+			UserErrors []struct{ Code string }
+		}
+	}
+	gql(t, ts, "", `mutation($in: RescheduleAppointmentInput!) { rescheduleAppointment(input: $in) { appointment { startAt history { fromState toState } } userErrors { code } } }`,
+		map[string]any{"in": map[string]any{"appointmentId": b.Appointment.ID, "manageToken": b.ManageToken, "start": "2026-04-06T00:00:00Z"}}, &moved)
+	m := moved.RescheduleAppointment
+	if m.Appointment.StartAt != "2026-04-06T00:00:00Z" || len(m.Appointment.History) != 3 || m.Appointment.History[0].FromState != nil {
+		t.Fatalf("reschedule: %+v", moved)
+	}
+	var agenda struct {
+		PractitionerAgenda []struct{ ID string }
+	}
+	gql(t, ts, "admin", `query($p: ID!) { practitionerAgenda(practitionerId: $p, from: "2026-04-05T00:00:00Z", to: "2026-04-12T00:00:00Z") { id } }`,
+		map[string]any{"p": prac}, &agenda)
+	if len(agenda.PractitionerAgenda) != 1 {
+		t.Errorf("agenda: %+v", agenda)
+	}
+	res = gql(t, ts, "patient", `query($p: ID!) { practitionerAgenda(practitionerId: $p, from: "2026-04-05T00:00:00Z", to: "2026-04-12T00:00:00Z") { id } }`,
+		map[string]any{"p": prac}, nil)
+	if len(res.Errors) != 1 || res.Errors[0].Extensions["code"] != "FORBIDDEN" {
+		t.Errorf("patient agenda: %+v", res.Errors)
+	}
+}
