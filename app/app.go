@@ -18,12 +18,14 @@ import (
 
 	"frontdesk/booking"
 	"frontdesk/cache"
+	"frontdesk/calendarsync"
 	"frontdesk/config"
 	"frontdesk/database"
 	"frontdesk/events"
 	"frontdesk/graph"
 	"frontdesk/integrations/mail"
 	"frontdesk/integrations/sms"
+	"frontdesk/integrations/msgraph"
 	"frontdesk/integrations/stripe"
 	"frontdesk/notify"
 	"frontdesk/outbox"
@@ -63,6 +65,9 @@ type App struct {
 	Webhooks *payments.Webhooks
 	// Booking is the appointment book.
 	Booking *booking.Engine
+	// Calendar syncs practitioners' Outlook calendars (a no-op sink when
+	// Graph is not configured).
+	Calendar *calendarsync.Sync
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -123,7 +128,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		HoldTTL:        cfg.BookingHold,
 		MaxActiveHolds: cfg.BookingMaxHolds,
 		ManageKey:      []byte(cfg.BookingSecret),
-		Changes:        booking.EventSink{Bus: a.Events},
+		Changes:        booking.Sinks{a.Calendar, booking.EventSink{Bus: a.Events}},
 	})
 	booking.RegisterJobs(a.Jobs, a.Booking)
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking}})
@@ -158,8 +163,28 @@ func (a *App) buildPayments() error {
 	return nil
 }
 
+// buildCalendar sets up Outlook calendar sync and registers its jobs.
+func (a *App) buildCalendar() {
+	cfg := a.Config
+	var g *msgraph.Client
+	if cfg.MSGraphTenantID != "" {
+		g = msgraph.New(msgraph.Config{TenantID: cfg.MSGraphTenantID, ClientID: cfg.MSGraphClientID,
+			ClientSecret: cfg.MSGraphClientSecret, LoginURL: cfg.MSGraphLoginURL, GraphURL: cfg.MSGraphAPIURL})
+	}
+	a.Calendar = calendarsync.New(a.DB.Client, g, calendarsync.Options{
+		NotificationURL: cfg.MSGraphNotificationURL,
+		Horizon:         cfg.CalendarHorizon,
+		InviteAttendee:  cfg.CalendarInvitePatient,
+		Log:             a.Log,
+	})
+	a.Calendar.Register(a.Jobs)
+}
+
 // routes mounts the HTTP endpoints that are not GraphQL.
 func (a *App) routes(mux *http.ServeMux) {
+	if a.Calendar.Enabled() {
+		mux.Handle("POST /webhooks/msgraph", a.Calendar.Handler())
+	}
 	if a.Config.StripeSecretKey != "" {
 		mux.Handle("POST /webhooks/stripe", stripe.WebhookHandler{
 			Secret:    a.Config.StripeWebhookSecret,
@@ -194,6 +219,7 @@ func (a *App) buildJobs() error {
 			From: cfg.SMSFrom, StatusCallback: cfg.SMSStatusCallback}
 	}
 	a.Notify.Register(a.Jobs)
+	a.buildCalendar()
 	for kind, n := range cfg.WorkerConcurrency {
 		if err := a.Jobs.SetConcurrency(kind, n); err != nil {
 			return fmt.Errorf("FRONTDESK_WORKER_CONCURRENCY: %w", err)

@@ -87,6 +87,22 @@ type Config struct {
 	SMSFrom            string
 	SMSStatusCallback  string
 	SMSMaxSegments     int
+
+	// Calendar sync through Microsoft Graph and the EHR (see
+	// docs/integrations.md).
+	MSGraphTenantID        string
+	MSGraphClientID        string
+	MSGraphClientSecret    string
+	MSGraphNotificationURL string
+	MSGraphLoginURL        string
+	MSGraphAPIURL          string
+	CalendarHorizon        time.Duration
+	CalendarInvitePatient  bool
+	EHRKind                string
+	EHRURL                 string
+	EHRToken               string
+	EHRPracticeID          string
+	EHRTimeZone            string
 }
 
 // Var documents one environment variable.
@@ -294,6 +310,66 @@ var vars = []Var{
 		c.BookingSecret = v
 		return nil
 	}},
+	{"FRONTDESK_MSGRAPH_TENANT_ID", "", "Azure AD tenant (directory) id of the app registration used for Outlook calendar sync. Empty turns calendar sync off.", func(c *Config, v string) error { c.MSGraphTenantID = strings.TrimSpace(v); return nil }},
+	{"FRONTDESK_MSGRAPH_CLIENT_ID", "", "Application (client) id of the Azure app registration.", func(c *Config, v string) error { c.MSGraphClientID = strings.TrimSpace(v); return nil }},
+	{"FRONTDESK_MSGRAPH_CLIENT_SECRET", "", "Client secret of the Azure app registration.", func(c *Config, v string) error { c.MSGraphClientSecret = strings.TrimSpace(v); return nil }},
+	{"FRONTDESK_MSGRAPH_NOTIFICATION_URL", "", "Public HTTPS URL of this deployment's `/webhooks/msgraph`, such as `https://api.clinic.example/webhooks/msgraph`; Graph posts change and lifecycle notifications there.", func(c *Config, v string) error {
+		if v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return errors.New("expected an http(s) URL")
+			}
+		}
+		c.MSGraphNotificationURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"FRONTDESK_MSGRAPH_LOGIN_URL", "https://login.microsoftonline.com", "Microsoft identity platform base URL (tests point it at a local double).", func(c *Config, v string) error {
+		if v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return errors.New("expected an http(s) URL")
+			}
+		}
+		c.MSGraphLoginURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"FRONTDESK_MSGRAPH_API_URL", "https://graph.microsoft.com/v1.0", "Microsoft Graph base URL (tests point it at a local double).", func(c *Config, v string) error {
+		if v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return errors.New("expected an http(s) URL")
+			}
+		}
+		c.MSGraphAPIURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"FRONTDESK_CALENDAR_HORIZON", "2160h", "How far ahead Outlook busy times are imported; at least the longest booking horizon of any service.", durationVar(func(c *Config) *time.Duration { return &c.CalendarHorizon })},
+	{"FRONTDESK_CALENDAR_INVITE_PATIENT", "false", "Add the patient as an attendee of the practitioner's Outlook event (Outlook then emails them an invitation).", boolVar(func(c *Config) *bool { return &c.CalendarInvitePatient })},
+	{"FRONTDESK_EHR", "", "EHR to sync patients and appointments to: `medirecords`, `fhir`, or empty for none.", func(c *Config, v string) error {
+		switch v {
+		case "", "medirecords", "fhir":
+			c.EHRKind = v
+			return nil
+		}
+		return errors.New("expected medirecords, fhir or empty")
+	}},
+	{"FRONTDESK_EHR_URL", "", "Base URL of the EHR API (MediRecords REST base, or the FHIR R4 base such as `https://fhir.example/r4`).", func(c *Config, v string) error {
+		if v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return errors.New("expected an http(s) URL")
+			}
+		}
+		c.EHRURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"FRONTDESK_EHR_TOKEN", "", "Bearer token of the EHR API (for MediRecords, the practice's token).", func(c *Config, v string) error { c.EHRToken = strings.TrimSpace(v); return nil }},
+	{"FRONTDESK_EHR_PRACTICE_ID", "", "MediRecords practice id appointments are created in.", func(c *Config, v string) error { c.EHRPracticeID = strings.TrimSpace(v); return nil }},
+	{"FRONTDESK_EHR_TIME_ZONE", "", "IANA time zone of the practice; MediRecords `scheduleTime` carries no zone, so times are converted to it. Required for medirecords.", func(c *Config, v string) error {
+		if v != "" {
+			if _, err := time.LoadLocation(v); err != nil || v == "Local" {
+				return errors.New("expected an IANA time zone such as Australia/Sydney")
+			}
+		}
+		c.EHRTimeZone = v
+		return nil
+	}},
 }
 
 // Error lists every invalid variable found, so an operator fixes them all
@@ -337,6 +413,15 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.StripeSecretKey != "" && c.StripeWebhookSecret == "" {
 		problems = append(problems, "FRONTDESK_STRIPE_WEBHOOK_SECRET: required when FRONTDESK_STRIPE_SECRET_KEY is set, or payments are never confirmed")
+	}
+	if c.MSGraphTenantID != "" && (c.MSGraphClientID == "" || c.MSGraphClientSecret == "" || c.MSGraphNotificationURL == "") {
+		problems = append(problems, "FRONTDESK_MSGRAPH_CLIENT_ID, FRONTDESK_MSGRAPH_CLIENT_SECRET and FRONTDESK_MSGRAPH_NOTIFICATION_URL: required when FRONTDESK_MSGRAPH_TENANT_ID is set")
+	}
+	if c.EHRKind != "" && (c.EHRURL == "" || c.EHRToken == "") {
+		problems = append(problems, "FRONTDESK_EHR_URL and FRONTDESK_EHR_TOKEN: required when FRONTDESK_EHR is set")
+	}
+	if c.EHRKind == "medirecords" && (c.EHRPracticeID == "" || c.EHRTimeZone == "") {
+		problems = append(problems, "FRONTDESK_EHR_PRACTICE_ID and FRONTDESK_EHR_TIME_ZONE: required for medirecords")
 	}
 	if c.DefaultPageSize > c.MaxPageSize {
 		problems = append(problems, fmt.Sprintf("FRONTDESK_DEFAULT_PAGE_SIZE=%d: must not exceed FRONTDESK_MAX_PAGE_SIZE (%d)", c.DefaultPageSize, c.MaxPageSize))

@@ -16,7 +16,12 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/auditentry"
+	"frontdesk/ent/calendarevent"
+	"frontdesk/ent/calendarlink"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
@@ -53,8 +58,18 @@ type Client struct {
 	AppointmentStateChange *AppointmentStateChangeClient
 	// AuditEntry is the client for interacting with the AuditEntry builders.
 	AuditEntry *AuditEntryClient
+	// CalendarEvent is the client for interacting with the CalendarEvent builders.
+	CalendarEvent *CalendarEventClient
+	// CalendarLink is the client for interacting with the CalendarLink builders.
+	CalendarLink *CalendarLinkClient
+	// CalendarSubscription is the client for interacting with the CalendarSubscription builders.
+	CalendarSubscription *CalendarSubscriptionClient
 	// DateOverride is the client for interacting with the DateOverride builders.
 	DateOverride *DateOverrideClient
+	// EHRMapping is the client for interacting with the EHRMapping builders.
+	EHRMapping *EHRMappingClient
+	// EHRRecord is the client for interacting with the EHRRecord builders.
+	EHRRecord *EHRRecordClient
 	// ExternalBusyBlock is the client for interacting with the ExternalBusyBlock builders.
 	ExternalBusyBlock *ExternalBusyBlockClient
 	// IntakeForm is the client for interacting with the IntakeForm builders.
@@ -98,7 +113,12 @@ func (c *Client) init() {
 	c.Appointment = NewAppointmentClient(c.config)
 	c.AppointmentStateChange = NewAppointmentStateChangeClient(c.config)
 	c.AuditEntry = NewAuditEntryClient(c.config)
+	c.CalendarEvent = NewCalendarEventClient(c.config)
+	c.CalendarLink = NewCalendarLinkClient(c.config)
+	c.CalendarSubscription = NewCalendarSubscriptionClient(c.config)
 	c.DateOverride = NewDateOverrideClient(c.config)
+	c.EHRMapping = NewEHRMappingClient(c.config)
+	c.EHRRecord = NewEHRRecordClient(c.config)
 	c.ExternalBusyBlock = NewExternalBusyBlockClient(c.config)
 	c.IntakeForm = NewIntakeFormClient(c.config)
 	c.IntakeSubmission = NewIntakeSubmissionClient(c.config)
@@ -209,7 +229,12 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Appointment:            NewAppointmentClient(cfg),
 		AppointmentStateChange: NewAppointmentStateChangeClient(cfg),
 		AuditEntry:             NewAuditEntryClient(cfg),
+		CalendarEvent:          NewCalendarEventClient(cfg),
+		CalendarLink:           NewCalendarLinkClient(cfg),
+		CalendarSubscription:   NewCalendarSubscriptionClient(cfg),
 		DateOverride:           NewDateOverrideClient(cfg),
+		EHRMapping:             NewEHRMappingClient(cfg),
+		EHRRecord:              NewEHRRecordClient(cfg),
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
@@ -247,7 +272,12 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Appointment:            NewAppointmentClient(cfg),
 		AppointmentStateChange: NewAppointmentStateChangeClient(cfg),
 		AuditEntry:             NewAuditEntryClient(cfg),
+		CalendarEvent:          NewCalendarEventClient(cfg),
+		CalendarLink:           NewCalendarLinkClient(cfg),
+		CalendarSubscription:   NewCalendarSubscriptionClient(cfg),
 		DateOverride:           NewDateOverrideClient(cfg),
+		EHRMapping:             NewEHRMappingClient(cfg),
+		EHRRecord:              NewEHRRecordClient(cfg),
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
@@ -291,10 +321,12 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry, c.DateOverride,
-		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.Job, c.JobAttempt,
-		c.OneTimeToken, c.Practitioner, c.SentMessage, c.Service, c.Session,
-		c.SlotClaim, c.User, c.WebhookEvent, c.WeeklyHours,
+		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry,
+		c.CalendarEvent, c.CalendarLink, c.CalendarSubscription, c.DateOverride,
+		c.EHRMapping, c.EHRRecord, c.ExternalBusyBlock, c.IntakeForm,
+		c.IntakeSubmission, c.Job, c.JobAttempt, c.OneTimeToken, c.Practitioner,
+		c.SentMessage, c.Service, c.Session, c.SlotClaim, c.User, c.WebhookEvent,
+		c.WeeklyHours,
 	} {
 		n.Use(hooks...)
 	}
@@ -304,10 +336,12 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry, c.DateOverride,
-		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.Job, c.JobAttempt,
-		c.OneTimeToken, c.Practitioner, c.SentMessage, c.Service, c.Session,
-		c.SlotClaim, c.User, c.WebhookEvent, c.WeeklyHours,
+		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry,
+		c.CalendarEvent, c.CalendarLink, c.CalendarSubscription, c.DateOverride,
+		c.EHRMapping, c.EHRRecord, c.ExternalBusyBlock, c.IntakeForm,
+		c.IntakeSubmission, c.Job, c.JobAttempt, c.OneTimeToken, c.Practitioner,
+		c.SentMessage, c.Service, c.Session, c.SlotClaim, c.User, c.WebhookEvent,
+		c.WeeklyHours,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -324,8 +358,18 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AppointmentStateChange.mutate(ctx, m)
 	case *AuditEntryMutation:
 		return c.AuditEntry.mutate(ctx, m)
+	case *CalendarEventMutation:
+		return c.CalendarEvent.mutate(ctx, m)
+	case *CalendarLinkMutation:
+		return c.CalendarLink.mutate(ctx, m)
+	case *CalendarSubscriptionMutation:
+		return c.CalendarSubscription.mutate(ctx, m)
 	case *DateOverrideMutation:
 		return c.DateOverride.mutate(ctx, m)
+	case *EHRMappingMutation:
+		return c.EHRMapping.mutate(ctx, m)
+	case *EHRRecordMutation:
+		return c.EHRRecord.mutate(ctx, m)
 	case *ExternalBusyBlockMutation:
 		return c.ExternalBusyBlock.mutate(ctx, m)
 	case *IntakeFormMutation:
@@ -987,6 +1031,405 @@ func (c *AuditEntryClient) mutate(ctx context.Context, m *AuditEntryMutation) (V
 	}
 }
 
+// CalendarEventClient is a client for the CalendarEvent schema.
+type CalendarEventClient struct {
+	config
+}
+
+// NewCalendarEventClient returns a client for the CalendarEvent from the given config.
+func NewCalendarEventClient(c config) *CalendarEventClient {
+	return &CalendarEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `calendarevent.Hooks(f(g(h())))`.
+func (c *CalendarEventClient) Use(hooks ...Hook) {
+	c.hooks.CalendarEvent = append(c.hooks.CalendarEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `calendarevent.Intercept(f(g(h())))`.
+func (c *CalendarEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CalendarEvent = append(c.inters.CalendarEvent, interceptors...)
+}
+
+// Create returns a builder for creating a CalendarEvent entity.
+func (c *CalendarEventClient) Create() *CalendarEventCreate {
+	mutation := newCalendarEventMutation(c.config, OpCreate)
+	return &CalendarEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CalendarEvent entities.
+func (c *CalendarEventClient) CreateBulk(builders ...*CalendarEventCreate) *CalendarEventCreateBulk {
+	return &CalendarEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CalendarEventClient) MapCreateBulk(slice any, setFunc func(*CalendarEventCreate, int)) *CalendarEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CalendarEventCreateBulk{err: fmt.Errorf("calling to CalendarEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CalendarEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CalendarEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CalendarEvent.
+func (c *CalendarEventClient) Update() *CalendarEventUpdate {
+	mutation := newCalendarEventMutation(c.config, OpUpdate)
+	return &CalendarEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CalendarEventClient) UpdateOne(_m *CalendarEvent) *CalendarEventUpdateOne {
+	mutation := newCalendarEventMutation(c.config, OpUpdateOne, withCalendarEvent(_m))
+	return &CalendarEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CalendarEventClient) UpdateOneID(id gid.ID) *CalendarEventUpdateOne {
+	mutation := newCalendarEventMutation(c.config, OpUpdateOne, withCalendarEventID(id))
+	return &CalendarEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CalendarEvent.
+func (c *CalendarEventClient) Delete() *CalendarEventDelete {
+	mutation := newCalendarEventMutation(c.config, OpDelete)
+	return &CalendarEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CalendarEventClient) DeleteOne(_m *CalendarEvent) *CalendarEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CalendarEventClient) DeleteOneID(id gid.ID) *CalendarEventDeleteOne {
+	builder := c.Delete().Where(calendarevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CalendarEventDeleteOne{builder}
+}
+
+// Query returns a query builder for CalendarEvent.
+func (c *CalendarEventClient) Query() *CalendarEventQuery {
+	return &CalendarEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCalendarEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CalendarEvent entity by its id.
+func (c *CalendarEventClient) Get(ctx context.Context, id gid.ID) (*CalendarEvent, error) {
+	return c.Query().Where(calendarevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CalendarEventClient) GetX(ctx context.Context, id gid.ID) *CalendarEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CalendarEventClient) Hooks() []Hook {
+	return c.hooks.CalendarEvent
+}
+
+// Interceptors returns the client interceptors.
+func (c *CalendarEventClient) Interceptors() []Interceptor {
+	return c.inters.CalendarEvent
+}
+
+func (c *CalendarEventClient) mutate(ctx context.Context, m *CalendarEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CalendarEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CalendarEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CalendarEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CalendarEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CalendarEvent mutation op: %q", m.Op())
+	}
+}
+
+// CalendarLinkClient is a client for the CalendarLink schema.
+type CalendarLinkClient struct {
+	config
+}
+
+// NewCalendarLinkClient returns a client for the CalendarLink from the given config.
+func NewCalendarLinkClient(c config) *CalendarLinkClient {
+	return &CalendarLinkClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `calendarlink.Hooks(f(g(h())))`.
+func (c *CalendarLinkClient) Use(hooks ...Hook) {
+	c.hooks.CalendarLink = append(c.hooks.CalendarLink, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `calendarlink.Intercept(f(g(h())))`.
+func (c *CalendarLinkClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CalendarLink = append(c.inters.CalendarLink, interceptors...)
+}
+
+// Create returns a builder for creating a CalendarLink entity.
+func (c *CalendarLinkClient) Create() *CalendarLinkCreate {
+	mutation := newCalendarLinkMutation(c.config, OpCreate)
+	return &CalendarLinkCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CalendarLink entities.
+func (c *CalendarLinkClient) CreateBulk(builders ...*CalendarLinkCreate) *CalendarLinkCreateBulk {
+	return &CalendarLinkCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CalendarLinkClient) MapCreateBulk(slice any, setFunc func(*CalendarLinkCreate, int)) *CalendarLinkCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CalendarLinkCreateBulk{err: fmt.Errorf("calling to CalendarLinkClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CalendarLinkCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CalendarLinkCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CalendarLink.
+func (c *CalendarLinkClient) Update() *CalendarLinkUpdate {
+	mutation := newCalendarLinkMutation(c.config, OpUpdate)
+	return &CalendarLinkUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CalendarLinkClient) UpdateOne(_m *CalendarLink) *CalendarLinkUpdateOne {
+	mutation := newCalendarLinkMutation(c.config, OpUpdateOne, withCalendarLink(_m))
+	return &CalendarLinkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CalendarLinkClient) UpdateOneID(id gid.ID) *CalendarLinkUpdateOne {
+	mutation := newCalendarLinkMutation(c.config, OpUpdateOne, withCalendarLinkID(id))
+	return &CalendarLinkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CalendarLink.
+func (c *CalendarLinkClient) Delete() *CalendarLinkDelete {
+	mutation := newCalendarLinkMutation(c.config, OpDelete)
+	return &CalendarLinkDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CalendarLinkClient) DeleteOne(_m *CalendarLink) *CalendarLinkDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CalendarLinkClient) DeleteOneID(id gid.ID) *CalendarLinkDeleteOne {
+	builder := c.Delete().Where(calendarlink.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CalendarLinkDeleteOne{builder}
+}
+
+// Query returns a query builder for CalendarLink.
+func (c *CalendarLinkClient) Query() *CalendarLinkQuery {
+	return &CalendarLinkQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCalendarLink},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CalendarLink entity by its id.
+func (c *CalendarLinkClient) Get(ctx context.Context, id gid.ID) (*CalendarLink, error) {
+	return c.Query().Where(calendarlink.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CalendarLinkClient) GetX(ctx context.Context, id gid.ID) *CalendarLink {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CalendarLinkClient) Hooks() []Hook {
+	return c.hooks.CalendarLink
+}
+
+// Interceptors returns the client interceptors.
+func (c *CalendarLinkClient) Interceptors() []Interceptor {
+	return c.inters.CalendarLink
+}
+
+func (c *CalendarLinkClient) mutate(ctx context.Context, m *CalendarLinkMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CalendarLinkCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CalendarLinkUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CalendarLinkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CalendarLinkDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CalendarLink mutation op: %q", m.Op())
+	}
+}
+
+// CalendarSubscriptionClient is a client for the CalendarSubscription schema.
+type CalendarSubscriptionClient struct {
+	config
+}
+
+// NewCalendarSubscriptionClient returns a client for the CalendarSubscription from the given config.
+func NewCalendarSubscriptionClient(c config) *CalendarSubscriptionClient {
+	return &CalendarSubscriptionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `calendarsubscription.Hooks(f(g(h())))`.
+func (c *CalendarSubscriptionClient) Use(hooks ...Hook) {
+	c.hooks.CalendarSubscription = append(c.hooks.CalendarSubscription, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `calendarsubscription.Intercept(f(g(h())))`.
+func (c *CalendarSubscriptionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CalendarSubscription = append(c.inters.CalendarSubscription, interceptors...)
+}
+
+// Create returns a builder for creating a CalendarSubscription entity.
+func (c *CalendarSubscriptionClient) Create() *CalendarSubscriptionCreate {
+	mutation := newCalendarSubscriptionMutation(c.config, OpCreate)
+	return &CalendarSubscriptionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CalendarSubscription entities.
+func (c *CalendarSubscriptionClient) CreateBulk(builders ...*CalendarSubscriptionCreate) *CalendarSubscriptionCreateBulk {
+	return &CalendarSubscriptionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CalendarSubscriptionClient) MapCreateBulk(slice any, setFunc func(*CalendarSubscriptionCreate, int)) *CalendarSubscriptionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CalendarSubscriptionCreateBulk{err: fmt.Errorf("calling to CalendarSubscriptionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CalendarSubscriptionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CalendarSubscriptionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CalendarSubscription.
+func (c *CalendarSubscriptionClient) Update() *CalendarSubscriptionUpdate {
+	mutation := newCalendarSubscriptionMutation(c.config, OpUpdate)
+	return &CalendarSubscriptionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CalendarSubscriptionClient) UpdateOne(_m *CalendarSubscription) *CalendarSubscriptionUpdateOne {
+	mutation := newCalendarSubscriptionMutation(c.config, OpUpdateOne, withCalendarSubscription(_m))
+	return &CalendarSubscriptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CalendarSubscriptionClient) UpdateOneID(id gid.ID) *CalendarSubscriptionUpdateOne {
+	mutation := newCalendarSubscriptionMutation(c.config, OpUpdateOne, withCalendarSubscriptionID(id))
+	return &CalendarSubscriptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CalendarSubscription.
+func (c *CalendarSubscriptionClient) Delete() *CalendarSubscriptionDelete {
+	mutation := newCalendarSubscriptionMutation(c.config, OpDelete)
+	return &CalendarSubscriptionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CalendarSubscriptionClient) DeleteOne(_m *CalendarSubscription) *CalendarSubscriptionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CalendarSubscriptionClient) DeleteOneID(id gid.ID) *CalendarSubscriptionDeleteOne {
+	builder := c.Delete().Where(calendarsubscription.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CalendarSubscriptionDeleteOne{builder}
+}
+
+// Query returns a query builder for CalendarSubscription.
+func (c *CalendarSubscriptionClient) Query() *CalendarSubscriptionQuery {
+	return &CalendarSubscriptionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCalendarSubscription},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CalendarSubscription entity by its id.
+func (c *CalendarSubscriptionClient) Get(ctx context.Context, id gid.ID) (*CalendarSubscription, error) {
+	return c.Query().Where(calendarsubscription.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CalendarSubscriptionClient) GetX(ctx context.Context, id gid.ID) *CalendarSubscription {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CalendarSubscriptionClient) Hooks() []Hook {
+	return c.hooks.CalendarSubscription
+}
+
+// Interceptors returns the client interceptors.
+func (c *CalendarSubscriptionClient) Interceptors() []Interceptor {
+	return c.inters.CalendarSubscription
+}
+
+func (c *CalendarSubscriptionClient) mutate(ctx context.Context, m *CalendarSubscriptionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CalendarSubscriptionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CalendarSubscriptionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CalendarSubscriptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CalendarSubscriptionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CalendarSubscription mutation op: %q", m.Op())
+	}
+}
+
 // DateOverrideClient is a client for the DateOverride schema.
 type DateOverrideClient struct {
 	config
@@ -1133,6 +1576,272 @@ func (c *DateOverrideClient) mutate(ctx context.Context, m *DateOverrideMutation
 		return (&DateOverrideDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown DateOverride mutation op: %q", m.Op())
+	}
+}
+
+// EHRMappingClient is a client for the EHRMapping schema.
+type EHRMappingClient struct {
+	config
+}
+
+// NewEHRMappingClient returns a client for the EHRMapping from the given config.
+func NewEHRMappingClient(c config) *EHRMappingClient {
+	return &EHRMappingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ehrmapping.Hooks(f(g(h())))`.
+func (c *EHRMappingClient) Use(hooks ...Hook) {
+	c.hooks.EHRMapping = append(c.hooks.EHRMapping, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ehrmapping.Intercept(f(g(h())))`.
+func (c *EHRMappingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EHRMapping = append(c.inters.EHRMapping, interceptors...)
+}
+
+// Create returns a builder for creating a EHRMapping entity.
+func (c *EHRMappingClient) Create() *EHRMappingCreate {
+	mutation := newEHRMappingMutation(c.config, OpCreate)
+	return &EHRMappingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EHRMapping entities.
+func (c *EHRMappingClient) CreateBulk(builders ...*EHRMappingCreate) *EHRMappingCreateBulk {
+	return &EHRMappingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EHRMappingClient) MapCreateBulk(slice any, setFunc func(*EHRMappingCreate, int)) *EHRMappingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EHRMappingCreateBulk{err: fmt.Errorf("calling to EHRMappingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EHRMappingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EHRMappingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EHRMapping.
+func (c *EHRMappingClient) Update() *EHRMappingUpdate {
+	mutation := newEHRMappingMutation(c.config, OpUpdate)
+	return &EHRMappingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EHRMappingClient) UpdateOne(_m *EHRMapping) *EHRMappingUpdateOne {
+	mutation := newEHRMappingMutation(c.config, OpUpdateOne, withEHRMapping(_m))
+	return &EHRMappingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EHRMappingClient) UpdateOneID(id gid.ID) *EHRMappingUpdateOne {
+	mutation := newEHRMappingMutation(c.config, OpUpdateOne, withEHRMappingID(id))
+	return &EHRMappingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EHRMapping.
+func (c *EHRMappingClient) Delete() *EHRMappingDelete {
+	mutation := newEHRMappingMutation(c.config, OpDelete)
+	return &EHRMappingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EHRMappingClient) DeleteOne(_m *EHRMapping) *EHRMappingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EHRMappingClient) DeleteOneID(id gid.ID) *EHRMappingDeleteOne {
+	builder := c.Delete().Where(ehrmapping.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EHRMappingDeleteOne{builder}
+}
+
+// Query returns a query builder for EHRMapping.
+func (c *EHRMappingClient) Query() *EHRMappingQuery {
+	return &EHRMappingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEHRMapping},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EHRMapping entity by its id.
+func (c *EHRMappingClient) Get(ctx context.Context, id gid.ID) (*EHRMapping, error) {
+	return c.Query().Where(ehrmapping.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EHRMappingClient) GetX(ctx context.Context, id gid.ID) *EHRMapping {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EHRMappingClient) Hooks() []Hook {
+	return c.hooks.EHRMapping
+}
+
+// Interceptors returns the client interceptors.
+func (c *EHRMappingClient) Interceptors() []Interceptor {
+	return c.inters.EHRMapping
+}
+
+func (c *EHRMappingClient) mutate(ctx context.Context, m *EHRMappingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EHRMappingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EHRMappingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EHRMappingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EHRMappingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EHRMapping mutation op: %q", m.Op())
+	}
+}
+
+// EHRRecordClient is a client for the EHRRecord schema.
+type EHRRecordClient struct {
+	config
+}
+
+// NewEHRRecordClient returns a client for the EHRRecord from the given config.
+func NewEHRRecordClient(c config) *EHRRecordClient {
+	return &EHRRecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ehrrecord.Hooks(f(g(h())))`.
+func (c *EHRRecordClient) Use(hooks ...Hook) {
+	c.hooks.EHRRecord = append(c.hooks.EHRRecord, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ehrrecord.Intercept(f(g(h())))`.
+func (c *EHRRecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EHRRecord = append(c.inters.EHRRecord, interceptors...)
+}
+
+// Create returns a builder for creating a EHRRecord entity.
+func (c *EHRRecordClient) Create() *EHRRecordCreate {
+	mutation := newEHRRecordMutation(c.config, OpCreate)
+	return &EHRRecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EHRRecord entities.
+func (c *EHRRecordClient) CreateBulk(builders ...*EHRRecordCreate) *EHRRecordCreateBulk {
+	return &EHRRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EHRRecordClient) MapCreateBulk(slice any, setFunc func(*EHRRecordCreate, int)) *EHRRecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EHRRecordCreateBulk{err: fmt.Errorf("calling to EHRRecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EHRRecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EHRRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EHRRecord.
+func (c *EHRRecordClient) Update() *EHRRecordUpdate {
+	mutation := newEHRRecordMutation(c.config, OpUpdate)
+	return &EHRRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EHRRecordClient) UpdateOne(_m *EHRRecord) *EHRRecordUpdateOne {
+	mutation := newEHRRecordMutation(c.config, OpUpdateOne, withEHRRecord(_m))
+	return &EHRRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EHRRecordClient) UpdateOneID(id gid.ID) *EHRRecordUpdateOne {
+	mutation := newEHRRecordMutation(c.config, OpUpdateOne, withEHRRecordID(id))
+	return &EHRRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EHRRecord.
+func (c *EHRRecordClient) Delete() *EHRRecordDelete {
+	mutation := newEHRRecordMutation(c.config, OpDelete)
+	return &EHRRecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EHRRecordClient) DeleteOne(_m *EHRRecord) *EHRRecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EHRRecordClient) DeleteOneID(id gid.ID) *EHRRecordDeleteOne {
+	builder := c.Delete().Where(ehrrecord.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EHRRecordDeleteOne{builder}
+}
+
+// Query returns a query builder for EHRRecord.
+func (c *EHRRecordClient) Query() *EHRRecordQuery {
+	return &EHRRecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEHRRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EHRRecord entity by its id.
+func (c *EHRRecordClient) Get(ctx context.Context, id gid.ID) (*EHRRecord, error) {
+	return c.Query().Where(ehrrecord.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EHRRecordClient) GetX(ctx context.Context, id gid.ID) *EHRRecord {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EHRRecordClient) Hooks() []Hook {
+	return c.hooks.EHRRecord
+}
+
+// Interceptors returns the client interceptors.
+func (c *EHRRecordClient) Interceptors() []Interceptor {
+	return c.inters.EHRRecord
+}
+
+func (c *EHRRecordClient) mutate(ctx context.Context, m *EHRRecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EHRRecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EHRRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EHRRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EHRRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EHRRecord mutation op: %q", m.Op())
 	}
 }
 
@@ -3209,13 +3918,15 @@ func (c *WeeklyHoursClient) mutate(ctx context.Context, m *WeeklyHoursMutation) 
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Appointment, AppointmentStateChange, AuditEntry, DateOverride,
+		APIKey, Appointment, AppointmentStateChange, AuditEntry, CalendarEvent,
+		CalendarLink, CalendarSubscription, DateOverride, EHRMapping, EHRRecord,
 		ExternalBusyBlock, IntakeForm, IntakeSubmission, Job, JobAttempt, OneTimeToken,
 		Practitioner, SentMessage, Service, Session, SlotClaim, User, WebhookEvent,
 		WeeklyHours []ent.Hook
 	}
 	inters struct {
-		APIKey, Appointment, AppointmentStateChange, AuditEntry, DateOverride,
+		APIKey, Appointment, AppointmentStateChange, AuditEntry, CalendarEvent,
+		CalendarLink, CalendarSubscription, DateOverride, EHRMapping, EHRRecord,
 		ExternalBusyBlock, IntakeForm, IntakeSubmission, Job, JobAttempt, OneTimeToken,
 		Practitioner, SentMessage, Service, Session, SlotClaim, User, WebhookEvent,
 		WeeklyHours []ent.Interceptor

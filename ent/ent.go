@@ -10,7 +10,12 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/auditentry"
+	"frontdesk/ent/calendarevent"
+	"frontdesk/ent/calendarlink"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
@@ -95,7 +100,12 @@ func checkColumn(t, c string) error {
 			appointment.Table:            appointment.ValidColumn,
 			appointmentstatechange.Table: appointmentstatechange.ValidColumn,
 			auditentry.Table:             auditentry.ValidColumn,
+			calendarevent.Table:          calendarevent.ValidColumn,
+			calendarlink.Table:           calendarlink.ValidColumn,
+			calendarsubscription.Table:   calendarsubscription.ValidColumn,
 			dateoverride.Table:           dateoverride.ValidColumn,
+			ehrmapping.Table:             ehrmapping.ValidColumn,
+			ehrrecord.Table:              ehrrecord.ValidColumn,
 			externalbusyblock.Table:      externalbusyblock.ValidColumn,
 			intakeform.Table:             intakeform.ValidColumn,
 			intakesubmission.Table:       intakesubmission.ValidColumn,

@@ -9,7 +9,12 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/auditentry"
+	"frontdesk/ent/calendarevent"
+	"frontdesk/ent/calendarlink"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
@@ -33,7 +38,12 @@ var tableByPrefix = map[string]string{
 	"apt":  appointment.Table,
 	"apsc": appointmentstatechange.Table,
 	"aud":  auditentry.Table,
+	"cevt": calendarevent.Table,
+	"clnk": calendarlink.Table,
+	"csub": calendarsubscription.Table,
 	"ovr":  dateoverride.Table,
+	"ehrm": ehrmapping.Table,
+	"ehrr": ehrrecord.Table,
 	"busy": externalbusyblock.Table,
 	"form": intakeform.Table,
 	"fsub": intakesubmission.Table,

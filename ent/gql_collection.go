@@ -8,7 +8,12 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/auditentry"
+	"frontdesk/ent/calendarevent"
+	"frontdesk/ent/calendarlink"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
@@ -588,6 +593,303 @@ func newAuditEntryPaginateArgs(rv map[string]any) *auditentryPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CalendarEventQuery) CollectFields(ctx context.Context, satisfies ...string) (*CalendarEventQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CalendarEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(calendarevent.Columns))
+		selectedFields = []string{calendarevent.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[calendarevent.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, calendarevent.FieldCreatedAt)
+				fieldSeen[calendarevent.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[calendarevent.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, calendarevent.FieldUpdatedAt)
+				fieldSeen[calendarevent.FieldUpdatedAt] = struct{}{}
+			}
+		case "appointmentID":
+			if _, ok := fieldSeen[calendarevent.FieldAppointmentID]; !ok {
+				selectedFields = append(selectedFields, calendarevent.FieldAppointmentID)
+				fieldSeen[calendarevent.FieldAppointmentID] = struct{}{}
+			}
+		case "mailbox":
+			if _, ok := fieldSeen[calendarevent.FieldMailbox]; !ok {
+				selectedFields = append(selectedFields, calendarevent.FieldMailbox)
+				fieldSeen[calendarevent.FieldMailbox] = struct{}{}
+			}
+		case "eventID":
+			if _, ok := fieldSeen[calendarevent.FieldEventID]; !ok {
+				selectedFields = append(selectedFields, calendarevent.FieldEventID)
+				fieldSeen[calendarevent.FieldEventID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type calendareventPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CalendarEventPaginateOption
+}
+
+func newCalendarEventPaginateArgs(rv map[string]any) *calendareventPaginateArgs {
+	args := &calendareventPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CalendarLinkQuery) CollectFields(ctx context.Context, satisfies ...string) (*CalendarLinkQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CalendarLinkQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(calendarlink.Columns))
+		selectedFields = []string{calendarlink.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[calendarlink.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, calendarlink.FieldCreatedAt)
+				fieldSeen[calendarlink.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[calendarlink.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, calendarlink.FieldUpdatedAt)
+				fieldSeen[calendarlink.FieldUpdatedAt] = struct{}{}
+			}
+		case "practitionerID":
+			if _, ok := fieldSeen[calendarlink.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, calendarlink.FieldPractitionerID)
+				fieldSeen[calendarlink.FieldPractitionerID] = struct{}{}
+			}
+		case "mailbox":
+			if _, ok := fieldSeen[calendarlink.FieldMailbox]; !ok {
+				selectedFields = append(selectedFields, calendarlink.FieldMailbox)
+				fieldSeen[calendarlink.FieldMailbox] = struct{}{}
+			}
+		case "calendarID":
+			if _, ok := fieldSeen[calendarlink.FieldCalendarID]; !ok {
+				selectedFields = append(selectedFields, calendarlink.FieldCalendarID)
+				fieldSeen[calendarlink.FieldCalendarID] = struct{}{}
+			}
+		case "deltaLink":
+			if _, ok := fieldSeen[calendarlink.FieldDeltaLink]; !ok {
+				selectedFields = append(selectedFields, calendarlink.FieldDeltaLink)
+				fieldSeen[calendarlink.FieldDeltaLink] = struct{}{}
+			}
+		case "windowEnd":
+			if _, ok := fieldSeen[calendarlink.FieldWindowEnd]; !ok {
+				selectedFields = append(selectedFields, calendarlink.FieldWindowEnd)
+				fieldSeen[calendarlink.FieldWindowEnd] = struct{}{}
+			}
+		case "lastSyncedAt":
+			if _, ok := fieldSeen[calendarlink.FieldLastSyncedAt]; !ok {
+				selectedFields = append(selectedFields, calendarlink.FieldLastSyncedAt)
+				fieldSeen[calendarlink.FieldLastSyncedAt] = struct{}{}
+			}
+		case "lastSyncError":
+			if _, ok := fieldSeen[calendarlink.FieldLastSyncError]; !ok {
+				selectedFields = append(selectedFields, calendarlink.FieldLastSyncError)
+				fieldSeen[calendarlink.FieldLastSyncError] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type calendarlinkPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CalendarLinkPaginateOption
+}
+
+func newCalendarLinkPaginateArgs(rv map[string]any) *calendarlinkPaginateArgs {
+	args := &calendarlinkPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CalendarSubscriptionQuery) CollectFields(ctx context.Context, satisfies ...string) (*CalendarSubscriptionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CalendarSubscriptionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(calendarsubscription.Columns))
+		selectedFields = []string{calendarsubscription.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[calendarsubscription.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldCreatedAt)
+				fieldSeen[calendarsubscription.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[calendarsubscription.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldUpdatedAt)
+				fieldSeen[calendarsubscription.FieldUpdatedAt] = struct{}{}
+			}
+		case "linkID":
+			if _, ok := fieldSeen[calendarsubscription.FieldLinkID]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldLinkID)
+				fieldSeen[calendarsubscription.FieldLinkID] = struct{}{}
+			}
+		case "graphID":
+			if _, ok := fieldSeen[calendarsubscription.FieldGraphID]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldGraphID)
+				fieldSeen[calendarsubscription.FieldGraphID] = struct{}{}
+			}
+		case "expiresAt":
+			if _, ok := fieldSeen[calendarsubscription.FieldExpiresAt]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldExpiresAt)
+				fieldSeen[calendarsubscription.FieldExpiresAt] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[calendarsubscription.FieldState]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldState)
+				fieldSeen[calendarsubscription.FieldState] = struct{}{}
+			}
+		case "failures":
+			if _, ok := fieldSeen[calendarsubscription.FieldFailures]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldFailures)
+				fieldSeen[calendarsubscription.FieldFailures] = struct{}{}
+			}
+		case "lastNotificationAt":
+			if _, ok := fieldSeen[calendarsubscription.FieldLastNotificationAt]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldLastNotificationAt)
+				fieldSeen[calendarsubscription.FieldLastNotificationAt] = struct{}{}
+			}
+		case "lastRenewedAt":
+			if _, ok := fieldSeen[calendarsubscription.FieldLastRenewedAt]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldLastRenewedAt)
+				fieldSeen[calendarsubscription.FieldLastRenewedAt] = struct{}{}
+			}
+		case "lastError":
+			if _, ok := fieldSeen[calendarsubscription.FieldLastError]; !ok {
+				selectedFields = append(selectedFields, calendarsubscription.FieldLastError)
+				fieldSeen[calendarsubscription.FieldLastError] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type calendarsubscriptionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CalendarSubscriptionPaginateOption
+}
+
+func newCalendarSubscriptionPaginateArgs(rv map[string]any) *calendarsubscriptionPaginateArgs {
+	args := &calendarsubscriptionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *DateOverrideQuery) CollectFields(ctx context.Context, satisfies ...string) (*DateOverrideQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -683,6 +985,174 @@ type dateoverridePaginateArgs struct {
 
 func newDateOverridePaginateArgs(rv map[string]any) *dateoverridePaginateArgs {
 	args := &dateoverridePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *EHRMappingQuery) CollectFields(ctx context.Context, satisfies ...string) (*EHRMappingQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *EHRMappingQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(ehrmapping.Columns))
+		selectedFields = []string{ehrmapping.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[ehrmapping.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, ehrmapping.FieldCreatedAt)
+				fieldSeen[ehrmapping.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[ehrmapping.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, ehrmapping.FieldUpdatedAt)
+				fieldSeen[ehrmapping.FieldUpdatedAt] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[ehrmapping.FieldKind]; !ok {
+				selectedFields = append(selectedFields, ehrmapping.FieldKind)
+				fieldSeen[ehrmapping.FieldKind] = struct{}{}
+			}
+		case "localID":
+			if _, ok := fieldSeen[ehrmapping.FieldLocalID]; !ok {
+				selectedFields = append(selectedFields, ehrmapping.FieldLocalID)
+				fieldSeen[ehrmapping.FieldLocalID] = struct{}{}
+			}
+		case "externalID":
+			if _, ok := fieldSeen[ehrmapping.FieldExternalID]; !ok {
+				selectedFields = append(selectedFields, ehrmapping.FieldExternalID)
+				fieldSeen[ehrmapping.FieldExternalID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type ehrmappingPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []EHRMappingPaginateOption
+}
+
+func newEHRMappingPaginateArgs(rv map[string]any) *ehrmappingPaginateArgs {
+	args := &ehrmappingPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *EHRRecordQuery) CollectFields(ctx context.Context, satisfies ...string) (*EHRRecordQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *EHRRecordQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(ehrrecord.Columns))
+		selectedFields = []string{ehrrecord.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[ehrrecord.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, ehrrecord.FieldCreatedAt)
+				fieldSeen[ehrrecord.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[ehrrecord.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, ehrrecord.FieldUpdatedAt)
+				fieldSeen[ehrrecord.FieldUpdatedAt] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[ehrrecord.FieldKind]; !ok {
+				selectedFields = append(selectedFields, ehrrecord.FieldKind)
+				fieldSeen[ehrrecord.FieldKind] = struct{}{}
+			}
+		case "localKey":
+			if _, ok := fieldSeen[ehrrecord.FieldLocalKey]; !ok {
+				selectedFields = append(selectedFields, ehrrecord.FieldLocalKey)
+				fieldSeen[ehrrecord.FieldLocalKey] = struct{}{}
+			}
+		case "externalID":
+			if _, ok := fieldSeen[ehrrecord.FieldExternalID]; !ok {
+				selectedFields = append(selectedFields, ehrrecord.FieldExternalID)
+				fieldSeen[ehrrecord.FieldExternalID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type ehrrecordPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []EHRRecordPaginateOption
+}
+
+func newEHRRecordPaginateArgs(rv map[string]any) *ehrrecordPaginateArgs {
+	args := &ehrrecordPaginateArgs{}
 	if rv == nil {
 		return args
 	}

@@ -9,7 +9,12 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/auditentry"
+	"frontdesk/ent/calendarevent"
+	"frontdesk/ent/calendarlink"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
@@ -56,10 +61,35 @@ var auditentryImplementors = []string{"AuditEntry", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*AuditEntry) IsNode() {}
 
+var calendareventImplementors = []string{"CalendarEvent", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CalendarEvent) IsNode() {}
+
+var calendarlinkImplementors = []string{"CalendarLink", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CalendarLink) IsNode() {}
+
+var calendarsubscriptionImplementors = []string{"CalendarSubscription", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CalendarSubscription) IsNode() {}
+
 var dateoverrideImplementors = []string{"DateOverride", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*DateOverride) IsNode() {}
+
+var ehrmappingImplementors = []string{"EHRMapping", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*EHRMapping) IsNode() {}
+
+var ehrrecordImplementors = []string{"EHRRecord", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*EHRRecord) IsNode() {}
 
 var externalbusyblockImplementors = []string{"ExternalBusyBlock", "Node"}
 
@@ -241,6 +271,45 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case calendarevent.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.CalendarEvent.Query().
+			Where(calendarevent.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, calendareventImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case calendarlink.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.CalendarLink.Query().
+			Where(calendarlink.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, calendarlinkImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case calendarsubscription.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.CalendarSubscription.Query().
+			Where(calendarsubscription.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, calendarsubscriptionImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case dateoverride.Table:
 		var uid gid.ID
 		if err := uid.UnmarshalGQL(id); err != nil {
@@ -250,6 +319,32 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			Where(dateoverride.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, dateoverrideImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case ehrmapping.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.EHRMapping.Query().
+			Where(ehrmapping.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, ehrmappingImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case ehrrecord.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.EHRRecord.Query().
+			Where(ehrrecord.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, ehrrecordImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -573,10 +668,90 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 				*noder = node
 			}
 		}
+	case calendarevent.Table:
+		query := c.CalendarEvent.Query().
+			Where(calendarevent.IDIn(ids...))
+		query, err := query.CollectFields(ctx, calendareventImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case calendarlink.Table:
+		query := c.CalendarLink.Query().
+			Where(calendarlink.IDIn(ids...))
+		query, err := query.CollectFields(ctx, calendarlinkImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case calendarsubscription.Table:
+		query := c.CalendarSubscription.Query().
+			Where(calendarsubscription.IDIn(ids...))
+		query, err := query.CollectFields(ctx, calendarsubscriptionImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case dateoverride.Table:
 		query := c.DateOverride.Query().
 			Where(dateoverride.IDIn(ids...))
 		query, err := query.CollectFields(ctx, dateoverrideImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case ehrmapping.Table:
+		query := c.EHRMapping.Query().
+			Where(ehrmapping.IDIn(ids...))
+		query, err := query.CollectFields(ctx, ehrmappingImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case ehrrecord.Table:
+		query := c.EHRRecord.Query().
+			Where(ehrrecord.IDIn(ids...))
+		query, err := query.CollectFields(ctx, ehrrecordImplementors...)
 		if err != nil {
 			return nil, err
 		}

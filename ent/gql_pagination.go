@@ -9,7 +9,12 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/auditentry"
+	"frontdesk/ent/calendarevent"
+	"frontdesk/ent/calendarlink"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
@@ -1110,6 +1115,753 @@ func (_m *AuditEntry) ToEdge(order *AuditEntryOrder) *AuditEntryEdge {
 	}
 }
 
+// CalendarEventEdge is the edge representation of CalendarEvent.
+type CalendarEventEdge struct {
+	Node   *CalendarEvent `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// CalendarEventConnection is the connection containing edges to CalendarEvent.
+type CalendarEventConnection struct {
+	Edges      []*CalendarEventEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *CalendarEventConnection) build(nodes []*CalendarEvent, pager *calendareventPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CalendarEvent
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CalendarEvent {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CalendarEvent {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CalendarEventEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CalendarEventEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CalendarEventPaginateOption enables pagination customization.
+type CalendarEventPaginateOption func(*calendareventPager) error
+
+// WithCalendarEventOrder configures pagination ordering.
+func WithCalendarEventOrder(order *CalendarEventOrder) CalendarEventPaginateOption {
+	if order == nil {
+		order = DefaultCalendarEventOrder
+	}
+	o := *order
+	return func(pager *calendareventPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCalendarEventOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCalendarEventFilter configures pagination filter.
+func WithCalendarEventFilter(filter func(*CalendarEventQuery) (*CalendarEventQuery, error)) CalendarEventPaginateOption {
+	return func(pager *calendareventPager) error {
+		if filter == nil {
+			return errors.New("CalendarEventQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type calendareventPager struct {
+	reverse bool
+	order   *CalendarEventOrder
+	filter  func(*CalendarEventQuery) (*CalendarEventQuery, error)
+}
+
+func newCalendarEventPager(opts []CalendarEventPaginateOption, reverse bool) (*calendareventPager, error) {
+	pager := &calendareventPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCalendarEventOrder
+	}
+	return pager, nil
+}
+
+func (p *calendareventPager) applyFilter(query *CalendarEventQuery) (*CalendarEventQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *calendareventPager) toCursor(_m *CalendarEvent) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *calendareventPager) applyCursors(query *CalendarEventQuery, after, before *Cursor) (*CalendarEventQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCalendarEventOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *calendareventPager) applyOrder(query *CalendarEventQuery) *CalendarEventQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCalendarEventOrder.Field {
+		query = query.Order(DefaultCalendarEventOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *calendareventPager) orderExpr(query *CalendarEventQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCalendarEventOrder.Field {
+			b.Comma().Ident(DefaultCalendarEventOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CalendarEvent.
+func (_m *CalendarEventQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CalendarEventPaginateOption,
+) (*CalendarEventConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCalendarEventPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CalendarEventConnection{Edges: []*CalendarEventEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CalendarEventOrderField defines the ordering field of CalendarEvent.
+type CalendarEventOrderField struct {
+	// Value extracts the ordering value from the given CalendarEvent.
+	Value    func(*CalendarEvent) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) calendarevent.OrderOption
+	toCursor func(*CalendarEvent) Cursor
+}
+
+// CalendarEventOrder defines the ordering of CalendarEvent.
+type CalendarEventOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *CalendarEventOrderField `json:"field"`
+}
+
+// DefaultCalendarEventOrder is the default ordering of CalendarEvent.
+var DefaultCalendarEventOrder = &CalendarEventOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CalendarEventOrderField{
+		Value: func(_m *CalendarEvent) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: calendarevent.FieldID,
+		toTerm: calendarevent.ByID,
+		toCursor: func(_m *CalendarEvent) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CalendarEvent into CalendarEventEdge.
+func (_m *CalendarEvent) ToEdge(order *CalendarEventOrder) *CalendarEventEdge {
+	if order == nil {
+		order = DefaultCalendarEventOrder
+	}
+	return &CalendarEventEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CalendarLinkEdge is the edge representation of CalendarLink.
+type CalendarLinkEdge struct {
+	Node   *CalendarLink `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// CalendarLinkConnection is the connection containing edges to CalendarLink.
+type CalendarLinkConnection struct {
+	Edges      []*CalendarLinkEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *CalendarLinkConnection) build(nodes []*CalendarLink, pager *calendarlinkPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CalendarLink
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CalendarLink {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CalendarLink {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CalendarLinkEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CalendarLinkEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CalendarLinkPaginateOption enables pagination customization.
+type CalendarLinkPaginateOption func(*calendarlinkPager) error
+
+// WithCalendarLinkOrder configures pagination ordering.
+func WithCalendarLinkOrder(order *CalendarLinkOrder) CalendarLinkPaginateOption {
+	if order == nil {
+		order = DefaultCalendarLinkOrder
+	}
+	o := *order
+	return func(pager *calendarlinkPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCalendarLinkOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCalendarLinkFilter configures pagination filter.
+func WithCalendarLinkFilter(filter func(*CalendarLinkQuery) (*CalendarLinkQuery, error)) CalendarLinkPaginateOption {
+	return func(pager *calendarlinkPager) error {
+		if filter == nil {
+			return errors.New("CalendarLinkQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type calendarlinkPager struct {
+	reverse bool
+	order   *CalendarLinkOrder
+	filter  func(*CalendarLinkQuery) (*CalendarLinkQuery, error)
+}
+
+func newCalendarLinkPager(opts []CalendarLinkPaginateOption, reverse bool) (*calendarlinkPager, error) {
+	pager := &calendarlinkPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCalendarLinkOrder
+	}
+	return pager, nil
+}
+
+func (p *calendarlinkPager) applyFilter(query *CalendarLinkQuery) (*CalendarLinkQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *calendarlinkPager) toCursor(_m *CalendarLink) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *calendarlinkPager) applyCursors(query *CalendarLinkQuery, after, before *Cursor) (*CalendarLinkQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCalendarLinkOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *calendarlinkPager) applyOrder(query *CalendarLinkQuery) *CalendarLinkQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCalendarLinkOrder.Field {
+		query = query.Order(DefaultCalendarLinkOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *calendarlinkPager) orderExpr(query *CalendarLinkQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCalendarLinkOrder.Field {
+			b.Comma().Ident(DefaultCalendarLinkOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CalendarLink.
+func (_m *CalendarLinkQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CalendarLinkPaginateOption,
+) (*CalendarLinkConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCalendarLinkPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CalendarLinkConnection{Edges: []*CalendarLinkEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CalendarLinkOrderField defines the ordering field of CalendarLink.
+type CalendarLinkOrderField struct {
+	// Value extracts the ordering value from the given CalendarLink.
+	Value    func(*CalendarLink) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) calendarlink.OrderOption
+	toCursor func(*CalendarLink) Cursor
+}
+
+// CalendarLinkOrder defines the ordering of CalendarLink.
+type CalendarLinkOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *CalendarLinkOrderField `json:"field"`
+}
+
+// DefaultCalendarLinkOrder is the default ordering of CalendarLink.
+var DefaultCalendarLinkOrder = &CalendarLinkOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CalendarLinkOrderField{
+		Value: func(_m *CalendarLink) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: calendarlink.FieldID,
+		toTerm: calendarlink.ByID,
+		toCursor: func(_m *CalendarLink) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CalendarLink into CalendarLinkEdge.
+func (_m *CalendarLink) ToEdge(order *CalendarLinkOrder) *CalendarLinkEdge {
+	if order == nil {
+		order = DefaultCalendarLinkOrder
+	}
+	return &CalendarLinkEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CalendarSubscriptionEdge is the edge representation of CalendarSubscription.
+type CalendarSubscriptionEdge struct {
+	Node   *CalendarSubscription `json:"node"`
+	Cursor Cursor                `json:"cursor"`
+}
+
+// CalendarSubscriptionConnection is the connection containing edges to CalendarSubscription.
+type CalendarSubscriptionConnection struct {
+	Edges      []*CalendarSubscriptionEdge `json:"edges"`
+	PageInfo   PageInfo                    `json:"pageInfo"`
+	TotalCount int                         `json:"totalCount"`
+}
+
+func (c *CalendarSubscriptionConnection) build(nodes []*CalendarSubscription, pager *calendarsubscriptionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CalendarSubscription
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CalendarSubscription {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CalendarSubscription {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CalendarSubscriptionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CalendarSubscriptionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CalendarSubscriptionPaginateOption enables pagination customization.
+type CalendarSubscriptionPaginateOption func(*calendarsubscriptionPager) error
+
+// WithCalendarSubscriptionOrder configures pagination ordering.
+func WithCalendarSubscriptionOrder(order *CalendarSubscriptionOrder) CalendarSubscriptionPaginateOption {
+	if order == nil {
+		order = DefaultCalendarSubscriptionOrder
+	}
+	o := *order
+	return func(pager *calendarsubscriptionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCalendarSubscriptionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCalendarSubscriptionFilter configures pagination filter.
+func WithCalendarSubscriptionFilter(filter func(*CalendarSubscriptionQuery) (*CalendarSubscriptionQuery, error)) CalendarSubscriptionPaginateOption {
+	return func(pager *calendarsubscriptionPager) error {
+		if filter == nil {
+			return errors.New("CalendarSubscriptionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type calendarsubscriptionPager struct {
+	reverse bool
+	order   *CalendarSubscriptionOrder
+	filter  func(*CalendarSubscriptionQuery) (*CalendarSubscriptionQuery, error)
+}
+
+func newCalendarSubscriptionPager(opts []CalendarSubscriptionPaginateOption, reverse bool) (*calendarsubscriptionPager, error) {
+	pager := &calendarsubscriptionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCalendarSubscriptionOrder
+	}
+	return pager, nil
+}
+
+func (p *calendarsubscriptionPager) applyFilter(query *CalendarSubscriptionQuery) (*CalendarSubscriptionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *calendarsubscriptionPager) toCursor(_m *CalendarSubscription) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *calendarsubscriptionPager) applyCursors(query *CalendarSubscriptionQuery, after, before *Cursor) (*CalendarSubscriptionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCalendarSubscriptionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *calendarsubscriptionPager) applyOrder(query *CalendarSubscriptionQuery) *CalendarSubscriptionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCalendarSubscriptionOrder.Field {
+		query = query.Order(DefaultCalendarSubscriptionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *calendarsubscriptionPager) orderExpr(query *CalendarSubscriptionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCalendarSubscriptionOrder.Field {
+			b.Comma().Ident(DefaultCalendarSubscriptionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CalendarSubscription.
+func (_m *CalendarSubscriptionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CalendarSubscriptionPaginateOption,
+) (*CalendarSubscriptionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCalendarSubscriptionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CalendarSubscriptionConnection{Edges: []*CalendarSubscriptionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CalendarSubscriptionOrderField defines the ordering field of CalendarSubscription.
+type CalendarSubscriptionOrderField struct {
+	// Value extracts the ordering value from the given CalendarSubscription.
+	Value    func(*CalendarSubscription) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) calendarsubscription.OrderOption
+	toCursor func(*CalendarSubscription) Cursor
+}
+
+// CalendarSubscriptionOrder defines the ordering of CalendarSubscription.
+type CalendarSubscriptionOrder struct {
+	Direction OrderDirection                  `json:"direction"`
+	Field     *CalendarSubscriptionOrderField `json:"field"`
+}
+
+// DefaultCalendarSubscriptionOrder is the default ordering of CalendarSubscription.
+var DefaultCalendarSubscriptionOrder = &CalendarSubscriptionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CalendarSubscriptionOrderField{
+		Value: func(_m *CalendarSubscription) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: calendarsubscription.FieldID,
+		toTerm: calendarsubscription.ByID,
+		toCursor: func(_m *CalendarSubscription) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CalendarSubscription into CalendarSubscriptionEdge.
+func (_m *CalendarSubscription) ToEdge(order *CalendarSubscriptionOrder) *CalendarSubscriptionEdge {
+	if order == nil {
+		order = DefaultCalendarSubscriptionOrder
+	}
+	return &CalendarSubscriptionEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // DateOverrideEdge is the edge representation of DateOverride.
 type DateOverrideEdge struct {
 	Node   *DateOverride `json:"node"`
@@ -1354,6 +2106,504 @@ func (_m *DateOverride) ToEdge(order *DateOverrideOrder) *DateOverrideEdge {
 		order = DefaultDateOverrideOrder
 	}
 	return &DateOverrideEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// EHRMappingEdge is the edge representation of EHRMapping.
+type EHRMappingEdge struct {
+	Node   *EHRMapping `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// EHRMappingConnection is the connection containing edges to EHRMapping.
+type EHRMappingConnection struct {
+	Edges      []*EHRMappingEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *EHRMappingConnection) build(nodes []*EHRMapping, pager *ehrmappingPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *EHRMapping
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *EHRMapping {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *EHRMapping {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*EHRMappingEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &EHRMappingEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// EHRMappingPaginateOption enables pagination customization.
+type EHRMappingPaginateOption func(*ehrmappingPager) error
+
+// WithEHRMappingOrder configures pagination ordering.
+func WithEHRMappingOrder(order *EHRMappingOrder) EHRMappingPaginateOption {
+	if order == nil {
+		order = DefaultEHRMappingOrder
+	}
+	o := *order
+	return func(pager *ehrmappingPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultEHRMappingOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithEHRMappingFilter configures pagination filter.
+func WithEHRMappingFilter(filter func(*EHRMappingQuery) (*EHRMappingQuery, error)) EHRMappingPaginateOption {
+	return func(pager *ehrmappingPager) error {
+		if filter == nil {
+			return errors.New("EHRMappingQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type ehrmappingPager struct {
+	reverse bool
+	order   *EHRMappingOrder
+	filter  func(*EHRMappingQuery) (*EHRMappingQuery, error)
+}
+
+func newEHRMappingPager(opts []EHRMappingPaginateOption, reverse bool) (*ehrmappingPager, error) {
+	pager := &ehrmappingPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultEHRMappingOrder
+	}
+	return pager, nil
+}
+
+func (p *ehrmappingPager) applyFilter(query *EHRMappingQuery) (*EHRMappingQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *ehrmappingPager) toCursor(_m *EHRMapping) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *ehrmappingPager) applyCursors(query *EHRMappingQuery, after, before *Cursor) (*EHRMappingQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultEHRMappingOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *ehrmappingPager) applyOrder(query *EHRMappingQuery) *EHRMappingQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultEHRMappingOrder.Field {
+		query = query.Order(DefaultEHRMappingOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *ehrmappingPager) orderExpr(query *EHRMappingQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultEHRMappingOrder.Field {
+			b.Comma().Ident(DefaultEHRMappingOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to EHRMapping.
+func (_m *EHRMappingQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...EHRMappingPaginateOption,
+) (*EHRMappingConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newEHRMappingPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &EHRMappingConnection{Edges: []*EHRMappingEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// EHRMappingOrderField defines the ordering field of EHRMapping.
+type EHRMappingOrderField struct {
+	// Value extracts the ordering value from the given EHRMapping.
+	Value    func(*EHRMapping) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) ehrmapping.OrderOption
+	toCursor func(*EHRMapping) Cursor
+}
+
+// EHRMappingOrder defines the ordering of EHRMapping.
+type EHRMappingOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *EHRMappingOrderField `json:"field"`
+}
+
+// DefaultEHRMappingOrder is the default ordering of EHRMapping.
+var DefaultEHRMappingOrder = &EHRMappingOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &EHRMappingOrderField{
+		Value: func(_m *EHRMapping) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: ehrmapping.FieldID,
+		toTerm: ehrmapping.ByID,
+		toCursor: func(_m *EHRMapping) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts EHRMapping into EHRMappingEdge.
+func (_m *EHRMapping) ToEdge(order *EHRMappingOrder) *EHRMappingEdge {
+	if order == nil {
+		order = DefaultEHRMappingOrder
+	}
+	return &EHRMappingEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// EHRRecordEdge is the edge representation of EHRRecord.
+type EHRRecordEdge struct {
+	Node   *EHRRecord `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// EHRRecordConnection is the connection containing edges to EHRRecord.
+type EHRRecordConnection struct {
+	Edges      []*EHRRecordEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *EHRRecordConnection) build(nodes []*EHRRecord, pager *ehrrecordPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *EHRRecord
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *EHRRecord {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *EHRRecord {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*EHRRecordEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &EHRRecordEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// EHRRecordPaginateOption enables pagination customization.
+type EHRRecordPaginateOption func(*ehrrecordPager) error
+
+// WithEHRRecordOrder configures pagination ordering.
+func WithEHRRecordOrder(order *EHRRecordOrder) EHRRecordPaginateOption {
+	if order == nil {
+		order = DefaultEHRRecordOrder
+	}
+	o := *order
+	return func(pager *ehrrecordPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultEHRRecordOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithEHRRecordFilter configures pagination filter.
+func WithEHRRecordFilter(filter func(*EHRRecordQuery) (*EHRRecordQuery, error)) EHRRecordPaginateOption {
+	return func(pager *ehrrecordPager) error {
+		if filter == nil {
+			return errors.New("EHRRecordQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type ehrrecordPager struct {
+	reverse bool
+	order   *EHRRecordOrder
+	filter  func(*EHRRecordQuery) (*EHRRecordQuery, error)
+}
+
+func newEHRRecordPager(opts []EHRRecordPaginateOption, reverse bool) (*ehrrecordPager, error) {
+	pager := &ehrrecordPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultEHRRecordOrder
+	}
+	return pager, nil
+}
+
+func (p *ehrrecordPager) applyFilter(query *EHRRecordQuery) (*EHRRecordQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *ehrrecordPager) toCursor(_m *EHRRecord) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *ehrrecordPager) applyCursors(query *EHRRecordQuery, after, before *Cursor) (*EHRRecordQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultEHRRecordOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *ehrrecordPager) applyOrder(query *EHRRecordQuery) *EHRRecordQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultEHRRecordOrder.Field {
+		query = query.Order(DefaultEHRRecordOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *ehrrecordPager) orderExpr(query *EHRRecordQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultEHRRecordOrder.Field {
+			b.Comma().Ident(DefaultEHRRecordOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to EHRRecord.
+func (_m *EHRRecordQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...EHRRecordPaginateOption,
+) (*EHRRecordConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newEHRRecordPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &EHRRecordConnection{Edges: []*EHRRecordEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// EHRRecordOrderField defines the ordering field of EHRRecord.
+type EHRRecordOrderField struct {
+	// Value extracts the ordering value from the given EHRRecord.
+	Value    func(*EHRRecord) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) ehrrecord.OrderOption
+	toCursor func(*EHRRecord) Cursor
+}
+
+// EHRRecordOrder defines the ordering of EHRRecord.
+type EHRRecordOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *EHRRecordOrderField `json:"field"`
+}
+
+// DefaultEHRRecordOrder is the default ordering of EHRRecord.
+var DefaultEHRRecordOrder = &EHRRecordOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &EHRRecordOrderField{
+		Value: func(_m *EHRRecord) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: ehrrecord.FieldID,
+		toTerm: ehrrecord.ByID,
+		toCursor: func(_m *EHRRecord) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts EHRRecord into EHRRecordEdge.
+func (_m *EHRRecord) ToEdge(order *EHRRecordOrder) *EHRRecordEdge {
+	if order == nil {
+		order = DefaultEHRRecordOrder
+	}
+	return &EHRRecordEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -12,7 +12,12 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/auditentry"
+	"frontdesk/ent/calendarevent"
+	"frontdesk/ent/calendarlink"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
@@ -49,7 +54,12 @@ const (
 	TypeAppointment            = "Appointment"
 	TypeAppointmentStateChange = "AppointmentStateChange"
 	TypeAuditEntry             = "AuditEntry"
+	TypeCalendarEvent          = "CalendarEvent"
+	TypeCalendarLink           = "CalendarLink"
+	TypeCalendarSubscription   = "CalendarSubscription"
 	TypeDateOverride           = "DateOverride"
+	TypeEHRMapping             = "EHRMapping"
+	TypeEHRRecord              = "EHRRecord"
 	TypeExternalBusyBlock      = "ExternalBusyBlock"
 	TypeIntakeForm             = "IntakeForm"
 	TypeIntakeSubmission       = "IntakeSubmission"
@@ -4446,6 +4456,2327 @@ func (m *AuditEntryMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditEntry edge %s", name)
 }
 
+// CalendarEventMutation represents an operation that mutates the CalendarEvent nodes in the graph.
+type CalendarEventMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *gid.ID
+	created_at     *time.Time
+	updated_at     *time.Time
+	appointment_id *gid.ID
+	mailbox        *string
+	event_id       *string
+	clearedFields  map[string]struct{}
+	done           bool
+	oldValue       func(context.Context) (*CalendarEvent, error)
+	predicates     []predicate.CalendarEvent
+}
+
+var _ ent.Mutation = (*CalendarEventMutation)(nil)
+
+// calendareventOption allows management of the mutation configuration using functional options.
+type calendareventOption func(*CalendarEventMutation)
+
+// newCalendarEventMutation creates new mutation for the CalendarEvent entity.
+func newCalendarEventMutation(c config, op Op, opts ...calendareventOption) *CalendarEventMutation {
+	m := &CalendarEventMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCalendarEvent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCalendarEventID sets the ID field of the mutation.
+func withCalendarEventID(id gid.ID) calendareventOption {
+	return func(m *CalendarEventMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CalendarEvent
+		)
+		m.oldValue = func(ctx context.Context) (*CalendarEvent, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CalendarEvent.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCalendarEvent sets the old CalendarEvent of the mutation.
+func withCalendarEvent(node *CalendarEvent) calendareventOption {
+	return func(m *CalendarEventMutation) {
+		m.oldValue = func(context.Context) (*CalendarEvent, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CalendarEventMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CalendarEventMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CalendarEvent entities.
+func (m *CalendarEventMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CalendarEventMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CalendarEventMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CalendarEvent.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CalendarEventMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CalendarEventMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CalendarEvent entity.
+// If the CalendarEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarEventMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CalendarEventMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CalendarEventMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CalendarEventMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CalendarEvent entity.
+// If the CalendarEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarEventMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CalendarEventMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetAppointmentID sets the "appointment_id" field.
+func (m *CalendarEventMutation) SetAppointmentID(gi gid.ID) {
+	m.appointment_id = &gi
+}
+
+// AppointmentID returns the value of the "appointment_id" field in the mutation.
+func (m *CalendarEventMutation) AppointmentID() (r gid.ID, exists bool) {
+	v := m.appointment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppointmentID returns the old "appointment_id" field's value of the CalendarEvent entity.
+// If the CalendarEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarEventMutation) OldAppointmentID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppointmentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppointmentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppointmentID: %w", err)
+	}
+	return oldValue.AppointmentID, nil
+}
+
+// ResetAppointmentID resets all changes to the "appointment_id" field.
+func (m *CalendarEventMutation) ResetAppointmentID() {
+	m.appointment_id = nil
+}
+
+// SetMailbox sets the "mailbox" field.
+func (m *CalendarEventMutation) SetMailbox(s string) {
+	m.mailbox = &s
+}
+
+// Mailbox returns the value of the "mailbox" field in the mutation.
+func (m *CalendarEventMutation) Mailbox() (r string, exists bool) {
+	v := m.mailbox
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMailbox returns the old "mailbox" field's value of the CalendarEvent entity.
+// If the CalendarEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarEventMutation) OldMailbox(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMailbox is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMailbox requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMailbox: %w", err)
+	}
+	return oldValue.Mailbox, nil
+}
+
+// ResetMailbox resets all changes to the "mailbox" field.
+func (m *CalendarEventMutation) ResetMailbox() {
+	m.mailbox = nil
+}
+
+// SetEventID sets the "event_id" field.
+func (m *CalendarEventMutation) SetEventID(s string) {
+	m.event_id = &s
+}
+
+// EventID returns the value of the "event_id" field in the mutation.
+func (m *CalendarEventMutation) EventID() (r string, exists bool) {
+	v := m.event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventID returns the old "event_id" field's value of the CalendarEvent entity.
+// If the CalendarEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarEventMutation) OldEventID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventID: %w", err)
+	}
+	return oldValue.EventID, nil
+}
+
+// ResetEventID resets all changes to the "event_id" field.
+func (m *CalendarEventMutation) ResetEventID() {
+	m.event_id = nil
+}
+
+// Where appends a list predicates to the CalendarEventMutation builder.
+func (m *CalendarEventMutation) Where(ps ...predicate.CalendarEvent) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CalendarEventMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CalendarEventMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CalendarEvent, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CalendarEventMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CalendarEventMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CalendarEvent).
+func (m *CalendarEventMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CalendarEventMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.created_at != nil {
+		fields = append(fields, calendarevent.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, calendarevent.FieldUpdatedAt)
+	}
+	if m.appointment_id != nil {
+		fields = append(fields, calendarevent.FieldAppointmentID)
+	}
+	if m.mailbox != nil {
+		fields = append(fields, calendarevent.FieldMailbox)
+	}
+	if m.event_id != nil {
+		fields = append(fields, calendarevent.FieldEventID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CalendarEventMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case calendarevent.FieldCreatedAt:
+		return m.CreatedAt()
+	case calendarevent.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case calendarevent.FieldAppointmentID:
+		return m.AppointmentID()
+	case calendarevent.FieldMailbox:
+		return m.Mailbox()
+	case calendarevent.FieldEventID:
+		return m.EventID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CalendarEventMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case calendarevent.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case calendarevent.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case calendarevent.FieldAppointmentID:
+		return m.OldAppointmentID(ctx)
+	case calendarevent.FieldMailbox:
+		return m.OldMailbox(ctx)
+	case calendarevent.FieldEventID:
+		return m.OldEventID(ctx)
+	}
+	return nil, fmt.Errorf("unknown CalendarEvent field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CalendarEventMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case calendarevent.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case calendarevent.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case calendarevent.FieldAppointmentID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppointmentID(v)
+		return nil
+	case calendarevent.FieldMailbox:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMailbox(v)
+		return nil
+	case calendarevent.FieldEventID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CalendarEvent field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CalendarEventMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CalendarEventMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CalendarEventMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown CalendarEvent numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CalendarEventMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CalendarEventMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CalendarEventMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CalendarEvent nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CalendarEventMutation) ResetField(name string) error {
+	switch name {
+	case calendarevent.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case calendarevent.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case calendarevent.FieldAppointmentID:
+		m.ResetAppointmentID()
+		return nil
+	case calendarevent.FieldMailbox:
+		m.ResetMailbox()
+		return nil
+	case calendarevent.FieldEventID:
+		m.ResetEventID()
+		return nil
+	}
+	return fmt.Errorf("unknown CalendarEvent field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CalendarEventMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CalendarEventMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CalendarEventMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CalendarEventMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CalendarEventMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CalendarEventMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CalendarEventMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CalendarEvent unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CalendarEventMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CalendarEvent edge %s", name)
+}
+
+// CalendarLinkMutation represents an operation that mutates the CalendarLink nodes in the graph.
+type CalendarLinkMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *gid.ID
+	created_at      *time.Time
+	updated_at      *time.Time
+	practitioner_id *gid.ID
+	mailbox         *string
+	calendar_id     *string
+	delta_link      *string
+	window_end      *time.Time
+	last_synced_at  *time.Time
+	last_sync_error *string
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*CalendarLink, error)
+	predicates      []predicate.CalendarLink
+}
+
+var _ ent.Mutation = (*CalendarLinkMutation)(nil)
+
+// calendarlinkOption allows management of the mutation configuration using functional options.
+type calendarlinkOption func(*CalendarLinkMutation)
+
+// newCalendarLinkMutation creates new mutation for the CalendarLink entity.
+func newCalendarLinkMutation(c config, op Op, opts ...calendarlinkOption) *CalendarLinkMutation {
+	m := &CalendarLinkMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCalendarLink,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCalendarLinkID sets the ID field of the mutation.
+func withCalendarLinkID(id gid.ID) calendarlinkOption {
+	return func(m *CalendarLinkMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CalendarLink
+		)
+		m.oldValue = func(ctx context.Context) (*CalendarLink, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CalendarLink.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCalendarLink sets the old CalendarLink of the mutation.
+func withCalendarLink(node *CalendarLink) calendarlinkOption {
+	return func(m *CalendarLinkMutation) {
+		m.oldValue = func(context.Context) (*CalendarLink, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CalendarLinkMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CalendarLinkMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CalendarLink entities.
+func (m *CalendarLinkMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CalendarLinkMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CalendarLinkMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CalendarLink.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CalendarLinkMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CalendarLinkMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CalendarLink entity.
+// If the CalendarLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarLinkMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CalendarLinkMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CalendarLinkMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CalendarLinkMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CalendarLink entity.
+// If the CalendarLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarLinkMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CalendarLinkMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPractitionerID sets the "practitioner_id" field.
+func (m *CalendarLinkMutation) SetPractitionerID(gi gid.ID) {
+	m.practitioner_id = &gi
+}
+
+// PractitionerID returns the value of the "practitioner_id" field in the mutation.
+func (m *CalendarLinkMutation) PractitionerID() (r gid.ID, exists bool) {
+	v := m.practitioner_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPractitionerID returns the old "practitioner_id" field's value of the CalendarLink entity.
+// If the CalendarLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarLinkMutation) OldPractitionerID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPractitionerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPractitionerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPractitionerID: %w", err)
+	}
+	return oldValue.PractitionerID, nil
+}
+
+// ResetPractitionerID resets all changes to the "practitioner_id" field.
+func (m *CalendarLinkMutation) ResetPractitionerID() {
+	m.practitioner_id = nil
+}
+
+// SetMailbox sets the "mailbox" field.
+func (m *CalendarLinkMutation) SetMailbox(s string) {
+	m.mailbox = &s
+}
+
+// Mailbox returns the value of the "mailbox" field in the mutation.
+func (m *CalendarLinkMutation) Mailbox() (r string, exists bool) {
+	v := m.mailbox
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMailbox returns the old "mailbox" field's value of the CalendarLink entity.
+// If the CalendarLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarLinkMutation) OldMailbox(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMailbox is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMailbox requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMailbox: %w", err)
+	}
+	return oldValue.Mailbox, nil
+}
+
+// ResetMailbox resets all changes to the "mailbox" field.
+func (m *CalendarLinkMutation) ResetMailbox() {
+	m.mailbox = nil
+}
+
+// SetCalendarID sets the "calendar_id" field.
+func (m *CalendarLinkMutation) SetCalendarID(s string) {
+	m.calendar_id = &s
+}
+
+// CalendarID returns the value of the "calendar_id" field in the mutation.
+func (m *CalendarLinkMutation) CalendarID() (r string, exists bool) {
+	v := m.calendar_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCalendarID returns the old "calendar_id" field's value of the CalendarLink entity.
+// If the CalendarLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarLinkMutation) OldCalendarID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCalendarID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCalendarID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCalendarID: %w", err)
+	}
+	return oldValue.CalendarID, nil
+}
+
+// ResetCalendarID resets all changes to the "calendar_id" field.
+func (m *CalendarLinkMutation) ResetCalendarID() {
+	m.calendar_id = nil
+}
+
+// SetDeltaLink sets the "delta_link" field.
+func (m *CalendarLinkMutation) SetDeltaLink(s string) {
+	m.delta_link = &s
+}
+
+// DeltaLink returns the value of the "delta_link" field in the mutation.
+func (m *CalendarLinkMutation) DeltaLink() (r string, exists bool) {
+	v := m.delta_link
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeltaLink returns the old "delta_link" field's value of the CalendarLink entity.
+// If the CalendarLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarLinkMutation) OldDeltaLink(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeltaLink is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeltaLink requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeltaLink: %w", err)
+	}
+	return oldValue.DeltaLink, nil
+}
+
+// ResetDeltaLink resets all changes to the "delta_link" field.
+func (m *CalendarLinkMutation) ResetDeltaLink() {
+	m.delta_link = nil
+}
+
+// SetWindowEnd sets the "window_end" field.
+func (m *CalendarLinkMutation) SetWindowEnd(t time.Time) {
+	m.window_end = &t
+}
+
+// WindowEnd returns the value of the "window_end" field in the mutation.
+func (m *CalendarLinkMutation) WindowEnd() (r time.Time, exists bool) {
+	v := m.window_end
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWindowEnd returns the old "window_end" field's value of the CalendarLink entity.
+// If the CalendarLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarLinkMutation) OldWindowEnd(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWindowEnd is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWindowEnd requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWindowEnd: %w", err)
+	}
+	return oldValue.WindowEnd, nil
+}
+
+// ClearWindowEnd clears the value of the "window_end" field.
+func (m *CalendarLinkMutation) ClearWindowEnd() {
+	m.window_end = nil
+	m.clearedFields[calendarlink.FieldWindowEnd] = struct{}{}
+}
+
+// WindowEndCleared returns if the "window_end" field was cleared in this mutation.
+func (m *CalendarLinkMutation) WindowEndCleared() bool {
+	_, ok := m.clearedFields[calendarlink.FieldWindowEnd]
+	return ok
+}
+
+// ResetWindowEnd resets all changes to the "window_end" field.
+func (m *CalendarLinkMutation) ResetWindowEnd() {
+	m.window_end = nil
+	delete(m.clearedFields, calendarlink.FieldWindowEnd)
+}
+
+// SetLastSyncedAt sets the "last_synced_at" field.
+func (m *CalendarLinkMutation) SetLastSyncedAt(t time.Time) {
+	m.last_synced_at = &t
+}
+
+// LastSyncedAt returns the value of the "last_synced_at" field in the mutation.
+func (m *CalendarLinkMutation) LastSyncedAt() (r time.Time, exists bool) {
+	v := m.last_synced_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSyncedAt returns the old "last_synced_at" field's value of the CalendarLink entity.
+// If the CalendarLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarLinkMutation) OldLastSyncedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSyncedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSyncedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSyncedAt: %w", err)
+	}
+	return oldValue.LastSyncedAt, nil
+}
+
+// ClearLastSyncedAt clears the value of the "last_synced_at" field.
+func (m *CalendarLinkMutation) ClearLastSyncedAt() {
+	m.last_synced_at = nil
+	m.clearedFields[calendarlink.FieldLastSyncedAt] = struct{}{}
+}
+
+// LastSyncedAtCleared returns if the "last_synced_at" field was cleared in this mutation.
+func (m *CalendarLinkMutation) LastSyncedAtCleared() bool {
+	_, ok := m.clearedFields[calendarlink.FieldLastSyncedAt]
+	return ok
+}
+
+// ResetLastSyncedAt resets all changes to the "last_synced_at" field.
+func (m *CalendarLinkMutation) ResetLastSyncedAt() {
+	m.last_synced_at = nil
+	delete(m.clearedFields, calendarlink.FieldLastSyncedAt)
+}
+
+// SetLastSyncError sets the "last_sync_error" field.
+func (m *CalendarLinkMutation) SetLastSyncError(s string) {
+	m.last_sync_error = &s
+}
+
+// LastSyncError returns the value of the "last_sync_error" field in the mutation.
+func (m *CalendarLinkMutation) LastSyncError() (r string, exists bool) {
+	v := m.last_sync_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSyncError returns the old "last_sync_error" field's value of the CalendarLink entity.
+// If the CalendarLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarLinkMutation) OldLastSyncError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSyncError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSyncError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSyncError: %w", err)
+	}
+	return oldValue.LastSyncError, nil
+}
+
+// ResetLastSyncError resets all changes to the "last_sync_error" field.
+func (m *CalendarLinkMutation) ResetLastSyncError() {
+	m.last_sync_error = nil
+}
+
+// Where appends a list predicates to the CalendarLinkMutation builder.
+func (m *CalendarLinkMutation) Where(ps ...predicate.CalendarLink) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CalendarLinkMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CalendarLinkMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CalendarLink, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CalendarLinkMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CalendarLinkMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CalendarLink).
+func (m *CalendarLinkMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CalendarLinkMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.created_at != nil {
+		fields = append(fields, calendarlink.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, calendarlink.FieldUpdatedAt)
+	}
+	if m.practitioner_id != nil {
+		fields = append(fields, calendarlink.FieldPractitionerID)
+	}
+	if m.mailbox != nil {
+		fields = append(fields, calendarlink.FieldMailbox)
+	}
+	if m.calendar_id != nil {
+		fields = append(fields, calendarlink.FieldCalendarID)
+	}
+	if m.delta_link != nil {
+		fields = append(fields, calendarlink.FieldDeltaLink)
+	}
+	if m.window_end != nil {
+		fields = append(fields, calendarlink.FieldWindowEnd)
+	}
+	if m.last_synced_at != nil {
+		fields = append(fields, calendarlink.FieldLastSyncedAt)
+	}
+	if m.last_sync_error != nil {
+		fields = append(fields, calendarlink.FieldLastSyncError)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CalendarLinkMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case calendarlink.FieldCreatedAt:
+		return m.CreatedAt()
+	case calendarlink.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case calendarlink.FieldPractitionerID:
+		return m.PractitionerID()
+	case calendarlink.FieldMailbox:
+		return m.Mailbox()
+	case calendarlink.FieldCalendarID:
+		return m.CalendarID()
+	case calendarlink.FieldDeltaLink:
+		return m.DeltaLink()
+	case calendarlink.FieldWindowEnd:
+		return m.WindowEnd()
+	case calendarlink.FieldLastSyncedAt:
+		return m.LastSyncedAt()
+	case calendarlink.FieldLastSyncError:
+		return m.LastSyncError()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CalendarLinkMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case calendarlink.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case calendarlink.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case calendarlink.FieldPractitionerID:
+		return m.OldPractitionerID(ctx)
+	case calendarlink.FieldMailbox:
+		return m.OldMailbox(ctx)
+	case calendarlink.FieldCalendarID:
+		return m.OldCalendarID(ctx)
+	case calendarlink.FieldDeltaLink:
+		return m.OldDeltaLink(ctx)
+	case calendarlink.FieldWindowEnd:
+		return m.OldWindowEnd(ctx)
+	case calendarlink.FieldLastSyncedAt:
+		return m.OldLastSyncedAt(ctx)
+	case calendarlink.FieldLastSyncError:
+		return m.OldLastSyncError(ctx)
+	}
+	return nil, fmt.Errorf("unknown CalendarLink field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CalendarLinkMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case calendarlink.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case calendarlink.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case calendarlink.FieldPractitionerID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPractitionerID(v)
+		return nil
+	case calendarlink.FieldMailbox:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMailbox(v)
+		return nil
+	case calendarlink.FieldCalendarID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCalendarID(v)
+		return nil
+	case calendarlink.FieldDeltaLink:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeltaLink(v)
+		return nil
+	case calendarlink.FieldWindowEnd:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWindowEnd(v)
+		return nil
+	case calendarlink.FieldLastSyncedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSyncedAt(v)
+		return nil
+	case calendarlink.FieldLastSyncError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSyncError(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CalendarLink field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CalendarLinkMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CalendarLinkMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CalendarLinkMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown CalendarLink numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CalendarLinkMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(calendarlink.FieldWindowEnd) {
+		fields = append(fields, calendarlink.FieldWindowEnd)
+	}
+	if m.FieldCleared(calendarlink.FieldLastSyncedAt) {
+		fields = append(fields, calendarlink.FieldLastSyncedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CalendarLinkMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CalendarLinkMutation) ClearField(name string) error {
+	switch name {
+	case calendarlink.FieldWindowEnd:
+		m.ClearWindowEnd()
+		return nil
+	case calendarlink.FieldLastSyncedAt:
+		m.ClearLastSyncedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CalendarLink nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CalendarLinkMutation) ResetField(name string) error {
+	switch name {
+	case calendarlink.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case calendarlink.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case calendarlink.FieldPractitionerID:
+		m.ResetPractitionerID()
+		return nil
+	case calendarlink.FieldMailbox:
+		m.ResetMailbox()
+		return nil
+	case calendarlink.FieldCalendarID:
+		m.ResetCalendarID()
+		return nil
+	case calendarlink.FieldDeltaLink:
+		m.ResetDeltaLink()
+		return nil
+	case calendarlink.FieldWindowEnd:
+		m.ResetWindowEnd()
+		return nil
+	case calendarlink.FieldLastSyncedAt:
+		m.ResetLastSyncedAt()
+		return nil
+	case calendarlink.FieldLastSyncError:
+		m.ResetLastSyncError()
+		return nil
+	}
+	return fmt.Errorf("unknown CalendarLink field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CalendarLinkMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CalendarLinkMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CalendarLinkMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CalendarLinkMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CalendarLinkMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CalendarLinkMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CalendarLinkMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CalendarLink unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CalendarLinkMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CalendarLink edge %s", name)
+}
+
+// CalendarSubscriptionMutation represents an operation that mutates the CalendarSubscription nodes in the graph.
+type CalendarSubscriptionMutation struct {
+	config
+	op                   Op
+	typ                  string
+	id                   *gid.ID
+	created_at           *time.Time
+	updated_at           *time.Time
+	link_id              *gid.ID
+	graph_id             *string
+	client_state         *string
+	expires_at           *time.Time
+	state                *calendarsubscription.State
+	failures             *int
+	addfailures          *int
+	last_notification_at *time.Time
+	last_renewed_at      *time.Time
+	last_error           *string
+	clearedFields        map[string]struct{}
+	done                 bool
+	oldValue             func(context.Context) (*CalendarSubscription, error)
+	predicates           []predicate.CalendarSubscription
+}
+
+var _ ent.Mutation = (*CalendarSubscriptionMutation)(nil)
+
+// calendarsubscriptionOption allows management of the mutation configuration using functional options.
+type calendarsubscriptionOption func(*CalendarSubscriptionMutation)
+
+// newCalendarSubscriptionMutation creates new mutation for the CalendarSubscription entity.
+func newCalendarSubscriptionMutation(c config, op Op, opts ...calendarsubscriptionOption) *CalendarSubscriptionMutation {
+	m := &CalendarSubscriptionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCalendarSubscription,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCalendarSubscriptionID sets the ID field of the mutation.
+func withCalendarSubscriptionID(id gid.ID) calendarsubscriptionOption {
+	return func(m *CalendarSubscriptionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CalendarSubscription
+		)
+		m.oldValue = func(ctx context.Context) (*CalendarSubscription, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CalendarSubscription.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCalendarSubscription sets the old CalendarSubscription of the mutation.
+func withCalendarSubscription(node *CalendarSubscription) calendarsubscriptionOption {
+	return func(m *CalendarSubscriptionMutation) {
+		m.oldValue = func(context.Context) (*CalendarSubscription, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CalendarSubscriptionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CalendarSubscriptionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CalendarSubscription entities.
+func (m *CalendarSubscriptionMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CalendarSubscriptionMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CalendarSubscriptionMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CalendarSubscription.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CalendarSubscriptionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CalendarSubscriptionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CalendarSubscriptionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CalendarSubscriptionMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CalendarSubscriptionMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CalendarSubscriptionMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetLinkID sets the "link_id" field.
+func (m *CalendarSubscriptionMutation) SetLinkID(gi gid.ID) {
+	m.link_id = &gi
+}
+
+// LinkID returns the value of the "link_id" field in the mutation.
+func (m *CalendarSubscriptionMutation) LinkID() (r gid.ID, exists bool) {
+	v := m.link_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLinkID returns the old "link_id" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldLinkID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLinkID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLinkID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLinkID: %w", err)
+	}
+	return oldValue.LinkID, nil
+}
+
+// ResetLinkID resets all changes to the "link_id" field.
+func (m *CalendarSubscriptionMutation) ResetLinkID() {
+	m.link_id = nil
+}
+
+// SetGraphID sets the "graph_id" field.
+func (m *CalendarSubscriptionMutation) SetGraphID(s string) {
+	m.graph_id = &s
+}
+
+// GraphID returns the value of the "graph_id" field in the mutation.
+func (m *CalendarSubscriptionMutation) GraphID() (r string, exists bool) {
+	v := m.graph_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGraphID returns the old "graph_id" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldGraphID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGraphID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGraphID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGraphID: %w", err)
+	}
+	return oldValue.GraphID, nil
+}
+
+// ResetGraphID resets all changes to the "graph_id" field.
+func (m *CalendarSubscriptionMutation) ResetGraphID() {
+	m.graph_id = nil
+}
+
+// SetClientState sets the "client_state" field.
+func (m *CalendarSubscriptionMutation) SetClientState(s string) {
+	m.client_state = &s
+}
+
+// ClientState returns the value of the "client_state" field in the mutation.
+func (m *CalendarSubscriptionMutation) ClientState() (r string, exists bool) {
+	v := m.client_state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientState returns the old "client_state" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldClientState(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientState: %w", err)
+	}
+	return oldValue.ClientState, nil
+}
+
+// ResetClientState resets all changes to the "client_state" field.
+func (m *CalendarSubscriptionMutation) ResetClientState() {
+	m.client_state = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *CalendarSubscriptionMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *CalendarSubscriptionMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ClearExpiresAt clears the value of the "expires_at" field.
+func (m *CalendarSubscriptionMutation) ClearExpiresAt() {
+	m.expires_at = nil
+	m.clearedFields[calendarsubscription.FieldExpiresAt] = struct{}{}
+}
+
+// ExpiresAtCleared returns if the "expires_at" field was cleared in this mutation.
+func (m *CalendarSubscriptionMutation) ExpiresAtCleared() bool {
+	_, ok := m.clearedFields[calendarsubscription.FieldExpiresAt]
+	return ok
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *CalendarSubscriptionMutation) ResetExpiresAt() {
+	m.expires_at = nil
+	delete(m.clearedFields, calendarsubscription.FieldExpiresAt)
+}
+
+// SetState sets the "state" field.
+func (m *CalendarSubscriptionMutation) SetState(c calendarsubscription.State) {
+	m.state = &c
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *CalendarSubscriptionMutation) State() (r calendarsubscription.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldState(ctx context.Context) (v calendarsubscription.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *CalendarSubscriptionMutation) ResetState() {
+	m.state = nil
+}
+
+// SetFailures sets the "failures" field.
+func (m *CalendarSubscriptionMutation) SetFailures(i int) {
+	m.failures = &i
+	m.addfailures = nil
+}
+
+// Failures returns the value of the "failures" field in the mutation.
+func (m *CalendarSubscriptionMutation) Failures() (r int, exists bool) {
+	v := m.failures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailures returns the old "failures" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldFailures(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailures is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailures requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailures: %w", err)
+	}
+	return oldValue.Failures, nil
+}
+
+// AddFailures adds i to the "failures" field.
+func (m *CalendarSubscriptionMutation) AddFailures(i int) {
+	if m.addfailures != nil {
+		*m.addfailures += i
+	} else {
+		m.addfailures = &i
+	}
+}
+
+// AddedFailures returns the value that was added to the "failures" field in this mutation.
+func (m *CalendarSubscriptionMutation) AddedFailures() (r int, exists bool) {
+	v := m.addfailures
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFailures resets all changes to the "failures" field.
+func (m *CalendarSubscriptionMutation) ResetFailures() {
+	m.failures = nil
+	m.addfailures = nil
+}
+
+// SetLastNotificationAt sets the "last_notification_at" field.
+func (m *CalendarSubscriptionMutation) SetLastNotificationAt(t time.Time) {
+	m.last_notification_at = &t
+}
+
+// LastNotificationAt returns the value of the "last_notification_at" field in the mutation.
+func (m *CalendarSubscriptionMutation) LastNotificationAt() (r time.Time, exists bool) {
+	v := m.last_notification_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastNotificationAt returns the old "last_notification_at" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldLastNotificationAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastNotificationAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastNotificationAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastNotificationAt: %w", err)
+	}
+	return oldValue.LastNotificationAt, nil
+}
+
+// ClearLastNotificationAt clears the value of the "last_notification_at" field.
+func (m *CalendarSubscriptionMutation) ClearLastNotificationAt() {
+	m.last_notification_at = nil
+	m.clearedFields[calendarsubscription.FieldLastNotificationAt] = struct{}{}
+}
+
+// LastNotificationAtCleared returns if the "last_notification_at" field was cleared in this mutation.
+func (m *CalendarSubscriptionMutation) LastNotificationAtCleared() bool {
+	_, ok := m.clearedFields[calendarsubscription.FieldLastNotificationAt]
+	return ok
+}
+
+// ResetLastNotificationAt resets all changes to the "last_notification_at" field.
+func (m *CalendarSubscriptionMutation) ResetLastNotificationAt() {
+	m.last_notification_at = nil
+	delete(m.clearedFields, calendarsubscription.FieldLastNotificationAt)
+}
+
+// SetLastRenewedAt sets the "last_renewed_at" field.
+func (m *CalendarSubscriptionMutation) SetLastRenewedAt(t time.Time) {
+	m.last_renewed_at = &t
+}
+
+// LastRenewedAt returns the value of the "last_renewed_at" field in the mutation.
+func (m *CalendarSubscriptionMutation) LastRenewedAt() (r time.Time, exists bool) {
+	v := m.last_renewed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastRenewedAt returns the old "last_renewed_at" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldLastRenewedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastRenewedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastRenewedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastRenewedAt: %w", err)
+	}
+	return oldValue.LastRenewedAt, nil
+}
+
+// ClearLastRenewedAt clears the value of the "last_renewed_at" field.
+func (m *CalendarSubscriptionMutation) ClearLastRenewedAt() {
+	m.last_renewed_at = nil
+	m.clearedFields[calendarsubscription.FieldLastRenewedAt] = struct{}{}
+}
+
+// LastRenewedAtCleared returns if the "last_renewed_at" field was cleared in this mutation.
+func (m *CalendarSubscriptionMutation) LastRenewedAtCleared() bool {
+	_, ok := m.clearedFields[calendarsubscription.FieldLastRenewedAt]
+	return ok
+}
+
+// ResetLastRenewedAt resets all changes to the "last_renewed_at" field.
+func (m *CalendarSubscriptionMutation) ResetLastRenewedAt() {
+	m.last_renewed_at = nil
+	delete(m.clearedFields, calendarsubscription.FieldLastRenewedAt)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *CalendarSubscriptionMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *CalendarSubscriptionMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the CalendarSubscription entity.
+// If the CalendarSubscription object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CalendarSubscriptionMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *CalendarSubscriptionMutation) ResetLastError() {
+	m.last_error = nil
+}
+
+// Where appends a list predicates to the CalendarSubscriptionMutation builder.
+func (m *CalendarSubscriptionMutation) Where(ps ...predicate.CalendarSubscription) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CalendarSubscriptionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CalendarSubscriptionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CalendarSubscription, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CalendarSubscriptionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CalendarSubscriptionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CalendarSubscription).
+func (m *CalendarSubscriptionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CalendarSubscriptionMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.created_at != nil {
+		fields = append(fields, calendarsubscription.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, calendarsubscription.FieldUpdatedAt)
+	}
+	if m.link_id != nil {
+		fields = append(fields, calendarsubscription.FieldLinkID)
+	}
+	if m.graph_id != nil {
+		fields = append(fields, calendarsubscription.FieldGraphID)
+	}
+	if m.client_state != nil {
+		fields = append(fields, calendarsubscription.FieldClientState)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, calendarsubscription.FieldExpiresAt)
+	}
+	if m.state != nil {
+		fields = append(fields, calendarsubscription.FieldState)
+	}
+	if m.failures != nil {
+		fields = append(fields, calendarsubscription.FieldFailures)
+	}
+	if m.last_notification_at != nil {
+		fields = append(fields, calendarsubscription.FieldLastNotificationAt)
+	}
+	if m.last_renewed_at != nil {
+		fields = append(fields, calendarsubscription.FieldLastRenewedAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, calendarsubscription.FieldLastError)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CalendarSubscriptionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case calendarsubscription.FieldCreatedAt:
+		return m.CreatedAt()
+	case calendarsubscription.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case calendarsubscription.FieldLinkID:
+		return m.LinkID()
+	case calendarsubscription.FieldGraphID:
+		return m.GraphID()
+	case calendarsubscription.FieldClientState:
+		return m.ClientState()
+	case calendarsubscription.FieldExpiresAt:
+		return m.ExpiresAt()
+	case calendarsubscription.FieldState:
+		return m.State()
+	case calendarsubscription.FieldFailures:
+		return m.Failures()
+	case calendarsubscription.FieldLastNotificationAt:
+		return m.LastNotificationAt()
+	case calendarsubscription.FieldLastRenewedAt:
+		return m.LastRenewedAt()
+	case calendarsubscription.FieldLastError:
+		return m.LastError()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CalendarSubscriptionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case calendarsubscription.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case calendarsubscription.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case calendarsubscription.FieldLinkID:
+		return m.OldLinkID(ctx)
+	case calendarsubscription.FieldGraphID:
+		return m.OldGraphID(ctx)
+	case calendarsubscription.FieldClientState:
+		return m.OldClientState(ctx)
+	case calendarsubscription.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case calendarsubscription.FieldState:
+		return m.OldState(ctx)
+	case calendarsubscription.FieldFailures:
+		return m.OldFailures(ctx)
+	case calendarsubscription.FieldLastNotificationAt:
+		return m.OldLastNotificationAt(ctx)
+	case calendarsubscription.FieldLastRenewedAt:
+		return m.OldLastRenewedAt(ctx)
+	case calendarsubscription.FieldLastError:
+		return m.OldLastError(ctx)
+	}
+	return nil, fmt.Errorf("unknown CalendarSubscription field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CalendarSubscriptionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case calendarsubscription.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case calendarsubscription.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case calendarsubscription.FieldLinkID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLinkID(v)
+		return nil
+	case calendarsubscription.FieldGraphID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGraphID(v)
+		return nil
+	case calendarsubscription.FieldClientState:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientState(v)
+		return nil
+	case calendarsubscription.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case calendarsubscription.FieldState:
+		v, ok := value.(calendarsubscription.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case calendarsubscription.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailures(v)
+		return nil
+	case calendarsubscription.FieldLastNotificationAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastNotificationAt(v)
+		return nil
+	case calendarsubscription.FieldLastRenewedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastRenewedAt(v)
+		return nil
+	case calendarsubscription.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CalendarSubscription field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CalendarSubscriptionMutation) AddedFields() []string {
+	var fields []string
+	if m.addfailures != nil {
+		fields = append(fields, calendarsubscription.FieldFailures)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CalendarSubscriptionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case calendarsubscription.FieldFailures:
+		return m.AddedFailures()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CalendarSubscriptionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case calendarsubscription.FieldFailures:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFailures(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CalendarSubscription numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CalendarSubscriptionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(calendarsubscription.FieldExpiresAt) {
+		fields = append(fields, calendarsubscription.FieldExpiresAt)
+	}
+	if m.FieldCleared(calendarsubscription.FieldLastNotificationAt) {
+		fields = append(fields, calendarsubscription.FieldLastNotificationAt)
+	}
+	if m.FieldCleared(calendarsubscription.FieldLastRenewedAt) {
+		fields = append(fields, calendarsubscription.FieldLastRenewedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CalendarSubscriptionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CalendarSubscriptionMutation) ClearField(name string) error {
+	switch name {
+	case calendarsubscription.FieldExpiresAt:
+		m.ClearExpiresAt()
+		return nil
+	case calendarsubscription.FieldLastNotificationAt:
+		m.ClearLastNotificationAt()
+		return nil
+	case calendarsubscription.FieldLastRenewedAt:
+		m.ClearLastRenewedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CalendarSubscription nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CalendarSubscriptionMutation) ResetField(name string) error {
+	switch name {
+	case calendarsubscription.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case calendarsubscription.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case calendarsubscription.FieldLinkID:
+		m.ResetLinkID()
+		return nil
+	case calendarsubscription.FieldGraphID:
+		m.ResetGraphID()
+		return nil
+	case calendarsubscription.FieldClientState:
+		m.ResetClientState()
+		return nil
+	case calendarsubscription.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case calendarsubscription.FieldState:
+		m.ResetState()
+		return nil
+	case calendarsubscription.FieldFailures:
+		m.ResetFailures()
+		return nil
+	case calendarsubscription.FieldLastNotificationAt:
+		m.ResetLastNotificationAt()
+		return nil
+	case calendarsubscription.FieldLastRenewedAt:
+		m.ResetLastRenewedAt()
+		return nil
+	case calendarsubscription.FieldLastError:
+		m.ResetLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown CalendarSubscription field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CalendarSubscriptionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CalendarSubscriptionMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CalendarSubscriptionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CalendarSubscriptionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CalendarSubscriptionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CalendarSubscriptionMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CalendarSubscriptionMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CalendarSubscription unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CalendarSubscriptionMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CalendarSubscription edge %s", name)
+}
+
 // DateOverrideMutation represents an operation that mutates the DateOverride nodes in the graph.
 type DateOverrideMutation struct {
 	config
@@ -5320,6 +7651,1102 @@ func (m *DateOverrideMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown DateOverride edge %s", name)
+}
+
+// EHRMappingMutation represents an operation that mutates the EHRMapping nodes in the graph.
+type EHRMappingMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *gid.ID
+	created_at    *time.Time
+	updated_at    *time.Time
+	kind          *ehrmapping.Kind
+	local_id      *gid.ID
+	external_id   *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*EHRMapping, error)
+	predicates    []predicate.EHRMapping
+}
+
+var _ ent.Mutation = (*EHRMappingMutation)(nil)
+
+// ehrmappingOption allows management of the mutation configuration using functional options.
+type ehrmappingOption func(*EHRMappingMutation)
+
+// newEHRMappingMutation creates new mutation for the EHRMapping entity.
+func newEHRMappingMutation(c config, op Op, opts ...ehrmappingOption) *EHRMappingMutation {
+	m := &EHRMappingMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEHRMapping,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEHRMappingID sets the ID field of the mutation.
+func withEHRMappingID(id gid.ID) ehrmappingOption {
+	return func(m *EHRMappingMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EHRMapping
+		)
+		m.oldValue = func(ctx context.Context) (*EHRMapping, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EHRMapping.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEHRMapping sets the old EHRMapping of the mutation.
+func withEHRMapping(node *EHRMapping) ehrmappingOption {
+	return func(m *EHRMappingMutation) {
+		m.oldValue = func(context.Context) (*EHRMapping, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EHRMappingMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EHRMappingMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of EHRMapping entities.
+func (m *EHRMappingMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EHRMappingMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EHRMappingMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EHRMapping.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EHRMappingMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EHRMappingMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the EHRMapping entity.
+// If the EHRMapping object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRMappingMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EHRMappingMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EHRMappingMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EHRMappingMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EHRMapping entity.
+// If the EHRMapping object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRMappingMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EHRMappingMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *EHRMappingMutation) SetKind(e ehrmapping.Kind) {
+	m.kind = &e
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *EHRMappingMutation) Kind() (r ehrmapping.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the EHRMapping entity.
+// If the EHRMapping object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRMappingMutation) OldKind(ctx context.Context) (v ehrmapping.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *EHRMappingMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetLocalID sets the "local_id" field.
+func (m *EHRMappingMutation) SetLocalID(gi gid.ID) {
+	m.local_id = &gi
+}
+
+// LocalID returns the value of the "local_id" field in the mutation.
+func (m *EHRMappingMutation) LocalID() (r gid.ID, exists bool) {
+	v := m.local_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLocalID returns the old "local_id" field's value of the EHRMapping entity.
+// If the EHRMapping object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRMappingMutation) OldLocalID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLocalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLocalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLocalID: %w", err)
+	}
+	return oldValue.LocalID, nil
+}
+
+// ResetLocalID resets all changes to the "local_id" field.
+func (m *EHRMappingMutation) ResetLocalID() {
+	m.local_id = nil
+}
+
+// SetExternalID sets the "external_id" field.
+func (m *EHRMappingMutation) SetExternalID(s string) {
+	m.external_id = &s
+}
+
+// ExternalID returns the value of the "external_id" field in the mutation.
+func (m *EHRMappingMutation) ExternalID() (r string, exists bool) {
+	v := m.external_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalID returns the old "external_id" field's value of the EHRMapping entity.
+// If the EHRMapping object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRMappingMutation) OldExternalID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalID: %w", err)
+	}
+	return oldValue.ExternalID, nil
+}
+
+// ResetExternalID resets all changes to the "external_id" field.
+func (m *EHRMappingMutation) ResetExternalID() {
+	m.external_id = nil
+}
+
+// Where appends a list predicates to the EHRMappingMutation builder.
+func (m *EHRMappingMutation) Where(ps ...predicate.EHRMapping) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EHRMappingMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EHRMappingMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EHRMapping, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EHRMappingMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EHRMappingMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EHRMapping).
+func (m *EHRMappingMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EHRMappingMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.created_at != nil {
+		fields = append(fields, ehrmapping.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, ehrmapping.FieldUpdatedAt)
+	}
+	if m.kind != nil {
+		fields = append(fields, ehrmapping.FieldKind)
+	}
+	if m.local_id != nil {
+		fields = append(fields, ehrmapping.FieldLocalID)
+	}
+	if m.external_id != nil {
+		fields = append(fields, ehrmapping.FieldExternalID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EHRMappingMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case ehrmapping.FieldCreatedAt:
+		return m.CreatedAt()
+	case ehrmapping.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case ehrmapping.FieldKind:
+		return m.Kind()
+	case ehrmapping.FieldLocalID:
+		return m.LocalID()
+	case ehrmapping.FieldExternalID:
+		return m.ExternalID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EHRMappingMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case ehrmapping.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case ehrmapping.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case ehrmapping.FieldKind:
+		return m.OldKind(ctx)
+	case ehrmapping.FieldLocalID:
+		return m.OldLocalID(ctx)
+	case ehrmapping.FieldExternalID:
+		return m.OldExternalID(ctx)
+	}
+	return nil, fmt.Errorf("unknown EHRMapping field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EHRMappingMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case ehrmapping.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case ehrmapping.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case ehrmapping.FieldKind:
+		v, ok := value.(ehrmapping.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case ehrmapping.FieldLocalID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLocalID(v)
+		return nil
+	case ehrmapping.FieldExternalID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EHRMapping field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EHRMappingMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EHRMappingMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EHRMappingMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown EHRMapping numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EHRMappingMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EHRMappingMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EHRMappingMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown EHRMapping nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EHRMappingMutation) ResetField(name string) error {
+	switch name {
+	case ehrmapping.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case ehrmapping.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case ehrmapping.FieldKind:
+		m.ResetKind()
+		return nil
+	case ehrmapping.FieldLocalID:
+		m.ResetLocalID()
+		return nil
+	case ehrmapping.FieldExternalID:
+		m.ResetExternalID()
+		return nil
+	}
+	return fmt.Errorf("unknown EHRMapping field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EHRMappingMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EHRMappingMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EHRMappingMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EHRMappingMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EHRMappingMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EHRMappingMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EHRMappingMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown EHRMapping unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EHRMappingMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown EHRMapping edge %s", name)
+}
+
+// EHRRecordMutation represents an operation that mutates the EHRRecord nodes in the graph.
+type EHRRecordMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *gid.ID
+	created_at    *time.Time
+	updated_at    *time.Time
+	kind          *ehrrecord.Kind
+	local_key     *string
+	external_id   *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*EHRRecord, error)
+	predicates    []predicate.EHRRecord
+}
+
+var _ ent.Mutation = (*EHRRecordMutation)(nil)
+
+// ehrrecordOption allows management of the mutation configuration using functional options.
+type ehrrecordOption func(*EHRRecordMutation)
+
+// newEHRRecordMutation creates new mutation for the EHRRecord entity.
+func newEHRRecordMutation(c config, op Op, opts ...ehrrecordOption) *EHRRecordMutation {
+	m := &EHRRecordMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEHRRecord,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEHRRecordID sets the ID field of the mutation.
+func withEHRRecordID(id gid.ID) ehrrecordOption {
+	return func(m *EHRRecordMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EHRRecord
+		)
+		m.oldValue = func(ctx context.Context) (*EHRRecord, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EHRRecord.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEHRRecord sets the old EHRRecord of the mutation.
+func withEHRRecord(node *EHRRecord) ehrrecordOption {
+	return func(m *EHRRecordMutation) {
+		m.oldValue = func(context.Context) (*EHRRecord, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EHRRecordMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EHRRecordMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of EHRRecord entities.
+func (m *EHRRecordMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EHRRecordMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EHRRecordMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EHRRecord.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EHRRecordMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EHRRecordMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the EHRRecord entity.
+// If the EHRRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRRecordMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EHRRecordMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EHRRecordMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EHRRecordMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EHRRecord entity.
+// If the EHRRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRRecordMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EHRRecordMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *EHRRecordMutation) SetKind(e ehrrecord.Kind) {
+	m.kind = &e
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *EHRRecordMutation) Kind() (r ehrrecord.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the EHRRecord entity.
+// If the EHRRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRRecordMutation) OldKind(ctx context.Context) (v ehrrecord.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *EHRRecordMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetLocalKey sets the "local_key" field.
+func (m *EHRRecordMutation) SetLocalKey(s string) {
+	m.local_key = &s
+}
+
+// LocalKey returns the value of the "local_key" field in the mutation.
+func (m *EHRRecordMutation) LocalKey() (r string, exists bool) {
+	v := m.local_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLocalKey returns the old "local_key" field's value of the EHRRecord entity.
+// If the EHRRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRRecordMutation) OldLocalKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLocalKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLocalKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLocalKey: %w", err)
+	}
+	return oldValue.LocalKey, nil
+}
+
+// ResetLocalKey resets all changes to the "local_key" field.
+func (m *EHRRecordMutation) ResetLocalKey() {
+	m.local_key = nil
+}
+
+// SetExternalID sets the "external_id" field.
+func (m *EHRRecordMutation) SetExternalID(s string) {
+	m.external_id = &s
+}
+
+// ExternalID returns the value of the "external_id" field in the mutation.
+func (m *EHRRecordMutation) ExternalID() (r string, exists bool) {
+	v := m.external_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalID returns the old "external_id" field's value of the EHRRecord entity.
+// If the EHRRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRRecordMutation) OldExternalID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalID: %w", err)
+	}
+	return oldValue.ExternalID, nil
+}
+
+// ResetExternalID resets all changes to the "external_id" field.
+func (m *EHRRecordMutation) ResetExternalID() {
+	m.external_id = nil
+}
+
+// Where appends a list predicates to the EHRRecordMutation builder.
+func (m *EHRRecordMutation) Where(ps ...predicate.EHRRecord) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EHRRecordMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EHRRecordMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EHRRecord, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EHRRecordMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EHRRecordMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EHRRecord).
+func (m *EHRRecordMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EHRRecordMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.created_at != nil {
+		fields = append(fields, ehrrecord.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, ehrrecord.FieldUpdatedAt)
+	}
+	if m.kind != nil {
+		fields = append(fields, ehrrecord.FieldKind)
+	}
+	if m.local_key != nil {
+		fields = append(fields, ehrrecord.FieldLocalKey)
+	}
+	if m.external_id != nil {
+		fields = append(fields, ehrrecord.FieldExternalID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EHRRecordMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case ehrrecord.FieldCreatedAt:
+		return m.CreatedAt()
+	case ehrrecord.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case ehrrecord.FieldKind:
+		return m.Kind()
+	case ehrrecord.FieldLocalKey:
+		return m.LocalKey()
+	case ehrrecord.FieldExternalID:
+		return m.ExternalID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EHRRecordMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case ehrrecord.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case ehrrecord.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case ehrrecord.FieldKind:
+		return m.OldKind(ctx)
+	case ehrrecord.FieldLocalKey:
+		return m.OldLocalKey(ctx)
+	case ehrrecord.FieldExternalID:
+		return m.OldExternalID(ctx)
+	}
+	return nil, fmt.Errorf("unknown EHRRecord field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EHRRecordMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case ehrrecord.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case ehrrecord.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case ehrrecord.FieldKind:
+		v, ok := value.(ehrrecord.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case ehrrecord.FieldLocalKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLocalKey(v)
+		return nil
+	case ehrrecord.FieldExternalID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EHRRecord field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EHRRecordMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EHRRecordMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EHRRecordMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown EHRRecord numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EHRRecordMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EHRRecordMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EHRRecordMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown EHRRecord nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EHRRecordMutation) ResetField(name string) error {
+	switch name {
+	case ehrrecord.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case ehrrecord.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case ehrrecord.FieldKind:
+		m.ResetKind()
+		return nil
+	case ehrrecord.FieldLocalKey:
+		m.ResetLocalKey()
+		return nil
+	case ehrrecord.FieldExternalID:
+		m.ResetExternalID()
+		return nil
+	}
+	return fmt.Errorf("unknown EHRRecord field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EHRRecordMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EHRRecordMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EHRRecordMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EHRRecordMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EHRRecordMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EHRRecordMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EHRRecordMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown EHRRecord unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EHRRecordMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown EHRRecord edge %s", name)
 }
 
 // ExternalBusyBlockMutation represents an operation that mutates the ExternalBusyBlock nodes in the graph.

@@ -7,7 +7,12 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/auditentry"
+	"frontdesk/ent/calendarevent"
+	"frontdesk/ent/calendarlink"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
@@ -365,6 +370,189 @@ func init() {
 			return nil
 		}
 	}()
+	calendareventMixin := schema.CalendarEvent{}.Mixin()
+	calendareventMixinFields0 := calendareventMixin[0].Fields()
+	_ = calendareventMixinFields0
+	calendareventMixinFields1 := calendareventMixin[1].Fields()
+	_ = calendareventMixinFields1
+	calendareventFields := schema.CalendarEvent{}.Fields()
+	_ = calendareventFields
+	// calendareventDescCreatedAt is the schema descriptor for created_at field.
+	calendareventDescCreatedAt := calendareventMixinFields1[0].Descriptor()
+	// calendarevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	calendarevent.DefaultCreatedAt = calendareventDescCreatedAt.Default.(func() time.Time)
+	// calendareventDescUpdatedAt is the schema descriptor for updated_at field.
+	calendareventDescUpdatedAt := calendareventMixinFields1[1].Descriptor()
+	// calendarevent.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	calendarevent.DefaultUpdatedAt = calendareventDescUpdatedAt.Default.(func() time.Time)
+	// calendarevent.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	calendarevent.UpdateDefaultUpdatedAt = calendareventDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// calendareventDescAppointmentID is the schema descriptor for appointment_id field.
+	calendareventDescAppointmentID := calendareventFields[0].Descriptor()
+	// calendarevent.AppointmentIDValidator is a validator for the "appointment_id" field. It is called by the builders before save.
+	calendarevent.AppointmentIDValidator = calendareventDescAppointmentID.Validators[0].(func(string) error)
+	// calendareventDescMailbox is the schema descriptor for mailbox field.
+	calendareventDescMailbox := calendareventFields[1].Descriptor()
+	// calendarevent.MailboxValidator is a validator for the "mailbox" field. It is called by the builders before save.
+	calendarevent.MailboxValidator = calendareventDescMailbox.Validators[0].(func(string) error)
+	// calendareventDescEventID is the schema descriptor for event_id field.
+	calendareventDescEventID := calendareventFields[2].Descriptor()
+	// calendarevent.EventIDValidator is a validator for the "event_id" field. It is called by the builders before save.
+	calendarevent.EventIDValidator = calendareventDescEventID.Validators[0].(func(string) error)
+	// calendareventDescID is the schema descriptor for id field.
+	calendareventDescID := calendareventMixinFields0[0].Descriptor()
+	// calendarevent.DefaultID holds the default value on creation for the id field.
+	calendarevent.DefaultID = calendareventDescID.Default.(func() gid.ID)
+	// calendarevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	calendarevent.IDValidator = func() func(string) error {
+		validators := calendareventDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	calendarlinkMixin := schema.CalendarLink{}.Mixin()
+	calendarlinkMixinFields0 := calendarlinkMixin[0].Fields()
+	_ = calendarlinkMixinFields0
+	calendarlinkMixinFields1 := calendarlinkMixin[1].Fields()
+	_ = calendarlinkMixinFields1
+	calendarlinkFields := schema.CalendarLink{}.Fields()
+	_ = calendarlinkFields
+	// calendarlinkDescCreatedAt is the schema descriptor for created_at field.
+	calendarlinkDescCreatedAt := calendarlinkMixinFields1[0].Descriptor()
+	// calendarlink.DefaultCreatedAt holds the default value on creation for the created_at field.
+	calendarlink.DefaultCreatedAt = calendarlinkDescCreatedAt.Default.(func() time.Time)
+	// calendarlinkDescUpdatedAt is the schema descriptor for updated_at field.
+	calendarlinkDescUpdatedAt := calendarlinkMixinFields1[1].Descriptor()
+	// calendarlink.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	calendarlink.DefaultUpdatedAt = calendarlinkDescUpdatedAt.Default.(func() time.Time)
+	// calendarlink.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	calendarlink.UpdateDefaultUpdatedAt = calendarlinkDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// calendarlinkDescPractitionerID is the schema descriptor for practitioner_id field.
+	calendarlinkDescPractitionerID := calendarlinkFields[0].Descriptor()
+	// calendarlink.PractitionerIDValidator is a validator for the "practitioner_id" field. It is called by the builders before save.
+	calendarlink.PractitionerIDValidator = calendarlinkDescPractitionerID.Validators[0].(func(string) error)
+	// calendarlinkDescMailbox is the schema descriptor for mailbox field.
+	calendarlinkDescMailbox := calendarlinkFields[1].Descriptor()
+	// calendarlink.MailboxValidator is a validator for the "mailbox" field. It is called by the builders before save.
+	calendarlink.MailboxValidator = func() func(string) error {
+		validators := calendarlinkDescMailbox.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(mailbox string) error {
+			for _, fn := range fns {
+				if err := fn(mailbox); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// calendarlinkDescCalendarID is the schema descriptor for calendar_id field.
+	calendarlinkDescCalendarID := calendarlinkFields[2].Descriptor()
+	// calendarlink.DefaultCalendarID holds the default value on creation for the calendar_id field.
+	calendarlink.DefaultCalendarID = calendarlinkDescCalendarID.Default.(string)
+	// calendarlink.CalendarIDValidator is a validator for the "calendar_id" field. It is called by the builders before save.
+	calendarlink.CalendarIDValidator = calendarlinkDescCalendarID.Validators[0].(func(string) error)
+	// calendarlinkDescDeltaLink is the schema descriptor for delta_link field.
+	calendarlinkDescDeltaLink := calendarlinkFields[3].Descriptor()
+	// calendarlink.DefaultDeltaLink holds the default value on creation for the delta_link field.
+	calendarlink.DefaultDeltaLink = calendarlinkDescDeltaLink.Default.(string)
+	// calendarlinkDescLastSyncError is the schema descriptor for last_sync_error field.
+	calendarlinkDescLastSyncError := calendarlinkFields[6].Descriptor()
+	// calendarlink.DefaultLastSyncError holds the default value on creation for the last_sync_error field.
+	calendarlink.DefaultLastSyncError = calendarlinkDescLastSyncError.Default.(string)
+	// calendarlinkDescID is the schema descriptor for id field.
+	calendarlinkDescID := calendarlinkMixinFields0[0].Descriptor()
+	// calendarlink.DefaultID holds the default value on creation for the id field.
+	calendarlink.DefaultID = calendarlinkDescID.Default.(func() gid.ID)
+	// calendarlink.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	calendarlink.IDValidator = func() func(string) error {
+		validators := calendarlinkDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	calendarsubscriptionMixin := schema.CalendarSubscription{}.Mixin()
+	calendarsubscriptionMixinFields0 := calendarsubscriptionMixin[0].Fields()
+	_ = calendarsubscriptionMixinFields0
+	calendarsubscriptionMixinFields1 := calendarsubscriptionMixin[1].Fields()
+	_ = calendarsubscriptionMixinFields1
+	calendarsubscriptionFields := schema.CalendarSubscription{}.Fields()
+	_ = calendarsubscriptionFields
+	// calendarsubscriptionDescCreatedAt is the schema descriptor for created_at field.
+	calendarsubscriptionDescCreatedAt := calendarsubscriptionMixinFields1[0].Descriptor()
+	// calendarsubscription.DefaultCreatedAt holds the default value on creation for the created_at field.
+	calendarsubscription.DefaultCreatedAt = calendarsubscriptionDescCreatedAt.Default.(func() time.Time)
+	// calendarsubscriptionDescUpdatedAt is the schema descriptor for updated_at field.
+	calendarsubscriptionDescUpdatedAt := calendarsubscriptionMixinFields1[1].Descriptor()
+	// calendarsubscription.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	calendarsubscription.DefaultUpdatedAt = calendarsubscriptionDescUpdatedAt.Default.(func() time.Time)
+	// calendarsubscription.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	calendarsubscription.UpdateDefaultUpdatedAt = calendarsubscriptionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// calendarsubscriptionDescLinkID is the schema descriptor for link_id field.
+	calendarsubscriptionDescLinkID := calendarsubscriptionFields[0].Descriptor()
+	// calendarsubscription.LinkIDValidator is a validator for the "link_id" field. It is called by the builders before save.
+	calendarsubscription.LinkIDValidator = calendarsubscriptionDescLinkID.Validators[0].(func(string) error)
+	// calendarsubscriptionDescGraphID is the schema descriptor for graph_id field.
+	calendarsubscriptionDescGraphID := calendarsubscriptionFields[1].Descriptor()
+	// calendarsubscription.DefaultGraphID holds the default value on creation for the graph_id field.
+	calendarsubscription.DefaultGraphID = calendarsubscriptionDescGraphID.Default.(string)
+	// calendarsubscription.GraphIDValidator is a validator for the "graph_id" field. It is called by the builders before save.
+	calendarsubscription.GraphIDValidator = calendarsubscriptionDescGraphID.Validators[0].(func(string) error)
+	// calendarsubscriptionDescClientState is the schema descriptor for client_state field.
+	calendarsubscriptionDescClientState := calendarsubscriptionFields[2].Descriptor()
+	// calendarsubscription.ClientStateValidator is a validator for the "client_state" field. It is called by the builders before save.
+	calendarsubscription.ClientStateValidator = calendarsubscriptionDescClientState.Validators[0].(func(string) error)
+	// calendarsubscriptionDescFailures is the schema descriptor for failures field.
+	calendarsubscriptionDescFailures := calendarsubscriptionFields[5].Descriptor()
+	// calendarsubscription.DefaultFailures holds the default value on creation for the failures field.
+	calendarsubscription.DefaultFailures = calendarsubscriptionDescFailures.Default.(int)
+	// calendarsubscription.FailuresValidator is a validator for the "failures" field. It is called by the builders before save.
+	calendarsubscription.FailuresValidator = calendarsubscriptionDescFailures.Validators[0].(func(int) error)
+	// calendarsubscriptionDescLastError is the schema descriptor for last_error field.
+	calendarsubscriptionDescLastError := calendarsubscriptionFields[8].Descriptor()
+	// calendarsubscription.DefaultLastError holds the default value on creation for the last_error field.
+	calendarsubscription.DefaultLastError = calendarsubscriptionDescLastError.Default.(string)
+	// calendarsubscriptionDescID is the schema descriptor for id field.
+	calendarsubscriptionDescID := calendarsubscriptionMixinFields0[0].Descriptor()
+	// calendarsubscription.DefaultID holds the default value on creation for the id field.
+	calendarsubscription.DefaultID = calendarsubscriptionDescID.Default.(func() gid.ID)
+	// calendarsubscription.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	calendarsubscription.IDValidator = func() func(string) error {
+		validators := calendarsubscriptionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	dateoverrideMixin := schema.DateOverride{}.Mixin()
 	dateoverrideMixinFields0 := dateoverrideMixin[0].Fields()
 	_ = dateoverrideMixinFields0
@@ -425,6 +613,110 @@ func init() {
 	// dateoverride.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	dateoverride.IDValidator = func() func(string) error {
 		validators := dateoverrideDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	ehrmappingMixin := schema.EHRMapping{}.Mixin()
+	ehrmappingMixinFields0 := ehrmappingMixin[0].Fields()
+	_ = ehrmappingMixinFields0
+	ehrmappingMixinFields1 := ehrmappingMixin[1].Fields()
+	_ = ehrmappingMixinFields1
+	ehrmappingFields := schema.EHRMapping{}.Fields()
+	_ = ehrmappingFields
+	// ehrmappingDescCreatedAt is the schema descriptor for created_at field.
+	ehrmappingDescCreatedAt := ehrmappingMixinFields1[0].Descriptor()
+	// ehrmapping.DefaultCreatedAt holds the default value on creation for the created_at field.
+	ehrmapping.DefaultCreatedAt = ehrmappingDescCreatedAt.Default.(func() time.Time)
+	// ehrmappingDescUpdatedAt is the schema descriptor for updated_at field.
+	ehrmappingDescUpdatedAt := ehrmappingMixinFields1[1].Descriptor()
+	// ehrmapping.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	ehrmapping.DefaultUpdatedAt = ehrmappingDescUpdatedAt.Default.(func() time.Time)
+	// ehrmapping.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	ehrmapping.UpdateDefaultUpdatedAt = ehrmappingDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// ehrmappingDescLocalID is the schema descriptor for local_id field.
+	ehrmappingDescLocalID := ehrmappingFields[1].Descriptor()
+	// ehrmapping.LocalIDValidator is a validator for the "local_id" field. It is called by the builders before save.
+	ehrmapping.LocalIDValidator = ehrmappingDescLocalID.Validators[0].(func(string) error)
+	// ehrmappingDescExternalID is the schema descriptor for external_id field.
+	ehrmappingDescExternalID := ehrmappingFields[2].Descriptor()
+	// ehrmapping.ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
+	ehrmapping.ExternalIDValidator = func() func(string) error {
+		validators := ehrmappingDescExternalID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(external_id string) error {
+			for _, fn := range fns {
+				if err := fn(external_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ehrmappingDescID is the schema descriptor for id field.
+	ehrmappingDescID := ehrmappingMixinFields0[0].Descriptor()
+	// ehrmapping.DefaultID holds the default value on creation for the id field.
+	ehrmapping.DefaultID = ehrmappingDescID.Default.(func() gid.ID)
+	// ehrmapping.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	ehrmapping.IDValidator = func() func(string) error {
+		validators := ehrmappingDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	ehrrecordMixin := schema.EHRRecord{}.Mixin()
+	ehrrecordMixinFields0 := ehrrecordMixin[0].Fields()
+	_ = ehrrecordMixinFields0
+	ehrrecordMixinFields1 := ehrrecordMixin[1].Fields()
+	_ = ehrrecordMixinFields1
+	ehrrecordFields := schema.EHRRecord{}.Fields()
+	_ = ehrrecordFields
+	// ehrrecordDescCreatedAt is the schema descriptor for created_at field.
+	ehrrecordDescCreatedAt := ehrrecordMixinFields1[0].Descriptor()
+	// ehrrecord.DefaultCreatedAt holds the default value on creation for the created_at field.
+	ehrrecord.DefaultCreatedAt = ehrrecordDescCreatedAt.Default.(func() time.Time)
+	// ehrrecordDescUpdatedAt is the schema descriptor for updated_at field.
+	ehrrecordDescUpdatedAt := ehrrecordMixinFields1[1].Descriptor()
+	// ehrrecord.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	ehrrecord.DefaultUpdatedAt = ehrrecordDescUpdatedAt.Default.(func() time.Time)
+	// ehrrecord.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	ehrrecord.UpdateDefaultUpdatedAt = ehrrecordDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// ehrrecordDescLocalKey is the schema descriptor for local_key field.
+	ehrrecordDescLocalKey := ehrrecordFields[1].Descriptor()
+	// ehrrecord.LocalKeyValidator is a validator for the "local_key" field. It is called by the builders before save.
+	ehrrecord.LocalKeyValidator = ehrrecordDescLocalKey.Validators[0].(func(string) error)
+	// ehrrecordDescExternalID is the schema descriptor for external_id field.
+	ehrrecordDescExternalID := ehrrecordFields[2].Descriptor()
+	// ehrrecord.ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
+	ehrrecord.ExternalIDValidator = ehrrecordDescExternalID.Validators[0].(func(string) error)
+	// ehrrecordDescID is the schema descriptor for id field.
+	ehrrecordDescID := ehrrecordMixinFields0[0].Descriptor()
+	// ehrrecord.DefaultID holds the default value on creation for the id field.
+	ehrrecord.DefaultID = ehrrecordDescID.Default.(func() gid.ID)
+	// ehrrecord.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	ehrrecord.IDValidator = func() func(string) error {
+		validators := ehrrecordDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -22,8 +22,18 @@ type Tx struct {
 	AppointmentStateChange *AppointmentStateChangeClient
 	// AuditEntry is the client for interacting with the AuditEntry builders.
 	AuditEntry *AuditEntryClient
+	// CalendarEvent is the client for interacting with the CalendarEvent builders.
+	CalendarEvent *CalendarEventClient
+	// CalendarLink is the client for interacting with the CalendarLink builders.
+	CalendarLink *CalendarLinkClient
+	// CalendarSubscription is the client for interacting with the CalendarSubscription builders.
+	CalendarSubscription *CalendarSubscriptionClient
 	// DateOverride is the client for interacting with the DateOverride builders.
 	DateOverride *DateOverrideClient
+	// EHRMapping is the client for interacting with the EHRMapping builders.
+	EHRMapping *EHRMappingClient
+	// EHRRecord is the client for interacting with the EHRRecord builders.
+	EHRRecord *EHRRecordClient
 	// ExternalBusyBlock is the client for interacting with the ExternalBusyBlock builders.
 	ExternalBusyBlock *ExternalBusyBlockClient
 	// IntakeForm is the client for interacting with the IntakeForm builders.
@@ -187,7 +197,12 @@ func (tx *Tx) init() {
 	tx.Appointment = NewAppointmentClient(tx.config)
 	tx.AppointmentStateChange = NewAppointmentStateChangeClient(tx.config)
 	tx.AuditEntry = NewAuditEntryClient(tx.config)
+	tx.CalendarEvent = NewCalendarEventClient(tx.config)
+	tx.CalendarLink = NewCalendarLinkClient(tx.config)
+	tx.CalendarSubscription = NewCalendarSubscriptionClient(tx.config)
 	tx.DateOverride = NewDateOverrideClient(tx.config)
+	tx.EHRMapping = NewEHRMappingClient(tx.config)
+	tx.EHRRecord = NewEHRRecordClient(tx.config)
 	tx.ExternalBusyBlock = NewExternalBusyBlockClient(tx.config)
 	tx.IntakeForm = NewIntakeFormClient(tx.config)
 	tx.IntakeSubmission = NewIntakeSubmissionClient(tx.config)

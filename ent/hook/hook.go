@@ -56,6 +56,42 @@ func (f AuditEntryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEntryMutation", m)
 }
 
+// The CalendarEventFunc type is an adapter to allow the use of ordinary
+// function as CalendarEvent mutator.
+type CalendarEventFunc func(context.Context, *ent.CalendarEventMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CalendarEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CalendarEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CalendarEventMutation", m)
+}
+
+// The CalendarLinkFunc type is an adapter to allow the use of ordinary
+// function as CalendarLink mutator.
+type CalendarLinkFunc func(context.Context, *ent.CalendarLinkMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CalendarLinkFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CalendarLinkMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CalendarLinkMutation", m)
+}
+
+// The CalendarSubscriptionFunc type is an adapter to allow the use of ordinary
+// function as CalendarSubscription mutator.
+type CalendarSubscriptionFunc func(context.Context, *ent.CalendarSubscriptionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CalendarSubscriptionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CalendarSubscriptionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CalendarSubscriptionMutation", m)
+}
+
 // The DateOverrideFunc type is an adapter to allow the use of ordinary
 // function as DateOverride mutator.
 type DateOverrideFunc func(context.Context, *ent.DateOverrideMutation) (ent.Value, error)
@@ -66,6 +102,30 @@ func (f DateOverrideFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DateOverrideMutation", m)
+}
+
+// The EHRMappingFunc type is an adapter to allow the use of ordinary
+// function as EHRMapping mutator.
+type EHRMappingFunc func(context.Context, *ent.EHRMappingMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EHRMappingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EHRMappingMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EHRMappingMutation", m)
+}
+
+// The EHRRecordFunc type is an adapter to allow the use of ordinary
+// function as EHRRecord mutator.
+type EHRRecordFunc func(context.Context, *ent.EHRRecordMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EHRRecordFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EHRRecordMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EHRRecordMutation", m)
 }
 
 // The ExternalBusyBlockFunc type is an adapter to allow the use of ordinary

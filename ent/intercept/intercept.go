@@ -11,7 +11,12 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/auditentry"
+	"frontdesk/ent/calendarevent"
+	"frontdesk/ent/calendarlink"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
@@ -195,6 +200,87 @@ func (f TraverseAuditEntry) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.AuditEntryQuery", q)
 }
 
+// The CalendarEventFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CalendarEventFunc func(context.Context, *ent.CalendarEventQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CalendarEventFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CalendarEventQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CalendarEventQuery", q)
+}
+
+// The TraverseCalendarEvent type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCalendarEvent func(context.Context, *ent.CalendarEventQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCalendarEvent) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCalendarEvent) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CalendarEventQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CalendarEventQuery", q)
+}
+
+// The CalendarLinkFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CalendarLinkFunc func(context.Context, *ent.CalendarLinkQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CalendarLinkFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CalendarLinkQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CalendarLinkQuery", q)
+}
+
+// The TraverseCalendarLink type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCalendarLink func(context.Context, *ent.CalendarLinkQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCalendarLink) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCalendarLink) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CalendarLinkQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CalendarLinkQuery", q)
+}
+
+// The CalendarSubscriptionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CalendarSubscriptionFunc func(context.Context, *ent.CalendarSubscriptionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CalendarSubscriptionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CalendarSubscriptionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CalendarSubscriptionQuery", q)
+}
+
+// The TraverseCalendarSubscription type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCalendarSubscription func(context.Context, *ent.CalendarSubscriptionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCalendarSubscription) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCalendarSubscription) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CalendarSubscriptionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CalendarSubscriptionQuery", q)
+}
+
 // The DateOverrideFunc type is an adapter to allow the use of ordinary function as a Querier.
 type DateOverrideFunc func(context.Context, *ent.DateOverrideQuery) (ent.Value, error)
 
@@ -220,6 +306,60 @@ func (f TraverseDateOverride) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.DateOverrideQuery", q)
+}
+
+// The EHRMappingFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EHRMappingFunc func(context.Context, *ent.EHRMappingQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EHRMappingFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EHRMappingQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EHRMappingQuery", q)
+}
+
+// The TraverseEHRMapping type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEHRMapping func(context.Context, *ent.EHRMappingQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEHRMapping) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEHRMapping) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EHRMappingQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EHRMappingQuery", q)
+}
+
+// The EHRRecordFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EHRRecordFunc func(context.Context, *ent.EHRRecordQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EHRRecordFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EHRRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EHRRecordQuery", q)
+}
+
+// The TraverseEHRRecord type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEHRRecord func(context.Context, *ent.EHRRecordQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEHRRecord) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEHRRecord) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EHRRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EHRRecordQuery", q)
 }
 
 // The ExternalBusyBlockFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -611,8 +751,18 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AppointmentStateChangeQuery, predicate.AppointmentStateChange, appointmentstatechange.OrderOption]{typ: ent.TypeAppointmentStateChange, tq: q}, nil
 	case *ent.AuditEntryQuery:
 		return &query[*ent.AuditEntryQuery, predicate.AuditEntry, auditentry.OrderOption]{typ: ent.TypeAuditEntry, tq: q}, nil
+	case *ent.CalendarEventQuery:
+		return &query[*ent.CalendarEventQuery, predicate.CalendarEvent, calendarevent.OrderOption]{typ: ent.TypeCalendarEvent, tq: q}, nil
+	case *ent.CalendarLinkQuery:
+		return &query[*ent.CalendarLinkQuery, predicate.CalendarLink, calendarlink.OrderOption]{typ: ent.TypeCalendarLink, tq: q}, nil
+	case *ent.CalendarSubscriptionQuery:
+		return &query[*ent.CalendarSubscriptionQuery, predicate.CalendarSubscription, calendarsubscription.OrderOption]{typ: ent.TypeCalendarSubscription, tq: q}, nil
 	case *ent.DateOverrideQuery:
 		return &query[*ent.DateOverrideQuery, predicate.DateOverride, dateoverride.OrderOption]{typ: ent.TypeDateOverride, tq: q}, nil
+	case *ent.EHRMappingQuery:
+		return &query[*ent.EHRMappingQuery, predicate.EHRMapping, ehrmapping.OrderOption]{typ: ent.TypeEHRMapping, tq: q}, nil
+	case *ent.EHRRecordQuery:
+		return &query[*ent.EHRRecordQuery, predicate.EHRRecord, ehrrecord.OrderOption]{typ: ent.TypeEHRRecord, tq: q}, nil
 	case *ent.ExternalBusyBlockQuery:
 		return &query[*ent.ExternalBusyBlockQuery, predicate.ExternalBusyBlock, externalbusyblock.OrderOption]{typ: ent.TypeExternalBusyBlock, tq: q}, nil
 	case *ent.IntakeFormQuery:

@@ -189,6 +189,87 @@ var (
 			},
 		},
 	}
+	// CalendarEventsColumns holds the columns for the "calendar_events" table.
+	CalendarEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "appointment_id", Type: field.TypeString, Size: 32},
+		{Name: "mailbox", Type: field.TypeString, Size: 254},
+		{Name: "event_id", Type: field.TypeString, Size: 512},
+	}
+	// CalendarEventsTable holds the schema information for the "calendar_events" table.
+	CalendarEventsTable = &schema.Table{
+		Name:       "calendar_events",
+		Columns:    CalendarEventsColumns,
+		PrimaryKey: []*schema.Column{CalendarEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "calendarevent_appointment_id",
+				Unique:  true,
+				Columns: []*schema.Column{CalendarEventsColumns[3]},
+			},
+		},
+	}
+	// CalendarLinksColumns holds the columns for the "calendar_links" table.
+	CalendarLinksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "practitioner_id", Type: field.TypeString, Size: 32},
+		{Name: "mailbox", Type: field.TypeString, Size: 254},
+		{Name: "calendar_id", Type: field.TypeString, Size: 512, Default: ""},
+		{Name: "delta_link", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "window_end", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "last_synced_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "last_sync_error", Type: field.TypeString, Size: 2147483647, Default: ""},
+	}
+	// CalendarLinksTable holds the schema information for the "calendar_links" table.
+	CalendarLinksTable = &schema.Table{
+		Name:       "calendar_links",
+		Columns:    CalendarLinksColumns,
+		PrimaryKey: []*schema.Column{CalendarLinksColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "calendarlink_practitioner_id",
+				Unique:  true,
+				Columns: []*schema.Column{CalendarLinksColumns[3]},
+			},
+		},
+	}
+	// CalendarSubscriptionsColumns holds the columns for the "calendar_subscriptions" table.
+	CalendarSubscriptionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "link_id", Type: field.TypeString, Size: 32},
+		{Name: "graph_id", Type: field.TypeString, Size: 128, Default: ""},
+		{Name: "client_state", Type: field.TypeString, Size: 128},
+		{Name: "expires_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "ACTIVE", "FAILING"}, Default: "PENDING"},
+		{Name: "failures", Type: field.TypeInt, Default: 0},
+		{Name: "last_notification_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "last_renewed_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "last_error", Type: field.TypeString, Size: 2147483647, Default: ""},
+	}
+	// CalendarSubscriptionsTable holds the schema information for the "calendar_subscriptions" table.
+	CalendarSubscriptionsTable = &schema.Table{
+		Name:       "calendar_subscriptions",
+		Columns:    CalendarSubscriptionsColumns,
+		PrimaryKey: []*schema.Column{CalendarSubscriptionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "calendarsubscription_link_id",
+				Unique:  true,
+				Columns: []*schema.Column{CalendarSubscriptionsColumns[3]},
+			},
+			{
+				Name:    "calendarsubscription_graph_id",
+				Unique:  false,
+				Columns: []*schema.Column{CalendarSubscriptionsColumns[4]},
+			},
+		},
+	}
 	// DateOverridesColumns holds the columns for the "date_overrides" table.
 	DateOverridesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -219,6 +300,50 @@ var (
 				Name:    "dateoverride_practitioner_id_date",
 				Unique:  false,
 				Columns: []*schema.Column{DateOverridesColumns[8], DateOverridesColumns[3]},
+			},
+		},
+	}
+	// EhrMappingsColumns holds the columns for the "ehr_mappings" table.
+	EhrMappingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"SERVICE", "PRACTITIONER"}},
+		{Name: "local_id", Type: field.TypeString, Size: 32},
+		{Name: "external_id", Type: field.TypeString, Size: 255},
+	}
+	// EhrMappingsTable holds the schema information for the "ehr_mappings" table.
+	EhrMappingsTable = &schema.Table{
+		Name:       "ehr_mappings",
+		Columns:    EhrMappingsColumns,
+		PrimaryKey: []*schema.Column{EhrMappingsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ehrmapping_kind_local_id",
+				Unique:  true,
+				Columns: []*schema.Column{EhrMappingsColumns[3], EhrMappingsColumns[4]},
+			},
+		},
+	}
+	// EhrRecordsColumns holds the columns for the "ehr_records" table.
+	EhrRecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"PATIENT", "APPOINTMENT", "NOTE"}},
+		{Name: "local_key", Type: field.TypeString, Size: 191},
+		{Name: "external_id", Type: field.TypeString, Size: 255},
+	}
+	// EhrRecordsTable holds the schema information for the "ehr_records" table.
+	EhrRecordsTable = &schema.Table{
+		Name:       "ehr_records",
+		Columns:    EhrRecordsColumns,
+		PrimaryKey: []*schema.Column{EhrRecordsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ehrrecord_kind_local_key",
+				Unique:  true,
+				Columns: []*schema.Column{EhrRecordsColumns[3], EhrRecordsColumns[4]},
 			},
 		},
 	}
@@ -708,7 +833,12 @@ var (
 		AppointmentsTable,
 		AppointmentStateChangesTable,
 		AuditEntriesTable,
+		CalendarEventsTable,
+		CalendarLinksTable,
+		CalendarSubscriptionsTable,
 		DateOverridesTable,
+		EhrMappingsTable,
+		EhrRecordsTable,
 		ExternalBusyBlocksTable,
 		IntakeFormsTable,
 		IntakeSubmissionsTable,

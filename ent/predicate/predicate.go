@@ -18,8 +18,23 @@ type AppointmentStateChange func(*sql.Selector)
 // AuditEntry is the predicate function for auditentry builders.
 type AuditEntry func(*sql.Selector)
 
+// CalendarEvent is the predicate function for calendarevent builders.
+type CalendarEvent func(*sql.Selector)
+
+// CalendarLink is the predicate function for calendarlink builders.
+type CalendarLink func(*sql.Selector)
+
+// CalendarSubscription is the predicate function for calendarsubscription builders.
+type CalendarSubscription func(*sql.Selector)
+
 // DateOverride is the predicate function for dateoverride builders.
 type DateOverride func(*sql.Selector)
+
+// EHRMapping is the predicate function for ehrmapping builders.
+type EHRMapping func(*sql.Selector)
+
+// EHRRecord is the predicate function for ehrrecord builders.
+type EHRRecord func(*sql.Selector)
 
 // ExternalBusyBlock is the predicate function for externalbusyblock builders.
 type ExternalBusyBlock func(*sql.Selector)
