@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
@@ -21,8 +22,10 @@ import (
 	"frontdesk/calendarsync"
 	"frontdesk/config"
 	"frontdesk/database"
+	"frontdesk/ehrsync"
 	"frontdesk/events"
 	"frontdesk/graph"
+	"frontdesk/integrations/ehr"
 	"frontdesk/integrations/mail"
 	"frontdesk/integrations/msgraph"
 	"frontdesk/integrations/sms"
@@ -68,6 +71,9 @@ type App struct {
 	// Calendar syncs practitioners' Outlook calendars (a no-op sink when
 	// Graph is not configured).
 	Calendar *calendarsync.Sync
+	// EHR pushes patients and appointments to MediRecords or a FHIR
+	// server (a no-op sink when FRONTDESK_EHR is empty).
+	EHR *ehrsync.Sync
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -128,7 +134,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		HoldTTL:        cfg.BookingHold,
 		MaxActiveHolds: cfg.BookingMaxHolds,
 		ManageKey:      []byte(cfg.BookingSecret),
-		Changes:        booking.Sinks{a.Calendar, booking.EventSink{Bus: a.Events}},
+		Changes:        booking.Sinks{a.Calendar, a.EHR, booking.EventSink{Bus: a.Events}},
 	})
 	booking.RegisterJobs(a.Jobs, a.Booking)
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking}})
@@ -180,6 +186,25 @@ func (a *App) buildCalendar() {
 	a.Calendar.Register(a.Jobs)
 }
 
+// buildEHR picks the EHR client and registers its jobs.
+func (a *App) buildEHR() error {
+	cfg := a.Config
+	var e ehr.EHR
+	switch cfg.EHRKind {
+	case "medirecords":
+		loc, err := time.LoadLocation(cfg.EHRTimeZone)
+		if err != nil {
+			return fmt.Errorf("FRONTDESK_EHR_TIME_ZONE: %w", err)
+		}
+		e = ehr.NewMediRecords(cfg.EHRURL, cfg.EHRToken, cfg.EHRPracticeID, loc, nil)
+	case "fhir":
+		e = ehr.NewFHIR(cfg.EHRURL, cfg.EHRToken, nil)
+	}
+	a.EHR = ehrsync.New(a.DB.Client, e, a.Log)
+	a.EHR.Register(a.Jobs)
+	return nil
+}
+
 // routes mounts the HTTP endpoints that are not GraphQL.
 func (a *App) routes(mux *http.ServeMux) {
 	if a.Calendar.Enabled() {
@@ -220,6 +245,9 @@ func (a *App) buildJobs() error {
 	}
 	a.Notify.Register(a.Jobs)
 	a.buildCalendar()
+	if err := a.buildEHR(); err != nil {
+		return err
+	}
 	for kind, n := range cfg.WorkerConcurrency {
 		if err := a.Jobs.SetConcurrency(kind, n); err != nil {
 			return fmt.Errorf("FRONTDESK_WORKER_CONCURRENCY: %w", err)
