@@ -91,7 +91,7 @@ func (f *fixture) book(local string) *booking.Booking {
 		f.t.Fatal(err)
 	}
 	b, err := f.eng.Book(ctx, booking.BookInput{AppointmentID: h.Appointment.ID, HoldToken: h.Token,
-		Guest: &booking.Guest{Name: "Jo Anne Patient", Email: "Jo@Example.com", Phone: "+61412345678"},
+		Guest:   &booking.Guest{Name: "Jo Anne Patient", Email: "Jo@Example.com", Phone: "+61412345678"},
 		Answers: []intake.Answer{{Key: "dob", Text: "1980-02-03"}, {Key: "concern", Text: "sore knee"}}})
 	if err != nil {
 		f.t.Fatal(err)
