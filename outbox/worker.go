@@ -55,11 +55,13 @@ type Worker struct {
 
 	wakeCh chan struct{}
 
-	mu      sync.Mutex
-	running map[string]int  // jobs running, by kind
-	backlog map[string]bool // kinds that may have more due jobs
-	wg      sync.WaitGroup
-	jobCtx  context.Context // parent of handler contexts; cancelled after the grace period
+	mu       sync.Mutex
+	running  map[string]int  // handlers running, by kind
+	backlog  map[string]bool // kinds that may have more due jobs
+	pending  []outcome       // finished attempts not yet recorded
+	flushing bool            // a flush goroutine is running
+	wg       sync.WaitGroup
+	jobCtx   context.Context // parent of handler contexts; cancelled after the grace period
 }
 
 // NewWorker returns a worker; Run starts it.
@@ -279,16 +281,32 @@ func (w *Worker) claim(ctx context.Context, k *Kind, n int) (_ []*ent.Job, err e
 			err = errors.Join(err, tx.Rollback())
 		}
 	}()
-	q := tx.Job.Query().
-		Where(job.Kind(k.Name), dueAt(now)).
-		Order(job.ByRunAt()).
-		Limit(n)
-	if w.opts.Dialect == dialect.MySQL {
-		q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
+	// Two index range scans in claim order, (kind, state, run_at) then
+	// (state, lease_expires_at), rather than one OR: with the OR the
+	// database sorts every due row and, on MySQL, locks them all, so
+	// concurrent claimers would skip everything and find nothing.
+	lock := func(q *ent.JobQuery) *ent.JobQuery {
+		if w.opts.Dialect == dialect.MySQL {
+			return q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
+		}
+		return q
 	}
-	jobs, err := q.All(ctx)
+	jobs, err := lock(tx.Job.Query().
+		Where(job.Kind(k.Name), job.StateEQ(job.StatePENDING), job.RunAtLTE(now)).
+		Order(job.ByRunAt()).
+		Limit(n)).All(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(jobs) < n {
+		expired, err := lock(tx.Job.Query().
+			Where(job.StateEQ(job.StateRUNNING), job.LeaseExpiresAtLTE(now), job.Kind(k.Name)).
+			Order(job.ByLeaseExpiresAt()).
+			Limit(n - len(jobs))).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, expired...)
 	}
 	if len(jobs) == 0 {
 		return nil, tx.Rollback()
@@ -349,21 +367,10 @@ func (w *Worker) claim(ctx context.Context, k *Kind, n int) (_ []*ent.Job, err e
 	return claimed, nil
 }
 
-// run executes one claimed job and records its outcome.
+// run executes one claimed job and hands its outcome to the recorder.
+// The slot is free as soon as the handler returns; the job counts as
+// running for shutdown (w.wg) until its outcome is written.
 func (w *Worker) run(k *Kind, j *ent.Job) {
-	defer w.wg.Done()
-	defer func() {
-		w.mu.Lock()
-		w.running[k.Name]--
-		more := w.backlog[k.Name]
-		w.mu.Unlock()
-		if more {
-			select {
-			case w.wakeCh <- struct{}{}:
-			default:
-			}
-		}
-	}()
 	w.mu.Lock()
 	parent := w.jobCtx
 	w.mu.Unlock()
@@ -379,8 +386,60 @@ func (w *Worker) run(k *Kind, j *ent.Job) {
 	})
 	cancel()
 	released := err != nil && parent.Err() != nil && errors.Is(err, context.Canceled)
-	if ferr := w.finish(k, j, started, err, released); ferr != nil {
-		w.log.Error("record job outcome", "job", j.ID, "kind", j.Kind, "error", ferr)
+
+	w.mu.Lock()
+	w.running[k.Name]--
+	more := w.backlog[k.Name]
+	w.pending = append(w.pending, outcome{k: k, j: j, started: started, err: err, released: released})
+	startFlusher := !w.flushing
+	w.flushing = true
+	w.mu.Unlock()
+	if startFlusher {
+		go w.flush()
+	}
+	if more {
+		select {
+		case w.wakeCh <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// outcome is a finished attempt waiting to be written.
+type outcome struct {
+	k        *Kind
+	j        *ent.Job
+	started  time.Time
+	err      error
+	released bool
+}
+
+// maxBatch bounds how many outcomes one transaction records.
+const maxBatch = 256
+
+// flush writes pending outcomes, a batch per transaction, until none are
+// left. Outcomes that finish while a batch commits form the next batch,
+// so under load one commit (one fsync) records many jobs.
+func (w *Worker) flush() {
+	for {
+		w.mu.Lock()
+		if len(w.pending) == 0 {
+			w.flushing = false
+			w.mu.Unlock()
+			return
+		}
+		n := min(len(w.pending), maxBatch)
+		batch := append([]outcome(nil), w.pending[:n]...)
+		w.pending = append(w.pending[:0], w.pending[n:]...)
+		w.mu.Unlock()
+		if err := w.record(batch); err != nil {
+			// The leases stay; when they expire another worker runs these
+			// jobs again, so nothing is lost, at worst repeated.
+			w.log.Error("record job outcomes", "jobs", len(batch), "error", err)
+		}
+		for range batch {
+			w.wg.Done()
+		}
 	}
 }
 
@@ -398,19 +457,17 @@ func call(ctx context.Context, h Handler, r *Running) (err error) {
 
 const maxErrorLen = 4000
 
-// finish records the attempt and moves the job on. Every write is guarded
-// by the lease (owner and attempt number): a worker whose lease expired
-// and was taken over changes nothing.
-func (w *Worker) finish(k *Kind, j *ent.Job, started time.Time, herr error, released bool) (err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+// record writes a batch of outcomes in one transaction: each attempt, and
+// each job moved on. Only jobs still leased to this worker under the same
+// attempt number change; a worker whose lease expired and was taken over
+// changes nothing.
+func (w *Worker) record(batch []outcome) (err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	now := dbTime(w.opts.Now())
-	msg := ""
-	if herr != nil {
-		msg = herr.Error()
-		if len(msg) > maxErrorLen {
-			msg = msg[:maxErrorLen]
-		}
+	ids := make([]gid.ID, len(batch))
+	for i, o := range batch {
+		ids[i] = o.j.ID
 	}
 	tx, err := w.client.Tx(ctx)
 	if err != nil {
@@ -421,52 +478,84 @@ func (w *Worker) finish(k *Kind, j *ent.Job, started time.Time, herr error, rele
 			err = errors.Join(err, tx.Rollback())
 		}
 	}()
-	upd := tx.Job.Update().
-		Where(job.ID(j.ID), job.StateEQ(job.StateRUNNING), job.LeaseOwner(w.opts.ID), job.Attempts(j.Attempts)).
-		SetLeaseOwner("").
-		ClearLeaseExpiresAt().
-		SetUpdatedAt(now)
-	state := job.StatePENDING
-	switch {
-	case herr == nil:
-		state = job.StateSUCCEEDED
-		upd.SetState(state).SetFinishedAt(now).SetLastError("")
-	case released:
-		// Shutdown interrupted the handler: hand the job back at once and
-		// do not count the attempt against it.
-		upd.SetState(state).SetRunAt(now).AddAttempts(-1)
-	case IsPermanent(herr) || j.Attempts >= j.MaxAttempts:
-		state = job.StateDEAD
-		upd.SetState(state).SetFinishedAt(now).SetLastError(msg)
-	default:
-		upd.SetState(state).SetRunAt(now.Add(k.Backoff(j.Attempts))).SetLastError(msg)
+	q := tx.Job.Query().
+		Where(job.IDIn(ids...), job.StateEQ(job.StateRUNNING), job.LeaseOwner(w.opts.ID))
+	if w.opts.Dialect == dialect.MySQL {
+		q = q.ForUpdate()
 	}
-	n, err := upd.Save(ctx)
+	held, err := q.Select(job.FieldID, job.FieldAttempts).All(ctx)
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		w.log.Warn("job outcome dropped: lease lost to another worker", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "error", msg)
-		return tx.Rollback()
+	attemptOf := make(map[gid.ID]int, len(held))
+	for _, h := range held {
+		attemptOf[h.ID] = h.Attempts
 	}
-	if !released {
-		if err := tx.JobAttempt.Create().
-			SetJobID(j.ID).SetNumber(j.Attempts).SetWorker(w.opts.ID).
-			SetStartedAt(started).SetFinishedAt(now).SetError(msg).
-			Exec(ctx); err != nil {
+	var (
+		succeeded []gid.ID
+		attempts  []*ent.JobAttemptCreate
+		logs      []func()
+	)
+	for _, o := range batch {
+		j := o.j
+		if a, ok := attemptOf[j.ID]; !ok || a != j.Attempts {
+			w.log.Warn("job outcome dropped: lease lost to another worker", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts)
+			continue
+		}
+		msg := ""
+		if o.err != nil {
+			msg = o.err.Error()
+			if len(msg) > maxErrorLen {
+				msg = msg[:maxErrorLen]
+			}
+		}
+		if !o.released {
+			attempts = append(attempts, tx.JobAttempt.Create().
+				SetJobID(j.ID).SetNumber(j.Attempts).SetWorker(w.opts.ID).
+				SetStartedAt(o.started).SetFinishedAt(now).SetError(msg))
+		}
+		if o.err == nil {
+			succeeded = append(succeeded, j.ID)
+			continue
+		}
+		upd := tx.Job.UpdateOneID(j.ID).SetLeaseOwner("").ClearLeaseExpiresAt().SetUpdatedAt(now)
+		switch {
+		case o.released:
+			// Shutdown interrupted the handler: hand the job back at once
+			// and do not count the attempt against it.
+			upd.SetState(job.StatePENDING).SetRunAt(now).AddAttempts(-1)
+		case IsPermanent(o.err) || j.Attempts >= j.MaxAttempts:
+			upd.SetState(job.StateDEAD).SetFinishedAt(now).SetLastError(msg)
+			logs = append(logs, func() {
+				w.log.Error("job dead", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "error", msg)
+			})
+		default:
+			upd.SetState(job.StatePENDING).SetRunAt(now.Add(o.k.Backoff(j.Attempts))).SetLastError(msg)
+			logs = append(logs, func() {
+				w.log.Warn("job failed, will retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "error", msg)
+			})
+		}
+		if err := upd.Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if len(succeeded) > 0 {
+		if err := tx.Job.Update().Where(job.IDIn(succeeded...)).
+			SetState(job.StateSUCCEEDED).SetLeaseOwner("").ClearLeaseExpiresAt().
+			SetFinishedAt(now).SetLastError("").SetUpdatedAt(now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if len(attempts) > 0 {
+		if err := tx.JobAttempt.CreateBulk(attempts...).Exec(ctx); err != nil {
 			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	switch state {
-	case job.StateDEAD:
-		w.log.Error("job dead", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "error", msg)
-	case job.StatePENDING:
-		if !released {
-			w.log.Warn("job failed, will retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "error", msg)
-		}
+	for _, l := range logs {
+		l()
 	}
 	return nil
 }
