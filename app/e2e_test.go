@@ -205,6 +205,13 @@ func TestGET(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET query status %d", resp.StatusCode)
 	}
+	mutation := `mutation { retryJob(input: {id: "` + string(gid.New("job")) + `"}) { userErrors { code } } }`
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/graphql?query="+url.QueryEscape(mutation), nil)
+	r := do(t, req)
+	wantCode(t, r, "METHOD_NOT_ALLOWED")
+	if r.status != http.StatusUnprocessableEntity || r.Data != nil {
+		t.Fatalf("GET mutation: status %d, data %v", r.status, r.Data)
+	}
 }
 
 func TestPersistedQueries(t *testing.T) {

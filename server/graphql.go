@@ -60,6 +60,7 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 	if store != nil {
 		srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{store: store, log: log}})
 	}
+	srv.Use(graph.QueriesOnlyOverGET{})
 	srv.Use(graph.Limits{
 		MaxDepth:         cfg.MaxDepth,
 		MaxAliases:       cfg.MaxAliases,

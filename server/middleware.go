@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"frontdesk/graph"
 	"frontdesk/requestid"
 )
 
@@ -232,4 +233,15 @@ func writeJSONError(w http.ResponseWriter, status int, code, message string) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body) // the client may be gone; nothing to do about it
 
+}
+
+// markGET tells the GraphQL layer which requests came over GET, where only
+// queries are allowed (WebSocket upgrades are GETs too, but are not marked).
+func markGET(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.Header.Get("Upgrade") == "" {
+			r = r.WithContext(graph.WithGET(r.Context()))
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -67,7 +67,7 @@ func New(deps Deps) *Server {
 
 	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, deps.Cache, deps.Log, s.metrics, deps.Extensions)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, gql))
+	mux.Handle("/graphql", withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(gql)))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
