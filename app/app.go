@@ -20,6 +20,7 @@ import (
 	"frontdesk/booking"
 	"frontdesk/cache"
 	"frontdesk/calendarsync"
+	"frontdesk/catalog"
 	"frontdesk/config"
 	"frontdesk/database"
 	"frontdesk/ehrsync"
@@ -29,6 +30,7 @@ import (
 	"frontdesk/integrations/mail"
 	"frontdesk/integrations/msgraph"
 	"frontdesk/integrations/sms"
+	"frontdesk/integrations/storage"
 	"frontdesk/integrations/stripe"
 	"frontdesk/notify"
 	"frontdesk/outbox"
@@ -74,6 +76,9 @@ type App struct {
 	// EHR pushes patients and appointments to MediRecords or a FHIR
 	// server (a no-op sink when FRONTDESK_EHR is empty).
 	EHR *ehrsync.Sync
+	// Catalog is the catalog service (seeding and benchmarks use it).
+	Catalog *catalog.Service
+	media   storage.Store
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -137,7 +142,20 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Changes:        booking.Sinks{a.Calendar, a.EHR, booking.EventSink{Bus: a.Events}},
 	})
 	booking.RegisterJobs(a.Jobs, a.Booking)
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking}})
+	media, err := openStorage(ctx, cfg)
+	if err != nil {
+		return a, err
+	}
+	a.media = media
+	a.Catalog = catalog.New(a.DB.Client, a.DB.Dialect, a.Cache, log, catalog.Options{
+		TaxRateBPS: cfg.TaxRateBPS,
+		Storage:    media,
+		Media: catalog.MediaOptions{
+			MaxImageBytes:       cfg.MaxImageBytes,
+			MaxImagesPerProduct: cfg.MaxImagesPerProduct,
+		},
+	})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
 		Log:        log,
@@ -145,7 +163,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Cache:      a.Cache,
 		SQL:        a.DB.SQL,
 		Ready:      ready,
-		Extensions: opts.Extensions,
+		Extensions: append([]graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}}, opts.Extensions...),
 		Routes:     a.routes,
 	})
 	return a, nil
@@ -209,6 +227,10 @@ func (a *App) buildEHR() error {
 func (a *App) routes(mux *http.ServeMux) {
 	if a.Calendar.Enabled() {
 		mux.Handle("POST /webhooks/msgraph", a.Calendar.Handler())
+	}
+	if h, ok := a.media.(http.Handler); ok {
+		// Local media storage serves its files; S3 serves its own.
+		mux.Handle("GET /media/", http.StripPrefix("/media/", h))
 	}
 	if a.Config.StripeSecretKey != "" {
 		mux.Handle("POST /webhooks/stripe", stripe.WebhookHandler{

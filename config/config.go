@@ -103,6 +103,17 @@ type Config struct {
 	EHRToken               string
 	EHRPracticeID          string
 	EHRTimeZone            string
+	// Catalog and media.
+	TaxRateBPS          int64
+	MediaBaseURL        string
+	MaxImageBytes       int64
+	MaxImagesPerProduct int
+	S3Bucket            string
+	S3Region            string
+	S3Endpoint          string
+	S3AccessKeyID       string
+	S3SecretAccessKey   string
+	S3PathStyle         bool
 }
 
 // Var documents one environment variable.
@@ -370,6 +381,31 @@ var vars = []Var{
 		c.EHRTimeZone = v
 		return nil
 	}},
+	{"FRONTDESK_TAX_RATE_BPS", "0", "Tax rate added to catalog prices for `priceWithTax`, in basis points (1000 = 10% GST). Prices are stored without tax.", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > 10000 {
+			return errors.New("expected basis points from 0 to 10000")
+		}
+		c.TaxRateBPS = n
+		return nil
+	}},
+	{"FRONTDESK_MEDIA_BASE_URL", "", "Public base URL of product images, such as a CDN in front of the bucket (`https://cdn.example.com/media`). Empty: `/media/` on this server for local storage, the bucket's own URL for S3.", func(c *Config, v string) error {
+		if v != "" {
+			if u, err := url.Parse(v); err != nil || u.Host == "" {
+				return errors.New("expected an absolute URL")
+			}
+		}
+		c.MediaBaseURL = strings.TrimSuffix(v, "/")
+		return nil
+	}},
+	{"FRONTDESK_MAX_IMAGE_BYTES", "10485760", "Largest product image accepted, in bytes.", int64Var(func(c *Config) *int64 { return &c.MaxImageBytes })},
+	{"FRONTDESK_MAX_IMAGES_PER_PRODUCT", "20", "Most images one product may have.", intVar(func(c *Config) *int { return &c.MaxImagesPerProduct })},
+	{"FRONTDESK_S3_BUCKET", "", "Store media in this S3 bucket instead of `<data dir>/media`. Credentials come from the variables below or the AWS SDK's usual chain.", func(c *Config, v string) error { c.S3Bucket = v; return nil }},
+	{"FRONTDESK_S3_REGION", "us-east-1", "Region of the S3 bucket.", func(c *Config, v string) error { c.S3Region = v; return nil }},
+	{"FRONTDESK_S3_ENDPOINT", "", "Endpoint of an S3-compatible store (MinIO, R2); empty for AWS.", func(c *Config, v string) error { c.S3Endpoint = v; return nil }},
+	{"FRONTDESK_S3_ACCESS_KEY_ID", "", "S3 access key ID; empty to use the AWS SDK's default credential chain.", func(c *Config, v string) error { c.S3AccessKeyID = v; return nil }},
+	{"FRONTDESK_S3_SECRET_ACCESS_KEY", "", "S3 secret access key, with FRONTDESK_S3_ACCESS_KEY_ID.", func(c *Config, v string) error { c.S3SecretAccessKey = v; return nil }},
+	{"FRONTDESK_S3_PATH_STYLE", "false", "Address the bucket as `endpoint/bucket/key` (MinIO and most S3-compatible stores) instead of `bucket.endpoint/key`.", boolVar(func(c *Config) *bool { return &c.S3PathStyle })},
 }
 
 // Error lists every invalid variable found, so an operator fixes them all

@@ -19,21 +19,30 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/category"
+	"frontdesk/ent/collection"
+	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/inventory"
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/product"
+	"frontdesk/ent/productimage"
+	"frontdesk/ent/productoption"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
+	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/user"
+	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 
@@ -64,6 +73,12 @@ type Client struct {
 	CalendarLink *CalendarLinkClient
 	// CalendarSubscription is the client for interacting with the CalendarSubscription builders.
 	CalendarSubscription *CalendarSubscriptionClient
+	// Category is the client for interacting with the Category builders.
+	Category *CategoryClient
+	// Collection is the client for interacting with the Collection builders.
+	Collection *CollectionClient
+	// CollectionProduct is the client for interacting with the CollectionProduct builders.
+	CollectionProduct *CollectionProductClient
 	// DateOverride is the client for interacting with the DateOverride builders.
 	DateOverride *DateOverrideClient
 	// EHRMapping is the client for interacting with the EHRMapping builders.
@@ -76,6 +91,8 @@ type Client struct {
 	IntakeForm *IntakeFormClient
 	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
 	IntakeSubmission *IntakeSubmissionClient
+	// Inventory is the client for interacting with the Inventory builders.
+	Inventory *InventoryClient
 	// Job is the client for interacting with the Job builders.
 	Job *JobClient
 	// JobAttempt is the client for interacting with the JobAttempt builders.
@@ -84,6 +101,12 @@ type Client struct {
 	OneTimeToken *OneTimeTokenClient
 	// Practitioner is the client for interacting with the Practitioner builders.
 	Practitioner *PractitionerClient
+	// Product is the client for interacting with the Product builders.
+	Product *ProductClient
+	// ProductImage is the client for interacting with the ProductImage builders.
+	ProductImage *ProductImageClient
+	// ProductOption is the client for interacting with the ProductOption builders.
+	ProductOption *ProductOptionClient
 	// SentMessage is the client for interacting with the SentMessage builders.
 	SentMessage *SentMessageClient
 	// Service is the client for interacting with the Service builders.
@@ -92,8 +115,12 @@ type Client struct {
 	Session *SessionClient
 	// SlotClaim is the client for interacting with the SlotClaim builders.
 	SlotClaim *SlotClaimClient
+	// StockAdjustment is the client for interacting with the StockAdjustment builders.
+	StockAdjustment *StockAdjustmentClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// Variant is the client for interacting with the Variant builders.
+	Variant *VariantClient
 	// WebhookEvent is the client for interacting with the WebhookEvent builders.
 	WebhookEvent *WebhookEventClient
 	// WeeklyHours is the client for interacting with the WeeklyHours builders.
@@ -116,21 +143,30 @@ func (c *Client) init() {
 	c.CalendarEvent = NewCalendarEventClient(c.config)
 	c.CalendarLink = NewCalendarLinkClient(c.config)
 	c.CalendarSubscription = NewCalendarSubscriptionClient(c.config)
+	c.Category = NewCategoryClient(c.config)
+	c.Collection = NewCollectionClient(c.config)
+	c.CollectionProduct = NewCollectionProductClient(c.config)
 	c.DateOverride = NewDateOverrideClient(c.config)
 	c.EHRMapping = NewEHRMappingClient(c.config)
 	c.EHRRecord = NewEHRRecordClient(c.config)
 	c.ExternalBusyBlock = NewExternalBusyBlockClient(c.config)
 	c.IntakeForm = NewIntakeFormClient(c.config)
 	c.IntakeSubmission = NewIntakeSubmissionClient(c.config)
+	c.Inventory = NewInventoryClient(c.config)
 	c.Job = NewJobClient(c.config)
 	c.JobAttempt = NewJobAttemptClient(c.config)
 	c.OneTimeToken = NewOneTimeTokenClient(c.config)
 	c.Practitioner = NewPractitionerClient(c.config)
+	c.Product = NewProductClient(c.config)
+	c.ProductImage = NewProductImageClient(c.config)
+	c.ProductOption = NewProductOptionClient(c.config)
 	c.SentMessage = NewSentMessageClient(c.config)
 	c.Service = NewServiceClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.SlotClaim = NewSlotClaimClient(c.config)
+	c.StockAdjustment = NewStockAdjustmentClient(c.config)
 	c.User = NewUserClient(c.config)
+	c.Variant = NewVariantClient(c.config)
 	c.WebhookEvent = NewWebhookEventClient(c.config)
 	c.WeeklyHours = NewWeeklyHoursClient(c.config)
 }
@@ -232,21 +268,30 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		CalendarEvent:          NewCalendarEventClient(cfg),
 		CalendarLink:           NewCalendarLinkClient(cfg),
 		CalendarSubscription:   NewCalendarSubscriptionClient(cfg),
+		Category:               NewCategoryClient(cfg),
+		Collection:             NewCollectionClient(cfg),
+		CollectionProduct:      NewCollectionProductClient(cfg),
 		DateOverride:           NewDateOverrideClient(cfg),
 		EHRMapping:             NewEHRMappingClient(cfg),
 		EHRRecord:              NewEHRRecordClient(cfg),
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
+		Inventory:              NewInventoryClient(cfg),
 		Job:                    NewJobClient(cfg),
 		JobAttempt:             NewJobAttemptClient(cfg),
 		OneTimeToken:           NewOneTimeTokenClient(cfg),
 		Practitioner:           NewPractitionerClient(cfg),
+		Product:                NewProductClient(cfg),
+		ProductImage:           NewProductImageClient(cfg),
+		ProductOption:          NewProductOptionClient(cfg),
 		SentMessage:            NewSentMessageClient(cfg),
 		Service:                NewServiceClient(cfg),
 		Session:                NewSessionClient(cfg),
 		SlotClaim:              NewSlotClaimClient(cfg),
+		StockAdjustment:        NewStockAdjustmentClient(cfg),
 		User:                   NewUserClient(cfg),
+		Variant:                NewVariantClient(cfg),
 		WebhookEvent:           NewWebhookEventClient(cfg),
 		WeeklyHours:            NewWeeklyHoursClient(cfg),
 	}, nil
@@ -275,21 +320,30 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		CalendarEvent:          NewCalendarEventClient(cfg),
 		CalendarLink:           NewCalendarLinkClient(cfg),
 		CalendarSubscription:   NewCalendarSubscriptionClient(cfg),
+		Category:               NewCategoryClient(cfg),
+		Collection:             NewCollectionClient(cfg),
+		CollectionProduct:      NewCollectionProductClient(cfg),
 		DateOverride:           NewDateOverrideClient(cfg),
 		EHRMapping:             NewEHRMappingClient(cfg),
 		EHRRecord:              NewEHRRecordClient(cfg),
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
+		Inventory:              NewInventoryClient(cfg),
 		Job:                    NewJobClient(cfg),
 		JobAttempt:             NewJobAttemptClient(cfg),
 		OneTimeToken:           NewOneTimeTokenClient(cfg),
 		Practitioner:           NewPractitionerClient(cfg),
+		Product:                NewProductClient(cfg),
+		ProductImage:           NewProductImageClient(cfg),
+		ProductOption:          NewProductOptionClient(cfg),
 		SentMessage:            NewSentMessageClient(cfg),
 		Service:                NewServiceClient(cfg),
 		Session:                NewSessionClient(cfg),
 		SlotClaim:              NewSlotClaimClient(cfg),
+		StockAdjustment:        NewStockAdjustmentClient(cfg),
 		User:                   NewUserClient(cfg),
+		Variant:                NewVariantClient(cfg),
 		WebhookEvent:           NewWebhookEventClient(cfg),
 		WeeklyHours:            NewWeeklyHoursClient(cfg),
 	}, nil
@@ -322,11 +376,12 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry,
-		c.CalendarEvent, c.CalendarLink, c.CalendarSubscription, c.DateOverride,
-		c.EHRMapping, c.EHRRecord, c.ExternalBusyBlock, c.IntakeForm,
-		c.IntakeSubmission, c.Job, c.JobAttempt, c.OneTimeToken, c.Practitioner,
-		c.SentMessage, c.Service, c.Session, c.SlotClaim, c.User, c.WebhookEvent,
-		c.WeeklyHours,
+		c.CalendarEvent, c.CalendarLink, c.CalendarSubscription, c.Category,
+		c.Collection, c.CollectionProduct, c.DateOverride, c.EHRMapping, c.EHRRecord,
+		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.Inventory, c.Job,
+		c.JobAttempt, c.OneTimeToken, c.Practitioner, c.Product, c.ProductImage,
+		c.ProductOption, c.SentMessage, c.Service, c.Session, c.SlotClaim,
+		c.StockAdjustment, c.User, c.Variant, c.WebhookEvent, c.WeeklyHours,
 	} {
 		n.Use(hooks...)
 	}
@@ -337,11 +392,12 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Appointment, c.AppointmentStateChange, c.AuditEntry,
-		c.CalendarEvent, c.CalendarLink, c.CalendarSubscription, c.DateOverride,
-		c.EHRMapping, c.EHRRecord, c.ExternalBusyBlock, c.IntakeForm,
-		c.IntakeSubmission, c.Job, c.JobAttempt, c.OneTimeToken, c.Practitioner,
-		c.SentMessage, c.Service, c.Session, c.SlotClaim, c.User, c.WebhookEvent,
-		c.WeeklyHours,
+		c.CalendarEvent, c.CalendarLink, c.CalendarSubscription, c.Category,
+		c.Collection, c.CollectionProduct, c.DateOverride, c.EHRMapping, c.EHRRecord,
+		c.ExternalBusyBlock, c.IntakeForm, c.IntakeSubmission, c.Inventory, c.Job,
+		c.JobAttempt, c.OneTimeToken, c.Practitioner, c.Product, c.ProductImage,
+		c.ProductOption, c.SentMessage, c.Service, c.Session, c.SlotClaim,
+		c.StockAdjustment, c.User, c.Variant, c.WebhookEvent, c.WeeklyHours,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -364,6 +420,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CalendarLink.mutate(ctx, m)
 	case *CalendarSubscriptionMutation:
 		return c.CalendarSubscription.mutate(ctx, m)
+	case *CategoryMutation:
+		return c.Category.mutate(ctx, m)
+	case *CollectionMutation:
+		return c.Collection.mutate(ctx, m)
+	case *CollectionProductMutation:
+		return c.CollectionProduct.mutate(ctx, m)
 	case *DateOverrideMutation:
 		return c.DateOverride.mutate(ctx, m)
 	case *EHRMappingMutation:
@@ -376,6 +438,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.IntakeForm.mutate(ctx, m)
 	case *IntakeSubmissionMutation:
 		return c.IntakeSubmission.mutate(ctx, m)
+	case *InventoryMutation:
+		return c.Inventory.mutate(ctx, m)
 	case *JobMutation:
 		return c.Job.mutate(ctx, m)
 	case *JobAttemptMutation:
@@ -384,6 +448,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.OneTimeToken.mutate(ctx, m)
 	case *PractitionerMutation:
 		return c.Practitioner.mutate(ctx, m)
+	case *ProductMutation:
+		return c.Product.mutate(ctx, m)
+	case *ProductImageMutation:
+		return c.ProductImage.mutate(ctx, m)
+	case *ProductOptionMutation:
+		return c.ProductOption.mutate(ctx, m)
 	case *SentMessageMutation:
 		return c.SentMessage.mutate(ctx, m)
 	case *ServiceMutation:
@@ -392,8 +462,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Session.mutate(ctx, m)
 	case *SlotClaimMutation:
 		return c.SlotClaim.mutate(ctx, m)
+	case *StockAdjustmentMutation:
+		return c.StockAdjustment.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
+	case *VariantMutation:
+		return c.Variant.mutate(ctx, m)
 	case *WebhookEventMutation:
 		return c.WebhookEvent.mutate(ctx, m)
 	case *WeeklyHoursMutation:
@@ -1430,6 +1504,469 @@ func (c *CalendarSubscriptionClient) mutate(ctx context.Context, m *CalendarSubs
 	}
 }
 
+// CategoryClient is a client for the Category schema.
+type CategoryClient struct {
+	config
+}
+
+// NewCategoryClient returns a client for the Category from the given config.
+func NewCategoryClient(c config) *CategoryClient {
+	return &CategoryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `category.Hooks(f(g(h())))`.
+func (c *CategoryClient) Use(hooks ...Hook) {
+	c.hooks.Category = append(c.hooks.Category, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `category.Intercept(f(g(h())))`.
+func (c *CategoryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Category = append(c.inters.Category, interceptors...)
+}
+
+// Create returns a builder for creating a Category entity.
+func (c *CategoryClient) Create() *CategoryCreate {
+	mutation := newCategoryMutation(c.config, OpCreate)
+	return &CategoryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Category entities.
+func (c *CategoryClient) CreateBulk(builders ...*CategoryCreate) *CategoryCreateBulk {
+	return &CategoryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CategoryClient) MapCreateBulk(slice any, setFunc func(*CategoryCreate, int)) *CategoryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CategoryCreateBulk{err: fmt.Errorf("calling to CategoryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CategoryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CategoryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Category.
+func (c *CategoryClient) Update() *CategoryUpdate {
+	mutation := newCategoryMutation(c.config, OpUpdate)
+	return &CategoryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CategoryClient) UpdateOne(_m *Category) *CategoryUpdateOne {
+	mutation := newCategoryMutation(c.config, OpUpdateOne, withCategory(_m))
+	return &CategoryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CategoryClient) UpdateOneID(id gid.ID) *CategoryUpdateOne {
+	mutation := newCategoryMutation(c.config, OpUpdateOne, withCategoryID(id))
+	return &CategoryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Category.
+func (c *CategoryClient) Delete() *CategoryDelete {
+	mutation := newCategoryMutation(c.config, OpDelete)
+	return &CategoryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CategoryClient) DeleteOne(_m *Category) *CategoryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CategoryClient) DeleteOneID(id gid.ID) *CategoryDeleteOne {
+	builder := c.Delete().Where(category.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CategoryDeleteOne{builder}
+}
+
+// Query returns a query builder for Category.
+func (c *CategoryClient) Query() *CategoryQuery {
+	return &CategoryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCategory},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Category entity by its id.
+func (c *CategoryClient) Get(ctx context.Context, id gid.ID) (*Category, error) {
+	return c.Query().Where(category.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CategoryClient) GetX(ctx context.Context, id gid.ID) *Category {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryParent queries the parent edge of a Category.
+func (c *CategoryClient) QueryParent(_m *Category) *CategoryQuery {
+	query := (&CategoryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(category.Table, category.FieldID, id),
+			sqlgraph.To(category.Table, category.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, category.ParentTable, category.ParentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryChildren queries the children edge of a Category.
+func (c *CategoryClient) QueryChildren(_m *Category) *CategoryQuery {
+	query := (&CategoryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(category.Table, category.FieldID, id),
+			sqlgraph.To(category.Table, category.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, category.ChildrenTable, category.ChildrenColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CategoryClient) Hooks() []Hook {
+	return c.hooks.Category
+}
+
+// Interceptors returns the client interceptors.
+func (c *CategoryClient) Interceptors() []Interceptor {
+	return c.inters.Category
+}
+
+func (c *CategoryClient) mutate(ctx context.Context, m *CategoryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CategoryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CategoryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CategoryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CategoryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Category mutation op: %q", m.Op())
+	}
+}
+
+// CollectionClient is a client for the Collection schema.
+type CollectionClient struct {
+	config
+}
+
+// NewCollectionClient returns a client for the Collection from the given config.
+func NewCollectionClient(c config) *CollectionClient {
+	return &CollectionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `collection.Hooks(f(g(h())))`.
+func (c *CollectionClient) Use(hooks ...Hook) {
+	c.hooks.Collection = append(c.hooks.Collection, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `collection.Intercept(f(g(h())))`.
+func (c *CollectionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Collection = append(c.inters.Collection, interceptors...)
+}
+
+// Create returns a builder for creating a Collection entity.
+func (c *CollectionClient) Create() *CollectionCreate {
+	mutation := newCollectionMutation(c.config, OpCreate)
+	return &CollectionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Collection entities.
+func (c *CollectionClient) CreateBulk(builders ...*CollectionCreate) *CollectionCreateBulk {
+	return &CollectionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CollectionClient) MapCreateBulk(slice any, setFunc func(*CollectionCreate, int)) *CollectionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CollectionCreateBulk{err: fmt.Errorf("calling to CollectionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CollectionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CollectionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Collection.
+func (c *CollectionClient) Update() *CollectionUpdate {
+	mutation := newCollectionMutation(c.config, OpUpdate)
+	return &CollectionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CollectionClient) UpdateOne(_m *Collection) *CollectionUpdateOne {
+	mutation := newCollectionMutation(c.config, OpUpdateOne, withCollection(_m))
+	return &CollectionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CollectionClient) UpdateOneID(id gid.ID) *CollectionUpdateOne {
+	mutation := newCollectionMutation(c.config, OpUpdateOne, withCollectionID(id))
+	return &CollectionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Collection.
+func (c *CollectionClient) Delete() *CollectionDelete {
+	mutation := newCollectionMutation(c.config, OpDelete)
+	return &CollectionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CollectionClient) DeleteOne(_m *Collection) *CollectionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CollectionClient) DeleteOneID(id gid.ID) *CollectionDeleteOne {
+	builder := c.Delete().Where(collection.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CollectionDeleteOne{builder}
+}
+
+// Query returns a query builder for Collection.
+func (c *CollectionClient) Query() *CollectionQuery {
+	return &CollectionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCollection},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Collection entity by its id.
+func (c *CollectionClient) Get(ctx context.Context, id gid.ID) (*Collection, error) {
+	return c.Query().Where(collection.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CollectionClient) GetX(ctx context.Context, id gid.ID) *Collection {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CollectionClient) Hooks() []Hook {
+	return c.hooks.Collection
+}
+
+// Interceptors returns the client interceptors.
+func (c *CollectionClient) Interceptors() []Interceptor {
+	return c.inters.Collection
+}
+
+func (c *CollectionClient) mutate(ctx context.Context, m *CollectionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CollectionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CollectionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CollectionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CollectionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Collection mutation op: %q", m.Op())
+	}
+}
+
+// CollectionProductClient is a client for the CollectionProduct schema.
+type CollectionProductClient struct {
+	config
+}
+
+// NewCollectionProductClient returns a client for the CollectionProduct from the given config.
+func NewCollectionProductClient(c config) *CollectionProductClient {
+	return &CollectionProductClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `collectionproduct.Hooks(f(g(h())))`.
+func (c *CollectionProductClient) Use(hooks ...Hook) {
+	c.hooks.CollectionProduct = append(c.hooks.CollectionProduct, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `collectionproduct.Intercept(f(g(h())))`.
+func (c *CollectionProductClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CollectionProduct = append(c.inters.CollectionProduct, interceptors...)
+}
+
+// Create returns a builder for creating a CollectionProduct entity.
+func (c *CollectionProductClient) Create() *CollectionProductCreate {
+	mutation := newCollectionProductMutation(c.config, OpCreate)
+	return &CollectionProductCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CollectionProduct entities.
+func (c *CollectionProductClient) CreateBulk(builders ...*CollectionProductCreate) *CollectionProductCreateBulk {
+	return &CollectionProductCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CollectionProductClient) MapCreateBulk(slice any, setFunc func(*CollectionProductCreate, int)) *CollectionProductCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CollectionProductCreateBulk{err: fmt.Errorf("calling to CollectionProductClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CollectionProductCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CollectionProductCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CollectionProduct.
+func (c *CollectionProductClient) Update() *CollectionProductUpdate {
+	mutation := newCollectionProductMutation(c.config, OpUpdate)
+	return &CollectionProductUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CollectionProductClient) UpdateOne(_m *CollectionProduct) *CollectionProductUpdateOne {
+	mutation := newCollectionProductMutation(c.config, OpUpdateOne, withCollectionProduct(_m))
+	return &CollectionProductUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CollectionProductClient) UpdateOneID(id gid.ID) *CollectionProductUpdateOne {
+	mutation := newCollectionProductMutation(c.config, OpUpdateOne, withCollectionProductID(id))
+	return &CollectionProductUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CollectionProduct.
+func (c *CollectionProductClient) Delete() *CollectionProductDelete {
+	mutation := newCollectionProductMutation(c.config, OpDelete)
+	return &CollectionProductDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CollectionProductClient) DeleteOne(_m *CollectionProduct) *CollectionProductDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CollectionProductClient) DeleteOneID(id gid.ID) *CollectionProductDeleteOne {
+	builder := c.Delete().Where(collectionproduct.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CollectionProductDeleteOne{builder}
+}
+
+// Query returns a query builder for CollectionProduct.
+func (c *CollectionProductClient) Query() *CollectionProductQuery {
+	return &CollectionProductQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCollectionProduct},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CollectionProduct entity by its id.
+func (c *CollectionProductClient) Get(ctx context.Context, id gid.ID) (*CollectionProduct, error) {
+	return c.Query().Where(collectionproduct.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CollectionProductClient) GetX(ctx context.Context, id gid.ID) *CollectionProduct {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCollection queries the collection edge of a CollectionProduct.
+func (c *CollectionProductClient) QueryCollection(_m *CollectionProduct) *CollectionQuery {
+	query := (&CollectionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(collectionproduct.Table, collectionproduct.FieldID, id),
+			sqlgraph.To(collection.Table, collection.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, collectionproduct.CollectionTable, collectionproduct.CollectionColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryProduct queries the product edge of a CollectionProduct.
+func (c *CollectionProductClient) QueryProduct(_m *CollectionProduct) *ProductQuery {
+	query := (&ProductClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(collectionproduct.Table, collectionproduct.FieldID, id),
+			sqlgraph.To(product.Table, product.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, collectionproduct.ProductTable, collectionproduct.ProductColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CollectionProductClient) Hooks() []Hook {
+	return c.hooks.CollectionProduct
+}
+
+// Interceptors returns the client interceptors.
+func (c *CollectionProductClient) Interceptors() []Interceptor {
+	return c.inters.CollectionProduct
+}
+
+func (c *CollectionProductClient) mutate(ctx context.Context, m *CollectionProductMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CollectionProductCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CollectionProductUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CollectionProductUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CollectionProductDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CollectionProduct mutation op: %q", m.Op())
+	}
+}
+
 // DateOverrideClient is a client for the DateOverride schema.
 type DateOverrideClient struct {
 	config
@@ -2292,6 +2829,155 @@ func (c *IntakeSubmissionClient) mutate(ctx context.Context, m *IntakeSubmission
 	}
 }
 
+// InventoryClient is a client for the Inventory schema.
+type InventoryClient struct {
+	config
+}
+
+// NewInventoryClient returns a client for the Inventory from the given config.
+func NewInventoryClient(c config) *InventoryClient {
+	return &InventoryClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `inventory.Hooks(f(g(h())))`.
+func (c *InventoryClient) Use(hooks ...Hook) {
+	c.hooks.Inventory = append(c.hooks.Inventory, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `inventory.Intercept(f(g(h())))`.
+func (c *InventoryClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Inventory = append(c.inters.Inventory, interceptors...)
+}
+
+// Create returns a builder for creating a Inventory entity.
+func (c *InventoryClient) Create() *InventoryCreate {
+	mutation := newInventoryMutation(c.config, OpCreate)
+	return &InventoryCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Inventory entities.
+func (c *InventoryClient) CreateBulk(builders ...*InventoryCreate) *InventoryCreateBulk {
+	return &InventoryCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *InventoryClient) MapCreateBulk(slice any, setFunc func(*InventoryCreate, int)) *InventoryCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &InventoryCreateBulk{err: fmt.Errorf("calling to InventoryClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*InventoryCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &InventoryCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Inventory.
+func (c *InventoryClient) Update() *InventoryUpdate {
+	mutation := newInventoryMutation(c.config, OpUpdate)
+	return &InventoryUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *InventoryClient) UpdateOne(_m *Inventory) *InventoryUpdateOne {
+	mutation := newInventoryMutation(c.config, OpUpdateOne, withInventory(_m))
+	return &InventoryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *InventoryClient) UpdateOneID(id gid.ID) *InventoryUpdateOne {
+	mutation := newInventoryMutation(c.config, OpUpdateOne, withInventoryID(id))
+	return &InventoryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Inventory.
+func (c *InventoryClient) Delete() *InventoryDelete {
+	mutation := newInventoryMutation(c.config, OpDelete)
+	return &InventoryDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *InventoryClient) DeleteOne(_m *Inventory) *InventoryDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *InventoryClient) DeleteOneID(id gid.ID) *InventoryDeleteOne {
+	builder := c.Delete().Where(inventory.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &InventoryDeleteOne{builder}
+}
+
+// Query returns a query builder for Inventory.
+func (c *InventoryClient) Query() *InventoryQuery {
+	return &InventoryQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeInventory},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Inventory entity by its id.
+func (c *InventoryClient) Get(ctx context.Context, id gid.ID) (*Inventory, error) {
+	return c.Query().Where(inventory.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *InventoryClient) GetX(ctx context.Context, id gid.ID) *Inventory {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryVariant queries the variant edge of a Inventory.
+func (c *InventoryClient) QueryVariant(_m *Inventory) *VariantQuery {
+	query := (&VariantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(inventory.Table, inventory.FieldID, id),
+			sqlgraph.To(variant.Table, variant.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, inventory.VariantTable, inventory.VariantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *InventoryClient) Hooks() []Hook {
+	return c.hooks.Inventory
+}
+
+// Interceptors returns the client interceptors.
+func (c *InventoryClient) Interceptors() []Interceptor {
+	return c.inters.Inventory
+}
+
+func (c *InventoryClient) mutate(ctx context.Context, m *InventoryMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&InventoryCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&InventoryUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&InventoryUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&InventoryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Inventory mutation op: %q", m.Op())
+	}
+}
+
 // JobClient is a client for the Job schema.
 type JobClient struct {
 	config
@@ -2920,6 +3606,501 @@ func (c *PractitionerClient) mutate(ctx context.Context, m *PractitionerMutation
 	}
 }
 
+// ProductClient is a client for the Product schema.
+type ProductClient struct {
+	config
+}
+
+// NewProductClient returns a client for the Product from the given config.
+func NewProductClient(c config) *ProductClient {
+	return &ProductClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `product.Hooks(f(g(h())))`.
+func (c *ProductClient) Use(hooks ...Hook) {
+	c.hooks.Product = append(c.hooks.Product, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `product.Intercept(f(g(h())))`.
+func (c *ProductClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Product = append(c.inters.Product, interceptors...)
+}
+
+// Create returns a builder for creating a Product entity.
+func (c *ProductClient) Create() *ProductCreate {
+	mutation := newProductMutation(c.config, OpCreate)
+	return &ProductCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Product entities.
+func (c *ProductClient) CreateBulk(builders ...*ProductCreate) *ProductCreateBulk {
+	return &ProductCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProductClient) MapCreateBulk(slice any, setFunc func(*ProductCreate, int)) *ProductCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProductCreateBulk{err: fmt.Errorf("calling to ProductClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProductCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProductCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Product.
+func (c *ProductClient) Update() *ProductUpdate {
+	mutation := newProductMutation(c.config, OpUpdate)
+	return &ProductUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProductClient) UpdateOne(_m *Product) *ProductUpdateOne {
+	mutation := newProductMutation(c.config, OpUpdateOne, withProduct(_m))
+	return &ProductUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProductClient) UpdateOneID(id gid.ID) *ProductUpdateOne {
+	mutation := newProductMutation(c.config, OpUpdateOne, withProductID(id))
+	return &ProductUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Product.
+func (c *ProductClient) Delete() *ProductDelete {
+	mutation := newProductMutation(c.config, OpDelete)
+	return &ProductDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProductClient) DeleteOne(_m *Product) *ProductDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProductClient) DeleteOneID(id gid.ID) *ProductDeleteOne {
+	builder := c.Delete().Where(product.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProductDeleteOne{builder}
+}
+
+// Query returns a query builder for Product.
+func (c *ProductClient) Query() *ProductQuery {
+	return &ProductQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProduct},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Product entity by its id.
+func (c *ProductClient) Get(ctx context.Context, id gid.ID) (*Product, error) {
+	return c.Query().Where(product.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProductClient) GetX(ctx context.Context, id gid.ID) *Product {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCategory queries the category edge of a Product.
+func (c *ProductClient) QueryCategory(_m *Product) *CategoryQuery {
+	query := (&CategoryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(product.Table, product.FieldID, id),
+			sqlgraph.To(category.Table, category.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, product.CategoryTable, product.CategoryColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryOptions queries the options edge of a Product.
+func (c *ProductClient) QueryOptions(_m *Product) *ProductOptionQuery {
+	query := (&ProductOptionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(product.Table, product.FieldID, id),
+			sqlgraph.To(productoption.Table, productoption.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, product.OptionsTable, product.OptionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryVariants queries the variants edge of a Product.
+func (c *ProductClient) QueryVariants(_m *Product) *VariantQuery {
+	query := (&VariantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(product.Table, product.FieldID, id),
+			sqlgraph.To(variant.Table, variant.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, product.VariantsTable, product.VariantsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryImages queries the images edge of a Product.
+func (c *ProductClient) QueryImages(_m *Product) *ProductImageQuery {
+	query := (&ProductImageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(product.Table, product.FieldID, id),
+			sqlgraph.To(productimage.Table, productimage.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, product.ImagesTable, product.ImagesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ProductClient) Hooks() []Hook {
+	return c.hooks.Product
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProductClient) Interceptors() []Interceptor {
+	return c.inters.Product
+}
+
+func (c *ProductClient) mutate(ctx context.Context, m *ProductMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProductCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProductUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProductUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProductDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Product mutation op: %q", m.Op())
+	}
+}
+
+// ProductImageClient is a client for the ProductImage schema.
+type ProductImageClient struct {
+	config
+}
+
+// NewProductImageClient returns a client for the ProductImage from the given config.
+func NewProductImageClient(c config) *ProductImageClient {
+	return &ProductImageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `productimage.Hooks(f(g(h())))`.
+func (c *ProductImageClient) Use(hooks ...Hook) {
+	c.hooks.ProductImage = append(c.hooks.ProductImage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `productimage.Intercept(f(g(h())))`.
+func (c *ProductImageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProductImage = append(c.inters.ProductImage, interceptors...)
+}
+
+// Create returns a builder for creating a ProductImage entity.
+func (c *ProductImageClient) Create() *ProductImageCreate {
+	mutation := newProductImageMutation(c.config, OpCreate)
+	return &ProductImageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProductImage entities.
+func (c *ProductImageClient) CreateBulk(builders ...*ProductImageCreate) *ProductImageCreateBulk {
+	return &ProductImageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProductImageClient) MapCreateBulk(slice any, setFunc func(*ProductImageCreate, int)) *ProductImageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProductImageCreateBulk{err: fmt.Errorf("calling to ProductImageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProductImageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProductImageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProductImage.
+func (c *ProductImageClient) Update() *ProductImageUpdate {
+	mutation := newProductImageMutation(c.config, OpUpdate)
+	return &ProductImageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProductImageClient) UpdateOne(_m *ProductImage) *ProductImageUpdateOne {
+	mutation := newProductImageMutation(c.config, OpUpdateOne, withProductImage(_m))
+	return &ProductImageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProductImageClient) UpdateOneID(id gid.ID) *ProductImageUpdateOne {
+	mutation := newProductImageMutation(c.config, OpUpdateOne, withProductImageID(id))
+	return &ProductImageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProductImage.
+func (c *ProductImageClient) Delete() *ProductImageDelete {
+	mutation := newProductImageMutation(c.config, OpDelete)
+	return &ProductImageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProductImageClient) DeleteOne(_m *ProductImage) *ProductImageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProductImageClient) DeleteOneID(id gid.ID) *ProductImageDeleteOne {
+	builder := c.Delete().Where(productimage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProductImageDeleteOne{builder}
+}
+
+// Query returns a query builder for ProductImage.
+func (c *ProductImageClient) Query() *ProductImageQuery {
+	return &ProductImageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProductImage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProductImage entity by its id.
+func (c *ProductImageClient) Get(ctx context.Context, id gid.ID) (*ProductImage, error) {
+	return c.Query().Where(productimage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProductImageClient) GetX(ctx context.Context, id gid.ID) *ProductImage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProduct queries the product edge of a ProductImage.
+func (c *ProductImageClient) QueryProduct(_m *ProductImage) *ProductQuery {
+	query := (&ProductClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(productimage.Table, productimage.FieldID, id),
+			sqlgraph.To(product.Table, product.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, productimage.ProductTable, productimage.ProductColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ProductImageClient) Hooks() []Hook {
+	return c.hooks.ProductImage
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProductImageClient) Interceptors() []Interceptor {
+	return c.inters.ProductImage
+}
+
+func (c *ProductImageClient) mutate(ctx context.Context, m *ProductImageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProductImageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProductImageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProductImageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProductImageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProductImage mutation op: %q", m.Op())
+	}
+}
+
+// ProductOptionClient is a client for the ProductOption schema.
+type ProductOptionClient struct {
+	config
+}
+
+// NewProductOptionClient returns a client for the ProductOption from the given config.
+func NewProductOptionClient(c config) *ProductOptionClient {
+	return &ProductOptionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `productoption.Hooks(f(g(h())))`.
+func (c *ProductOptionClient) Use(hooks ...Hook) {
+	c.hooks.ProductOption = append(c.hooks.ProductOption, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `productoption.Intercept(f(g(h())))`.
+func (c *ProductOptionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProductOption = append(c.inters.ProductOption, interceptors...)
+}
+
+// Create returns a builder for creating a ProductOption entity.
+func (c *ProductOptionClient) Create() *ProductOptionCreate {
+	mutation := newProductOptionMutation(c.config, OpCreate)
+	return &ProductOptionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProductOption entities.
+func (c *ProductOptionClient) CreateBulk(builders ...*ProductOptionCreate) *ProductOptionCreateBulk {
+	return &ProductOptionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProductOptionClient) MapCreateBulk(slice any, setFunc func(*ProductOptionCreate, int)) *ProductOptionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProductOptionCreateBulk{err: fmt.Errorf("calling to ProductOptionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProductOptionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProductOptionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProductOption.
+func (c *ProductOptionClient) Update() *ProductOptionUpdate {
+	mutation := newProductOptionMutation(c.config, OpUpdate)
+	return &ProductOptionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProductOptionClient) UpdateOne(_m *ProductOption) *ProductOptionUpdateOne {
+	mutation := newProductOptionMutation(c.config, OpUpdateOne, withProductOption(_m))
+	return &ProductOptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProductOptionClient) UpdateOneID(id gid.ID) *ProductOptionUpdateOne {
+	mutation := newProductOptionMutation(c.config, OpUpdateOne, withProductOptionID(id))
+	return &ProductOptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProductOption.
+func (c *ProductOptionClient) Delete() *ProductOptionDelete {
+	mutation := newProductOptionMutation(c.config, OpDelete)
+	return &ProductOptionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProductOptionClient) DeleteOne(_m *ProductOption) *ProductOptionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProductOptionClient) DeleteOneID(id gid.ID) *ProductOptionDeleteOne {
+	builder := c.Delete().Where(productoption.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProductOptionDeleteOne{builder}
+}
+
+// Query returns a query builder for ProductOption.
+func (c *ProductOptionClient) Query() *ProductOptionQuery {
+	return &ProductOptionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProductOption},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProductOption entity by its id.
+func (c *ProductOptionClient) Get(ctx context.Context, id gid.ID) (*ProductOption, error) {
+	return c.Query().Where(productoption.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProductOptionClient) GetX(ctx context.Context, id gid.ID) *ProductOption {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProduct queries the product edge of a ProductOption.
+func (c *ProductOptionClient) QueryProduct(_m *ProductOption) *ProductQuery {
+	query := (&ProductClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(productoption.Table, productoption.FieldID, id),
+			sqlgraph.To(product.Table, product.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, productoption.ProductTable, productoption.ProductColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ProductOptionClient) Hooks() []Hook {
+	return c.hooks.ProductOption
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProductOptionClient) Interceptors() []Interceptor {
+	return c.inters.ProductOption
+}
+
+func (c *ProductOptionClient) mutate(ctx context.Context, m *ProductOptionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProductOptionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProductOptionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProductOptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProductOptionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProductOption mutation op: %q", m.Op())
+	}
+}
+
 // SentMessageClient is a client for the SentMessage schema.
 type SentMessageClient struct {
 	config
@@ -3500,6 +4681,139 @@ func (c *SlotClaimClient) mutate(ctx context.Context, m *SlotClaimMutation) (Val
 	}
 }
 
+// StockAdjustmentClient is a client for the StockAdjustment schema.
+type StockAdjustmentClient struct {
+	config
+}
+
+// NewStockAdjustmentClient returns a client for the StockAdjustment from the given config.
+func NewStockAdjustmentClient(c config) *StockAdjustmentClient {
+	return &StockAdjustmentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `stockadjustment.Hooks(f(g(h())))`.
+func (c *StockAdjustmentClient) Use(hooks ...Hook) {
+	c.hooks.StockAdjustment = append(c.hooks.StockAdjustment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `stockadjustment.Intercept(f(g(h())))`.
+func (c *StockAdjustmentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.StockAdjustment = append(c.inters.StockAdjustment, interceptors...)
+}
+
+// Create returns a builder for creating a StockAdjustment entity.
+func (c *StockAdjustmentClient) Create() *StockAdjustmentCreate {
+	mutation := newStockAdjustmentMutation(c.config, OpCreate)
+	return &StockAdjustmentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of StockAdjustment entities.
+func (c *StockAdjustmentClient) CreateBulk(builders ...*StockAdjustmentCreate) *StockAdjustmentCreateBulk {
+	return &StockAdjustmentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *StockAdjustmentClient) MapCreateBulk(slice any, setFunc func(*StockAdjustmentCreate, int)) *StockAdjustmentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &StockAdjustmentCreateBulk{err: fmt.Errorf("calling to StockAdjustmentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*StockAdjustmentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &StockAdjustmentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for StockAdjustment.
+func (c *StockAdjustmentClient) Update() *StockAdjustmentUpdate {
+	mutation := newStockAdjustmentMutation(c.config, OpUpdate)
+	return &StockAdjustmentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *StockAdjustmentClient) UpdateOne(_m *StockAdjustment) *StockAdjustmentUpdateOne {
+	mutation := newStockAdjustmentMutation(c.config, OpUpdateOne, withStockAdjustment(_m))
+	return &StockAdjustmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *StockAdjustmentClient) UpdateOneID(id gid.ID) *StockAdjustmentUpdateOne {
+	mutation := newStockAdjustmentMutation(c.config, OpUpdateOne, withStockAdjustmentID(id))
+	return &StockAdjustmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for StockAdjustment.
+func (c *StockAdjustmentClient) Delete() *StockAdjustmentDelete {
+	mutation := newStockAdjustmentMutation(c.config, OpDelete)
+	return &StockAdjustmentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *StockAdjustmentClient) DeleteOne(_m *StockAdjustment) *StockAdjustmentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *StockAdjustmentClient) DeleteOneID(id gid.ID) *StockAdjustmentDeleteOne {
+	builder := c.Delete().Where(stockadjustment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &StockAdjustmentDeleteOne{builder}
+}
+
+// Query returns a query builder for StockAdjustment.
+func (c *StockAdjustmentClient) Query() *StockAdjustmentQuery {
+	return &StockAdjustmentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeStockAdjustment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a StockAdjustment entity by its id.
+func (c *StockAdjustmentClient) Get(ctx context.Context, id gid.ID) (*StockAdjustment, error) {
+	return c.Query().Where(stockadjustment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *StockAdjustmentClient) GetX(ctx context.Context, id gid.ID) *StockAdjustment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *StockAdjustmentClient) Hooks() []Hook {
+	return c.hooks.StockAdjustment
+}
+
+// Interceptors returns the client interceptors.
+func (c *StockAdjustmentClient) Interceptors() []Interceptor {
+	return c.inters.StockAdjustment
+}
+
+func (c *StockAdjustmentClient) mutate(ctx context.Context, m *StockAdjustmentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&StockAdjustmentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&StockAdjustmentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&StockAdjustmentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&StockAdjustmentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown StockAdjustment mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -3630,6 +4944,171 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 		return (&UserDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown User mutation op: %q", m.Op())
+	}
+}
+
+// VariantClient is a client for the Variant schema.
+type VariantClient struct {
+	config
+}
+
+// NewVariantClient returns a client for the Variant from the given config.
+func NewVariantClient(c config) *VariantClient {
+	return &VariantClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `variant.Hooks(f(g(h())))`.
+func (c *VariantClient) Use(hooks ...Hook) {
+	c.hooks.Variant = append(c.hooks.Variant, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `variant.Intercept(f(g(h())))`.
+func (c *VariantClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Variant = append(c.inters.Variant, interceptors...)
+}
+
+// Create returns a builder for creating a Variant entity.
+func (c *VariantClient) Create() *VariantCreate {
+	mutation := newVariantMutation(c.config, OpCreate)
+	return &VariantCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Variant entities.
+func (c *VariantClient) CreateBulk(builders ...*VariantCreate) *VariantCreateBulk {
+	return &VariantCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *VariantClient) MapCreateBulk(slice any, setFunc func(*VariantCreate, int)) *VariantCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &VariantCreateBulk{err: fmt.Errorf("calling to VariantClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*VariantCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &VariantCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Variant.
+func (c *VariantClient) Update() *VariantUpdate {
+	mutation := newVariantMutation(c.config, OpUpdate)
+	return &VariantUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *VariantClient) UpdateOne(_m *Variant) *VariantUpdateOne {
+	mutation := newVariantMutation(c.config, OpUpdateOne, withVariant(_m))
+	return &VariantUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *VariantClient) UpdateOneID(id gid.ID) *VariantUpdateOne {
+	mutation := newVariantMutation(c.config, OpUpdateOne, withVariantID(id))
+	return &VariantUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Variant.
+func (c *VariantClient) Delete() *VariantDelete {
+	mutation := newVariantMutation(c.config, OpDelete)
+	return &VariantDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *VariantClient) DeleteOne(_m *Variant) *VariantDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *VariantClient) DeleteOneID(id gid.ID) *VariantDeleteOne {
+	builder := c.Delete().Where(variant.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &VariantDeleteOne{builder}
+}
+
+// Query returns a query builder for Variant.
+func (c *VariantClient) Query() *VariantQuery {
+	return &VariantQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeVariant},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Variant entity by its id.
+func (c *VariantClient) Get(ctx context.Context, id gid.ID) (*Variant, error) {
+	return c.Query().Where(variant.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *VariantClient) GetX(ctx context.Context, id gid.ID) *Variant {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProduct queries the product edge of a Variant.
+func (c *VariantClient) QueryProduct(_m *Variant) *ProductQuery {
+	query := (&ProductClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(variant.Table, variant.FieldID, id),
+			sqlgraph.To(product.Table, product.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, variant.ProductTable, variant.ProductColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryInventory queries the inventory edge of a Variant.
+func (c *VariantClient) QueryInventory(_m *Variant) *InventoryQuery {
+	query := (&InventoryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(variant.Table, variant.FieldID, id),
+			sqlgraph.To(inventory.Table, inventory.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, variant.InventoryTable, variant.InventoryColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *VariantClient) Hooks() []Hook {
+	return c.hooks.Variant
+}
+
+// Interceptors returns the client interceptors.
+func (c *VariantClient) Interceptors() []Interceptor {
+	return c.inters.Variant
+}
+
+func (c *VariantClient) mutate(ctx context.Context, m *VariantMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&VariantCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&VariantUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&VariantUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&VariantDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Variant mutation op: %q", m.Op())
 	}
 }
 
@@ -3919,17 +5398,19 @@ func (c *WeeklyHoursClient) mutate(ctx context.Context, m *WeeklyHoursMutation) 
 type (
 	hooks struct {
 		APIKey, Appointment, AppointmentStateChange, AuditEntry, CalendarEvent,
-		CalendarLink, CalendarSubscription, DateOverride, EHRMapping, EHRRecord,
-		ExternalBusyBlock, IntakeForm, IntakeSubmission, Job, JobAttempt, OneTimeToken,
-		Practitioner, SentMessage, Service, Session, SlotClaim, User, WebhookEvent,
-		WeeklyHours []ent.Hook
+		CalendarLink, CalendarSubscription, Category, Collection, CollectionProduct,
+		DateOverride, EHRMapping, EHRRecord, ExternalBusyBlock, IntakeForm,
+		IntakeSubmission, Inventory, Job, JobAttempt, OneTimeToken, Practitioner,
+		Product, ProductImage, ProductOption, SentMessage, Service, Session, SlotClaim,
+		StockAdjustment, User, Variant, WebhookEvent, WeeklyHours []ent.Hook
 	}
 	inters struct {
 		APIKey, Appointment, AppointmentStateChange, AuditEntry, CalendarEvent,
-		CalendarLink, CalendarSubscription, DateOverride, EHRMapping, EHRRecord,
-		ExternalBusyBlock, IntakeForm, IntakeSubmission, Job, JobAttempt, OneTimeToken,
-		Practitioner, SentMessage, Service, Session, SlotClaim, User, WebhookEvent,
-		WeeklyHours []ent.Interceptor
+		CalendarLink, CalendarSubscription, Category, Collection, CollectionProduct,
+		DateOverride, EHRMapping, EHRRecord, ExternalBusyBlock, IntakeForm,
+		IntakeSubmission, Inventory, Job, JobAttempt, OneTimeToken, Practitioner,
+		Product, ProductImage, ProductOption, SentMessage, Service, Session, SlotClaim,
+		StockAdjustment, User, Variant, WebhookEvent, WeeklyHours []ent.Interceptor
 	}
 )
 

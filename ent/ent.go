@@ -13,21 +13,30 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/category"
+	"frontdesk/ent/collection"
+	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/inventory"
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/product"
+	"frontdesk/ent/productimage"
+	"frontdesk/ent/productoption"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
+	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/user"
+	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"reflect"
@@ -103,21 +112,30 @@ func checkColumn(t, c string) error {
 			calendarevent.Table:          calendarevent.ValidColumn,
 			calendarlink.Table:           calendarlink.ValidColumn,
 			calendarsubscription.Table:   calendarsubscription.ValidColumn,
+			category.Table:               category.ValidColumn,
+			collection.Table:             collection.ValidColumn,
+			collectionproduct.Table:      collectionproduct.ValidColumn,
 			dateoverride.Table:           dateoverride.ValidColumn,
 			ehrmapping.Table:             ehrmapping.ValidColumn,
 			ehrrecord.Table:              ehrrecord.ValidColumn,
 			externalbusyblock.Table:      externalbusyblock.ValidColumn,
 			intakeform.Table:             intakeform.ValidColumn,
 			intakesubmission.Table:       intakesubmission.ValidColumn,
+			inventory.Table:              inventory.ValidColumn,
 			job.Table:                    job.ValidColumn,
 			jobattempt.Table:             jobattempt.ValidColumn,
 			onetimetoken.Table:           onetimetoken.ValidColumn,
 			practitioner.Table:           practitioner.ValidColumn,
+			product.Table:                product.ValidColumn,
+			productimage.Table:           productimage.ValidColumn,
+			productoption.Table:          productoption.ValidColumn,
 			sentmessage.Table:            sentmessage.ValidColumn,
 			service.Table:                service.ValidColumn,
 			session.Table:                session.ValidColumn,
 			slotclaim.Table:              slotclaim.ValidColumn,
+			stockadjustment.Table:        stockadjustment.ValidColumn,
 			user.Table:                   user.ValidColumn,
+			variant.Table:                variant.ValidColumn,
 			webhookevent.Table:           webhookevent.ValidColumn,
 			weeklyhours.Table:            weeklyhours.ValidColumn,
 		})

@@ -12,21 +12,30 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/category"
+	"frontdesk/ent/collection"
+	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/inventory"
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/product"
+	"frontdesk/ent/productimage"
+	"frontdesk/ent/productoption"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
+	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/user"
+	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
@@ -41,21 +50,30 @@ var tableByPrefix = map[string]string{
 	"cevt": calendarevent.Table,
 	"clnk": calendarlink.Table,
 	"csub": calendarsubscription.Table,
+	"cat":  category.Table,
+	"col":  collection.Table,
+	"cpr":  collectionproduct.Table,
 	"ovr":  dateoverride.Table,
 	"ehrm": ehrmapping.Table,
 	"ehrr": ehrrecord.Table,
 	"busy": externalbusyblock.Table,
 	"form": intakeform.Table,
 	"fsub": intakesubmission.Table,
+	"stk":  inventory.Table,
 	"job":  job.Table,
 	"jat":  jobattempt.Table,
 	"ott":  onetimetoken.Table,
 	"prac": practitioner.Table,
+	"prd":  product.Table,
+	"img":  productimage.Table,
+	"opt":  productoption.Table,
 	"msg":  sentmessage.Table,
 	"svc":  service.Table,
 	"ses":  session.Table,
 	"clm":  slotclaim.Table,
+	"adj":  stockadjustment.Table,
 	"usr":  user.Table,
+	"var":  variant.Table,
 	"whe":  webhookevent.Table,
 	"hrs":  weeklyhours.Table,
 }

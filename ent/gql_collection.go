@@ -11,21 +11,30 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/category"
+	"frontdesk/ent/collection"
+	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/inventory"
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/product"
+	"frontdesk/ent/productimage"
+	"frontdesk/ent/productoption"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
+	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/user"
+	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 
@@ -890,6 +899,321 @@ func newCalendarSubscriptionPaginateArgs(rv map[string]any) *calendarsubscriptio
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CategoryQuery) CollectFields(ctx context.Context, satisfies ...string) (*CategoryQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CategoryQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(category.Columns))
+		selectedFields = []string{category.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "parent":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CategoryClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, categoryImplementors)...); err != nil {
+				return err
+			}
+			_q.withParent = query
+			if _, ok := fieldSeen[category.FieldParentID]; !ok {
+				selectedFields = append(selectedFields, category.FieldParentID)
+				fieldSeen[category.FieldParentID] = struct{}{}
+			}
+
+		case "children":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CategoryClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, categoryImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedChildren(alias, func(wq *CategoryQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[category.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, category.FieldCreatedAt)
+				fieldSeen[category.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[category.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, category.FieldUpdatedAt)
+				fieldSeen[category.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[category.FieldName]; !ok {
+				selectedFields = append(selectedFields, category.FieldName)
+				fieldSeen[category.FieldName] = struct{}{}
+			}
+		case "slug":
+			if _, ok := fieldSeen[category.FieldSlug]; !ok {
+				selectedFields = append(selectedFields, category.FieldSlug)
+				fieldSeen[category.FieldSlug] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[category.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, category.FieldDescription)
+				fieldSeen[category.FieldDescription] = struct{}{}
+			}
+		case "parentID":
+			if _, ok := fieldSeen[category.FieldParentID]; !ok {
+				selectedFields = append(selectedFields, category.FieldParentID)
+				fieldSeen[category.FieldParentID] = struct{}{}
+			}
+		case "path":
+			if _, ok := fieldSeen[category.FieldPath]; !ok {
+				selectedFields = append(selectedFields, category.FieldPath)
+				fieldSeen[category.FieldPath] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[category.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, category.FieldPosition)
+				fieldSeen[category.FieldPosition] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type categoryPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CategoryPaginateOption
+}
+
+func newCategoryPaginateArgs(rv map[string]any) *categoryPaginateArgs {
+	args := &categoryPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CollectionQuery) CollectFields(ctx context.Context, satisfies ...string) (*CollectionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CollectionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(collection.Columns))
+		selectedFields = []string{collection.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[collection.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, collection.FieldCreatedAt)
+				fieldSeen[collection.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[collection.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, collection.FieldUpdatedAt)
+				fieldSeen[collection.FieldUpdatedAt] = struct{}{}
+			}
+		case "title":
+			if _, ok := fieldSeen[collection.FieldTitle]; !ok {
+				selectedFields = append(selectedFields, collection.FieldTitle)
+				fieldSeen[collection.FieldTitle] = struct{}{}
+			}
+		case "slug":
+			if _, ok := fieldSeen[collection.FieldSlug]; !ok {
+				selectedFields = append(selectedFields, collection.FieldSlug)
+				fieldSeen[collection.FieldSlug] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[collection.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, collection.FieldDescription)
+				fieldSeen[collection.FieldDescription] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type collectionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CollectionPaginateOption
+}
+
+func newCollectionPaginateArgs(rv map[string]any) *collectionPaginateArgs {
+	args := &collectionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CollectionProductQuery) CollectFields(ctx context.Context, satisfies ...string) (*CollectionProductQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CollectionProductQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(collectionproduct.Columns))
+		selectedFields = []string{collectionproduct.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "collection":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CollectionClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, collectionImplementors)...); err != nil {
+				return err
+			}
+			_q.withCollection = query
+			if _, ok := fieldSeen[collectionproduct.FieldCollectionID]; !ok {
+				selectedFields = append(selectedFields, collectionproduct.FieldCollectionID)
+				fieldSeen[collectionproduct.FieldCollectionID] = struct{}{}
+			}
+
+		case "product":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProductClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, productImplementors)...); err != nil {
+				return err
+			}
+			_q.withProduct = query
+			if _, ok := fieldSeen[collectionproduct.FieldProductID]; !ok {
+				selectedFields = append(selectedFields, collectionproduct.FieldProductID)
+				fieldSeen[collectionproduct.FieldProductID] = struct{}{}
+			}
+		case "collectionID":
+			if _, ok := fieldSeen[collectionproduct.FieldCollectionID]; !ok {
+				selectedFields = append(selectedFields, collectionproduct.FieldCollectionID)
+				fieldSeen[collectionproduct.FieldCollectionID] = struct{}{}
+			}
+		case "productID":
+			if _, ok := fieldSeen[collectionproduct.FieldProductID]; !ok {
+				selectedFields = append(selectedFields, collectionproduct.FieldProductID)
+				fieldSeen[collectionproduct.FieldProductID] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[collectionproduct.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, collectionproduct.FieldPosition)
+				fieldSeen[collectionproduct.FieldPosition] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type collectionproductPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CollectionProductPaginateOption
+}
+
+func newCollectionProductPaginateArgs(rv map[string]any) *collectionproductPaginateArgs {
+	args := &collectionproductPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *DateOverrideQuery) CollectFields(ctx context.Context, satisfies ...string) (*DateOverrideQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -1494,6 +1818,115 @@ func newIntakeSubmissionPaginateArgs(rv map[string]any) *intakesubmissionPaginat
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *InventoryQuery) CollectFields(ctx context.Context, satisfies ...string) (*InventoryQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *InventoryQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(inventory.Columns))
+		selectedFields = []string{inventory.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "variant":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&VariantClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, variantImplementors)...); err != nil {
+				return err
+			}
+			_q.withVariant = query
+			if _, ok := fieldSeen[inventory.FieldVariantID]; !ok {
+				selectedFields = append(selectedFields, inventory.FieldVariantID)
+				fieldSeen[inventory.FieldVariantID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[inventory.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, inventory.FieldCreatedAt)
+				fieldSeen[inventory.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[inventory.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, inventory.FieldUpdatedAt)
+				fieldSeen[inventory.FieldUpdatedAt] = struct{}{}
+			}
+		case "variantID":
+			if _, ok := fieldSeen[inventory.FieldVariantID]; !ok {
+				selectedFields = append(selectedFields, inventory.FieldVariantID)
+				fieldSeen[inventory.FieldVariantID] = struct{}{}
+			}
+		case "onHand":
+			if _, ok := fieldSeen[inventory.FieldOnHand]; !ok {
+				selectedFields = append(selectedFields, inventory.FieldOnHand)
+				fieldSeen[inventory.FieldOnHand] = struct{}{}
+			}
+		case "reserved":
+			if _, ok := fieldSeen[inventory.FieldReserved]; !ok {
+				selectedFields = append(selectedFields, inventory.FieldReserved)
+				fieldSeen[inventory.FieldReserved] = struct{}{}
+			}
+		case "tracked":
+			if _, ok := fieldSeen[inventory.FieldTracked]; !ok {
+				selectedFields = append(selectedFields, inventory.FieldTracked)
+				fieldSeen[inventory.FieldTracked] = struct{}{}
+			}
+		case "allowBackorder":
+			if _, ok := fieldSeen[inventory.FieldAllowBackorder]; !ok {
+				selectedFields = append(selectedFields, inventory.FieldAllowBackorder)
+				fieldSeen[inventory.FieldAllowBackorder] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type inventoryPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []InventoryPaginateOption
+}
+
+func newInventoryPaginateArgs(rv map[string]any) *inventoryPaginateArgs {
+	args := &inventoryPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *JobQuery) CollectFields(ctx context.Context, satisfies ...string) (*JobQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -1963,6 +2396,442 @@ type practitionerPaginateArgs struct {
 
 func newPractitionerPaginateArgs(rv map[string]any) *practitionerPaginateArgs {
 	args := &practitionerPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ProductQuery) CollectFields(ctx context.Context, satisfies ...string) (*ProductQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ProductQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(product.Columns))
+		selectedFields = []string{product.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "category":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CategoryClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, categoryImplementors)...); err != nil {
+				return err
+			}
+			_q.withCategory = query
+			if _, ok := fieldSeen[product.FieldCategoryID]; !ok {
+				selectedFields = append(selectedFields, product.FieldCategoryID)
+				fieldSeen[product.FieldCategoryID] = struct{}{}
+			}
+
+		case "options":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProductOptionClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, productoptionImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedOptions(alias, func(wq *ProductOptionQuery) {
+				*wq = *query
+			})
+
+		case "variants":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&VariantClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, variantImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedVariants(alias, func(wq *VariantQuery) {
+				*wq = *query
+			})
+
+		case "images":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProductImageClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, productimageImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedImages(alias, func(wq *ProductImageQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[product.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, product.FieldCreatedAt)
+				fieldSeen[product.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[product.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, product.FieldUpdatedAt)
+				fieldSeen[product.FieldUpdatedAt] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[product.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, product.FieldStatus)
+				fieldSeen[product.FieldStatus] = struct{}{}
+			}
+		case "slug":
+			if _, ok := fieldSeen[product.FieldSlug]; !ok {
+				selectedFields = append(selectedFields, product.FieldSlug)
+				fieldSeen[product.FieldSlug] = struct{}{}
+			}
+		case "title":
+			if _, ok := fieldSeen[product.FieldTitle]; !ok {
+				selectedFields = append(selectedFields, product.FieldTitle)
+				fieldSeen[product.FieldTitle] = struct{}{}
+			}
+		case "sortTitle":
+			if _, ok := fieldSeen[product.FieldSortTitle]; !ok {
+				selectedFields = append(selectedFields, product.FieldSortTitle)
+				fieldSeen[product.FieldSortTitle] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[product.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, product.FieldDescription)
+				fieldSeen[product.FieldDescription] = struct{}{}
+			}
+		case "descriptionHTML":
+			if _, ok := fieldSeen[product.FieldDescriptionHTML]; !ok {
+				selectedFields = append(selectedFields, product.FieldDescriptionHTML)
+				fieldSeen[product.FieldDescriptionHTML] = struct{}{}
+			}
+		case "seoTitle":
+			if _, ok := fieldSeen[product.FieldSeoTitle]; !ok {
+				selectedFields = append(selectedFields, product.FieldSeoTitle)
+				fieldSeen[product.FieldSeoTitle] = struct{}{}
+			}
+		case "seoDescription":
+			if _, ok := fieldSeen[product.FieldSeoDescription]; !ok {
+				selectedFields = append(selectedFields, product.FieldSeoDescription)
+				fieldSeen[product.FieldSeoDescription] = struct{}{}
+			}
+		case "tags":
+			if _, ok := fieldSeen[product.FieldTags]; !ok {
+				selectedFields = append(selectedFields, product.FieldTags)
+				fieldSeen[product.FieldTags] = struct{}{}
+			}
+		case "tagKey":
+			if _, ok := fieldSeen[product.FieldTagKey]; !ok {
+				selectedFields = append(selectedFields, product.FieldTagKey)
+				fieldSeen[product.FieldTagKey] = struct{}{}
+			}
+		case "searchText":
+			if _, ok := fieldSeen[product.FieldSearchText]; !ok {
+				selectedFields = append(selectedFields, product.FieldSearchText)
+				fieldSeen[product.FieldSearchText] = struct{}{}
+			}
+		case "categoryID":
+			if _, ok := fieldSeen[product.FieldCategoryID]; !ok {
+				selectedFields = append(selectedFields, product.FieldCategoryID)
+				fieldSeen[product.FieldCategoryID] = struct{}{}
+			}
+		case "priceMin":
+			if _, ok := fieldSeen[product.FieldPriceMin]; !ok {
+				selectedFields = append(selectedFields, product.FieldPriceMin)
+				fieldSeen[product.FieldPriceMin] = struct{}{}
+			}
+		case "priceMax":
+			if _, ok := fieldSeen[product.FieldPriceMax]; !ok {
+				selectedFields = append(selectedFields, product.FieldPriceMax)
+				fieldSeen[product.FieldPriceMax] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[product.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, product.FieldCurrency)
+				fieldSeen[product.FieldCurrency] = struct{}{}
+			}
+		case "archivedAt":
+			if _, ok := fieldSeen[product.FieldArchivedAt]; !ok {
+				selectedFields = append(selectedFields, product.FieldArchivedAt)
+				fieldSeen[product.FieldArchivedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type productPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ProductPaginateOption
+}
+
+func newProductPaginateArgs(rv map[string]any) *productPaginateArgs {
+	args := &productPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ProductImageQuery) CollectFields(ctx context.Context, satisfies ...string) (*ProductImageQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ProductImageQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(productimage.Columns))
+		selectedFields = []string{productimage.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "product":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProductClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, productImplementors)...); err != nil {
+				return err
+			}
+			_q.withProduct = query
+			if _, ok := fieldSeen[productimage.FieldProductID]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldProductID)
+				fieldSeen[productimage.FieldProductID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[productimage.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldCreatedAt)
+				fieldSeen[productimage.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[productimage.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldUpdatedAt)
+				fieldSeen[productimage.FieldUpdatedAt] = struct{}{}
+			}
+		case "productID":
+			if _, ok := fieldSeen[productimage.FieldProductID]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldProductID)
+				fieldSeen[productimage.FieldProductID] = struct{}{}
+			}
+		case "key":
+			if _, ok := fieldSeen[productimage.FieldKey]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldKey)
+				fieldSeen[productimage.FieldKey] = struct{}{}
+			}
+		case "contentType":
+			if _, ok := fieldSeen[productimage.FieldContentType]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldContentType)
+				fieldSeen[productimage.FieldContentType] = struct{}{}
+			}
+		case "sizeBytes":
+			if _, ok := fieldSeen[productimage.FieldSizeBytes]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldSizeBytes)
+				fieldSeen[productimage.FieldSizeBytes] = struct{}{}
+			}
+		case "width":
+			if _, ok := fieldSeen[productimage.FieldWidth]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldWidth)
+				fieldSeen[productimage.FieldWidth] = struct{}{}
+			}
+		case "height":
+			if _, ok := fieldSeen[productimage.FieldHeight]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldHeight)
+				fieldSeen[productimage.FieldHeight] = struct{}{}
+			}
+		case "alt":
+			if _, ok := fieldSeen[productimage.FieldAlt]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldAlt)
+				fieldSeen[productimage.FieldAlt] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[productimage.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldPosition)
+				fieldSeen[productimage.FieldPosition] = struct{}{}
+			}
+		case "renditions":
+			if _, ok := fieldSeen[productimage.FieldRenditions]; !ok {
+				selectedFields = append(selectedFields, productimage.FieldRenditions)
+				fieldSeen[productimage.FieldRenditions] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type productimagePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ProductImagePaginateOption
+}
+
+func newProductImagePaginateArgs(rv map[string]any) *productimagePaginateArgs {
+	args := &productimagePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ProductOptionQuery) CollectFields(ctx context.Context, satisfies ...string) (*ProductOptionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ProductOptionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(productoption.Columns))
+		selectedFields = []string{productoption.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "product":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProductClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, productImplementors)...); err != nil {
+				return err
+			}
+			_q.withProduct = query
+			if _, ok := fieldSeen[productoption.FieldProductID]; !ok {
+				selectedFields = append(selectedFields, productoption.FieldProductID)
+				fieldSeen[productoption.FieldProductID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[productoption.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, productoption.FieldCreatedAt)
+				fieldSeen[productoption.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[productoption.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, productoption.FieldUpdatedAt)
+				fieldSeen[productoption.FieldUpdatedAt] = struct{}{}
+			}
+		case "productID":
+			if _, ok := fieldSeen[productoption.FieldProductID]; !ok {
+				selectedFields = append(selectedFields, productoption.FieldProductID)
+				fieldSeen[productoption.FieldProductID] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[productoption.FieldName]; !ok {
+				selectedFields = append(selectedFields, productoption.FieldName)
+				fieldSeen[productoption.FieldName] = struct{}{}
+			}
+		case "values":
+			if _, ok := fieldSeen[productoption.FieldValues]; !ok {
+				selectedFields = append(selectedFields, productoption.FieldValues)
+				fieldSeen[productoption.FieldValues] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[productoption.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, productoption.FieldPosition)
+				fieldSeen[productoption.FieldPosition] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type productoptionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ProductOptionPaginateOption
+}
+
+func newProductOptionPaginateArgs(rv map[string]any) *productoptionPaginateArgs {
+	args := &productoptionPaginateArgs{}
 	if rv == nil {
 		return args
 	}
@@ -2491,6 +3360,100 @@ func newSlotClaimPaginateArgs(rv map[string]any) *slotclaimPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *StockAdjustmentQuery) CollectFields(ctx context.Context, satisfies ...string) (*StockAdjustmentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *StockAdjustmentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(stockadjustment.Columns))
+		selectedFields = []string{stockadjustment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "variantID":
+			if _, ok := fieldSeen[stockadjustment.FieldVariantID]; !ok {
+				selectedFields = append(selectedFields, stockadjustment.FieldVariantID)
+				fieldSeen[stockadjustment.FieldVariantID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[stockadjustment.FieldKind]; !ok {
+				selectedFields = append(selectedFields, stockadjustment.FieldKind)
+				fieldSeen[stockadjustment.FieldKind] = struct{}{}
+			}
+		case "delta":
+			if _, ok := fieldSeen[stockadjustment.FieldDelta]; !ok {
+				selectedFields = append(selectedFields, stockadjustment.FieldDelta)
+				fieldSeen[stockadjustment.FieldDelta] = struct{}{}
+			}
+		case "onHandAfter":
+			if _, ok := fieldSeen[stockadjustment.FieldOnHandAfter]; !ok {
+				selectedFields = append(selectedFields, stockadjustment.FieldOnHandAfter)
+				fieldSeen[stockadjustment.FieldOnHandAfter] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[stockadjustment.FieldReason]; !ok {
+				selectedFields = append(selectedFields, stockadjustment.FieldReason)
+				fieldSeen[stockadjustment.FieldReason] = struct{}{}
+			}
+		case "actorID":
+			if _, ok := fieldSeen[stockadjustment.FieldActorID]; !ok {
+				selectedFields = append(selectedFields, stockadjustment.FieldActorID)
+				fieldSeen[stockadjustment.FieldActorID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[stockadjustment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, stockadjustment.FieldCreatedAt)
+				fieldSeen[stockadjustment.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type stockadjustmentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []StockAdjustmentPaginateOption
+}
+
+func newStockAdjustmentPaginateArgs(rv map[string]any) *stockadjustmentPaginateArgs {
+	args := &stockadjustmentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *UserQuery) CollectFields(ctx context.Context, satisfies ...string) (*UserQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -2571,6 +3534,151 @@ type userPaginateArgs struct {
 
 func newUserPaginateArgs(rv map[string]any) *userPaginateArgs {
 	args := &userPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *VariantQuery) CollectFields(ctx context.Context, satisfies ...string) (*VariantQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *VariantQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(variant.Columns))
+		selectedFields = []string{variant.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "product":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProductClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, productImplementors)...); err != nil {
+				return err
+			}
+			_q.withProduct = query
+			if _, ok := fieldSeen[variant.FieldProductID]; !ok {
+				selectedFields = append(selectedFields, variant.FieldProductID)
+				fieldSeen[variant.FieldProductID] = struct{}{}
+			}
+
+		case "inventory":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&InventoryClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, inventoryImplementors)...); err != nil {
+				return err
+			}
+			_q.withInventory = query
+		case "createdAt":
+			if _, ok := fieldSeen[variant.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, variant.FieldCreatedAt)
+				fieldSeen[variant.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[variant.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, variant.FieldUpdatedAt)
+				fieldSeen[variant.FieldUpdatedAt] = struct{}{}
+			}
+		case "productID":
+			if _, ok := fieldSeen[variant.FieldProductID]; !ok {
+				selectedFields = append(selectedFields, variant.FieldProductID)
+				fieldSeen[variant.FieldProductID] = struct{}{}
+			}
+		case "sku":
+			if _, ok := fieldSeen[variant.FieldSku]; !ok {
+				selectedFields = append(selectedFields, variant.FieldSku)
+				fieldSeen[variant.FieldSku] = struct{}{}
+			}
+		case "title":
+			if _, ok := fieldSeen[variant.FieldTitle]; !ok {
+				selectedFields = append(selectedFields, variant.FieldTitle)
+				fieldSeen[variant.FieldTitle] = struct{}{}
+			}
+		case "optionValues":
+			if _, ok := fieldSeen[variant.FieldOptionValues]; !ok {
+				selectedFields = append(selectedFields, variant.FieldOptionValues)
+				fieldSeen[variant.FieldOptionValues] = struct{}{}
+			}
+		case "price":
+			if _, ok := fieldSeen[variant.FieldPrice]; !ok {
+				selectedFields = append(selectedFields, variant.FieldPrice)
+				fieldSeen[variant.FieldPrice] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[variant.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, variant.FieldCurrency)
+				fieldSeen[variant.FieldCurrency] = struct{}{}
+			}
+		case "compareAtPrice":
+			if _, ok := fieldSeen[variant.FieldCompareAtPrice]; !ok {
+				selectedFields = append(selectedFields, variant.FieldCompareAtPrice)
+				fieldSeen[variant.FieldCompareAtPrice] = struct{}{}
+			}
+		case "weightGrams":
+			if _, ok := fieldSeen[variant.FieldWeightGrams]; !ok {
+				selectedFields = append(selectedFields, variant.FieldWeightGrams)
+				fieldSeen[variant.FieldWeightGrams] = struct{}{}
+			}
+		case "barcode":
+			if _, ok := fieldSeen[variant.FieldBarcode]; !ok {
+				selectedFields = append(selectedFields, variant.FieldBarcode)
+				fieldSeen[variant.FieldBarcode] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[variant.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, variant.FieldPosition)
+				fieldSeen[variant.FieldPosition] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type variantPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []VariantPaginateOption
+}
+
+func newVariantPaginateArgs(rv map[string]any) *variantPaginateArgs {
+	args := &variantPaginateArgs{}
 	if rv == nil {
 		return args
 	}

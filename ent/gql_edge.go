@@ -60,6 +60,42 @@ func (_m *AppointmentStateChange) Appointment(ctx context.Context) (*Appointment
 	return result, err
 }
 
+func (_m *Category) Parent(ctx context.Context) (*Category, error) {
+	result, err := _m.Edges.ParentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryParent().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Category) Children(ctx context.Context) (result []*Category, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedChildren(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.ChildrenOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryChildren().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *CollectionProduct) Collection(ctx context.Context) (*Collection, error) {
+	result, err := _m.Edges.CollectionOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCollection().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *CollectionProduct) Product(ctx context.Context) (*Product, error) {
+	result, err := _m.Edges.ProductOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProduct().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *DateOverride) Practitioner(ctx context.Context) (*Practitioner, error) {
 	result, err := _m.Edges.PractitionerOrErr()
 	if IsNotLoaded(err) {
@@ -88,6 +124,14 @@ func (_m *IntakeSubmission) Form(ctx context.Context) (*IntakeForm, error) {
 	result, err := _m.Edges.FormOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryForm().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Inventory) Variant(ctx context.Context) (*Variant, error) {
+	result, err := _m.Edges.VariantOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryVariant().Only(ctx)
 	}
 	return result, err
 }
@@ -156,6 +200,66 @@ func (_m *Practitioner) DateOverrides(ctx context.Context) (result []*DateOverri
 	return result, err
 }
 
+func (_m *Product) Category(ctx context.Context) (*Category, error) {
+	result, err := _m.Edges.CategoryOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCategory().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Product) Options(ctx context.Context) (result []*ProductOption, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedOptions(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.OptionsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOptions().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *Product) Variants(ctx context.Context) (result []*Variant, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedVariants(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.VariantsOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryVariants().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *Product) Images(ctx context.Context) (result []*ProductImage, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedImages(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.ImagesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryImages().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *ProductImage) Product(ctx context.Context) (*Product, error) {
+	result, err := _m.Edges.ProductOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProduct().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ProductOption) Product(ctx context.Context) (*Product, error) {
+	result, err := _m.Edges.ProductOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProduct().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Service) Practitioners(ctx context.Context) (result []*Practitioner, err error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		result, err = _m.NamedPractitioners(graphql.GetFieldContext(ctx).Field.Alias)
@@ -182,6 +286,22 @@ func (_m *SlotClaim) Appointment(ctx context.Context) (*Appointment, error) {
 		result, err = _m.QueryAppointment().Only(ctx)
 	}
 	return result, err
+}
+
+func (_m *Variant) Product(ctx context.Context) (*Product, error) {
+	result, err := _m.Edges.ProductOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProduct().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Variant) Inventory(ctx context.Context) (*Inventory, error) {
+	result, err := _m.Edges.InventoryOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryInventory().Only(ctx)
+	}
+	return result, MaskNotFound(err)
 }
 
 func (_m *WeeklyHours) Practitioner(ctx context.Context) (*Practitioner, error) {

@@ -12,21 +12,30 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/category"
+	"frontdesk/ent/collection"
+	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/inventory"
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/product"
+	"frontdesk/ent/productimage"
+	"frontdesk/ent/productoption"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
+	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/user"
+	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
@@ -1862,6 +1871,753 @@ func (_m *CalendarSubscription) ToEdge(order *CalendarSubscriptionOrder) *Calend
 	}
 }
 
+// CategoryEdge is the edge representation of Category.
+type CategoryEdge struct {
+	Node   *Category `json:"node"`
+	Cursor Cursor    `json:"cursor"`
+}
+
+// CategoryConnection is the connection containing edges to Category.
+type CategoryConnection struct {
+	Edges      []*CategoryEdge `json:"edges"`
+	PageInfo   PageInfo        `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+func (c *CategoryConnection) build(nodes []*Category, pager *categoryPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Category
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Category {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Category {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CategoryEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CategoryEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CategoryPaginateOption enables pagination customization.
+type CategoryPaginateOption func(*categoryPager) error
+
+// WithCategoryOrder configures pagination ordering.
+func WithCategoryOrder(order *CategoryOrder) CategoryPaginateOption {
+	if order == nil {
+		order = DefaultCategoryOrder
+	}
+	o := *order
+	return func(pager *categoryPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCategoryOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCategoryFilter configures pagination filter.
+func WithCategoryFilter(filter func(*CategoryQuery) (*CategoryQuery, error)) CategoryPaginateOption {
+	return func(pager *categoryPager) error {
+		if filter == nil {
+			return errors.New("CategoryQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type categoryPager struct {
+	reverse bool
+	order   *CategoryOrder
+	filter  func(*CategoryQuery) (*CategoryQuery, error)
+}
+
+func newCategoryPager(opts []CategoryPaginateOption, reverse bool) (*categoryPager, error) {
+	pager := &categoryPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCategoryOrder
+	}
+	return pager, nil
+}
+
+func (p *categoryPager) applyFilter(query *CategoryQuery) (*CategoryQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *categoryPager) toCursor(_m *Category) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *categoryPager) applyCursors(query *CategoryQuery, after, before *Cursor) (*CategoryQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCategoryOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *categoryPager) applyOrder(query *CategoryQuery) *CategoryQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCategoryOrder.Field {
+		query = query.Order(DefaultCategoryOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *categoryPager) orderExpr(query *CategoryQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCategoryOrder.Field {
+			b.Comma().Ident(DefaultCategoryOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Category.
+func (_m *CategoryQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CategoryPaginateOption,
+) (*CategoryConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCategoryPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CategoryConnection{Edges: []*CategoryEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CategoryOrderField defines the ordering field of Category.
+type CategoryOrderField struct {
+	// Value extracts the ordering value from the given Category.
+	Value    func(*Category) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) category.OrderOption
+	toCursor func(*Category) Cursor
+}
+
+// CategoryOrder defines the ordering of Category.
+type CategoryOrder struct {
+	Direction OrderDirection      `json:"direction"`
+	Field     *CategoryOrderField `json:"field"`
+}
+
+// DefaultCategoryOrder is the default ordering of Category.
+var DefaultCategoryOrder = &CategoryOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CategoryOrderField{
+		Value: func(_m *Category) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: category.FieldID,
+		toTerm: category.ByID,
+		toCursor: func(_m *Category) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Category into CategoryEdge.
+func (_m *Category) ToEdge(order *CategoryOrder) *CategoryEdge {
+	if order == nil {
+		order = DefaultCategoryOrder
+	}
+	return &CategoryEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CollectionEdge is the edge representation of Collection.
+type CollectionEdge struct {
+	Node   *Collection `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// CollectionConnection is the connection containing edges to Collection.
+type CollectionConnection struct {
+	Edges      []*CollectionEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *CollectionConnection) build(nodes []*Collection, pager *collectionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Collection
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Collection {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Collection {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CollectionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CollectionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CollectionPaginateOption enables pagination customization.
+type CollectionPaginateOption func(*collectionPager) error
+
+// WithCollectionOrder configures pagination ordering.
+func WithCollectionOrder(order *CollectionOrder) CollectionPaginateOption {
+	if order == nil {
+		order = DefaultCollectionOrder
+	}
+	o := *order
+	return func(pager *collectionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCollectionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCollectionFilter configures pagination filter.
+func WithCollectionFilter(filter func(*CollectionQuery) (*CollectionQuery, error)) CollectionPaginateOption {
+	return func(pager *collectionPager) error {
+		if filter == nil {
+			return errors.New("CollectionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type collectionPager struct {
+	reverse bool
+	order   *CollectionOrder
+	filter  func(*CollectionQuery) (*CollectionQuery, error)
+}
+
+func newCollectionPager(opts []CollectionPaginateOption, reverse bool) (*collectionPager, error) {
+	pager := &collectionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCollectionOrder
+	}
+	return pager, nil
+}
+
+func (p *collectionPager) applyFilter(query *CollectionQuery) (*CollectionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *collectionPager) toCursor(_m *Collection) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *collectionPager) applyCursors(query *CollectionQuery, after, before *Cursor) (*CollectionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCollectionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *collectionPager) applyOrder(query *CollectionQuery) *CollectionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCollectionOrder.Field {
+		query = query.Order(DefaultCollectionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *collectionPager) orderExpr(query *CollectionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCollectionOrder.Field {
+			b.Comma().Ident(DefaultCollectionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Collection.
+func (_m *CollectionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CollectionPaginateOption,
+) (*CollectionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCollectionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CollectionConnection{Edges: []*CollectionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CollectionOrderField defines the ordering field of Collection.
+type CollectionOrderField struct {
+	// Value extracts the ordering value from the given Collection.
+	Value    func(*Collection) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) collection.OrderOption
+	toCursor func(*Collection) Cursor
+}
+
+// CollectionOrder defines the ordering of Collection.
+type CollectionOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *CollectionOrderField `json:"field"`
+}
+
+// DefaultCollectionOrder is the default ordering of Collection.
+var DefaultCollectionOrder = &CollectionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CollectionOrderField{
+		Value: func(_m *Collection) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: collection.FieldID,
+		toTerm: collection.ByID,
+		toCursor: func(_m *Collection) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Collection into CollectionEdge.
+func (_m *Collection) ToEdge(order *CollectionOrder) *CollectionEdge {
+	if order == nil {
+		order = DefaultCollectionOrder
+	}
+	return &CollectionEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CollectionProductEdge is the edge representation of CollectionProduct.
+type CollectionProductEdge struct {
+	Node   *CollectionProduct `json:"node"`
+	Cursor Cursor             `json:"cursor"`
+}
+
+// CollectionProductConnection is the connection containing edges to CollectionProduct.
+type CollectionProductConnection struct {
+	Edges      []*CollectionProductEdge `json:"edges"`
+	PageInfo   PageInfo                 `json:"pageInfo"`
+	TotalCount int                      `json:"totalCount"`
+}
+
+func (c *CollectionProductConnection) build(nodes []*CollectionProduct, pager *collectionproductPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CollectionProduct
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CollectionProduct {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CollectionProduct {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CollectionProductEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CollectionProductEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CollectionProductPaginateOption enables pagination customization.
+type CollectionProductPaginateOption func(*collectionproductPager) error
+
+// WithCollectionProductOrder configures pagination ordering.
+func WithCollectionProductOrder(order *CollectionProductOrder) CollectionProductPaginateOption {
+	if order == nil {
+		order = DefaultCollectionProductOrder
+	}
+	o := *order
+	return func(pager *collectionproductPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCollectionProductOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCollectionProductFilter configures pagination filter.
+func WithCollectionProductFilter(filter func(*CollectionProductQuery) (*CollectionProductQuery, error)) CollectionProductPaginateOption {
+	return func(pager *collectionproductPager) error {
+		if filter == nil {
+			return errors.New("CollectionProductQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type collectionproductPager struct {
+	reverse bool
+	order   *CollectionProductOrder
+	filter  func(*CollectionProductQuery) (*CollectionProductQuery, error)
+}
+
+func newCollectionProductPager(opts []CollectionProductPaginateOption, reverse bool) (*collectionproductPager, error) {
+	pager := &collectionproductPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCollectionProductOrder
+	}
+	return pager, nil
+}
+
+func (p *collectionproductPager) applyFilter(query *CollectionProductQuery) (*CollectionProductQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *collectionproductPager) toCursor(_m *CollectionProduct) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *collectionproductPager) applyCursors(query *CollectionProductQuery, after, before *Cursor) (*CollectionProductQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCollectionProductOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *collectionproductPager) applyOrder(query *CollectionProductQuery) *CollectionProductQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCollectionProductOrder.Field {
+		query = query.Order(DefaultCollectionProductOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *collectionproductPager) orderExpr(query *CollectionProductQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCollectionProductOrder.Field {
+			b.Comma().Ident(DefaultCollectionProductOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CollectionProduct.
+func (_m *CollectionProductQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CollectionProductPaginateOption,
+) (*CollectionProductConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCollectionProductPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CollectionProductConnection{Edges: []*CollectionProductEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CollectionProductOrderField defines the ordering field of CollectionProduct.
+type CollectionProductOrderField struct {
+	// Value extracts the ordering value from the given CollectionProduct.
+	Value    func(*CollectionProduct) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) collectionproduct.OrderOption
+	toCursor func(*CollectionProduct) Cursor
+}
+
+// CollectionProductOrder defines the ordering of CollectionProduct.
+type CollectionProductOrder struct {
+	Direction OrderDirection               `json:"direction"`
+	Field     *CollectionProductOrderField `json:"field"`
+}
+
+// DefaultCollectionProductOrder is the default ordering of CollectionProduct.
+var DefaultCollectionProductOrder = &CollectionProductOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CollectionProductOrderField{
+		Value: func(_m *CollectionProduct) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: collectionproduct.FieldID,
+		toTerm: collectionproduct.ByID,
+		toCursor: func(_m *CollectionProduct) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CollectionProduct into CollectionProductEdge.
+func (_m *CollectionProduct) ToEdge(order *CollectionProductOrder) *CollectionProductEdge {
+	if order == nil {
+		order = DefaultCollectionProductOrder
+	}
+	return &CollectionProductEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // DateOverrideEdge is the edge representation of DateOverride.
 type DateOverrideEdge struct {
 	Node   *DateOverride `json:"node"`
@@ -3356,6 +4112,255 @@ func (_m *IntakeSubmission) ToEdge(order *IntakeSubmissionOrder) *IntakeSubmissi
 	}
 }
 
+// InventoryEdge is the edge representation of Inventory.
+type InventoryEdge struct {
+	Node   *Inventory `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// InventoryConnection is the connection containing edges to Inventory.
+type InventoryConnection struct {
+	Edges      []*InventoryEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *InventoryConnection) build(nodes []*Inventory, pager *inventoryPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Inventory
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Inventory {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Inventory {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*InventoryEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &InventoryEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// InventoryPaginateOption enables pagination customization.
+type InventoryPaginateOption func(*inventoryPager) error
+
+// WithInventoryOrder configures pagination ordering.
+func WithInventoryOrder(order *InventoryOrder) InventoryPaginateOption {
+	if order == nil {
+		order = DefaultInventoryOrder
+	}
+	o := *order
+	return func(pager *inventoryPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultInventoryOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithInventoryFilter configures pagination filter.
+func WithInventoryFilter(filter func(*InventoryQuery) (*InventoryQuery, error)) InventoryPaginateOption {
+	return func(pager *inventoryPager) error {
+		if filter == nil {
+			return errors.New("InventoryQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type inventoryPager struct {
+	reverse bool
+	order   *InventoryOrder
+	filter  func(*InventoryQuery) (*InventoryQuery, error)
+}
+
+func newInventoryPager(opts []InventoryPaginateOption, reverse bool) (*inventoryPager, error) {
+	pager := &inventoryPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultInventoryOrder
+	}
+	return pager, nil
+}
+
+func (p *inventoryPager) applyFilter(query *InventoryQuery) (*InventoryQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *inventoryPager) toCursor(_m *Inventory) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *inventoryPager) applyCursors(query *InventoryQuery, after, before *Cursor) (*InventoryQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultInventoryOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *inventoryPager) applyOrder(query *InventoryQuery) *InventoryQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultInventoryOrder.Field {
+		query = query.Order(DefaultInventoryOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *inventoryPager) orderExpr(query *InventoryQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultInventoryOrder.Field {
+			b.Comma().Ident(DefaultInventoryOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Inventory.
+func (_m *InventoryQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...InventoryPaginateOption,
+) (*InventoryConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newInventoryPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &InventoryConnection{Edges: []*InventoryEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// InventoryOrderField defines the ordering field of Inventory.
+type InventoryOrderField struct {
+	// Value extracts the ordering value from the given Inventory.
+	Value    func(*Inventory) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) inventory.OrderOption
+	toCursor func(*Inventory) Cursor
+}
+
+// InventoryOrder defines the ordering of Inventory.
+type InventoryOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *InventoryOrderField `json:"field"`
+}
+
+// DefaultInventoryOrder is the default ordering of Inventory.
+var DefaultInventoryOrder = &InventoryOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &InventoryOrderField{
+		Value: func(_m *Inventory) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: inventory.FieldID,
+		toTerm: inventory.ByID,
+		toCursor: func(_m *Inventory) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Inventory into InventoryEdge.
+func (_m *Inventory) ToEdge(order *InventoryOrder) *InventoryEdge {
+	if order == nil {
+		order = DefaultInventoryOrder
+	}
+	return &InventoryEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // JobEdge is the edge representation of Job.
 type JobEdge struct {
 	Node   *Job   `json:"node"`
@@ -4347,6 +5352,753 @@ func (_m *Practitioner) ToEdge(order *PractitionerOrder) *PractitionerEdge {
 		order = DefaultPractitionerOrder
 	}
 	return &PractitionerEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ProductEdge is the edge representation of Product.
+type ProductEdge struct {
+	Node   *Product `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// ProductConnection is the connection containing edges to Product.
+type ProductConnection struct {
+	Edges      []*ProductEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *ProductConnection) build(nodes []*Product, pager *productPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Product
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Product {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Product {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ProductEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ProductEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ProductPaginateOption enables pagination customization.
+type ProductPaginateOption func(*productPager) error
+
+// WithProductOrder configures pagination ordering.
+func WithProductOrder(order *ProductOrder) ProductPaginateOption {
+	if order == nil {
+		order = DefaultProductOrder
+	}
+	o := *order
+	return func(pager *productPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultProductOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithProductFilter configures pagination filter.
+func WithProductFilter(filter func(*ProductQuery) (*ProductQuery, error)) ProductPaginateOption {
+	return func(pager *productPager) error {
+		if filter == nil {
+			return errors.New("ProductQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type productPager struct {
+	reverse bool
+	order   *ProductOrder
+	filter  func(*ProductQuery) (*ProductQuery, error)
+}
+
+func newProductPager(opts []ProductPaginateOption, reverse bool) (*productPager, error) {
+	pager := &productPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultProductOrder
+	}
+	return pager, nil
+}
+
+func (p *productPager) applyFilter(query *ProductQuery) (*ProductQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *productPager) toCursor(_m *Product) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *productPager) applyCursors(query *ProductQuery, after, before *Cursor) (*ProductQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultProductOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *productPager) applyOrder(query *ProductQuery) *ProductQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultProductOrder.Field {
+		query = query.Order(DefaultProductOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *productPager) orderExpr(query *ProductQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultProductOrder.Field {
+			b.Comma().Ident(DefaultProductOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Product.
+func (_m *ProductQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ProductPaginateOption,
+) (*ProductConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newProductPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ProductConnection{Edges: []*ProductEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ProductOrderField defines the ordering field of Product.
+type ProductOrderField struct {
+	// Value extracts the ordering value from the given Product.
+	Value    func(*Product) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) product.OrderOption
+	toCursor func(*Product) Cursor
+}
+
+// ProductOrder defines the ordering of Product.
+type ProductOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *ProductOrderField `json:"field"`
+}
+
+// DefaultProductOrder is the default ordering of Product.
+var DefaultProductOrder = &ProductOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ProductOrderField{
+		Value: func(_m *Product) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: product.FieldID,
+		toTerm: product.ByID,
+		toCursor: func(_m *Product) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Product into ProductEdge.
+func (_m *Product) ToEdge(order *ProductOrder) *ProductEdge {
+	if order == nil {
+		order = DefaultProductOrder
+	}
+	return &ProductEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ProductImageEdge is the edge representation of ProductImage.
+type ProductImageEdge struct {
+	Node   *ProductImage `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// ProductImageConnection is the connection containing edges to ProductImage.
+type ProductImageConnection struct {
+	Edges      []*ProductImageEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *ProductImageConnection) build(nodes []*ProductImage, pager *productimagePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ProductImage
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ProductImage {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ProductImage {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ProductImageEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ProductImageEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ProductImagePaginateOption enables pagination customization.
+type ProductImagePaginateOption func(*productimagePager) error
+
+// WithProductImageOrder configures pagination ordering.
+func WithProductImageOrder(order *ProductImageOrder) ProductImagePaginateOption {
+	if order == nil {
+		order = DefaultProductImageOrder
+	}
+	o := *order
+	return func(pager *productimagePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultProductImageOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithProductImageFilter configures pagination filter.
+func WithProductImageFilter(filter func(*ProductImageQuery) (*ProductImageQuery, error)) ProductImagePaginateOption {
+	return func(pager *productimagePager) error {
+		if filter == nil {
+			return errors.New("ProductImageQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type productimagePager struct {
+	reverse bool
+	order   *ProductImageOrder
+	filter  func(*ProductImageQuery) (*ProductImageQuery, error)
+}
+
+func newProductImagePager(opts []ProductImagePaginateOption, reverse bool) (*productimagePager, error) {
+	pager := &productimagePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultProductImageOrder
+	}
+	return pager, nil
+}
+
+func (p *productimagePager) applyFilter(query *ProductImageQuery) (*ProductImageQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *productimagePager) toCursor(_m *ProductImage) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *productimagePager) applyCursors(query *ProductImageQuery, after, before *Cursor) (*ProductImageQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultProductImageOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *productimagePager) applyOrder(query *ProductImageQuery) *ProductImageQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultProductImageOrder.Field {
+		query = query.Order(DefaultProductImageOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *productimagePager) orderExpr(query *ProductImageQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultProductImageOrder.Field {
+			b.Comma().Ident(DefaultProductImageOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ProductImage.
+func (_m *ProductImageQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ProductImagePaginateOption,
+) (*ProductImageConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newProductImagePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ProductImageConnection{Edges: []*ProductImageEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ProductImageOrderField defines the ordering field of ProductImage.
+type ProductImageOrderField struct {
+	// Value extracts the ordering value from the given ProductImage.
+	Value    func(*ProductImage) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) productimage.OrderOption
+	toCursor func(*ProductImage) Cursor
+}
+
+// ProductImageOrder defines the ordering of ProductImage.
+type ProductImageOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *ProductImageOrderField `json:"field"`
+}
+
+// DefaultProductImageOrder is the default ordering of ProductImage.
+var DefaultProductImageOrder = &ProductImageOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ProductImageOrderField{
+		Value: func(_m *ProductImage) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: productimage.FieldID,
+		toTerm: productimage.ByID,
+		toCursor: func(_m *ProductImage) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ProductImage into ProductImageEdge.
+func (_m *ProductImage) ToEdge(order *ProductImageOrder) *ProductImageEdge {
+	if order == nil {
+		order = DefaultProductImageOrder
+	}
+	return &ProductImageEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ProductOptionEdge is the edge representation of ProductOption.
+type ProductOptionEdge struct {
+	Node   *ProductOption `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// ProductOptionConnection is the connection containing edges to ProductOption.
+type ProductOptionConnection struct {
+	Edges      []*ProductOptionEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *ProductOptionConnection) build(nodes []*ProductOption, pager *productoptionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ProductOption
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ProductOption {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ProductOption {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ProductOptionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ProductOptionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ProductOptionPaginateOption enables pagination customization.
+type ProductOptionPaginateOption func(*productoptionPager) error
+
+// WithProductOptionOrder configures pagination ordering.
+func WithProductOptionOrder(order *ProductOptionOrder) ProductOptionPaginateOption {
+	if order == nil {
+		order = DefaultProductOptionOrder
+	}
+	o := *order
+	return func(pager *productoptionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultProductOptionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithProductOptionFilter configures pagination filter.
+func WithProductOptionFilter(filter func(*ProductOptionQuery) (*ProductOptionQuery, error)) ProductOptionPaginateOption {
+	return func(pager *productoptionPager) error {
+		if filter == nil {
+			return errors.New("ProductOptionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type productoptionPager struct {
+	reverse bool
+	order   *ProductOptionOrder
+	filter  func(*ProductOptionQuery) (*ProductOptionQuery, error)
+}
+
+func newProductOptionPager(opts []ProductOptionPaginateOption, reverse bool) (*productoptionPager, error) {
+	pager := &productoptionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultProductOptionOrder
+	}
+	return pager, nil
+}
+
+func (p *productoptionPager) applyFilter(query *ProductOptionQuery) (*ProductOptionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *productoptionPager) toCursor(_m *ProductOption) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *productoptionPager) applyCursors(query *ProductOptionQuery, after, before *Cursor) (*ProductOptionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultProductOptionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *productoptionPager) applyOrder(query *ProductOptionQuery) *ProductOptionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultProductOptionOrder.Field {
+		query = query.Order(DefaultProductOptionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *productoptionPager) orderExpr(query *ProductOptionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultProductOptionOrder.Field {
+			b.Comma().Ident(DefaultProductOptionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ProductOption.
+func (_m *ProductOptionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ProductOptionPaginateOption,
+) (*ProductOptionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newProductOptionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ProductOptionConnection{Edges: []*ProductOptionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ProductOptionOrderField defines the ordering field of ProductOption.
+type ProductOptionOrderField struct {
+	// Value extracts the ordering value from the given ProductOption.
+	Value    func(*ProductOption) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) productoption.OrderOption
+	toCursor func(*ProductOption) Cursor
+}
+
+// ProductOptionOrder defines the ordering of ProductOption.
+type ProductOptionOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *ProductOptionOrderField `json:"field"`
+}
+
+// DefaultProductOptionOrder is the default ordering of ProductOption.
+var DefaultProductOptionOrder = &ProductOptionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ProductOptionOrderField{
+		Value: func(_m *ProductOption) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: productoption.FieldID,
+		toTerm: productoption.ByID,
+		toCursor: func(_m *ProductOption) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ProductOption into ProductOptionEdge.
+func (_m *ProductOption) ToEdge(order *ProductOptionOrder) *ProductOptionEdge {
+	if order == nil {
+		order = DefaultProductOptionOrder
+	}
+	return &ProductOptionEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -5348,6 +7100,255 @@ func (_m *SlotClaim) ToEdge(order *SlotClaimOrder) *SlotClaimEdge {
 	}
 }
 
+// StockAdjustmentEdge is the edge representation of StockAdjustment.
+type StockAdjustmentEdge struct {
+	Node   *StockAdjustment `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// StockAdjustmentConnection is the connection containing edges to StockAdjustment.
+type StockAdjustmentConnection struct {
+	Edges      []*StockAdjustmentEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *StockAdjustmentConnection) build(nodes []*StockAdjustment, pager *stockadjustmentPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *StockAdjustment
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *StockAdjustment {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *StockAdjustment {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*StockAdjustmentEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &StockAdjustmentEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// StockAdjustmentPaginateOption enables pagination customization.
+type StockAdjustmentPaginateOption func(*stockadjustmentPager) error
+
+// WithStockAdjustmentOrder configures pagination ordering.
+func WithStockAdjustmentOrder(order *StockAdjustmentOrder) StockAdjustmentPaginateOption {
+	if order == nil {
+		order = DefaultStockAdjustmentOrder
+	}
+	o := *order
+	return func(pager *stockadjustmentPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultStockAdjustmentOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithStockAdjustmentFilter configures pagination filter.
+func WithStockAdjustmentFilter(filter func(*StockAdjustmentQuery) (*StockAdjustmentQuery, error)) StockAdjustmentPaginateOption {
+	return func(pager *stockadjustmentPager) error {
+		if filter == nil {
+			return errors.New("StockAdjustmentQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type stockadjustmentPager struct {
+	reverse bool
+	order   *StockAdjustmentOrder
+	filter  func(*StockAdjustmentQuery) (*StockAdjustmentQuery, error)
+}
+
+func newStockAdjustmentPager(opts []StockAdjustmentPaginateOption, reverse bool) (*stockadjustmentPager, error) {
+	pager := &stockadjustmentPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultStockAdjustmentOrder
+	}
+	return pager, nil
+}
+
+func (p *stockadjustmentPager) applyFilter(query *StockAdjustmentQuery) (*StockAdjustmentQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *stockadjustmentPager) toCursor(_m *StockAdjustment) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *stockadjustmentPager) applyCursors(query *StockAdjustmentQuery, after, before *Cursor) (*StockAdjustmentQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultStockAdjustmentOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *stockadjustmentPager) applyOrder(query *StockAdjustmentQuery) *StockAdjustmentQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultStockAdjustmentOrder.Field {
+		query = query.Order(DefaultStockAdjustmentOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *stockadjustmentPager) orderExpr(query *StockAdjustmentQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultStockAdjustmentOrder.Field {
+			b.Comma().Ident(DefaultStockAdjustmentOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to StockAdjustment.
+func (_m *StockAdjustmentQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...StockAdjustmentPaginateOption,
+) (*StockAdjustmentConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newStockAdjustmentPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &StockAdjustmentConnection{Edges: []*StockAdjustmentEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// StockAdjustmentOrderField defines the ordering field of StockAdjustment.
+type StockAdjustmentOrderField struct {
+	// Value extracts the ordering value from the given StockAdjustment.
+	Value    func(*StockAdjustment) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) stockadjustment.OrderOption
+	toCursor func(*StockAdjustment) Cursor
+}
+
+// StockAdjustmentOrder defines the ordering of StockAdjustment.
+type StockAdjustmentOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *StockAdjustmentOrderField `json:"field"`
+}
+
+// DefaultStockAdjustmentOrder is the default ordering of StockAdjustment.
+var DefaultStockAdjustmentOrder = &StockAdjustmentOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &StockAdjustmentOrderField{
+		Value: func(_m *StockAdjustment) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: stockadjustment.FieldID,
+		toTerm: stockadjustment.ByID,
+		toCursor: func(_m *StockAdjustment) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts StockAdjustment into StockAdjustmentEdge.
+func (_m *StockAdjustment) ToEdge(order *StockAdjustmentOrder) *StockAdjustmentEdge {
+	if order == nil {
+		order = DefaultStockAdjustmentOrder
+	}
+	return &StockAdjustmentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // UserEdge is the edge representation of User.
 type UserEdge struct {
 	Node   *User  `json:"node"`
@@ -5592,6 +7593,255 @@ func (_m *User) ToEdge(order *UserOrder) *UserEdge {
 		order = DefaultUserOrder
 	}
 	return &UserEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// VariantEdge is the edge representation of Variant.
+type VariantEdge struct {
+	Node   *Variant `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// VariantConnection is the connection containing edges to Variant.
+type VariantConnection struct {
+	Edges      []*VariantEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *VariantConnection) build(nodes []*Variant, pager *variantPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Variant
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Variant {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Variant {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*VariantEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &VariantEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// VariantPaginateOption enables pagination customization.
+type VariantPaginateOption func(*variantPager) error
+
+// WithVariantOrder configures pagination ordering.
+func WithVariantOrder(order *VariantOrder) VariantPaginateOption {
+	if order == nil {
+		order = DefaultVariantOrder
+	}
+	o := *order
+	return func(pager *variantPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultVariantOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithVariantFilter configures pagination filter.
+func WithVariantFilter(filter func(*VariantQuery) (*VariantQuery, error)) VariantPaginateOption {
+	return func(pager *variantPager) error {
+		if filter == nil {
+			return errors.New("VariantQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type variantPager struct {
+	reverse bool
+	order   *VariantOrder
+	filter  func(*VariantQuery) (*VariantQuery, error)
+}
+
+func newVariantPager(opts []VariantPaginateOption, reverse bool) (*variantPager, error) {
+	pager := &variantPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultVariantOrder
+	}
+	return pager, nil
+}
+
+func (p *variantPager) applyFilter(query *VariantQuery) (*VariantQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *variantPager) toCursor(_m *Variant) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *variantPager) applyCursors(query *VariantQuery, after, before *Cursor) (*VariantQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultVariantOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *variantPager) applyOrder(query *VariantQuery) *VariantQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultVariantOrder.Field {
+		query = query.Order(DefaultVariantOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *variantPager) orderExpr(query *VariantQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultVariantOrder.Field {
+			b.Comma().Ident(DefaultVariantOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Variant.
+func (_m *VariantQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...VariantPaginateOption,
+) (*VariantConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newVariantPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &VariantConnection{Edges: []*VariantEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// VariantOrderField defines the ordering field of Variant.
+type VariantOrderField struct {
+	// Value extracts the ordering value from the given Variant.
+	Value    func(*Variant) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) variant.OrderOption
+	toCursor func(*Variant) Cursor
+}
+
+// VariantOrder defines the ordering of Variant.
+type VariantOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *VariantOrderField `json:"field"`
+}
+
+// DefaultVariantOrder is the default ordering of Variant.
+var DefaultVariantOrder = &VariantOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &VariantOrderField{
+		Value: func(_m *Variant) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: variant.FieldID,
+		toTerm: variant.ByID,
+		toCursor: func(_m *Variant) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Variant into VariantEdge.
+func (_m *Variant) ToEdge(order *VariantOrder) *VariantEdge {
+	if order == nil {
+		order = DefaultVariantOrder
+	}
+	return &VariantEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

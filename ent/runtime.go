@@ -10,22 +10,31 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/category"
+	"frontdesk/ent/collection"
+	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/inventory"
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/product"
+	"frontdesk/ent/productimage"
+	"frontdesk/ent/productoption"
 	"frontdesk/ent/schema"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
+	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/user"
+	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
@@ -553,6 +562,213 @@ func init() {
 			return nil
 		}
 	}()
+	categoryMixin := schema.Category{}.Mixin()
+	categoryMixinFields0 := categoryMixin[0].Fields()
+	_ = categoryMixinFields0
+	categoryMixinFields1 := categoryMixin[1].Fields()
+	_ = categoryMixinFields1
+	categoryFields := schema.Category{}.Fields()
+	_ = categoryFields
+	// categoryDescCreatedAt is the schema descriptor for created_at field.
+	categoryDescCreatedAt := categoryMixinFields1[0].Descriptor()
+	// category.DefaultCreatedAt holds the default value on creation for the created_at field.
+	category.DefaultCreatedAt = categoryDescCreatedAt.Default.(func() time.Time)
+	// categoryDescUpdatedAt is the schema descriptor for updated_at field.
+	categoryDescUpdatedAt := categoryMixinFields1[1].Descriptor()
+	// category.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	category.DefaultUpdatedAt = categoryDescUpdatedAt.Default.(func() time.Time)
+	// category.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	category.UpdateDefaultUpdatedAt = categoryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// categoryDescName is the schema descriptor for name field.
+	categoryDescName := categoryFields[0].Descriptor()
+	// category.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	category.NameValidator = func() func(string) error {
+		validators := categoryDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// categoryDescSlug is the schema descriptor for slug field.
+	categoryDescSlug := categoryFields[1].Descriptor()
+	// category.SlugValidator is a validator for the "slug" field. It is called by the builders before save.
+	category.SlugValidator = func() func(string) error {
+		validators := categoryDescSlug.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(slug string) error {
+			for _, fn := range fns {
+				if err := fn(slug); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// categoryDescDescription is the schema descriptor for description field.
+	categoryDescDescription := categoryFields[2].Descriptor()
+	// category.DefaultDescription holds the default value on creation for the description field.
+	category.DefaultDescription = categoryDescDescription.Default.(string)
+	// category.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	category.DescriptionValidator = categoryDescDescription.Validators[0].(func(string) error)
+	// categoryDescParentID is the schema descriptor for parent_id field.
+	categoryDescParentID := categoryFields[3].Descriptor()
+	// category.ParentIDValidator is a validator for the "parent_id" field. It is called by the builders before save.
+	category.ParentIDValidator = categoryDescParentID.Validators[0].(func(string) error)
+	// categoryDescPath is the schema descriptor for path field.
+	categoryDescPath := categoryFields[4].Descriptor()
+	// category.PathValidator is a validator for the "path" field. It is called by the builders before save.
+	category.PathValidator = categoryDescPath.Validators[0].(func(string) error)
+	// categoryDescPosition is the schema descriptor for position field.
+	categoryDescPosition := categoryFields[5].Descriptor()
+	// category.DefaultPosition holds the default value on creation for the position field.
+	category.DefaultPosition = categoryDescPosition.Default.(int)
+	// categoryDescID is the schema descriptor for id field.
+	categoryDescID := categoryMixinFields0[0].Descriptor()
+	// category.DefaultID holds the default value on creation for the id field.
+	category.DefaultID = categoryDescID.Default.(func() gid.ID)
+	// category.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	category.IDValidator = func() func(string) error {
+		validators := categoryDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	collectionMixin := schema.Collection{}.Mixin()
+	collectionMixinFields0 := collectionMixin[0].Fields()
+	_ = collectionMixinFields0
+	collectionMixinFields1 := collectionMixin[1].Fields()
+	_ = collectionMixinFields1
+	collectionFields := schema.Collection{}.Fields()
+	_ = collectionFields
+	// collectionDescCreatedAt is the schema descriptor for created_at field.
+	collectionDescCreatedAt := collectionMixinFields1[0].Descriptor()
+	// collection.DefaultCreatedAt holds the default value on creation for the created_at field.
+	collection.DefaultCreatedAt = collectionDescCreatedAt.Default.(func() time.Time)
+	// collectionDescUpdatedAt is the schema descriptor for updated_at field.
+	collectionDescUpdatedAt := collectionMixinFields1[1].Descriptor()
+	// collection.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	collection.DefaultUpdatedAt = collectionDescUpdatedAt.Default.(func() time.Time)
+	// collection.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	collection.UpdateDefaultUpdatedAt = collectionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// collectionDescTitle is the schema descriptor for title field.
+	collectionDescTitle := collectionFields[0].Descriptor()
+	// collection.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	collection.TitleValidator = func() func(string) error {
+		validators := collectionDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// collectionDescSlug is the schema descriptor for slug field.
+	collectionDescSlug := collectionFields[1].Descriptor()
+	// collection.SlugValidator is a validator for the "slug" field. It is called by the builders before save.
+	collection.SlugValidator = func() func(string) error {
+		validators := collectionDescSlug.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(slug string) error {
+			for _, fn := range fns {
+				if err := fn(slug); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// collectionDescDescription is the schema descriptor for description field.
+	collectionDescDescription := collectionFields[2].Descriptor()
+	// collection.DefaultDescription holds the default value on creation for the description field.
+	collection.DefaultDescription = collectionDescDescription.Default.(string)
+	// collection.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	collection.DescriptionValidator = collectionDescDescription.Validators[0].(func(string) error)
+	// collectionDescID is the schema descriptor for id field.
+	collectionDescID := collectionMixinFields0[0].Descriptor()
+	// collection.DefaultID holds the default value on creation for the id field.
+	collection.DefaultID = collectionDescID.Default.(func() gid.ID)
+	// collection.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	collection.IDValidator = func() func(string) error {
+		validators := collectionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	collectionproductMixin := schema.CollectionProduct{}.Mixin()
+	collectionproductMixinFields0 := collectionproductMixin[0].Fields()
+	_ = collectionproductMixinFields0
+	collectionproductFields := schema.CollectionProduct{}.Fields()
+	_ = collectionproductFields
+	// collectionproductDescCollectionID is the schema descriptor for collection_id field.
+	collectionproductDescCollectionID := collectionproductFields[0].Descriptor()
+	// collectionproduct.CollectionIDValidator is a validator for the "collection_id" field. It is called by the builders before save.
+	collectionproduct.CollectionIDValidator = collectionproductDescCollectionID.Validators[0].(func(string) error)
+	// collectionproductDescProductID is the schema descriptor for product_id field.
+	collectionproductDescProductID := collectionproductFields[1].Descriptor()
+	// collectionproduct.ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
+	collectionproduct.ProductIDValidator = collectionproductDescProductID.Validators[0].(func(string) error)
+	// collectionproductDescPosition is the schema descriptor for position field.
+	collectionproductDescPosition := collectionproductFields[2].Descriptor()
+	// collectionproduct.DefaultPosition holds the default value on creation for the position field.
+	collectionproduct.DefaultPosition = collectionproductDescPosition.Default.(int)
+	// collectionproductDescID is the schema descriptor for id field.
+	collectionproductDescID := collectionproductMixinFields0[0].Descriptor()
+	// collectionproduct.DefaultID holds the default value on creation for the id field.
+	collectionproduct.DefaultID = collectionproductDescID.Default.(func() gid.ID)
+	// collectionproduct.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	collectionproduct.IDValidator = func() func(string) error {
+		validators := collectionproductDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	dateoverrideMixin := schema.DateOverride{}.Mixin()
 	dateoverrideMixinFields0 := dateoverrideMixin[0].Fields()
 	_ = dateoverrideMixinFields0
@@ -911,6 +1127,63 @@ func init() {
 			return nil
 		}
 	}()
+	inventoryMixin := schema.Inventory{}.Mixin()
+	inventoryMixinFields0 := inventoryMixin[0].Fields()
+	_ = inventoryMixinFields0
+	inventoryMixinFields1 := inventoryMixin[1].Fields()
+	_ = inventoryMixinFields1
+	inventoryFields := schema.Inventory{}.Fields()
+	_ = inventoryFields
+	// inventoryDescCreatedAt is the schema descriptor for created_at field.
+	inventoryDescCreatedAt := inventoryMixinFields1[0].Descriptor()
+	// inventory.DefaultCreatedAt holds the default value on creation for the created_at field.
+	inventory.DefaultCreatedAt = inventoryDescCreatedAt.Default.(func() time.Time)
+	// inventoryDescUpdatedAt is the schema descriptor for updated_at field.
+	inventoryDescUpdatedAt := inventoryMixinFields1[1].Descriptor()
+	// inventory.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	inventory.DefaultUpdatedAt = inventoryDescUpdatedAt.Default.(func() time.Time)
+	// inventory.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	inventory.UpdateDefaultUpdatedAt = inventoryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// inventoryDescVariantID is the schema descriptor for variant_id field.
+	inventoryDescVariantID := inventoryFields[0].Descriptor()
+	// inventory.VariantIDValidator is a validator for the "variant_id" field. It is called by the builders before save.
+	inventory.VariantIDValidator = inventoryDescVariantID.Validators[0].(func(string) error)
+	// inventoryDescOnHand is the schema descriptor for on_hand field.
+	inventoryDescOnHand := inventoryFields[1].Descriptor()
+	// inventory.DefaultOnHand holds the default value on creation for the on_hand field.
+	inventory.DefaultOnHand = inventoryDescOnHand.Default.(int)
+	// inventoryDescReserved is the schema descriptor for reserved field.
+	inventoryDescReserved := inventoryFields[2].Descriptor()
+	// inventory.DefaultReserved holds the default value on creation for the reserved field.
+	inventory.DefaultReserved = inventoryDescReserved.Default.(int)
+	// inventoryDescTracked is the schema descriptor for tracked field.
+	inventoryDescTracked := inventoryFields[3].Descriptor()
+	// inventory.DefaultTracked holds the default value on creation for the tracked field.
+	inventory.DefaultTracked = inventoryDescTracked.Default.(bool)
+	// inventoryDescAllowBackorder is the schema descriptor for allow_backorder field.
+	inventoryDescAllowBackorder := inventoryFields[4].Descriptor()
+	// inventory.DefaultAllowBackorder holds the default value on creation for the allow_backorder field.
+	inventory.DefaultAllowBackorder = inventoryDescAllowBackorder.Default.(bool)
+	// inventoryDescID is the schema descriptor for id field.
+	inventoryDescID := inventoryMixinFields0[0].Descriptor()
+	// inventory.DefaultID holds the default value on creation for the id field.
+	inventory.DefaultID = inventoryDescID.Default.(func() gid.ID)
+	// inventory.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	inventory.IDValidator = func() func(string) error {
+		validators := inventoryDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	jobMixin := schema.Job{}.Mixin()
 	jobMixinFields0 := jobMixin[0].Fields()
 	_ = jobMixinFields0
@@ -1190,6 +1463,253 @@ func init() {
 	// practitioner.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	practitioner.IDValidator = func() func(string) error {
 		validators := practitionerDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	productMixin := schema.Product{}.Mixin()
+	productMixinFields0 := productMixin[0].Fields()
+	_ = productMixinFields0
+	productMixinFields1 := productMixin[1].Fields()
+	_ = productMixinFields1
+	productFields := schema.Product{}.Fields()
+	_ = productFields
+	// productDescCreatedAt is the schema descriptor for created_at field.
+	productDescCreatedAt := productMixinFields1[0].Descriptor()
+	// product.DefaultCreatedAt holds the default value on creation for the created_at field.
+	product.DefaultCreatedAt = productDescCreatedAt.Default.(func() time.Time)
+	// productDescUpdatedAt is the schema descriptor for updated_at field.
+	productDescUpdatedAt := productMixinFields1[1].Descriptor()
+	// product.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	product.DefaultUpdatedAt = productDescUpdatedAt.Default.(func() time.Time)
+	// product.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	product.UpdateDefaultUpdatedAt = productDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// productDescSlug is the schema descriptor for slug field.
+	productDescSlug := productFields[1].Descriptor()
+	// product.SlugValidator is a validator for the "slug" field. It is called by the builders before save.
+	product.SlugValidator = func() func(string) error {
+		validators := productDescSlug.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(slug string) error {
+			for _, fn := range fns {
+				if err := fn(slug); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// productDescTitle is the schema descriptor for title field.
+	productDescTitle := productFields[2].Descriptor()
+	// product.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	product.TitleValidator = func() func(string) error {
+		validators := productDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// productDescSortTitle is the schema descriptor for sort_title field.
+	productDescSortTitle := productFields[3].Descriptor()
+	// product.SortTitleValidator is a validator for the "sort_title" field. It is called by the builders before save.
+	product.SortTitleValidator = productDescSortTitle.Validators[0].(func(string) error)
+	// productDescSeoTitle is the schema descriptor for seo_title field.
+	productDescSeoTitle := productFields[6].Descriptor()
+	// product.DefaultSeoTitle holds the default value on creation for the seo_title field.
+	product.DefaultSeoTitle = productDescSeoTitle.Default.(string)
+	// product.SeoTitleValidator is a validator for the "seo_title" field. It is called by the builders before save.
+	product.SeoTitleValidator = productDescSeoTitle.Validators[0].(func(string) error)
+	// productDescSeoDescription is the schema descriptor for seo_description field.
+	productDescSeoDescription := productFields[7].Descriptor()
+	// product.DefaultSeoDescription holds the default value on creation for the seo_description field.
+	product.DefaultSeoDescription = productDescSeoDescription.Default.(string)
+	// product.SeoDescriptionValidator is a validator for the "seo_description" field. It is called by the builders before save.
+	product.SeoDescriptionValidator = productDescSeoDescription.Validators[0].(func(string) error)
+	// productDescTagKey is the schema descriptor for tag_key field.
+	productDescTagKey := productFields[9].Descriptor()
+	// product.DefaultTagKey holds the default value on creation for the tag_key field.
+	product.DefaultTagKey = productDescTagKey.Default.(string)
+	// product.TagKeyValidator is a validator for the "tag_key" field. It is called by the builders before save.
+	product.TagKeyValidator = productDescTagKey.Validators[0].(func(string) error)
+	// productDescCategoryID is the schema descriptor for category_id field.
+	productDescCategoryID := productFields[11].Descriptor()
+	// product.CategoryIDValidator is a validator for the "category_id" field. It is called by the builders before save.
+	product.CategoryIDValidator = productDescCategoryID.Validators[0].(func(string) error)
+	// productDescPriceMin is the schema descriptor for price_min field.
+	productDescPriceMin := productFields[12].Descriptor()
+	// product.DefaultPriceMin holds the default value on creation for the price_min field.
+	product.DefaultPriceMin = productDescPriceMin.Default.(int64)
+	// productDescPriceMax is the schema descriptor for price_max field.
+	productDescPriceMax := productFields[13].Descriptor()
+	// product.DefaultPriceMax holds the default value on creation for the price_max field.
+	product.DefaultPriceMax = productDescPriceMax.Default.(int64)
+	// productDescCurrency is the schema descriptor for currency field.
+	productDescCurrency := productFields[14].Descriptor()
+	// product.DefaultCurrency holds the default value on creation for the currency field.
+	product.DefaultCurrency = productDescCurrency.Default.(string)
+	// product.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	product.CurrencyValidator = productDescCurrency.Validators[0].(func(string) error)
+	// productDescID is the schema descriptor for id field.
+	productDescID := productMixinFields0[0].Descriptor()
+	// product.DefaultID holds the default value on creation for the id field.
+	product.DefaultID = productDescID.Default.(func() gid.ID)
+	// product.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	product.IDValidator = func() func(string) error {
+		validators := productDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	productimageMixin := schema.ProductImage{}.Mixin()
+	productimageMixinFields0 := productimageMixin[0].Fields()
+	_ = productimageMixinFields0
+	productimageMixinFields1 := productimageMixin[1].Fields()
+	_ = productimageMixinFields1
+	productimageFields := schema.ProductImage{}.Fields()
+	_ = productimageFields
+	// productimageDescCreatedAt is the schema descriptor for created_at field.
+	productimageDescCreatedAt := productimageMixinFields1[0].Descriptor()
+	// productimage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	productimage.DefaultCreatedAt = productimageDescCreatedAt.Default.(func() time.Time)
+	// productimageDescUpdatedAt is the schema descriptor for updated_at field.
+	productimageDescUpdatedAt := productimageMixinFields1[1].Descriptor()
+	// productimage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	productimage.DefaultUpdatedAt = productimageDescUpdatedAt.Default.(func() time.Time)
+	// productimage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	productimage.UpdateDefaultUpdatedAt = productimageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// productimageDescProductID is the schema descriptor for product_id field.
+	productimageDescProductID := productimageFields[0].Descriptor()
+	// productimage.ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
+	productimage.ProductIDValidator = productimageDescProductID.Validators[0].(func(string) error)
+	// productimageDescKey is the schema descriptor for key field.
+	productimageDescKey := productimageFields[1].Descriptor()
+	// productimage.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	productimage.KeyValidator = productimageDescKey.Validators[0].(func(string) error)
+	// productimageDescContentType is the schema descriptor for content_type field.
+	productimageDescContentType := productimageFields[2].Descriptor()
+	// productimage.ContentTypeValidator is a validator for the "content_type" field. It is called by the builders before save.
+	productimage.ContentTypeValidator = productimageDescContentType.Validators[0].(func(string) error)
+	// productimageDescSizeBytes is the schema descriptor for size_bytes field.
+	productimageDescSizeBytes := productimageFields[3].Descriptor()
+	// productimage.DefaultSizeBytes holds the default value on creation for the size_bytes field.
+	productimage.DefaultSizeBytes = productimageDescSizeBytes.Default.(int64)
+	// productimageDescWidth is the schema descriptor for width field.
+	productimageDescWidth := productimageFields[4].Descriptor()
+	// productimage.DefaultWidth holds the default value on creation for the width field.
+	productimage.DefaultWidth = productimageDescWidth.Default.(int)
+	// productimageDescHeight is the schema descriptor for height field.
+	productimageDescHeight := productimageFields[5].Descriptor()
+	// productimage.DefaultHeight holds the default value on creation for the height field.
+	productimage.DefaultHeight = productimageDescHeight.Default.(int)
+	// productimageDescAlt is the schema descriptor for alt field.
+	productimageDescAlt := productimageFields[6].Descriptor()
+	// productimage.DefaultAlt holds the default value on creation for the alt field.
+	productimage.DefaultAlt = productimageDescAlt.Default.(string)
+	// productimage.AltValidator is a validator for the "alt" field. It is called by the builders before save.
+	productimage.AltValidator = productimageDescAlt.Validators[0].(func(string) error)
+	// productimageDescPosition is the schema descriptor for position field.
+	productimageDescPosition := productimageFields[7].Descriptor()
+	// productimage.DefaultPosition holds the default value on creation for the position field.
+	productimage.DefaultPosition = productimageDescPosition.Default.(int)
+	// productimageDescID is the schema descriptor for id field.
+	productimageDescID := productimageMixinFields0[0].Descriptor()
+	// productimage.DefaultID holds the default value on creation for the id field.
+	productimage.DefaultID = productimageDescID.Default.(func() gid.ID)
+	// productimage.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	productimage.IDValidator = func() func(string) error {
+		validators := productimageDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	productoptionMixin := schema.ProductOption{}.Mixin()
+	productoptionMixinFields0 := productoptionMixin[0].Fields()
+	_ = productoptionMixinFields0
+	productoptionMixinFields1 := productoptionMixin[1].Fields()
+	_ = productoptionMixinFields1
+	productoptionFields := schema.ProductOption{}.Fields()
+	_ = productoptionFields
+	// productoptionDescCreatedAt is the schema descriptor for created_at field.
+	productoptionDescCreatedAt := productoptionMixinFields1[0].Descriptor()
+	// productoption.DefaultCreatedAt holds the default value on creation for the created_at field.
+	productoption.DefaultCreatedAt = productoptionDescCreatedAt.Default.(func() time.Time)
+	// productoptionDescUpdatedAt is the schema descriptor for updated_at field.
+	productoptionDescUpdatedAt := productoptionMixinFields1[1].Descriptor()
+	// productoption.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	productoption.DefaultUpdatedAt = productoptionDescUpdatedAt.Default.(func() time.Time)
+	// productoption.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	productoption.UpdateDefaultUpdatedAt = productoptionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// productoptionDescProductID is the schema descriptor for product_id field.
+	productoptionDescProductID := productoptionFields[0].Descriptor()
+	// productoption.ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
+	productoption.ProductIDValidator = productoptionDescProductID.Validators[0].(func(string) error)
+	// productoptionDescName is the schema descriptor for name field.
+	productoptionDescName := productoptionFields[1].Descriptor()
+	// productoption.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	productoption.NameValidator = func() func(string) error {
+		validators := productoptionDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// productoptionDescPosition is the schema descriptor for position field.
+	productoptionDescPosition := productoptionFields[3].Descriptor()
+	// productoption.DefaultPosition holds the default value on creation for the position field.
+	productoption.DefaultPosition = productoptionDescPosition.Default.(int)
+	// productoptionDescID is the schema descriptor for id field.
+	productoptionDescID := productoptionMixinFields0[0].Descriptor()
+	// productoption.DefaultID holds the default value on creation for the id field.
+	productoption.DefaultID = productoptionDescID.Default.(func() gid.ID)
+	// productoption.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	productoption.IDValidator = func() func(string) error {
+		validators := productoptionDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -1553,6 +2073,53 @@ func init() {
 			return nil
 		}
 	}()
+	stockadjustmentMixin := schema.StockAdjustment{}.Mixin()
+	stockadjustmentMixinFields0 := stockadjustmentMixin[0].Fields()
+	_ = stockadjustmentMixinFields0
+	stockadjustmentFields := schema.StockAdjustment{}.Fields()
+	_ = stockadjustmentFields
+	// stockadjustmentDescVariantID is the schema descriptor for variant_id field.
+	stockadjustmentDescVariantID := stockadjustmentFields[0].Descriptor()
+	// stockadjustment.VariantIDValidator is a validator for the "variant_id" field. It is called by the builders before save.
+	stockadjustment.VariantIDValidator = stockadjustmentDescVariantID.Validators[0].(func(string) error)
+	// stockadjustmentDescKind is the schema descriptor for kind field.
+	stockadjustmentDescKind := stockadjustmentFields[1].Descriptor()
+	// stockadjustment.KindValidator is a validator for the "kind" field. It is called by the builders before save.
+	stockadjustment.KindValidator = stockadjustmentDescKind.Validators[0].(func(string) error)
+	// stockadjustmentDescReason is the schema descriptor for reason field.
+	stockadjustmentDescReason := stockadjustmentFields[4].Descriptor()
+	// stockadjustment.DefaultReason holds the default value on creation for the reason field.
+	stockadjustment.DefaultReason = stockadjustmentDescReason.Default.(string)
+	// stockadjustment.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	stockadjustment.ReasonValidator = stockadjustmentDescReason.Validators[0].(func(string) error)
+	// stockadjustmentDescActorID is the schema descriptor for actor_id field.
+	stockadjustmentDescActorID := stockadjustmentFields[5].Descriptor()
+	// stockadjustment.ActorIDValidator is a validator for the "actor_id" field. It is called by the builders before save.
+	stockadjustment.ActorIDValidator = stockadjustmentDescActorID.Validators[0].(func(string) error)
+	// stockadjustmentDescCreatedAt is the schema descriptor for created_at field.
+	stockadjustmentDescCreatedAt := stockadjustmentFields[6].Descriptor()
+	// stockadjustment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	stockadjustment.DefaultCreatedAt = stockadjustmentDescCreatedAt.Default.(func() time.Time)
+	// stockadjustmentDescID is the schema descriptor for id field.
+	stockadjustmentDescID := stockadjustmentMixinFields0[0].Descriptor()
+	// stockadjustment.DefaultID holds the default value on creation for the id field.
+	stockadjustment.DefaultID = stockadjustmentDescID.Default.(func() gid.ID)
+	// stockadjustment.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	stockadjustment.IDValidator = func() func(string) error {
+		validators := stockadjustmentDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	userMixin := schema.User{}.Mixin()
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
@@ -1609,6 +2176,89 @@ func init() {
 	// user.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	user.IDValidator = func() func(string) error {
 		validators := userDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	variantMixin := schema.Variant{}.Mixin()
+	variantMixinFields0 := variantMixin[0].Fields()
+	_ = variantMixinFields0
+	variantMixinFields1 := variantMixin[1].Fields()
+	_ = variantMixinFields1
+	variantFields := schema.Variant{}.Fields()
+	_ = variantFields
+	// variantDescCreatedAt is the schema descriptor for created_at field.
+	variantDescCreatedAt := variantMixinFields1[0].Descriptor()
+	// variant.DefaultCreatedAt holds the default value on creation for the created_at field.
+	variant.DefaultCreatedAt = variantDescCreatedAt.Default.(func() time.Time)
+	// variantDescUpdatedAt is the schema descriptor for updated_at field.
+	variantDescUpdatedAt := variantMixinFields1[1].Descriptor()
+	// variant.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	variant.DefaultUpdatedAt = variantDescUpdatedAt.Default.(func() time.Time)
+	// variant.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	variant.UpdateDefaultUpdatedAt = variantDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// variantDescProductID is the schema descriptor for product_id field.
+	variantDescProductID := variantFields[0].Descriptor()
+	// variant.ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
+	variant.ProductIDValidator = variantDescProductID.Validators[0].(func(string) error)
+	// variantDescSku is the schema descriptor for sku field.
+	variantDescSku := variantFields[1].Descriptor()
+	// variant.SkuValidator is a validator for the "sku" field. It is called by the builders before save.
+	variant.SkuValidator = func() func(string) error {
+		validators := variantDescSku.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(sku string) error {
+			for _, fn := range fns {
+				if err := fn(sku); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// variantDescTitle is the schema descriptor for title field.
+	variantDescTitle := variantFields[2].Descriptor()
+	// variant.DefaultTitle holds the default value on creation for the title field.
+	variant.DefaultTitle = variantDescTitle.Default.(string)
+	// variant.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	variant.TitleValidator = variantDescTitle.Validators[0].(func(string) error)
+	// variantDescCurrency is the schema descriptor for currency field.
+	variantDescCurrency := variantFields[5].Descriptor()
+	// variant.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	variant.CurrencyValidator = variantDescCurrency.Validators[0].(func(string) error)
+	// variantDescWeightGrams is the schema descriptor for weight_grams field.
+	variantDescWeightGrams := variantFields[7].Descriptor()
+	// variant.DefaultWeightGrams holds the default value on creation for the weight_grams field.
+	variant.DefaultWeightGrams = variantDescWeightGrams.Default.(int)
+	// variantDescBarcode is the schema descriptor for barcode field.
+	variantDescBarcode := variantFields[8].Descriptor()
+	// variant.DefaultBarcode holds the default value on creation for the barcode field.
+	variant.DefaultBarcode = variantDescBarcode.Default.(string)
+	// variant.BarcodeValidator is a validator for the "barcode" field. It is called by the builders before save.
+	variant.BarcodeValidator = variantDescBarcode.Validators[0].(func(string) error)
+	// variantDescPosition is the schema descriptor for position field.
+	variantDescPosition := variantFields[9].Descriptor()
+	// variant.DefaultPosition holds the default value on creation for the position field.
+	variant.DefaultPosition = variantDescPosition.Default.(int)
+	// variantDescID is the schema descriptor for id field.
+	variantDescID := variantMixinFields0[0].Descriptor()
+	// variant.DefaultID holds the default value on creation for the id field.
+	variant.DefaultID = variantDescID.Default.(func() gid.ID)
+	// variant.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	variant.IDValidator = func() func(string) error {
+		validators := variantDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

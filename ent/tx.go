@@ -28,6 +28,12 @@ type Tx struct {
 	CalendarLink *CalendarLinkClient
 	// CalendarSubscription is the client for interacting with the CalendarSubscription builders.
 	CalendarSubscription *CalendarSubscriptionClient
+	// Category is the client for interacting with the Category builders.
+	Category *CategoryClient
+	// Collection is the client for interacting with the Collection builders.
+	Collection *CollectionClient
+	// CollectionProduct is the client for interacting with the CollectionProduct builders.
+	CollectionProduct *CollectionProductClient
 	// DateOverride is the client for interacting with the DateOverride builders.
 	DateOverride *DateOverrideClient
 	// EHRMapping is the client for interacting with the EHRMapping builders.
@@ -40,6 +46,8 @@ type Tx struct {
 	IntakeForm *IntakeFormClient
 	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
 	IntakeSubmission *IntakeSubmissionClient
+	// Inventory is the client for interacting with the Inventory builders.
+	Inventory *InventoryClient
 	// Job is the client for interacting with the Job builders.
 	Job *JobClient
 	// JobAttempt is the client for interacting with the JobAttempt builders.
@@ -48,6 +56,12 @@ type Tx struct {
 	OneTimeToken *OneTimeTokenClient
 	// Practitioner is the client for interacting with the Practitioner builders.
 	Practitioner *PractitionerClient
+	// Product is the client for interacting with the Product builders.
+	Product *ProductClient
+	// ProductImage is the client for interacting with the ProductImage builders.
+	ProductImage *ProductImageClient
+	// ProductOption is the client for interacting with the ProductOption builders.
+	ProductOption *ProductOptionClient
 	// SentMessage is the client for interacting with the SentMessage builders.
 	SentMessage *SentMessageClient
 	// Service is the client for interacting with the Service builders.
@@ -56,8 +70,12 @@ type Tx struct {
 	Session *SessionClient
 	// SlotClaim is the client for interacting with the SlotClaim builders.
 	SlotClaim *SlotClaimClient
+	// StockAdjustment is the client for interacting with the StockAdjustment builders.
+	StockAdjustment *StockAdjustmentClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// Variant is the client for interacting with the Variant builders.
+	Variant *VariantClient
 	// WebhookEvent is the client for interacting with the WebhookEvent builders.
 	WebhookEvent *WebhookEventClient
 	// WeeklyHours is the client for interacting with the WeeklyHours builders.
@@ -200,21 +218,30 @@ func (tx *Tx) init() {
 	tx.CalendarEvent = NewCalendarEventClient(tx.config)
 	tx.CalendarLink = NewCalendarLinkClient(tx.config)
 	tx.CalendarSubscription = NewCalendarSubscriptionClient(tx.config)
+	tx.Category = NewCategoryClient(tx.config)
+	tx.Collection = NewCollectionClient(tx.config)
+	tx.CollectionProduct = NewCollectionProductClient(tx.config)
 	tx.DateOverride = NewDateOverrideClient(tx.config)
 	tx.EHRMapping = NewEHRMappingClient(tx.config)
 	tx.EHRRecord = NewEHRRecordClient(tx.config)
 	tx.ExternalBusyBlock = NewExternalBusyBlockClient(tx.config)
 	tx.IntakeForm = NewIntakeFormClient(tx.config)
 	tx.IntakeSubmission = NewIntakeSubmissionClient(tx.config)
+	tx.Inventory = NewInventoryClient(tx.config)
 	tx.Job = NewJobClient(tx.config)
 	tx.JobAttempt = NewJobAttemptClient(tx.config)
 	tx.OneTimeToken = NewOneTimeTokenClient(tx.config)
 	tx.Practitioner = NewPractitionerClient(tx.config)
+	tx.Product = NewProductClient(tx.config)
+	tx.ProductImage = NewProductImageClient(tx.config)
+	tx.ProductOption = NewProductOptionClient(tx.config)
 	tx.SentMessage = NewSentMessageClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.SlotClaim = NewSlotClaimClient(tx.config)
+	tx.StockAdjustment = NewStockAdjustmentClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.Variant = NewVariantClient(tx.config)
 	tx.WebhookEvent = NewWebhookEventClient(tx.config)
 	tx.WeeklyHours = NewWeeklyHoursClient(tx.config)
 }

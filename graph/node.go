@@ -36,6 +36,16 @@ func public(n ent.Noder) ent.Noder {
 	return n
 }
 
+// visible applies the domains' read rules to an object fetched by ID, so
+// node/nodes cannot show what the domain's own queries would hide (a
+// draft product to the public, say).
+func (r *Resolver) visible(ctx context.Context, n ent.Noder) ent.Noder {
+	if n == nil || (r.Catalog != nil && !r.Catalog.Visible(ctx, n)) {
+		return nil
+	}
+	return n
+}
+
 // errNodeNotFound is returned for IDs that are well formed but name no
 // object the viewer can see; missing and hidden look the same.
 var errNodeNotFound = errcode.New(errcode.NotFound, "no object with this ID")
@@ -50,7 +60,7 @@ func (r *Resolver) node(ctx context.Context, id gid.ID) (ent.Noder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n = public(n); n == nil {
+	if n = r.visible(ctx, public(n)); n == nil {
 		return nil, errNodeNotFound
 	}
 	return n, nil
@@ -66,7 +76,7 @@ func (r *Resolver) nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error)
 	}
 	out := make([]ent.Noder, len(ids))
 	for i := range found {
-		out[i] = public(found[i])
+		out[i] = r.visible(ctx, public(found[i]))
 		if out[i] == nil && found[i] != nil {
 			graphql.AddError(graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i)), errNodeNotFound)
 		}

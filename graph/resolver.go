@@ -5,6 +5,7 @@ package graph
 
 import (
 	"frontdesk/booking"
+	"frontdesk/catalog"
 	"frontdesk/ent"
 	"frontdesk/events"
 )
@@ -19,4 +20,6 @@ type Resolver struct {
 	Events events.Bus
 	// Booking is the appointment book (package booking).
 	Booking *booking.Engine
+	// Catalog is the shop's catalog (package catalog).
+	Catalog *catalog.Service
 }

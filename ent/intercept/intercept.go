@@ -14,22 +14,31 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/category"
+	"frontdesk/ent/collection"
+	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
+	"frontdesk/ent/inventory"
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/predicate"
+	"frontdesk/ent/product"
+	"frontdesk/ent/productimage"
+	"frontdesk/ent/productoption"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
 	"frontdesk/ent/slotclaim"
+	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/user"
+	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 
@@ -281,6 +290,87 @@ func (f TraverseCalendarSubscription) Traverse(ctx context.Context, q ent.Query)
 	return fmt.Errorf("unexpected query type %T. expect *ent.CalendarSubscriptionQuery", q)
 }
 
+// The CategoryFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CategoryFunc func(context.Context, *ent.CategoryQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CategoryFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CategoryQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CategoryQuery", q)
+}
+
+// The TraverseCategory type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCategory func(context.Context, *ent.CategoryQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCategory) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCategory) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CategoryQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CategoryQuery", q)
+}
+
+// The CollectionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CollectionFunc func(context.Context, *ent.CollectionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CollectionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CollectionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CollectionQuery", q)
+}
+
+// The TraverseCollection type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCollection func(context.Context, *ent.CollectionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCollection) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCollection) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CollectionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CollectionQuery", q)
+}
+
+// The CollectionProductFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CollectionProductFunc func(context.Context, *ent.CollectionProductQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CollectionProductFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CollectionProductQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CollectionProductQuery", q)
+}
+
+// The TraverseCollectionProduct type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCollectionProduct func(context.Context, *ent.CollectionProductQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCollectionProduct) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCollectionProduct) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CollectionProductQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CollectionProductQuery", q)
+}
+
 // The DateOverrideFunc type is an adapter to allow the use of ordinary function as a Querier.
 type DateOverrideFunc func(context.Context, *ent.DateOverrideQuery) (ent.Value, error)
 
@@ -443,6 +533,33 @@ func (f TraverseIntakeSubmission) Traverse(ctx context.Context, q ent.Query) err
 	return fmt.Errorf("unexpected query type %T. expect *ent.IntakeSubmissionQuery", q)
 }
 
+// The InventoryFunc type is an adapter to allow the use of ordinary function as a Querier.
+type InventoryFunc func(context.Context, *ent.InventoryQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f InventoryFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.InventoryQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.InventoryQuery", q)
+}
+
+// The TraverseInventory type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseInventory func(context.Context, *ent.InventoryQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseInventory) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseInventory) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.InventoryQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.InventoryQuery", q)
+}
+
 // The JobFunc type is an adapter to allow the use of ordinary function as a Querier.
 type JobFunc func(context.Context, *ent.JobQuery) (ent.Value, error)
 
@@ -549,6 +666,87 @@ func (f TraversePractitioner) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.PractitionerQuery", q)
+}
+
+// The ProductFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ProductFunc func(context.Context, *ent.ProductQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ProductFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ProductQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ProductQuery", q)
+}
+
+// The TraverseProduct type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseProduct func(context.Context, *ent.ProductQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseProduct) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseProduct) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProductQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ProductQuery", q)
+}
+
+// The ProductImageFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ProductImageFunc func(context.Context, *ent.ProductImageQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ProductImageFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ProductImageQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ProductImageQuery", q)
+}
+
+// The TraverseProductImage type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseProductImage func(context.Context, *ent.ProductImageQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseProductImage) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseProductImage) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProductImageQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ProductImageQuery", q)
+}
+
+// The ProductOptionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ProductOptionFunc func(context.Context, *ent.ProductOptionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ProductOptionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ProductOptionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ProductOptionQuery", q)
+}
+
+// The TraverseProductOption type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseProductOption func(context.Context, *ent.ProductOptionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseProductOption) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseProductOption) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProductOptionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ProductOptionQuery", q)
 }
 
 // The SentMessageFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -659,6 +857,33 @@ func (f TraverseSlotClaim) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SlotClaimQuery", q)
 }
 
+// The StockAdjustmentFunc type is an adapter to allow the use of ordinary function as a Querier.
+type StockAdjustmentFunc func(context.Context, *ent.StockAdjustmentQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f StockAdjustmentFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.StockAdjustmentQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.StockAdjustmentQuery", q)
+}
+
+// The TraverseStockAdjustment type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseStockAdjustment func(context.Context, *ent.StockAdjustmentQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseStockAdjustment) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseStockAdjustment) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.StockAdjustmentQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.StockAdjustmentQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *ent.UserQuery) (ent.Value, error)
 
@@ -684,6 +909,33 @@ func (f TraverseUser) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.UserQuery", q)
+}
+
+// The VariantFunc type is an adapter to allow the use of ordinary function as a Querier.
+type VariantFunc func(context.Context, *ent.VariantQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f VariantFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.VariantQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.VariantQuery", q)
+}
+
+// The TraverseVariant type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseVariant func(context.Context, *ent.VariantQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseVariant) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseVariant) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.VariantQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.VariantQuery", q)
 }
 
 // The WebhookEventFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -757,6 +1009,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.CalendarLinkQuery, predicate.CalendarLink, calendarlink.OrderOption]{typ: ent.TypeCalendarLink, tq: q}, nil
 	case *ent.CalendarSubscriptionQuery:
 		return &query[*ent.CalendarSubscriptionQuery, predicate.CalendarSubscription, calendarsubscription.OrderOption]{typ: ent.TypeCalendarSubscription, tq: q}, nil
+	case *ent.CategoryQuery:
+		return &query[*ent.CategoryQuery, predicate.Category, category.OrderOption]{typ: ent.TypeCategory, tq: q}, nil
+	case *ent.CollectionQuery:
+		return &query[*ent.CollectionQuery, predicate.Collection, collection.OrderOption]{typ: ent.TypeCollection, tq: q}, nil
+	case *ent.CollectionProductQuery:
+		return &query[*ent.CollectionProductQuery, predicate.CollectionProduct, collectionproduct.OrderOption]{typ: ent.TypeCollectionProduct, tq: q}, nil
 	case *ent.DateOverrideQuery:
 		return &query[*ent.DateOverrideQuery, predicate.DateOverride, dateoverride.OrderOption]{typ: ent.TypeDateOverride, tq: q}, nil
 	case *ent.EHRMappingQuery:
@@ -769,6 +1027,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.IntakeFormQuery, predicate.IntakeForm, intakeform.OrderOption]{typ: ent.TypeIntakeForm, tq: q}, nil
 	case *ent.IntakeSubmissionQuery:
 		return &query[*ent.IntakeSubmissionQuery, predicate.IntakeSubmission, intakesubmission.OrderOption]{typ: ent.TypeIntakeSubmission, tq: q}, nil
+	case *ent.InventoryQuery:
+		return &query[*ent.InventoryQuery, predicate.Inventory, inventory.OrderOption]{typ: ent.TypeInventory, tq: q}, nil
 	case *ent.JobQuery:
 		return &query[*ent.JobQuery, predicate.Job, job.OrderOption]{typ: ent.TypeJob, tq: q}, nil
 	case *ent.JobAttemptQuery:
@@ -777,6 +1037,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.OneTimeTokenQuery, predicate.OneTimeToken, onetimetoken.OrderOption]{typ: ent.TypeOneTimeToken, tq: q}, nil
 	case *ent.PractitionerQuery:
 		return &query[*ent.PractitionerQuery, predicate.Practitioner, practitioner.OrderOption]{typ: ent.TypePractitioner, tq: q}, nil
+	case *ent.ProductQuery:
+		return &query[*ent.ProductQuery, predicate.Product, product.OrderOption]{typ: ent.TypeProduct, tq: q}, nil
+	case *ent.ProductImageQuery:
+		return &query[*ent.ProductImageQuery, predicate.ProductImage, productimage.OrderOption]{typ: ent.TypeProductImage, tq: q}, nil
+	case *ent.ProductOptionQuery:
+		return &query[*ent.ProductOptionQuery, predicate.ProductOption, productoption.OrderOption]{typ: ent.TypeProductOption, tq: q}, nil
 	case *ent.SentMessageQuery:
 		return &query[*ent.SentMessageQuery, predicate.SentMessage, sentmessage.OrderOption]{typ: ent.TypeSentMessage, tq: q}, nil
 	case *ent.ServiceQuery:
@@ -785,8 +1051,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.SlotClaimQuery:
 		return &query[*ent.SlotClaimQuery, predicate.SlotClaim, slotclaim.OrderOption]{typ: ent.TypeSlotClaim, tq: q}, nil
+	case *ent.StockAdjustmentQuery:
+		return &query[*ent.StockAdjustmentQuery, predicate.StockAdjustment, stockadjustment.OrderOption]{typ: ent.TypeStockAdjustment, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
+	case *ent.VariantQuery:
+		return &query[*ent.VariantQuery, predicate.Variant, variant.OrderOption]{typ: ent.TypeVariant, tq: q}, nil
 	case *ent.WebhookEventQuery:
 		return &query[*ent.WebhookEventQuery, predicate.WebhookEvent, webhookevent.OrderOption]{typ: ent.TypeWebhookEvent, tq: q}, nil
 	case *ent.WeeklyHoursQuery:

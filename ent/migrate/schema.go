@@ -270,6 +270,105 @@ var (
 			},
 		},
 	}
+	// CategoriesColumns holds the columns for the "categories" table.
+	CategoriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "slug", Type: field.TypeString, Size: 200},
+		{Name: "description", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "path", Type: field.TypeString, Size: 700},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "parent_id", Type: field.TypeString, Nullable: true, Size: 32},
+	}
+	// CategoriesTable holds the schema information for the "categories" table.
+	CategoriesTable = &schema.Table{
+		Name:       "categories",
+		Columns:    CategoriesColumns,
+		PrimaryKey: []*schema.Column{CategoriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "categories_categories_children",
+				Columns:    []*schema.Column{CategoriesColumns[8]},
+				RefColumns: []*schema.Column{CategoriesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "category_slug",
+				Unique:  true,
+				Columns: []*schema.Column{CategoriesColumns[4]},
+			},
+			{
+				Name:    "category_path",
+				Unique:  false,
+				Columns: []*schema.Column{CategoriesColumns[6]},
+			},
+		},
+	}
+	// CollectionsColumns holds the columns for the "collections" table.
+	CollectionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "title", Type: field.TypeString, Size: 200},
+		{Name: "slug", Type: field.TypeString, Size: 200},
+		{Name: "description", Type: field.TypeString, Size: 2000, Default: ""},
+	}
+	// CollectionsTable holds the schema information for the "collections" table.
+	CollectionsTable = &schema.Table{
+		Name:       "collections",
+		Columns:    CollectionsColumns,
+		PrimaryKey: []*schema.Column{CollectionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "collection_slug",
+				Unique:  true,
+				Columns: []*schema.Column{CollectionsColumns[4]},
+			},
+		},
+	}
+	// CollectionProductsColumns holds the columns for the "collection_products" table.
+	CollectionProductsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "collection_id", Type: field.TypeString, Size: 32},
+		{Name: "product_id", Type: field.TypeString, Size: 32},
+	}
+	// CollectionProductsTable holds the schema information for the "collection_products" table.
+	CollectionProductsTable = &schema.Table{
+		Name:       "collection_products",
+		Columns:    CollectionProductsColumns,
+		PrimaryKey: []*schema.Column{CollectionProductsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "collection_products_collections_collection",
+				Columns:    []*schema.Column{CollectionProductsColumns[2]},
+				RefColumns: []*schema.Column{CollectionsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "collection_products_products_product",
+				Columns:    []*schema.Column{CollectionProductsColumns[3]},
+				RefColumns: []*schema.Column{ProductsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "collectionproduct_collection_id_product_id",
+				Unique:  true,
+				Columns: []*schema.Column{CollectionProductsColumns[2], CollectionProductsColumns[3]},
+			},
+			{
+				Name:    "collectionproduct_product_id",
+				Unique:  false,
+				Columns: []*schema.Column{CollectionProductsColumns[3]},
+			},
+		},
+	}
 	// DateOverridesColumns holds the columns for the "date_overrides" table.
 	DateOverridesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -438,6 +537,38 @@ var (
 			},
 		},
 	}
+	// InventoriesColumns holds the columns for the "inventories" table.
+	InventoriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "on_hand", Type: field.TypeInt, Default: 0},
+		{Name: "reserved", Type: field.TypeInt, Default: 0},
+		{Name: "tracked", Type: field.TypeBool, Default: true},
+		{Name: "allow_backorder", Type: field.TypeBool, Default: false},
+		{Name: "variant_id", Type: field.TypeString, Unique: true, Size: 32},
+	}
+	// InventoriesTable holds the schema information for the "inventories" table.
+	InventoriesTable = &schema.Table{
+		Name:       "inventories",
+		Columns:    InventoriesColumns,
+		PrimaryKey: []*schema.Column{InventoriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "inventories_variants_inventory",
+				Columns:    []*schema.Column{InventoriesColumns[7]},
+				RefColumns: []*schema.Column{VariantsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "inventory_variant_id",
+				Unique:  true,
+				Columns: []*schema.Column{InventoriesColumns[7]},
+			},
+		},
+	}
 	// JobsColumns holds the columns for the "jobs" table.
 	JobsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -569,6 +700,146 @@ var (
 				Name:    "practitioner_staff_user_id",
 				Unique:  false,
 				Columns: []*schema.Column{PractitionersColumns[3]},
+			},
+		},
+	}
+	// ProductsColumns holds the columns for the "products" table.
+	ProductsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"DRAFT", "ACTIVE", "ARCHIVED"}, Default: "DRAFT"},
+		{Name: "slug", Type: field.TypeString, Size: 200},
+		{Name: "title", Type: field.TypeString, Size: 255},
+		{Name: "sort_title", Type: field.TypeString, Size: 255},
+		{Name: "description", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"mysql": "mediumtext"}},
+		{Name: "description_html", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"mysql": "mediumtext"}},
+		{Name: "seo_title", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "seo_description", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "tags", Type: field.TypeJSON, Nullable: true},
+		{Name: "tag_key", Type: field.TypeString, Size: 1000, Default: ""},
+		{Name: "search_text", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"mysql": "mediumtext"}},
+		{Name: "price_min", Type: field.TypeInt64, Default: 0},
+		{Name: "price_max", Type: field.TypeInt64, Default: 0},
+		{Name: "currency", Type: field.TypeString, Size: 3, Default: ""},
+		{Name: "archived_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "category_id", Type: field.TypeString, Nullable: true, Size: 32},
+	}
+	// ProductsTable holds the schema information for the "products" table.
+	ProductsTable = &schema.Table{
+		Name:       "products",
+		Columns:    ProductsColumns,
+		PrimaryKey: []*schema.Column{ProductsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "products_categories_category",
+				Columns:    []*schema.Column{ProductsColumns[18]},
+				RefColumns: []*schema.Column{CategoriesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "product_slug",
+				Unique:  true,
+				Columns: []*schema.Column{ProductsColumns[4]},
+			},
+			{
+				Name:    "product_status_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ProductsColumns[3], ProductsColumns[1]},
+			},
+			{
+				Name:    "product_status_price_min",
+				Unique:  false,
+				Columns: []*schema.Column{ProductsColumns[3], ProductsColumns[14]},
+			},
+			{
+				Name:    "product_status_sort_title",
+				Unique:  false,
+				Columns: []*schema.Column{ProductsColumns[3], ProductsColumns[6]},
+			},
+			{
+				Name:    "product_category_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProductsColumns[18]},
+			},
+			{
+				Name:    "product_search_text",
+				Unique:  false,
+				Columns: []*schema.Column{ProductsColumns[13]},
+				Annotation: &entsql.IndexAnnotation{
+					Types: map[string]string{
+						"mysql": "FULLTEXT",
+					},
+				},
+			},
+		},
+	}
+	// ProductImagesColumns holds the columns for the "product_images" table.
+	ProductImagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "key", Type: field.TypeString, Size: 300},
+		{Name: "content_type", Type: field.TypeString, Size: 100},
+		{Name: "size_bytes", Type: field.TypeInt64, Default: 0},
+		{Name: "width", Type: field.TypeInt, Default: 0},
+		{Name: "height", Type: field.TypeInt, Default: 0},
+		{Name: "alt", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "renditions", Type: field.TypeJSON, Nullable: true},
+		{Name: "product_id", Type: field.TypeString, Size: 32},
+	}
+	// ProductImagesTable holds the schema information for the "product_images" table.
+	ProductImagesTable = &schema.Table{
+		Name:       "product_images",
+		Columns:    ProductImagesColumns,
+		PrimaryKey: []*schema.Column{ProductImagesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "product_images_products_images",
+				Columns:    []*schema.Column{ProductImagesColumns[11]},
+				RefColumns: []*schema.Column{ProductsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "productimage_product_id_position",
+				Unique:  false,
+				Columns: []*schema.Column{ProductImagesColumns[11], ProductImagesColumns[9]},
+			},
+		},
+	}
+	// ProductOptionsColumns holds the columns for the "product_options" table.
+	ProductOptionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "values", Type: field.TypeJSON},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "product_id", Type: field.TypeString, Size: 32},
+	}
+	// ProductOptionsTable holds the schema information for the "product_options" table.
+	ProductOptionsTable = &schema.Table{
+		Name:       "product_options",
+		Columns:    ProductOptionsColumns,
+		PrimaryKey: []*schema.Column{ProductOptionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "product_options_products_options",
+				Columns:    []*schema.Column{ProductOptionsColumns[6]},
+				RefColumns: []*schema.Column{ProductsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "productoption_product_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{ProductOptionsColumns[6], ProductOptionsColumns[3]},
 			},
 		},
 	}
@@ -723,6 +994,30 @@ var (
 			},
 		},
 	}
+	// StockAdjustmentsColumns holds the columns for the "stock_adjustments" table.
+	StockAdjustmentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "variant_id", Type: field.TypeString, Size: 32},
+		{Name: "kind", Type: field.TypeString, Size: 16},
+		{Name: "delta", Type: field.TypeInt},
+		{Name: "on_hand_after", Type: field.TypeInt},
+		{Name: "reason", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "actor_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// StockAdjustmentsTable holds the schema information for the "stock_adjustments" table.
+	StockAdjustmentsTable = &schema.Table{
+		Name:       "stock_adjustments",
+		Columns:    StockAdjustmentsColumns,
+		PrimaryKey: []*schema.Column{StockAdjustmentsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "stockadjustment_variant_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{StockAdjustmentsColumns[1], StockAdjustmentsColumns[7]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -746,6 +1041,48 @@ var (
 				Name:    "user_email",
 				Unique:  true,
 				Columns: []*schema.Column{UsersColumns[3]},
+			},
+		},
+	}
+	// VariantsColumns holds the columns for the "variants" table.
+	VariantsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "sku", Type: field.TypeString, Size: 64},
+		{Name: "title", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "option_values", Type: field.TypeJSON, Nullable: true},
+		{Name: "price", Type: field.TypeInt64},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "compare_at_price", Type: field.TypeInt64, Nullable: true},
+		{Name: "weight_grams", Type: field.TypeInt, Default: 0},
+		{Name: "barcode", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "product_id", Type: field.TypeString, Size: 32},
+	}
+	// VariantsTable holds the schema information for the "variants" table.
+	VariantsTable = &schema.Table{
+		Name:       "variants",
+		Columns:    VariantsColumns,
+		PrimaryKey: []*schema.Column{VariantsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "variants_products_variants",
+				Columns:    []*schema.Column{VariantsColumns[12]},
+				RefColumns: []*schema.Column{ProductsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "variant_sku",
+				Unique:  true,
+				Columns: []*schema.Column{VariantsColumns[3]},
+			},
+			{
+				Name:    "variant_product_id_position",
+				Unique:  false,
+				Columns: []*schema.Column{VariantsColumns[12], VariantsColumns[11]},
 			},
 		},
 	}
@@ -836,21 +1173,30 @@ var (
 		CalendarEventsTable,
 		CalendarLinksTable,
 		CalendarSubscriptionsTable,
+		CategoriesTable,
+		CollectionsTable,
+		CollectionProductsTable,
 		DateOverridesTable,
 		EhrMappingsTable,
 		EhrRecordsTable,
 		ExternalBusyBlocksTable,
 		IntakeFormsTable,
 		IntakeSubmissionsTable,
+		InventoriesTable,
 		JobsTable,
 		JobAttemptsTable,
 		OneTimeTokensTable,
 		PractitionersTable,
+		ProductsTable,
+		ProductImagesTable,
+		ProductOptionsTable,
 		SentMessagesTable,
 		ServicesTable,
 		SessionsTable,
 		PractitionerSlotClaimsTable,
+		StockAdjustmentsTable,
 		UsersTable,
+		VariantsTable,
 		WebhookEventsTable,
 		WeeklyHoursTable,
 		ServicePractitionersTable,
@@ -862,17 +1208,25 @@ func init() {
 	AppointmentsTable.ForeignKeys[0].RefTable = ServicesTable
 	AppointmentsTable.ForeignKeys[1].RefTable = PractitionersTable
 	AppointmentStateChangesTable.ForeignKeys[0].RefTable = AppointmentsTable
+	CategoriesTable.ForeignKeys[0].RefTable = CategoriesTable
+	CollectionProductsTable.ForeignKeys[0].RefTable = CollectionsTable
+	CollectionProductsTable.ForeignKeys[1].RefTable = ProductsTable
 	DateOverridesTable.ForeignKeys[0].RefTable = PractitionersTable
 	ExternalBusyBlocksTable.ForeignKeys[0].RefTable = PractitionersTable
 	IntakeSubmissionsTable.ForeignKeys[0].RefTable = AppointmentsTable
 	IntakeSubmissionsTable.ForeignKeys[1].RefTable = IntakeFormsTable
+	InventoriesTable.ForeignKeys[0].RefTable = VariantsTable
 	JobAttemptsTable.ForeignKeys[0].RefTable = JobsTable
 	OneTimeTokensTable.ForeignKeys[0].RefTable = UsersTable
+	ProductsTable.ForeignKeys[0].RefTable = CategoriesTable
+	ProductImagesTable.ForeignKeys[0].RefTable = ProductsTable
+	ProductOptionsTable.ForeignKeys[0].RefTable = ProductsTable
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 	PractitionerSlotClaimsTable.ForeignKeys[0].RefTable = AppointmentsTable
 	PractitionerSlotClaimsTable.Annotation = &entsql.Annotation{
 		Table: "practitioner_slot_claims",
 	}
+	VariantsTable.ForeignKeys[0].RefTable = ProductsTable
 	WeeklyHoursTable.ForeignKeys[0].RefTable = PractitionersTable
 	ServicePractitionersTable.ForeignKeys[0].RefTable = ServicesTable
 	ServicePractitionersTable.ForeignKeys[1].RefTable = PractitionersTable

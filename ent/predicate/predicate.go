@@ -27,6 +27,15 @@ type CalendarLink func(*sql.Selector)
 // CalendarSubscription is the predicate function for calendarsubscription builders.
 type CalendarSubscription func(*sql.Selector)
 
+// Category is the predicate function for category builders.
+type Category func(*sql.Selector)
+
+// Collection is the predicate function for collection builders.
+type Collection func(*sql.Selector)
+
+// CollectionProduct is the predicate function for collectionproduct builders.
+type CollectionProduct func(*sql.Selector)
+
 // DateOverride is the predicate function for dateoverride builders.
 type DateOverride func(*sql.Selector)
 
@@ -45,6 +54,9 @@ type IntakeForm func(*sql.Selector)
 // IntakeSubmission is the predicate function for intakesubmission builders.
 type IntakeSubmission func(*sql.Selector)
 
+// Inventory is the predicate function for inventory builders.
+type Inventory func(*sql.Selector)
+
 // Job is the predicate function for job builders.
 type Job func(*sql.Selector)
 
@@ -56,6 +68,15 @@ type OneTimeToken func(*sql.Selector)
 
 // Practitioner is the predicate function for practitioner builders.
 type Practitioner func(*sql.Selector)
+
+// Product is the predicate function for product builders.
+type Product func(*sql.Selector)
+
+// ProductImage is the predicate function for productimage builders.
+type ProductImage func(*sql.Selector)
+
+// ProductOption is the predicate function for productoption builders.
+type ProductOption func(*sql.Selector)
 
 // SentMessage is the predicate function for sentmessage builders.
 type SentMessage func(*sql.Selector)
@@ -69,8 +90,14 @@ type Session func(*sql.Selector)
 // SlotClaim is the predicate function for slotclaim builders.
 type SlotClaim func(*sql.Selector)
 
+// StockAdjustment is the predicate function for stockadjustment builders.
+type StockAdjustment func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
+
+// Variant is the predicate function for variant builders.
+type Variant func(*sql.Selector)
 
 // WebhookEvent is the predicate function for webhookevent builders.
 type WebhookEvent func(*sql.Selector)

@@ -3,12 +3,18 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
 	"frontdesk/booking/intake"
 	"frontdesk/ent"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/product"
 	"frontdesk/ent/service"
 	"frontdesk/errcode"
 	"frontdesk/gid"
+	"frontdesk/money"
+	"io"
+	"strconv"
 	"time"
 )
 
@@ -26,6 +32,16 @@ type AddDateOverrideInput struct {
 	EndMinute *int `json:"endMinute,omitempty"`
 	// Why, such as Public holiday.
 	Reason *string `json:"reason,omitempty"`
+}
+
+// Input of adjustStock: add to or take from the quantity on hand.
+type AdjustStockInput struct {
+	// The variant.
+	VariantID gid.ID `json:"variantId"`
+	// Units to add (negative to take away).
+	Delta int `json:"delta"`
+	// Why (recorded), such as "stocktake" or "damaged".
+	Reason string `json:"reason"`
 }
 
 // The result of a change to an appointment.
@@ -72,6 +88,56 @@ type CancelAppointmentInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// Result of a category mutation.
+type CategoryPayload struct {
+	// The category after the change.
+	Category *ent.Category `json:"category,omitempty"`
+	// Why nothing changed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Result of a collection mutation.
+type CollectionPayload struct {
+	// The collection after the change.
+	Collection *ent.Collection `json:"collection,omitempty"`
+	// Why nothing changed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Input naming a collection and products.
+type CollectionProductsInput struct {
+	// The collection.
+	CollectionID gid.ID `json:"collectionId"`
+	// The products. For reorderCollection: every member, in the new order.
+	ProductIds []gid.ID `json:"productIds"`
+}
+
+// Input of createCategory.
+type CreateCategoryInput struct {
+	// The name.
+	Name string `json:"name"`
+	// The slug; made from the name when omitted.
+	Slug *string `json:"slug,omitempty"`
+	// A short description.
+	Description *string `json:"description,omitempty"`
+	// The parent; omit for a top-level category.
+	ParentID *gid.ID `json:"parentId,omitempty"`
+	// Display position among siblings.
+	Position *int `json:"position,omitempty"`
+}
+
+// Input of createCollection.
+type CreateCollectionInput struct {
+	// The name.
+	Title string `json:"title"`
+	// The slug; made from the title when omitted.
+	Slug *string `json:"slug,omitempty"`
+	// A short description.
+	Description *string `json:"description,omitempty"`
+	// Initial products, in order.
+	ProductIds []gid.ID `json:"productIds,omitempty"`
+}
+
 // Save a new version of an intake form.
 type CreateIntakeFormVersionInput struct {
 	// The form key; a new key starts at version 1.
@@ -90,16 +156,70 @@ type CreatePractitionerInput struct {
 	Practitioner *PractitionerInput `json:"practitioner"`
 }
 
+// Input of createProduct.
+type CreateProductInput struct {
+	// The product name.
+	Title string `json:"title"`
+	// The URL slug; made from the title when omitted.
+	Slug *string `json:"slug,omitempty"`
+	// Description in Markdown.
+	Description *string `json:"description,omitempty"`
+	// Title for search engines.
+	SeoTitle *string `json:"seoTitle,omitempty"`
+	// Description for search engines.
+	SeoDescription *string `json:"seoDescription,omitempty"`
+	// Tags.
+	Tags []string `json:"tags,omitempty"`
+	// The category to file it under.
+	CategoryID *gid.ID `json:"categoryId,omitempty"`
+	// Initial status (default DRAFT).
+	Status *product.Status `json:"status,omitempty"`
+	// Options to create.
+	Options []*ProductOptionInput `json:"options,omitempty"`
+	// Variants to create.
+	Variants []*VariantInput `json:"variants,omitempty"`
+}
+
+// Input of createProductOption.
+type CreateProductOptionInput struct {
+	// The product.
+	ProductID gid.ID `json:"productId"`
+	// The option.
+	Option *ProductOptionInput `json:"option"`
+}
+
 // Create a service.
 type CreateServiceInput struct {
 	// The fields; name, slug and durationMinutes are required.
 	Service *ServiceInput `json:"service"`
 }
 
+// Input of createVariant.
+type CreateVariantInput struct {
+	// The product.
+	ProductID gid.ID `json:"productId"`
+	// The variant.
+	Variant *VariantInput `json:"variant"`
+}
+
 // Delete a date override.
 type DeleteDateOverrideInput struct {
 	// The override.
 	ID gid.ID `json:"id"`
+}
+
+// Input naming one object to delete.
+type DeleteInput struct {
+	// The object to delete.
+	ID gid.ID `json:"id"`
+}
+
+// Result of a delete.
+type DeletePayload struct {
+	// The ID of the deleted object; null when userErrors is not empty.
+	DeletedID *gid.ID `json:"deletedId,omitempty"`
+	// Why nothing changed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
 // A guest's contact details.
@@ -132,6 +252,16 @@ type HoldSlotPayload struct {
 	HoldToken *string `json:"holdToken,omitempty"`
 	// Why it failed: SLOT_UNAVAILABLE, HOLD_LIMIT_REACHED, NOT_ELIGIBLE…
 	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// A resized copy of an image.
+type ImageRendition struct {
+	// Width in pixels.
+	Width int `json:"width"`
+	// Height in pixels.
+	Height int `json:"height"`
+	// Public URL.
+	URL string `json:"url"`
 }
 
 // The result of createIntakeFormVersion.
@@ -176,6 +306,24 @@ type MarkAppointmentInput struct {
 	AppointmentID gid.ID `json:"appointmentId"`
 }
 
+// A price: minor units and an ISO 4217 currency.
+type MoneyInput struct {
+	// Minor units, such as 1250 for A$12.50. Must not be negative.
+	Amount int `json:"amount"`
+	// ISO 4217 code, such as AUD.
+	Currency string `json:"currency"`
+}
+
+// Input of moveCategory.
+type MoveCategoryInput struct {
+	// The category to move, with everything below it.
+	ID gid.ID `json:"id"`
+	// The new parent; null or omitted for the top level. Cannot be the category itself or below it.
+	ParentID *gid.ID `json:"parentId,omitempty"`
+	// New position among its new siblings.
+	Position *int `json:"position,omitempty"`
+}
+
 // The result of a change to hours.
 type PractitionerHoursPayload struct {
 	// The practitioner after the change; null on failure.
@@ -208,6 +356,66 @@ type PractitionerPayload struct {
 	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
+// The lowest and highest price of a product's variants.
+type PriceRange struct {
+	// The lowest variant price.
+	Min *money.Money `json:"min"`
+	// The highest variant price.
+	Max *money.Money `json:"max"`
+}
+
+// Narrows a product listing. Every condition given must hold.
+type ProductFilter struct {
+	// Only products in this category or any category below it.
+	Category *gid.ID `json:"category,omitempty"`
+	// Only products in this collection.
+	Collection *gid.ID `json:"collection,omitempty"`
+	// Only products whose lowest price is at least this many minor units.
+	PriceMin *int `json:"priceMin,omitempty"`
+	// Only products whose lowest price is at most this many minor units.
+	PriceMax *int `json:"priceMax,omitempty"`
+	// true: only products with a variant that can be bought now; false: only those without.
+	InStock *bool `json:"inStock,omitempty"`
+	// Only products carrying all of these tags (compared lower-case).
+	Tags []string `json:"tags,omitempty"`
+	// Words to find in the title, description, tags or SKUs; each word matches as a prefix, all must match.
+	Search *string `json:"search,omitempty"`
+	// Staff only: only products with one of these statuses. The public always sees ACTIVE products only.
+	Status []product.Status `json:"status,omitempty"`
+}
+
+// An option to create with a product or on its own.
+type ProductOptionInput struct {
+	// The option name, such as Size.
+	Name string `json:"name"`
+	// The values in display order.
+	Values []string `json:"values"`
+	// Display position.
+	Position *int `json:"position,omitempty"`
+}
+
+// Result of an option mutation.
+type ProductOptionPayload struct {
+	// The option after the change.
+	Option *ent.ProductOption `json:"option,omitempty"`
+	// Why nothing changed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Result of a product mutation.
+type ProductPayload struct {
+	// The product after the change; null when userErrors is not empty.
+	Product *ent.Product `json:"product,omitempty"`
+	// Why nothing changed, when something was wrong with the input.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Input naming one product.
+type ProductRefInput struct {
+	// The product.
+	ID gid.ID `json:"id"`
+}
+
 // Reschedule an appointment.
 type RescheduleAppointmentInput struct {
 	// The appointment.
@@ -216,6 +424,14 @@ type RescheduleAppointmentInput struct {
 	ManageToken *string `json:"manageToken,omitempty"`
 	// The new start, a slot from availableSlots with the same practitioner.
 	Start time.Time `json:"start"`
+}
+
+// One option's value, naming an option of the product.
+type SelectedOptionInput struct {
+	// The option name.
+	Name string `json:"name"`
+	// One of the option's values.
+	Value string `json:"value"`
 }
 
 // Create or change a service; on update, omitted fields stay as they are.
@@ -282,6 +498,20 @@ type ServicePriceInput struct {
 	Currency string `json:"currency"`
 }
 
+// Input of setStock: replace the quantity on hand.
+type SetStockInput struct {
+	// The variant.
+	VariantID gid.ID `json:"variantId"`
+	// Units now on hand.
+	OnHand int `json:"onHand"`
+	// Why (recorded).
+	Reason string `json:"reason"`
+	// Whether stock is counted.
+	Tracked *bool `json:"tracked,omitempty"`
+	// Whether the variant sells when nothing is left.
+	AllowBackorder *bool `json:"allowBackorder,omitempty"`
+}
+
 // Replace a practitioner's weekly hours.
 type SetWeeklyHoursInput struct {
 	// The practitioner.
@@ -311,12 +541,74 @@ type SubmitIntakeFormPayload struct {
 type Subscription struct {
 }
 
+// Input of updateCategory: fields left out do not change.
+type UpdateCategoryInput struct {
+	// The category.
+	ID gid.ID `json:"id"`
+	// New name.
+	Name *string `json:"name,omitempty"`
+	// New slug.
+	Slug *string `json:"slug,omitempty"`
+	// New description.
+	Description *string `json:"description,omitempty"`
+	// New position.
+	Position *int `json:"position,omitempty"`
+}
+
+// Input of updateCollection: fields left out do not change.
+type UpdateCollectionInput struct {
+	// The collection.
+	ID gid.ID `json:"id"`
+	// New name.
+	Title *string `json:"title,omitempty"`
+	// New slug.
+	Slug *string `json:"slug,omitempty"`
+	// New description.
+	Description *string `json:"description,omitempty"`
+}
+
 // Change a practitioner.
 type UpdatePractitionerInput struct {
 	// The practitioner.
 	ID gid.ID `json:"id"`
 	// The changes.
 	Practitioner *PractitionerInput `json:"practitioner"`
+}
+
+// Input of updateProduct: fields left out do not change.
+type UpdateProductInput struct {
+	// The product to change.
+	ID gid.ID `json:"id"`
+	// New name.
+	Title *string `json:"title,omitempty"`
+	// New slug.
+	Slug *string `json:"slug,omitempty"`
+	// New Markdown description.
+	Description *string `json:"description,omitempty"`
+	// New search-engine title.
+	SeoTitle *string `json:"seoTitle,omitempty"`
+	// New search-engine description.
+	SeoDescription *string `json:"seoDescription,omitempty"`
+	// New tags, replacing the old ones.
+	Tags []string `json:"tags,omitempty"`
+	// New category.
+	CategoryID *gid.ID `json:"categoryId,omitempty"`
+	// Remove the product from its category.
+	ClearCategory *bool `json:"clearCategory,omitempty"`
+	// New status.
+	Status *product.Status `json:"status,omitempty"`
+}
+
+// Input of updateProductOption: fields left out do not change.
+type UpdateProductOptionInput struct {
+	// The option.
+	ID gid.ID `json:"id"`
+	// New name.
+	Name *string `json:"name,omitempty"`
+	// New values, replacing the old ones.
+	Values []string `json:"values,omitempty"`
+	// New position.
+	Position *int `json:"position,omitempty"`
 }
 
 // Change a service.
@@ -327,6 +619,64 @@ type UpdateServiceInput struct {
 	Service *ServiceInput `json:"service"`
 }
 
+// Input of updateVariant: fields left out do not change.
+type UpdateVariantInput struct {
+	// The variant.
+	ID gid.ID `json:"id"`
+	// New SKU.
+	Sku *string `json:"sku,omitempty"`
+	// New name.
+	Title *string `json:"title,omitempty"`
+	// New option values.
+	SelectedOptions []*SelectedOptionInput `json:"selectedOptions,omitempty"`
+	// New price.
+	Price *MoneyInput `json:"price,omitempty"`
+	// New reference price in minor units.
+	CompareAtPrice *int `json:"compareAtPrice,omitempty"`
+	// Remove the reference price.
+	ClearCompareAtPrice *bool `json:"clearCompareAtPrice,omitempty"`
+	// New weight in grams.
+	WeightGrams *int `json:"weightGrams,omitempty"`
+	// New barcode.
+	Barcode *string `json:"barcode,omitempty"`
+	// New position.
+	Position *int `json:"position,omitempty"`
+}
+
+// A variant to create.
+type VariantInput struct {
+	// The unique SKU.
+	Sku string `json:"sku"`
+	// Name; defaults to the option values joined with " / ".
+	Title *string `json:"title,omitempty"`
+	// The option values that make this variant.
+	SelectedOptions []*SelectedOptionInput `json:"selectedOptions,omitempty"`
+	// The price, tax excluded. All variants of a product share one currency.
+	Price *MoneyInput `json:"price"`
+	// A higher reference price in the same currency, in minor units.
+	CompareAtPrice *int `json:"compareAtPrice,omitempty"`
+	// Shipping weight in grams.
+	WeightGrams *int `json:"weightGrams,omitempty"`
+	// Barcode.
+	Barcode *string `json:"barcode,omitempty"`
+	// Display position.
+	Position *int `json:"position,omitempty"`
+	// Units in stock at creation.
+	OnHand *int `json:"onHand,omitempty"`
+	// Whether stock is counted (default true).
+	Tracked *bool `json:"tracked,omitempty"`
+	// Whether the variant sells when nothing is left (default false).
+	AllowBackorder *bool `json:"allowBackorder,omitempty"`
+}
+
+// Result of a variant mutation.
+type VariantPayload struct {
+	// The variant after the change.
+	Variant *ent.Variant `json:"variant,omitempty"`
+	// Why nothing changed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // One opening interval.
 type WeeklyHoursInput struct {
 	// 0 is Sunday.
@@ -335,4 +685,68 @@ type WeeklyHoursInput struct {
 	StartMinute int `json:"startMinute"`
 	// End, local minutes after midnight, a multiple of 5, at most 1440.
 	EndMinute int `json:"endMinute"`
+}
+
+// How a product listing is ordered.
+type ProductSort string
+
+const (
+	// By the lowest variant price, cheapest first.
+	ProductSortPrice ProductSort = "PRICE"
+	// By title, A to Z (case-insensitive).
+	ProductSortTitle ProductSort = "TITLE"
+	// Newest first.
+	ProductSortNewest ProductSort = "NEWEST"
+	// Best match for `filter.search` first. Without a search, the same as NEWEST.
+	ProductSortRelevance ProductSort = "RELEVANCE"
+)
+
+var AllProductSort = []ProductSort{
+	ProductSortPrice,
+	ProductSortTitle,
+	ProductSortNewest,
+	ProductSortRelevance,
+}
+
+func (e ProductSort) IsValid() bool {
+	switch e {
+	case ProductSortPrice, ProductSortTitle, ProductSortNewest, ProductSortRelevance:
+		return true
+	}
+	return false
+}
+
+func (e ProductSort) String() string {
+	return string(e)
+}
+
+func (e *ProductSort) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProductSort(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProductSort", str)
+	}
+	return nil
+}
+
+func (e ProductSort) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProductSort) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProductSort) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

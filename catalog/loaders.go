@@ -1,0 +1,390 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+	"github.com/vikstrous/dataloadgen"
+
+	"frontdesk/ent"
+	"frontdesk/ent/collection"
+	"frontdesk/ent/collectionproduct"
+	"frontdesk/ent/inventory"
+	"frontdesk/ent/product"
+	"frontdesk/ent/productimage"
+	"frontdesk/ent/productoption"
+	"frontdesk/ent/variant"
+	"frontdesk/gid"
+	"frontdesk/money"
+)
+
+// Loaders batch and memoise the catalog reads of one request, so that a
+// listing of N products with all their edges costs a fixed number of
+// queries. The listing fills them directly (Prime) from the rows it read
+// or from the cache; other paths (node, a product's collections) batch
+// through them.
+type Loaders struct {
+	products    *dataloadgen.Loader[gid.ID, *ent.Product]
+	variants    *dataloadgen.Loader[gid.ID, []*ent.Variant]
+	variant     *dataloadgen.Loader[gid.ID, *ent.Variant]
+	inventory   *dataloadgen.Loader[gid.ID, *ent.Inventory]
+	images      *dataloadgen.Loader[gid.ID, []*ent.ProductImage]
+	options     *dataloadgen.Loader[gid.ID, []*ent.ProductOption]
+	collections *dataloadgen.Loader[gid.ID, []*ent.Collection]
+	categories  *categoryTree
+	// version is the catalog version read once per request.
+	version string
+}
+
+type loadersKey struct{}
+
+// batchWait is how long a loader collects keys before it queries. Fields
+// of one list resolve concurrently within microseconds of each other.
+const batchWait = 500 * time.Microsecond
+
+// WithLoaders returns ctx carrying fresh per-request loaders.
+func (s *Service) WithLoaders(ctx context.Context) context.Context {
+	return context.WithValue(ctx, loadersKey{}, s.newLoaders())
+}
+
+func loadersFrom(ctx context.Context) *Loaders {
+	l, _ := ctx.Value(loadersKey{}).(*Loaders)
+	return l
+}
+
+// loaders returns the request's loaders, or fresh ones for callers
+// outside a request (tests, seeding), which then simply do not share.
+func (s *Service) loaders(ctx context.Context) *Loaders {
+	if l := loadersFrom(ctx); l != nil {
+		return l
+	}
+	return s.newLoaders()
+}
+
+func (s *Service) newLoaders() *Loaders {
+	w := dataloadgen.WithWait(batchWait)
+	return &Loaders{
+		products:    dataloadgen.NewMappedLoader(s.fetchProducts, w),
+		variants:    dataloadgen.NewMappedLoader(s.fetchVariants, w),
+		variant:     dataloadgen.NewMappedLoader(s.fetchVariantByID, w),
+		inventory:   dataloadgen.NewMappedLoader(s.fetchInventory, w),
+		images:      dataloadgen.NewMappedLoader(s.fetchImages, w),
+		options:     dataloadgen.NewMappedLoader(s.fetchOptions, w),
+		collections: dataloadgen.NewMappedLoader(s.fetchCollections, w),
+	}
+}
+
+// missing turns a mapped loader's "key not returned" into a nil value:
+// a product without variants has an empty list, not an error.
+func load[K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V], key K) (V, error) {
+	v, err := l.Load(ctx, key)
+	if err != nil {
+		var zero V
+		if _, ok := err.(dataloadgen.MappedFetchError[K]); ok { //nolint:errorlint // the loader returns it unwrapped
+			return zero, nil
+		}
+		return zero, err
+	}
+	return v, nil
+}
+
+func (s *Service) fetchProducts(ctx context.Context, ids []gid.ID) (map[gid.ID]*ent.Product, error) {
+	rows, err := s.client.Product.Query().Where(product.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load products: %w", err)
+	}
+	out := make(map[gid.ID]*ent.Product, len(rows))
+	for _, p := range rows {
+		out[p.ID] = p
+	}
+	return out, nil
+}
+
+// fetchVariants loads the variants of products together with their
+// inventory in one joined query, and primes the inventory loader.
+func (s *Service) fetchVariants(ctx context.Context, productIDs []gid.ID) (map[gid.ID][]*ent.Variant, error) {
+	vs, invs, err := s.variantsWithInventory(ctx, productIDs)
+	if err != nil {
+		return nil, err
+	}
+	l := s.loaders(ctx)
+	out := make(map[gid.ID][]*ent.Variant, len(productIDs))
+	for _, v := range vs {
+		out[v.ProductID] = append(out[v.ProductID], v)
+		l.variant.Prime(v.ID, v)
+		if inv := invs[v.ID]; inv != nil {
+			l.inventory.Prime(v.ID, inv)
+		}
+	}
+	return out, nil
+}
+
+const (
+	invAlias = "inv"
+)
+
+// variantsWithInventory reads variants and their inventory rows with one
+// LEFT JOIN, so a listing pays one query for both.
+func (s *Service) variantsWithInventory(ctx context.Context, productIDs []gid.ID) ([]*ent.Variant, map[gid.ID]*ent.Inventory, error) {
+	cols := []string{inventory.FieldID, inventory.FieldOnHand, inventory.FieldReserved, inventory.FieldTracked, inventory.FieldAllowBackorder}
+	vs, err := s.client.Variant.Query().
+		Where(variant.ProductIDIn(productIDs...)).
+		Order(variant.ByProductID(), variant.ByPosition(), variant.ByID()).
+		Modify(func(sel *sql.Selector) {
+			t := sql.Table(inventory.Table).As(invAlias)
+			sel.LeftJoin(t).On(sel.C(variant.FieldID), t.C(inventory.FieldVariantID))
+			for _, c := range cols {
+				sel.AppendSelectAs(t.C(c), invAlias+"_"+c)
+			}
+		}).
+		All(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load variants: %w", err)
+	}
+	invs := make(map[gid.ID]*ent.Inventory, len(vs))
+	for _, v := range vs {
+		inv, err := inventoryFromValues(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		if inv != nil {
+			invs[v.ID] = inv
+		}
+	}
+	return vs, invs, nil
+}
+
+// inventoryFromValues rebuilds the inventory row selected beside a
+// variant. Drivers return the extra columns in their own types.
+func inventoryFromValues(v *ent.Variant) (*ent.Inventory, error) {
+	idv, _ := v.Value(invAlias + "_" + inventory.FieldID)
+	id := asString(idv)
+	if id == "" {
+		return nil, nil
+	}
+	get := func(c string) int64 {
+		x, _ := v.Value(invAlias + "_" + c)
+		return asInt(x)
+	}
+	return &ent.Inventory{
+		ID:             gid.ID(id),
+		VariantID:      v.ID,
+		OnHand:         int(get(inventory.FieldOnHand)),
+		Reserved:       int(get(inventory.FieldReserved)),
+		Tracked:        get(inventory.FieldTracked) != 0,
+		AllowBackorder: get(inventory.FieldAllowBackorder) != 0,
+	}, nil
+}
+
+func asString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case *sql.NullString:
+		return x.String
+	case sql.NullString:
+		return x.String
+	}
+	return ""
+}
+
+func asInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int:
+		return int64(x)
+	case bool:
+		if x {
+			return 1
+		}
+		return 0
+	case []byte:
+		var n int64
+		_, _ = fmt.Sscan(string(x), &n)
+		return n
+	case string:
+		var n int64
+		_, _ = fmt.Sscan(x, &n)
+		return n
+	case float64:
+		return int64(x)
+	case *sql.NullInt64:
+		return x.Int64
+	case sql.NullInt64:
+		return x.Int64
+	}
+	return 0
+}
+
+func (s *Service) fetchVariantByID(ctx context.Context, ids []gid.ID) (map[gid.ID]*ent.Variant, error) {
+	vs, err := s.client.Variant.Query().Where(variant.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load variants: %w", err)
+	}
+	out := make(map[gid.ID]*ent.Variant, len(vs))
+	for _, v := range vs {
+		out[v.ID] = v
+	}
+	return out, nil
+}
+
+func (s *Service) fetchInventory(ctx context.Context, variantIDs []gid.ID) (map[gid.ID]*ent.Inventory, error) {
+	rows, err := s.client.Inventory.Query().Where(inventory.VariantIDIn(variantIDs...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load inventory: %w", err)
+	}
+	out := make(map[gid.ID]*ent.Inventory, len(rows))
+	for _, r := range rows {
+		out[r.VariantID] = r
+	}
+	return out, nil
+}
+
+func (s *Service) fetchImages(ctx context.Context, productIDs []gid.ID) (map[gid.ID][]*ent.ProductImage, error) {
+	rows, err := s.client.ProductImage.Query().
+		Where(productimage.ProductIDIn(productIDs...)).
+		Order(productimage.ByProductID(), productimage.ByPosition(), productimage.ByID()).
+		All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load images: %w", err)
+	}
+	out := make(map[gid.ID][]*ent.ProductImage, len(productIDs))
+	for _, r := range rows {
+		out[r.ProductID] = append(out[r.ProductID], r)
+	}
+	return out, nil
+}
+
+func (s *Service) fetchOptions(ctx context.Context, productIDs []gid.ID) (map[gid.ID][]*ent.ProductOption, error) {
+	rows, err := s.client.ProductOption.Query().
+		Where(productoption.ProductIDIn(productIDs...)).
+		Order(productoption.ByProductID(), productoption.ByPosition(), productoption.ByID()).
+		All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load options: %w", err)
+	}
+	out := make(map[gid.ID][]*ent.ProductOption, len(productIDs))
+	for _, r := range rows {
+		out[r.ProductID] = append(out[r.ProductID], r)
+	}
+	return out, nil
+}
+
+// fetchCollections reads the collections of products with one join over
+// the membership table.
+func (s *Service) fetchCollections(ctx context.Context, productIDs []gid.ID) (map[gid.ID][]*ent.Collection, error) {
+	const member = "member_product_id"
+	rows, err := s.client.Collection.Query().
+		Modify(func(sel *sql.Selector) {
+			t := sql.Table(collectionproduct.Table).As("cp")
+			sel.Join(t).On(sel.C(collection.FieldID), t.C(collectionproduct.FieldCollectionID))
+			args := make([]any, len(productIDs))
+			for i, id := range productIDs {
+				args[i] = id
+			}
+			sel.Where(sql.In(t.C(collectionproduct.FieldProductID), args...))
+			sel.AppendSelectAs(t.C(collectionproduct.FieldProductID), member)
+			sel.OrderBy(sel.C(collection.FieldTitle), sel.C(collection.FieldID))
+		}).
+		All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load collections: %w", err)
+	}
+	out := make(map[gid.ID][]*ent.Collection, len(productIDs))
+	for _, c := range rows {
+		v, _ := c.Value(member)
+		pid := gid.ID(asString(v))
+		out[pid] = append(out[pid], c)
+	}
+	return out, nil
+}
+
+// Variants returns a product's variants in position order.
+func (s *Service) Variants(ctx context.Context, productID gid.ID) ([]*ent.Variant, error) {
+	return load(ctx, s.loaders(ctx).variants, productID)
+}
+
+// Inventory returns a variant's stock record.
+func (s *Service) Inventory(ctx context.Context, variantID gid.ID) (*ent.Inventory, error) {
+	return load(ctx, s.loaders(ctx).inventory, variantID)
+}
+
+// Images returns a product's images in position order.
+func (s *Service) Images(ctx context.Context, productID gid.ID) ([]*ent.ProductImage, error) {
+	return load(ctx, s.loaders(ctx).images, productID)
+}
+
+// Options returns a product's options in position order.
+func (s *Service) Options(ctx context.Context, productID gid.ID) ([]*ent.ProductOption, error) {
+	return load(ctx, s.loaders(ctx).options, productID)
+}
+
+// CollectionsOf returns the collections a product belongs to.
+func (s *Service) CollectionsOf(ctx context.Context, productID gid.ID) ([]*ent.Collection, error) {
+	return load(ctx, s.loaders(ctx).collections, productID)
+}
+
+// ProductOf returns the product of a variant or image, checking that the
+// viewer may see it.
+func (s *Service) ProductOf(ctx context.Context, productID gid.ID) (*ent.Product, error) {
+	p, err := load(ctx, s.loaders(ctx).products, productID)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil || !visible(ctx, p) {
+		return nil, ErrProductNotFound
+	}
+	return p, nil
+}
+
+// StaffInventory returns a variant's stock record to staff and nil to
+// everyone else: on-hand and reserved figures are business data.
+func (s *Service) StaffInventory(ctx context.Context, variantID gid.ID) (*ent.Inventory, error) {
+	if !staff(ctx) {
+		return nil, nil
+	}
+	return s.Inventory(ctx, variantID)
+}
+
+// ProductInStock reports whether any variant of a product can be bought.
+func (s *Service) ProductInStock(ctx context.Context, productID gid.ID) (bool, error) {
+	vs, err := s.Variants(ctx, productID)
+	if err != nil {
+		return false, err
+	}
+	for _, v := range vs {
+		inv, err := s.Inventory(ctx, v.ID)
+		if err != nil {
+			return false, err
+		}
+		if InStock(inv) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// PriceWithTax is a variant's price with the shop's tax rate added.
+func (s *Service) PriceWithTax(v *ent.Variant) money.Money {
+	return money.Money{Amount: v.Price, Currency: v.Currency}.AddRate(s.opts.TaxRateBPS)
+}
+
+// Variant returns one variant if the viewer may see its product.
+func (s *Service) Variant(ctx context.Context, id gid.ID) (*ent.Variant, error) {
+	v, err := load(ctx, s.loaders(ctx).variant, id)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, ErrVariantNotFound
+	}
+	if _, err := s.ProductOf(ctx, v.ProductID); err != nil {
+		return nil, ErrVariantNotFound
+	}
+	return v, nil
+}

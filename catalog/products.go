@@ -1,0 +1,557 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"entgo.io/ent/dialect/sql"
+
+	"frontdesk/ent"
+	"frontdesk/ent/collectionproduct"
+	"frontdesk/ent/inventory"
+	"frontdesk/ent/predicate"
+	"frontdesk/ent/product"
+	"frontdesk/ent/variant"
+	"frontdesk/errcode"
+	"frontdesk/gid"
+)
+
+// Sort orders a product listing.
+type Sort string
+
+// Sorts. RELEVANCE needs a search; without one it falls back to NEWEST.
+const (
+	SortPrice     Sort = "PRICE"
+	SortTitle     Sort = "TITLE"
+	SortNewest    Sort = "NEWEST"
+	SortRelevance Sort = "RELEVANCE"
+)
+
+// Filter narrows a product listing. Zero values mean "no filter".
+type Filter struct {
+	CategoryID   *gid.ID          `json:"cat,omitempty"`
+	CollectionID *gid.ID          `json:"col,omitempty"`
+	PriceMin     *int64           `json:"pmin,omitempty"`
+	PriceMax     *int64           `json:"pmax,omitempty"`
+	InStock      *bool            `json:"stock,omitempty"`
+	Tags         []string         `json:"tags,omitempty"`
+	Search       string           `json:"q,omitempty"`
+	Statuses     []product.Status `json:"st,omitempty"`
+}
+
+// ListArgs are the arguments of a product listing.
+type ListArgs struct {
+	First   *int        `json:"f,omitempty"`
+	Last    *int        `json:"l,omitempty"`
+	After   *ent.Cursor `json:"a,omitempty"`
+	Before  *ent.Cursor `json:"b,omitempty"`
+	Filter  Filter      `json:"w"`
+	Sort    Sort        `json:"s"`
+	Reverse bool        `json:"r,omitempty"`
+}
+
+// ProductPage is one page of a listing together with every edge a
+// storefront listing shows, so the whole page caches as one value.
+type ProductPage struct {
+	Products    []*ent.Product                 `json:"products"`
+	Cursors     []ent.Cursor                   `json:"cursors"`
+	TotalCount  int                            `json:"total"`
+	HasNext     bool                           `json:"next"`
+	HasPrevious bool                           `json:"prev"`
+	Variants    map[gid.ID][]*ent.Variant      `json:"variants"`
+	Inventory   map[gid.ID]*ent.Inventory      `json:"inventory"`
+	Images      map[gid.ID][]*ent.ProductImage `json:"images"`
+	Collections map[gid.ID][]*ent.Collection   `json:"collections"`
+}
+
+// visible reports whether the viewer may see p: the public sees active
+// products only; staff with ManageCatalog see all.
+func visible(ctx context.Context, p *ent.Product) bool {
+	return p.Status == product.StatusACTIVE || staff(ctx)
+}
+
+// Visible reports whether the viewer may see a catalog object fetched by
+// ID (node, nodes). Objects that hang off a product inherit its
+// visibility; anything that is not a catalog object is not judged here.
+func (s *Service) Visible(ctx context.Context, n any) bool {
+	switch x := n.(type) {
+	case *ent.Product:
+		return visible(ctx, x)
+	case *ent.Variant:
+		_, err := s.ProductOf(ctx, x.ProductID)
+		return err == nil
+	case *ent.ProductImage:
+		_, err := s.ProductOf(ctx, x.ProductID)
+		return err == nil
+	case *ent.ProductOption:
+		_, err := s.ProductOf(ctx, x.ProductID)
+		return err == nil
+	case *ent.Inventory, *ent.StockAdjustment, *ent.CollectionProduct:
+		return staff(ctx)
+	}
+	return true
+}
+
+// Product returns a product by ID or slug, if the viewer may see it.
+func (s *Service) Product(ctx context.Context, id *gid.ID, slug *string) (*ent.Product, error) {
+	var (
+		p   *ent.Product
+		err error
+	)
+	switch {
+	case id != nil:
+		p, err = load(ctx, s.loaders(ctx).products, *id)
+	case slug != nil:
+		p, err = s.client.Product.Query().Where(product.Slug(*slug)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil, ErrProductNotFound
+		}
+	default:
+		return nil, errcode.New(errcode.BadUserInput, "pass id or slug")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load product: %w", err)
+	}
+	if p == nil || !visible(ctx, p) {
+		return nil, ErrProductNotFound
+	}
+	return p, nil
+}
+
+// Products returns one page of a product listing. Pages are cached under
+// the catalog version; a cached or freshly read page also fills the
+// request's loaders, so resolving its variants, stock, images and
+// collections costs nothing more.
+func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, error) {
+	if err := s.checkArgs(&args); err != nil {
+		return nil, err
+	}
+	if !staff(ctx) {
+		// The public sees active products only, whatever it asks for.
+		args.Filter.Statuses = []product.Status{product.StatusACTIVE}
+	}
+	page, err := cached(ctx, s, "products", args, func() (*ProductPage, error) { return s.listProducts(ctx, args) })
+	if err != nil {
+		return nil, err
+	}
+	s.prime(ctx, page)
+	return page, nil
+}
+
+func (s *Service) checkArgs(args *ListArgs) error {
+	if args.First != nil && args.Last != nil {
+		return errcode.New(errcode.BadUserInput, "pass first or last, not both")
+	}
+	if (args.First != nil && *args.First < 0) || (args.Last != nil && *args.Last < 0) {
+		return errcode.New(errcode.BadUserInput, "first and last cannot be negative")
+	}
+	if args.First == nil && args.Last == nil {
+		n := 20
+		args.First = &n
+	}
+	args.Filter.Search = strings.TrimSpace(args.Filter.Search)
+	if args.Sort == "" {
+		args.Sort = SortNewest
+		if args.Filter.Search != "" {
+			args.Sort = SortRelevance
+		}
+	}
+	if args.Sort == SortRelevance && searchTerms(args.Filter.Search) == nil {
+		args.Sort = SortNewest
+	}
+	for i, t := range args.Filter.Tags {
+		args.Filter.Tags[i] = normalizeTag(t)
+	}
+	return nil
+}
+
+func (s *Service) prime(ctx context.Context, page *ProductPage) {
+	l := loadersFrom(ctx)
+	if l == nil {
+		return
+	}
+	for _, p := range page.Products {
+		l.products.Prime(p.ID, p)
+		l.variants.Prime(p.ID, page.Variants[p.ID])
+		l.images.Prime(p.ID, page.Images[p.ID])
+		l.collections.Prime(p.ID, page.Collections[p.ID])
+		for _, v := range page.Variants[p.ID] {
+			l.variant.Prime(v.ID, v)
+			if inv := page.Inventory[v.ID]; inv != nil {
+				l.inventory.Prime(v.ID, inv)
+			}
+		}
+	}
+}
+
+// sortKey is the column a sort orders by, and whether it descends by
+// default.
+func sortKey(sort Sort) (string, bool) {
+	switch sort {
+	case SortPrice:
+		return product.FieldPriceMin, false
+	case SortTitle:
+		return product.FieldSortTitle, false
+	default:
+		return product.FieldCreatedAt, true
+	}
+}
+
+// keyOf renders p's sort key as a cursor value. Cursors carry strings so
+// that they survive the msgpack round trip unchanged on every type.
+func keyOf(sort Sort, p *ent.Product) string {
+	switch sort {
+	case SortPrice:
+		return strconv.FormatInt(p.PriceMin, 10)
+	case SortTitle:
+		return p.SortTitle
+	default:
+		return p.CreatedAt.UTC().Format(time.RFC3339Nano)
+	}
+}
+
+func parseKey(sort Sort, v string) (any, error) {
+	switch sort {
+	case SortPrice:
+		return strconv.ParseInt(v, 10, 64)
+	case SortTitle:
+		return v, nil
+	default:
+		return time.Parse(time.RFC3339Nano, v)
+	}
+}
+
+const totalAlias = "total_count"
+
+// listProducts reads a page: one query for the products with the total
+// count as a window column (a second COUNT query only when a cursor
+// narrows the rows), then one query each for variants with stock,
+// images and collections — four queries whatever the page size.
+func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage, error) {
+	preds, err := s.predicates(ctx, args.Filter)
+	if err != nil {
+		return nil, err
+	}
+	backward := args.Last != nil
+	limit := 0
+	if backward {
+		limit = *args.Last
+	} else {
+		limit = *args.First
+	}
+	cursor := args.After
+	if backward {
+		cursor = args.Before
+	}
+	page := &ProductPage{}
+	q := s.client.Product.Query().Where(preds...)
+
+	// desc is the direction rows are read in (reversed for `last`).
+	offset := 0
+	if args.Sort == SortRelevance {
+		// Relevance scores are floats that the database recomputes; the
+		// cursor is the position in the ranked list instead.
+		if cursor != nil {
+			o, err := strconv.Atoi(fmt.Sprint(cursor.Value))
+			if err != nil || o < 0 {
+				return nil, errcode.New(errcode.BadUserInput, "invalid cursor")
+			}
+			offset = o + 1
+			if backward {
+				offset = max(o-limit, 0)
+				limit = min(limit, o)
+			}
+		} else if backward {
+			return nil, errcode.New(errcode.BadUserInput, "last without before is not supported for RELEVANCE")
+		}
+		s.orderByRelevance(q, args.Filter.Search, args.Reverse)
+	} else {
+		col, desc := sortKey(args.Sort)
+		if args.Reverse {
+			desc = !desc
+		}
+		if backward {
+			desc = !desc
+		}
+		if cursor != nil {
+			key, err := parseKey(args.Sort, fmt.Sprint(cursor.Value))
+			if err != nil {
+				return nil, errcode.New(errcode.BadUserInput, "invalid cursor")
+			}
+			q.Where(afterKey(col, key, cursor.ID, desc))
+		}
+		if desc {
+			q.Order(product.OrderOption(sql.OrderByField(col, sql.OrderDesc()).ToFunc()), product.ByID(sql.OrderDesc()))
+		} else {
+			q.Order(product.OrderOption(sql.OrderByField(col).ToFunc()), product.ByID())
+		}
+	}
+	windowCount := cursor == nil || args.Sort == SortRelevance
+	q.Limit(limit + 1).Offset(offset)
+	if windowCount {
+		q.Modify(func(sel *sql.Selector) { sel.AppendSelectAs("COUNT(*) OVER ()", totalAlias) })
+	}
+	rows, err := q.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	switch {
+	case windowCount && len(rows) > 0:
+		v, _ := rows[0].Value(totalAlias)
+		page.TotalCount = int(asInt(v))
+	case windowCount && offset == 0:
+		page.TotalCount = 0
+	default:
+		n, err := s.client.Product.Query().Where(preds...).Count(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("count products: %w", err)
+		}
+		page.TotalCount = n
+	}
+	if backward && args.Sort != SortRelevance {
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+	}
+	page.Products = rows
+	for i, p := range rows {
+		c := ent.Cursor{ID: p.ID, Value: keyOf(args.Sort, p)}
+		if args.Sort == SortRelevance {
+			c.Value = strconv.Itoa(offset + i)
+		}
+		page.Cursors = append(page.Cursors, c)
+	}
+	if backward {
+		page.HasPrevious, page.HasNext = more || (args.Sort == SortRelevance && offset > 0), cursor != nil
+	} else {
+		page.HasNext, page.HasPrevious = more, cursor != nil
+	}
+	if err := s.fillEdges(ctx, page); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// fillEdges reads every edge a listing shows for the page's products.
+func (s *Service) fillEdges(ctx context.Context, page *ProductPage) error {
+	page.Variants = map[gid.ID][]*ent.Variant{}
+	page.Inventory = map[gid.ID]*ent.Inventory{}
+	page.Images = map[gid.ID][]*ent.ProductImage{}
+	page.Collections = map[gid.ID][]*ent.Collection{}
+	if len(page.Products) == 0 {
+		return nil
+	}
+	ids := make([]gid.ID, len(page.Products))
+	for i, p := range page.Products {
+		ids[i] = p.ID
+	}
+	vs, invs, err := s.variantsWithInventory(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		page.Variants[v.ProductID] = append(page.Variants[v.ProductID], v)
+	}
+	page.Inventory = invs
+	if page.Images, err = s.fetchImages(ctx, ids); err != nil {
+		return err
+	}
+	if page.Collections, err = s.fetchCollections(ctx, ids); err != nil {
+		return err
+	}
+	return nil
+}
+
+// afterKey is the keyset condition "sorts after (key, id)".
+func afterKey(col string, key any, id gid.ID, desc bool) predicate.Product {
+	op := ">"
+	if desc {
+		op = "<"
+	}
+	return func(s *sql.Selector) {
+		c, i := s.C(col), s.C(product.FieldID)
+		s.Where(sql.Or(
+			sql.P(func(b *sql.Builder) { b.WriteString(c + " " + op + " ").Arg(key) }),
+			sql.And(sql.EQ(c, key), sql.P(func(b *sql.Builder) { b.WriteString(i + " " + op + " ").Arg(id) })),
+		))
+	}
+}
+
+// predicates turns a filter into SQL conditions.
+func (s *Service) predicates(ctx context.Context, f Filter) ([]predicate.Product, error) {
+	var preds []predicate.Product
+	if len(f.Statuses) > 0 {
+		preds = append(preds, product.StatusIn(f.Statuses...))
+	}
+	if f.CategoryID != nil {
+		t, err := s.tree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ids := t.descendants(*f.CategoryID)
+		if len(ids) == 0 {
+			return nil, ErrCategoryNotFound
+		}
+		preds = append(preds, product.CategoryIDIn(ids...))
+	}
+	if f.CollectionID != nil {
+		id := *f.CollectionID
+		preds = append(preds, func(s *sql.Selector) {
+			t := sql.Table(collectionproduct.Table)
+			s.Where(sql.In(s.C(product.FieldID),
+				sql.Select(t.C(collectionproduct.FieldProductID)).From(t).Where(sql.EQ(t.C(collectionproduct.FieldCollectionID), id))))
+		})
+	}
+	if f.PriceMin != nil {
+		preds = append(preds, product.PriceMinGTE(*f.PriceMin))
+	}
+	if f.PriceMax != nil {
+		preds = append(preds, product.PriceMinLTE(*f.PriceMax))
+	}
+	if f.InStock != nil {
+		in := inStockPredicate()
+		if *f.InStock {
+			preds = append(preds, in)
+		} else {
+			preds = append(preds, product.Not(in))
+		}
+	}
+	for _, tag := range f.Tags {
+		preds = append(preds, product.TagKeyContains("|"+tag+"|"))
+	}
+	if terms := searchTerms(f.Search); terms != nil {
+		preds = append(preds, s.searchPredicate(terms))
+	} else if f.Search != "" {
+		// Nothing searchable (only punctuation or one-letter words).
+		preds = append(preds, func(s *sql.Selector) { s.Where(sql.False()) })
+	}
+	return preds, nil
+}
+
+// inStockPredicate is "some variant can be bought now".
+func inStockPredicate() predicate.Product {
+	return func(s *sql.Selector) {
+		v := sql.Table(variant.Table).As("sv")
+		i := sql.Table(inventory.Table).As("si")
+		sub := sql.Select(v.C(variant.FieldID)).From(v).
+			Join(i).On(i.C(inventory.FieldVariantID), v.C(variant.FieldID)).
+			Where(sql.And(
+				sql.ColumnsEQ(v.C(variant.FieldProductID), s.C(product.FieldID)),
+				sql.Or(
+					sql.EQ(i.C(inventory.FieldTracked), false),
+					sql.EQ(i.C(inventory.FieldAllowBackorder), true),
+					sql.ColumnsGT(i.C(inventory.FieldOnHand), i.C(inventory.FieldReserved)),
+				),
+			))
+		s.Where(sql.Exists(sub))
+	}
+}
+
+// searchTerms splits a query into lower-case words that the full-text
+// indexes can match, dropping operators so user input is never syntax.
+func searchTerms(q string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(q), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		if len([]rune(w)) >= 2 && len(out) < 10 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// searchPredicate matches every term as a word prefix: FULLTEXT in
+// boolean mode on MySQL ("+term*"), FTS5 on SQLite ("term"*).
+func (s *Service) searchPredicate(terms []string) predicate.Product {
+	if s.mysql() {
+		expr := mysqlSearchExpr(terms)
+		return func(sel *sql.Selector) {
+			sel.Where(sql.P(func(b *sql.Builder) {
+				b.WriteString("MATCH(" + sel.C(product.FieldSearchText) + ") AGAINST (").Arg(expr).WriteString(" IN BOOLEAN MODE)")
+			}))
+		}
+	}
+	expr := ftsExpr(terms)
+	return func(sel *sql.Selector) {
+		sel.Where(sql.P(func(b *sql.Builder) {
+			b.WriteString(sel.C("rowid") + " IN (SELECT rowid FROM product_search WHERE product_search MATCH ").Arg(expr).WriteString(")")
+		}))
+	}
+}
+
+func mysqlSearchExpr(terms []string) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		parts[i] = "+" + t + "*"
+	}
+	return strings.Join(parts, " ")
+}
+
+func ftsExpr(terms []string) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		parts[i] = `"` + t + `"*`
+	}
+	return strings.Join(parts, " ")
+}
+
+// orderByRelevance ranks matches best first: MATCH … AGAINST's score on
+// MySQL, FTS5's bm25 rank on SQLite.
+func (s *Service) orderByRelevance(q *ent.ProductQuery, search string, reverse bool) {
+	terms := searchTerms(search)
+	dir := "DESC"
+	if reverse {
+		dir = "ASC"
+	}
+	if s.mysql() {
+		expr := mysqlSearchExpr(terms)
+		q.Order(func(sel *sql.Selector) {
+			sel.OrderExpr(sql.ExprFunc(func(b *sql.Builder) {
+				b.WriteString("MATCH(" + sel.C(product.FieldSearchText) + ") AGAINST (").Arg(expr).WriteString(" IN BOOLEAN MODE) " + dir)
+			}))
+			sel.OrderBy(sql.Desc(sel.C(product.FieldID)))
+		})
+		return
+	}
+	// FTS5 rank is lower for better matches.
+	rankDir := "ASC"
+	if reverse {
+		rankDir = "DESC"
+	}
+	expr := ftsExpr(terms)
+	q.Order(func(sel *sql.Selector) {
+		sel.OrderExpr(sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("(SELECT rank FROM product_search WHERE product_search MATCH ").Arg(expr).
+				WriteString(" AND rowid = " + sel.C("rowid") + ") " + rankDir)
+		}))
+		sel.OrderBy(sql.Desc(sel.C(product.FieldID)))
+	})
+}
+
+// normalizeTag lower-cases a tag and keeps letters, digits and single
+// dashes, so tags compare predictably and never contain the "|" that
+// separates them in tag_key.
+func normalizeTag(t string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(t)) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}

@@ -1,0 +1,135 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// S3Options configure an S3 store.
+type S3Options struct {
+	Bucket   string
+	Region   string
+	Endpoint string // empty for AWS
+	// AccessKeyID and SecretAccessKey are static credentials; leave them
+	// empty to use the SDK's default chain (environment, instance role).
+	AccessKeyID     string
+	SecretAccessKey string
+	PathStyle       bool
+	// BaseURL is the public URL of the bucket's objects (a CDN); empty
+	// for the bucket's own URL.
+	BaseURL string
+	// HTTPClient overrides the SDK's HTTP client (tests).
+	HTTPClient aws.HTTPClient
+}
+
+// S3 stores objects in an S3 bucket.
+type S3 struct {
+	client  *s3.Client
+	presign *s3.PresignClient
+	opts    S3Options
+}
+
+// NewS3 returns a store on the bucket.
+func NewS3(opts S3Options) (*S3, error) {
+	if opts.Bucket == "" {
+		return nil, errors.New("storage: S3 bucket is required")
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	cfg := aws.Config{Region: opts.Region}
+	if opts.AccessKeyID != "" {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, "")
+	}
+	if opts.HTTPClient != nil {
+		cfg.HTTPClient = opts.HTTPClient
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = opts.PathStyle
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+	})
+	if opts.BaseURL == "" {
+		switch {
+		case opts.Endpoint != "" && opts.PathStyle:
+			opts.BaseURL = strings.TrimSuffix(opts.Endpoint, "/") + "/" + opts.Bucket
+		case opts.Endpoint != "":
+			u, err := url.Parse(opts.Endpoint)
+			if err != nil {
+				return nil, fmt.Errorf("storage: S3 endpoint: %w", err)
+			}
+			opts.BaseURL = u.Scheme + "://" + opts.Bucket + "." + u.Host
+		default:
+			opts.BaseURL = fmt.Sprintf("https://%s.s3.%s.amazonaws.com", opts.Bucket, opts.Region)
+		}
+	}
+	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
+	return &S3{client: client, presign: s3.NewPresignClient(client), opts: opts}, nil
+}
+
+// Put uploads the object. Keys are never reused, so objects are marked
+// cacheable for good.
+func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(s.opts.Bucket),
+		Key:           aws.String(key),
+		Body:          r,
+		ContentLength: aws.Int64(size),
+		ContentType:   aws.String(contentType),
+		CacheControl:  aws.String("public, max-age=31536000, immutable"),
+	})
+	if err != nil {
+		return fmt.Errorf("storage put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Get downloads the object.
+func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.opts.Bucket), Key: aws.String(key)})
+	if err != nil {
+		var nk *types.NoSuchKey
+		if errors.As(err, &nk) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("storage get %s: %w", key, err)
+	}
+	return out.Body, nil
+}
+
+// Delete removes the object.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.opts.Bucket), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("storage delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// URL returns the public URL of key.
+func (s *S3) URL(key string) string { return s.opts.BaseURL + "/" + key }
+
+// PresignPut returns a URL the client PUTs the bytes to, with the given
+// Content-Type header, until ttl passes.
+func (s *S3) PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (string, error) {
+	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{
+		Bucket:      aws.String(s.opts.Bucket),
+		Key:         aws.String(key),
+		ContentType: aws.String(contentType),
+	}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("storage presign %s: %w", key, err)
+	}
+	return req.URL, nil
+}
