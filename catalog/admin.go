@@ -147,6 +147,11 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (*ent.Prod
 	var out *ent.Product
 	err := s.adminTx(ctx, func(tx *ent.Tx) error {
 		if errs := s.validateProduct(ctx, tx, "", &in, true); len(errs) > 0 {
+			// Report the variants' problems too, so one round trip shows
+			// everything to fix.
+			for i, v := range in.Variants {
+				errs = append(errs, s.validateVariant(ctx, tx, "", "", &v, fmt.Sprintf("variants.%d.", i), true)...)
+			}
 			return errs
 		}
 		html, err := renderMarkdown(deref(in.Description))

@@ -59,8 +59,14 @@ func (t *categoryTree) descendants(id gid.ID) []gid.ID {
 
 func (s *Service) tree(ctx context.Context) (*categoryTree, error) {
 	l := loadersFrom(ctx)
-	if l != nil && l.categories != nil {
-		return l.categories, nil
+	if l != nil {
+		// Sibling resolvers ask at the same moment; one loads, the rest
+		// wait for it.
+		l.categoriesMu.Lock()
+		defer l.categoriesMu.Unlock()
+		if l.categories != nil {
+			return l.categories, nil
+		}
 	}
 	t, err := cached(ctx, s, "categories", nil, func() (*categoryTree, error) {
 		all, err := s.client.Category.Query().Order(category.ByPath()).All(ctx)

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -34,6 +35,8 @@ type Loaders struct {
 	options     *dataloadgen.Loader[gid.ID, []*ent.ProductOption]
 	collections *dataloadgen.Loader[gid.ID, []*ent.Collection]
 	categories  *categoryTree
+	// categoriesMu makes one request load the category tree once.
+	categoriesMu sync.Mutex
 	// version is the catalog version read once per request.
 	version string
 }
