@@ -417,3 +417,22 @@ func TestReserveNeverOversells(t *testing.T) {
 	}
 	_ = entschema.OptionValue{}
 }
+
+func TestSeed(t *testing.T) {
+	s, _ := newService(t)
+	n, err := s.Seed(context.Background(), catalog.SeedOptions{Products: 12})
+	if err != nil || n != 12 {
+		t.Fatalf("seed = %d, %v", n, err)
+	}
+	page, err := s.Products(context.Background(), catalog.ListArgs{First: ptr(5), Filter: catalog.Filter{Search: "demo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.TotalCount != 12 || len(page.Variants[page.Products[0].ID]) != 3 {
+		t.Fatalf("seeded listing: total %d, variants %d", page.TotalCount, len(page.Variants[page.Products[0].ID]))
+	}
+	roots, err := s.Categories(context.Background())
+	if err != nil || len(roots) != 3 {
+		t.Fatalf("roots = %d, %v", len(roots), err)
+	}
+}

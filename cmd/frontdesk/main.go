@@ -6,12 +6,14 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"frontdesk/app"
+	"frontdesk/catalog"
 	"frontdesk/config"
 )
 
@@ -22,6 +24,7 @@ commands:
   worker    run only the outbox workers (mail, SMS, integrations, recurring tasks); run
             any number of them beside serve replicas started with FRONTDESK_WORKERS=false
   migrate   apply pending database migrations and exit
+  seed      load a demo catalog into an empty database (--products N for a large one)
   version   print the version
 
 Configuration comes from FRONTDESK_* environment variables; see docs/configuration.md.`
@@ -37,6 +40,18 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	seedProducts := 0
+	if args[0] == "seed" {
+		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		fs.IntVar(&seedProducts, "products", 36, "how many products to create")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		args = args[:1]
+	}
 	if len(args) != 1 {
 		return errors.New(usage)
 	}
@@ -44,7 +59,7 @@ func run(args []string) error {
 	case "version":
 		fmt.Println(version)
 		return nil
-	case "serve", "worker", "migrate":
+	case "serve", "worker", "migrate", "seed":
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil
@@ -60,7 +75,7 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	if args[0] == "migrate" {
+	if args[0] == "migrate" || args[0] == "seed" {
 		cfg.MigrateOnStart = true
 	}
 	a, err := app.New(ctx, cfg, log, app.Options{})
@@ -70,6 +85,14 @@ func run(args []string) error {
 	defer a.Close()
 	if args[0] == "migrate" {
 		log.Info("database is up to date")
+		return nil
+	}
+	if args[0] == "seed" {
+		n, err := a.Catalog.Seed(ctx, catalog.SeedOptions{Products: seedProducts})
+		if err != nil {
+			return fmt.Errorf("seed (after %d products): %w", n, err)
+		}
+		log.Info("seeded the demo catalog", "products", n)
 		return nil
 	}
 	if args[0] == "worker" {
