@@ -155,7 +155,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			MaxImagesPerProduct: cfg.MaxImagesPerProduct,
 		},
 	})
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
 		Log:        log,

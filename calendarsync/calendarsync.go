@@ -203,6 +203,8 @@ func (s *Sync) Unlink(ctx context.Context, practitioner gid.ID) error {
 type Health struct {
 	Link         *ent.CalendarLink
 	Subscription *ent.CalendarSubscription
+	// Alert is Alerting at the time Status ran.
+	Alert bool
 }
 
 // Alerting reports whether an admin should act: the subscription is
@@ -237,6 +239,7 @@ func (s *Sync) Status(ctx context.Context) ([]Health, error) {
 	out := make([]Health, len(links))
 	for i, l := range links {
 		out[i] = Health{Link: l, Subscription: byLink[l.ID]}
+		out[i].Alert = out[i].Alerting(s.now())
 	}
 	return out, nil
 }

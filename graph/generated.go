@@ -13,7 +13,9 @@ import (
 	"frontdesk/catalog"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
+	"frontdesk/ent/calendarsubscription"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/job"
 	"frontdesk/ent/product"
 	"frontdesk/ent/schema"
@@ -108,6 +110,32 @@ type ComplexityRoot struct {
 		UserErrors          func(childComplexity int) int
 	}
 
+	CalendarLink struct {
+		CalendarID     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		LastSyncError  func(childComplexity int) int
+		LastSyncedAt   func(childComplexity int) int
+		Mailbox        func(childComplexity int) int
+		PractitionerID func(childComplexity int) int
+	}
+
+	CalendarSubscription struct {
+		ExpiresAt          func(childComplexity int) int
+		Failures           func(childComplexity int) int
+		GraphID            func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		LastError          func(childComplexity int) int
+		LastNotificationAt func(childComplexity int) int
+		LastRenewedAt      func(childComplexity int) int
+		State              func(childComplexity int) int
+	}
+
+	CalendarSyncStatus struct {
+		Alerting     func(childComplexity int) int
+		Link         func(childComplexity int) int
+		Subscription func(childComplexity int) int
+	}
+
 	Category struct {
 		Ancestors   func(childComplexity int) int
 		Children    func(childComplexity int) int
@@ -146,9 +174,22 @@ type ComplexityRoot struct {
 		StartMinute func(childComplexity int) int
 	}
 
+	DeleteEHRMappingPayload struct {
+		DeletedID  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	DeletePayload struct {
 		DeletedID  func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	EHRMapping struct {
+		ExternalID func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		LocalID    func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
 	}
 
 	HoldSlotPayload struct {
@@ -259,6 +300,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	LinkPractitionerCalendarPayload struct {
+		Link       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Money struct {
 		Amount    func(childComplexity int) int
 		Currency  func(childComplexity int) int
@@ -283,9 +329,11 @@ type ComplexityRoot struct {
 		CreateVariant                func(childComplexity int, input model.CreateVariantInput) int
 		DeleteCategory               func(childComplexity int, input model.DeleteInput) int
 		DeleteDateOverride           func(childComplexity int, input model.DeleteDateOverrideInput) int
+		DeleteEHRMapping             func(childComplexity int, input model.DeleteEHRMappingInput) int
 		DeleteProductOption          func(childComplexity int, input model.DeleteInput) int
 		DeleteVariant                func(childComplexity int, input model.DeleteInput) int
 		HoldSlot                     func(childComplexity int, input model.HoldSlotInput) int
+		LinkPractitionerCalendar     func(childComplexity int, input model.LinkPractitionerCalendarInput) int
 		MarkAppointmentCompleted     func(childComplexity int, input model.MarkAppointmentInput) int
 		MarkAppointmentNoShow        func(childComplexity int, input model.MarkAppointmentInput) int
 		MoveCategory                 func(childComplexity int, input model.MoveCategoryInput) int
@@ -295,9 +343,11 @@ type ComplexityRoot struct {
 		RestoreProduct               func(childComplexity int, input model.ProductRefInput) int
 		RetryJob                     func(childComplexity int, input model.JobActionInput) int
 		RunJobNow                    func(childComplexity int, input model.JobActionInput) int
+		SetEHRMapping                func(childComplexity int, input model.SetEHRMappingInput) int
 		SetStock                     func(childComplexity int, input model.SetStockInput) int
 		SetWeeklyHours               func(childComplexity int, input model.SetWeeklyHoursInput) int
 		SubmitIntakeForm             func(childComplexity int, input model.SubmitIntakeFormInput) int
+		UnlinkPractitionerCalendar   func(childComplexity int, input model.UnlinkPractitionerCalendarInput) int
 		UpdateCategory               func(childComplexity int, input model.UpdateCategoryInput) int
 		UpdateCollection             func(childComplexity int, input model.UpdateCollectionInput) int
 		UpdatePractitioner           func(childComplexity int, input model.UpdatePractitionerInput) int
@@ -406,9 +456,11 @@ type ComplexityRoot struct {
 	Query struct {
 		Appointment        func(childComplexity int, id gid.ID, manageToken *string) int
 		AvailableSlots     func(childComplexity int, serviceID gid.ID, practitionerID *gid.ID, from time.Time, to time.Time, timeZone string) int
+		CalendarSyncStatus func(childComplexity int) int
 		Categories         func(childComplexity int) int
 		Collection         func(childComplexity int, id *gid.ID, slug *string) int
 		Collections        func(childComplexity int) int
+		EhrMappings        func(childComplexity int) int
 		IntakeForm         func(childComplexity int, key string, version *int) int
 		IntakeSubmission   func(childComplexity int, appointmentID gid.ID, manageToken *string) int
 		Job                func(childComplexity int, id gid.ID) int
@@ -487,6 +539,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	SetEHRMappingPayload struct {
+		Mapping    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Slot struct {
 		End          func(childComplexity int) int
 		Practitioner func(childComplexity int) int
@@ -502,6 +559,11 @@ type ComplexityRoot struct {
 		AppointmentStatusChanged func(childComplexity int, appointmentID gid.ID, manageToken *string) int
 		AvailabilityChanged      func(childComplexity int, serviceID gid.ID) int
 		ServerTime               func(childComplexity int, everySeconds int) int
+	}
+
+	UnlinkPractitionerCalendarPayload struct {
+		PractitionerID func(childComplexity int) int
+		UserErrors     func(childComplexity int) int
 	}
 
 	UserError struct {
@@ -602,6 +664,10 @@ type MutationResolver interface {
 	AddProductsToCollection(ctx context.Context, input model.CollectionProductsInput) (*model.CollectionPayload, error)
 	RemoveProductsFromCollection(ctx context.Context, input model.CollectionProductsInput) (*model.CollectionPayload, error)
 	ReorderCollection(ctx context.Context, input model.CollectionProductsInput) (*model.CollectionPayload, error)
+	LinkPractitionerCalendar(ctx context.Context, input model.LinkPractitionerCalendarInput) (*model.LinkPractitionerCalendarPayload, error)
+	UnlinkPractitionerCalendar(ctx context.Context, input model.UnlinkPractitionerCalendarInput) (*model.UnlinkPractitionerCalendarPayload, error)
+	SetEHRMapping(ctx context.Context, input model.SetEHRMappingInput) (*model.SetEHRMappingPayload, error)
+	DeleteEHRMapping(ctx context.Context, input model.DeleteEHRMappingInput) (*model.DeleteEHRMappingPayload, error)
 }
 type ProductResolver interface {
 	Category(ctx context.Context, obj *ent.Product) (*ent.Category, error)
@@ -644,6 +710,8 @@ type QueryResolver interface {
 	Job(ctx context.Context, id gid.ID) (*ent.Job, error)
 	JobCounts(ctx context.Context) (*model.JobCounts, error)
 	SentMessages(ctx context.Context, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], recipient *string) (*ent.SentMessageConnection, error)
+	CalendarSyncStatus(ctx context.Context) ([]*model.CalendarSyncStatus, error)
+	EhrMappings(ctx context.Context) ([]*ent.EHRMapping, error)
 }
 type ServiceResolver interface {
 	IntakeForm(ctx context.Context, obj *ent.Service) (*ent.IntakeForm, error)
@@ -864,6 +932,111 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BookAppointmentPayload.UserErrors(childComplexity), true
 
+	case "CalendarLink.calendarId":
+		if e.ComplexityRoot.CalendarLink.CalendarID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarLink.CalendarID(childComplexity), true
+	case "CalendarLink.id":
+		if e.ComplexityRoot.CalendarLink.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarLink.ID(childComplexity), true
+	case "CalendarLink.lastSyncError":
+		if e.ComplexityRoot.CalendarLink.LastSyncError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarLink.LastSyncError(childComplexity), true
+	case "CalendarLink.lastSyncedAt":
+		if e.ComplexityRoot.CalendarLink.LastSyncedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarLink.LastSyncedAt(childComplexity), true
+	case "CalendarLink.mailbox":
+		if e.ComplexityRoot.CalendarLink.Mailbox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarLink.Mailbox(childComplexity), true
+	case "CalendarLink.practitionerId":
+		if e.ComplexityRoot.CalendarLink.PractitionerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarLink.PractitionerID(childComplexity), true
+
+	case "CalendarSubscription.expiresAt":
+		if e.ComplexityRoot.CalendarSubscription.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSubscription.ExpiresAt(childComplexity), true
+	case "CalendarSubscription.failures":
+		if e.ComplexityRoot.CalendarSubscription.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSubscription.Failures(childComplexity), true
+	case "CalendarSubscription.graphId":
+		if e.ComplexityRoot.CalendarSubscription.GraphID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSubscription.GraphID(childComplexity), true
+	case "CalendarSubscription.id":
+		if e.ComplexityRoot.CalendarSubscription.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSubscription.ID(childComplexity), true
+	case "CalendarSubscription.lastError":
+		if e.ComplexityRoot.CalendarSubscription.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSubscription.LastError(childComplexity), true
+	case "CalendarSubscription.lastNotificationAt":
+		if e.ComplexityRoot.CalendarSubscription.LastNotificationAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSubscription.LastNotificationAt(childComplexity), true
+	case "CalendarSubscription.lastRenewedAt":
+		if e.ComplexityRoot.CalendarSubscription.LastRenewedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSubscription.LastRenewedAt(childComplexity), true
+	case "CalendarSubscription.state":
+		if e.ComplexityRoot.CalendarSubscription.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSubscription.State(childComplexity), true
+
+	case "CalendarSyncStatus.alerting":
+		if e.ComplexityRoot.CalendarSyncStatus.Alerting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSyncStatus.Alerting(childComplexity), true
+	case "CalendarSyncStatus.link":
+		if e.ComplexityRoot.CalendarSyncStatus.Link == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSyncStatus.Link(childComplexity), true
+	case "CalendarSyncStatus.subscription":
+		if e.ComplexityRoot.CalendarSyncStatus.Subscription == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarSyncStatus.Subscription(childComplexity), true
+
 	case "Category.ancestors":
 		if e.ComplexityRoot.Category.Ancestors == nil {
 			break
@@ -1012,6 +1185,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DateOverride.StartMinute(childComplexity), true
 
+	case "DeleteEHRMappingPayload.deletedId":
+		if e.ComplexityRoot.DeleteEHRMappingPayload.DeletedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteEHRMappingPayload.DeletedID(childComplexity), true
+	case "DeleteEHRMappingPayload.userErrors":
+		if e.ComplexityRoot.DeleteEHRMappingPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteEHRMappingPayload.UserErrors(childComplexity), true
+
 	case "DeletePayload.deletedId":
 		if e.ComplexityRoot.DeletePayload.DeletedID == nil {
 			break
@@ -1024,6 +1210,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeletePayload.UserErrors(childComplexity), true
+
+	case "EHRMapping.externalId":
+		if e.ComplexityRoot.EHRMapping.ExternalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EHRMapping.ExternalID(childComplexity), true
+	case "EHRMapping.id":
+		if e.ComplexityRoot.EHRMapping.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EHRMapping.ID(childComplexity), true
+	case "EHRMapping.kind":
+		if e.ComplexityRoot.EHRMapping.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EHRMapping.Kind(childComplexity), true
+	case "EHRMapping.localId":
+		if e.ComplexityRoot.EHRMapping.LocalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EHRMapping.LocalID(childComplexity), true
+	case "EHRMapping.updatedAt":
+		if e.ComplexityRoot.EHRMapping.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EHRMapping.UpdatedAt(childComplexity), true
 
 	case "HoldSlotPayload.appointment":
 		if e.ComplexityRoot.HoldSlotPayload.Appointment == nil {
@@ -1435,6 +1652,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JobPayload.UserErrors(childComplexity), true
 
+	case "LinkPractitionerCalendarPayload.link":
+		if e.ComplexityRoot.LinkPractitionerCalendarPayload.Link == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LinkPractitionerCalendarPayload.Link(childComplexity), true
+	case "LinkPractitionerCalendarPayload.userErrors":
+		if e.ComplexityRoot.LinkPractitionerCalendarPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LinkPractitionerCalendarPayload.UserErrors(childComplexity), true
+
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
 			break
@@ -1641,6 +1871,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteDateOverride(childComplexity, args["input"].(model.DeleteDateOverrideInput)), true
+	case "Mutation.deleteEHRMapping":
+		if e.ComplexityRoot.Mutation.DeleteEHRMapping == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteEHRMapping_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteEHRMapping(childComplexity, args["input"].(model.DeleteEHRMappingInput)), true
 	case "Mutation.deleteProductOption":
 		if e.ComplexityRoot.Mutation.DeleteProductOption == nil {
 			break
@@ -1674,6 +1915,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HoldSlot(childComplexity, args["input"].(model.HoldSlotInput)), true
+	case "Mutation.linkPractitionerCalendar":
+		if e.ComplexityRoot.Mutation.LinkPractitionerCalendar == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_linkPractitionerCalendar_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LinkPractitionerCalendar(childComplexity, args["input"].(model.LinkPractitionerCalendarInput)), true
 	case "Mutation.markAppointmentCompleted":
 		if e.ComplexityRoot.Mutation.MarkAppointmentCompleted == nil {
 			break
@@ -1773,6 +2025,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunJobNow(childComplexity, args["input"].(model.JobActionInput)), true
+	case "Mutation.setEHRMapping":
+		if e.ComplexityRoot.Mutation.SetEHRMapping == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setEHRMapping_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetEHRMapping(childComplexity, args["input"].(model.SetEHRMappingInput)), true
 	case "Mutation.setStock":
 		if e.ComplexityRoot.Mutation.SetStock == nil {
 			break
@@ -1806,6 +2069,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitIntakeForm(childComplexity, args["input"].(model.SubmitIntakeFormInput)), true
+	case "Mutation.unlinkPractitionerCalendar":
+		if e.ComplexityRoot.Mutation.UnlinkPractitionerCalendar == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unlinkPractitionerCalendar_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnlinkPractitionerCalendar(childComplexity, args["input"].(model.UnlinkPractitionerCalendarInput)), true
 	case "Mutation.updateCategory":
 		if e.ComplexityRoot.Mutation.UpdateCategory == nil {
 			break
@@ -2283,6 +2557,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AvailableSlots(childComplexity, args["serviceId"].(gid.ID), args["practitionerId"].(*gid.ID), args["from"].(time.Time), args["to"].(time.Time), args["timeZone"].(string)), true
+	case "Query.calendarSyncStatus":
+		if e.ComplexityRoot.Query.CalendarSyncStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.CalendarSyncStatus(childComplexity), true
 	case "Query.categories":
 		if e.ComplexityRoot.Query.Categories == nil {
 			break
@@ -2306,6 +2586,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Collections(childComplexity), true
+	case "Query.ehrMappings":
+		if e.ComplexityRoot.Query.EhrMappings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.EhrMappings(childComplexity), true
 	case "Query.intakeForm":
 		if e.ComplexityRoot.Query.IntakeForm == nil {
 			break
@@ -2732,6 +3018,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServicePayload.UserErrors(childComplexity), true
 
+	case "SetEHRMappingPayload.mapping":
+		if e.ComplexityRoot.SetEHRMappingPayload.Mapping == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetEHRMappingPayload.Mapping(childComplexity), true
+	case "SetEHRMappingPayload.userErrors":
+		if e.ComplexityRoot.SetEHRMappingPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetEHRMappingPayload.UserErrors(childComplexity), true
+
 	case "Slot.end":
 		if e.ComplexityRoot.Slot.End == nil {
 			break
@@ -2797,6 +3096,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.ServerTime(childComplexity, args["everySeconds"].(int)), true
+
+	case "UnlinkPractitionerCalendarPayload.practitionerId":
+		if e.ComplexityRoot.UnlinkPractitionerCalendarPayload.PractitionerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnlinkPractitionerCalendarPayload.PractitionerID(childComplexity), true
+	case "UnlinkPractitionerCalendarPayload.userErrors":
+		if e.ComplexityRoot.UnlinkPractitionerCalendarPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnlinkPractitionerCalendarPayload.UserErrors(childComplexity), true
 
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
@@ -2963,12 +3275,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateServiceInput", ec.unmarshalInputCreateServiceInput),
 			graphql.NewInputUnmarshaler("CreateVariantInput", ec.unmarshalInputCreateVariantInput),
 			graphql.NewInputUnmarshaler("DeleteDateOverrideInput", ec.unmarshalInputDeleteDateOverrideInput),
+			graphql.NewInputUnmarshaler("DeleteEHRMappingInput", ec.unmarshalInputDeleteEHRMappingInput),
 			graphql.NewInputUnmarshaler("DeleteInput", ec.unmarshalInputDeleteInput),
 			graphql.NewInputUnmarshaler("GuestInput", ec.unmarshalInputGuestInput),
 			graphql.NewInputUnmarshaler("HoldSlotInput", ec.unmarshalInputHoldSlotInput),
 			graphql.NewInputUnmarshaler("IntakeAnswerInput", ec.unmarshalInputIntakeAnswerInput),
 			graphql.NewInputUnmarshaler("IntakeFieldInput", ec.unmarshalInputIntakeFieldInput),
 			graphql.NewInputUnmarshaler("JobActionInput", ec.unmarshalInputJobActionInput),
+			graphql.NewInputUnmarshaler("LinkPractitionerCalendarInput", ec.unmarshalInputLinkPractitionerCalendarInput),
 			graphql.NewInputUnmarshaler("MarkAppointmentInput", ec.unmarshalInputMarkAppointmentInput),
 			graphql.NewInputUnmarshaler("MoneyInput", ec.unmarshalInputMoneyInput),
 			graphql.NewInputUnmarshaler("MoveCategoryInput", ec.unmarshalInputMoveCategoryInput),
@@ -2980,9 +3294,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SelectedOptionInput", ec.unmarshalInputSelectedOptionInput),
 			graphql.NewInputUnmarshaler("ServiceInput", ec.unmarshalInputServiceInput),
 			graphql.NewInputUnmarshaler("ServicePriceInput", ec.unmarshalInputServicePriceInput),
+			graphql.NewInputUnmarshaler("SetEHRMappingInput", ec.unmarshalInputSetEHRMappingInput),
 			graphql.NewInputUnmarshaler("SetStockInput", ec.unmarshalInputSetStockInput),
 			graphql.NewInputUnmarshaler("SetWeeklyHoursInput", ec.unmarshalInputSetWeeklyHoursInput),
 			graphql.NewInputUnmarshaler("SubmitIntakeFormInput", ec.unmarshalInputSubmitIntakeFormInput),
+			graphql.NewInputUnmarshaler("UnlinkPractitionerCalendarInput", ec.unmarshalInputUnlinkPractitionerCalendarInput),
 			graphql.NewInputUnmarshaler("UpdateCategoryInput", ec.unmarshalInputUpdateCategoryInput),
 			graphql.NewInputUnmarshaler("UpdateCollectionInput", ec.unmarshalInputUpdateCollectionInput),
 			graphql.NewInputUnmarshaler("UpdatePractitionerInput", ec.unmarshalInputUpdatePractitionerInput),
@@ -3084,7 +3400,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/booking.graphqls" "schema/catalog.graphqls" "schema/catalog_admin.graphqls" "schema/core.graphqls" "schema/jobs.graphqls" "schema/money.graphqls"
+//go:embed "schema/booking.graphqls" "schema/catalog.graphqls" "schema/catalog_admin.graphqls" "schema/core.graphqls" "schema/jobs.graphqls" "schema/money.graphqls" "schema/sync.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3102,6 +3418,7 @@ var sources = []*ast.Source{
 	{Name: "schema/core.graphqls", Input: sourceData("schema/core.graphqls"), BuiltIn: false},
 	{Name: "schema/jobs.graphqls", Input: sourceData("schema/jobs.graphqls"), BuiltIn: false},
 	{Name: "schema/money.graphqls", Input: sourceData("schema/money.graphqls"), BuiltIn: false},
+	{Name: "schema/sync.graphqls", Input: sourceData("schema/sync.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3197,6 +3514,58 @@ func (ec *executionContext) childFields_BookAppointmentPayload(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type BookAppointmentPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CalendarLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CalendarLink_id(ctx, field)
+	case "practitionerId":
+		return ec.fieldContext_CalendarLink_practitionerId(ctx, field)
+	case "mailbox":
+		return ec.fieldContext_CalendarLink_mailbox(ctx, field)
+	case "calendarId":
+		return ec.fieldContext_CalendarLink_calendarId(ctx, field)
+	case "lastSyncedAt":
+		return ec.fieldContext_CalendarLink_lastSyncedAt(ctx, field)
+	case "lastSyncError":
+		return ec.fieldContext_CalendarLink_lastSyncError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CalendarLink", field.Name)
+}
+
+func (ec *executionContext) childFields_CalendarSubscription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CalendarSubscription_id(ctx, field)
+	case "graphId":
+		return ec.fieldContext_CalendarSubscription_graphId(ctx, field)
+	case "state":
+		return ec.fieldContext_CalendarSubscription_state(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_CalendarSubscription_expiresAt(ctx, field)
+	case "lastNotificationAt":
+		return ec.fieldContext_CalendarSubscription_lastNotificationAt(ctx, field)
+	case "lastRenewedAt":
+		return ec.fieldContext_CalendarSubscription_lastRenewedAt(ctx, field)
+	case "failures":
+		return ec.fieldContext_CalendarSubscription_failures(ctx, field)
+	case "lastError":
+		return ec.fieldContext_CalendarSubscription_lastError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CalendarSubscription", field.Name)
+}
+
+func (ec *executionContext) childFields_CalendarSyncStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "link":
+		return ec.fieldContext_CalendarSyncStatus_link(ctx, field)
+	case "subscription":
+		return ec.fieldContext_CalendarSyncStatus_subscription(ctx, field)
+	case "alerting":
+		return ec.fieldContext_CalendarSyncStatus_alerting(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CalendarSyncStatus", field.Name)
+}
+
 func (ec *executionContext) childFields_Category(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3273,6 +3642,16 @@ func (ec *executionContext) childFields_DateOverride(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type DateOverride", field.Name)
 }
 
+func (ec *executionContext) childFields_DeleteEHRMappingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedId":
+		return ec.fieldContext_DeleteEHRMappingPayload_deletedId(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DeleteEHRMappingPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteEHRMappingPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_DeletePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "deletedId":
@@ -3281,6 +3660,22 @@ func (ec *executionContext) childFields_DeletePayload(ctx context.Context, field
 		return ec.fieldContext_DeletePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeletePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_EHRMapping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EHRMapping_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_EHRMapping_kind(ctx, field)
+	case "localId":
+		return ec.fieldContext_EHRMapping_localId(ctx, field)
+	case "externalId":
+		return ec.fieldContext_EHRMapping_externalId(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_EHRMapping_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EHRMapping", field.Name)
 }
 
 func (ec *executionContext) childFields_HoldSlotPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3497,6 +3892,16 @@ func (ec *executionContext) childFields_JobPayload(ctx context.Context, field gr
 		return ec.fieldContext_JobPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_LinkPractitionerCalendarPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "link":
+		return ec.fieldContext_LinkPractitionerCalendarPayload_link(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_LinkPractitionerCalendarPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LinkPractitionerCalendarPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3825,6 +4230,16 @@ func (ec *executionContext) childFields_ServicePayload(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type ServicePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SetEHRMappingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mapping":
+		return ec.fieldContext_SetEHRMappingPayload_mapping(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SetEHRMappingPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetEHRMappingPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "start":
@@ -3845,6 +4260,16 @@ func (ec *executionContext) childFields_SubmitIntakeFormPayload(ctx context.Cont
 		return ec.fieldContext_SubmitIntakeFormPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SubmitIntakeFormPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UnlinkPractitionerCalendarPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "practitionerId":
+		return ec.fieldContext_UnlinkPractitionerCalendarPayload_practitionerId(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UnlinkPractitionerCalendarPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnlinkPractitionerCalendarPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4285,6 +4710,20 @@ func (ec *executionContext) field_Mutation_deleteDateOverride_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteEHRMapping_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteEHRMappingInput, error) {
+			return ec.unmarshalNDeleteEHRMappingInput2frontdeskᚋgraphᚋmodelᚐDeleteEHRMappingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteProductOption_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4319,6 +4758,20 @@ func (ec *executionContext) field_Mutation_holdSlot_args(ctx context.Context, ra
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.HoldSlotInput, error) {
 			return ec.unmarshalNHoldSlotInput2frontdeskᚋgraphᚋmodelᚐHoldSlotInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_linkPractitionerCalendar_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.LinkPractitionerCalendarInput, error) {
+			return ec.unmarshalNLinkPractitionerCalendarInput2frontdeskᚋgraphᚋmodelᚐLinkPractitionerCalendarInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4453,6 +4906,20 @@ func (ec *executionContext) field_Mutation_runJobNow_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setEHRMapping_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetEHRMappingInput, error) {
+			return ec.unmarshalNSetEHRMappingInput2frontdeskᚋgraphᚋmodelᚐSetEHRMappingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setStock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4487,6 +4954,20 @@ func (ec *executionContext) field_Mutation_submitIntakeForm_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SubmitIntakeFormInput, error) {
 			return ec.unmarshalNSubmitIntakeFormInput2frontdeskᚋgraphᚋmodelᚐSubmitIntakeFormInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unlinkPractitionerCalendar_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UnlinkPractitionerCalendarInput, error) {
+			return ec.unmarshalNUnlinkPractitionerCalendarInput2frontdeskᚋgraphᚋmodelᚐUnlinkPractitionerCalendarInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5929,6 +6410,415 @@ func (ec *executionContext) fieldContext_BookAppointmentPayload_userErrors(_ con
 	return fc, nil
 }
 
+func (ec *executionContext) _CalendarLink_id(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarLink_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarLink_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarLink", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CalendarLink_practitionerId(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarLink_practitionerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PractitionerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarLink_practitionerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarLink", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CalendarLink_mailbox(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarLink_mailbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mailbox, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarLink_mailbox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarLink", field, false, false, "String")
+}
+
+func (ec *executionContext) _CalendarLink_calendarId(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarLink_calendarId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CalendarID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarLink_calendarId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarLink", field, false, false, "String")
+}
+
+func (ec *executionContext) _CalendarLink_lastSyncedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarLink_lastSyncedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSyncedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarLink_lastSyncedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarLink", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CalendarLink_lastSyncError(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarLink_lastSyncError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSyncError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarLink_lastSyncError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarLink", field, false, false, "String")
+}
+
+func (ec *executionContext) _CalendarSubscription_id(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSubscription_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSubscription_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarSubscription", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CalendarSubscription_graphId(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSubscription_graphId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GraphID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSubscription_graphId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarSubscription", field, false, false, "String")
+}
+
+func (ec *executionContext) _CalendarSubscription_state(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSubscription_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v calendarsubscription.State) graphql.Marshaler {
+			return ec.marshalNCalendarSubscriptionState2frontdeskᚋentᚋcalendarsubscriptionᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSubscription_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarSubscription", field, false, false, "CalendarSubscriptionState")
+}
+
+func (ec *executionContext) _CalendarSubscription_expiresAt(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSubscription_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSubscription_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarSubscription", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CalendarSubscription_lastNotificationAt(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSubscription_lastNotificationAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastNotificationAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSubscription_lastNotificationAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarSubscription", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CalendarSubscription_lastRenewedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSubscription_lastRenewedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRenewedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSubscription_lastRenewedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarSubscription", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CalendarSubscription_failures(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSubscription_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSubscription_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarSubscription", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CalendarSubscription_lastError(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSubscription_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSubscription_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarSubscription", field, false, false, "String")
+}
+
+func (ec *executionContext) _CalendarSyncStatus_link(ctx context.Context, field graphql.CollectedField, obj *model.CalendarSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSyncStatus_link(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Link, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CalendarLink) graphql.Marshaler {
+			return ec.marshalNCalendarLink2ᚖfrontdeskᚋentᚐCalendarLink(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSyncStatus_link(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CalendarSyncStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CalendarLink(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CalendarSyncStatus_subscription(ctx context.Context, field graphql.CollectedField, obj *model.CalendarSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSyncStatus_subscription(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subscription, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CalendarSubscription) graphql.Marshaler {
+			return ec.marshalOCalendarSubscription2ᚖfrontdeskᚋentᚐCalendarSubscription(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSyncStatus_subscription(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CalendarSyncStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CalendarSubscription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CalendarSyncStatus_alerting(ctx context.Context, field graphql.CollectedField, obj *model.CalendarSyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarSyncStatus_alerting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alerting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarSyncStatus_alerting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarSyncStatus", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Category_id(ctx context.Context, field graphql.CollectedField, obj *ent.Category) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6542,6 +7432,61 @@ func (ec *executionContext) fieldContext_DateOverride_reason(_ context.Context, 
 	return graphql.NewScalarFieldContext("DateOverride", field, false, false, "String")
 }
 
+func (ec *executionContext) _DeleteEHRMappingPayload_deletedId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteEHRMappingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteEHRMappingPayload_deletedId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖfrontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteEHRMappingPayload_deletedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteEHRMappingPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteEHRMappingPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DeleteEHRMappingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteEHRMappingPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteEHRMappingPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteEHRMappingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DeletePayload_deletedId(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6595,6 +7540,121 @@ func (ec *executionContext) fieldContext_DeletePayload_userErrors(_ context.Cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _EHRMapping_id(ctx context.Context, field graphql.CollectedField, obj *ent.EHRMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EHRMapping_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EHRMapping_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EHRMapping", field, false, false, "ID")
+}
+
+func (ec *executionContext) _EHRMapping_kind(ctx context.Context, field graphql.CollectedField, obj *ent.EHRMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EHRMapping_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ehrmapping.Kind) graphql.Marshaler {
+			return ec.marshalNEHRMappingKind2frontdeskᚋentᚋehrmappingᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EHRMapping_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EHRMapping", field, false, false, "EHRMappingKind")
+}
+
+func (ec *executionContext) _EHRMapping_localId(ctx context.Context, field graphql.CollectedField, obj *ent.EHRMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EHRMapping_localId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LocalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v gid.ID) graphql.Marshaler {
+			return ec.marshalNID2frontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EHRMapping_localId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EHRMapping", field, false, false, "ID")
+}
+
+func (ec *executionContext) _EHRMapping_externalId(ctx context.Context, field graphql.CollectedField, obj *ent.EHRMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EHRMapping_externalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExternalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EHRMapping_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EHRMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _EHRMapping_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.EHRMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EHRMapping_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EHRMapping_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EHRMapping", field, false, false, "Time")
 }
 
 func (ec *executionContext) _HoldSlotPayload_appointment(ctx context.Context, field graphql.CollectedField, obj *model.HoldSlotPayload) (ret graphql.Marshaler) {
@@ -8222,6 +9282,70 @@ func (ec *executionContext) _JobPayload_userErrors(ctx context.Context, field gr
 func (ec *executionContext) fieldContext_JobPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "JobPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LinkPractitionerCalendarPayload_link(ctx context.Context, field graphql.CollectedField, obj *model.LinkPractitionerCalendarPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LinkPractitionerCalendarPayload_link(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Link, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CalendarLink) graphql.Marshaler {
+			return ec.marshalOCalendarLink2ᚖfrontdeskᚋentᚐCalendarLink(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LinkPractitionerCalendarPayload_link(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LinkPractitionerCalendarPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CalendarLink(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LinkPractitionerCalendarPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.LinkPractitionerCalendarPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LinkPractitionerCalendarPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LinkPractitionerCalendarPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LinkPractitionerCalendarPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -10011,6 +11135,182 @@ func (ec *executionContext) fieldContext_Mutation_reorderCollection(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_reorderCollection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_linkPractitionerCalendar(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_linkPractitionerCalendar(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LinkPractitionerCalendar(ctx, fc.Args["input"].(model.LinkPractitionerCalendarInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LinkPractitionerCalendarPayload) graphql.Marshaler {
+			return ec.marshalNLinkPractitionerCalendarPayload2ᚖfrontdeskᚋgraphᚋmodelᚐLinkPractitionerCalendarPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_linkPractitionerCalendar(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LinkPractitionerCalendarPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_linkPractitionerCalendar_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unlinkPractitionerCalendar(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unlinkPractitionerCalendar(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnlinkPractitionerCalendar(ctx, fc.Args["input"].(model.UnlinkPractitionerCalendarInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UnlinkPractitionerCalendarPayload) graphql.Marshaler {
+			return ec.marshalNUnlinkPractitionerCalendarPayload2ᚖfrontdeskᚋgraphᚋmodelᚐUnlinkPractitionerCalendarPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unlinkPractitionerCalendar(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnlinkPractitionerCalendarPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unlinkPractitionerCalendar_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setEHRMapping(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setEHRMapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetEHRMapping(ctx, fc.Args["input"].(model.SetEHRMappingInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetEHRMappingPayload) graphql.Marshaler {
+			return ec.marshalNSetEHRMappingPayload2ᚖfrontdeskᚋgraphᚋmodelᚐSetEHRMappingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setEHRMapping(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetEHRMappingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setEHRMapping_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteEHRMapping(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteEHRMapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteEHRMapping(ctx, fc.Args["input"].(model.DeleteEHRMappingInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteEHRMappingPayload) graphql.Marshaler {
+			return ec.marshalNDeleteEHRMappingPayload2ᚖfrontdeskᚋgraphᚋmodelᚐDeleteEHRMappingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteEHRMapping(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteEHRMappingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteEHRMapping_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12478,6 +13778,70 @@ func (ec *executionContext) fieldContext_Query_sentMessages(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_calendarSyncStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_calendarSyncStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().CalendarSyncStatus(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CalendarSyncStatus) graphql.Marshaler {
+			return ec.marshalNCalendarSyncStatus2ᚕᚖfrontdeskᚋgraphᚋmodelᚐCalendarSyncStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_calendarSyncStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CalendarSyncStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ehrMappings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ehrMappings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().EhrMappings(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.EHRMapping) graphql.Marshaler {
+			return ec.marshalNEHRMapping2ᚕᚖfrontdeskᚋentᚐEHRMappingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ehrMappings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EHRMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13615,6 +14979,70 @@ func (ec *executionContext) fieldContext_ServicePayload_userErrors(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _SetEHRMappingPayload_mapping(ctx context.Context, field graphql.CollectedField, obj *model.SetEHRMappingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetEHRMappingPayload_mapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mapping, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.EHRMapping) graphql.Marshaler {
+			return ec.marshalOEHRMapping2ᚖfrontdeskᚋentᚐEHRMapping(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetEHRMappingPayload_mapping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetEHRMappingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EHRMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetEHRMappingPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SetEHRMappingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetEHRMappingPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetEHRMappingPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetEHRMappingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Slot_start(ctx context.Context, field graphql.CollectedField, obj *booking.OfferedSlot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13885,6 +15313,61 @@ func (ec *executionContext) fieldContext_Subscription_availabilityChanged(ctx co
 	if fc.Args, err = ec.field_Subscription_availabilityChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnlinkPractitionerCalendarPayload_practitionerId(ctx context.Context, field graphql.CollectedField, obj *model.UnlinkPractitionerCalendarPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnlinkPractitionerCalendarPayload_practitionerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PractitionerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖfrontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UnlinkPractitionerCalendarPayload_practitionerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnlinkPractitionerCalendarPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _UnlinkPractitionerCalendarPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UnlinkPractitionerCalendarPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnlinkPractitionerCalendarPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnlinkPractitionerCalendarPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnlinkPractitionerCalendarPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -16396,6 +17879,48 @@ func UnmarshalDeleteDateOverrideInput(ctx context.Context, raw any) (model.Delet
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDeleteEHRMappingInput(ctx context.Context, obj any) (model.DeleteEHRMappingInput, error) {
+	var it model.DeleteEHRMappingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteEHRMappingInput unmarshals raw into the DeleteEHRMappingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteEHRMappingInput(ctx context.Context, raw any) (model.DeleteEHRMappingInput, error) {
+	var out model.DeleteEHRMappingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteEHRMappingInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteInput(ctx context.Context, obj any) (model.DeleteInput, error) {
 	var it model.DeleteInput
 	if obj == nil {
@@ -16743,6 +18268,62 @@ func (ec *executionContext) unmarshalInputJobActionInput(ctx context.Context, ob
 func UnmarshalJobActionInput(ctx context.Context, raw any) (model.JobActionInput, error) {
 	var out model.JobActionInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "JobActionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLinkPractitionerCalendarInput(ctx context.Context, obj any) (model.LinkPractitionerCalendarInput, error) {
+	var it model.LinkPractitionerCalendarInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"practitionerId", "mailbox", "calendarId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "practitionerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("practitionerId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PractitionerID = data
+		case "mailbox":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mailbox"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mailbox = data
+		case "calendarId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("calendarId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CalendarID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLinkPractitionerCalendarInput unmarshals raw into the LinkPractitionerCalendarInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLinkPractitionerCalendarInput(ctx context.Context, raw any) (model.LinkPractitionerCalendarInput, error) {
+	var out model.LinkPractitionerCalendarInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LinkPractitionerCalendarInput", raw, &out)
 	return out, err
 }
 
@@ -17502,6 +19083,62 @@ func UnmarshalServicePriceInput(ctx context.Context, raw any) (model.ServicePric
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetEHRMappingInput(ctx context.Context, obj any) (model.SetEHRMappingInput, error) {
+	var it model.SetEHRMappingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "localId", "externalId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNEHRMappingKind2frontdeskᚋentᚋehrmappingᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "localId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("localId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocalID = data
+		case "externalId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExternalID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetEHRMappingInput unmarshals raw into the SetEHRMappingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetEHRMappingInput(ctx context.Context, raw any) (model.SetEHRMappingInput, error) {
+	var out model.SetEHRMappingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetEHRMappingInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetStockInput(ctx context.Context, obj any) (model.SetStockInput, error) {
 	var it model.SetStockInput
 	if obj == nil {
@@ -17674,6 +19311,48 @@ func (ec *executionContext) unmarshalInputSubmitIntakeFormInput(ctx context.Cont
 func UnmarshalSubmitIntakeFormInput(ctx context.Context, raw any) (model.SubmitIntakeFormInput, error) {
 	var out model.SubmitIntakeFormInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitIntakeFormInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUnlinkPractitionerCalendarInput(ctx context.Context, obj any) (model.UnlinkPractitionerCalendarInput, error) {
+	var it model.UnlinkPractitionerCalendarInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"practitionerId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "practitionerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("practitionerId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PractitionerID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUnlinkPractitionerCalendarInput unmarshals raw into the UnlinkPractitionerCalendarInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUnlinkPractitionerCalendarInput(ctx context.Context, raw any) (model.UnlinkPractitionerCalendarInput, error) {
+	var out model.UnlinkPractitionerCalendarInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UnlinkPractitionerCalendarInput", raw, &out)
 	return out, err
 }
 
@@ -18705,6 +20384,175 @@ func (ec *executionContext) _BookAppointmentPayload(ctx context.Context, sel ast
 	return out
 }
 
+var calendarLinkImplementors = []string{"CalendarLink"}
+
+func (ec *executionContext) _CalendarLink(ctx context.Context, sel ast.SelectionSet, obj *ent.CalendarLink) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, calendarLinkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CalendarLink")
+		case "id":
+			out.Values[i] = ec._CalendarLink_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "practitionerId":
+			out.Values[i] = ec._CalendarLink_practitionerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mailbox":
+			out.Values[i] = ec._CalendarLink_mailbox(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calendarId":
+			out.Values[i] = ec._CalendarLink_calendarId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastSyncedAt":
+			out.Values[i] = ec._CalendarLink_lastSyncedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastSyncError":
+			out.Values[i] = ec._CalendarLink_lastSyncError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var calendarSubscriptionImplementors = []string{"CalendarSubscription"}
+
+func (ec *executionContext) _CalendarSubscription(ctx context.Context, sel ast.SelectionSet, obj *ent.CalendarSubscription) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, calendarSubscriptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CalendarSubscription")
+		case "id":
+			out.Values[i] = ec._CalendarSubscription_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "graphId":
+			out.Values[i] = ec._CalendarSubscription_graphId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._CalendarSubscription_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._CalendarSubscription_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastNotificationAt":
+			out.Values[i] = ec._CalendarSubscription_lastNotificationAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastRenewedAt":
+			out.Values[i] = ec._CalendarSubscription_lastRenewedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "failures":
+			out.Values[i] = ec._CalendarSubscription_failures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._CalendarSubscription_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var calendarSyncStatusImplementors = []string{"CalendarSyncStatus"}
+
+func (ec *executionContext) _CalendarSyncStatus(ctx context.Context, sel ast.SelectionSet, obj *model.CalendarSyncStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, calendarSyncStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CalendarSyncStatus")
+		case "link":
+			out.Values[i] = ec._CalendarSyncStatus_link(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subscription":
+			out.Values[i] = ec._CalendarSyncStatus_subscription(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "alerting":
+			out.Values[i] = ec._CalendarSyncStatus_alerting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var categoryImplementors = []string{"Category", "Node"}
 
 func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet, obj *ent.Category) graphql.Marshaler {
@@ -18964,6 +20812,44 @@ func (ec *executionContext) _DateOverride(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var deleteEHRMappingPayloadImplementors = []string{"DeleteEHRMappingPayload"}
+
+func (ec *executionContext) _DeleteEHRMappingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteEHRMappingPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteEHRMappingPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteEHRMappingPayload")
+		case "deletedId":
+			out.Values[i] = ec._DeleteEHRMappingPayload_deletedId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._DeleteEHRMappingPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deletePayloadImplementors = []string{"DeletePayload"}
 
 func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeletePayload) graphql.Marshaler {
@@ -18982,6 +20868,59 @@ func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.Selectio
 			}
 		case "userErrors":
 			out.Values[i] = ec._DeletePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eHRMappingImplementors = []string{"EHRMapping"}
+
+func (ec *executionContext) _EHRMapping(ctx context.Context, sel ast.SelectionSet, obj *ent.EHRMapping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eHRMappingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EHRMapping")
+		case "id":
+			out.Values[i] = ec._EHRMapping_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._EHRMapping_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "localId":
+			out.Values[i] = ec._EHRMapping_localId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "externalId":
+			out.Values[i] = ec._EHRMapping_externalId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._EHRMapping_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19727,6 +21666,44 @@ func (ec *executionContext) _JobPayload(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var linkPractitionerCalendarPayloadImplementors = []string{"LinkPractitionerCalendarPayload"}
+
+func (ec *executionContext) _LinkPractitionerCalendarPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LinkPractitionerCalendarPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, linkPractitionerCalendarPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LinkPractitionerCalendarPayload")
+		case "link":
+			out.Values[i] = ec._LinkPractitionerCalendarPayload_link(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._LinkPractitionerCalendarPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *money.Money) graphql.Marshaler {
@@ -20058,6 +22035,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "reorderCollection":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reorderCollection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "linkPractitionerCalendar":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_linkPractitionerCalendar(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unlinkPractitionerCalendar":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unlinkPractitionerCalendar(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setEHRMapping":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setEHRMapping(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteEHRMapping":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteEHRMapping(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20870,6 +22875,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_sentMessages(ctx, field)
 				})
+		case "calendarSyncStatus":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_calendarSyncStatus(ctx, field)
+				})
+		case "ehrMappings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ehrMappings(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -21287,6 +23304,44 @@ func (ec *executionContext) _ServicePayload(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var setEHRMappingPayloadImplementors = []string{"SetEHRMappingPayload"}
+
+func (ec *executionContext) _SetEHRMappingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetEHRMappingPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setEHRMappingPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetEHRMappingPayload")
+		case "mapping":
+			out.Values[i] = ec._SetEHRMappingPayload_mapping(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SetEHRMappingPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var slotImplementors = []string{"Slot"}
 
 func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj *booking.OfferedSlot) graphql.Marshaler {
@@ -21390,6 +23445,44 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var unlinkPractitionerCalendarPayloadImplementors = []string{"UnlinkPractitionerCalendarPayload"}
+
+func (ec *executionContext) _UnlinkPractitionerCalendarPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UnlinkPractitionerCalendarPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unlinkPractitionerCalendarPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnlinkPractitionerCalendarPayload")
+		case "practitionerId":
+			out.Values[i] = ec._UnlinkPractitionerCalendarPayload_practitionerId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._UnlinkPractitionerCalendarPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var userErrorImplementors = []string{"UserError"}
@@ -22100,6 +24193,48 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCalendarLink2ᚖfrontdeskᚋentᚐCalendarLink(ctx context.Context, sel ast.SelectionSet, v *ent.CalendarLink) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CalendarLink!")
+		return graphql.Null
+	}
+	return ec._CalendarLink(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCalendarSubscriptionState2frontdeskᚋentᚋcalendarsubscriptionᚐState(ctx context.Context, v any) (calendarsubscription.State, error) {
+	var res calendarsubscription.State
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCalendarSubscriptionState2frontdeskᚋentᚋcalendarsubscriptionᚐState(ctx context.Context, sel ast.SelectionSet, v calendarsubscription.State) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNCalendarSyncStatus2ᚕᚖfrontdeskᚋgraphᚋmodelᚐCalendarSyncStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CalendarSyncStatus) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCalendarSyncStatus2ᚖfrontdeskᚋgraphᚋmodelᚐCalendarSyncStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCalendarSyncStatus2ᚖfrontdeskᚋgraphᚋmodelᚐCalendarSyncStatus(ctx context.Context, sel ast.SelectionSet, v *model.CalendarSyncStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CalendarSyncStatus!")
+		return graphql.Null
+	}
+	return ec._CalendarSyncStatus(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCancelAppointmentInput2frontdeskᚋgraphᚋmodelᚐCancelAppointmentInput(ctx context.Context, v any) (model.CancelAppointmentInput, error) {
 	res, err := ec.unmarshalInputCancelAppointmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22263,6 +24398,19 @@ func (ec *executionContext) unmarshalNDeleteDateOverrideInput2frontdeskᚋgraph�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNDeleteEHRMappingInput2frontdeskᚋgraphᚋmodelᚐDeleteEHRMappingInput(ctx context.Context, v any) (model.DeleteEHRMappingInput, error) {
+	res, err := ec.unmarshalInputDeleteEHRMappingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteEHRMappingPayload2ᚖfrontdeskᚋgraphᚋmodelᚐDeleteEHRMappingPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteEHRMappingPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteEHRMappingPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteEHRMappingPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDeleteInput2frontdeskᚋgraphᚋmodelᚐDeleteInput(ctx context.Context, v any) (model.DeleteInput, error) {
 	res, err := ec.unmarshalInputDeleteInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22274,6 +24422,40 @@ func (ec *executionContext) marshalNDeletePayload2ᚖfrontdeskᚋgraphᚋmodel�
 		return graphql.Null
 	}
 	return ec._DeletePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEHRMapping2ᚕᚖfrontdeskᚋentᚐEHRMappingᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.EHRMapping) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEHRMapping2ᚖfrontdeskᚋentᚐEHRMapping(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEHRMapping2ᚖfrontdeskᚋentᚐEHRMapping(ctx context.Context, sel ast.SelectionSet, v *ent.EHRMapping) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EHRMapping!")
+		return graphql.Null
+	}
+	return ec._EHRMapping(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEHRMappingKind2frontdeskᚋentᚋehrmappingᚐKind(ctx context.Context, v any) (ehrmapping.Kind, error) {
+	var res ehrmapping.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEHRMappingKind2frontdeskᚋentᚋehrmappingᚐKind(ctx context.Context, sel ast.SelectionSet, v ehrmapping.Kind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNEligibilityScope2frontdeskᚋentᚋserviceᚐEligibilityScope(ctx context.Context, v any) (service.EligibilityScope, error) {
@@ -22587,6 +24769,19 @@ func (ec *executionContext) unmarshalNJobState2frontdeskᚋentᚋjobᚐState(ctx
 
 func (ec *executionContext) marshalNJobState2frontdeskᚋentᚋjobᚐState(ctx context.Context, sel ast.SelectionSet, v job.State) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNLinkPractitionerCalendarInput2frontdeskᚋgraphᚋmodelᚐLinkPractitionerCalendarInput(ctx context.Context, v any) (model.LinkPractitionerCalendarInput, error) {
+	res, err := ec.unmarshalInputLinkPractitionerCalendarInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLinkPractitionerCalendarPayload2ᚖfrontdeskᚋgraphᚋmodelᚐLinkPractitionerCalendarPayload(ctx context.Context, sel ast.SelectionSet, v *model.LinkPractitionerCalendarPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LinkPractitionerCalendarPayload!")
+		return graphql.Null
+	}
+	return ec._LinkPractitionerCalendarPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNMarkAppointmentInput2frontdeskᚋgraphᚋmodelᚐMarkAppointmentInput(ctx context.Context, v any) (model.MarkAppointmentInput, error) {
@@ -22940,6 +25135,19 @@ func (ec *executionContext) marshalNServicePayload2ᚖfrontdeskᚋgraphᚋmodel�
 	return ec._ServicePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSetEHRMappingInput2frontdeskᚋgraphᚋmodelᚐSetEHRMappingInput(ctx context.Context, v any) (model.SetEHRMappingInput, error) {
+	res, err := ec.unmarshalInputSetEHRMappingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetEHRMappingPayload2ᚖfrontdeskᚋgraphᚋmodelᚐSetEHRMappingPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetEHRMappingPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetEHRMappingPayload!")
+		return graphql.Null
+	}
+	return ec._SetEHRMappingPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetStockInput2frontdeskᚋgraphᚋmodelᚐSetStockInput(ctx context.Context, v any) (model.SetStockInput, error) {
 	res, err := ec.unmarshalInputSetStockInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23060,6 +25268,19 @@ func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNUnlinkPractitionerCalendarInput2frontdeskᚋgraphᚋmodelᚐUnlinkPractitionerCalendarInput(ctx context.Context, v any) (model.UnlinkPractitionerCalendarInput, error) {
+	res, err := ec.unmarshalInputUnlinkPractitionerCalendarInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUnlinkPractitionerCalendarPayload2ᚖfrontdeskᚋgraphᚋmodelᚐUnlinkPractitionerCalendarPayload(ctx context.Context, sel ast.SelectionSet, v *model.UnlinkPractitionerCalendarPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnlinkPractitionerCalendarPayload!")
+		return graphql.Null
+	}
+	return ec._UnlinkPractitionerCalendarPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpdateCategoryInput2frontdeskᚋgraphᚋmodelᚐUpdateCategoryInput(ctx context.Context, v any) (model.UpdateCategoryInput, error) {
@@ -23411,6 +25632,20 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCalendarLink2ᚖfrontdeskᚋentᚐCalendarLink(ctx context.Context, sel ast.SelectionSet, v *ent.CalendarLink) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CalendarLink(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCalendarSubscription2ᚖfrontdeskᚋentᚐCalendarSubscription(ctx context.Context, sel ast.SelectionSet, v *ent.CalendarSubscription) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CalendarSubscription(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOCategory2ᚖfrontdeskᚋentᚐCategory(ctx context.Context, sel ast.SelectionSet, v *ent.Category) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -23439,6 +25674,13 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOEHRMapping2ᚖfrontdeskᚋentᚐEHRMapping(ctx context.Context, sel ast.SelectionSet, v *ent.EHRMapping) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EHRMapping(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOEligibilityScope2ᚖfrontdeskᚋentᚋserviceᚐEligibilityScope(ctx context.Context, v any) (*service.EligibilityScope, error) {

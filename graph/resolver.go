@@ -5,7 +5,9 @@ package graph
 
 import (
 	"frontdesk/booking"
+	"frontdesk/calendarsync"
 	"frontdesk/catalog"
+	"frontdesk/ehrsync"
 	"frontdesk/ent"
 	"frontdesk/events"
 )
@@ -22,4 +24,8 @@ type Resolver struct {
 	Booking *booking.Engine
 	// Catalog is the shop's catalog (package catalog).
 	Catalog *catalog.Service
+	// Calendar and EHR are the sync integrations (packages calendarsync
+	// and ehrsync).
+	Calendar *calendarsync.Sync
+	EHR      *ehrsync.Sync
 }

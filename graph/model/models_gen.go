@@ -8,6 +8,7 @@ import (
 	"frontdesk/booking/intake"
 	"frontdesk/ent"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/product"
 	"frontdesk/ent/service"
 	"frontdesk/errcode"
@@ -76,6 +77,16 @@ type BookAppointmentPayload struct {
 	PaymentClientSecret *string `json:"paymentClientSecret,omitempty"`
 	// Why it failed.
 	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// One linked calendar's sync health.
+type CalendarSyncStatus struct {
+	// The link.
+	Link *ent.CalendarLink `json:"link"`
+	// Its subscription.
+	Subscription *ent.CalendarSubscription `json:"subscription,omitempty"`
+	// True when an admin should act: the subscription is failing, missing or expired.
+	Alerting bool `json:"alerting"`
 }
 
 // Cancel an appointment or release a hold.
@@ -208,6 +219,20 @@ type DeleteDateOverrideInput struct {
 	ID gid.ID `json:"id"`
 }
 
+// Deletes an EHR mapping.
+type DeleteEHRMappingInput struct {
+	// The mapping.
+	ID gid.ID `json:"id"`
+}
+
+// The result of deleteEHRMapping.
+type DeleteEHRMappingPayload struct {
+	// The deleted mapping's ID; null when refused.
+	DeletedID *gid.ID `json:"deletedId,omitempty"`
+	// Why it was refused.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // Input naming one object to delete.
 type DeleteInput struct {
 	// The object to delete.
@@ -297,6 +322,24 @@ type JobPayload struct {
 	// The job after the change; null when it failed.
 	Job *ent.Job `json:"job,omitempty"`
 	// Why the change was refused, such as retrying a job that is not dead (CONFLICT).
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Links a practitioner to an Outlook calendar.
+type LinkPractitionerCalendarInput struct {
+	// The practitioner.
+	PractitionerID gid.ID `json:"practitionerId"`
+	// The mailbox: an Azure AD user id or user principal name such as `dr.ada@clinic.example`.
+	Mailbox string `json:"mailbox"`
+	// A calendar id of that mailbox; omit for the default calendar.
+	CalendarID *string `json:"calendarId,omitempty"`
+}
+
+// The result of linkPractitionerCalendar.
+type LinkPractitionerCalendarPayload struct {
+	// The link; null when refused.
+	Link *ent.CalendarLink `json:"link,omitempty"`
+	// Why the link was refused.
 	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
@@ -498,6 +541,24 @@ type ServicePriceInput struct {
 	Currency string `json:"currency"`
 }
 
+// Sets the EHR id a service or practitioner maps to.
+type SetEHRMappingInput struct {
+	// What is mapped.
+	Kind ehrmapping.Kind `json:"kind"`
+	// The service or practitioner.
+	LocalID gid.ID `json:"localId"`
+	// The EHR's appointment type id (SERVICE) or provider id (PRACTITIONER).
+	ExternalID string `json:"externalId"`
+}
+
+// The result of setEHRMapping.
+type SetEHRMappingPayload struct {
+	// The mapping; null when refused.
+	Mapping *ent.EHRMapping `json:"mapping,omitempty"`
+	// Why it was refused.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // Input of setStock: replace the quantity on hand.
 type SetStockInput struct {
 	// The variant.
@@ -539,6 +600,20 @@ type SubmitIntakeFormPayload struct {
 }
 
 type Subscription struct {
+}
+
+// Unlinks a practitioner's calendar.
+type UnlinkPractitionerCalendarInput struct {
+	// The practitioner.
+	PractitionerID gid.ID `json:"practitionerId"`
+}
+
+// The result of unlinkPractitionerCalendar.
+type UnlinkPractitionerCalendarPayload struct {
+	// The practitioner whose calendar was unlinked; null when refused.
+	PractitionerID *gid.ID `json:"practitionerId,omitempty"`
+	// Why it was refused.
+	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
 // Input of updateCategory: fields left out do not change.
