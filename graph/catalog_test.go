@@ -24,7 +24,7 @@ import (
 // catalogServer serves the real schema with the catalog and its loaders,
 // counting SQL statements. X-Test-Viewer picks the viewer as in
 // bookingServer.
-func catalogServer(t *testing.T) (*httptest.Server, *catalog.Service, *testenv.QueryCounter) {
+func catalogServer(t testing.TB) (*httptest.Server, *catalog.Service, *testenv.QueryCounter) {
 	t.Helper()
 	counter, wrap := testenv.CountQueries()
 	db := testenv.DB(t, database.Options{Driver: wrap})
