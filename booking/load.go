@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"frontdesk/ent"
@@ -22,6 +23,10 @@ var blockingStates = []appointment.State{
 	appointment.StateHELD, appointment.StatePENDING_PAYMENT, appointment.StateCONFIRMED,
 	appointment.StateCOMPLETED, appointment.StateNO_SHOW,
 }
+
+// maxSpan bounds an appointment's blocked span: a duration and two
+// buffers of at most a day each (see ServiceInput validation).
+const maxSpan = 3 * 24 * time.Hour
 
 // RulesOf returns the slot-shaping rules of a service.
 func RulesOf(s *ent.Service) Rules {
@@ -70,10 +75,26 @@ func loadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, ErrBadTimeZone
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := cachedZone(name)
 	if err != nil {
 		return nil, ErrBadTimeZone
 	}
+	return loc, nil
+}
+
+// zones caches loaded locations: time.LoadLocation reads and parses the
+// zone file on every call.
+var zones sync.Map
+
+func cachedZone(name string) (*time.Location, error) {
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
 	return loc, nil
 }
 
@@ -112,7 +133,7 @@ func (e *Engine) loadCalendars(ctx context.Context, client *ent.Client, serviceI
 	cals := make([]*Calendar, len(pracs))
 	byID := map[gid.ID]*Calendar{}
 	for i, p := range pracs {
-		loc, err := time.LoadLocation(p.TimeZone)
+		loc, err := cachedZone(p.TimeZone)
 		if err != nil {
 			return nil, nil, fmt.Errorf("practitioner %s time zone: %w", p.ID, err)
 		}
@@ -160,7 +181,12 @@ func (e *Engine) loadCalendars(ctx context.Context, client *ent.Client, serviceI
 	apts, err := aq.
 		Where(
 			appointment.PractitionerIDIn(ids...),
-			appointment.BlockedStartLT(hi), appointment.BlockedEndGT(lo),
+			// The lower bound on blocked_start lets the (practitioner_id,
+			// blocked_start) index range-scan the window instead of every
+			// earlier appointment; no appointment spans more than
+			// maxSpan.
+			appointment.BlockedStartGT(lo.Add(-maxSpan)), appointment.BlockedStartLT(hi),
+			appointment.BlockedEndGT(lo),
 			appointment.StateIn(blockingStates...),
 			appointment.Or(appointment.HoldExpiresAtIsNil(), appointment.HoldExpiresAtGT(now)),
 		).

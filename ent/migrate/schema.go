@@ -111,9 +111,9 @@ var (
 				Columns: []*schema.Column{AppointmentsColumns[13], AppointmentsColumns[11]},
 			},
 			{
-				Name:    "appointment_state_hold_expires_at",
+				Name:    "appointment_hold_expires_at",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[11], AppointmentsColumns[12]},
+				Columns: []*schema.Column{AppointmentsColumns[12]},
 			},
 			{
 				Name:    "appointment_idempotency_key",

@@ -286,7 +286,11 @@ func (Appointment) Indexes() []ent.Index {
 		index.Fields("practitioner_id", "blocked_start"),
 		index.Fields("patient_id", "start_at"),
 		index.Fields("holder_key", "state"),
-		index.Fields("state", "hold_expires_at"),
+		// The sweeper finds expired holds by hold_expires_at, which is
+		// NULL once an appointment is confirmed, so the index stays small
+		// in use; a (state, …) index would tempt MariaDB away from the
+		// practitioner index on availability reads.
+		index.Fields("hold_expires_at"),
 		index.Fields("idempotency_key").Unique(),
 		index.Fields("payment_intent_id"),
 	}
