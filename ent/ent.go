@@ -13,10 +13,14 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/cart"
+	"frontdesk/ent/cartline"
 	"frontdesk/ent/category"
 	"frontdesk/ent/collection"
 	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/discountcode"
+	"frontdesk/ent/discountredemption"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
@@ -26,6 +30,9 @@ import (
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
+	"frontdesk/ent/order"
+	"frontdesk/ent/orderevent"
+	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
@@ -33,8 +40,10 @@ import (
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
+	"frontdesk/ent/shippingmethod"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/stockadjustment"
+	"frontdesk/ent/taxrate"
 	"frontdesk/ent/user"
 	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
@@ -112,10 +121,14 @@ func checkColumn(t, c string) error {
 			calendarevent.Table:          calendarevent.ValidColumn,
 			calendarlink.Table:           calendarlink.ValidColumn,
 			calendarsubscription.Table:   calendarsubscription.ValidColumn,
+			cart.Table:                   cart.ValidColumn,
+			cartline.Table:               cartline.ValidColumn,
 			category.Table:               category.ValidColumn,
 			collection.Table:             collection.ValidColumn,
 			collectionproduct.Table:      collectionproduct.ValidColumn,
 			dateoverride.Table:           dateoverride.ValidColumn,
+			discountcode.Table:           discountcode.ValidColumn,
+			discountredemption.Table:     discountredemption.ValidColumn,
 			ehrmapping.Table:             ehrmapping.ValidColumn,
 			ehrrecord.Table:              ehrrecord.ValidColumn,
 			externalbusyblock.Table:      externalbusyblock.ValidColumn,
@@ -125,6 +138,9 @@ func checkColumn(t, c string) error {
 			job.Table:                    job.ValidColumn,
 			jobattempt.Table:             jobattempt.ValidColumn,
 			onetimetoken.Table:           onetimetoken.ValidColumn,
+			order.Table:                  order.ValidColumn,
+			orderevent.Table:             orderevent.ValidColumn,
+			orderline.Table:              orderline.ValidColumn,
 			practitioner.Table:           practitioner.ValidColumn,
 			product.Table:                product.ValidColumn,
 			productimage.Table:           productimage.ValidColumn,
@@ -132,8 +148,10 @@ func checkColumn(t, c string) error {
 			sentmessage.Table:            sentmessage.ValidColumn,
 			service.Table:                service.ValidColumn,
 			session.Table:                session.ValidColumn,
+			shippingmethod.Table:         shippingmethod.ValidColumn,
 			slotclaim.Table:              slotclaim.ValidColumn,
 			stockadjustment.Table:        stockadjustment.ValidColumn,
+			taxrate.Table:                taxrate.ValidColumn,
 			user.Table:                   user.ValidColumn,
 			variant.Table:                variant.ValidColumn,
 			webhookevent.Table:           webhookevent.ValidColumn,

@@ -12,10 +12,14 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/cart"
+	"frontdesk/ent/cartline"
 	"frontdesk/ent/category"
 	"frontdesk/ent/collection"
 	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/discountcode"
+	"frontdesk/ent/discountredemption"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
@@ -25,6 +29,9 @@ import (
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
+	"frontdesk/ent/order"
+	"frontdesk/ent/orderevent"
+	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
@@ -32,8 +39,10 @@ import (
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
+	"frontdesk/ent/shippingmethod"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/stockadjustment"
+	"frontdesk/ent/taxrate"
 	"frontdesk/ent/user"
 	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
@@ -43,39 +52,48 @@ import (
 
 // tableByPrefix maps each global ID prefix to the table of its type.
 var tableByPrefix = map[string]string{
-	"key":  apikey.Table,
-	"apt":  appointment.Table,
-	"apsc": appointmentstatechange.Table,
-	"aud":  auditentry.Table,
-	"cevt": calendarevent.Table,
-	"clnk": calendarlink.Table,
-	"csub": calendarsubscription.Table,
-	"cat":  category.Table,
-	"col":  collection.Table,
-	"cpr":  collectionproduct.Table,
-	"ovr":  dateoverride.Table,
-	"ehrm": ehrmapping.Table,
-	"ehrr": ehrrecord.Table,
-	"busy": externalbusyblock.Table,
-	"form": intakeform.Table,
-	"fsub": intakesubmission.Table,
-	"stk":  inventory.Table,
-	"job":  job.Table,
-	"jat":  jobattempt.Table,
-	"ott":  onetimetoken.Table,
-	"prac": practitioner.Table,
-	"prd":  product.Table,
-	"img":  productimage.Table,
-	"opt":  productoption.Table,
-	"msg":  sentmessage.Table,
-	"svc":  service.Table,
-	"ses":  session.Table,
-	"clm":  slotclaim.Table,
-	"adj":  stockadjustment.Table,
-	"usr":  user.Table,
-	"var":  variant.Table,
-	"whe":  webhookevent.Table,
-	"hrs":  weeklyhours.Table,
+	"key":   apikey.Table,
+	"apt":   appointment.Table,
+	"apsc":  appointmentstatechange.Table,
+	"aud":   auditentry.Table,
+	"cevt":  calendarevent.Table,
+	"clnk":  calendarlink.Table,
+	"csub":  calendarsubscription.Table,
+	"cart":  cart.Table,
+	"cln":   cartline.Table,
+	"cat":   category.Table,
+	"col":   collection.Table,
+	"cpr":   collectionproduct.Table,
+	"ovr":   dateoverride.Table,
+	"dsc":   discountcode.Table,
+	"dsr":   discountredemption.Table,
+	"ehrm":  ehrmapping.Table,
+	"ehrr":  ehrrecord.Table,
+	"busy":  externalbusyblock.Table,
+	"form":  intakeform.Table,
+	"fsub":  intakesubmission.Table,
+	"stk":   inventory.Table,
+	"job":   job.Table,
+	"jat":   jobattempt.Table,
+	"ott":   onetimetoken.Table,
+	"ord":   order.Table,
+	"ordev": orderevent.Table,
+	"oln":   orderline.Table,
+	"prac":  practitioner.Table,
+	"prd":   product.Table,
+	"img":   productimage.Table,
+	"opt":   productoption.Table,
+	"msg":   sentmessage.Table,
+	"svc":   service.Table,
+	"ses":   session.Table,
+	"shp":   shippingmethod.Table,
+	"clm":   slotclaim.Table,
+	"adj":   stockadjustment.Table,
+	"tax":   taxrate.Table,
+	"usr":   user.Table,
+	"var":   variant.Table,
+	"whe":   webhookevent.Table,
+	"hrs":   weeklyhours.Table,
 }
 
 // TableOf returns the table that holds the entity with the given ID. It

@@ -11,10 +11,14 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/cart"
+	"frontdesk/ent/cartline"
 	"frontdesk/ent/category"
 	"frontdesk/ent/collection"
 	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/discountcode"
+	"frontdesk/ent/discountredemption"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
@@ -24,6 +28,9 @@ import (
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
+	"frontdesk/ent/order"
+	"frontdesk/ent/orderevent"
+	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
@@ -31,8 +38,10 @@ import (
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
+	"frontdesk/ent/shippingmethod"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/stockadjustment"
+	"frontdesk/ent/taxrate"
 	"frontdesk/ent/user"
 	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
@@ -899,6 +908,237 @@ func newCalendarSubscriptionPaginateArgs(rv map[string]any) *calendarsubscriptio
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CartQuery) CollectFields(ctx context.Context, satisfies ...string) (*CartQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CartQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(cart.Columns))
+		selectedFields = []string{cart.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "lines":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CartLineClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, cartlineImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedLines(alias, func(wq *CartLineQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[cart.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, cart.FieldCreatedAt)
+				fieldSeen[cart.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[cart.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, cart.FieldUpdatedAt)
+				fieldSeen[cart.FieldUpdatedAt] = struct{}{}
+			}
+		case "tokenHash":
+			if _, ok := fieldSeen[cart.FieldTokenHash]; !ok {
+				selectedFields = append(selectedFields, cart.FieldTokenHash)
+				fieldSeen[cart.FieldTokenHash] = struct{}{}
+			}
+		case "userID":
+			if _, ok := fieldSeen[cart.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, cart.FieldUserID)
+				fieldSeen[cart.FieldUserID] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[cart.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, cart.FieldCurrency)
+				fieldSeen[cart.FieldCurrency] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[cart.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, cart.FieldEmail)
+				fieldSeen[cart.FieldEmail] = struct{}{}
+			}
+		case "shippingAddress":
+			if _, ok := fieldSeen[cart.FieldShippingAddress]; !ok {
+				selectedFields = append(selectedFields, cart.FieldShippingAddress)
+				fieldSeen[cart.FieldShippingAddress] = struct{}{}
+			}
+		case "billingAddress":
+			if _, ok := fieldSeen[cart.FieldBillingAddress]; !ok {
+				selectedFields = append(selectedFields, cart.FieldBillingAddress)
+				fieldSeen[cart.FieldBillingAddress] = struct{}{}
+			}
+		case "shippingMethodID":
+			if _, ok := fieldSeen[cart.FieldShippingMethodID]; !ok {
+				selectedFields = append(selectedFields, cart.FieldShippingMethodID)
+				fieldSeen[cart.FieldShippingMethodID] = struct{}{}
+			}
+		case "discountCode":
+			if _, ok := fieldSeen[cart.FieldDiscountCode]; !ok {
+				selectedFields = append(selectedFields, cart.FieldDiscountCode)
+				fieldSeen[cart.FieldDiscountCode] = struct{}{}
+			}
+		case "orderID":
+			if _, ok := fieldSeen[cart.FieldOrderID]; !ok {
+				selectedFields = append(selectedFields, cart.FieldOrderID)
+				fieldSeen[cart.FieldOrderID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type cartPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CartPaginateOption
+}
+
+func newCartPaginateArgs(rv map[string]any) *cartPaginateArgs {
+	args := &cartPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CartLineQuery) CollectFields(ctx context.Context, satisfies ...string) (*CartLineQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CartLineQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(cartline.Columns))
+		selectedFields = []string{cartline.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "cart":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CartClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, cartImplementors)...); err != nil {
+				return err
+			}
+			_q.withCart = query
+			if _, ok := fieldSeen[cartline.FieldCartID]; !ok {
+				selectedFields = append(selectedFields, cartline.FieldCartID)
+				fieldSeen[cartline.FieldCartID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[cartline.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, cartline.FieldCreatedAt)
+				fieldSeen[cartline.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[cartline.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, cartline.FieldUpdatedAt)
+				fieldSeen[cartline.FieldUpdatedAt] = struct{}{}
+			}
+		case "cartID":
+			if _, ok := fieldSeen[cartline.FieldCartID]; !ok {
+				selectedFields = append(selectedFields, cartline.FieldCartID)
+				fieldSeen[cartline.FieldCartID] = struct{}{}
+			}
+		case "variantID":
+			if _, ok := fieldSeen[cartline.FieldVariantID]; !ok {
+				selectedFields = append(selectedFields, cartline.FieldVariantID)
+				fieldSeen[cartline.FieldVariantID] = struct{}{}
+			}
+		case "quantity":
+			if _, ok := fieldSeen[cartline.FieldQuantity]; !ok {
+				selectedFields = append(selectedFields, cartline.FieldQuantity)
+				fieldSeen[cartline.FieldQuantity] = struct{}{}
+			}
+		case "unitPriceSeen":
+			if _, ok := fieldSeen[cartline.FieldUnitPriceSeen]; !ok {
+				selectedFields = append(selectedFields, cartline.FieldUnitPriceSeen)
+				fieldSeen[cartline.FieldUnitPriceSeen] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type cartlinePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CartLinePaginateOption
+}
+
+func newCartLinePaginateArgs(rv map[string]any) *cartlinePaginateArgs {
+	args := &cartlinePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *CategoryQuery) CollectFields(ctx context.Context, satisfies ...string) (*CategoryQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -1309,6 +1549,214 @@ type dateoverridePaginateArgs struct {
 
 func newDateOverridePaginateArgs(rv map[string]any) *dateoverridePaginateArgs {
 	args := &dateoverridePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *DiscountCodeQuery) CollectFields(ctx context.Context, satisfies ...string) (*DiscountCodeQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *DiscountCodeQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(discountcode.Columns))
+		selectedFields = []string{discountcode.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[discountcode.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldCreatedAt)
+				fieldSeen[discountcode.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[discountcode.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldUpdatedAt)
+				fieldSeen[discountcode.FieldUpdatedAt] = struct{}{}
+			}
+		case "code":
+			if _, ok := fieldSeen[discountcode.FieldCode]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldCode)
+				fieldSeen[discountcode.FieldCode] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[discountcode.FieldKind]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldKind)
+				fieldSeen[discountcode.FieldKind] = struct{}{}
+			}
+		case "value":
+			if _, ok := fieldSeen[discountcode.FieldValue]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldValue)
+				fieldSeen[discountcode.FieldValue] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[discountcode.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldCurrency)
+				fieldSeen[discountcode.FieldCurrency] = struct{}{}
+			}
+		case "minSubtotal":
+			if _, ok := fieldSeen[discountcode.FieldMinSubtotal]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldMinSubtotal)
+				fieldSeen[discountcode.FieldMinSubtotal] = struct{}{}
+			}
+		case "startsAt":
+			if _, ok := fieldSeen[discountcode.FieldStartsAt]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldStartsAt)
+				fieldSeen[discountcode.FieldStartsAt] = struct{}{}
+			}
+		case "endsAt":
+			if _, ok := fieldSeen[discountcode.FieldEndsAt]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldEndsAt)
+				fieldSeen[discountcode.FieldEndsAt] = struct{}{}
+			}
+		case "usageLimit":
+			if _, ok := fieldSeen[discountcode.FieldUsageLimit]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldUsageLimit)
+				fieldSeen[discountcode.FieldUsageLimit] = struct{}{}
+			}
+		case "perCustomerLimit":
+			if _, ok := fieldSeen[discountcode.FieldPerCustomerLimit]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldPerCustomerLimit)
+				fieldSeen[discountcode.FieldPerCustomerLimit] = struct{}{}
+			}
+		case "usedCount":
+			if _, ok := fieldSeen[discountcode.FieldUsedCount]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldUsedCount)
+				fieldSeen[discountcode.FieldUsedCount] = struct{}{}
+			}
+		case "active":
+			if _, ok := fieldSeen[discountcode.FieldActive]; !ok {
+				selectedFields = append(selectedFields, discountcode.FieldActive)
+				fieldSeen[discountcode.FieldActive] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type discountcodePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []DiscountCodePaginateOption
+}
+
+func newDiscountCodePaginateArgs(rv map[string]any) *discountcodePaginateArgs {
+	args := &discountcodePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *DiscountRedemptionQuery) CollectFields(ctx context.Context, satisfies ...string) (*DiscountRedemptionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *DiscountRedemptionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(discountredemption.Columns))
+		selectedFields = []string{discountredemption.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "discountCodeID":
+			if _, ok := fieldSeen[discountredemption.FieldDiscountCodeID]; !ok {
+				selectedFields = append(selectedFields, discountredemption.FieldDiscountCodeID)
+				fieldSeen[discountredemption.FieldDiscountCodeID] = struct{}{}
+			}
+		case "orderID":
+			if _, ok := fieldSeen[discountredemption.FieldOrderID]; !ok {
+				selectedFields = append(selectedFields, discountredemption.FieldOrderID)
+				fieldSeen[discountredemption.FieldOrderID] = struct{}{}
+			}
+		case "customer":
+			if _, ok := fieldSeen[discountredemption.FieldCustomer]; !ok {
+				selectedFields = append(selectedFields, discountredemption.FieldCustomer)
+				fieldSeen[discountredemption.FieldCustomer] = struct{}{}
+			}
+		case "seq":
+			if _, ok := fieldSeen[discountredemption.FieldSeq]; !ok {
+				selectedFields = append(selectedFields, discountredemption.FieldSeq)
+				fieldSeen[discountredemption.FieldSeq] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[discountredemption.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, discountredemption.FieldCreatedAt)
+				fieldSeen[discountredemption.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type discountredemptionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []DiscountRedemptionPaginateOption
+}
+
+func newDiscountRedemptionPaginateArgs(rv map[string]any) *discountredemptionPaginateArgs {
+	args := &discountredemptionPaginateArgs{}
 	if rv == nil {
 		return args
 	}
@@ -2258,6 +2706,489 @@ type onetimetokenPaginateArgs struct {
 
 func newOneTimeTokenPaginateArgs(rv map[string]any) *onetimetokenPaginateArgs {
 	args := &onetimetokenPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *OrderQuery) CollectFields(ctx context.Context, satisfies ...string) (*OrderQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *OrderQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(order.Columns))
+		selectedFields = []string{order.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "lines":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrderLineClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, orderlineImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedLines(alias, func(wq *OrderLineQuery) {
+				*wq = *query
+			})
+
+		case "events":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrderEventClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, ordereventImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedEvents(alias, func(wq *OrderEventQuery) {
+				*wq = *query
+			})
+		case "createdAt":
+			if _, ok := fieldSeen[order.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, order.FieldCreatedAt)
+				fieldSeen[order.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[order.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, order.FieldUpdatedAt)
+				fieldSeen[order.FieldUpdatedAt] = struct{}{}
+			}
+		case "number":
+			if _, ok := fieldSeen[order.FieldNumber]; !ok {
+				selectedFields = append(selectedFields, order.FieldNumber)
+				fieldSeen[order.FieldNumber] = struct{}{}
+			}
+		case "idempotencyKey":
+			if _, ok := fieldSeen[order.FieldIdempotencyKey]; !ok {
+				selectedFields = append(selectedFields, order.FieldIdempotencyKey)
+				fieldSeen[order.FieldIdempotencyKey] = struct{}{}
+			}
+		case "cartID":
+			if _, ok := fieldSeen[order.FieldCartID]; !ok {
+				selectedFields = append(selectedFields, order.FieldCartID)
+				fieldSeen[order.FieldCartID] = struct{}{}
+			}
+		case "userID":
+			if _, ok := fieldSeen[order.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, order.FieldUserID)
+				fieldSeen[order.FieldUserID] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[order.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, order.FieldEmail)
+				fieldSeen[order.FieldEmail] = struct{}{}
+			}
+		case "guestTokenHash":
+			if _, ok := fieldSeen[order.FieldGuestTokenHash]; !ok {
+				selectedFields = append(selectedFields, order.FieldGuestTokenHash)
+				fieldSeen[order.FieldGuestTokenHash] = struct{}{}
+			}
+		case "shippingAddress":
+			if _, ok := fieldSeen[order.FieldShippingAddress]; !ok {
+				selectedFields = append(selectedFields, order.FieldShippingAddress)
+				fieldSeen[order.FieldShippingAddress] = struct{}{}
+			}
+		case "billingAddress":
+			if _, ok := fieldSeen[order.FieldBillingAddress]; !ok {
+				selectedFields = append(selectedFields, order.FieldBillingAddress)
+				fieldSeen[order.FieldBillingAddress] = struct{}{}
+			}
+		case "shippingMethodID":
+			if _, ok := fieldSeen[order.FieldShippingMethodID]; !ok {
+				selectedFields = append(selectedFields, order.FieldShippingMethodID)
+				fieldSeen[order.FieldShippingMethodID] = struct{}{}
+			}
+		case "shippingMethodName":
+			if _, ok := fieldSeen[order.FieldShippingMethodName]; !ok {
+				selectedFields = append(selectedFields, order.FieldShippingMethodName)
+				fieldSeen[order.FieldShippingMethodName] = struct{}{}
+			}
+		case "discountCode":
+			if _, ok := fieldSeen[order.FieldDiscountCode]; !ok {
+				selectedFields = append(selectedFields, order.FieldDiscountCode)
+				fieldSeen[order.FieldDiscountCode] = struct{}{}
+			}
+		case "discountCodeID":
+			if _, ok := fieldSeen[order.FieldDiscountCodeID]; !ok {
+				selectedFields = append(selectedFields, order.FieldDiscountCodeID)
+				fieldSeen[order.FieldDiscountCodeID] = struct{}{}
+			}
+		case "subtotal":
+			if _, ok := fieldSeen[order.FieldSubtotal]; !ok {
+				selectedFields = append(selectedFields, order.FieldSubtotal)
+				fieldSeen[order.FieldSubtotal] = struct{}{}
+			}
+		case "discountTotal":
+			if _, ok := fieldSeen[order.FieldDiscountTotal]; !ok {
+				selectedFields = append(selectedFields, order.FieldDiscountTotal)
+				fieldSeen[order.FieldDiscountTotal] = struct{}{}
+			}
+		case "shippingTotal":
+			if _, ok := fieldSeen[order.FieldShippingTotal]; !ok {
+				selectedFields = append(selectedFields, order.FieldShippingTotal)
+				fieldSeen[order.FieldShippingTotal] = struct{}{}
+			}
+		case "taxTotal":
+			if _, ok := fieldSeen[order.FieldTaxTotal]; !ok {
+				selectedFields = append(selectedFields, order.FieldTaxTotal)
+				fieldSeen[order.FieldTaxTotal] = struct{}{}
+			}
+		case "taxInclusive":
+			if _, ok := fieldSeen[order.FieldTaxInclusive]; !ok {
+				selectedFields = append(selectedFields, order.FieldTaxInclusive)
+				fieldSeen[order.FieldTaxInclusive] = struct{}{}
+			}
+		case "total":
+			if _, ok := fieldSeen[order.FieldTotal]; !ok {
+				selectedFields = append(selectedFields, order.FieldTotal)
+				fieldSeen[order.FieldTotal] = struct{}{}
+			}
+		case "amountRefunded":
+			if _, ok := fieldSeen[order.FieldAmountRefunded]; !ok {
+				selectedFields = append(selectedFields, order.FieldAmountRefunded)
+				fieldSeen[order.FieldAmountRefunded] = struct{}{}
+			}
+		case "refundRequested":
+			if _, ok := fieldSeen[order.FieldRefundRequested]; !ok {
+				selectedFields = append(selectedFields, order.FieldRefundRequested)
+				fieldSeen[order.FieldRefundRequested] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[order.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, order.FieldCurrency)
+				fieldSeen[order.FieldCurrency] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[order.FieldState]; !ok {
+				selectedFields = append(selectedFields, order.FieldState)
+				fieldSeen[order.FieldState] = struct{}{}
+			}
+		case "reservation":
+			if _, ok := fieldSeen[order.FieldReservation]; !ok {
+				selectedFields = append(selectedFields, order.FieldReservation)
+				fieldSeen[order.FieldReservation] = struct{}{}
+			}
+		case "reservedUntil":
+			if _, ok := fieldSeen[order.FieldReservedUntil]; !ok {
+				selectedFields = append(selectedFields, order.FieldReservedUntil)
+				fieldSeen[order.FieldReservedUntil] = struct{}{}
+			}
+		case "paymentIntentID":
+			if _, ok := fieldSeen[order.FieldPaymentIntentID]; !ok {
+				selectedFields = append(selectedFields, order.FieldPaymentIntentID)
+				fieldSeen[order.FieldPaymentIntentID] = struct{}{}
+			}
+		case "paymentFailure":
+			if _, ok := fieldSeen[order.FieldPaymentFailure]; !ok {
+				selectedFields = append(selectedFields, order.FieldPaymentFailure)
+				fieldSeen[order.FieldPaymentFailure] = struct{}{}
+			}
+		case "carrier":
+			if _, ok := fieldSeen[order.FieldCarrier]; !ok {
+				selectedFields = append(selectedFields, order.FieldCarrier)
+				fieldSeen[order.FieldCarrier] = struct{}{}
+			}
+		case "trackingNumber":
+			if _, ok := fieldSeen[order.FieldTrackingNumber]; !ok {
+				selectedFields = append(selectedFields, order.FieldTrackingNumber)
+				fieldSeen[order.FieldTrackingNumber] = struct{}{}
+			}
+		case "trackingURL":
+			if _, ok := fieldSeen[order.FieldTrackingURL]; !ok {
+				selectedFields = append(selectedFields, order.FieldTrackingURL)
+				fieldSeen[order.FieldTrackingURL] = struct{}{}
+			}
+		case "paidAt":
+			if _, ok := fieldSeen[order.FieldPaidAt]; !ok {
+				selectedFields = append(selectedFields, order.FieldPaidAt)
+				fieldSeen[order.FieldPaidAt] = struct{}{}
+			}
+		case "fulfilledAt":
+			if _, ok := fieldSeen[order.FieldFulfilledAt]; !ok {
+				selectedFields = append(selectedFields, order.FieldFulfilledAt)
+				fieldSeen[order.FieldFulfilledAt] = struct{}{}
+			}
+		case "deliveredAt":
+			if _, ok := fieldSeen[order.FieldDeliveredAt]; !ok {
+				selectedFields = append(selectedFields, order.FieldDeliveredAt)
+				fieldSeen[order.FieldDeliveredAt] = struct{}{}
+			}
+		case "cancelledAt":
+			if _, ok := fieldSeen[order.FieldCancelledAt]; !ok {
+				selectedFields = append(selectedFields, order.FieldCancelledAt)
+				fieldSeen[order.FieldCancelledAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type orderPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []OrderPaginateOption
+}
+
+func newOrderPaginateArgs(rv map[string]any) *orderPaginateArgs {
+	args := &orderPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *OrderEventQuery) CollectFields(ctx context.Context, satisfies ...string) (*OrderEventQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *OrderEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(orderevent.Columns))
+		selectedFields = []string{orderevent.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "order":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrderClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, orderImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrder = query
+			if _, ok := fieldSeen[orderevent.FieldOrderID]; !ok {
+				selectedFields = append(selectedFields, orderevent.FieldOrderID)
+				fieldSeen[orderevent.FieldOrderID] = struct{}{}
+			}
+		case "orderID":
+			if _, ok := fieldSeen[orderevent.FieldOrderID]; !ok {
+				selectedFields = append(selectedFields, orderevent.FieldOrderID)
+				fieldSeen[orderevent.FieldOrderID] = struct{}{}
+			}
+		case "fromState":
+			if _, ok := fieldSeen[orderevent.FieldFromState]; !ok {
+				selectedFields = append(selectedFields, orderevent.FieldFromState)
+				fieldSeen[orderevent.FieldFromState] = struct{}{}
+			}
+		case "toState":
+			if _, ok := fieldSeen[orderevent.FieldToState]; !ok {
+				selectedFields = append(selectedFields, orderevent.FieldToState)
+				fieldSeen[orderevent.FieldToState] = struct{}{}
+			}
+		case "actor":
+			if _, ok := fieldSeen[orderevent.FieldActor]; !ok {
+				selectedFields = append(selectedFields, orderevent.FieldActor)
+				fieldSeen[orderevent.FieldActor] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[orderevent.FieldReason]; !ok {
+				selectedFields = append(selectedFields, orderevent.FieldReason)
+				fieldSeen[orderevent.FieldReason] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[orderevent.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, orderevent.FieldCreatedAt)
+				fieldSeen[orderevent.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type ordereventPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []OrderEventPaginateOption
+}
+
+func newOrderEventPaginateArgs(rv map[string]any) *ordereventPaginateArgs {
+	args := &ordereventPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *OrderLineQuery) CollectFields(ctx context.Context, satisfies ...string) (*OrderLineQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *OrderLineQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(orderline.Columns))
+		selectedFields = []string{orderline.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "order":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrderClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, orderImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrder = query
+			if _, ok := fieldSeen[orderline.FieldOrderID]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldOrderID)
+				fieldSeen[orderline.FieldOrderID] = struct{}{}
+			}
+		case "orderID":
+			if _, ok := fieldSeen[orderline.FieldOrderID]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldOrderID)
+				fieldSeen[orderline.FieldOrderID] = struct{}{}
+			}
+		case "variantID":
+			if _, ok := fieldSeen[orderline.FieldVariantID]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldVariantID)
+				fieldSeen[orderline.FieldVariantID] = struct{}{}
+			}
+		case "productID":
+			if _, ok := fieldSeen[orderline.FieldProductID]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldProductID)
+				fieldSeen[orderline.FieldProductID] = struct{}{}
+			}
+		case "title":
+			if _, ok := fieldSeen[orderline.FieldTitle]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldTitle)
+				fieldSeen[orderline.FieldTitle] = struct{}{}
+			}
+		case "variantTitle":
+			if _, ok := fieldSeen[orderline.FieldVariantTitle]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldVariantTitle)
+				fieldSeen[orderline.FieldVariantTitle] = struct{}{}
+			}
+		case "sku":
+			if _, ok := fieldSeen[orderline.FieldSku]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldSku)
+				fieldSeen[orderline.FieldSku] = struct{}{}
+			}
+		case "unitPrice":
+			if _, ok := fieldSeen[orderline.FieldUnitPrice]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldUnitPrice)
+				fieldSeen[orderline.FieldUnitPrice] = struct{}{}
+			}
+		case "quantity":
+			if _, ok := fieldSeen[orderline.FieldQuantity]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldQuantity)
+				fieldSeen[orderline.FieldQuantity] = struct{}{}
+			}
+		case "lineTotal":
+			if _, ok := fieldSeen[orderline.FieldLineTotal]; !ok {
+				selectedFields = append(selectedFields, orderline.FieldLineTotal)
+				fieldSeen[orderline.FieldLineTotal] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type orderlinePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []OrderLinePaginateOption
+}
+
+func newOrderLinePaginateArgs(rv map[string]any) *orderlinePaginateArgs {
+	args := &orderlinePaginateArgs{}
 	if rv == nil {
 		return args
 	}
@@ -3271,6 +4202,115 @@ func newSessionPaginateArgs(rv map[string]any) *sessionPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ShippingMethodQuery) CollectFields(ctx context.Context, satisfies ...string) (*ShippingMethodQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ShippingMethodQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(shippingmethod.Columns))
+		selectedFields = []string{shippingmethod.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[shippingmethod.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldCreatedAt)
+				fieldSeen[shippingmethod.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[shippingmethod.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldUpdatedAt)
+				fieldSeen[shippingmethod.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[shippingmethod.FieldName]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldName)
+				fieldSeen[shippingmethod.FieldName] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[shippingmethod.FieldKind]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldKind)
+				fieldSeen[shippingmethod.FieldKind] = struct{}{}
+			}
+		case "country":
+			if _, ok := fieldSeen[shippingmethod.FieldCountry]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldCountry)
+				fieldSeen[shippingmethod.FieldCountry] = struct{}{}
+			}
+		case "region":
+			if _, ok := fieldSeen[shippingmethod.FieldRegion]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldRegion)
+				fieldSeen[shippingmethod.FieldRegion] = struct{}{}
+			}
+		case "price":
+			if _, ok := fieldSeen[shippingmethod.FieldPrice]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldPrice)
+				fieldSeen[shippingmethod.FieldPrice] = struct{}{}
+			}
+		case "freeOver":
+			if _, ok := fieldSeen[shippingmethod.FieldFreeOver]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldFreeOver)
+				fieldSeen[shippingmethod.FieldFreeOver] = struct{}{}
+			}
+		case "currency":
+			if _, ok := fieldSeen[shippingmethod.FieldCurrency]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldCurrency)
+				fieldSeen[shippingmethod.FieldCurrency] = struct{}{}
+			}
+		case "active":
+			if _, ok := fieldSeen[shippingmethod.FieldActive]; !ok {
+				selectedFields = append(selectedFields, shippingmethod.FieldActive)
+				fieldSeen[shippingmethod.FieldActive] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type shippingmethodPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ShippingMethodPaginateOption
+}
+
+func newShippingMethodPaginateArgs(rv map[string]any) *shippingmethodPaginateArgs {
+	args := &shippingmethodPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *SlotClaimQuery) CollectFields(ctx context.Context, satisfies ...string) (*SlotClaimQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -3435,6 +4475,100 @@ type stockadjustmentPaginateArgs struct {
 
 func newStockAdjustmentPaginateArgs(rv map[string]any) *stockadjustmentPaginateArgs {
 	args := &stockadjustmentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *TaxRateQuery) CollectFields(ctx context.Context, satisfies ...string) (*TaxRateQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *TaxRateQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(taxrate.Columns))
+		selectedFields = []string{taxrate.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[taxrate.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, taxrate.FieldCreatedAt)
+				fieldSeen[taxrate.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[taxrate.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, taxrate.FieldUpdatedAt)
+				fieldSeen[taxrate.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[taxrate.FieldName]; !ok {
+				selectedFields = append(selectedFields, taxrate.FieldName)
+				fieldSeen[taxrate.FieldName] = struct{}{}
+			}
+		case "country":
+			if _, ok := fieldSeen[taxrate.FieldCountry]; !ok {
+				selectedFields = append(selectedFields, taxrate.FieldCountry)
+				fieldSeen[taxrate.FieldCountry] = struct{}{}
+			}
+		case "region":
+			if _, ok := fieldSeen[taxrate.FieldRegion]; !ok {
+				selectedFields = append(selectedFields, taxrate.FieldRegion)
+				fieldSeen[taxrate.FieldRegion] = struct{}{}
+			}
+		case "rateBp":
+			if _, ok := fieldSeen[taxrate.FieldRateBp]; !ok {
+				selectedFields = append(selectedFields, taxrate.FieldRateBp)
+				fieldSeen[taxrate.FieldRateBp] = struct{}{}
+			}
+		case "inclusive":
+			if _, ok := fieldSeen[taxrate.FieldInclusive]; !ok {
+				selectedFields = append(selectedFields, taxrate.FieldInclusive)
+				fieldSeen[taxrate.FieldInclusive] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type taxratePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []TaxRatePaginateOption
+}
+
+func newTaxRatePaginateArgs(rv map[string]any) *taxratePaginateArgs {
+	args := &taxratePaginateArgs{}
 	if rv == nil {
 		return args
 	}

@@ -12,10 +12,14 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/cart"
+	"frontdesk/ent/cartline"
 	"frontdesk/ent/category"
 	"frontdesk/ent/collection"
 	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/discountcode"
+	"frontdesk/ent/discountredemption"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
@@ -25,6 +29,9 @@ import (
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
+	"frontdesk/ent/order"
+	"frontdesk/ent/orderevent"
+	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
@@ -32,8 +39,10 @@ import (
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
+	"frontdesk/ent/shippingmethod"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/stockadjustment"
+	"frontdesk/ent/taxrate"
 	"frontdesk/ent/user"
 	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
@@ -85,6 +94,16 @@ var calendarsubscriptionImplementors = []string{"CalendarSubscription", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*CalendarSubscription) IsNode() {}
 
+var cartImplementors = []string{"Cart", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Cart) IsNode() {}
+
+var cartlineImplementors = []string{"CartLine", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CartLine) IsNode() {}
+
 var categoryImplementors = []string{"Category", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -104,6 +123,16 @@ var dateoverrideImplementors = []string{"DateOverride", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*DateOverride) IsNode() {}
+
+var discountcodeImplementors = []string{"DiscountCode", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*DiscountCode) IsNode() {}
+
+var discountredemptionImplementors = []string{"DiscountRedemption", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*DiscountRedemption) IsNode() {}
 
 var ehrmappingImplementors = []string{"EHRMapping", "Node"}
 
@@ -150,6 +179,21 @@ var onetimetokenImplementors = []string{"OneTimeToken", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*OneTimeToken) IsNode() {}
 
+var orderImplementors = []string{"Order", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Order) IsNode() {}
+
+var ordereventImplementors = []string{"OrderEvent", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*OrderEvent) IsNode() {}
+
+var orderlineImplementors = []string{"OrderLine", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*OrderLine) IsNode() {}
+
 var practitionerImplementors = []string{"Practitioner", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -185,6 +229,11 @@ var sessionImplementors = []string{"Session", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*Session) IsNode() {}
 
+var shippingmethodImplementors = []string{"ShippingMethod", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ShippingMethod) IsNode() {}
+
 var slotclaimImplementors = []string{"SlotClaim", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -194,6 +243,11 @@ var stockadjustmentImplementors = []string{"StockAdjustment", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*StockAdjustment) IsNode() {}
+
+var taxrateImplementors = []string{"TaxRate", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*TaxRate) IsNode() {}
 
 var userImplementors = []string{"User", "Node"}
 
@@ -364,6 +418,32 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case cart.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.Cart.Query().
+			Where(cart.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, cartImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case cartline.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.CartLine.Query().
+			Where(cartline.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, cartlineImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case category.Table:
 		var uid gid.ID
 		if err := uid.UnmarshalGQL(id); err != nil {
@@ -412,6 +492,32 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			Where(dateoverride.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, dateoverrideImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case discountcode.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.DiscountCode.Query().
+			Where(discountcode.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, discountcodeImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case discountredemption.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.DiscountRedemption.Query().
+			Where(discountredemption.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, discountredemptionImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -533,6 +639,45 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case order.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.Order.Query().
+			Where(order.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, orderImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case orderevent.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.OrderEvent.Query().
+			Where(orderevent.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, ordereventImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case orderline.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.OrderLine.Query().
+			Where(orderline.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, orderlineImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case practitioner.Table:
 		var uid gid.ID
 		if err := uid.UnmarshalGQL(id); err != nil {
@@ -624,6 +769,19 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case shippingmethod.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.ShippingMethod.Query().
+			Where(shippingmethod.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, shippingmethodImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case slotclaim.Table:
 		var uid gid.ID
 		if err := uid.UnmarshalGQL(id); err != nil {
@@ -646,6 +804,19 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			Where(stockadjustment.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, stockadjustmentImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case taxrate.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.TaxRate.Query().
+			Where(taxrate.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, taxrateImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -887,6 +1058,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 				*noder = node
 			}
 		}
+	case cart.Table:
+		query := c.Cart.Query().
+			Where(cart.IDIn(ids...))
+		query, err := query.CollectFields(ctx, cartImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case cartline.Table:
+		query := c.CartLine.Query().
+			Where(cartline.IDIn(ids...))
+		query, err := query.CollectFields(ctx, cartlineImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case category.Table:
 		query := c.Category.Query().
 			Where(category.IDIn(ids...))
@@ -939,6 +1142,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 		query := c.DateOverride.Query().
 			Where(dateoverride.IDIn(ids...))
 		query, err := query.CollectFields(ctx, dateoverrideImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case discountcode.Table:
+		query := c.DiscountCode.Query().
+			Where(discountcode.IDIn(ids...))
+		query, err := query.CollectFields(ctx, discountcodeImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case discountredemption.Table:
+		query := c.DiscountRedemption.Query().
+			Where(discountredemption.IDIn(ids...))
+		query, err := query.CollectFields(ctx, discountredemptionImplementors...)
 		if err != nil {
 			return nil, err
 		}
@@ -1095,6 +1330,54 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 				*noder = node
 			}
 		}
+	case order.Table:
+		query := c.Order.Query().
+			Where(order.IDIn(ids...))
+		query, err := query.CollectFields(ctx, orderImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case orderevent.Table:
+		query := c.OrderEvent.Query().
+			Where(orderevent.IDIn(ids...))
+		query, err := query.CollectFields(ctx, ordereventImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case orderline.Table:
+		query := c.OrderLine.Query().
+			Where(orderline.IDIn(ids...))
+		query, err := query.CollectFields(ctx, orderlineImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case practitioner.Table:
 		query := c.Practitioner.Query().
 			Where(practitioner.IDIn(ids...))
@@ -1207,6 +1490,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 				*noder = node
 			}
 		}
+	case shippingmethod.Table:
+		query := c.ShippingMethod.Query().
+			Where(shippingmethod.IDIn(ids...))
+		query, err := query.CollectFields(ctx, shippingmethodImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case slotclaim.Table:
 		query := c.SlotClaim.Query().
 			Where(slotclaim.IDIn(ids...))
@@ -1227,6 +1526,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 		query := c.StockAdjustment.Query().
 			Where(stockadjustment.IDIn(ids...))
 		query, err := query.CollectFields(ctx, stockadjustmentImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case taxrate.Table:
+		query := c.TaxRate.Query().
+			Where(taxrate.IDIn(ids...))
+		query, err := query.CollectFields(ctx, taxrateImplementors...)
 		if err != nil {
 			return nil, err
 		}

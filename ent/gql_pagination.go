@@ -12,10 +12,14 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/cart"
+	"frontdesk/ent/cartline"
 	"frontdesk/ent/category"
 	"frontdesk/ent/collection"
 	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/discountcode"
+	"frontdesk/ent/discountredemption"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
@@ -25,6 +29,9 @@ import (
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
+	"frontdesk/ent/order"
+	"frontdesk/ent/orderevent"
+	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
@@ -32,8 +39,10 @@ import (
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
+	"frontdesk/ent/shippingmethod"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/stockadjustment"
+	"frontdesk/ent/taxrate"
 	"frontdesk/ent/user"
 	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
@@ -1871,6 +1880,504 @@ func (_m *CalendarSubscription) ToEdge(order *CalendarSubscriptionOrder) *Calend
 	}
 }
 
+// CartEdge is the edge representation of Cart.
+type CartEdge struct {
+	Node   *Cart  `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// CartConnection is the connection containing edges to Cart.
+type CartConnection struct {
+	Edges      []*CartEdge `json:"edges"`
+	PageInfo   PageInfo    `json:"pageInfo"`
+	TotalCount int         `json:"totalCount"`
+}
+
+func (c *CartConnection) build(nodes []*Cart, pager *cartPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Cart
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Cart {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Cart {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CartEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CartEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CartPaginateOption enables pagination customization.
+type CartPaginateOption func(*cartPager) error
+
+// WithCartOrder configures pagination ordering.
+func WithCartOrder(order *CartOrder) CartPaginateOption {
+	if order == nil {
+		order = DefaultCartOrder
+	}
+	o := *order
+	return func(pager *cartPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCartOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCartFilter configures pagination filter.
+func WithCartFilter(filter func(*CartQuery) (*CartQuery, error)) CartPaginateOption {
+	return func(pager *cartPager) error {
+		if filter == nil {
+			return errors.New("CartQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type cartPager struct {
+	reverse bool
+	order   *CartOrder
+	filter  func(*CartQuery) (*CartQuery, error)
+}
+
+func newCartPager(opts []CartPaginateOption, reverse bool) (*cartPager, error) {
+	pager := &cartPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCartOrder
+	}
+	return pager, nil
+}
+
+func (p *cartPager) applyFilter(query *CartQuery) (*CartQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *cartPager) toCursor(_m *Cart) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *cartPager) applyCursors(query *CartQuery, after, before *Cursor) (*CartQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCartOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *cartPager) applyOrder(query *CartQuery) *CartQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCartOrder.Field {
+		query = query.Order(DefaultCartOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *cartPager) orderExpr(query *CartQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCartOrder.Field {
+			b.Comma().Ident(DefaultCartOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Cart.
+func (_m *CartQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CartPaginateOption,
+) (*CartConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCartPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CartConnection{Edges: []*CartEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CartOrderField defines the ordering field of Cart.
+type CartOrderField struct {
+	// Value extracts the ordering value from the given Cart.
+	Value    func(*Cart) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) cart.OrderOption
+	toCursor func(*Cart) Cursor
+}
+
+// CartOrder defines the ordering of Cart.
+type CartOrder struct {
+	Direction OrderDirection  `json:"direction"`
+	Field     *CartOrderField `json:"field"`
+}
+
+// DefaultCartOrder is the default ordering of Cart.
+var DefaultCartOrder = &CartOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CartOrderField{
+		Value: func(_m *Cart) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: cart.FieldID,
+		toTerm: cart.ByID,
+		toCursor: func(_m *Cart) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Cart into CartEdge.
+func (_m *Cart) ToEdge(order *CartOrder) *CartEdge {
+	if order == nil {
+		order = DefaultCartOrder
+	}
+	return &CartEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CartLineEdge is the edge representation of CartLine.
+type CartLineEdge struct {
+	Node   *CartLine `json:"node"`
+	Cursor Cursor    `json:"cursor"`
+}
+
+// CartLineConnection is the connection containing edges to CartLine.
+type CartLineConnection struct {
+	Edges      []*CartLineEdge `json:"edges"`
+	PageInfo   PageInfo        `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+func (c *CartLineConnection) build(nodes []*CartLine, pager *cartlinePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CartLine
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CartLine {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CartLine {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CartLineEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CartLineEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CartLinePaginateOption enables pagination customization.
+type CartLinePaginateOption func(*cartlinePager) error
+
+// WithCartLineOrder configures pagination ordering.
+func WithCartLineOrder(order *CartLineOrder) CartLinePaginateOption {
+	if order == nil {
+		order = DefaultCartLineOrder
+	}
+	o := *order
+	return func(pager *cartlinePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCartLineOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCartLineFilter configures pagination filter.
+func WithCartLineFilter(filter func(*CartLineQuery) (*CartLineQuery, error)) CartLinePaginateOption {
+	return func(pager *cartlinePager) error {
+		if filter == nil {
+			return errors.New("CartLineQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type cartlinePager struct {
+	reverse bool
+	order   *CartLineOrder
+	filter  func(*CartLineQuery) (*CartLineQuery, error)
+}
+
+func newCartLinePager(opts []CartLinePaginateOption, reverse bool) (*cartlinePager, error) {
+	pager := &cartlinePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCartLineOrder
+	}
+	return pager, nil
+}
+
+func (p *cartlinePager) applyFilter(query *CartLineQuery) (*CartLineQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *cartlinePager) toCursor(_m *CartLine) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *cartlinePager) applyCursors(query *CartLineQuery, after, before *Cursor) (*CartLineQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCartLineOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *cartlinePager) applyOrder(query *CartLineQuery) *CartLineQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCartLineOrder.Field {
+		query = query.Order(DefaultCartLineOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *cartlinePager) orderExpr(query *CartLineQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCartLineOrder.Field {
+			b.Comma().Ident(DefaultCartLineOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CartLine.
+func (_m *CartLineQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CartLinePaginateOption,
+) (*CartLineConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCartLinePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CartLineConnection{Edges: []*CartLineEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CartLineOrderField defines the ordering field of CartLine.
+type CartLineOrderField struct {
+	// Value extracts the ordering value from the given CartLine.
+	Value    func(*CartLine) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) cartline.OrderOption
+	toCursor func(*CartLine) Cursor
+}
+
+// CartLineOrder defines the ordering of CartLine.
+type CartLineOrder struct {
+	Direction OrderDirection      `json:"direction"`
+	Field     *CartLineOrderField `json:"field"`
+}
+
+// DefaultCartLineOrder is the default ordering of CartLine.
+var DefaultCartLineOrder = &CartLineOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CartLineOrderField{
+		Value: func(_m *CartLine) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: cartline.FieldID,
+		toTerm: cartline.ByID,
+		toCursor: func(_m *CartLine) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CartLine into CartLineEdge.
+func (_m *CartLine) ToEdge(order *CartLineOrder) *CartLineEdge {
+	if order == nil {
+		order = DefaultCartLineOrder
+	}
+	return &CartLineEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // CategoryEdge is the edge representation of Category.
 type CategoryEdge struct {
 	Node   *Category `json:"node"`
@@ -2862,6 +3369,504 @@ func (_m *DateOverride) ToEdge(order *DateOverrideOrder) *DateOverrideEdge {
 		order = DefaultDateOverrideOrder
 	}
 	return &DateOverrideEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// DiscountCodeEdge is the edge representation of DiscountCode.
+type DiscountCodeEdge struct {
+	Node   *DiscountCode `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// DiscountCodeConnection is the connection containing edges to DiscountCode.
+type DiscountCodeConnection struct {
+	Edges      []*DiscountCodeEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *DiscountCodeConnection) build(nodes []*DiscountCode, pager *discountcodePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *DiscountCode
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *DiscountCode {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *DiscountCode {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*DiscountCodeEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &DiscountCodeEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// DiscountCodePaginateOption enables pagination customization.
+type DiscountCodePaginateOption func(*discountcodePager) error
+
+// WithDiscountCodeOrder configures pagination ordering.
+func WithDiscountCodeOrder(order *DiscountCodeOrder) DiscountCodePaginateOption {
+	if order == nil {
+		order = DefaultDiscountCodeOrder
+	}
+	o := *order
+	return func(pager *discountcodePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultDiscountCodeOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithDiscountCodeFilter configures pagination filter.
+func WithDiscountCodeFilter(filter func(*DiscountCodeQuery) (*DiscountCodeQuery, error)) DiscountCodePaginateOption {
+	return func(pager *discountcodePager) error {
+		if filter == nil {
+			return errors.New("DiscountCodeQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type discountcodePager struct {
+	reverse bool
+	order   *DiscountCodeOrder
+	filter  func(*DiscountCodeQuery) (*DiscountCodeQuery, error)
+}
+
+func newDiscountCodePager(opts []DiscountCodePaginateOption, reverse bool) (*discountcodePager, error) {
+	pager := &discountcodePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultDiscountCodeOrder
+	}
+	return pager, nil
+}
+
+func (p *discountcodePager) applyFilter(query *DiscountCodeQuery) (*DiscountCodeQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *discountcodePager) toCursor(_m *DiscountCode) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *discountcodePager) applyCursors(query *DiscountCodeQuery, after, before *Cursor) (*DiscountCodeQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultDiscountCodeOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *discountcodePager) applyOrder(query *DiscountCodeQuery) *DiscountCodeQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultDiscountCodeOrder.Field {
+		query = query.Order(DefaultDiscountCodeOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *discountcodePager) orderExpr(query *DiscountCodeQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultDiscountCodeOrder.Field {
+			b.Comma().Ident(DefaultDiscountCodeOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to DiscountCode.
+func (_m *DiscountCodeQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...DiscountCodePaginateOption,
+) (*DiscountCodeConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newDiscountCodePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &DiscountCodeConnection{Edges: []*DiscountCodeEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// DiscountCodeOrderField defines the ordering field of DiscountCode.
+type DiscountCodeOrderField struct {
+	// Value extracts the ordering value from the given DiscountCode.
+	Value    func(*DiscountCode) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) discountcode.OrderOption
+	toCursor func(*DiscountCode) Cursor
+}
+
+// DiscountCodeOrder defines the ordering of DiscountCode.
+type DiscountCodeOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *DiscountCodeOrderField `json:"field"`
+}
+
+// DefaultDiscountCodeOrder is the default ordering of DiscountCode.
+var DefaultDiscountCodeOrder = &DiscountCodeOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &DiscountCodeOrderField{
+		Value: func(_m *DiscountCode) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: discountcode.FieldID,
+		toTerm: discountcode.ByID,
+		toCursor: func(_m *DiscountCode) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts DiscountCode into DiscountCodeEdge.
+func (_m *DiscountCode) ToEdge(order *DiscountCodeOrder) *DiscountCodeEdge {
+	if order == nil {
+		order = DefaultDiscountCodeOrder
+	}
+	return &DiscountCodeEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// DiscountRedemptionEdge is the edge representation of DiscountRedemption.
+type DiscountRedemptionEdge struct {
+	Node   *DiscountRedemption `json:"node"`
+	Cursor Cursor              `json:"cursor"`
+}
+
+// DiscountRedemptionConnection is the connection containing edges to DiscountRedemption.
+type DiscountRedemptionConnection struct {
+	Edges      []*DiscountRedemptionEdge `json:"edges"`
+	PageInfo   PageInfo                  `json:"pageInfo"`
+	TotalCount int                       `json:"totalCount"`
+}
+
+func (c *DiscountRedemptionConnection) build(nodes []*DiscountRedemption, pager *discountredemptionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *DiscountRedemption
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *DiscountRedemption {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *DiscountRedemption {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*DiscountRedemptionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &DiscountRedemptionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// DiscountRedemptionPaginateOption enables pagination customization.
+type DiscountRedemptionPaginateOption func(*discountredemptionPager) error
+
+// WithDiscountRedemptionOrder configures pagination ordering.
+func WithDiscountRedemptionOrder(order *DiscountRedemptionOrder) DiscountRedemptionPaginateOption {
+	if order == nil {
+		order = DefaultDiscountRedemptionOrder
+	}
+	o := *order
+	return func(pager *discountredemptionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultDiscountRedemptionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithDiscountRedemptionFilter configures pagination filter.
+func WithDiscountRedemptionFilter(filter func(*DiscountRedemptionQuery) (*DiscountRedemptionQuery, error)) DiscountRedemptionPaginateOption {
+	return func(pager *discountredemptionPager) error {
+		if filter == nil {
+			return errors.New("DiscountRedemptionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type discountredemptionPager struct {
+	reverse bool
+	order   *DiscountRedemptionOrder
+	filter  func(*DiscountRedemptionQuery) (*DiscountRedemptionQuery, error)
+}
+
+func newDiscountRedemptionPager(opts []DiscountRedemptionPaginateOption, reverse bool) (*discountredemptionPager, error) {
+	pager := &discountredemptionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultDiscountRedemptionOrder
+	}
+	return pager, nil
+}
+
+func (p *discountredemptionPager) applyFilter(query *DiscountRedemptionQuery) (*DiscountRedemptionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *discountredemptionPager) toCursor(_m *DiscountRedemption) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *discountredemptionPager) applyCursors(query *DiscountRedemptionQuery, after, before *Cursor) (*DiscountRedemptionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultDiscountRedemptionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *discountredemptionPager) applyOrder(query *DiscountRedemptionQuery) *DiscountRedemptionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultDiscountRedemptionOrder.Field {
+		query = query.Order(DefaultDiscountRedemptionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *discountredemptionPager) orderExpr(query *DiscountRedemptionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultDiscountRedemptionOrder.Field {
+			b.Comma().Ident(DefaultDiscountRedemptionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to DiscountRedemption.
+func (_m *DiscountRedemptionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...DiscountRedemptionPaginateOption,
+) (*DiscountRedemptionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newDiscountRedemptionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &DiscountRedemptionConnection{Edges: []*DiscountRedemptionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// DiscountRedemptionOrderField defines the ordering field of DiscountRedemption.
+type DiscountRedemptionOrderField struct {
+	// Value extracts the ordering value from the given DiscountRedemption.
+	Value    func(*DiscountRedemption) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) discountredemption.OrderOption
+	toCursor func(*DiscountRedemption) Cursor
+}
+
+// DiscountRedemptionOrder defines the ordering of DiscountRedemption.
+type DiscountRedemptionOrder struct {
+	Direction OrderDirection                `json:"direction"`
+	Field     *DiscountRedemptionOrderField `json:"field"`
+}
+
+// DefaultDiscountRedemptionOrder is the default ordering of DiscountRedemption.
+var DefaultDiscountRedemptionOrder = &DiscountRedemptionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &DiscountRedemptionOrderField{
+		Value: func(_m *DiscountRedemption) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: discountredemption.FieldID,
+		toTerm: discountredemption.ByID,
+		toCursor: func(_m *DiscountRedemption) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts DiscountRedemption into DiscountRedemptionEdge.
+func (_m *DiscountRedemption) ToEdge(order *DiscountRedemptionOrder) *DiscountRedemptionEdge {
+	if order == nil {
+		order = DefaultDiscountRedemptionOrder
+	}
+	return &DiscountRedemptionEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -5108,6 +6113,753 @@ func (_m *OneTimeToken) ToEdge(order *OneTimeTokenOrder) *OneTimeTokenEdge {
 	}
 }
 
+// OrderEdge is the edge representation of Order.
+type OrderEdge struct {
+	Node   *Order `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// OrderConnection is the connection containing edges to Order.
+type OrderConnection struct {
+	Edges      []*OrderEdge `json:"edges"`
+	PageInfo   PageInfo     `json:"pageInfo"`
+	TotalCount int          `json:"totalCount"`
+}
+
+func (c *OrderConnection) build(nodes []*Order, pager *orderPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Order
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Order {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Order {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*OrderEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &OrderEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// OrderPaginateOption enables pagination customization.
+type OrderPaginateOption func(*orderPager) error
+
+// WithOrderOrder configures pagination ordering.
+func WithOrderOrder(order *OrderOrder) OrderPaginateOption {
+	if order == nil {
+		order = DefaultOrderOrder
+	}
+	o := *order
+	return func(pager *orderPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultOrderOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithOrderFilter configures pagination filter.
+func WithOrderFilter(filter func(*OrderQuery) (*OrderQuery, error)) OrderPaginateOption {
+	return func(pager *orderPager) error {
+		if filter == nil {
+			return errors.New("OrderQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type orderPager struct {
+	reverse bool
+	order   *OrderOrder
+	filter  func(*OrderQuery) (*OrderQuery, error)
+}
+
+func newOrderPager(opts []OrderPaginateOption, reverse bool) (*orderPager, error) {
+	pager := &orderPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultOrderOrder
+	}
+	return pager, nil
+}
+
+func (p *orderPager) applyFilter(query *OrderQuery) (*OrderQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *orderPager) toCursor(_m *Order) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *orderPager) applyCursors(query *OrderQuery, after, before *Cursor) (*OrderQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultOrderOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *orderPager) applyOrder(query *OrderQuery) *OrderQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultOrderOrder.Field {
+		query = query.Order(DefaultOrderOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *orderPager) orderExpr(query *OrderQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultOrderOrder.Field {
+			b.Comma().Ident(DefaultOrderOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Order.
+func (_m *OrderQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...OrderPaginateOption,
+) (*OrderConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newOrderPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &OrderConnection{Edges: []*OrderEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// OrderOrderField defines the ordering field of Order.
+type OrderOrderField struct {
+	// Value extracts the ordering value from the given Order.
+	Value    func(*Order) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) order.OrderOption
+	toCursor func(*Order) Cursor
+}
+
+// OrderOrder defines the ordering of Order.
+type OrderOrder struct {
+	Direction OrderDirection   `json:"direction"`
+	Field     *OrderOrderField `json:"field"`
+}
+
+// DefaultOrderOrder is the default ordering of Order.
+var DefaultOrderOrder = &OrderOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &OrderOrderField{
+		Value: func(_m *Order) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: order.FieldID,
+		toTerm: order.ByID,
+		toCursor: func(_m *Order) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Order into OrderEdge.
+func (_m *Order) ToEdge(order *OrderOrder) *OrderEdge {
+	if order == nil {
+		order = DefaultOrderOrder
+	}
+	return &OrderEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// OrderEventEdge is the edge representation of OrderEvent.
+type OrderEventEdge struct {
+	Node   *OrderEvent `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// OrderEventConnection is the connection containing edges to OrderEvent.
+type OrderEventConnection struct {
+	Edges      []*OrderEventEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *OrderEventConnection) build(nodes []*OrderEvent, pager *ordereventPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *OrderEvent
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *OrderEvent {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *OrderEvent {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*OrderEventEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &OrderEventEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// OrderEventPaginateOption enables pagination customization.
+type OrderEventPaginateOption func(*ordereventPager) error
+
+// WithOrderEventOrder configures pagination ordering.
+func WithOrderEventOrder(order *OrderEventOrder) OrderEventPaginateOption {
+	if order == nil {
+		order = DefaultOrderEventOrder
+	}
+	o := *order
+	return func(pager *ordereventPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultOrderEventOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithOrderEventFilter configures pagination filter.
+func WithOrderEventFilter(filter func(*OrderEventQuery) (*OrderEventQuery, error)) OrderEventPaginateOption {
+	return func(pager *ordereventPager) error {
+		if filter == nil {
+			return errors.New("OrderEventQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type ordereventPager struct {
+	reverse bool
+	order   *OrderEventOrder
+	filter  func(*OrderEventQuery) (*OrderEventQuery, error)
+}
+
+func newOrderEventPager(opts []OrderEventPaginateOption, reverse bool) (*ordereventPager, error) {
+	pager := &ordereventPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultOrderEventOrder
+	}
+	return pager, nil
+}
+
+func (p *ordereventPager) applyFilter(query *OrderEventQuery) (*OrderEventQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *ordereventPager) toCursor(_m *OrderEvent) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *ordereventPager) applyCursors(query *OrderEventQuery, after, before *Cursor) (*OrderEventQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultOrderEventOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *ordereventPager) applyOrder(query *OrderEventQuery) *OrderEventQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultOrderEventOrder.Field {
+		query = query.Order(DefaultOrderEventOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *ordereventPager) orderExpr(query *OrderEventQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultOrderEventOrder.Field {
+			b.Comma().Ident(DefaultOrderEventOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to OrderEvent.
+func (_m *OrderEventQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...OrderEventPaginateOption,
+) (*OrderEventConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newOrderEventPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &OrderEventConnection{Edges: []*OrderEventEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// OrderEventOrderField defines the ordering field of OrderEvent.
+type OrderEventOrderField struct {
+	// Value extracts the ordering value from the given OrderEvent.
+	Value    func(*OrderEvent) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) orderevent.OrderOption
+	toCursor func(*OrderEvent) Cursor
+}
+
+// OrderEventOrder defines the ordering of OrderEvent.
+type OrderEventOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *OrderEventOrderField `json:"field"`
+}
+
+// DefaultOrderEventOrder is the default ordering of OrderEvent.
+var DefaultOrderEventOrder = &OrderEventOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &OrderEventOrderField{
+		Value: func(_m *OrderEvent) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: orderevent.FieldID,
+		toTerm: orderevent.ByID,
+		toCursor: func(_m *OrderEvent) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts OrderEvent into OrderEventEdge.
+func (_m *OrderEvent) ToEdge(order *OrderEventOrder) *OrderEventEdge {
+	if order == nil {
+		order = DefaultOrderEventOrder
+	}
+	return &OrderEventEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// OrderLineEdge is the edge representation of OrderLine.
+type OrderLineEdge struct {
+	Node   *OrderLine `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// OrderLineConnection is the connection containing edges to OrderLine.
+type OrderLineConnection struct {
+	Edges      []*OrderLineEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *OrderLineConnection) build(nodes []*OrderLine, pager *orderlinePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *OrderLine
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *OrderLine {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *OrderLine {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*OrderLineEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &OrderLineEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// OrderLinePaginateOption enables pagination customization.
+type OrderLinePaginateOption func(*orderlinePager) error
+
+// WithOrderLineOrder configures pagination ordering.
+func WithOrderLineOrder(order *OrderLineOrder) OrderLinePaginateOption {
+	if order == nil {
+		order = DefaultOrderLineOrder
+	}
+	o := *order
+	return func(pager *orderlinePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultOrderLineOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithOrderLineFilter configures pagination filter.
+func WithOrderLineFilter(filter func(*OrderLineQuery) (*OrderLineQuery, error)) OrderLinePaginateOption {
+	return func(pager *orderlinePager) error {
+		if filter == nil {
+			return errors.New("OrderLineQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type orderlinePager struct {
+	reverse bool
+	order   *OrderLineOrder
+	filter  func(*OrderLineQuery) (*OrderLineQuery, error)
+}
+
+func newOrderLinePager(opts []OrderLinePaginateOption, reverse bool) (*orderlinePager, error) {
+	pager := &orderlinePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultOrderLineOrder
+	}
+	return pager, nil
+}
+
+func (p *orderlinePager) applyFilter(query *OrderLineQuery) (*OrderLineQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *orderlinePager) toCursor(_m *OrderLine) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *orderlinePager) applyCursors(query *OrderLineQuery, after, before *Cursor) (*OrderLineQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultOrderLineOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *orderlinePager) applyOrder(query *OrderLineQuery) *OrderLineQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultOrderLineOrder.Field {
+		query = query.Order(DefaultOrderLineOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *orderlinePager) orderExpr(query *OrderLineQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultOrderLineOrder.Field {
+			b.Comma().Ident(DefaultOrderLineOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to OrderLine.
+func (_m *OrderLineQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...OrderLinePaginateOption,
+) (*OrderLineConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newOrderLinePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &OrderLineConnection{Edges: []*OrderLineEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// OrderLineOrderField defines the ordering field of OrderLine.
+type OrderLineOrderField struct {
+	// Value extracts the ordering value from the given OrderLine.
+	Value    func(*OrderLine) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) orderline.OrderOption
+	toCursor func(*OrderLine) Cursor
+}
+
+// OrderLineOrder defines the ordering of OrderLine.
+type OrderLineOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *OrderLineOrderField `json:"field"`
+}
+
+// DefaultOrderLineOrder is the default ordering of OrderLine.
+var DefaultOrderLineOrder = &OrderLineOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &OrderLineOrderField{
+		Value: func(_m *OrderLine) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: orderline.FieldID,
+		toTerm: orderline.ByID,
+		toCursor: func(_m *OrderLine) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts OrderLine into OrderLineEdge.
+func (_m *OrderLine) ToEdge(order *OrderLineOrder) *OrderLineEdge {
+	if order == nil {
+		order = DefaultOrderLineOrder
+	}
+	return &OrderLineEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // PractitionerEdge is the edge representation of Practitioner.
 type PractitionerEdge struct {
 	Node   *Practitioner `json:"node"`
@@ -6851,6 +8603,255 @@ func (_m *Session) ToEdge(order *SessionOrder) *SessionEdge {
 	}
 }
 
+// ShippingMethodEdge is the edge representation of ShippingMethod.
+type ShippingMethodEdge struct {
+	Node   *ShippingMethod `json:"node"`
+	Cursor Cursor          `json:"cursor"`
+}
+
+// ShippingMethodConnection is the connection containing edges to ShippingMethod.
+type ShippingMethodConnection struct {
+	Edges      []*ShippingMethodEdge `json:"edges"`
+	PageInfo   PageInfo              `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+func (c *ShippingMethodConnection) build(nodes []*ShippingMethod, pager *shippingmethodPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ShippingMethod
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ShippingMethod {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ShippingMethod {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ShippingMethodEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ShippingMethodEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ShippingMethodPaginateOption enables pagination customization.
+type ShippingMethodPaginateOption func(*shippingmethodPager) error
+
+// WithShippingMethodOrder configures pagination ordering.
+func WithShippingMethodOrder(order *ShippingMethodOrder) ShippingMethodPaginateOption {
+	if order == nil {
+		order = DefaultShippingMethodOrder
+	}
+	o := *order
+	return func(pager *shippingmethodPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultShippingMethodOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithShippingMethodFilter configures pagination filter.
+func WithShippingMethodFilter(filter func(*ShippingMethodQuery) (*ShippingMethodQuery, error)) ShippingMethodPaginateOption {
+	return func(pager *shippingmethodPager) error {
+		if filter == nil {
+			return errors.New("ShippingMethodQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type shippingmethodPager struct {
+	reverse bool
+	order   *ShippingMethodOrder
+	filter  func(*ShippingMethodQuery) (*ShippingMethodQuery, error)
+}
+
+func newShippingMethodPager(opts []ShippingMethodPaginateOption, reverse bool) (*shippingmethodPager, error) {
+	pager := &shippingmethodPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultShippingMethodOrder
+	}
+	return pager, nil
+}
+
+func (p *shippingmethodPager) applyFilter(query *ShippingMethodQuery) (*ShippingMethodQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *shippingmethodPager) toCursor(_m *ShippingMethod) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *shippingmethodPager) applyCursors(query *ShippingMethodQuery, after, before *Cursor) (*ShippingMethodQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultShippingMethodOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *shippingmethodPager) applyOrder(query *ShippingMethodQuery) *ShippingMethodQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultShippingMethodOrder.Field {
+		query = query.Order(DefaultShippingMethodOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *shippingmethodPager) orderExpr(query *ShippingMethodQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultShippingMethodOrder.Field {
+			b.Comma().Ident(DefaultShippingMethodOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ShippingMethod.
+func (_m *ShippingMethodQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ShippingMethodPaginateOption,
+) (*ShippingMethodConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newShippingMethodPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ShippingMethodConnection{Edges: []*ShippingMethodEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ShippingMethodOrderField defines the ordering field of ShippingMethod.
+type ShippingMethodOrderField struct {
+	// Value extracts the ordering value from the given ShippingMethod.
+	Value    func(*ShippingMethod) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) shippingmethod.OrderOption
+	toCursor func(*ShippingMethod) Cursor
+}
+
+// ShippingMethodOrder defines the ordering of ShippingMethod.
+type ShippingMethodOrder struct {
+	Direction OrderDirection            `json:"direction"`
+	Field     *ShippingMethodOrderField `json:"field"`
+}
+
+// DefaultShippingMethodOrder is the default ordering of ShippingMethod.
+var DefaultShippingMethodOrder = &ShippingMethodOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ShippingMethodOrderField{
+		Value: func(_m *ShippingMethod) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: shippingmethod.FieldID,
+		toTerm: shippingmethod.ByID,
+		toCursor: func(_m *ShippingMethod) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ShippingMethod into ShippingMethodEdge.
+func (_m *ShippingMethod) ToEdge(order *ShippingMethodOrder) *ShippingMethodEdge {
+	if order == nil {
+		order = DefaultShippingMethodOrder
+	}
+	return &ShippingMethodEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // SlotClaimEdge is the edge representation of SlotClaim.
 type SlotClaimEdge struct {
 	Node   *SlotClaim `json:"node"`
@@ -7344,6 +9345,255 @@ func (_m *StockAdjustment) ToEdge(order *StockAdjustmentOrder) *StockAdjustmentE
 		order = DefaultStockAdjustmentOrder
 	}
 	return &StockAdjustmentEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// TaxRateEdge is the edge representation of TaxRate.
+type TaxRateEdge struct {
+	Node   *TaxRate `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// TaxRateConnection is the connection containing edges to TaxRate.
+type TaxRateConnection struct {
+	Edges      []*TaxRateEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *TaxRateConnection) build(nodes []*TaxRate, pager *taxratePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *TaxRate
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *TaxRate {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *TaxRate {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*TaxRateEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &TaxRateEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// TaxRatePaginateOption enables pagination customization.
+type TaxRatePaginateOption func(*taxratePager) error
+
+// WithTaxRateOrder configures pagination ordering.
+func WithTaxRateOrder(order *TaxRateOrder) TaxRatePaginateOption {
+	if order == nil {
+		order = DefaultTaxRateOrder
+	}
+	o := *order
+	return func(pager *taxratePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultTaxRateOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithTaxRateFilter configures pagination filter.
+func WithTaxRateFilter(filter func(*TaxRateQuery) (*TaxRateQuery, error)) TaxRatePaginateOption {
+	return func(pager *taxratePager) error {
+		if filter == nil {
+			return errors.New("TaxRateQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type taxratePager struct {
+	reverse bool
+	order   *TaxRateOrder
+	filter  func(*TaxRateQuery) (*TaxRateQuery, error)
+}
+
+func newTaxRatePager(opts []TaxRatePaginateOption, reverse bool) (*taxratePager, error) {
+	pager := &taxratePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultTaxRateOrder
+	}
+	return pager, nil
+}
+
+func (p *taxratePager) applyFilter(query *TaxRateQuery) (*TaxRateQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *taxratePager) toCursor(_m *TaxRate) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *taxratePager) applyCursors(query *TaxRateQuery, after, before *Cursor) (*TaxRateQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultTaxRateOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *taxratePager) applyOrder(query *TaxRateQuery) *TaxRateQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultTaxRateOrder.Field {
+		query = query.Order(DefaultTaxRateOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *taxratePager) orderExpr(query *TaxRateQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultTaxRateOrder.Field {
+			b.Comma().Ident(DefaultTaxRateOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to TaxRate.
+func (_m *TaxRateQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...TaxRatePaginateOption,
+) (*TaxRateConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newTaxRatePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &TaxRateConnection{Edges: []*TaxRateEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// TaxRateOrderField defines the ordering field of TaxRate.
+type TaxRateOrderField struct {
+	// Value extracts the ordering value from the given TaxRate.
+	Value    func(*TaxRate) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) taxrate.OrderOption
+	toCursor func(*TaxRate) Cursor
+}
+
+// TaxRateOrder defines the ordering of TaxRate.
+type TaxRateOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *TaxRateOrderField `json:"field"`
+}
+
+// DefaultTaxRateOrder is the default ordering of TaxRate.
+var DefaultTaxRateOrder = &TaxRateOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &TaxRateOrderField{
+		Value: func(_m *TaxRate) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: taxrate.FieldID,
+		toTerm: taxrate.ByID,
+		toCursor: func(_m *TaxRate) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts TaxRate into TaxRateEdge.
+func (_m *TaxRate) ToEdge(order *TaxRateOrder) *TaxRateEdge {
+	if order == nil {
+		order = DefaultTaxRateOrder
+	}
+	return &TaxRateEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -10,10 +10,14 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/calendarsubscription"
+	"frontdesk/ent/cart"
+	"frontdesk/ent/cartline"
 	"frontdesk/ent/category"
 	"frontdesk/ent/collection"
 	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/discountcode"
+	"frontdesk/ent/discountredemption"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
@@ -23,6 +27,9 @@ import (
 	"frontdesk/ent/job"
 	"frontdesk/ent/jobattempt"
 	"frontdesk/ent/onetimetoken"
+	"frontdesk/ent/order"
+	"frontdesk/ent/orderevent"
+	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
@@ -31,8 +38,10 @@ import (
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
+	"frontdesk/ent/shippingmethod"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/stockadjustment"
+	"frontdesk/ent/taxrate"
 	"frontdesk/ent/user"
 	"frontdesk/ent/variant"
 	"frontdesk/ent/webhookevent"
@@ -562,6 +571,124 @@ func init() {
 			return nil
 		}
 	}()
+	cartMixin := schema.Cart{}.Mixin()
+	cartMixinFields0 := cartMixin[0].Fields()
+	_ = cartMixinFields0
+	cartMixinFields1 := cartMixin[1].Fields()
+	_ = cartMixinFields1
+	cartFields := schema.Cart{}.Fields()
+	_ = cartFields
+	// cartDescCreatedAt is the schema descriptor for created_at field.
+	cartDescCreatedAt := cartMixinFields1[0].Descriptor()
+	// cart.DefaultCreatedAt holds the default value on creation for the created_at field.
+	cart.DefaultCreatedAt = cartDescCreatedAt.Default.(func() time.Time)
+	// cartDescUpdatedAt is the schema descriptor for updated_at field.
+	cartDescUpdatedAt := cartMixinFields1[1].Descriptor()
+	// cart.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	cart.DefaultUpdatedAt = cartDescUpdatedAt.Default.(func() time.Time)
+	// cart.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	cart.UpdateDefaultUpdatedAt = cartDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// cartDescTokenHash is the schema descriptor for token_hash field.
+	cartDescTokenHash := cartFields[0].Descriptor()
+	// cart.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	cart.TokenHashValidator = cartDescTokenHash.Validators[0].(func(string) error)
+	// cartDescUserID is the schema descriptor for user_id field.
+	cartDescUserID := cartFields[1].Descriptor()
+	// cart.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	cart.UserIDValidator = cartDescUserID.Validators[0].(func(string) error)
+	// cartDescCurrency is the schema descriptor for currency field.
+	cartDescCurrency := cartFields[2].Descriptor()
+	// cart.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	cart.CurrencyValidator = cartDescCurrency.Validators[0].(func(string) error)
+	// cartDescEmail is the schema descriptor for email field.
+	cartDescEmail := cartFields[3].Descriptor()
+	// cart.DefaultEmail holds the default value on creation for the email field.
+	cart.DefaultEmail = cartDescEmail.Default.(string)
+	// cart.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	cart.EmailValidator = cartDescEmail.Validators[0].(func(string) error)
+	// cartDescShippingMethodID is the schema descriptor for shipping_method_id field.
+	cartDescShippingMethodID := cartFields[6].Descriptor()
+	// cart.ShippingMethodIDValidator is a validator for the "shipping_method_id" field. It is called by the builders before save.
+	cart.ShippingMethodIDValidator = cartDescShippingMethodID.Validators[0].(func(string) error)
+	// cartDescDiscountCode is the schema descriptor for discount_code field.
+	cartDescDiscountCode := cartFields[7].Descriptor()
+	// cart.DefaultDiscountCode holds the default value on creation for the discount_code field.
+	cart.DefaultDiscountCode = cartDescDiscountCode.Default.(string)
+	// cart.DiscountCodeValidator is a validator for the "discount_code" field. It is called by the builders before save.
+	cart.DiscountCodeValidator = cartDescDiscountCode.Validators[0].(func(string) error)
+	// cartDescOrderID is the schema descriptor for order_id field.
+	cartDescOrderID := cartFields[8].Descriptor()
+	// cart.OrderIDValidator is a validator for the "order_id" field. It is called by the builders before save.
+	cart.OrderIDValidator = cartDescOrderID.Validators[0].(func(string) error)
+	// cartDescID is the schema descriptor for id field.
+	cartDescID := cartMixinFields0[0].Descriptor()
+	// cart.DefaultID holds the default value on creation for the id field.
+	cart.DefaultID = cartDescID.Default.(func() gid.ID)
+	// cart.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	cart.IDValidator = func() func(string) error {
+		validators := cartDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	cartlineMixin := schema.CartLine{}.Mixin()
+	cartlineMixinFields0 := cartlineMixin[0].Fields()
+	_ = cartlineMixinFields0
+	cartlineMixinFields1 := cartlineMixin[1].Fields()
+	_ = cartlineMixinFields1
+	cartlineFields := schema.CartLine{}.Fields()
+	_ = cartlineFields
+	// cartlineDescCreatedAt is the schema descriptor for created_at field.
+	cartlineDescCreatedAt := cartlineMixinFields1[0].Descriptor()
+	// cartline.DefaultCreatedAt holds the default value on creation for the created_at field.
+	cartline.DefaultCreatedAt = cartlineDescCreatedAt.Default.(func() time.Time)
+	// cartlineDescUpdatedAt is the schema descriptor for updated_at field.
+	cartlineDescUpdatedAt := cartlineMixinFields1[1].Descriptor()
+	// cartline.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	cartline.DefaultUpdatedAt = cartlineDescUpdatedAt.Default.(func() time.Time)
+	// cartline.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	cartline.UpdateDefaultUpdatedAt = cartlineDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// cartlineDescCartID is the schema descriptor for cart_id field.
+	cartlineDescCartID := cartlineFields[0].Descriptor()
+	// cartline.CartIDValidator is a validator for the "cart_id" field. It is called by the builders before save.
+	cartline.CartIDValidator = cartlineDescCartID.Validators[0].(func(string) error)
+	// cartlineDescVariantID is the schema descriptor for variant_id field.
+	cartlineDescVariantID := cartlineFields[1].Descriptor()
+	// cartline.VariantIDValidator is a validator for the "variant_id" field. It is called by the builders before save.
+	cartline.VariantIDValidator = cartlineDescVariantID.Validators[0].(func(string) error)
+	// cartlineDescQuantity is the schema descriptor for quantity field.
+	cartlineDescQuantity := cartlineFields[2].Descriptor()
+	// cartline.QuantityValidator is a validator for the "quantity" field. It is called by the builders before save.
+	cartline.QuantityValidator = cartlineDescQuantity.Validators[0].(func(int) error)
+	// cartlineDescID is the schema descriptor for id field.
+	cartlineDescID := cartlineMixinFields0[0].Descriptor()
+	// cartline.DefaultID holds the default value on creation for the id field.
+	cartline.DefaultID = cartlineDescID.Default.(func() gid.ID)
+	// cartline.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	cartline.IDValidator = func() func(string) error {
+		validators := cartlineDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	categoryMixin := schema.Category{}.Mixin()
 	categoryMixinFields0 := categoryMixin[0].Fields()
 	_ = categoryMixinFields0
@@ -829,6 +956,130 @@ func init() {
 	// dateoverride.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	dateoverride.IDValidator = func() func(string) error {
 		validators := dateoverrideDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	discountcodeMixin := schema.DiscountCode{}.Mixin()
+	discountcodeMixinFields0 := discountcodeMixin[0].Fields()
+	_ = discountcodeMixinFields0
+	discountcodeMixinFields1 := discountcodeMixin[1].Fields()
+	_ = discountcodeMixinFields1
+	discountcodeFields := schema.DiscountCode{}.Fields()
+	_ = discountcodeFields
+	// discountcodeDescCreatedAt is the schema descriptor for created_at field.
+	discountcodeDescCreatedAt := discountcodeMixinFields1[0].Descriptor()
+	// discountcode.DefaultCreatedAt holds the default value on creation for the created_at field.
+	discountcode.DefaultCreatedAt = discountcodeDescCreatedAt.Default.(func() time.Time)
+	// discountcodeDescUpdatedAt is the schema descriptor for updated_at field.
+	discountcodeDescUpdatedAt := discountcodeMixinFields1[1].Descriptor()
+	// discountcode.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	discountcode.DefaultUpdatedAt = discountcodeDescUpdatedAt.Default.(func() time.Time)
+	// discountcode.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	discountcode.UpdateDefaultUpdatedAt = discountcodeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// discountcodeDescCode is the schema descriptor for code field.
+	discountcodeDescCode := discountcodeFields[0].Descriptor()
+	// discountcode.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	discountcode.CodeValidator = func() func(string) error {
+		validators := discountcodeDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// discountcodeDescValue is the schema descriptor for value field.
+	discountcodeDescValue := discountcodeFields[2].Descriptor()
+	// discountcode.ValueValidator is a validator for the "value" field. It is called by the builders before save.
+	discountcode.ValueValidator = discountcodeDescValue.Validators[0].(func(int64) error)
+	// discountcodeDescCurrency is the schema descriptor for currency field.
+	discountcodeDescCurrency := discountcodeFields[3].Descriptor()
+	// discountcode.DefaultCurrency holds the default value on creation for the currency field.
+	discountcode.DefaultCurrency = discountcodeDescCurrency.Default.(string)
+	// discountcode.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	discountcode.CurrencyValidator = discountcodeDescCurrency.Validators[0].(func(string) error)
+	// discountcodeDescMinSubtotal is the schema descriptor for min_subtotal field.
+	discountcodeDescMinSubtotal := discountcodeFields[4].Descriptor()
+	// discountcode.DefaultMinSubtotal holds the default value on creation for the min_subtotal field.
+	discountcode.DefaultMinSubtotal = discountcodeDescMinSubtotal.Default.(int64)
+	// discountcode.MinSubtotalValidator is a validator for the "min_subtotal" field. It is called by the builders before save.
+	discountcode.MinSubtotalValidator = discountcodeDescMinSubtotal.Validators[0].(func(int64) error)
+	// discountcodeDescUsedCount is the schema descriptor for used_count field.
+	discountcodeDescUsedCount := discountcodeFields[9].Descriptor()
+	// discountcode.DefaultUsedCount holds the default value on creation for the used_count field.
+	discountcode.DefaultUsedCount = discountcodeDescUsedCount.Default.(int)
+	// discountcodeDescActive is the schema descriptor for active field.
+	discountcodeDescActive := discountcodeFields[10].Descriptor()
+	// discountcode.DefaultActive holds the default value on creation for the active field.
+	discountcode.DefaultActive = discountcodeDescActive.Default.(bool)
+	// discountcodeDescID is the schema descriptor for id field.
+	discountcodeDescID := discountcodeMixinFields0[0].Descriptor()
+	// discountcode.DefaultID holds the default value on creation for the id field.
+	discountcode.DefaultID = discountcodeDescID.Default.(func() gid.ID)
+	// discountcode.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	discountcode.IDValidator = func() func(string) error {
+		validators := discountcodeDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	discountredemptionMixin := schema.DiscountRedemption{}.Mixin()
+	discountredemptionMixinFields0 := discountredemptionMixin[0].Fields()
+	_ = discountredemptionMixinFields0
+	discountredemptionFields := schema.DiscountRedemption{}.Fields()
+	_ = discountredemptionFields
+	// discountredemptionDescDiscountCodeID is the schema descriptor for discount_code_id field.
+	discountredemptionDescDiscountCodeID := discountredemptionFields[0].Descriptor()
+	// discountredemption.DiscountCodeIDValidator is a validator for the "discount_code_id" field. It is called by the builders before save.
+	discountredemption.DiscountCodeIDValidator = discountredemptionDescDiscountCodeID.Validators[0].(func(string) error)
+	// discountredemptionDescOrderID is the schema descriptor for order_id field.
+	discountredemptionDescOrderID := discountredemptionFields[1].Descriptor()
+	// discountredemption.OrderIDValidator is a validator for the "order_id" field. It is called by the builders before save.
+	discountredemption.OrderIDValidator = discountredemptionDescOrderID.Validators[0].(func(string) error)
+	// discountredemptionDescCustomer is the schema descriptor for customer field.
+	discountredemptionDescCustomer := discountredemptionFields[2].Descriptor()
+	// discountredemption.CustomerValidator is a validator for the "customer" field. It is called by the builders before save.
+	discountredemption.CustomerValidator = discountredemptionDescCustomer.Validators[0].(func(string) error)
+	// discountredemptionDescSeq is the schema descriptor for seq field.
+	discountredemptionDescSeq := discountredemptionFields[3].Descriptor()
+	// discountredemption.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	discountredemption.SeqValidator = discountredemptionDescSeq.Validators[0].(func(int) error)
+	// discountredemptionDescCreatedAt is the schema descriptor for created_at field.
+	discountredemptionDescCreatedAt := discountredemptionFields[4].Descriptor()
+	// discountredemption.DefaultCreatedAt holds the default value on creation for the created_at field.
+	discountredemption.DefaultCreatedAt = discountredemptionDescCreatedAt.Default.(func() time.Time)
+	// discountredemptionDescID is the schema descriptor for id field.
+	discountredemptionDescID := discountredemptionMixinFields0[0].Descriptor()
+	// discountredemption.DefaultID holds the default value on creation for the id field.
+	discountredemption.DefaultID = discountredemptionDescID.Default.(func() gid.ID)
+	// discountredemption.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	discountredemption.IDValidator = func() func(string) error {
+		validators := discountredemptionDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -1372,6 +1623,267 @@ func init() {
 	// onetimetoken.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	onetimetoken.IDValidator = func() func(string) error {
 		validators := onetimetokenDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	orderMixin := schema.Order{}.Mixin()
+	orderMixinFields0 := orderMixin[0].Fields()
+	_ = orderMixinFields0
+	orderMixinFields1 := orderMixin[1].Fields()
+	_ = orderMixinFields1
+	orderFields := schema.Order{}.Fields()
+	_ = orderFields
+	// orderDescCreatedAt is the schema descriptor for created_at field.
+	orderDescCreatedAt := orderMixinFields1[0].Descriptor()
+	// order.DefaultCreatedAt holds the default value on creation for the created_at field.
+	order.DefaultCreatedAt = orderDescCreatedAt.Default.(func() time.Time)
+	// orderDescUpdatedAt is the schema descriptor for updated_at field.
+	orderDescUpdatedAt := orderMixinFields1[1].Descriptor()
+	// order.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	order.DefaultUpdatedAt = orderDescUpdatedAt.Default.(func() time.Time)
+	// order.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	order.UpdateDefaultUpdatedAt = orderDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// orderDescNumber is the schema descriptor for number field.
+	orderDescNumber := orderFields[0].Descriptor()
+	// order.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	order.NumberValidator = func() func(string) error {
+		validators := orderDescNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(number string) error {
+			for _, fn := range fns {
+				if err := fn(number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// orderDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	orderDescIdempotencyKey := orderFields[1].Descriptor()
+	// order.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	order.IdempotencyKeyValidator = func() func(string) error {
+		validators := orderDescIdempotencyKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(idempotency_key string) error {
+			for _, fn := range fns {
+				if err := fn(idempotency_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// orderDescCartID is the schema descriptor for cart_id field.
+	orderDescCartID := orderFields[2].Descriptor()
+	// order.CartIDValidator is a validator for the "cart_id" field. It is called by the builders before save.
+	order.CartIDValidator = orderDescCartID.Validators[0].(func(string) error)
+	// orderDescUserID is the schema descriptor for user_id field.
+	orderDescUserID := orderFields[3].Descriptor()
+	// order.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	order.UserIDValidator = orderDescUserID.Validators[0].(func(string) error)
+	// orderDescEmail is the schema descriptor for email field.
+	orderDescEmail := orderFields[4].Descriptor()
+	// order.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	order.EmailValidator = orderDescEmail.Validators[0].(func(string) error)
+	// orderDescGuestTokenHash is the schema descriptor for guest_token_hash field.
+	orderDescGuestTokenHash := orderFields[5].Descriptor()
+	// order.GuestTokenHashValidator is a validator for the "guest_token_hash" field. It is called by the builders before save.
+	order.GuestTokenHashValidator = orderDescGuestTokenHash.Validators[0].(func(string) error)
+	// orderDescShippingMethodID is the schema descriptor for shipping_method_id field.
+	orderDescShippingMethodID := orderFields[8].Descriptor()
+	// order.ShippingMethodIDValidator is a validator for the "shipping_method_id" field. It is called by the builders before save.
+	order.ShippingMethodIDValidator = orderDescShippingMethodID.Validators[0].(func(string) error)
+	// orderDescShippingMethodName is the schema descriptor for shipping_method_name field.
+	orderDescShippingMethodName := orderFields[9].Descriptor()
+	// order.DefaultShippingMethodName holds the default value on creation for the shipping_method_name field.
+	order.DefaultShippingMethodName = orderDescShippingMethodName.Default.(string)
+	// order.ShippingMethodNameValidator is a validator for the "shipping_method_name" field. It is called by the builders before save.
+	order.ShippingMethodNameValidator = orderDescShippingMethodName.Validators[0].(func(string) error)
+	// orderDescDiscountCode is the schema descriptor for discount_code field.
+	orderDescDiscountCode := orderFields[10].Descriptor()
+	// order.DefaultDiscountCode holds the default value on creation for the discount_code field.
+	order.DefaultDiscountCode = orderDescDiscountCode.Default.(string)
+	// order.DiscountCodeValidator is a validator for the "discount_code" field. It is called by the builders before save.
+	order.DiscountCodeValidator = orderDescDiscountCode.Validators[0].(func(string) error)
+	// orderDescDiscountCodeID is the schema descriptor for discount_code_id field.
+	orderDescDiscountCodeID := orderFields[11].Descriptor()
+	// order.DiscountCodeIDValidator is a validator for the "discount_code_id" field. It is called by the builders before save.
+	order.DiscountCodeIDValidator = orderDescDiscountCodeID.Validators[0].(func(string) error)
+	// orderDescTaxInclusive is the schema descriptor for tax_inclusive field.
+	orderDescTaxInclusive := orderFields[16].Descriptor()
+	// order.DefaultTaxInclusive holds the default value on creation for the tax_inclusive field.
+	order.DefaultTaxInclusive = orderDescTaxInclusive.Default.(bool)
+	// orderDescAmountRefunded is the schema descriptor for amount_refunded field.
+	orderDescAmountRefunded := orderFields[18].Descriptor()
+	// order.DefaultAmountRefunded holds the default value on creation for the amount_refunded field.
+	order.DefaultAmountRefunded = orderDescAmountRefunded.Default.(int64)
+	// orderDescRefundRequested is the schema descriptor for refund_requested field.
+	orderDescRefundRequested := orderFields[19].Descriptor()
+	// order.DefaultRefundRequested holds the default value on creation for the refund_requested field.
+	order.DefaultRefundRequested = orderDescRefundRequested.Default.(int64)
+	// orderDescCurrency is the schema descriptor for currency field.
+	orderDescCurrency := orderFields[20].Descriptor()
+	// order.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	order.CurrencyValidator = orderDescCurrency.Validators[0].(func(string) error)
+	// orderDescPaymentIntentID is the schema descriptor for payment_intent_id field.
+	orderDescPaymentIntentID := orderFields[24].Descriptor()
+	// order.PaymentIntentIDValidator is a validator for the "payment_intent_id" field. It is called by the builders before save.
+	order.PaymentIntentIDValidator = orderDescPaymentIntentID.Validators[0].(func(string) error)
+	// orderDescPaymentFailure is the schema descriptor for payment_failure field.
+	orderDescPaymentFailure := orderFields[25].Descriptor()
+	// order.DefaultPaymentFailure holds the default value on creation for the payment_failure field.
+	order.DefaultPaymentFailure = orderDescPaymentFailure.Default.(string)
+	// order.PaymentFailureValidator is a validator for the "payment_failure" field. It is called by the builders before save.
+	order.PaymentFailureValidator = orderDescPaymentFailure.Validators[0].(func(string) error)
+	// orderDescCarrier is the schema descriptor for carrier field.
+	orderDescCarrier := orderFields[26].Descriptor()
+	// order.DefaultCarrier holds the default value on creation for the carrier field.
+	order.DefaultCarrier = orderDescCarrier.Default.(string)
+	// order.CarrierValidator is a validator for the "carrier" field. It is called by the builders before save.
+	order.CarrierValidator = orderDescCarrier.Validators[0].(func(string) error)
+	// orderDescTrackingNumber is the schema descriptor for tracking_number field.
+	orderDescTrackingNumber := orderFields[27].Descriptor()
+	// order.DefaultTrackingNumber holds the default value on creation for the tracking_number field.
+	order.DefaultTrackingNumber = orderDescTrackingNumber.Default.(string)
+	// order.TrackingNumberValidator is a validator for the "tracking_number" field. It is called by the builders before save.
+	order.TrackingNumberValidator = orderDescTrackingNumber.Validators[0].(func(string) error)
+	// orderDescTrackingURL is the schema descriptor for tracking_url field.
+	orderDescTrackingURL := orderFields[28].Descriptor()
+	// order.DefaultTrackingURL holds the default value on creation for the tracking_url field.
+	order.DefaultTrackingURL = orderDescTrackingURL.Default.(string)
+	// order.TrackingURLValidator is a validator for the "tracking_url" field. It is called by the builders before save.
+	order.TrackingURLValidator = orderDescTrackingURL.Validators[0].(func(string) error)
+	// orderDescID is the schema descriptor for id field.
+	orderDescID := orderMixinFields0[0].Descriptor()
+	// order.DefaultID holds the default value on creation for the id field.
+	order.DefaultID = orderDescID.Default.(func() gid.ID)
+	// order.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	order.IDValidator = func() func(string) error {
+		validators := orderDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	ordereventMixin := schema.OrderEvent{}.Mixin()
+	ordereventMixinFields0 := ordereventMixin[0].Fields()
+	_ = ordereventMixinFields0
+	ordereventFields := schema.OrderEvent{}.Fields()
+	_ = ordereventFields
+	// ordereventDescOrderID is the schema descriptor for order_id field.
+	ordereventDescOrderID := ordereventFields[0].Descriptor()
+	// orderevent.OrderIDValidator is a validator for the "order_id" field. It is called by the builders before save.
+	orderevent.OrderIDValidator = ordereventDescOrderID.Validators[0].(func(string) error)
+	// ordereventDescFromState is the schema descriptor for from_state field.
+	ordereventDescFromState := ordereventFields[1].Descriptor()
+	// orderevent.DefaultFromState holds the default value on creation for the from_state field.
+	orderevent.DefaultFromState = ordereventDescFromState.Default.(string)
+	// orderevent.FromStateValidator is a validator for the "from_state" field. It is called by the builders before save.
+	orderevent.FromStateValidator = ordereventDescFromState.Validators[0].(func(string) error)
+	// ordereventDescToState is the schema descriptor for to_state field.
+	ordereventDescToState := ordereventFields[2].Descriptor()
+	// orderevent.ToStateValidator is a validator for the "to_state" field. It is called by the builders before save.
+	orderevent.ToStateValidator = ordereventDescToState.Validators[0].(func(string) error)
+	// ordereventDescActor is the schema descriptor for actor field.
+	ordereventDescActor := ordereventFields[3].Descriptor()
+	// orderevent.ActorValidator is a validator for the "actor" field. It is called by the builders before save.
+	orderevent.ActorValidator = ordereventDescActor.Validators[0].(func(string) error)
+	// ordereventDescReason is the schema descriptor for reason field.
+	ordereventDescReason := ordereventFields[4].Descriptor()
+	// orderevent.DefaultReason holds the default value on creation for the reason field.
+	orderevent.DefaultReason = ordereventDescReason.Default.(string)
+	// orderevent.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	orderevent.ReasonValidator = ordereventDescReason.Validators[0].(func(string) error)
+	// ordereventDescCreatedAt is the schema descriptor for created_at field.
+	ordereventDescCreatedAt := ordereventFields[5].Descriptor()
+	// orderevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	orderevent.DefaultCreatedAt = ordereventDescCreatedAt.Default.(func() time.Time)
+	// ordereventDescID is the schema descriptor for id field.
+	ordereventDescID := ordereventMixinFields0[0].Descriptor()
+	// orderevent.DefaultID holds the default value on creation for the id field.
+	orderevent.DefaultID = ordereventDescID.Default.(func() gid.ID)
+	// orderevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	orderevent.IDValidator = func() func(string) error {
+		validators := ordereventDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	orderlineMixin := schema.OrderLine{}.Mixin()
+	orderlineMixinFields0 := orderlineMixin[0].Fields()
+	_ = orderlineMixinFields0
+	orderlineFields := schema.OrderLine{}.Fields()
+	_ = orderlineFields
+	// orderlineDescOrderID is the schema descriptor for order_id field.
+	orderlineDescOrderID := orderlineFields[0].Descriptor()
+	// orderline.OrderIDValidator is a validator for the "order_id" field. It is called by the builders before save.
+	orderline.OrderIDValidator = orderlineDescOrderID.Validators[0].(func(string) error)
+	// orderlineDescVariantID is the schema descriptor for variant_id field.
+	orderlineDescVariantID := orderlineFields[1].Descriptor()
+	// orderline.VariantIDValidator is a validator for the "variant_id" field. It is called by the builders before save.
+	orderline.VariantIDValidator = orderlineDescVariantID.Validators[0].(func(string) error)
+	// orderlineDescProductID is the schema descriptor for product_id field.
+	orderlineDescProductID := orderlineFields[2].Descriptor()
+	// orderline.ProductIDValidator is a validator for the "product_id" field. It is called by the builders before save.
+	orderline.ProductIDValidator = orderlineDescProductID.Validators[0].(func(string) error)
+	// orderlineDescTitle is the schema descriptor for title field.
+	orderlineDescTitle := orderlineFields[3].Descriptor()
+	// orderline.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	orderline.TitleValidator = orderlineDescTitle.Validators[0].(func(string) error)
+	// orderlineDescVariantTitle is the schema descriptor for variant_title field.
+	orderlineDescVariantTitle := orderlineFields[4].Descriptor()
+	// orderline.DefaultVariantTitle holds the default value on creation for the variant_title field.
+	orderline.DefaultVariantTitle = orderlineDescVariantTitle.Default.(string)
+	// orderline.VariantTitleValidator is a validator for the "variant_title" field. It is called by the builders before save.
+	orderline.VariantTitleValidator = orderlineDescVariantTitle.Validators[0].(func(string) error)
+	// orderlineDescSku is the schema descriptor for sku field.
+	orderlineDescSku := orderlineFields[5].Descriptor()
+	// orderline.SkuValidator is a validator for the "sku" field. It is called by the builders before save.
+	orderline.SkuValidator = orderlineDescSku.Validators[0].(func(string) error)
+	// orderlineDescQuantity is the schema descriptor for quantity field.
+	orderlineDescQuantity := orderlineFields[7].Descriptor()
+	// orderline.QuantityValidator is a validator for the "quantity" field. It is called by the builders before save.
+	orderline.QuantityValidator = orderlineDescQuantity.Validators[0].(func(int) error)
+	// orderlineDescID is the schema descriptor for id field.
+	orderlineDescID := orderlineMixinFields0[0].Descriptor()
+	// orderline.DefaultID holds the default value on creation for the id field.
+	orderline.DefaultID = orderlineDescID.Default.(func() gid.ID)
+	// orderline.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	orderline.IDValidator = func() func(string) error {
+		validators := orderlineDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -2040,6 +2552,91 @@ func init() {
 			return nil
 		}
 	}()
+	shippingmethodMixin := schema.ShippingMethod{}.Mixin()
+	shippingmethodMixinFields0 := shippingmethodMixin[0].Fields()
+	_ = shippingmethodMixinFields0
+	shippingmethodMixinFields1 := shippingmethodMixin[1].Fields()
+	_ = shippingmethodMixinFields1
+	shippingmethodFields := schema.ShippingMethod{}.Fields()
+	_ = shippingmethodFields
+	// shippingmethodDescCreatedAt is the schema descriptor for created_at field.
+	shippingmethodDescCreatedAt := shippingmethodMixinFields1[0].Descriptor()
+	// shippingmethod.DefaultCreatedAt holds the default value on creation for the created_at field.
+	shippingmethod.DefaultCreatedAt = shippingmethodDescCreatedAt.Default.(func() time.Time)
+	// shippingmethodDescUpdatedAt is the schema descriptor for updated_at field.
+	shippingmethodDescUpdatedAt := shippingmethodMixinFields1[1].Descriptor()
+	// shippingmethod.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	shippingmethod.DefaultUpdatedAt = shippingmethodDescUpdatedAt.Default.(func() time.Time)
+	// shippingmethod.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	shippingmethod.UpdateDefaultUpdatedAt = shippingmethodDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// shippingmethodDescName is the schema descriptor for name field.
+	shippingmethodDescName := shippingmethodFields[0].Descriptor()
+	// shippingmethod.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	shippingmethod.NameValidator = func() func(string) error {
+		validators := shippingmethodDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// shippingmethodDescCountry is the schema descriptor for country field.
+	shippingmethodDescCountry := shippingmethodFields[2].Descriptor()
+	// shippingmethod.CountryValidator is a validator for the "country" field. It is called by the builders before save.
+	shippingmethod.CountryValidator = shippingmethodDescCountry.Validators[0].(func(string) error)
+	// shippingmethodDescRegion is the schema descriptor for region field.
+	shippingmethodDescRegion := shippingmethodFields[3].Descriptor()
+	// shippingmethod.DefaultRegion holds the default value on creation for the region field.
+	shippingmethod.DefaultRegion = shippingmethodDescRegion.Default.(string)
+	// shippingmethod.RegionValidator is a validator for the "region" field. It is called by the builders before save.
+	shippingmethod.RegionValidator = shippingmethodDescRegion.Validators[0].(func(string) error)
+	// shippingmethodDescPrice is the schema descriptor for price field.
+	shippingmethodDescPrice := shippingmethodFields[4].Descriptor()
+	// shippingmethod.DefaultPrice holds the default value on creation for the price field.
+	shippingmethod.DefaultPrice = shippingmethodDescPrice.Default.(int64)
+	// shippingmethod.PriceValidator is a validator for the "price" field. It is called by the builders before save.
+	shippingmethod.PriceValidator = shippingmethodDescPrice.Validators[0].(func(int64) error)
+	// shippingmethodDescFreeOver is the schema descriptor for free_over field.
+	shippingmethodDescFreeOver := shippingmethodFields[5].Descriptor()
+	// shippingmethod.DefaultFreeOver holds the default value on creation for the free_over field.
+	shippingmethod.DefaultFreeOver = shippingmethodDescFreeOver.Default.(int64)
+	// shippingmethod.FreeOverValidator is a validator for the "free_over" field. It is called by the builders before save.
+	shippingmethod.FreeOverValidator = shippingmethodDescFreeOver.Validators[0].(func(int64) error)
+	// shippingmethodDescCurrency is the schema descriptor for currency field.
+	shippingmethodDescCurrency := shippingmethodFields[6].Descriptor()
+	// shippingmethod.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	shippingmethod.CurrencyValidator = shippingmethodDescCurrency.Validators[0].(func(string) error)
+	// shippingmethodDescActive is the schema descriptor for active field.
+	shippingmethodDescActive := shippingmethodFields[7].Descriptor()
+	// shippingmethod.DefaultActive holds the default value on creation for the active field.
+	shippingmethod.DefaultActive = shippingmethodDescActive.Default.(bool)
+	// shippingmethodDescID is the schema descriptor for id field.
+	shippingmethodDescID := shippingmethodMixinFields0[0].Descriptor()
+	// shippingmethod.DefaultID holds the default value on creation for the id field.
+	shippingmethod.DefaultID = shippingmethodDescID.Default.(func() gid.ID)
+	// shippingmethod.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	shippingmethod.IDValidator = func() func(string) error {
+		validators := shippingmethodDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	slotclaimMixin := schema.SlotClaim{}.Mixin()
 	slotclaimMixinFields0 := slotclaimMixin[0].Fields()
 	_ = slotclaimMixinFields0
@@ -2107,6 +2704,65 @@ func init() {
 	// stockadjustment.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	stockadjustment.IDValidator = func() func(string) error {
 		validators := stockadjustmentDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	taxrateMixin := schema.TaxRate{}.Mixin()
+	taxrateMixinFields0 := taxrateMixin[0].Fields()
+	_ = taxrateMixinFields0
+	taxrateMixinFields1 := taxrateMixin[1].Fields()
+	_ = taxrateMixinFields1
+	taxrateFields := schema.TaxRate{}.Fields()
+	_ = taxrateFields
+	// taxrateDescCreatedAt is the schema descriptor for created_at field.
+	taxrateDescCreatedAt := taxrateMixinFields1[0].Descriptor()
+	// taxrate.DefaultCreatedAt holds the default value on creation for the created_at field.
+	taxrate.DefaultCreatedAt = taxrateDescCreatedAt.Default.(func() time.Time)
+	// taxrateDescUpdatedAt is the schema descriptor for updated_at field.
+	taxrateDescUpdatedAt := taxrateMixinFields1[1].Descriptor()
+	// taxrate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	taxrate.DefaultUpdatedAt = taxrateDescUpdatedAt.Default.(func() time.Time)
+	// taxrate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	taxrate.UpdateDefaultUpdatedAt = taxrateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// taxrateDescName is the schema descriptor for name field.
+	taxrateDescName := taxrateFields[0].Descriptor()
+	// taxrate.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	taxrate.NameValidator = taxrateDescName.Validators[0].(func(string) error)
+	// taxrateDescCountry is the schema descriptor for country field.
+	taxrateDescCountry := taxrateFields[1].Descriptor()
+	// taxrate.CountryValidator is a validator for the "country" field. It is called by the builders before save.
+	taxrate.CountryValidator = taxrateDescCountry.Validators[0].(func(string) error)
+	// taxrateDescRegion is the schema descriptor for region field.
+	taxrateDescRegion := taxrateFields[2].Descriptor()
+	// taxrate.DefaultRegion holds the default value on creation for the region field.
+	taxrate.DefaultRegion = taxrateDescRegion.Default.(string)
+	// taxrate.RegionValidator is a validator for the "region" field. It is called by the builders before save.
+	taxrate.RegionValidator = taxrateDescRegion.Validators[0].(func(string) error)
+	// taxrateDescRateBp is the schema descriptor for rate_bp field.
+	taxrateDescRateBp := taxrateFields[3].Descriptor()
+	// taxrate.RateBpValidator is a validator for the "rate_bp" field. It is called by the builders before save.
+	taxrate.RateBpValidator = taxrateDescRateBp.Validators[0].(func(int) error)
+	// taxrateDescInclusive is the schema descriptor for inclusive field.
+	taxrateDescInclusive := taxrateFields[4].Descriptor()
+	// taxrate.DefaultInclusive holds the default value on creation for the inclusive field.
+	taxrate.DefaultInclusive = taxrateDescInclusive.Default.(bool)
+	// taxrateDescID is the schema descriptor for id field.
+	taxrateDescID := taxrateMixinFields0[0].Descriptor()
+	// taxrate.DefaultID holds the default value on creation for the id field.
+	taxrate.DefaultID = taxrateDescID.Default.(func() gid.ID)
+	// taxrate.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	taxrate.IDValidator = func() func(string) error {
+		validators := taxrateDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

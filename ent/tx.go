@@ -28,6 +28,10 @@ type Tx struct {
 	CalendarLink *CalendarLinkClient
 	// CalendarSubscription is the client for interacting with the CalendarSubscription builders.
 	CalendarSubscription *CalendarSubscriptionClient
+	// Cart is the client for interacting with the Cart builders.
+	Cart *CartClient
+	// CartLine is the client for interacting with the CartLine builders.
+	CartLine *CartLineClient
 	// Category is the client for interacting with the Category builders.
 	Category *CategoryClient
 	// Collection is the client for interacting with the Collection builders.
@@ -36,6 +40,10 @@ type Tx struct {
 	CollectionProduct *CollectionProductClient
 	// DateOverride is the client for interacting with the DateOverride builders.
 	DateOverride *DateOverrideClient
+	// DiscountCode is the client for interacting with the DiscountCode builders.
+	DiscountCode *DiscountCodeClient
+	// DiscountRedemption is the client for interacting with the DiscountRedemption builders.
+	DiscountRedemption *DiscountRedemptionClient
 	// EHRMapping is the client for interacting with the EHRMapping builders.
 	EHRMapping *EHRMappingClient
 	// EHRRecord is the client for interacting with the EHRRecord builders.
@@ -54,6 +62,12 @@ type Tx struct {
 	JobAttempt *JobAttemptClient
 	// OneTimeToken is the client for interacting with the OneTimeToken builders.
 	OneTimeToken *OneTimeTokenClient
+	// Order is the client for interacting with the Order builders.
+	Order *OrderClient
+	// OrderEvent is the client for interacting with the OrderEvent builders.
+	OrderEvent *OrderEventClient
+	// OrderLine is the client for interacting with the OrderLine builders.
+	OrderLine *OrderLineClient
 	// Practitioner is the client for interacting with the Practitioner builders.
 	Practitioner *PractitionerClient
 	// Product is the client for interacting with the Product builders.
@@ -68,10 +82,14 @@ type Tx struct {
 	Service *ServiceClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// ShippingMethod is the client for interacting with the ShippingMethod builders.
+	ShippingMethod *ShippingMethodClient
 	// SlotClaim is the client for interacting with the SlotClaim builders.
 	SlotClaim *SlotClaimClient
 	// StockAdjustment is the client for interacting with the StockAdjustment builders.
 	StockAdjustment *StockAdjustmentClient
+	// TaxRate is the client for interacting with the TaxRate builders.
+	TaxRate *TaxRateClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// Variant is the client for interacting with the Variant builders.
@@ -218,10 +236,14 @@ func (tx *Tx) init() {
 	tx.CalendarEvent = NewCalendarEventClient(tx.config)
 	tx.CalendarLink = NewCalendarLinkClient(tx.config)
 	tx.CalendarSubscription = NewCalendarSubscriptionClient(tx.config)
+	tx.Cart = NewCartClient(tx.config)
+	tx.CartLine = NewCartLineClient(tx.config)
 	tx.Category = NewCategoryClient(tx.config)
 	tx.Collection = NewCollectionClient(tx.config)
 	tx.CollectionProduct = NewCollectionProductClient(tx.config)
 	tx.DateOverride = NewDateOverrideClient(tx.config)
+	tx.DiscountCode = NewDiscountCodeClient(tx.config)
+	tx.DiscountRedemption = NewDiscountRedemptionClient(tx.config)
 	tx.EHRMapping = NewEHRMappingClient(tx.config)
 	tx.EHRRecord = NewEHRRecordClient(tx.config)
 	tx.ExternalBusyBlock = NewExternalBusyBlockClient(tx.config)
@@ -231,6 +253,9 @@ func (tx *Tx) init() {
 	tx.Job = NewJobClient(tx.config)
 	tx.JobAttempt = NewJobAttemptClient(tx.config)
 	tx.OneTimeToken = NewOneTimeTokenClient(tx.config)
+	tx.Order = NewOrderClient(tx.config)
+	tx.OrderEvent = NewOrderEventClient(tx.config)
+	tx.OrderLine = NewOrderLineClient(tx.config)
 	tx.Practitioner = NewPractitionerClient(tx.config)
 	tx.Product = NewProductClient(tx.config)
 	tx.ProductImage = NewProductImageClient(tx.config)
@@ -238,8 +263,10 @@ func (tx *Tx) init() {
 	tx.SentMessage = NewSentMessageClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
+	tx.ShippingMethod = NewShippingMethodClient(tx.config)
 	tx.SlotClaim = NewSlotClaimClient(tx.config)
 	tx.StockAdjustment = NewStockAdjustmentClient(tx.config)
+	tx.TaxRate = NewTaxRateClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.Variant = NewVariantClient(tx.config)
 	tx.WebhookEvent = NewWebhookEventClient(tx.config)

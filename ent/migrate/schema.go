@@ -270,6 +270,70 @@ var (
 			},
 		},
 	}
+	// CartsColumns holds the columns for the "carts" table.
+	CartsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "token_hash", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "user_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "email", Type: field.TypeString, Size: 254, Default: ""},
+		{Name: "shipping_address", Type: field.TypeJSON, Nullable: true},
+		{Name: "billing_address", Type: field.TypeJSON, Nullable: true},
+		{Name: "shipping_method_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "discount_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "order_id", Type: field.TypeString, Nullable: true, Size: 32},
+	}
+	// CartsTable holds the schema information for the "carts" table.
+	CartsTable = &schema.Table{
+		Name:       "carts",
+		Columns:    CartsColumns,
+		PrimaryKey: []*schema.Column{CartsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "cart_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{CartsColumns[3]},
+			},
+			{
+				Name:    "cart_user_id_order_id",
+				Unique:  false,
+				Columns: []*schema.Column{CartsColumns[4], CartsColumns[11]},
+			},
+		},
+	}
+	// CartLinesColumns holds the columns for the "cart_lines" table.
+	CartLinesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "variant_id", Type: field.TypeString, Size: 32},
+		{Name: "quantity", Type: field.TypeInt},
+		{Name: "unit_price_seen", Type: field.TypeInt64},
+		{Name: "cart_id", Type: field.TypeString, Size: 32},
+	}
+	// CartLinesTable holds the schema information for the "cart_lines" table.
+	CartLinesTable = &schema.Table{
+		Name:       "cart_lines",
+		Columns:    CartLinesColumns,
+		PrimaryKey: []*schema.Column{CartLinesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "cart_lines_carts_lines",
+				Columns:    []*schema.Column{CartLinesColumns[6]},
+				RefColumns: []*schema.Column{CartsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "cartline_cart_id_variant_id",
+				Unique:  true,
+				Columns: []*schema.Column{CartLinesColumns[6], CartLinesColumns[3]},
+			},
+		},
+	}
 	// CategoriesColumns holds the columns for the "categories" table.
 	CategoriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -399,6 +463,63 @@ var (
 				Name:    "dateoverride_practitioner_id_date",
 				Unique:  false,
 				Columns: []*schema.Column{DateOverridesColumns[8], DateOverridesColumns[3]},
+			},
+		},
+	}
+	// DiscountCodesColumns holds the columns for the "discount_codes" table.
+	DiscountCodesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "code", Type: field.TypeString, Size: 64},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"PERCENT", "FIXED"}},
+		{Name: "value", Type: field.TypeInt64},
+		{Name: "currency", Type: field.TypeString, Size: 3, Default: ""},
+		{Name: "min_subtotal", Type: field.TypeInt64, Default: 0},
+		{Name: "starts_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "ends_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "usage_limit", Type: field.TypeInt, Nullable: true},
+		{Name: "per_customer_limit", Type: field.TypeInt, Nullable: true},
+		{Name: "used_count", Type: field.TypeInt, Default: 0},
+		{Name: "active", Type: field.TypeBool, Default: true},
+	}
+	// DiscountCodesTable holds the schema information for the "discount_codes" table.
+	DiscountCodesTable = &schema.Table{
+		Name:       "discount_codes",
+		Columns:    DiscountCodesColumns,
+		PrimaryKey: []*schema.Column{DiscountCodesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "discountcode_code",
+				Unique:  true,
+				Columns: []*schema.Column{DiscountCodesColumns[3]},
+			},
+		},
+	}
+	// DiscountRedemptionsColumns holds the columns for the "discount_redemptions" table.
+	DiscountRedemptionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "discount_code_id", Type: field.TypeString, Size: 32},
+		{Name: "order_id", Type: field.TypeString, Size: 32},
+		{Name: "customer", Type: field.TypeString, Size: 254},
+		{Name: "seq", Type: field.TypeInt, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// DiscountRedemptionsTable holds the schema information for the "discount_redemptions" table.
+	DiscountRedemptionsTable = &schema.Table{
+		Name:       "discount_redemptions",
+		Columns:    DiscountRedemptionsColumns,
+		PrimaryKey: []*schema.Column{DiscountRedemptionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "discountredemption_discount_code_id_customer_seq",
+				Unique:  true,
+				Columns: []*schema.Column{DiscountRedemptionsColumns[1], DiscountRedemptionsColumns[3], DiscountRedemptionsColumns[4]},
+			},
+			{
+				Name:    "discountredemption_order_id",
+				Unique:  true,
+				Columns: []*schema.Column{DiscountRedemptionsColumns[2]},
 			},
 		},
 	}
@@ -675,6 +796,151 @@ var (
 				Name:    "onetimetoken_token_hash",
 				Unique:  true,
 				Columns: []*schema.Column{OneTimeTokensColumns[4]},
+			},
+		},
+	}
+	// OrdersColumns holds the columns for the "orders" table.
+	OrdersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "number", Type: field.TypeString, Size: 20},
+		{Name: "idempotency_key", Type: field.TypeString, Size: 200},
+		{Name: "cart_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "user_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "email", Type: field.TypeString, Size: 254},
+		{Name: "guest_token_hash", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "shipping_address", Type: field.TypeJSON},
+		{Name: "billing_address", Type: field.TypeJSON},
+		{Name: "shipping_method_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "shipping_method_name", Type: field.TypeString, Size: 200, Default: ""},
+		{Name: "discount_code", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "discount_code_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "subtotal", Type: field.TypeInt64},
+		{Name: "discount_total", Type: field.TypeInt64},
+		{Name: "shipping_total", Type: field.TypeInt64},
+		{Name: "tax_total", Type: field.TypeInt64},
+		{Name: "tax_inclusive", Type: field.TypeBool, Default: false},
+		{Name: "total", Type: field.TypeInt64},
+		{Name: "amount_refunded", Type: field.TypeInt64, Default: 0},
+		{Name: "refund_requested", Type: field.TypeInt64, Default: 0},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING_PAYMENT", "PAID", "FULFILLED", "DELIVERED", "CANCELLED", "REFUNDED", "PARTIALLY_REFUNDED"}, Default: "PENDING_PAYMENT"},
+		{Name: "reservation", Type: field.TypeEnum, Enums: []string{"HELD", "RELEASED", "COMMITTED"}, Default: "HELD"},
+		{Name: "reserved_until", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "payment_intent_id", Type: field.TypeString, Nullable: true, Size: 255},
+		{Name: "payment_failure", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "carrier", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "tracking_number", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "tracking_url", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "paid_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "fulfilled_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "delivered_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "cancelled_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// OrdersTable holds the schema information for the "orders" table.
+	OrdersTable = &schema.Table{
+		Name:       "orders",
+		Columns:    OrdersColumns,
+		PrimaryKey: []*schema.Column{OrdersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "order_number",
+				Unique:  true,
+				Columns: []*schema.Column{OrdersColumns[3]},
+			},
+			{
+				Name:    "order_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{OrdersColumns[4]},
+			},
+			{
+				Name:    "order_payment_intent_id",
+				Unique:  true,
+				Columns: []*schema.Column{OrdersColumns[27]},
+			},
+			{
+				Name:    "order_user_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[6], OrdersColumns[1]},
+			},
+			{
+				Name:    "order_state_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[24], OrdersColumns[1]},
+			},
+			{
+				Name:    "order_reservation_reserved_until",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[25], OrdersColumns[26]},
+			},
+			{
+				Name:    "order_email",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[7]},
+			},
+			{
+				Name:    "order_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[1]},
+			},
+		},
+	}
+	// OrderEventsColumns holds the columns for the "order_events" table.
+	OrderEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "from_state", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "to_state", Type: field.TypeString, Size: 32},
+		{Name: "actor", Type: field.TypeString, Size: 64},
+		{Name: "reason", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "order_id", Type: field.TypeString, Size: 32},
+	}
+	// OrderEventsTable holds the schema information for the "order_events" table.
+	OrderEventsTable = &schema.Table{
+		Name:       "order_events",
+		Columns:    OrderEventsColumns,
+		PrimaryKey: []*schema.Column{OrderEventsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "order_events_orders_events",
+				Columns:    []*schema.Column{OrderEventsColumns[6]},
+				RefColumns: []*schema.Column{OrdersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "orderevent_order_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{OrderEventsColumns[6], OrderEventsColumns[5]},
+			},
+		},
+	}
+	// OrderLinesColumns holds the columns for the "order_lines" table.
+	OrderLinesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "variant_id", Type: field.TypeString, Size: 32},
+		{Name: "product_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "title", Type: field.TypeString, Size: 255},
+		{Name: "variant_title", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "sku", Type: field.TypeString, Size: 64},
+		{Name: "unit_price", Type: field.TypeInt64},
+		{Name: "quantity", Type: field.TypeInt},
+		{Name: "line_total", Type: field.TypeInt64},
+		{Name: "order_id", Type: field.TypeString, Size: 32},
+	}
+	// OrderLinesTable holds the schema information for the "order_lines" table.
+	OrderLinesTable = &schema.Table{
+		Name:       "order_lines",
+		Columns:    OrderLinesColumns,
+		PrimaryKey: []*schema.Column{OrderLinesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "order_lines_orders_lines",
+				Columns:    []*schema.Column{OrderLinesColumns[9]},
+				RefColumns: []*schema.Column{OrdersColumns[0]},
+				OnDelete:   schema.Cascade,
 			},
 		},
 	}
@@ -961,6 +1227,33 @@ var (
 			},
 		},
 	}
+	// ShippingMethodsColumns holds the columns for the "shipping_methods" table.
+	ShippingMethodsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"FLAT", "FREE_OVER", "PICKUP"}},
+		{Name: "country", Type: field.TypeString, Size: 2},
+		{Name: "region", Type: field.TypeString, Size: 3, Default: ""},
+		{Name: "price", Type: field.TypeInt64, Default: 0},
+		{Name: "free_over", Type: field.TypeInt64, Default: 0},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "active", Type: field.TypeBool, Default: true},
+	}
+	// ShippingMethodsTable holds the schema information for the "shipping_methods" table.
+	ShippingMethodsTable = &schema.Table{
+		Name:       "shipping_methods",
+		Columns:    ShippingMethodsColumns,
+		PrimaryKey: []*schema.Column{ShippingMethodsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "shippingmethod_country_region",
+				Unique:  false,
+				Columns: []*schema.Column{ShippingMethodsColumns[5], ShippingMethodsColumns[6]},
+			},
+		},
+	}
 	// PractitionerSlotClaimsColumns holds the columns for the "practitioner_slot_claims" table.
 	PractitionerSlotClaimsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -1015,6 +1308,30 @@ var (
 				Name:    "stockadjustment_variant_id_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{StockAdjustmentsColumns[1], StockAdjustmentsColumns[7]},
+			},
+		},
+	}
+	// TaxRatesColumns holds the columns for the "tax_rates" table.
+	TaxRatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "country", Type: field.TypeString, Size: 2},
+		{Name: "region", Type: field.TypeString, Size: 3, Default: ""},
+		{Name: "rate_bp", Type: field.TypeInt},
+		{Name: "inclusive", Type: field.TypeBool, Default: false},
+	}
+	// TaxRatesTable holds the schema information for the "tax_rates" table.
+	TaxRatesTable = &schema.Table{
+		Name:       "tax_rates",
+		Columns:    TaxRatesColumns,
+		PrimaryKey: []*schema.Column{TaxRatesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "taxrate_country_region",
+				Unique:  true,
+				Columns: []*schema.Column{TaxRatesColumns[4], TaxRatesColumns[5]},
 			},
 		},
 	}
@@ -1173,10 +1490,14 @@ var (
 		CalendarEventsTable,
 		CalendarLinksTable,
 		CalendarSubscriptionsTable,
+		CartsTable,
+		CartLinesTable,
 		CategoriesTable,
 		CollectionsTable,
 		CollectionProductsTable,
 		DateOverridesTable,
+		DiscountCodesTable,
+		DiscountRedemptionsTable,
 		EhrMappingsTable,
 		EhrRecordsTable,
 		ExternalBusyBlocksTable,
@@ -1186,6 +1507,9 @@ var (
 		JobsTable,
 		JobAttemptsTable,
 		OneTimeTokensTable,
+		OrdersTable,
+		OrderEventsTable,
+		OrderLinesTable,
 		PractitionersTable,
 		ProductsTable,
 		ProductImagesTable,
@@ -1193,8 +1517,10 @@ var (
 		SentMessagesTable,
 		ServicesTable,
 		SessionsTable,
+		ShippingMethodsTable,
 		PractitionerSlotClaimsTable,
 		StockAdjustmentsTable,
+		TaxRatesTable,
 		UsersTable,
 		VariantsTable,
 		WebhookEventsTable,
@@ -1208,6 +1534,7 @@ func init() {
 	AppointmentsTable.ForeignKeys[0].RefTable = ServicesTable
 	AppointmentsTable.ForeignKeys[1].RefTable = PractitionersTable
 	AppointmentStateChangesTable.ForeignKeys[0].RefTable = AppointmentsTable
+	CartLinesTable.ForeignKeys[0].RefTable = CartsTable
 	CategoriesTable.ForeignKeys[0].RefTable = CategoriesTable
 	CollectionProductsTable.ForeignKeys[0].RefTable = CollectionsTable
 	CollectionProductsTable.ForeignKeys[1].RefTable = ProductsTable
@@ -1218,6 +1545,8 @@ func init() {
 	InventoriesTable.ForeignKeys[0].RefTable = VariantsTable
 	JobAttemptsTable.ForeignKeys[0].RefTable = JobsTable
 	OneTimeTokensTable.ForeignKeys[0].RefTable = UsersTable
+	OrderEventsTable.ForeignKeys[0].RefTable = OrdersTable
+	OrderLinesTable.ForeignKeys[0].RefTable = OrdersTable
 	ProductsTable.ForeignKeys[0].RefTable = CategoriesTable
 	ProductImagesTable.ForeignKeys[0].RefTable = ProductsTable
 	ProductOptionsTable.ForeignKeys[0].RefTable = ProductsTable

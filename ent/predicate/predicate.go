@@ -27,6 +27,12 @@ type CalendarLink func(*sql.Selector)
 // CalendarSubscription is the predicate function for calendarsubscription builders.
 type CalendarSubscription func(*sql.Selector)
 
+// Cart is the predicate function for cart builders.
+type Cart func(*sql.Selector)
+
+// CartLine is the predicate function for cartline builders.
+type CartLine func(*sql.Selector)
+
 // Category is the predicate function for category builders.
 type Category func(*sql.Selector)
 
@@ -38,6 +44,12 @@ type CollectionProduct func(*sql.Selector)
 
 // DateOverride is the predicate function for dateoverride builders.
 type DateOverride func(*sql.Selector)
+
+// DiscountCode is the predicate function for discountcode builders.
+type DiscountCode func(*sql.Selector)
+
+// DiscountRedemption is the predicate function for discountredemption builders.
+type DiscountRedemption func(*sql.Selector)
 
 // EHRMapping is the predicate function for ehrmapping builders.
 type EHRMapping func(*sql.Selector)
@@ -66,6 +78,15 @@ type JobAttempt func(*sql.Selector)
 // OneTimeToken is the predicate function for onetimetoken builders.
 type OneTimeToken func(*sql.Selector)
 
+// Order is the predicate function for order builders.
+type Order func(*sql.Selector)
+
+// OrderEvent is the predicate function for orderevent builders.
+type OrderEvent func(*sql.Selector)
+
+// OrderLine is the predicate function for orderline builders.
+type OrderLine func(*sql.Selector)
+
 // Practitioner is the predicate function for practitioner builders.
 type Practitioner func(*sql.Selector)
 
@@ -87,11 +108,17 @@ type Service func(*sql.Selector)
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
 
+// ShippingMethod is the predicate function for shippingmethod builders.
+type ShippingMethod func(*sql.Selector)
+
 // SlotClaim is the predicate function for slotclaim builders.
 type SlotClaim func(*sql.Selector)
 
 // StockAdjustment is the predicate function for stockadjustment builders.
 type StockAdjustment func(*sql.Selector)
+
+// TaxRate is the predicate function for taxrate builders.
+type TaxRate func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

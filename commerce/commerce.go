@@ -1,0 +1,131 @@
+// Package commerce holds the shop's rules in one place: carts, pricing,
+// checkout, the order state machine, payments as they arrive from the
+// provider's webhooks, stock reservation through the catalog, refunds and
+// the jobs that release expired reservations. GraphQL resolvers, webhooks
+// and workers all call it.
+package commerce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"frontdesk/ent"
+	"frontdesk/errcode"
+	"frontdesk/events"
+	"frontdesk/gid"
+	"frontdesk/identity"
+	"frontdesk/payments"
+)
+
+// Catalog is what commerce needs from the product catalog: variants as
+// they are now, and stock moves that the database guards with conditional
+// UPDATEs inside the caller's transaction (so no oversell across
+// replicas). CatalogAdapter implements it over package catalog.
+type Catalog interface {
+	// Variants returns the variants with the given ids that exist.
+	Variants(ctx context.Context, client *ent.Client, ids []gid.ID) (map[gid.ID]Variant, error)
+	Reserve(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int) error
+	Release(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int) error
+	Commit(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int) error
+}
+
+// Variant is a purchasable variant as the catalog shows it now.
+type Variant struct {
+	ID           gid.ID
+	ProductID    gid.ID
+	Title        string // the product's title
+	VariantTitle string
+	SKU          string
+	Price        int64
+	Currency     string
+	// Available is how many units can still be sold; nil means unlimited.
+	Available *int
+	// Purchasable is false for draft or archived products.
+	Purchasable bool
+}
+
+// Options tune the service.
+type Options struct {
+	// ReservationTTL is how long placed orders hold stock while payment is
+	// pending (default 30 minutes).
+	ReservationTTL time.Duration
+	// Now is the clock (tests).
+	Now func() time.Time
+	// OrderURL builds the link to an order in customer messages, such as
+	// "https://shop.example/orders/%s" (the order number replaces %s).
+	OrderURL string
+}
+
+// Service runs the shop.
+type Service struct {
+	client  *ent.Client
+	catalog Catalog
+	gateway payments.Gateway
+	bus     events.Bus
+	log     *slog.Logger
+	opts    Options
+}
+
+// New returns a service. gateway creates PaymentIntents and refunds; bus
+// carries live order status (nil disables it).
+func New(client *ent.Client, cat Catalog, gateway payments.Gateway, bus events.Bus, log *slog.Logger, opts Options) *Service {
+	if opts.ReservationTTL <= 0 {
+		opts.ReservationTTL = 30 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{client: client, catalog: cat, gateway: gateway, bus: bus, log: log, opts: opts}
+}
+
+// Gateway returns the payment gateway in use.
+func (s *Service) Gateway() payments.Gateway { return s.gateway }
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+// Errors returned by commerce functions.
+var (
+	ErrOrderNotFound  = errcode.New(errcode.NotFound, "no order with this ID")
+	ErrCartNotFound   = errcode.New(errcode.NotFound, "no cart with this token")
+	ErrNotDevelopment = errcode.New(errcode.Forbidden, "payments can only be completed by hand with the development gateway")
+)
+
+// withTx runs fn in a transaction, committing when it returns nil.
+func (s *Service) withTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
+	tx, err := s.client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = tx.Rollback() // re-panicking below; the panic is what matters
+			panic(v)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// actor names the viewer in order history.
+func actor(ctx context.Context) string {
+	v := identity.ViewerFrom(ctx)
+	switch {
+	case v == nil:
+		return ActorCustomer
+	case v.System:
+		return ActorSystem
+	default:
+		return string(v.UserID)
+	}
+}

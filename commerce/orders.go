@@ -1,0 +1,330 @@
+package commerce
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"frontdesk/ent"
+	"frontdesk/ent/order"
+	"frontdesk/ent/orderevent"
+	"frontdesk/ent/predicate"
+	"frontdesk/errcode"
+	"frontdesk/gid"
+	"frontdesk/identity"
+	"frontdesk/payments"
+)
+
+// canView reports whether the caller may see o: staff who manage orders,
+// the customer who owns it, or whoever holds the token of the cart it was
+// placed from.
+func canView(ctx context.Context, o *ent.Order, token string) bool {
+	v := identity.ViewerFrom(ctx)
+	if v.Can(identity.ManageOrders) {
+		return true
+	}
+	if v != nil && v.UserID != "" && o.UserID != nil && *o.UserID == v.UserID {
+		return true
+	}
+	return token != "" && o.GuestTokenHash != nil && *o.GuestTokenHash == hashToken(token)
+}
+
+// Order returns an order the caller may see; any other id is not found,
+// so order ids reveal nothing.
+func (s *Service) Order(ctx context.Context, id gid.ID, token string) (*ent.Order, error) {
+	o, err := s.client.Order.Get(ctx, id)
+	if ent.IsNotFound(err) || (err == nil && !canView(ctx, o, token)) {
+		return nil, ErrOrderNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read order: %w", err)
+	}
+	return o, nil
+}
+
+// Lines returns an order's line snapshots.
+func (s *Service) Lines(ctx context.Context, o *ent.Order) ([]*ent.OrderLine, error) {
+	return orderLines(ctx, s.client, o.ID)
+}
+
+// History returns an order's state changes, oldest first.
+func (s *Service) History(ctx context.Context, o *ent.Order) ([]*ent.OrderEvent, error) {
+	return s.client.OrderEvent.Query().Where(orderevent.OrderID(o.ID)).
+		Order(ent.Asc(orderevent.FieldCreatedAt), ent.Asc(orderevent.FieldID)).All(ctx)
+}
+
+// MyOrders returns the signed-in customer's orders, for pagination.
+func (s *Service) MyOrders(ctx context.Context) (*ent.OrderQuery, error) {
+	v, err := identity.RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if v.UserID == "" {
+		return nil, identity.ErrForbidden
+	}
+	return s.client.Order.Query().Where(order.UserID(v.UserID)), nil
+}
+
+// OrderFilter narrows the staff order list. Zero fields do not filter.
+type OrderFilter struct {
+	States     []order.State
+	From, To   time.Time
+	CustomerID gid.ID
+	MinTotal   *int64
+	MaxTotal   *int64
+	// Search matches the order number or the email (prefix).
+	Search string
+}
+
+// Orders returns the orders matching f, for staff who manage orders.
+func (s *Service) Orders(ctx context.Context, f OrderFilter) (*ent.OrderQuery, error) {
+	if _, err := identity.Require(ctx, identity.ManageOrders); err != nil {
+		return nil, err
+	}
+	var ps []predicate.Order
+	if len(f.States) > 0 {
+		ps = append(ps, order.StateIn(f.States...))
+	}
+	if !f.From.IsZero() {
+		ps = append(ps, order.CreatedAtGTE(f.From.UTC()))
+	}
+	if !f.To.IsZero() {
+		ps = append(ps, order.CreatedAtLT(f.To.UTC()))
+	}
+	if f.CustomerID != "" {
+		ps = append(ps, order.UserID(f.CustomerID))
+	}
+	if f.MinTotal != nil {
+		ps = append(ps, order.TotalGTE(*f.MinTotal))
+	}
+	if f.MaxTotal != nil {
+		ps = append(ps, order.TotalLTE(*f.MaxTotal))
+	}
+	if q := strings.TrimSpace(f.Search); q != "" {
+		ps = append(ps, order.Or(order.Number(strings.ToUpper(q)), order.EmailHasPrefix(strings.ToLower(q))))
+	}
+	return s.client.Order.Query().Where(ps...), nil
+}
+
+// staffOrder loads an order for a staff action.
+func (s *Service) staffOrder(ctx context.Context, tx *ent.Tx, id gid.ID) (*ent.Order, error) {
+	o, err := tx.Order.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, ErrOrderNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read order: %w", err)
+	}
+	return o, nil
+}
+
+// Fulfilment is how an order was shipped.
+type Fulfilment struct {
+	Carrier        string
+	TrackingNumber string
+	TrackingURL    string
+}
+
+// Fulfil marks a paid order as shipped and emails the customer the
+// tracking details.
+func (s *Service) Fulfil(ctx context.Context, id gid.ID, f Fulfilment) (*ent.Order, error) {
+	if _, err := identity.Require(ctx, identity.ManageOrders); err != nil {
+		return nil, err
+	}
+	f.Carrier, f.TrackingNumber, f.TrackingURL = strings.TrimSpace(f.Carrier), strings.TrimSpace(f.TrackingNumber), strings.TrimSpace(f.TrackingURL)
+	var errs errcode.UserErrors
+	if len(f.Carrier) > 100 {
+		errs = append(errs, errcode.Invalidf(errcode.TooLong, "carrier", "at most 100 characters"))
+	}
+	if len(f.TrackingNumber) > 100 {
+		errs = append(errs, errcode.Invalidf(errcode.TooLong, "trackingNumber", "at most 100 characters"))
+	}
+	if f.TrackingURL != "" && !strings.HasPrefix(f.TrackingURL, "https://") || len(f.TrackingURL) > 2048 {
+		errs = append(errs, errcode.Invalidf(errcode.Invalid, "trackingUrl", "use an https:// link"))
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	var out *ent.Order
+	err := s.withTx(ctx, func(tx *ent.Tx) error {
+		o, err := s.staffOrder(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		reason := "shipped"
+		if f.Carrier != "" {
+			reason = "shipped with " + f.Carrier
+		}
+		out, err = s.transition(ctx, tx, o, order.StateFULFILLED, actor(ctx), reason, func(u *ent.OrderUpdate) {
+			u.SetCarrier(f.Carrier).SetTrackingNumber(f.TrackingNumber).SetTrackingURL(f.TrackingURL)
+		})
+		if err != nil {
+			return err
+		}
+		link := f.TrackingURL
+		if link == "" {
+			link = s.orderLink(out)
+		}
+		return s.email(ctx, tx, out, "order_shipped", "order_shipped:"+string(o.ID), map[string]any{
+			"link": link, "carrier": f.Carrier, "trackingNumber": f.TrackingNumber,
+		})
+	})
+	return out, userErrs(err)
+}
+
+// MarkDelivered records that a shipped order arrived.
+func (s *Service) MarkDelivered(ctx context.Context, id gid.ID) (*ent.Order, error) {
+	if _, err := identity.Require(ctx, identity.ManageOrders); err != nil {
+		return nil, err
+	}
+	var out *ent.Order
+	err := s.withTx(ctx, func(tx *ent.Tx) error {
+		o, err := s.staffOrder(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out, err = s.transition(ctx, tx, o, order.StateDELIVERED, actor(ctx), "delivered", nil)
+		return err
+	})
+	return out, userErrs(err)
+}
+
+// Cancel cancels an order with a reason. An unpaid order releases its
+// stock and its PaymentIntent is cancelled; a paid, unshipped order is
+// refunded in full through the outbox (its stock stays sold: restock it in
+// the catalog if the goods are back on the shelf).
+func (s *Service) Cancel(ctx context.Context, id gid.ID, reason string) (*ent.Order, error) {
+	if _, err := identity.Require(ctx, identity.ManageOrders); err != nil {
+		return nil, err
+	}
+	if err := checkReason(reason); err != nil {
+		return nil, err
+	}
+	var out *ent.Order
+	err := s.withTx(ctx, func(tx *ent.Tx) error {
+		o, err := s.staffOrder(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if o.State == order.StatePENDING_PAYMENT {
+			out, err = s.cancelPending(ctx, tx, o, actor(ctx), reason)
+			return err
+		}
+		remaining := o.Total - o.RefundRequested
+		out, err = s.transition(ctx, tx, o, order.StateCANCELLED, actor(ctx), reason, func(u *ent.OrderUpdate) {
+			u.Where(order.RefundRequested(o.RefundRequested)).SetRefundRequested(o.Total)
+		})
+		if err != nil || remaining <= 0 {
+			return err
+		}
+		return enqueueRefund(ctx, tx, out, remaining, o.Total, "requested_by_customer", reason)
+	})
+	return out, userErrs(err)
+}
+
+// Refund returns amount (0: everything not yet refunded) of a paid order
+// through the outbox. The order becomes PARTIALLY_REFUNDED or REFUNDED
+// when the provider confirms.
+func (s *Service) Refund(ctx context.Context, id gid.ID, amount int64, reason string) (*ent.Order, error) {
+	if _, err := identity.Require(ctx, identity.ManageOrders); err != nil {
+		return nil, err
+	}
+	if err := checkReason(reason); err != nil {
+		return nil, err
+	}
+	if amount < 0 {
+		return nil, errcode.UserErrors{errcode.Invalidf(errcode.Invalid, "amount", "the amount cannot be negative")}
+	}
+	var out *ent.Order
+	err := s.withTx(ctx, func(tx *ent.Tx) error {
+		o, err := s.staffOrder(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		switch o.State {
+		case order.StatePAID, order.StateFULFILLED, order.StateDELIVERED, order.StatePARTIALLY_REFUNDED:
+		default:
+			return errcode.Invalidf(errcode.Conflict, "", fmt.Sprintf("an order that is %s cannot be refunded", o.State))
+		}
+		left := o.Total - o.RefundRequested
+		if amount == 0 {
+			amount = left
+		}
+		if amount <= 0 || amount > left {
+			return errcode.Invalidf(errcode.Invalid, "amount", fmt.Sprintf("at most %d can still be refunded", max(left, 0)))
+		}
+		// The conditional UPDATE keeps concurrent refunds within the total.
+		n, err := tx.Order.Update().Where(order.ID(o.ID), order.RefundRequested(o.RefundRequested)).
+			AddRefundRequested(amount).Save(ctx)
+		if err != nil {
+			return fmt.Errorf("request refund: %w", err)
+		}
+		if n == 0 {
+			return errcode.Invalidf(errcode.Conflict, "", "the order changed meanwhile; reload it and try again")
+		}
+		if err := s.history(ctx, tx, o.ID, string(o.State), string(o.State), actor(ctx),
+			fmt.Sprintf("refund of %d %s requested: %s", amount, o.Currency, reason)); err != nil {
+			return err
+		}
+		if err := enqueueRefund(ctx, tx, o, amount, o.RefundRequested+amount, "requested_by_customer", reason); err != nil {
+			return err
+		}
+		out, err = tx.Order.Get(ctx, o.ID)
+		return err
+	})
+	return out, userErrs(err)
+}
+
+func checkReason(reason string) error {
+	switch r := strings.TrimSpace(reason); {
+	case r == "":
+		return errcode.UserErrors{errcode.Invalidf(errcode.Required, "reason", "say why")}
+	case len(r) > 500:
+		return errcode.UserErrors{errcode.Invalidf(errcode.TooLong, "reason", "at most 500 characters")}
+	}
+	return nil
+}
+
+// userErrs turns a lone user error into a list for the payload.
+func userErrs(err error) error {
+	if ue, ok := err.(*errcode.UserError); ok {
+		return errcode.UserErrors{ue}
+	}
+	return err
+}
+
+// WatchOrder streams an order's state changes until ctx ends. Only those
+// who may see the order may watch it.
+func (s *Service) WatchOrder(ctx context.Context, id gid.ID, token string) (<-chan StatusChanged, error) {
+	o, err := s.Order(ctx, id, token)
+	if err != nil {
+		return nil, err
+	}
+	if s.bus == nil {
+		return nil, fmt.Errorf("watch order: no event bus")
+	}
+	ch, _ := statusTopic(o.ID).Subscribe(ctx, s.bus, 16)
+	return ch, nil
+}
+
+// CompleteDevelopmentPayment settles an order's payment (succeed) or
+// declines it, through the development gateway's webhook path. Any other
+// gateway refuses.
+func (s *Service) CompleteDevelopmentPayment(ctx context.Context, id gid.ID, token string, succeed bool) (*ent.Order, error) {
+	dev, ok := s.gateway.(*payments.Development)
+	if !ok {
+		return nil, ErrNotDevelopment
+	}
+	o, err := s.Order(ctx, id, token)
+	if err != nil {
+		return nil, err
+	}
+	if o.PaymentIntentID == nil {
+		return nil, errcode.UserErrors{errcode.Invalidf(errcode.Conflict, "orderId", "this order has no payment to complete")}
+	}
+	if err := dev.Complete(ctx, *o.PaymentIntentID, succeed); err != nil {
+		return nil, fmt.Errorf("complete development payment: %w", err)
+	}
+	return s.client.Order.Get(ctx, id)
+}
