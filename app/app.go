@@ -26,6 +26,7 @@ import (
 	"frontdesk/ehrsync"
 	"frontdesk/events"
 	"frontdesk/graph"
+	"frontdesk/identity"
 	"frontdesk/integrations/ehr"
 	"frontdesk/integrations/mail"
 	"frontdesk/integrations/msgraph"
@@ -54,6 +55,8 @@ type App struct {
 	DB     *database.DB
 	Cache  cache.Store
 	Server *server.Server
+	// Identity runs accounts, sessions and API keys.
+	Identity *identity.Service
 	// Jobs holds the handler of every outbox job kind; Worker runs them
 	// (inside serve unless FRONTDESK_WORKERS=false, or alone in
 	// `frontdesk worker`).
@@ -155,7 +158,23 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			MaxImagesPerProduct: cfg.MaxImagesPerProduct,
 		},
 	})
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR}})
+	// Mail goes to the log until the notification service is wired in;
+	// swapping it is this one line.
+	var mailer identity.Mailer = identity.LogMailer{Log: log, ShowBody: cfg.Env == config.Development}
+	a.Identity, err = identity.New(a.DB.Client, a.Cache, mailer, log, identity.Options{
+		SessionLifetime: cfg.SessionLifetime,
+		IdleTimeout:     cfg.SessionIdleTimeout,
+		AccountAttempts: int64(cfg.SignInAttempts),
+		IPAttempts:      int64(cfg.SignInIPAttempts),
+		AppURL:          cfg.AppURL,
+		// Development on plain http://localhost needs a non-Secure cookie;
+		// HTTPS requests always get a Secure one.
+		SecureCookies: cfg.Env != config.Development,
+	})
+	if err != nil {
+		return a, err
+	}
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
 		Log:        log,
@@ -165,6 +184,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Ready:      ready,
 		Extensions: append([]graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}}, opts.Extensions...),
 		Routes:     a.routes,
+		Identity:   a.Identity,
 	})
 	return a, nil
 }

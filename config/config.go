@@ -114,6 +114,14 @@ type Config struct {
 	S3AccessKeyID       string
 	S3SecretAccessKey   string
 	S3PathStyle         bool
+	// Identity: sessions, sign-in limits and emailed links (see
+	// docs/authentication.md).
+	AppURL             string
+	SessionLifetime    time.Duration
+	SessionIdleTimeout time.Duration
+	SignInAttempts     int
+	SignInIPAttempts   int
+	WSAuthRecheck      time.Duration
 }
 
 // Var documents one environment variable.
@@ -406,6 +414,19 @@ var vars = []Var{
 	{"FRONTDESK_S3_ACCESS_KEY_ID", "", "S3 access key ID; empty to use the AWS SDK's default credential chain.", func(c *Config, v string) error { c.S3AccessKeyID = v; return nil }},
 	{"FRONTDESK_S3_SECRET_ACCESS_KEY", "", "S3 secret access key, with FRONTDESK_S3_ACCESS_KEY_ID.", func(c *Config, v string) error { c.S3SecretAccessKey = v; return nil }},
 	{"FRONTDESK_S3_PATH_STYLE", "false", "Address the bucket as `endpoint/bucket/key` (MinIO and most S3-compatible stores) instead of `bucket.endpoint/key`.", boolVar(func(c *Config) *bool { return &c.S3PathStyle })},
+	{"FRONTDESK_APP_URL", "http://localhost:3000", "Base URL of the customer-facing app. Emailed links point at `<url>/verify-email?token=…` and `<url>/reset-password?token=…`; the app posts the token to `verifyEmail` or `resetPassword`.", func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("expected an absolute http(s) URL such as https://shop.example.com")
+		}
+		c.AppURL = strings.TrimSuffix(v, "/")
+		return nil
+	}},
+	{"FRONTDESK_SESSION_LIFETIME", "720h", "Longest a session lasts, however active.", durationVar(func(c *Config) *time.Duration { return &c.SessionLifetime })},
+	{"FRONTDESK_SESSION_IDLE_TIMEOUT", "168h", "A session unused this long ends; each use slides the window forward.", durationVar(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })},
+	{"FRONTDESK_SIGNIN_ATTEMPTS", "10", "Sign-in attempts allowed per account in 15 minutes before RATE_LIMITED.", intVar(func(c *Config) *int { return &c.SignInAttempts })},
+	{"FRONTDESK_SIGNIN_IP_ATTEMPTS", "100", "Sign-in, registration and password-reset attempts allowed per client IP in 15 minutes before RATE_LIMITED. The IP is the TCP peer: behind a load balancer, every client shares its address, so raise this.", intVar(func(c *Config) *int { return &c.SignInIPAttempts })},
+	{"FRONTDESK_WS_AUTH_RECHECK", "15s", "How often an open WebSocket re-checks its credentials; a revoked session or deactivated user is disconnected within this time.", durationVar(func(c *Config) *time.Duration { return &c.WSAuthRecheck })},
 }
 
 // Error lists every invalid variable found, so an operator fixes them all

@@ -9,6 +9,7 @@ import (
 	"frontdesk/ent"
 	"frontdesk/errcode"
 	"frontdesk/gid"
+	"frontdesk/identity"
 )
 
 // nodeTypes are the GraphQL types that implement Node. An ent entity whose
@@ -41,6 +42,9 @@ func public(n ent.Noder) ent.Noder {
 // draft product to the public, say).
 func (r *Resolver) visible(ctx context.Context, n ent.Noder) ent.Noder {
 	if n == nil || (r.Catalog != nil && !r.Catalog.Visible(ctx, n)) {
+		return nil
+	}
+	if u, ok := n.(*ent.User); ok && !identity.CanViewUser(ctx, u) {
 		return nil
 	}
 	return n

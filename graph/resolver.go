@@ -10,6 +10,7 @@ import (
 	"frontdesk/ehrsync"
 	"frontdesk/ent"
 	"frontdesk/events"
+	"frontdesk/identity"
 )
 
 //go:generate go tool gqlgen generate
@@ -28,4 +29,6 @@ type Resolver struct {
 	// and ehrsync).
 	Calendar *calendarsync.Sync
 	EHR      *ehrsync.Sync
+	// Identity runs accounts, sessions and API keys.
+	Identity *identity.Service
 }

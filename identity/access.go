@@ -9,6 +9,7 @@ package identity
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 
 	"frontdesk/errcode"
 	"frontdesk/gid"
@@ -108,10 +109,23 @@ func WithViewer(ctx context.Context, v *Viewer) context.Context {
 }
 
 // ViewerFrom returns the viewer in ctx, or nil for anonymous callers.
+// A request that signs in (register, signIn) sees the new viewer for the
+// rest of its fields, so the payload's user is readable by its owner.
 func ViewerFrom(ctx context.Context) *Viewer {
+	if slot, ok := ctx.Value(signedInKey{}).(*signedInSlot); ok {
+		if v := slot.v.Load(); v != nil {
+			return v
+		}
+	}
 	v, _ := ctx.Value(viewerKey{}).(*Viewer)
 	return v
 }
+
+// signedInSlot is set by the HTTP middleware for each request and filled
+// when the request signs in.
+type signedInSlot struct{ v atomic.Pointer[Viewer] }
+
+type signedInKey struct{}
 
 // SystemContext marks ctx as acting with the system's authority, for
 // workers and verified webhooks.

@@ -52,7 +52,7 @@ type AuditFilter struct {
 	Action   *string
 }
 
-// AuditLog returns the audit log, newest first (IDs are time-ordered ULIDs), for viewers with
+// AuditLog returns the audit log, newest first, for viewers with
 // ViewAuditLog.
 func (s *Service) AuditLog(ctx context.Context, after *ent.Cursor, first *int, before *ent.Cursor, last *int, f AuditFilter) (*ent.AuditEntryConnection, error) {
 	if _, err := Require(ctx, ViewAuditLog); err != nil {
@@ -69,5 +69,5 @@ func (s *Service) AuditLog(ctx context.Context, after *ent.Cursor, first *int, b
 		q.Where(auditentry.Action(*f.Action))
 	}
 	return q.Paginate(ctx, after, first, before, last,
-		ent.WithAuditEntryOrder(&ent.AuditEntryOrder{Direction: entgql.OrderDirectionDesc, Field: ent.DefaultAuditEntryOrder.Field}))
+		ent.WithAuditEntryOrder(&ent.AuditEntryOrder{Direction: entgql.OrderDirectionDesc, Field: ent.AuditEntryOrderFieldCreatedAt}))
 }

@@ -80,6 +80,7 @@ func (s *Service) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		ctx = WithClient(ctx, Client{IP: ip, UserAgent: r.UserAgent()})
 		ctx = context.WithValue(ctx, cookieJarKey{}, &cookieJar{w: w, secure: s.opts.SecureCookies || r.TLS != nil})
+		ctx = context.WithValue(ctx, signedInKey{}, &signedInSlot{})
 
 		if h := r.Header.Get("Authorization"); h != "" {
 			scheme, token, _ := strings.Cut(h, " ")

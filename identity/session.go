@@ -244,6 +244,9 @@ func (s *Service) startSession(ctx context.Context, u *ent.User) (string, *ent.S
 		return "", nil, fmt.Errorf("create session: %w", err)
 	}
 	setSessionCookie(ctx, token, ses.ExpiresAt)
+	if slot, ok := ctx.Value(signedInKey{}).(*signedInSlot); ok {
+		slot.v.Store(&Viewer{UserID: u.ID, Role: Role(u.Role), SessionID: ses.ID})
+	}
 	return token, ses, nil
 }
 

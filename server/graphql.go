@@ -19,7 +19,7 @@ import (
 
 // newGraphQLHandler assembles the GraphQL server explicitly, one transport
 // and one extension at a time, so each is a deliberate choice.
-func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, store cache.Store, log *slog.Logger, m *metrics, extra []graphql.HandlerExtension) *handler.Server {
+func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, wsInit transport.WebsocketInitFunc, store cache.Store, log *slog.Logger, m *metrics, extra []graphql.HandlerExtension) *handler.Server {
 	srv := handler.New(graph.Complexity{ExecutableSchema: es, DefaultPageSize: cfg.DefaultPageSize})
 
 	// Transports, most specific first: gqlgen picks the first that
@@ -33,6 +33,7 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 		// that stops answering pings is dropped after twice the interval.
 		PingPongInterval: cfg.WSKeepAlive,
 		PayloadReadLimit: &readLimit,
+		InitFunc:         wsInit,
 		ErrorFunc: func(ctx context.Context, err error) {
 			log.DebugContext(ctx, "websocket closed with error", "error", err.Error())
 		},

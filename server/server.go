@@ -17,11 +17,13 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/gorilla/websocket"
 
 	"frontdesk/cache"
 	"frontdesk/config"
+	"frontdesk/identity"
 )
 
 // Pinger is a dependency whose health /readyz reports.
@@ -45,6 +47,10 @@ type Deps struct {
 	SQL *sql.DB
 	// Routes lets other packages mount handlers (webhooks, media).
 	Routes func(mux *http.ServeMux)
+	// Identity resolves each request's viewer (bearer token, session
+	// cookie with CSRF header, or WebSocket connection_init); nil leaves
+	// every request anonymous.
+	Identity *identity.Service
 }
 
 // Server is Frontdesk's HTTP server.
@@ -65,7 +71,11 @@ func New(deps Deps) *Server {
 	s.ws = newGorillaWebsocket(origins.checkWebSocketOrigin)
 	s.metrics = newMetrics(s.ws.Open, deps.SQL)
 
-	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, deps.Cache, deps.Log, s.metrics, deps.Extensions)
+	var wsInit transport.WebsocketInitFunc
+	if deps.Identity != nil {
+		wsInit = websocketInit(deps.Identity, cfg.WSAuthRecheck, deps.Log)
+	}
+	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics, deps.Extensions)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(gql)))
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -78,6 +88,11 @@ func New(deps Deps) *Server {
 		deps.Routes(mux)
 	}
 	var h http.Handler = mux
+	if deps.Identity != nil {
+		// Inside CORS, so preflights are answered before credentials
+		// are looked at.
+		h = deps.Identity.Middleware(deps.Log, h)
+	}
 	h = withCORS(origins, h)
 	h = withRecover(deps.Log, h)
 	h = withAccessLog(deps.Log, s.metrics, h)

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -22,7 +23,10 @@ func (AuditEntry) Mixin() []ent.Mixin {
 // Fields of the AuditEntry.
 func (AuditEntry) Fields() []ent.Field {
 	return []ent.Field{
-		field.Time("created_at").Default(now).Immutable().SchemaType(DateTime6),
+		// Ordered by time, not ID: IDs made in the same millisecond are not
+		// in creation order.
+		field.Time("created_at").Default(now).Immutable().SchemaType(DateTime6).
+			Annotations(entgql.OrderField("CREATED_AT")),
 		// actor_id is the user who acted; empty for the system.
 		field.String("actor_id").MaxLen(32).Default("").Immutable(),
 		field.String("api_key_id").MaxLen(32).Default("").Immutable(),

@@ -13,6 +13,7 @@ import (
 	"frontdesk/ent/service"
 	"frontdesk/errcode"
 	"frontdesk/gid"
+	"frontdesk/identity"
 	"frontdesk/money"
 	"io"
 	"strconv"
@@ -43,6 +44,14 @@ type AdjustStockInput struct {
 	Delta int `json:"delta"`
 	// Why (recorded), such as "stocktake" or "damaged".
 	Reason string `json:"reason"`
+}
+
+// The result of revokeApiKey.
+type APIKeyPayload struct {
+	// The key after the change; null on failure.
+	APIKey *ent.APIKey `json:"apiKey,omitempty"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
 // The result of a change to an appointment.
@@ -107,6 +116,14 @@ type CategoryPayload struct {
 	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
+// The viewer's current and new password.
+type ChangePasswordInput struct {
+	// The current password.
+	CurrentPassword string `json:"currentPassword"`
+	// The new password: at least 10 characters and not a common one.
+	NewPassword string `json:"newPassword"`
+}
+
 // Result of a collection mutation.
 type CollectionPayload struct {
 	// The collection after the change.
@@ -121,6 +138,26 @@ type CollectionProductsInput struct {
 	CollectionID gid.ID `json:"collectionId"`
 	// The products. For reorderCollection: every member, in the new order.
 	ProductIds []gid.ID `json:"productIds"`
+}
+
+// A new partner API key.
+type CreateAPIKeyInput struct {
+	// What the key is for, such as the partner's name.
+	Name string `json:"name"`
+	// Permissions the key may use; each must be one your role grants.
+	Scopes []identity.Permission `json:"scopes"`
+	// When the key stops working; never when omitted.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// The result of createApiKey.
+type CreateAPIKeyPayload struct {
+	// The new key; null on failure.
+	APIKey *ent.APIKey `json:"apiKey,omitempty"`
+	// The key's token, shown only this once: send it as `Authorization: Bearer <token>`. Null on failure.
+	Token *string `json:"token,omitempty"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
 // Input of createCategory.
@@ -211,6 +248,12 @@ type CreateVariantInput struct {
 	ProductID gid.ID `json:"productId"`
 	// The variant.
 	Variant *VariantInput `json:"variant"`
+}
+
+// Whom to deactivate.
+type DeactivateUserInput struct {
+	// The user to deactivate.
+	UserID gid.ID `json:"userId"`
 }
 
 // Delete a date override.
@@ -367,6 +410,14 @@ type MoveCategoryInput struct {
 	Position *int `json:"position,omitempty"`
 }
 
+// The result of a mutation that only reports success.
+type OkPayload struct {
+	// True when the request was accepted.
+	Ok bool `json:"ok"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // The result of a change to hours.
 type PractitionerHoursPayload struct {
 	// The practitioner after the change; null on failure.
@@ -459,6 +510,30 @@ type ProductRefInput struct {
 	ID gid.ID `json:"id"`
 }
 
+// A new customer account.
+type RegisterInput struct {
+	// Email address; it is the sign-in name. Case does not matter.
+	Email string `json:"email"`
+	// Password: at least 10 characters and not a common one.
+	Password string `json:"password"`
+	// Display name.
+	Name *string `json:"name,omitempty"`
+	// Phone number in E.164 form, such as +61412345678.
+	Phone *string `json:"phone,omitempty"`
+}
+
+// Input of requestEmailVerification.
+type RequestEmailVerificationInput struct {
+	// Unused; lets clients send an input object as every mutation takes one.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// Whose password to reset.
+type RequestPasswordResetInput struct {
+	// Email address of the account. The answer is the same whether or not it has one.
+	Email string `json:"email"`
+}
+
 // Reschedule an appointment.
 type RescheduleAppointmentInput struct {
 	// The appointment.
@@ -467,6 +542,34 @@ type RescheduleAppointmentInput struct {
 	ManageToken *string `json:"manageToken,omitempty"`
 	// The new start, a slot from availableSlots with the same practitioner.
 	Start time.Time `json:"start"`
+}
+
+// The token from a password reset link and the new password.
+type ResetPasswordInput struct {
+	// The token from the link's `token` query parameter.
+	Token string `json:"token"`
+	// The new password: at least 10 characters and not a common one.
+	NewPassword string `json:"newPassword"`
+}
+
+// Which key to revoke.
+type RevokeAPIKeyInput struct {
+	// The key's ID.
+	APIKeyID gid.ID `json:"apiKeyId"`
+}
+
+// Which session to end.
+type RevokeSessionInput struct {
+	// The session's ID, from `sessions`.
+	SessionID gid.ID `json:"sessionId"`
+}
+
+// The result of revokeSession.
+type RevokeSessionPayload struct {
+	// The ended session; null on failure.
+	Session *ent.Session `json:"session,omitempty"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
 // One option's value, naming an option of the product.
@@ -573,12 +676,54 @@ type SetStockInput struct {
 	AllowBackorder *bool `json:"allowBackorder,omitempty"`
 }
 
+// A user's new role.
+type SetUserRoleInput struct {
+	// The user to change.
+	UserID gid.ID `json:"userId"`
+	// The new role.
+	Role identity.Role `json:"role"`
+}
+
 // Replace a practitioner's weekly hours.
 type SetWeeklyHoursInput struct {
 	// The practitioner.
 	PractitionerID gid.ID `json:"practitionerId"`
 	// All intervals of the week; several per day for breaks.
 	Hours []*WeeklyHoursInput `json:"hours"`
+}
+
+// Email and password to sign in with.
+type SignInInput struct {
+	// Email address of the account.
+	Email string `json:"email"`
+	// The account's password.
+	Password string `json:"password"`
+}
+
+// The result of register or signIn.
+type SignInPayload struct {
+	// The signed-in user; null on failure.
+	User *ent.User `json:"user,omitempty"`
+	// The session token, for mobile apps: send it as `Authorization: Bearer <token>`. Browsers get the same token in an HttpOnly cookie and can ignore it. Null on failure.
+	Token *string `json:"token,omitempty"`
+	// When the session ends at the latest.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Empty input of mutations that need none.
+type SignOutInput struct {
+	// Unused; lets clients send an input object as every mutation takes one.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// The result of signOut or signOutEverywhere.
+type SignOutPayload struct {
+	// How many sessions ended.
+	SessionsEnded int `json:"sessionsEnded"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
 // Answer (or edit the answers of) an appointment's intake form.
@@ -686,6 +831,16 @@ type UpdateProductOptionInput struct {
 	Position *int `json:"position,omitempty"`
 }
 
+// Changes to the viewer's profile. Omitted fields stay as they are.
+type UpdateProfileInput struct {
+	// New display name.
+	Name *string `json:"name,omitempty"`
+	// New email address; it must be verified again.
+	Email *string `json:"email,omitempty"`
+	// New phone number in E.164 form; an empty string removes it.
+	Phone *string `json:"phone,omitempty"`
+}
+
 // Change a service.
 type UpdateServiceInput struct {
 	// The service.
@@ -716,6 +871,14 @@ type UpdateVariantInput struct {
 	Barcode *string `json:"barcode,omitempty"`
 	// New position.
 	Position *int `json:"position,omitempty"`
+}
+
+// The result of a mutation that changes a user.
+type UserPayload struct {
+	// The user after the change; null on failure.
+	User *ent.User `json:"user,omitempty"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
 // A variant to create.
@@ -750,6 +913,12 @@ type VariantPayload struct {
 	Variant *ent.Variant `json:"variant,omitempty"`
 	// Why nothing changed.
 	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// The token from an email verification link.
+type VerifyEmailInput struct {
+	// The token from the link's `token` query parameter.
+	Token string `json:"token"`
 }
 
 // One opening interval.

@@ -1,0 +1,83 @@
+package graph
+
+import (
+	"encoding/json"
+
+	"frontdesk/ent"
+	"frontdesk/errcode"
+	"frontdesk/gid"
+	"frontdesk/graph/model"
+	"frontdesk/identity"
+)
+
+// splitUserErrors splits a domain error into the userErrors of a payload
+// (expected business failures) and a top-level error (everything else).
+func splitUserErrors(err error) ([]*errcode.UserError, error) {
+	if err == nil {
+		return []*errcode.UserError{}, nil
+	}
+	if list, ok := errcode.AsUserErrors(err); ok {
+		return list, nil
+	}
+	return nil, err
+}
+
+// signInPayload shapes the result of register and signIn.
+func signInPayload(in *identity.SignedIn, err error) (*model.SignInPayload, error) {
+	ues, err := splitUserErrors(err)
+	if err != nil || len(ues) > 0 {
+		return &model.SignInPayload{UserErrors: ues}, err
+	}
+	return &model.SignInPayload{User: in.User, Token: &in.Token, ExpiresAt: &in.Session.ExpiresAt, UserErrors: ues}, nil
+}
+
+// optionalID is nil for the empty ID (the system, in the audit log).
+func optionalID(s string) *gid.ID {
+	if s == "" {
+		return nil
+	}
+	id := gid.ID(s)
+	return &id
+}
+
+// jsonString renders an audit before/after object; nil stays null.
+func jsonString(m map[string]any) (*string, error) {
+	if m == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	return &s, nil
+}
+
+func permissionsOf(scopes []string) []identity.Permission {
+	out := make([]identity.Permission, len(scopes))
+	for i, s := range scopes {
+		out[i] = identity.Permission(s)
+	}
+	return out
+}
+
+// userPayload shapes the result of a mutation that changes a user.
+func userPayload(u *ent.User, err error) (*model.UserPayload, error) {
+	ues, err := splitUserErrors(err)
+	if err != nil {
+		return nil, err
+	}
+	if len(ues) > 0 {
+		u = nil
+	}
+	return &model.UserPayload{User: u, UserErrors: ues}, nil
+}
+
+// okPayload shapes the result of a mutation that only reports success.
+func okPayload(err error) (*model.OkPayload, error) {
+	ues, err := splitUserErrors(err)
+	if err != nil {
+		return nil, err
+	}
+	return &model.OkPayload{Ok: len(ues) == 0, UserErrors: ues}, nil
+}

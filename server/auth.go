@@ -1,0 +1,74 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"frontdesk/identity"
+)
+
+// closeForbidden is graphql-transport-ws's close code for refused
+// credentials in connection_init.
+const closeForbidden = 4403
+
+var (
+	errWSCredentials = errors.New("invalid, expired or revoked credentials")
+	errWSAuthDown    = errors.New("authentication is unavailable; try again shortly")
+)
+
+// websocketInit authenticates a WebSocket from its connection_init
+// payload: `{"Authorization": "Bearer <token>"}` or `{"authToken":
+// "<token>"}`, else the session cookie or header of the upgrade request.
+// Invalid credentials are refused; none at all leave the connection
+// anonymous, so only subscriptions that need a viewer fail. An
+// authenticated connection is closed once its credentials stop being
+// valid (identity.Service.Watch).
+func websocketInit(auth *identity.Service, recheck time.Duration, log *slog.Logger) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		token := p.GetString("authToken")
+		if h := p.Authorization(); h != "" {
+			scheme, rest, _ := strings.Cut(h, " ")
+			if !strings.EqualFold(scheme, "Bearer") {
+				return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, errWSCredentials
+			}
+			token = strings.TrimSpace(rest)
+		}
+		if token == "" {
+			token = identity.CredentialFrom(ctx)
+		}
+		if token == "" {
+			return ctx, nil, nil
+		}
+		v, err := auth.Authenticate(ctx, token)
+		if errors.Is(err, identity.ErrCredentialsExpired) {
+			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, errWSCredentials
+		}
+		if err != nil {
+			log.ErrorContext(ctx, "authenticate websocket", "error", err.Error())
+			return transport.WithWebsocketCloseCode(ctx, 1011), nil, errWSAuthDown
+		}
+		watched := auth.Watch(ctx, log, token, v, recheck)
+		return revocable{Context: watched, reason: transport.AppendCloseReason(watched, "credentials revoked or expired; sign in again")}, nil, nil
+	}
+}
+
+// revocable tells gqlgen why it closes a connection, but only when the
+// credentials were revoked: gqlgen sends the close reason found in the
+// context whenever the connection's context ends, including ordinary
+// closes, so the reason must appear only once the cause is known.
+type revocable struct {
+	context.Context
+	reason context.Context
+}
+
+func (r revocable) Value(key any) any {
+	if errors.Is(context.Cause(r.Context), identity.ErrCredentialsExpired) {
+		return r.reason.Value(key)
+	}
+	return r.Context.Value(key)
+}
