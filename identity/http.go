@@ -94,7 +94,7 @@ func (s *Service) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 				return
 			}
 			ctx = context.WithValue(WithViewer(ctx, v), credentialKey{}, strings.TrimSpace(token))
-			next.ServeHTTP(w, r.WithContext(ctx))
+			serve(ctx, next, w, r)
 			return
 		}
 		if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
@@ -114,8 +114,16 @@ func (s *Service) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 				ctx = context.WithValue(WithViewer(ctx, v), credentialKey{}, c.Value)
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		serve(ctx, next, w, r)
 	})
+}
+
+// serve runs next with ctx and hands the matched route pattern back to r,
+// which the access log and metrics outside this middleware read.
+func serve(ctx context.Context, next http.Handler, w http.ResponseWriter, r *http.Request) {
+	r2 := r.WithContext(ctx)
+	next.ServeHTTP(w, r2)
+	r.Pattern = r2.Pattern
 }
 
 func (s *Service) authFailed(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
