@@ -4,27 +4,14 @@ import (
 	"encoding/json"
 
 	"frontdesk/ent"
-	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/graph/model"
 	"frontdesk/identity"
 )
 
-// splitUserErrors splits a domain error into the userErrors of a payload
-// (expected business failures) and a top-level error (everything else).
-func splitUserErrors(err error) ([]*errcode.UserError, error) {
-	if err == nil {
-		return []*errcode.UserError{}, nil
-	}
-	if list, ok := errcode.AsUserErrors(err); ok {
-		return list, nil
-	}
-	return nil, err
-}
-
 // signInPayload shapes the result of register and signIn.
 func signInPayload(in *identity.SignedIn, err error) (*model.SignInPayload, error) {
-	ues, err := splitUserErrors(err)
+	ues, err := userErrors(err)
 	if err != nil || len(ues) > 0 {
 		return &model.SignInPayload{UserErrors: ues}, err
 	}
@@ -63,7 +50,7 @@ func permissionsOf(scopes []string) []identity.Permission {
 
 // userPayload shapes the result of a mutation that changes a user.
 func userPayload(u *ent.User, err error) (*model.UserPayload, error) {
-	ues, err := splitUserErrors(err)
+	ues, err := userErrors(err)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +62,7 @@ func userPayload(u *ent.User, err error) (*model.UserPayload, error) {
 
 // okPayload shapes the result of a mutation that only reports success.
 func okPayload(err error) (*model.OkPayload, error) {
-	ues, err := splitUserErrors(err)
+	ues, err := userErrors(err)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func (r *mutationResolver) SignIn(ctx context.Context, input model.SignInInput) 
 // SignOut is the resolver for the signOut field.
 func (r *mutationResolver) SignOut(ctx context.Context, input *model.SignOutInput) (*model.SignOutPayload, error) {
 	err := r.Identity.SignOut(ctx)
-	ues, err := splitUserErrors(err)
+	ues, err := userErrors(err)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (r *mutationResolver) SignOut(ctx context.Context, input *model.SignOutInpu
 // SignOutEverywhere is the resolver for the signOutEverywhere field.
 func (r *mutationResolver) SignOutEverywhere(ctx context.Context, input *model.SignOutInput) (*model.SignOutPayload, error) {
 	n, err := r.Identity.SignOutEverywhere(ctx)
-	ues, err := splitUserErrors(err)
+	ues, err := userErrors(err)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (r *mutationResolver) ResetPassword(ctx context.Context, input model.ResetP
 // RevokeSession is the resolver for the revokeSession field.
 func (r *mutationResolver) RevokeSession(ctx context.Context, input model.RevokeSessionInput) (*model.RevokeSessionPayload, error) {
 	ses, err := r.Identity.RevokeSession(ctx, input.SessionID)
-	ues, err := splitUserErrors(err)
+	ues, err := userErrors(err)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (r *mutationResolver) DeactivateUser(ctx context.Context, input model.Deact
 // CreateAPIKey is the resolver for the createApiKey field.
 func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error) {
 	k, err := r.Identity.CreateAPIKey(ctx, identity.APIKeyInput{Name: input.Name, Scopes: input.Scopes, ExpiresAt: input.ExpiresAt})
-	ues, err := splitUserErrors(err)
+	ues, err := userErrors(err)
 	if err != nil || len(ues) > 0 {
 		return &model.CreateAPIKeyPayload{UserErrors: ues}, err
 	}
@@ -146,7 +146,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 // RevokeAPIKey is the resolver for the revokeApiKey field.
 func (r *mutationResolver) RevokeAPIKey(ctx context.Context, input model.RevokeAPIKeyInput) (*model.APIKeyPayload, error) {
 	k, err := r.Identity.RevokeAPIKey(ctx, input.APIKeyID)
-	ues, err := splitUserErrors(err)
+	ues, err := userErrors(err)
 	if err != nil {
 		return nil, err
 	}
