@@ -158,10 +158,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			MaxImagesPerProduct: cfg.MaxImagesPerProduct,
 		},
 	})
-	// Mail goes to the log until the notification service is wired in;
-	// swapping it is this one line.
-	var mailer identity.Mailer = identity.LogMailer{Log: log, ShowBody: cfg.Env == config.Development}
-	a.Identity, err = identity.New(a.DB.Client, a.Cache, mailer, log, identity.Options{
+	// Verification and reset mail goes through the outbox like every other
+	// message (and into sentMessages in development).
+	a.Identity, err = identity.New(a.DB.Client, a.Cache, notify.IdentityMailer{Client: a.DB.Client}, log, identity.Options{
 		SessionLifetime: cfg.SessionLifetime,
 		IdleTimeout:     cfg.SessionIdleTimeout,
 		AccountAttempts: int64(cfg.SignInAttempts),
@@ -169,7 +168,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		AppURL:          cfg.AppURL,
 		// Development on plain http://localhost needs a non-Secure cookie;
 		// HTTPS requests always get a Secure one.
-		SecureCookies: cfg.Env != config.Development,
+		SecureCookies:  cfg.Env != config.Development,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return a, err

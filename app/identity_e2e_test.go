@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"frontdesk/config"
+	"frontdesk/ent"
+	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/user"
 	"frontdesk/gid"
 )
@@ -250,26 +253,34 @@ func TestIdentitySignInIsRateLimited(t *testing.T) {
 	}
 }
 
-var tokenInLog = regexp.MustCompile(`(verify-email|reset-password)\?token=([A-Za-z0-9_%\-]+)`)
+var mailedLink = regexp.MustCompile(`(verify-email|reset-password)\?token=([A-Za-z0-9_%\-]+)`)
 
-// mailedToken finds the last emailed token of a kind in the development
-// mail log.
+// mailedToken waits for the outbox worker to deliver the newest email
+// with a link of this kind and returns its token. Development delivery
+// records every message in sent_messages, which is what staff see as
+// sentMessages.
 func (s *running) mailedToken(t *testing.T, path string) string {
 	t.Helper()
-	var tok string
-	for _, m := range tokenInLog.FindAllStringSubmatch(s.logs.String(), -1) {
-		if m[1] == path {
-			tok = m[2]
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		msgs, err := s.app.DB.Client.SentMessage.Query().Order(ent.Desc(sentmessage.FieldID)).All(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
+		for _, m := range msgs {
+			if l := mailedLink.FindStringSubmatch(m.BodyText); l != nil && l[1] == path {
+				tok, err := url.QueryUnescape(l[2])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tok
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no email with a %s link was sent", path)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if tok == "" {
-		t.Fatalf("no %s link in the log", path)
-	}
-	tok, err := url.QueryUnescape(tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 func TestIdentityEmailFlows(t *testing.T) {
@@ -402,4 +413,45 @@ func TestIdentityWebSocket(t *testing.T) {
 
 	// An anonymous connection still works for public subscriptions.
 	wsSubscribe(t, s, map[string]any{})
+}
+
+// TestIdentitySignInIsRateLimitedPerIP: the per-IP limit counts attempts
+// on different accounts from one client, reads the client from
+// X-Forwarded-For only when the peer is a trusted proxy, and cannot be
+// dodged by a client forging X-Forwarded-For itself.
+func TestIdentitySignInIsRateLimitedPerIP(t *testing.T) {
+	attempt := func(s *running, i int, forwardedFor string) gqlResponse {
+		email := fmt.Sprintf("guess%d@example.com", i)
+		return s.gqlAs(t, signInOp, map[string]any{"in": map[string]any{"email": email, "password": "wrong guess"}},
+			"X-Forwarded-For", forwardedFor)
+	}
+	const limit = 3
+	behindProxy := start(t, func(c *config.Config) {
+		c.SignInAttempts = 100
+		c.SignInIPAttempts = limit
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
+	for i := range limit {
+		if r := attempt(behindProxy, i, "198.51.100.1"); len(r.Errors) > 0 {
+			t.Fatalf("attempt %d within the limit: %+v", i, r.Errors)
+		}
+	}
+	wantCode(t, attempt(behindProxy, limit, "198.51.100.1"), "RATE_LIMITED")
+	// Another client behind the same balancer is not affected.
+	if r := attempt(behindProxy, limit+1, "198.51.100.2"); len(r.Errors) > 0 {
+		t.Fatalf("second client limited with the first: %+v", r.Errors)
+	}
+
+	// Without trusted proxies a forged header changes nothing: every
+	// attempt counts against the TCP peer.
+	direct := start(t, func(c *config.Config) {
+		c.SignInAttempts = 100
+		c.SignInIPAttempts = limit
+	})
+	for i := range limit {
+		if r := attempt(direct, i, fmt.Sprintf("203.0.113.%d", i)); len(r.Errors) > 0 {
+			t.Fatalf("attempt %d within the limit: %+v", i, r.Errors)
+		}
+	}
+	wantCode(t, attempt(direct, limit, "203.0.113.99"), "RATE_LIMITED")
 }

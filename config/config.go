@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -121,6 +122,7 @@ type Config struct {
 	SessionIdleTimeout time.Duration
 	SignInAttempts     int
 	SignInIPAttempts   int
+	TrustedProxies     []netip.Prefix
 	WSAuthRecheck      time.Duration
 }
 
@@ -425,7 +427,15 @@ var vars = []Var{
 	{"FRONTDESK_SESSION_LIFETIME", "720h", "Longest a session lasts, however active.", durationVar(func(c *Config) *time.Duration { return &c.SessionLifetime })},
 	{"FRONTDESK_SESSION_IDLE_TIMEOUT", "168h", "A session unused this long ends; each use slides the window forward.", durationVar(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })},
 	{"FRONTDESK_SIGNIN_ATTEMPTS", "10", "Sign-in attempts allowed per account in 15 minutes before RATE_LIMITED.", intVar(func(c *Config) *int { return &c.SignInAttempts })},
-	{"FRONTDESK_SIGNIN_IP_ATTEMPTS", "100", "Sign-in, registration and password-reset attempts allowed per client IP in 15 minutes before RATE_LIMITED. The IP is the TCP peer: behind a load balancer, every client shares its address, so raise this.", intVar(func(c *Config) *int { return &c.SignInIPAttempts })},
+	{"FRONTDESK_SIGNIN_IP_ATTEMPTS", "100", "Sign-in, registration and password-reset attempts allowed per client IP in 15 minutes before RATE_LIMITED. Behind a load balancer, list it in FRONTDESK_TRUSTED_PROXIES, or every client shares its address.", intVar(func(c *Config) *int { return &c.SignInIPAttempts })},
+	{"FRONTDESK_TRUSTED_PROXIES", "", "Comma-separated IPs or CIDR ranges of the load balancers and reverse proxies in front of Frontdesk, such as `10.0.0.0/8`. When the TCP peer is one of them, the client IP (for sign-in limits and session records) is the rightmost `X-Forwarded-For` entry that is not; otherwise `X-Forwarded-For` is ignored, since clients can forge it.", func(c *Config, v string) error {
+		p, err := parsePrefixes(v)
+		if err != nil {
+			return fmt.Errorf("expected IPs or CIDR ranges separated by commas: %w", err)
+		}
+		c.TrustedProxies = p
+		return nil
+	}},
 	{"FRONTDESK_WS_AUTH_RECHECK", "15s", "How often an open WebSocket re-checks its credentials; a revoked session or deactivated user is disconnected within this time.", durationVar(func(c *Config) *time.Duration { return &c.WSAuthRecheck })},
 }
 
@@ -566,4 +576,31 @@ func int64Var(field func(*Config) *int64) func(*Config, string) error {
 		*field(c) = n
 		return nil
 	}
+}
+
+// parsePrefixes reads comma-separated IP addresses and CIDR ranges; a bare
+// address becomes a single-address range.
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, err
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

@@ -105,3 +105,20 @@ func TestDocsListEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load(env(map[string]string{"FRONTDESK_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7, 2001:db8::/32"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.0.2.7/32 2001:db8::/32" {
+		t.Fatalf("trusted proxies = %v", got)
+	}
+	if _, err := Load(env(map[string]string{"FRONTDESK_TRUSTED_PROXIES": "10.0.0.0/33"})); err == nil || !strings.Contains(err.Error(), "FRONTDESK_TRUSTED_PROXIES") {
+		t.Fatalf("bad range accepted: %v", err)
+	}
+}

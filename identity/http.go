@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -74,11 +73,7 @@ func CredentialFrom(ctx context.Context) string {
 func (s *Service) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		ctx = WithClient(ctx, Client{IP: ip, UserAgent: r.UserAgent()})
+		ctx = WithClient(ctx, Client{IP: clientIP(r, s.opts.TrustedProxies), UserAgent: r.UserAgent()})
 		ctx = context.WithValue(ctx, cookieJarKey{}, &cookieJar{w: w, secure: s.opts.SecureCookies || r.TLS != nil})
 		ctx = context.WithValue(ctx, signedInKey{}, &signedInSlot{})
 

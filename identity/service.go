@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"frontdesk/cache"
@@ -33,7 +34,10 @@ type Options struct {
 	// SecureCookies marks the session cookie Secure even on plain HTTP;
 	// it is always Secure on HTTPS. Off only in development.
 	SecureCookies bool
-	Now           func() time.Time
+	// TrustedProxies are the load balancers and reverse proxies whose
+	// X-Forwarded-For is believed when they are the TCP peer (see clientIP).
+	TrustedProxies []netip.Prefix
+	Now            func() time.Time
 }
 
 // Service runs the account, session and API key flows.
