@@ -116,7 +116,7 @@ func (s *Service) eligibleDiscount(ctx context.Context, client *ent.Client, code
 	switch {
 	case !d.Active, d.StartsAt != nil && now.Before(*d.StartsAt), d.EndsAt != nil && !now.Before(*d.EndsAt):
 		return nil, errcode.Invalidf(errcode.NotEligible, field, "this discount code is not valid now"), nil
-	case d.Kind == discountcode.KindFIXED && d.Currency != currency:
+	case d.Currency != "" && d.Currency != currency:
 		return nil, errcode.Invalidf(errcode.NotEligible, field, "this discount code is for another currency"), nil
 	case subtotal < d.MinSubtotal:
 		return nil, errcode.Invalidf(errcode.NotEligible, field, "the cart does not reach this code's minimum subtotal"), nil

@@ -124,6 +124,10 @@ type Config struct {
 	SignInIPAttempts   int
 	TrustedProxies     []netip.Prefix
 	WSAuthRecheck      time.Duration
+	// Commerce (see docs/checkout.md): the order link in emails, with %s
+	// for the order number, and how long unpaid orders hold stock.
+	OrderURL         string
+	OrderReservation time.Duration
 }
 
 // Var documents one environment variable.
@@ -424,6 +428,17 @@ var vars = []Var{
 		c.AppURL = strings.TrimSuffix(v, "/")
 		return nil
 	}},
+	{"FRONTDESK_ORDER_URL", "", "Link to an order in order emails (confirmation, receipt, shipped, refund), with `%s` where the order number goes, such as `https://shop.example.com/account/orders/%s`. Empty: `<FRONTDESK_APP_URL>/orders/%s`.", func(c *Config, v string) error {
+		if v != "" {
+			u, err := url.Parse(strings.ReplaceAll(v, "%s", "FD-NUMBER"))
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Count(v, "%s") != 1 || strings.Count(v, "%") != 1 {
+				return errors.New("expected an absolute http(s) URL with one %s for the order number, such as https://shop.example.com/orders/%s")
+			}
+		}
+		c.OrderURL = v
+		return nil
+	}},
+	{"FRONTDESK_ORDER_RESERVATION", "30m", "How long a placed order holds its stock (and its discount code use) while payment is pending; the expiry job then cancels it and releases both.", durationVar(func(c *Config) *time.Duration { return &c.OrderReservation })},
 	{"FRONTDESK_SESSION_LIFETIME", "720h", "Longest a session lasts, however active.", durationVar(func(c *Config) *time.Duration { return &c.SessionLifetime })},
 	{"FRONTDESK_SESSION_IDLE_TIMEOUT", "168h", "A session unused this long ends; each use slides the window forward.", durationVar(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })},
 	{"FRONTDESK_SIGNIN_ATTEMPTS", "10", "Sign-in attempts allowed per account in 15 minutes before RATE_LIMITED.", intVar(func(c *Config) *int { return &c.SignInAttempts })},
@@ -495,6 +510,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.SMSAccountSID != "" && (c.SMSAuthToken == "" || c.SMSFrom == "") {
 		problems = append(problems, "FRONTDESK_SMS_ACCOUNT_SID is set: FRONTDESK_SMS_AUTH_TOKEN and FRONTDESK_SMS_FROM are required too")
+	}
+	if c.OrderURL == "" {
+		c.OrderURL = c.AppURL + "/orders/%s"
 	}
 	if c.BookingSecret == "" {
 		if c.Env == Production {

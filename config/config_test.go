@@ -60,6 +60,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"FRONTDESK_ALLOWED_ORIGINS", "*", "origins"},
 		{"FRONTDESK_MIGRATE_ON_START", "maybe", "true or false"},
 		{"FRONTDESK_LOG_LEVEL", "loud", "debug"},
+		{"FRONTDESK_ORDER_URL", "https://shop.example.com/orders", "%s"},
+		{"FRONTDESK_ORDER_URL", "/orders/%s", "absolute"},
+		{"FRONTDESK_ORDER_URL", "https://shop.example.com/%s/%s", "one %s"},
+		{"FRONTDESK_ORDER_RESERVATION", "0s", "positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -120,5 +124,19 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if _, err := Load(env(map[string]string{"FRONTDESK_TRUSTED_PROXIES": "10.0.0.0/33"})); err == nil || !strings.Contains(err.Error(), "FRONTDESK_TRUSTED_PROXIES") {
 		t.Fatalf("bad range accepted: %v", err)
+	}
+}
+
+func TestOrderURLDefaultsToTheApp(t *testing.T) {
+	c, err := Load(env(map[string]string{"FRONTDESK_APP_URL": "https://shop.example.com/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OrderURL != "https://shop.example.com/orders/%s" || c.OrderReservation != 30*time.Minute {
+		t.Fatalf("order url %q, reservation %s", c.OrderURL, c.OrderReservation)
+	}
+	c, err = Load(env(map[string]string{"FRONTDESK_ORDER_URL": "https://shop.example.com/account/orders/%s"}))
+	if err != nil || c.OrderURL != "https://shop.example.com/account/orders/%s" {
+		t.Fatalf("explicit order url: %v %q", err, c.OrderURL)
 	}
 }
