@@ -3,6 +3,7 @@ package calendarsync
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -423,6 +424,12 @@ func TestAppointmentEventsOutNeverDuplicated(t *testing.T) {
 	errs := f.runJobs()
 	if len(errs) != 1 || !msgraph.IsRetryable(errs[0]) || outbox.IsPermanent(errs[0]) || f.g.Creates != 0 {
 		t.Fatalf("throttled attempt: %v, creates %d", errs, f.g.Creates)
+	}
+	// The handler's error carries Graph's Retry-After up to the outbox,
+	// which schedules the retry no sooner (outbox.TestRetryAfterIsHonoured).
+	var throttled interface{ RetryDelay() time.Duration }
+	if !errors.As(errs[0], &throttled) || throttled.RetryDelay() != 2*time.Second {
+		t.Fatalf("throttled attempt lost its Retry-After: %v", errs[0])
 	}
 	run := func() {
 		t.Helper()

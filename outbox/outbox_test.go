@@ -392,3 +392,50 @@ func TestDelayedJobWaitsForRunAt(t *testing.T) {
 		t.Fatalf("runs=%d job=%+v", runs.Load(), got)
 	}
 }
+
+// throttled is an integration error carrying a server's Retry-After.
+type throttled struct{ after time.Duration }
+
+func (e throttled) Error() string             { return "HTTP 429" }
+func (e throttled) RetryDelay() time.Duration { return e.after }
+
+// TestRetryAfterIsHonoured: a failure that says when to come back (a 429
+// with Retry-After) is retried no sooner than that, even when the kind's
+// backoff is shorter; a shorter Retry-After never shortens the backoff.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		backoff time.Duration
+		after   time.Duration
+		want    time.Duration
+	}{
+		{"server asks for longer than the backoff", time.Second, 10 * time.Minute, 10 * time.Minute},
+		{"backoff longer than the server asks", time.Hour, 5 * time.Second, time.Hour},
+		{"wrapped by the handler", time.Second, 90 * time.Second, 90 * time.Second},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := NewRegistry()
+			kind := fmt.Sprintf("throttled-%d", i)
+			reg.Register(Kind{Name: kind, Backoff: func(int) time.Duration { return tt.backoff },
+				Handler: func(ctx context.Context, r *Running) error {
+					var err error = throttled{tt.after}
+					if i == 2 {
+						err = fmt.Errorf("create event: %w", err)
+					}
+					return err
+				}})
+			j := enqueue(t, db.Client, Job{Kind: kind, Payload: map[string]int{}, RunAt: now})
+			w := newWorker(db, reg, Options{Now: func() time.Time { return now }})
+			w.jobCtx = identity.SystemContext(context.Background())
+			w.poll(context.Background(), true)
+			w.wg.Wait()
+			got := db.Client.Job.GetX(context.Background(), j.ID)
+			if got.State != job.StatePENDING || !got.RunAt.Equal(now.Add(tt.want)) {
+				t.Fatalf("state %s, next run %s after the failure, want %s", got.State, got.RunAt.Sub(now), tt.want)
+			}
+		})
+	}
+}

@@ -148,3 +148,20 @@ func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
 }
+
+// retryDelayer is an error that knows when trying again may succeed, such
+// as an HTTP 429 or 503 that came with Retry-After (msgraph.Error and
+// ehr.Error implement it).
+type retryDelayer interface{ RetryDelay() time.Duration }
+
+// nextDelay is how long a failed job waits before its next attempt: the
+// kind's backoff, or longer when the error carries a server's request to
+// wait, which retrying sooner would only turn into another refusal.
+func nextDelay(k *Kind, attempt int, err error) time.Duration {
+	d := k.Backoff(attempt)
+	var rd retryDelayer
+	if errors.As(err, &rd) {
+		d = max(d, rd.RetryDelay())
+	}
+	return d
+}

@@ -530,7 +530,7 @@ func (w *Worker) record(batch []outcome) (err error) {
 				w.log.Error("job dead", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "error", msg)
 			})
 		default:
-			upd.SetState(job.StatePENDING).SetRunAt(now.Add(o.k.Backoff(j.Attempts))).SetLastError(msg)
+			upd.SetState(job.StatePENDING).SetRunAt(now.Add(nextDelay(o.k, j.Attempts, o.err))).SetLastError(msg)
 			logs = append(logs, func() {
 				w.log.Warn("job failed, will retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "error", msg)
 			})

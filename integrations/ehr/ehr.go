@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"frontdesk/integrations/httpretry"
 )
 
 // Patient is who an appointment is for. Identifier is Frontdesk's own key
@@ -63,7 +65,13 @@ type EHR interface {
 type Error struct {
 	Status  int
 	Message string
+	// RetryAfter is the server's Retry-After, when it sent one.
+	RetryAfter time.Duration
 }
+
+// RetryDelay is the server's Retry-After; the outbox waits at least this
+// long before the next attempt.
+func (e *Error) RetryDelay() time.Duration { return e.RetryAfter }
 
 func (e *Error) Error() string { return fmt.Sprintf("ehr: HTTP %d: %s", e.Status, e.Message) }
 
@@ -71,7 +79,7 @@ func (e *Error) Error() string { return fmt.Sprintf("ehr: HTTP %d: %s", e.Status
 func Retryable(err error) bool {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout || e.Status >= 500
+		return httpretry.Status(e.Status)
 	}
 	return err != nil
 }
@@ -132,7 +140,7 @@ func (r rest) do(ctx context.Context, method, path string, in, out any, headers 
 		if len(msg) > 300 {
 			msg = msg[:300]
 		}
-		return &Error{Status: resp.StatusCode, Message: msg}
+		return &Error{Status: resp.StatusCode, Message: msg, RetryAfter: httpretry.After(resp, time.Now())}
 	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {

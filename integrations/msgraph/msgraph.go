@@ -15,10 +15,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"frontdesk/integrations/httpretry"
 )
 
 // Defaults of Config's URLs.
@@ -102,9 +103,11 @@ func (e *Error) Error() string {
 
 // Retryable reports whether trying again later may succeed: throttling,
 // timeouts and server faults.
-func (e *Error) Retryable() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout || e.Status >= 500
-}
+func (e *Error) Retryable() bool { return httpretry.Status(e.Status) }
+
+// RetryDelay is the server's Retry-After; the outbox waits at least this
+// long before the next attempt.
+func (e *Error) RetryDelay() time.Duration { return e.RetryAfter }
 
 // StatusOf returns err's HTTP status, or 0 when err is not an *Error.
 func StatusOf(err error) int {
@@ -228,21 +231,7 @@ func firstLine(s string) string {
 	return s
 }
 
-func retryAfter(resp *http.Response) time.Duration {
-	v := resp.Header.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
+func retryAfter(resp *http.Response) time.Duration { return httpretry.After(resp, time.Now()) }
 
 // do sends a Graph request. target is a path below GraphURL or an absolute
 // link Graph returned (nextLink, deltaLink). in is encoded as JSON; out,
