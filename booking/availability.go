@@ -3,7 +3,6 @@ package booking
 import (
 	"cmp"
 	"slices"
-	"sort"
 	"time"
 
 	"frontdesk/gid"
@@ -106,11 +105,30 @@ func (r Rules) window(q Query) (lo, hi time.Time) {
 // (year, month, day) as absolute intervals, sorted and disjoint. Wall-clock
 // minutes are converted in the practitioner's zone on that date, so a day
 // on which clocks change is shorter or longer in real time, as it is for
-// the people working it.
+// the people working it. The engine's hot loop (appendStarts) computes the
+// same intervals in Unix seconds; TestEngineMatchesReference pins that.
 func (c *Calendar) OpenIntervals(y int, m time.Month, d int) []Interval {
 	date := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	ranges := slices.Clone(c.Weekly[date.Weekday()])
-	overrides := c.Overrides[date.Format(time.DateOnly)]
+	ranges := dayRanges(c.Weekly[date.Weekday()], c.Overrides[date.Format(time.DateOnly)])
+	out := make([]Interval, 0, len(ranges))
+	for _, r := range ranges {
+		start := wallClock(y, m, d, r.Start, c.Location)
+		end := wallClock(y, m, d, r.End, c.Location)
+		if start.Before(end) {
+			out = append(out, Interval{Start: start, End: end})
+		}
+	}
+	return out
+}
+
+// dayRanges returns a day's opening minutes, sorted and disjoint: the
+// weekday's hours plus opening overrides, minus closing ones; nil when
+// an override closes the whole day.
+func dayRanges(weekly []MinuteRange, overrides []Override) []MinuteRange {
+	if len(overrides) == 0 && sortedDisjoint(weekly) {
+		return weekly
+	}
+	ranges := slices.Clone(weekly)
 	for _, o := range overrides {
 		if o.Open && o.Range != nil {
 			ranges = append(ranges, *o.Range)
@@ -126,15 +144,18 @@ func (c *Calendar) OpenIntervals(y int, m time.Month, d int) []Interval {
 		}
 		ranges = subtractRange(ranges, *o.Range)
 	}
-	out := make([]Interval, 0, len(ranges))
-	for _, r := range ranges {
-		start := wallClock(y, m, d, r.Start, c.Location)
-		end := wallClock(y, m, d, r.End, c.Location)
-		if start.Before(end) {
-			out = append(out, Interval{Start: start, End: end})
+	return ranges
+}
+
+// sortedDisjoint reports whether mergeRanges would return rs unchanged
+// (the usual shape of stored weekly hours), so it need not be copied.
+func sortedDisjoint(rs []MinuteRange) bool {
+	for i, r := range rs {
+		if r.Start >= r.End || (i > 0 && rs[i-1].End >= r.Start) {
+			return false
 		}
 	}
-	return out
+	return true
 }
 
 // wallClock returns the instant the practitioner's clock shows minute of
@@ -147,7 +168,7 @@ func wallClock(y int, m time.Month, d, minute int, loc *time.Location) time.Time
 
 // Slots returns the free slots of one practitioner, in start order.
 func (r Rules) Slots(c *Calendar, q Query) []Slot {
-	starts := r.appendStarts(nil, c, q)
+	starts := r.appendStarts(nil, c, q, &scratch{})
 	out := make([]Slot, len(starts))
 	for i, s := range starts {
 		t := time.Unix(s, 0).UTC()
@@ -160,37 +181,120 @@ func (r Rules) Slots(c *Calendar, q Query) []Slot {
 // rather than time.Time values.
 type span struct{ start, end int64 }
 
+// scratch holds buffers reused across the calendars of one query.
+type scratch struct {
+	busy []span
+	days []dayNote
+}
+
+// dayNote is what a calendar says about one local date beyond its weekly
+// hours: overrides and the count of appointments for the daily limit.
+type dayNote struct {
+	day       int64
+	overrides []Override
+	count     int
+}
+
+// notes returns the calendar's overrides and day counts by civil day,
+// sorted, so the day walk matches them with a moving index.
+func (c *Calendar) notes(dst []dayNote) []dayNote {
+	dst = dst[:0]
+	for k, ovs := range c.Overrides {
+		if d, ok := parseDay(k); ok {
+			dst = append(dst, dayNote{day: d, overrides: ovs})
+		}
+	}
+	for k, n := range c.DayCounts {
+		if d, ok := parseDay(k); ok {
+			dst = append(dst, dayNote{day: d, count: n})
+		}
+	}
+	slices.SortFunc(dst, func(a, b dayNote) int { return cmp.Compare(a.day, b.day) })
+	// A day with both overrides and a count appears twice; fold them.
+	out := dst[:0]
+	for _, n := range dst {
+		if k := len(out); k > 0 && out[k-1].day == n.day {
+			if len(n.overrides) > 0 {
+				out[k-1].overrides = n.overrides
+			}
+			out[k-1].count += n.count
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// busySpans returns the calendar's busy time in Unix seconds, sorted and
+// merged.
+func (c *Calendar) busySpans(dst []span) []span {
+	dst = dst[:0]
+	for _, b := range c.Busy {
+		if b.Start.Before(b.End) {
+			dst = append(dst, span{b.Start.Unix(), b.End.Unix()})
+		}
+	}
+	slices.SortFunc(dst, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	out := dst[:0]
+	for _, s := range dst {
+		if k := len(out); k > 0 && s.start <= out[k-1].end {
+			out[k-1].end = max(out[k-1].end, s.end)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // appendStarts appends the Unix start seconds of one practitioner's free
 // slots to dst, in order.
-func (r Rules) appendStarts(dst []int64, c *Calendar, q Query) []int64 {
+func (r Rules) appendStarts(dst []int64, c *Calendar, q Query, sc *scratch) []int64 {
 	lo, hi := r.window(q)
 	if !lo.Before(hi) || r.Interval <= 0 || r.Duration <= 0 {
 		return dst
 	}
-	merged := mergeIntervals(c.Busy)
-	busy := make([]span, len(merged))
-	for i, b := range merged {
-		busy[i] = span{b.Start.Unix(), b.End.Unix()}
-	}
+	sc.busy = c.busySpans(sc.busy)
+	sc.days = c.notes(sc.days)
+	busy, notes := sc.busy, sc.days
 	loS, hiS := lo.Unix(), hi.Unix()
 	dur, step := int64(r.Duration/time.Second), int64(r.Interval/time.Second)
 	before, after := int64(r.BufferBefore/time.Second), int64(r.BufferAfter/time.Second)
 	next := 0 // busy intervals ending before the current slot are behind us
+	note := 0 // notes of earlier days are behind us
+	zone := zoneDays{loc: c.Location}
 	// Walk local dates from the one before lo (an interval may cross
 	// midnight in UTC terms) to the one of hi.
-	first := lo.In(c.Location).AddDate(0, 0, -1)
-	last := hi.In(c.Location)
-	lastDay := time.Date(last.Year(), last.Month(), last.Day(), 12, 0, 0, 0, time.UTC)
-	for day := time.Date(first.Year(), first.Month(), first.Day(), 12, 0, 0, 0, time.UTC); !day.After(lastDay); day = day.AddDate(0, 0, 1) {
-		if r.DailyLimit > 0 && c.DayCounts[day.Format(time.DateOnly)] >= r.DailyLimit {
+	for day, last := dayOf(lo, c.Location)-1, dayOf(hi, c.Location); day <= last; day++ {
+		for note < len(notes) && notes[note].day < day {
+			note++
+		}
+		var overrides []Override
+		if note < len(notes) && notes[note].day == day {
+			if r.DailyLimit > 0 && notes[note].count >= r.DailyLimit {
+				continue
+			}
+			overrides = notes[note].overrides
+		}
+		ranges := dayRanges(c.Weekly[weekdayOf(day)], overrides)
+		if len(ranges) == 0 {
 			continue
 		}
-		for _, open := range c.OpenIntervals(day.Year(), day.Month(), day.Day()) {
+		midnight, plain := zone.midnight(day)
+		for _, mr := range ranges {
+			var start, end int64
+			if plain {
+				start, end = midnight+int64(mr.Start)*60, midnight+int64(mr.End)*60
+			} else {
+				y, m, d := civilDate(day)
+				start, end = wallClock(y, m, d, mr.Start, c.Location).Unix(), wallClock(y, m, d, mr.End, c.Location).Unix()
+				if start >= end {
+					continue
+				}
+			}
 			// Slots step in real time from the interval's start, so on a
 			// change day they stay the duration long and never start in a
 			// wall-clock hour that does not exist.
-			end := open.End.Unix()
-			for t := open.Start.Unix(); t+dur <= end; t += step {
+			for t := start; t+dur <= end; t += step {
 				if t < loS || t >= hiS {
 					continue
 				}
@@ -213,79 +317,102 @@ func (r Rules) appendStarts(dst []int64, c *Calendar, q Query) []int64 {
 // practitioner") each start time appears once, given to the least booked
 // practitioner free then (ties go to the lower ID, so the answer is
 // stable). Times are returned in zone out.
+//
+// Calendars are visited in that order of preference and each start goes
+// to the first one that offers it, recorded in a bitmap of the window's
+// minutes; only the winners are sorted, which is far cheaper than sorting
+// every candidate of twenty calendars.
 func (r Rules) Available(cals []*Calendar, q Query, out *time.Location) []Slot {
 	if len(cals) > maxCalendars {
 		cals = cals[:maxCalendars]
 	}
-	// rank orders calendars by practitioner ID for the tie-break.
 	order := make([]int, len(cals))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(cals[a].PractitionerID, cals[b].PractitionerID) })
-	rank := make([]uint64, len(cals))
-	for r, i := range order {
-		rank[i] = uint64(r)
+	booked := func(c *Calendar) int { return min(max(c.Booked, 0), maxBooked) }
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(booked(cals[a]), booked(cals[b])),
+			cmp.Compare(cals[a].PractitionerID, cals[b].PractitionerID), cmp.Compare(a, b))
+	})
+	lo, hi := r.window(q)
+	taken := newStartSet(lo.Unix(), hi.Unix())
+	type win struct {
+		start int64
+		cal   int
 	}
-	// Each candidate is packed into one integer, start seconds | booked |
-	// rank, so that sorting plain integers orders by start, then least
-	// booked, then ID: much cheaper than sorting structs with a callback
-	// when twenty calendars offer tens of thousands of candidates.
-	var keys []uint64
+	var wins []win
 	var buf []int64
-	for i, c := range cals {
-		booked := uint64(min(max(c.Booked, 0), 1<<bookedBits-1))
-		buf = r.appendStarts(buf[:0], c, q)
+	sc := &scratch{}
+	for _, i := range order {
+		buf = r.appendStarts(buf[:0], cals[i], q, sc)
 		for _, s := range buf {
-			keys = append(keys, uint64(s)<<(bookedBits+rankBits)|booked<<rankBits|rank[i])
+			if taken.add(s) {
+				wins = append(wins, win{s, i})
+			}
 		}
 	}
-	slices.Sort(keys)
-	slots := make([]Slot, 0, len(keys)/max(len(cals), 1)+1)
-	prev := int64(-1)
-	for _, k := range keys {
-		start := int64(k >> (bookedBits + rankBits))
-		if start == prev {
-			continue
-		}
-		prev = start
-		c := cals[order[k&(1<<rankBits-1)]]
-		t := time.Unix(start, 0).In(out)
-		slots = append(slots, Slot{Start: t, End: t.Add(r.Duration), PractitionerID: c.PractitionerID})
+	slices.SortFunc(wins, func(a, b win) int { return cmp.Compare(a.start, b.start) })
+	slots := make([]Slot, len(wins))
+	for k, w := range wins {
+		t := time.Unix(w.start, 0).In(out)
+		slots[k] = Slot{Start: t, End: t.Add(r.Duration), PractitionerID: cals[w.cal].PractitionerID}
 	}
 	return slots
 }
 
-// Packing of Available's sort keys: 34 bits of Unix seconds (until the
-// year 2514), 20 of booked count, 10 of practitioner rank.
+// maxCalendars bounds the calendars of one query and maxBooked the booked
+// count the round robin tells apart (the limits of the earlier packed
+// sort keys, kept so that answers do not change).
 const (
-	bookedBits   = 20
-	rankBits     = 10
-	maxCalendars = 1 << rankBits
+	maxCalendars = 1 << 10
+	maxBooked    = 1<<20 - 1
 )
 
-func mergeIntervals(in []Interval) []Interval {
-	s := slices.Clone(in)
-	slices.SortFunc(s, func(a, b Interval) int { return a.Start.Compare(b.Start) })
-	var out []Interval
-	for _, iv := range s {
-		if !iv.Start.Before(iv.End) {
-			continue
-		}
-		if n := len(out); n > 0 && !iv.Start.After(out[n-1].End) {
-			if iv.End.After(out[n-1].End) {
-				out[n-1].End = iv.End
-			}
-			continue
-		}
-		out = append(out, iv)
+// startSet records which slot starts are taken: a bitmap of the window's
+// minutes (slot starts fall on whole minutes in every current zone), with
+// a map for anything else.
+type startSet struct {
+	base  int64
+	bits  []uint64
+	other map[int64]struct{}
+}
+
+// maxBitmapMinutes bounds the bitmap (a little over a year: 66 KiB).
+const maxBitmapMinutes = 370 * 24 * 60
+
+func newStartSet(lo, hi int64) *startSet {
+	s := &startSet{base: lo - ((lo%60)+60)%60}
+	if n := (hi - s.base) / 60; hi > lo && n < maxBitmapMinutes {
+		s.bits = make([]uint64, n/64+1)
 	}
-	return out
+	return s
+}
+
+// add records start and reports whether it was new.
+func (s *startSet) add(start int64) bool {
+	if off := start - s.base; off >= 0 && off%60 == 0 && off/60 < int64(len(s.bits))*64 {
+		i := off / 60
+		w, b := i/64, uint64(1)<<(i%64)
+		if s.bits[w]&b != 0 {
+			return false
+		}
+		s.bits[w] |= b
+		return true
+	}
+	if _, ok := s.other[start]; ok {
+		return false
+	}
+	if s.other == nil {
+		s.other = map[int64]struct{}{}
+	}
+	s.other[start] = struct{}{}
+	return true
 }
 
 func mergeRanges(in []MinuteRange) []MinuteRange {
 	s := slices.Clone(in)
-	sort.Slice(s, func(i, j int) bool { return s[i].Start < s[j].Start })
+	slices.SortFunc(s, func(a, b MinuteRange) int { return cmp.Compare(a.Start, b.Start) })
 	var out []MinuteRange
 	for _, r := range s {
 		if r.Start >= r.End {

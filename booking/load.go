@@ -11,8 +11,8 @@ import (
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/externalbusyblock"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/predicate"
 	"frontdesk/ent/service"
-	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
 	"frontdesk/identity"
 )
@@ -142,13 +142,8 @@ func (e *Engine) loadCalendars(ctx context.Context, client *ent.Client, serviceI
 		byID[p.ID] = cals[i]
 	}
 
-	hours, err := client.WeeklyHours.Query().Where(weeklyhours.PractitionerIDIn(ids...)).All(ctx)
-	if err != nil {
+	if err := readWeeklyHours(ctx, client, byID, ids); err != nil {
 		return nil, nil, fmt.Errorf("load weekly hours: %w", err)
-	}
-	for _, h := range hours {
-		c := byID[h.PractitionerID]
-		c.Weekly[h.Weekday] = append(c.Weekly[h.Weekday], MinuteRange{h.StartMinute, h.EndMinute})
 	}
 
 	// Local dates differ from UTC dates by at most a day either way.
@@ -173,38 +168,40 @@ func (e *Engine) loadCalendars(ctx context.Context, client *ent.Client, serviceI
 	// touches.
 	now := e.now()
 	lo, hi := from.Add(-36*time.Hour), to.Add(36*time.Hour)
-	aq := client.Appointment.Query()
+	where := []predicate.Appointment{
+		appointment.PractitionerIDIn(ids...),
+		// The lower bound on blocked_start lets the (practitioner_id,
+		// blocked_start) index range-scan the window instead of every
+		// earlier appointment; no appointment spans more than maxSpan.
+		appointment.BlockedStartGT(lo.Add(-maxSpan)), appointment.BlockedStartLT(hi),
+		appointment.BlockedEndGT(lo),
+		appointment.StateIn(blockingStates...),
+		appointment.Or(appointment.HoldExpiresAtIsNil(), appointment.HoldExpiresAtGT(now)),
+	}
 	if exclude != "" {
 		// A rescheduled appointment does not block its own new time.
-		aq = aq.Where(appointment.IDNEQ(exclude))
+		where = append(where, appointment.IDNEQ(exclude))
 	}
-	apts, err := aq.
-		Where(
-			appointment.PractitionerIDIn(ids...),
-			// The lower bound on blocked_start lets the (practitioner_id,
-			// blocked_start) index range-scan the window instead of every
-			// earlier appointment; no appointment spans more than
-			// maxSpan.
-			appointment.BlockedStartGT(lo.Add(-maxSpan)), appointment.BlockedStartLT(hi),
-			appointment.BlockedEndGT(lo),
-			appointment.StateIn(blockingStates...),
-			appointment.Or(appointment.HoldExpiresAtIsNil(), appointment.HoldExpiresAtGT(now)),
-		).
-		Select(appointment.FieldPractitionerID, appointment.FieldServiceID, appointment.FieldStartAt,
-			appointment.FieldBlockedStart, appointment.FieldBlockedEnd).
-		All(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load appointments: %w", err)
-	}
-	for _, a := range apts {
-		c := byID[a.PractitionerID]
-		c.Busy = append(c.Busy, Interval{a.BlockedStart, a.BlockedEnd})
-		if a.ServiceID == svc.ID {
-			c.DayCounts[a.StartAt.In(c.Location).Format(time.DateOnly)]++
+	// Day keys are formatted once per local date, not per appointment.
+	keys := map[int64]string{}
+	err = readAppointments(ctx, client, byID, svc.ID, where, func(a busyRow) {
+		c := a.practitioner
+		c.Busy = append(c.Busy, Interval{a.blockedStart, a.blockedEnd})
+		if a.sameService {
+			day := dayOf(a.start, c.Location)
+			k, ok := keys[day]
+			if !ok {
+				k = a.start.In(c.Location).Format(time.DateOnly)
+				keys[day] = k
+			}
+			c.DayCounts[k]++
 		}
-		if !a.StartAt.Before(from) && a.StartAt.Before(to) {
+		if !a.start.Before(from) && a.start.Before(to) {
 			c.Booked++
 		}
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load appointments: %w", err)
 	}
 
 	busy, err := client.ExternalBusyBlock.Query().

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
@@ -61,4 +63,17 @@ func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error 
 func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
 	t.n.Add(1)
 	return t.Tx.Query(ctx, query, args, v)
+}
+
+// QueryContext passes ent's raw queries (client.QueryContext) through to
+// a database/sql based driver, counting them.
+func (c *QueryCounter) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	q, ok := c.Driver.(interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("driver %T does not support QueryContext", c.Driver)
+	}
+	c.n.Add(1)
+	return q.QueryContext(ctx, query, args...)
 }
