@@ -479,3 +479,36 @@ func mustJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+// TestCancelWhileEventIsCreatedLeavesNoOrphan: the appointment is
+// cancelled, and its delete job runs, while Graph is still creating the
+// event (so no event row exists yet for the delete job to find). The
+// event must still end up deleted, not left in the practitioner's Outlook.
+func TestCancelWhileEventIsCreatedLeavesNoOrphan(t *testing.T) {
+	f := newFixture(t)
+	f.linkCalendar()
+	ctx := context.Background()
+	guest := &booking.Guest{Name: "Jo Patient", Email: "jo@example.com", Phone: "+61412345678"}
+	h, err := f.eng.HoldSlot(ctx, booking.HoldInput{ServiceID: f.svc.ID, PractitionerID: f.prac.ID, Start: f.at("2026-05-04 10:00")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.eng.Book(ctx, booking.BookInput{AppointmentID: h.Appointment.ID, HoldToken: h.Token, Guest: guest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := &outbox.Running{ID: "job_race", Kind: KindEventUpsert, Payload: mustJSON(eventPayload{AppointmentID: b.Appointment.ID})}
+	var deleteErr error
+	f.g.AfterCreate(func(msgraph.Event) {
+		if _, err := f.eng.Cancel(f.admin, booking.ChangeInput{AppointmentID: b.Appointment.ID, Reason: "patient called"}); err != nil {
+			t.Error(err)
+		}
+		deleteErr = f.sync.runEventDelete(ctx, &outbox.Running{ID: "job_del", Kind: KindEventDelete, Payload: payload.Payload})
+	})
+	if err := f.sync.runEventUpsert(ctx, payload); err != nil || deleteErr != nil {
+		t.Fatalf("upsert: %v, delete during create: %v", err, deleteErr)
+	}
+	if f.g.Creates != 1 || len(f.g.Events(mailbox)) != 0 || f.db.Client.CalendarEvent.Query().CountX(ctx) != 0 {
+		t.Fatalf("orphan: %d created, %d left in Outlook, %d rows", f.g.Creates, len(f.g.Events(mailbox)), f.db.Client.CalendarEvent.Query().CountX(ctx))
+	}
+}

@@ -77,10 +77,26 @@ func (s *Sync) runEventUpsert(ctx context.Context, j *outbox.Running) error {
 	if err != nil {
 		return graphErr(err)
 	}
-	return s.client.CalendarEvent.Create().SetAppointmentID(a.ID).SetMailbox(link.Mailbox).SetEventID(created.ID).
+	err = s.client.CalendarEvent.Create().SetAppointmentID(a.ID).SetMailbox(link.Mailbox).SetEventID(created.ID).
 		OnConflictColumns(calendarevent.FieldAppointmentID).
 		Update(func(u *ent.CalendarEventUpsert) { u.UpdateMailbox().UpdateEventID().UpdateUpdatedAt() }).
 		Exec(ctx)
+	if err != nil {
+		return err
+	}
+	// The appointment may have been cancelled while Graph created the
+	// event, and the cancellation's delete job may have run before the row
+	// above existed and found nothing to delete. Reading the state after
+	// writing the row closes that gap: either that job saw the row, or
+	// this read sees the cancellation (deleting twice is harmless).
+	state, err := s.client.Appointment.Query().Where(appointment.ID(a.ID)).Select(appointment.FieldState).String(ctx)
+	if err != nil {
+		return err
+	}
+	if appointment.State(state) == appointment.StateCANCELLED {
+		return s.deleteEvent(ctx, a.ID)
+	}
+	return nil
 }
 
 // eventOf is the Outlook event of an appointment. It carries no clinical
@@ -148,8 +164,10 @@ func (s *Sync) deleteEvent(ctx context.Context, id gid.ID) error {
 	} else if err != nil {
 		return err
 	}
-	if err := s.graph.DeleteEvent(ctx, ev.Mailbox, ev.EventID); err != nil {
+	// Already gone in Outlook (deleted there, or by a racing job) is done.
+	if err := s.graph.DeleteEvent(ctx, ev.Mailbox, ev.EventID); err != nil && !msgraph.IsNotFound(err) {
 		return graphErr(err)
 	}
-	return s.client.CalendarEvent.DeleteOne(ev).Exec(ctx)
+	_, err = s.client.CalendarEvent.Delete().Where(calendarevent.ID(ev.ID)).Exec(ctx)
+	return err
 }

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,8 @@ type Server struct {
 	TokenRequests int
 	Creates       int // successful event creations (not dedupes)
 	Requests      []string
+
+	afterCreate atomic.Pointer[func(msgraph.Event)]
 }
 
 type stored struct {
@@ -493,13 +496,22 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, user, cal s
 		graphError(w, http.StatusBadRequest, "InvalidRequest", "bad event")
 		return
 	}
+	ev, created := s.storeEvent(user, cal, in)
+	if hook := s.afterCreate.Load(); created && hook != nil {
+		(*hook)(ev)
+	}
+	writeJSON(w, http.StatusCreated, ev)
+}
+
+// storeEvent creates in, or finds the event an earlier create with the
+// same transactionId made (Graph's dedupe).
+func (s *Server) storeEvent(user, cal string, in msgraph.Event) (msgraph.Event, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if in.TransactionID != "" {
 		for _, st := range s.events {
 			if st.user == user && st.ev.TransactionID == in.TransactionID && !st.deleted {
-				writeJSON(w, http.StatusCreated, st.ev)
-				return
+				return st.ev, false
 			}
 		}
 	}
@@ -511,8 +523,13 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, user, cal s
 	s.version++
 	s.events[in.ID] = &stored{user: user, cal: cal, ev: in, version: s.version}
 	s.Creates++
-	writeJSON(w, http.StatusCreated, in)
+	return in, true
 }
+
+// AfterCreate runs f after each new event is stored and before Graph's
+// answer reaches the caller: the window in which a test can make things
+// happen while the caller does not yet know the event's id.
+func (s *Server) AfterCreate(f func(msgraph.Event)) { s.afterCreate.Store(&f) }
 
 func (s *Server) changeEvent(w http.ResponseWriter, r *http.Request, user, id string) {
 	var patch map[string]json.RawMessage
