@@ -21,6 +21,7 @@ import (
 	"frontdesk/cache"
 	"frontdesk/calendarsync"
 	"frontdesk/catalog"
+	"frontdesk/commerce"
 	"frontdesk/config"
 	"frontdesk/database"
 	"frontdesk/ehrsync"
@@ -81,7 +82,11 @@ type App struct {
 	EHR *ehrsync.Sync
 	// Catalog is the catalog service (seeding and benchmarks use it).
 	Catalog *catalog.Service
-	media   storage.Store
+	// Commerce runs carts, checkout and orders; its payment handlers are
+	// registered on Webhooks and its jobs (refunds, reservation expiry)
+	// on Jobs.
+	Commerce *commerce.Service
+	media    storage.Store
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -158,6 +163,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			MaxImagesPerProduct: cfg.MaxImagesPerProduct,
 		},
 	})
+	a.Commerce = commerce.New(a.DB.Client, commerce.CatalogAdapter{Service: a.Catalog}, a.Payments, a.Events, log,
+		commerce.Options{ReservationTTL: cfg.OrderReservation, OrderURL: cfg.OrderURL})
+	a.Commerce.Register(a.Jobs)
+	a.Commerce.RegisterWebhooks(a.Webhooks)
 	// Verification and reset mail goes through the outbox like every other
 	// message (and into sentMessages in development).
 	a.Identity, err = identity.New(a.DB.Client, a.Cache, notify.IdentityMailer{Client: a.DB.Client}, log, identity.Options{
@@ -174,7 +183,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		return a, err
 	}
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
 		Log:        log,

@@ -62,20 +62,38 @@ func (s *Service) Cart(ctx context.Context, token string) (*ent.Cart, error) {
 		}
 		return c, err
 	}
+	return s.ownCart(ctx, s.client)
+}
+
+// ownCart returns the signed-in viewer's newest open cart, or nil. The
+// token is only ever known to the device that created the cart, so this is
+// how a customer's other devices reach it.
+func (s *Service) ownCart(ctx context.Context, client *ent.Client) (*ent.Cart, error) {
 	v := identity.ViewerFrom(ctx)
 	if v == nil || v.UserID == "" {
 		return nil, identity.ErrUnauthenticated
 	}
-	c, err := s.client.Cart.Query().Where(cart.UserID(v.UserID), cart.OrderIDIsNil()).
-		Order(ent.Desc(cart.FieldCreatedAt)).First(ctx)
+	c, err := client.Cart.Query().Where(cart.UserID(v.UserID), cart.OrderIDIsNil()).
+		Order(ent.Desc(cart.FieldCreatedAt), ent.Desc(cart.FieldID)).First(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}
-	return c, err
+	if err != nil {
+		return nil, fmt.Errorf("find customer cart: %w", err)
+	}
+	return c, nil
 }
 
-// openCart returns the cart for token that has not become an order yet.
+// openCart returns the cart for token that has not become an order yet;
+// without a token, the signed-in viewer's own open cart.
 func (s *Service) openCart(ctx context.Context, client *ent.Client, token string) (*ent.Cart, error) {
+	if token == "" {
+		c, err := s.ownCart(ctx, client)
+		if err == nil && c == nil {
+			err = ErrCartNotFound
+		}
+		return c, err
+	}
 	c, err := client.Cart.Query().Where(cart.TokenHash(hashToken(token))).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, ErrCartNotFound

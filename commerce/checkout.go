@@ -37,12 +37,19 @@ func (s *Service) PlaceOrder(ctx context.Context, cartToken, idempotencyKey stri
 	if key == "" || len(key) > 100 {
 		return nil, errcode.UserErrors{errcode.Invalidf(errcode.Invalid, "idempotencyKey", "send 1 to 100 characters, such as a UUID made once per checkout")}
 	}
-	c, err := s.client.Cart.Query().Where(cart.TokenHash(hashToken(cartToken))).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, ErrCartNotFound
+	if cartToken == "" {
+		// A signed-in customer's own cart. Once ordered it is closed, so a
+		// retry finds its order by the key instead.
+		if o, err := s.ownOrderByKey(ctx, key); err != nil || o != nil {
+			if err != nil {
+				return nil, err
+			}
+			return s.pay(ctx, o)
+		}
 	}
+	c, err := s.placeableCart(ctx, cartToken)
 	if err != nil {
-		return nil, fmt.Errorf("find cart: %w", err)
+		return nil, err
 	}
 	scoped := string(c.ID) + ":" + key
 	o, err := s.client.Order.Query().Where(order.IdempotencyKey(scoped)).Only(ctx)
@@ -70,6 +77,41 @@ func (s *Service) PlaceOrder(ctx context.Context, cartToken, idempotencyKey stri
 		return nil, err
 	}
 	return s.pay(ctx, o)
+}
+
+// placeableCart finds the cart to order: by token (open or already
+// ordered, for retries), or the signed-in viewer's open cart.
+func (s *Service) placeableCart(ctx context.Context, token string) (*ent.Cart, error) {
+	if token == "" {
+		return s.openCart(ctx, s.client, "")
+	}
+	c, err := s.client.Cart.Query().Where(cart.TokenHash(hashToken(token))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, ErrCartNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find cart: %w", err)
+	}
+	return c, nil
+}
+
+// ownOrderByKey returns the signed-in viewer's order placed with the
+// idempotency key from any of their carts, or nil.
+func (s *Service) ownOrderByKey(ctx context.Context, key string) (*ent.Order, error) {
+	v := identity.ViewerFrom(ctx)
+	if v == nil || v.UserID == "" {
+		return nil, identity.ErrUnauthenticated
+	}
+	os, err := s.client.Order.Query().Where(order.UserID(v.UserID), order.IdempotencyKeyHasSuffix(":"+key)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find order: %w", err)
+	}
+	for _, o := range os {
+		if o.CartID != nil && o.IdempotencyKey == string(*o.CartID)+":"+key {
+			return o, nil
+		}
+	}
+	return nil, nil
 }
 
 func (s *Service) placeTx(ctx context.Context, tx *ent.Tx, cartID gid.ID, scoped string) (*ent.Order, error) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"frontdesk/commerce"
 	"frontdesk/ent"
 	"frontdesk/errcode"
 	"frontdesk/gid"
@@ -45,6 +46,9 @@ func (r *Resolver) visible(ctx context.Context, n ent.Noder) ent.Noder {
 		return nil
 	}
 	if u, ok := n.(*ent.User); ok && !identity.CanViewUser(ctx, u) {
+		return nil
+	}
+	if o, ok := n.(*ent.Order); ok && !commerce.CanView(ctx, o) {
 		return nil
 	}
 	return n

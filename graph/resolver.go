@@ -7,6 +7,7 @@ import (
 	"frontdesk/booking"
 	"frontdesk/calendarsync"
 	"frontdesk/catalog"
+	"frontdesk/commerce"
 	"frontdesk/ehrsync"
 	"frontdesk/ent"
 	"frontdesk/events"
@@ -31,4 +32,6 @@ type Resolver struct {
 	EHR      *ehrsync.Sync
 	// Identity runs accounts, sessions and API keys.
 	Identity *identity.Service
+	// Commerce runs carts, checkout and orders (package commerce).
+	Commerce *commerce.Service
 }

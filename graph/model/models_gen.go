@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"fmt"
 	"frontdesk/booking/intake"
+	"frontdesk/commerce/address"
 	"frontdesk/ent"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/ehrmapping"
+	"frontdesk/ent/order"
 	"frontdesk/ent/product"
 	"frontdesk/ent/service"
 	"frontdesk/errcode"
@@ -19,6 +21,16 @@ import (
 	"strconv"
 	"time"
 )
+
+// Input of addCartLine.
+type AddCartLineInput struct {
+	// The cart token; optional for a signed-in customer's own cart.
+	CartToken *string `json:"cartToken,omitempty"`
+	// The variant to add.
+	VariantID gid.ID `json:"variantId"`
+	// How many (1 to 999); added to the line of the same variant if there is one.
+	Quantity int `json:"quantity"`
+}
 
 // Add a date override.
 type AddDateOverrideInput struct {
@@ -52,6 +64,14 @@ type APIKeyPayload struct {
 	APIKey *ent.APIKey `json:"apiKey,omitempty"`
 	// Why the request failed, if it did.
 	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Input of applyDiscountCode.
+type ApplyDiscountCodeInput struct {
+	// The cart token; optional for a signed-in customer's own cart.
+	CartToken *string `json:"cartToken,omitempty"`
+	// The code, in any case.
+	Code string `json:"code"`
 }
 
 // The result of a change to an appointment.
@@ -108,6 +128,22 @@ type CancelAppointmentInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// Input of cancelOrder.
+type CancelOrderInput struct {
+	// The order.
+	OrderID gid.ID `json:"orderId"`
+	// Why (required, recorded in the history).
+	Reason string `json:"reason"`
+}
+
+// Result of a cart mutation.
+type CartPayload struct {
+	// The cart after the change, priced as of now; null when userErrors is not empty.
+	Cart *Cart `json:"cart,omitempty"`
+	// Expected failures: OUT_OF_STOCK, NOT_FOUND, INVALID fields, CONFLICT when the cart was already ordered. Nothing was changed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // Result of a category mutation.
 type CategoryPayload struct {
 	// The category after the change.
@@ -140,6 +176,16 @@ type CollectionProductsInput struct {
 	ProductIds []gid.ID `json:"productIds"`
 }
 
+// Input of completeDevelopmentPayment.
+type CompleteDevelopmentPaymentInput struct {
+	// The order.
+	OrderID gid.ID `json:"orderId"`
+	// The cart token the order was placed with (guests).
+	OrderToken *string `json:"orderToken,omitempty"`
+	// True pays the order; false declines the card.
+	Succeed bool `json:"succeed"`
+}
+
 // A new partner API key.
 type CreateAPIKeyInput struct {
 	// What the key is for, such as the partner's name.
@@ -157,6 +203,22 @@ type CreateAPIKeyPayload struct {
 	// The key's token, shown only this once: send it as `Authorization: Bearer <token>`. Null on failure.
 	Token *string `json:"token,omitempty"`
 	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Input of createCart.
+type CreateCartInput struct {
+	// The ISO 4217 currency of the cart, such as AUD; every variant added must be priced in it.
+	Currency string `json:"currency"`
+}
+
+// Result of createCart.
+type CreateCartPayload struct {
+	// The new cart; null when userErrors is not empty.
+	Cart *Cart `json:"cart,omitempty"`
+	// The cart token: keep it (local storage, keychain). Every cart mutation takes it, and it later opens the order. It is shown only this once.
+	CartToken *string `json:"cartToken,omitempty"`
+	// Expected failures, such as an invalid currency.
 	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
@@ -290,6 +352,18 @@ type DeletePayload struct {
 	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
+// Input of fulfilOrder.
+type FulfilOrderInput struct {
+	// A PAID order.
+	OrderID gid.ID `json:"orderId"`
+	// The carrier, such as Australia Post.
+	Carrier *string `json:"carrier,omitempty"`
+	// The tracking number.
+	TrackingNumber *string `json:"trackingNumber,omitempty"`
+	// An https:// tracking link; the shipped email links to it.
+	TrackingURL *string `json:"trackingUrl,omitempty"`
+}
+
 // A guest's contact details.
 type GuestInput struct {
 	// Full name.
@@ -392,6 +466,18 @@ type MarkAppointmentInput struct {
 	AppointmentID gid.ID `json:"appointmentId"`
 }
 
+// Input of markOrderDelivered.
+type MarkOrderDeliveredInput struct {
+	// A FULFILLED order.
+	OrderID gid.ID `json:"orderId"`
+}
+
+// Input of mergeCart.
+type MergeCartInput struct {
+	// The guest cart token held before signing in.
+	CartToken string `json:"cartToken"`
+}
+
 // A price: minor units and an ISO 4217 currency.
 type MoneyInput struct {
 	// Minor units, such as 1250 for A$12.50. Must not be negative.
@@ -415,6 +501,50 @@ type OkPayload struct {
 	// True when the request was accepted.
 	Ok bool `json:"ok"`
 	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Conditions on the staff order list. Omitted fields do not filter.
+type OrderFilter struct {
+	// Orders in any of these states.
+	States []order.State `json:"states,omitempty"`
+	// Placed at or after this time.
+	PlacedFrom *time.Time `json:"placedFrom,omitempty"`
+	// Placed before this time.
+	PlacedTo *time.Time `json:"placedTo,omitempty"`
+	// Placed by this customer (user ID).
+	CustomerID *gid.ID `json:"customerId,omitempty"`
+	// Total at least this many minor units.
+	MinTotal *int `json:"minTotal,omitempty"`
+	// Total at most this many minor units.
+	MaxTotal *int `json:"maxTotal,omitempty"`
+	// An order number (exact, such as FD-7K3M9Q2A) or the start of the contact email.
+	Search *string `json:"search,omitempty"`
+}
+
+// Result of an order mutation.
+type OrderPayload struct {
+	// The order after the change; null when userErrors is not empty.
+	Order *ent.Order `json:"order,omitempty"`
+	// Expected failures, such as CONFLICT when the order's state does not allow the change. Nothing was changed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Input of placeOrder.
+type PlaceOrderInput struct {
+	// The cart token. Required for guests; a signed-in customer may omit it to order their newest open cart.
+	CartToken *string `json:"cartToken,omitempty"`
+	// A key made once per checkout attempt (such as a UUID), 1 to 100 characters. Sending the same cart and key again returns the same order and PaymentIntent, so retry freely after a network failure.
+	IdempotencyKey string `json:"idempotencyKey"`
+}
+
+// Result of placeOrder.
+type PlaceOrderPayload struct {
+	// The order, PENDING_PAYMENT until the payment is confirmed (PAID at once when nothing is owed); null when userErrors is not empty.
+	Order *ent.Order `json:"order,omitempty"`
+	// The payment to confirm with Stripe.js or the mobile SDK; null when nothing is owed.
+	Payment *PaymentIntent `json:"payment,omitempty"`
+	// Why the cart could not be ordered (missing details, OUT_OF_STOCK, a used-up discount code, PAYMENT_FAILED when the payment could not be set up). Nothing was ordered and no stock reserved.
 	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
@@ -510,6 +640,16 @@ type ProductRefInput struct {
 	ID gid.ID `json:"id"`
 }
 
+// Input of refundOrder.
+type RefundOrderInput struct {
+	// A paid order.
+	OrderID gid.ID `json:"orderId"`
+	// Minor units to refund; omit to refund everything not yet refunded.
+	Amount *int `json:"amount,omitempty"`
+	// Why (required, recorded in the history).
+	Reason string `json:"reason"`
+}
+
 // A new customer account.
 type RegisterInput struct {
 	// Email address; it is the sign-in name. Case does not matter.
@@ -520,6 +660,20 @@ type RegisterInput struct {
 	Name *string `json:"name,omitempty"`
 	// Phone number in E.164 form, such as +61412345678.
 	Phone *string `json:"phone,omitempty"`
+}
+
+// Input of removeCartLine.
+type RemoveCartLineInput struct {
+	// The cart token; optional for a signed-in customer's own cart.
+	CartToken *string `json:"cartToken,omitempty"`
+	// The line.
+	LineID gid.ID `json:"lineId"`
+}
+
+// Input of removeDiscountCode.
+type RemoveDiscountCodeInput struct {
+	// The cart token; optional for a signed-in customer's own cart.
+	CartToken *string `json:"cartToken,omitempty"`
 }
 
 // Input of requestEmailVerification.
@@ -644,6 +798,20 @@ type ServicePriceInput struct {
 	Currency string `json:"currency"`
 }
 
+// Input of setCheckoutDetails. Omitted fields are left as they are.
+type SetCheckoutDetailsInput struct {
+	// The cart token; optional for a signed-in customer's own cart.
+	CartToken *string `json:"cartToken,omitempty"`
+	// The contact email for the order and its notifications.
+	Email *string `json:"email,omitempty"`
+	// Where to ship; also the billing address unless one is given.
+	ShippingAddress *address.Address `json:"shippingAddress,omitempty"`
+	// The billing address, when it differs from the shipping address.
+	BillingAddress *address.Address `json:"billingAddress,omitempty"`
+	// One of the cart's `shippingMethods`.
+	ShippingMethodID *gid.ID `json:"shippingMethodId,omitempty"`
+}
+
 // Sets the EHR id a service or practitioner maps to.
 type SetEHRMappingInput struct {
 	// What is mapped.
@@ -759,6 +927,16 @@ type UnlinkPractitionerCalendarPayload struct {
 	PractitionerID *gid.ID `json:"practitionerId,omitempty"`
 	// Why it was refused.
 	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Input of updateCartLine.
+type UpdateCartLineInput struct {
+	// The cart token; optional for a signed-in customer's own cart.
+	CartToken *string `json:"cartToken,omitempty"`
+	// The line.
+	LineID gid.ID `json:"lineId"`
+	// The new quantity (0 removes the line).
+	Quantity int `json:"quantity"`
 }
 
 // Input of updateCategory: fields left out do not change.
