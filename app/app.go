@@ -149,6 +149,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		ManageKey:      []byte(cfg.BookingSecret),
 		Changes:        booking.Sinks{a.Calendar, a.EHR, booking.EventSink{Bus: a.Events}},
 	})
+	a.Booking.EnableNotifications(booking.NotifyOptions{AppURL: cfg.AppURL, Reminders: cfg.BookingReminders,
+		Organizer: cfg.MailFrom, Log: log}).Register(a.Jobs)
+	a.Booking.RegisterPayments(a.Webhooks, a.Jobs)
 	booking.RegisterJobs(a.Jobs, a.Booking)
 	media, err := openStorage(ctx, cfg)
 	if err != nil {

@@ -38,6 +38,10 @@ type Engine struct {
 	// jobs (notifications, EHR, calendar) atomically with it; Committed
 	// runs after commit, for the event bus (subscriptions).
 	Changes ChangeSink
+
+	// notes announces late-payment refunds; nil until
+	// EnableNotifications (notifications.go).
+	notes *Notifier
 }
 
 // Options configure New.

@@ -275,7 +275,7 @@ type Booking struct {
 
 // Book books a held slot. A free service is confirmed at once; a paid one
 // waits for payment in PENDING_PAYMENT, keeping its time for another
-// HoldTTL, and is confirmed by PaymentSucceeded.
+// HoldTTL, and is confirmed by the payment webhook (webhooks.go).
 func (e *Engine) Book(ctx context.Context, in BookInput) (*Booking, error) {
 	v := identity.ViewerFrom(ctx)
 	staff := v.Can(identity.ManageBookings)
@@ -442,64 +442,6 @@ func (e *Engine) checkEligible(ctx context.Context, svc *ent.Service, patientID,
 	return errcode.Invalidf(errcode.NotEligible, "serviceId", msg)
 }
 
-// PaymentOutcome says what PaymentSucceeded did.
-type PaymentOutcome string
-
-// Payment outcomes.
-const (
-	// PaymentConfirmed: the appointment is confirmed (or already was).
-	PaymentConfirmed PaymentOutcome = "CONFIRMED"
-	// PaymentRefunded: the hold had expired and its time was released
-	// before the money arrived; the payment was refunded and the patient
-	// should be offered other times.
-	PaymentRefunded PaymentOutcome = "REFUNDED"
-)
-
-// PaymentSucceeded confirms the appointment a payment intent was created
-// for. The payments webhook calls it with a system context; repeated
-// deliveries are harmless.
-func (e *Engine) PaymentSucceeded(ctx context.Context, intentID string) (PaymentOutcome, *ent.Appointment, error) {
-	if _, err := identity.Require(ctx, identity.ManageBookings); err != nil {
-		return "", nil, err
-	}
-	a, err := e.Client.Appointment.Query().Where(appointment.PaymentIntentID(intentID)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return "", nil, ErrAppointmentNotFound
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("find appointment for payment: %w", err)
-	}
-	switch a.State {
-	case appointment.StateCONFIRMED, appointment.StateCOMPLETED, appointment.StateNO_SHOW:
-		return PaymentConfirmed, a, nil
-	case appointment.StatePENDING_PAYMENT:
-		// Confirming is conditional on the state, so it wins or loses
-		// atomically against the expiry sweep.
-		var out *ent.Appointment
-		err := e.inTx(ctx, "", func(tx *ent.Tx, done *[]Change) error {
-			out, err = e.transition(ctx, tx, done, a, appointment.StateCONFIRMED, "", "payment succeeded", nil)
-			return err
-		})
-		if err == nil {
-			return PaymentConfirmed, out.Unwrap(), nil
-		}
-		if _, isUser := errcode.AsUserErrors(err); !isUser {
-			return "", nil, err
-		}
-		// Lost against the sweep: reload and fall through to refund.
-		if a, err = e.Client.Appointment.Get(ctx, a.ID); err != nil {
-			return "", nil, fmt.Errorf("reload appointment: %w", err)
-		}
-		if a.State != appointment.StateCANCELLED {
-			return PaymentConfirmed, a, nil
-		}
-	}
-	if err := e.Payments.Refund(ctx, intentID, "refund:"+string(a.ID)); err != nil {
-		return "", a, fmt.Errorf("refund payment for released appointment %s: %w", a.ID, err)
-	}
-	return PaymentRefunded, a, nil
-}
-
 // ChangeInput names an appointment to change and proves the right to: a
 // signed-in patient or staff need nothing else; a guest gives the manage
 // token (or, while the slot is only held, the hold token).
@@ -558,21 +500,19 @@ func (e *Engine) Cancel(ctx context.Context, in ChangeInput) (*ent.Appointment, 
 	}
 	var out *ent.Appointment
 	err = e.inTx(ctx, "", func(tx *ent.Tx, done *[]Change) error {
-		out, err = e.transition(ctx, tx, done, a, appointment.StateCANCELLED, actor, reason, nil)
-		return err
+		if out, err = e.transition(ctx, tx, done, a, appointment.StateCANCELLED, actor, reason, nil); err != nil {
+			return err
+		}
+		if a.State == appointment.StateCONFIRMED && a.PaymentIntentID != nil && (staff || svc.RefundOnCancel) {
+			// Retried from the outbox until the gateway accepts it.
+			return e.enqueueRefund(ctx, tx, out, *a.PaymentIntentID, a.PriceAmount, a.Currency, false)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	out = out.Unwrap()
-	if a.State == appointment.StateCONFIRMED && a.PaymentIntentID != nil && (staff || svc.RefundOnCancel) {
-		// Follow-up: once the outbox exists this becomes a job written in
-		// the transaction above, retried until Stripe accepts it.
-		if err := e.Payments.Refund(ctx, *a.PaymentIntentID, "refund:"+string(a.ID)); err != nil {
-			return out, fmt.Errorf("appointment %s cancelled but its refund failed: %w", a.ID, err)
-		}
-	}
-	return out, nil
+	return out.Unwrap(), nil
 }
 
 // RescheduleInput moves an appointment to another start with the same

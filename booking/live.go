@@ -41,8 +41,8 @@ type appointmentEvent struct {
 }
 
 // EventSink publishes committed appointment changes on the bus. Its InTx
-// does nothing yet: notifications (mail, SMS, reminders) and the EHR and
-// calendar sync become outbox jobs written there.
+// does nothing: the other sinks (notifications, EHR and calendar sync)
+// write their outbox jobs there.
 type EventSink struct {
 	Bus events.Bus
 }

@@ -73,6 +73,9 @@ type Config struct {
 	BookingHold     time.Duration
 	BookingMaxHolds int
 	BookingSecret   string
+	// BookingReminders are how long before an appointment reminders go
+	// out; empty sends none.
+	BookingReminders []time.Duration
 
 	// Outbox workers, mail and SMS (see docs/operations.md).
 	Workers            bool
@@ -333,6 +336,25 @@ var vars = []Var{
 			return errors.New("use at least 32 characters")
 		}
 		c.BookingSecret = v
+		return nil
+	}},
+	{"FRONTDESK_BOOKING_REMINDERS", "24h,2h", "When reminders (email, and SMS when there is a phone number) go out before a confirmed appointment: a comma-separated list of durations, or `none`. Rescheduling moves them; cancelling stops them.", func(c *Config, v string) error {
+		c.BookingReminders = nil
+		if strings.EqualFold(v, "none") {
+			return nil
+		}
+		seen := map[time.Duration]bool{}
+		for _, part := range strings.Split(v, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(part))
+			if err != nil || d <= 0 || d > 30*24*time.Hour || seen[d] {
+				return errors.New("expected distinct positive durations up to 720h, such as 24h,2h, or none")
+			}
+			seen[d] = true
+			c.BookingReminders = append(c.BookingReminders, d)
+		}
+		if len(c.BookingReminders) > 5 {
+			return errors.New("at most 5 reminders")
+		}
 		return nil
 	}},
 	{"FRONTDESK_MSGRAPH_TENANT_ID", "", "Azure AD tenant (directory) id of the app registration used for Outlook calendar sync. Empty turns calendar sync off.", func(c *Config, v string) error { c.MSGraphTenantID = strings.TrimSpace(v); return nil }},

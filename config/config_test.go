@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -138,5 +139,38 @@ func TestOrderURLDefaultsToTheApp(t *testing.T) {
 	c, err = Load(env(map[string]string{"FRONTDESK_ORDER_URL": "https://shop.example.com/account/orders/%s"}))
 	if err != nil || c.OrderURL != "https://shop.example.com/account/orders/%s" {
 		t.Fatalf("explicit order url: %v %q", err, c.OrderURL)
+	}
+}
+
+func TestBookingReminders(t *testing.T) {
+	tests := []struct {
+		value string
+		want  []time.Duration
+		bad   bool
+	}{
+		{"", []time.Duration{24 * time.Hour, 2 * time.Hour}, false},
+		{"48h, 30m", []time.Duration{48 * time.Hour, 30 * time.Minute}, false},
+		{"none", nil, false},
+		{"24h,24h", nil, true},
+		{"-1h", nil, true},
+		{"tomorrow", nil, true},
+		{"1h,2h,3h,4h,5h,6h", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			c, err := Load(env(map[string]string{"FRONTDESK_BOOKING_REMINDERS": tt.value}))
+			if tt.bad {
+				if err == nil || !strings.Contains(err.Error(), "FRONTDESK_BOOKING_REMINDERS") {
+					t.Fatalf("want an error naming the variable, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(c.BookingReminders) != fmt.Sprint(tt.want) {
+				t.Fatalf("reminders %v, want %v", c.BookingReminders, tt.want)
+			}
+		})
 	}
 }

@@ -31,11 +31,12 @@ const (
 	BookingCancelled    Kind = "booking_cancelled"
 	BookingReminder     Kind = "booking_reminder"
 	IntakeForm          Kind = "intake_form"
+	BookingRefund       Kind = "booking_refund"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{EmailVerification, PasswordReset, OrderConfirmation, PaymentReceipt, OrderShipped,
-	Refund, BookingConfirmation, BookingRescheduled, BookingCancelled, BookingReminder, IntakeForm}
+	Refund, BookingConfirmation, BookingRescheduled, BookingCancelled, BookingReminder, IntakeForm, BookingRefund}
 
 //go:embed templates
 var builtin embed.FS
