@@ -62,5 +62,23 @@ vet:
 lint: vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" && exit 1)
 
+# Benchmarks, one command per measurement (figures go into
+# docs/benchmarks.md). Not part of `make test`/CI. The MariaDB and Redis
+# runs use the servers below; each benchmark makes its own database and
+# key prefix and removes them afterwards.
+BENCH_DATABASE_URL ?= mysql://root@127.0.0.1:3306/test
+BENCH_REDIS_URL    ?= redis://127.0.0.1:6379/0
+BENCH_EMBEDDED     := env -u FRONTDESK_TEST_DATABASE_URL -u FRONTDESK_TEST_REDIS_URL
+BENCH_EXTERNAL     := env FRONTDESK_TEST_DATABASE_URL=$(BENCH_DATABASE_URL) FRONTDESK_TEST_REDIS_URL=$(BENCH_REDIS_URL)
+BENCH              := $(GO) test -count=1 -run '^$$' -timeout 30m
+
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@echo "== load before benchmarks:" && uptime
+	$(BENCH_EMBEDDED) $(BENCH) -bench Throughput -benchtime 5000x ./outbox/
+	$(BENCH_EXTERNAL) $(BENCH) -bench Throughput -benchtime 5000x ./outbox/
+	$(BENCH_EXTERNAL) $(BENCH) -bench RedisDeliveryLatency -benchtime 10000x ./events/
+	$(BENCH_EMBEDDED) $(BENCH) -bench 'AvailableSlots|Engine' -benchtime 300x ./booking/
+	$(BENCH_EXTERNAL) $(BENCH) -bench AvailableSlots -benchtime 300x ./booking/
+	$(BENCH_EMBEDDED) $(BENCH) -bench CatalogHTTP -benchtime 4000x ./app/
+	$(BENCH_EXTERNAL) $(BENCH) -bench CatalogHTTP -benchtime 4000x ./app/
+	@echo "== load after benchmarks:" && uptime

@@ -69,34 +69,43 @@ func (s *Service) invalidateOnCommit(tx *ent.Tx) {
 	})
 }
 
-// cacheKey builds the key of a cached read from its kind and arguments.
-func (s *Service) cacheKey(ctx context.Context, kind string, args any) (string, error) {
+// cacheKey builds the key of a cached read from its kind and arguments,
+// and returns the catalog version it embeds.
+func (s *Service) cacheKey(ctx context.Context, kind string, args any) (key, version string, err error) {
 	v, err := s.version(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	b, err := json.Marshal(args)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	sum := sha256.Sum256(b)
-	return "catalog:" + v + ":" + kind + ":" + hex.EncodeToString(sum[:12]), nil
+	return "catalog:" + v + ":" + kind + ":" + hex.EncodeToString(sum[:12]), v, nil
 }
 
-// cached returns the value cached under key into out, or calls load and
-// caches what it returns. A cache that fails is logged and bypassed: the
-// database stays the source of truth.
+// cached returns the value cached under key, or calls load and caches
+// what it returns: first in this process (decoded, shared read-only by
+// the requests that hit it), then in the shared store (JSON). A cache
+// that fails is logged and bypassed: the database stays the source of
+// truth.
 func cached[T any](ctx context.Context, s *Service, kind string, args any, load func() (T, error)) (T, error) {
-	key, err := s.cacheKey(ctx, kind, args)
+	key, version, err := s.cacheKey(ctx, kind, args)
 	if err != nil {
 		s.log.WarnContext(ctx, "catalog cache unavailable", "error", err.Error())
 		return load()
+	}
+	if v, ok := s.local.get(version, key); ok {
+		if out, ok := v.(T); ok {
+			return out, nil
+		}
 	}
 	if b, ok, err := s.cache.Get(ctx, key); err != nil {
 		s.log.WarnContext(ctx, "catalog cache read failed", "error", err.Error())
 	} else if ok {
 		var out T
 		if err := json.Unmarshal(b, &out); err == nil {
+			s.local.put(version, key, out, len(b), s.opts.CacheTTL)
 			return out, nil
 		}
 	}
@@ -108,6 +117,53 @@ func cached[T any](ctx context.Context, s *Service, kind string, args any, load 
 		if err := s.cache.Set(ctx, key, b, s.opts.CacheTTL); err != nil {
 			s.log.WarnContext(ctx, "catalog cache write failed", "error", err.Error())
 		}
+		s.local.put(version, key, out, len(b), s.opts.CacheTTL)
 	}
 	return out, nil
+}
+
+// responseKey is the in-process key of a serialised read for this viewer:
+// what a public viewer and staff see differ.
+func (s *Service) responseKey(ctx context.Context, key string) (string, string, error) {
+	v, err := s.version(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	who := "public"
+	if staff(ctx) {
+		who = "staff"
+	}
+	return "response:" + who + ":" + key, v, nil
+}
+
+// CachedResponse returns a serialised read (a GraphQL response made only
+// of catalog data) that CacheResponse stored in this process under the
+// current catalog version and the viewer's visibility. key must identify
+// everything else the bytes depend on (query, variables).
+func (s *Service) CachedResponse(ctx context.Context, key string) ([]byte, bool) {
+	k, v, err := s.responseKey(ctx, key)
+	if err != nil {
+		return nil, false
+	}
+	b, ok := s.local.get(v, k)
+	if !ok {
+		return nil, false
+	}
+	out, ok := b.([]byte)
+	return out, ok
+}
+
+// CacheResponse keeps b for CachedResponse. b must have been built from
+// reads made under the version this request read first (the request's
+// loaders remember it), so a write in between retires it at once. The
+// caller must not modify b afterwards.
+func (s *Service) CacheResponse(ctx context.Context, key string, b []byte) {
+	if loadersFrom(ctx) == nil {
+		return // no remembered version: the current one may be newer than b
+	}
+	k, v, err := s.responseKey(ctx, key)
+	if err != nil {
+		return
+	}
+	s.local.put(v, k, b, len(b), s.opts.CacheTTL)
 }

@@ -42,6 +42,8 @@ type Service struct {
 	cache   cache.Store
 	log     *slog.Logger
 	opts    Options
+	// local keeps hot reads in this process; see localCache.
+	local *localCache
 }
 
 // Options configure a Service.
@@ -56,6 +58,10 @@ type Options struct {
 	Storage storage.Store
 	// Media configures image uploads and URLs.
 	Media MediaOptions
+	// LocalCacheBytes bounds the in-process cache in front of the shared
+	// one (decoded pages and serialised responses). Zero means 64 MiB;
+	// negative switches it off.
+	LocalCacheBytes int
 }
 
 // New returns the catalog over client. dialectName is dialect.MySQL or
@@ -71,7 +77,14 @@ func New(client *ent.Client, dialectName string, store cache.Store, log *slog.Lo
 		opts.CacheTTL = 5 * time.Minute
 	}
 	opts.Media.defaults()
-	return &Service{client: client, dialect: dialectName, cache: store, log: log, opts: opts}
+	s := &Service{client: client, dialect: dialectName, cache: store, log: log, opts: opts}
+	if opts.LocalCacheBytes == 0 {
+		opts.LocalCacheBytes = 64 << 20
+	}
+	if opts.LocalCacheBytes > 0 {
+		s.local = newLocalCache(4096, opts.LocalCacheBytes)
+	}
+	return s
 }
 
 // Client returns the ent client, for callers that need a transaction

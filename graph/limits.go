@@ -183,6 +183,9 @@ func (c Complexity) Complexity(ctx context.Context, typeName, field string, chil
 		items = max(items, ids.Len())
 	}
 	isConnection := strings.HasSuffix(f.Type.Name(), "Connection")
+	if n, ok := listSizes[typeName+"."+field]; ok && items == 0 {
+		items = n
+	}
 	if items == 0 && (isConnection || f.Type.Elem != nil) {
 		items = c.DefaultPageSize
 	}
@@ -192,6 +195,18 @@ func (c Complexity) Complexity(ctx context.Context, typeName, field string, chil
 		return 0, false
 	}
 	return 1 + items*max(childComplexity, 1), true
+}
+
+// listSizes estimates unpaginated lists that hang off one object and are
+// small by nature, so they are not costed as a full default page each:
+// the storefront listing (20 products with their variants and
+// collections) would otherwise cost more than the default limit.
+var listSizes = map[string]int{
+	"Product.variants":        10,
+	"Product.options":         3,
+	"Product.images":          10,
+	"Product.collections":     5,
+	"ProductImage.renditions": 5,
 }
 
 func toInt(v any) (int, bool) {
