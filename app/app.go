@@ -170,6 +170,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		commerce.Options{ReservationTTL: cfg.OrderReservation, OrderURL: cfg.OrderURL})
 	a.Commerce.Register(a.Jobs)
 	a.Commerce.RegisterWebhooks(a.Webhooks)
+	catalog.RegisterJobs(a.Jobs, a.Catalog)
 	// Verification and reset mail goes through the outbox like every other
 	// message (and into sentMessages in development).
 	a.Identity, err = identity.New(a.DB.Client, a.Cache, notify.IdentityMailer{Client: a.DB.Client}, log, identity.Options{

@@ -112,6 +112,7 @@ const (
 	NotEligible     UserErrorCode = "NOT_ELIGIBLE"
 	TooLate         UserErrorCode = "TOO_LATE"
 	PaymentFailed   UserErrorCode = "PAYMENT_FAILED"
+	Unsupported     UserErrorCode = "UNSUPPORTED"
 )
 
 // UserError is an expected business failure, tied to an input field when

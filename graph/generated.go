@@ -452,6 +452,7 @@ type ComplexityRoot struct {
 		CancelOrder                  func(childComplexity int, input model.CancelOrderInput) int
 		ChangePassword               func(childComplexity int, input model.ChangePasswordInput) int
 		CompleteDevelopmentPayment   func(childComplexity int, input model.CompleteDevelopmentPaymentInput) int
+		CompleteProductImageUpload   func(childComplexity int, input model.CompleteProductImageUploadInput) int
 		CreateAPIKey                 func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateCart                   func(childComplexity int, input model.CreateCartInput) int
 		CreateCategory               func(childComplexity int, input model.CreateCategoryInput) int
@@ -459,6 +460,7 @@ type ComplexityRoot struct {
 		CreateIntakeFormVersion      func(childComplexity int, input model.CreateIntakeFormVersionInput) int
 		CreatePractitioner           func(childComplexity int, input model.CreatePractitionerInput) int
 		CreateProduct                func(childComplexity int, input model.CreateProductInput) int
+		CreateProductImageUpload     func(childComplexity int, input model.CreateProductImageUploadInput) int
 		CreateProductOption          func(childComplexity int, input model.CreateProductOptionInput) int
 		CreateService                func(childComplexity int, input model.CreateServiceInput) int
 		CreateVariant                func(childComplexity int, input model.CreateVariantInput) int
@@ -466,6 +468,7 @@ type ComplexityRoot struct {
 		DeleteCategory               func(childComplexity int, input model.DeleteInput) int
 		DeleteDateOverride           func(childComplexity int, input model.DeleteDateOverrideInput) int
 		DeleteEHRMapping             func(childComplexity int, input model.DeleteEHRMappingInput) int
+		DeleteProductImage           func(childComplexity int, input model.DeleteInput) int
 		DeleteProductOption          func(childComplexity int, input model.DeleteInput) int
 		DeleteVariant                func(childComplexity int, input model.DeleteInput) int
 		FulfilOrder                  func(childComplexity int, input model.FulfilOrderInput) int
@@ -483,6 +486,7 @@ type ComplexityRoot struct {
 		RemoveDiscountCode           func(childComplexity int, input model.RemoveDiscountCodeInput) int
 		RemoveProductsFromCollection func(childComplexity int, input model.CollectionProductsInput) int
 		ReorderCollection            func(childComplexity int, input model.CollectionProductsInput) int
+		ReorderProductImages         func(childComplexity int, input model.ReorderProductImagesInput) int
 		RequestEmailVerification     func(childComplexity int, input *model.RequestEmailVerificationInput) int
 		RequestPasswordReset         func(childComplexity int, input model.RequestPasswordResetInput) int
 		RescheduleAppointment        func(childComplexity int, input model.RescheduleAppointmentInput) int
@@ -507,10 +511,12 @@ type ComplexityRoot struct {
 		UpdateCollection             func(childComplexity int, input model.UpdateCollectionInput) int
 		UpdatePractitioner           func(childComplexity int, input model.UpdatePractitionerInput) int
 		UpdateProduct                func(childComplexity int, input model.UpdateProductInput) int
+		UpdateProductImage           func(childComplexity int, input model.UpdateProductImageInput) int
 		UpdateProductOption          func(childComplexity int, input model.UpdateProductOptionInput) int
 		UpdateProfile                func(childComplexity int, input model.UpdateProfileInput) int
 		UpdateService                func(childComplexity int, input model.UpdateServiceInput) int
 		UpdateVariant                func(childComplexity int, input model.UpdateVariantInput) int
+		UploadProductImage           func(childComplexity int, input model.UploadProductImageInput) int
 		VerifyEmail                  func(childComplexity int, input model.VerifyEmailInput) int
 	}
 
@@ -680,6 +686,24 @@ type ComplexityRoot struct {
 		URL         func(childComplexity int) int
 		URLAtWidth  func(childComplexity int, width int) int
 		Width       func(childComplexity int) int
+	}
+
+	ProductImagePayload struct {
+		Image      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ProductImageUpload struct {
+		ContentType func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Method      func(childComplexity int) int
+		URL         func(childComplexity int) int
+	}
+
+	ProductImageUploadPayload struct {
+		Upload     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	ProductOption struct {
@@ -1044,6 +1068,12 @@ type MutationResolver interface {
 	DeactivateUser(ctx context.Context, input model.DeactivateUserInput) (*model.UserPayload, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, input model.RevokeAPIKeyInput) (*model.APIKeyPayload, error)
+	UploadProductImage(ctx context.Context, input model.UploadProductImageInput) (*model.ProductImagePayload, error)
+	UpdateProductImage(ctx context.Context, input model.UpdateProductImageInput) (*model.ProductImagePayload, error)
+	ReorderProductImages(ctx context.Context, input model.ReorderProductImagesInput) (*model.ProductPayload, error)
+	DeleteProductImage(ctx context.Context, input model.DeleteInput) (*model.DeletePayload, error)
+	CreateProductImageUpload(ctx context.Context, input model.CreateProductImageUploadInput) (*model.ProductImageUploadPayload, error)
+	CompleteProductImageUpload(ctx context.Context, input model.CompleteProductImageUploadInput) (*model.ProductImagePayload, error)
 	LinkPractitionerCalendar(ctx context.Context, input model.LinkPractitionerCalendarInput) (*model.LinkPractitionerCalendarPayload, error)
 	UnlinkPractitionerCalendar(ctx context.Context, input model.UnlinkPractitionerCalendarInput) (*model.UnlinkPractitionerCalendarPayload, error)
 	SetEHRMapping(ctx context.Context, input model.SetEHRMappingInput) (*model.SetEHRMappingPayload, error)
@@ -2706,6 +2736,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompleteDevelopmentPayment(childComplexity, args["input"].(model.CompleteDevelopmentPaymentInput)), true
+	case "Mutation.completeProductImageUpload":
+		if e.ComplexityRoot.Mutation.CompleteProductImageUpload == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_completeProductImageUpload_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompleteProductImageUpload(childComplexity, args["input"].(model.CompleteProductImageUploadInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -2783,6 +2824,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProduct(childComplexity, args["input"].(model.CreateProductInput)), true
+	case "Mutation.createProductImageUpload":
+		if e.ComplexityRoot.Mutation.CreateProductImageUpload == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createProductImageUpload_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateProductImageUpload(childComplexity, args["input"].(model.CreateProductImageUploadInput)), true
 	case "Mutation.createProductOption":
 		if e.ComplexityRoot.Mutation.CreateProductOption == nil {
 			break
@@ -2860,6 +2912,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteEHRMapping(childComplexity, args["input"].(model.DeleteEHRMappingInput)), true
+	case "Mutation.deleteProductImage":
+		if e.ComplexityRoot.Mutation.DeleteProductImage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteProductImage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteProductImage(childComplexity, args["input"].(model.DeleteInput)), true
 	case "Mutation.deleteProductOption":
 		if e.ComplexityRoot.Mutation.DeleteProductOption == nil {
 			break
@@ -3047,6 +3110,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReorderCollection(childComplexity, args["input"].(model.CollectionProductsInput)), true
+	case "Mutation.reorderProductImages":
+		if e.ComplexityRoot.Mutation.ReorderProductImages == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reorderProductImages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReorderProductImages(childComplexity, args["input"].(model.ReorderProductImagesInput)), true
 	case "Mutation.requestEmailVerification":
 		if e.ComplexityRoot.Mutation.RequestEmailVerification == nil {
 			break
@@ -3311,6 +3385,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateProduct(childComplexity, args["input"].(model.UpdateProductInput)), true
+	case "Mutation.updateProductImage":
+		if e.ComplexityRoot.Mutation.UpdateProductImage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProductImage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProductImage(childComplexity, args["input"].(model.UpdateProductImageInput)), true
 	case "Mutation.updateProductOption":
 		if e.ComplexityRoot.Mutation.UpdateProductOption == nil {
 			break
@@ -3355,6 +3440,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateVariant(childComplexity, args["input"].(model.UpdateVariantInput)), true
+	case "Mutation.uploadProductImage":
+		if e.ComplexityRoot.Mutation.UploadProductImage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadProductImage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadProductImage(childComplexity, args["input"].(model.UploadProductImageInput)), true
 	case "Mutation.verifyEmail":
 		if e.ComplexityRoot.Mutation.VerifyEmail == nil {
 			break
@@ -4056,6 +4152,63 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductImage.Width(childComplexity), true
+
+	case "ProductImagePayload.image":
+		if e.ComplexityRoot.ProductImagePayload.Image == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductImagePayload.Image(childComplexity), true
+	case "ProductImagePayload.userErrors":
+		if e.ComplexityRoot.ProductImagePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductImagePayload.UserErrors(childComplexity), true
+
+	case "ProductImageUpload.contentType":
+		if e.ComplexityRoot.ProductImageUpload.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductImageUpload.ContentType(childComplexity), true
+	case "ProductImageUpload.expiresAt":
+		if e.ComplexityRoot.ProductImageUpload.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductImageUpload.ExpiresAt(childComplexity), true
+	case "ProductImageUpload.key":
+		if e.ComplexityRoot.ProductImageUpload.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductImageUpload.Key(childComplexity), true
+	case "ProductImageUpload.method":
+		if e.ComplexityRoot.ProductImageUpload.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductImageUpload.Method(childComplexity), true
+	case "ProductImageUpload.url":
+		if e.ComplexityRoot.ProductImageUpload.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductImageUpload.URL(childComplexity), true
+
+	case "ProductImageUploadPayload.upload":
+		if e.ComplexityRoot.ProductImageUploadPayload.Upload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductImageUploadPayload.Upload(childComplexity), true
+	case "ProductImageUploadPayload.userErrors":
+		if e.ComplexityRoot.ProductImageUploadPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductImageUploadPayload.UserErrors(childComplexity), true
 
 	case "ProductOption.id":
 		if e.ComplexityRoot.ProductOption.ID == nil {
@@ -5237,12 +5390,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
 			graphql.NewInputUnmarshaler("CollectionProductsInput", ec.unmarshalInputCollectionProductsInput),
 			graphql.NewInputUnmarshaler("CompleteDevelopmentPaymentInput", ec.unmarshalInputCompleteDevelopmentPaymentInput),
+			graphql.NewInputUnmarshaler("CompleteProductImageUploadInput", ec.unmarshalInputCompleteProductImageUploadInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateCartInput", ec.unmarshalInputCreateCartInput),
 			graphql.NewInputUnmarshaler("CreateCategoryInput", ec.unmarshalInputCreateCategoryInput),
 			graphql.NewInputUnmarshaler("CreateCollectionInput", ec.unmarshalInputCreateCollectionInput),
 			graphql.NewInputUnmarshaler("CreateIntakeFormVersionInput", ec.unmarshalInputCreateIntakeFormVersionInput),
 			graphql.NewInputUnmarshaler("CreatePractitionerInput", ec.unmarshalInputCreatePractitionerInput),
+			graphql.NewInputUnmarshaler("CreateProductImageUploadInput", ec.unmarshalInputCreateProductImageUploadInput),
 			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
 			graphql.NewInputUnmarshaler("CreateProductOptionInput", ec.unmarshalInputCreateProductOptionInput),
 			graphql.NewInputUnmarshaler("CreateServiceInput", ec.unmarshalInputCreateServiceInput),
@@ -5273,6 +5428,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
 			graphql.NewInputUnmarshaler("RemoveCartLineInput", ec.unmarshalInputRemoveCartLineInput),
 			graphql.NewInputUnmarshaler("RemoveDiscountCodeInput", ec.unmarshalInputRemoveDiscountCodeInput),
+			graphql.NewInputUnmarshaler("ReorderProductImagesInput", ec.unmarshalInputReorderProductImagesInput),
 			graphql.NewInputUnmarshaler("RequestEmailVerificationInput", ec.unmarshalInputRequestEmailVerificationInput),
 			graphql.NewInputUnmarshaler("RequestPasswordResetInput", ec.unmarshalInputRequestPasswordResetInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
@@ -5295,11 +5451,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateCategoryInput", ec.unmarshalInputUpdateCategoryInput),
 			graphql.NewInputUnmarshaler("UpdateCollectionInput", ec.unmarshalInputUpdateCollectionInput),
 			graphql.NewInputUnmarshaler("UpdatePractitionerInput", ec.unmarshalInputUpdatePractitionerInput),
+			graphql.NewInputUnmarshaler("UpdateProductImageInput", ec.unmarshalInputUpdateProductImageInput),
 			graphql.NewInputUnmarshaler("UpdateProductInput", ec.unmarshalInputUpdateProductInput),
 			graphql.NewInputUnmarshaler("UpdateProductOptionInput", ec.unmarshalInputUpdateProductOptionInput),
 			graphql.NewInputUnmarshaler("UpdateProfileInput", ec.unmarshalInputUpdateProfileInput),
 			graphql.NewInputUnmarshaler("UpdateServiceInput", ec.unmarshalInputUpdateServiceInput),
 			graphql.NewInputUnmarshaler("UpdateVariantInput", ec.unmarshalInputUpdateVariantInput),
+			graphql.NewInputUnmarshaler("UploadProductImageInput", ec.unmarshalInputUploadProductImageInput),
 			graphql.NewInputUnmarshaler("VariantInput", ec.unmarshalInputVariantInput),
 			graphql.NewInputUnmarshaler("VerifyEmailInput", ec.unmarshalInputVerifyEmailInput),
 			graphql.NewInputUnmarshaler("WeeklyHoursInput", ec.unmarshalInputWeeklyHoursInput),
@@ -5395,7 +5553,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/booking.graphqls" "schema/catalog.graphqls" "schema/catalog_admin.graphqls" "schema/commerce.graphqls" "schema/core.graphqls" "schema/identity.graphqls" "schema/jobs.graphqls" "schema/money.graphqls" "schema/sync.graphqls"
+//go:embed "schema/booking.graphqls" "schema/catalog.graphqls" "schema/catalog_admin.graphqls" "schema/commerce.graphqls" "schema/core.graphqls" "schema/identity.graphqls" "schema/jobs.graphqls" "schema/media.graphqls" "schema/money.graphqls" "schema/sync.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5414,6 +5572,7 @@ var sources = []*ast.Source{
 	{Name: "schema/core.graphqls", Input: sourceData("schema/core.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/jobs.graphqls", Input: sourceData("schema/jobs.graphqls"), BuiltIn: false},
+	{Name: "schema/media.graphqls", Input: sourceData("schema/media.graphqls"), BuiltIn: false},
 	{Name: "schema/money.graphqls", Input: sourceData("schema/money.graphqls"), BuiltIn: false},
 	{Name: "schema/sync.graphqls", Input: sourceData("schema/sync.graphqls"), BuiltIn: false},
 }
@@ -6477,6 +6636,42 @@ func (ec *executionContext) childFields_ProductImage(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ProductImage", field.Name)
 }
 
+func (ec *executionContext) childFields_ProductImagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "image":
+		return ec.fieldContext_ProductImagePayload_image(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductImagePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductImagePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductImageUpload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_ProductImageUpload_url(ctx, field)
+	case "method":
+		return ec.fieldContext_ProductImageUpload_method(ctx, field)
+	case "contentType":
+		return ec.fieldContext_ProductImageUpload_contentType(ctx, field)
+	case "key":
+		return ec.fieldContext_ProductImageUpload_key(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ProductImageUpload_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductImageUpload", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductImageUploadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "upload":
+		return ec.fieldContext_ProductImageUploadPayload_upload(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductImageUploadPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductImageUploadPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ProductOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7195,6 +7390,20 @@ func (ec *executionContext) field_Mutation_completeDevelopmentPayment_args(ctx c
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_completeProductImageUpload_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CompleteProductImageUploadInput, error) {
+			return ec.unmarshalNCompleteProductImageUploadInput2frontdeskᚋgraphᚋmodelᚐCompleteProductImageUploadInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7271,6 +7480,20 @@ func (ec *executionContext) field_Mutation_createPractitioner_args(ctx context.C
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreatePractitionerInput, error) {
 			return ec.unmarshalNCreatePractitionerInput2frontdeskᚋgraphᚋmodelᚐCreatePractitionerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createProductImageUpload_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateProductImageUploadInput, error) {
+			return ec.unmarshalNCreateProductImageUploadInput2frontdeskᚋgraphᚋmodelᚐCreateProductImageUploadInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7383,6 +7606,20 @@ func (ec *executionContext) field_Mutation_deleteEHRMapping_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteEHRMappingInput, error) {
 			return ec.unmarshalNDeleteEHRMappingInput2frontdeskᚋgraphᚋmodelᚐDeleteEHRMappingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteProductImage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteInput, error) {
+			return ec.unmarshalNDeleteInput2frontdeskᚋgraphᚋmodelᚐDeleteInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7621,6 +7858,20 @@ func (ec *executionContext) field_Mutation_reorderCollection_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CollectionProductsInput, error) {
 			return ec.unmarshalNCollectionProductsInput2frontdeskᚋgraphᚋmodelᚐCollectionProductsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reorderProductImages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReorderProductImagesInput, error) {
+			return ec.unmarshalNReorderProductImagesInput2frontdeskᚋgraphᚋmodelᚐReorderProductImagesInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7951,6 +8202,20 @@ func (ec *executionContext) field_Mutation_updatePractitioner_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateProductImage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateProductImageInput, error) {
+			return ec.unmarshalNUpdateProductImageInput2frontdeskᚋgraphᚋmodelᚐUpdateProductImageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateProductOption_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8013,6 +8278,20 @@ func (ec *executionContext) field_Mutation_updateVariant_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateVariantInput, error) {
 			return ec.unmarshalNUpdateVariantInput2frontdeskᚋgraphᚋmodelᚐUpdateVariantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_uploadProductImage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UploadProductImageInput, error) {
+			return ec.unmarshalNUploadProductImageInput2frontdeskᚋgraphᚋmodelᚐUploadProductImageInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -17642,6 +17921,270 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiKey(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_uploadProductImage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadProductImage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadProductImage(ctx, fc.Args["input"].(model.UploadProductImageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductImagePayload) graphql.Marshaler {
+			return ec.marshalNProductImagePayload2ᚖfrontdeskᚋgraphᚋmodelᚐProductImagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadProductImage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductImagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadProductImage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProductImage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProductImage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProductImage(ctx, fc.Args["input"].(model.UpdateProductImageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductImagePayload) graphql.Marshaler {
+			return ec.marshalNProductImagePayload2ᚖfrontdeskᚋgraphᚋmodelᚐProductImagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProductImage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductImagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProductImage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reorderProductImages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reorderProductImages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReorderProductImages(ctx, fc.Args["input"].(model.ReorderProductImagesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductPayload) graphql.Marshaler {
+			return ec.marshalNProductPayload2ᚖfrontdeskᚋgraphᚋmodelᚐProductPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reorderProductImages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reorderProductImages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteProductImage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteProductImage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteProductImage(ctx, fc.Args["input"].(model.DeleteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
+			return ec.marshalNDeletePayload2ᚖfrontdeskᚋgraphᚋmodelᚐDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteProductImage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteProductImage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createProductImageUpload(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createProductImageUpload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateProductImageUpload(ctx, fc.Args["input"].(model.CreateProductImageUploadInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductImageUploadPayload) graphql.Marshaler {
+			return ec.marshalNProductImageUploadPayload2ᚖfrontdeskᚋgraphᚋmodelᚐProductImageUploadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createProductImageUpload(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductImageUploadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createProductImageUpload_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_completeProductImageUpload(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_completeProductImageUpload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CompleteProductImageUpload(ctx, fc.Args["input"].(model.CompleteProductImageUploadInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductImagePayload) graphql.Marshaler {
+			return ec.marshalNProductImagePayload2ᚖfrontdeskᚋgraphᚋmodelᚐProductImagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_completeProductImageUpload(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductImagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_completeProductImageUpload_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_linkPractitionerCalendar(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20738,6 +21281,249 @@ func (ec *executionContext) fieldContext_ProductImage_renditions(_ context.Conte
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ImageRendition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductImagePayload_image(ctx context.Context, field graphql.CollectedField, obj *model.ProductImagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductImagePayload_image(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Image, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProductImage) graphql.Marshaler {
+			return ec.marshalOProductImage2ᚖfrontdeskᚋentᚐProductImage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductImagePayload_image(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductImagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductImage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductImagePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductImagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductImagePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductImagePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductImagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductImageUpload_url(ctx context.Context, field graphql.CollectedField, obj *model.ProductImageUpload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductImageUpload_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductImageUpload_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductImageUpload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProductImageUpload_method(ctx context.Context, field graphql.CollectedField, obj *model.ProductImageUpload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductImageUpload_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductImageUpload_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductImageUpload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProductImageUpload_contentType(ctx context.Context, field graphql.CollectedField, obj *model.ProductImageUpload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductImageUpload_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductImageUpload_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductImageUpload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProductImageUpload_key(ctx context.Context, field graphql.CollectedField, obj *model.ProductImageUpload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductImageUpload_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductImageUpload_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductImageUpload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProductImageUpload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.ProductImageUpload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductImageUpload_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductImageUpload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductImageUpload", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ProductImageUploadPayload_upload(ctx context.Context, field graphql.CollectedField, obj *model.ProductImageUploadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductImageUploadPayload_upload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upload, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductImageUpload) graphql.Marshaler {
+			return ec.marshalOProductImageUpload2ᚖfrontdeskᚋgraphᚋmodelᚐProductImageUpload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductImageUploadPayload_upload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductImageUploadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductImageUpload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductImageUploadPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductImageUploadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductImageUploadPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductImageUploadPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductImageUploadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -27403,6 +28189,69 @@ func UnmarshalCompleteDevelopmentPaymentInput(ctx context.Context, raw any) (mod
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCompleteProductImageUploadInput(ctx context.Context, obj any) (model.CompleteProductImageUploadInput, error) {
+	var it model.CompleteProductImageUploadInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"productId", "key", "alt", "position"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "productId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductID = data
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "alt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alt"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Alt = data
+		case "position":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Position = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCompleteProductImageUploadInput unmarshals raw into the CompleteProductImageUploadInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCompleteProductImageUploadInput(ctx context.Context, raw any) (model.CompleteProductImageUploadInput, error) {
+	var out model.CompleteProductImageUploadInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CompleteProductImageUploadInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
 	var it model.CreateAPIKeyInput
 	if obj == nil {
@@ -27736,6 +28585,62 @@ func (ec *executionContext) unmarshalInputCreatePractitionerInput(ctx context.Co
 func UnmarshalCreatePractitionerInput(ctx context.Context, raw any) (model.CreatePractitionerInput, error) {
 	var out model.CreatePractitionerInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePractitionerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateProductImageUploadInput(ctx context.Context, obj any) (model.CreateProductImageUploadInput, error) {
+	var it model.CreateProductImageUploadInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"productId", "contentType", "sizeBytes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "productId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductID = data
+		case "contentType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentType"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentType = data
+		case "sizeBytes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytes"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SizeBytes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateProductImageUploadInput unmarshals raw into the CreateProductImageUploadInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateProductImageUploadInput(ctx context.Context, raw any) (model.CreateProductImageUploadInput, error) {
+	var out model.CreateProductImageUploadInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateProductImageUploadInput", raw, &out)
 	return out, err
 }
 
@@ -29419,6 +30324,55 @@ func UnmarshalRemoveDiscountCodeInput(ctx context.Context, raw any) (model.Remov
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReorderProductImagesInput(ctx context.Context, obj any) (model.ReorderProductImagesInput, error) {
+	var it model.ReorderProductImagesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"productId", "imageIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "productId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductID = data
+		case "imageIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIds"))
+			data, err := ec.unmarshalNID2ᚕfrontdeskᚋgidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReorderProductImagesInput unmarshals raw into the ReorderProductImagesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReorderProductImagesInput(ctx context.Context, raw any) (model.ReorderProductImagesInput, error) {
+	var out model.ReorderProductImagesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReorderProductImagesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRequestEmailVerificationInput(ctx context.Context, obj any) (model.RequestEmailVerificationInput, error) {
 	var it model.RequestEmailVerificationInput
 	if obj == nil {
@@ -30700,6 +31654,62 @@ func UnmarshalUpdatePractitionerInput(ctx context.Context, raw any) (model.Updat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateProductImageInput(ctx context.Context, obj any) (model.UpdateProductImageInput, error) {
+	var it model.UpdateProductImageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "alt", "position"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "alt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alt"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Alt = data
+		case "position":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Position = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateProductImageInput unmarshals raw into the UpdateProductImageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateProductImageInput(ctx context.Context, raw any) (model.UpdateProductImageInput, error) {
+	var out model.UpdateProductImageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProductImageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateProductInput(ctx context.Context, obj any) (model.UpdateProductInput, error) {
 	var it model.UpdateProductInput
 	if obj == nil {
@@ -31075,6 +32085,69 @@ func (ec *executionContext) unmarshalInputUpdateVariantInput(ctx context.Context
 func UnmarshalUpdateVariantInput(ctx context.Context, raw any) (model.UpdateVariantInput, error) {
 	var out model.UpdateVariantInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateVariantInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUploadProductImageInput(ctx context.Context, obj any) (model.UploadProductImageInput, error) {
+	var it model.UploadProductImageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"productId", "file", "alt", "position"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "productId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productId"))
+			data, err := ec.unmarshalNID2frontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductID = data
+		case "file":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
+			data, err := ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.File = data
+		case "alt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alt"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Alt = data
+		case "position":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Position = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUploadProductImageInput unmarshals raw into the UploadProductImageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUploadProductImageInput(ctx context.Context, raw any) (model.UploadProductImageInput, error) {
+	var out model.UploadProductImageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UploadProductImageInput", raw, &out)
 	return out, err
 }
 
@@ -34260,6 +35333,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "uploadProductImage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadProductImage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProductImage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProductImage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reorderProductImages":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reorderProductImages(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteProductImage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteProductImage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createProductImageUpload":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createProductImageUpload(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completeProductImageUpload":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_completeProductImageUpload(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "linkPractitionerCalendar":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_linkPractitionerCalendar(ctx, field)
@@ -35401,6 +36516,135 @@ func (ec *executionContext) _ProductImage(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ProductImage_renditions(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productImagePayloadImplementors = []string{"ProductImagePayload"}
+
+func (ec *executionContext) _ProductImagePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductImagePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productImagePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductImagePayload")
+		case "image":
+			out.Values[i] = ec._ProductImagePayload_image(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductImagePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productImageUploadImplementors = []string{"ProductImageUpload"}
+
+func (ec *executionContext) _ProductImageUpload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductImageUpload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productImageUploadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductImageUpload")
+		case "url":
+			out.Values[i] = ec._ProductImageUpload_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._ProductImageUpload_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentType":
+			out.Values[i] = ec._ProductImageUpload_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._ProductImageUpload_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ProductImageUpload_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var productImageUploadPayloadImplementors = []string{"ProductImageUploadPayload"}
+
+func (ec *executionContext) _ProductImageUploadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductImageUploadPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productImageUploadPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductImageUploadPayload")
+		case "upload":
+			out.Values[i] = ec._ProductImageUploadPayload_upload(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductImageUploadPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37782,6 +39026,11 @@ func (ec *executionContext) unmarshalNCompleteDevelopmentPaymentInput2frontdesk�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCompleteProductImageUploadInput2frontdeskᚋgraphᚋmodelᚐCompleteProductImageUploadInput(ctx context.Context, v any) (model.CompleteProductImageUploadInput, error) {
+	res, err := ec.unmarshalInputCompleteProductImageUploadInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateApiKeyInput2frontdeskᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateApiKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37825,6 +39074,11 @@ func (ec *executionContext) unmarshalNCreateIntakeFormVersionInput2frontdeskᚋg
 
 func (ec *executionContext) unmarshalNCreatePractitionerInput2frontdeskᚋgraphᚋmodelᚐCreatePractitionerInput(ctx context.Context, v any) (model.CreatePractitionerInput, error) {
 	res, err := ec.unmarshalInputCreatePractitionerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateProductImageUploadInput2frontdeskᚋgraphᚋmodelᚐCreateProductImageUploadInput(ctx context.Context, v any) (model.CreateProductImageUploadInput, error) {
+	res, err := ec.unmarshalInputCreateProductImageUploadInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -38638,6 +39892,22 @@ func (ec *executionContext) marshalNProductImage2ᚖfrontdeskᚋentᚐProductIma
 	return ec._ProductImage(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProductImagePayload2ᚖfrontdeskᚋgraphᚋmodelᚐProductImagePayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductImagePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProductImagePayload!")
+		return graphql.Null
+	}
+	return ec._ProductImagePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductImageUploadPayload2ᚖfrontdeskᚋgraphᚋmodelᚐProductImageUploadPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductImageUploadPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProductImageUploadPayload!")
+		return graphql.Null
+	}
+	return ec._ProductImageUploadPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProductOption2ᚕᚖfrontdeskᚋentᚐProductOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ProductOption) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -38715,6 +39985,11 @@ func (ec *executionContext) unmarshalNRemoveCartLineInput2frontdeskᚋgraphᚋmo
 
 func (ec *executionContext) unmarshalNRemoveDiscountCodeInput2frontdeskᚋgraphᚋmodelᚐRemoveDiscountCodeInput(ctx context.Context, v any) (model.RemoveDiscountCodeInput, error) {
 	res, err := ec.unmarshalInputRemoveDiscountCodeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReorderProductImagesInput2frontdeskᚋgraphᚋmodelᚐReorderProductImagesInput(ctx context.Context, v any) (model.ReorderProductImagesInput, error) {
+	res, err := ec.unmarshalInputReorderProductImagesInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -39132,6 +40407,11 @@ func (ec *executionContext) unmarshalNUpdatePractitionerInput2frontdeskᚋgraph�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpdateProductImageInput2frontdeskᚋgraphᚋmodelᚐUpdateProductImageInput(ctx context.Context, v any) (model.UpdateProductImageInput, error) {
+	res, err := ec.unmarshalInputUpdateProductImageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateProductInput2frontdeskᚋgraphᚋmodelᚐUpdateProductInput(ctx context.Context, v any) (model.UpdateProductInput, error) {
 	res, err := ec.unmarshalInputUpdateProductInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -39154,6 +40434,25 @@ func (ec *executionContext) unmarshalNUpdateServiceInput2frontdeskᚋgraphᚋmod
 
 func (ec *executionContext) unmarshalNUpdateVariantInput2frontdeskᚋgraphᚋmodelᚐUpdateVariantInput(ctx context.Context, v any) (model.UpdateVariantInput, error) {
 	res, err := ec.unmarshalInputUpdateVariantInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNUploadProductImageInput2frontdeskᚋgraphᚋmodelᚐUploadProductImageInput(ctx context.Context, v any) (model.UploadProductImageInput, error) {
+	res, err := ec.unmarshalInputUploadProductImageInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -39943,6 +41242,13 @@ func (ec *executionContext) marshalOProductImage2ᚖfrontdeskᚋentᚐProductIma
 		return graphql.Null
 	}
 	return ec._ProductImage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOProductImageUpload2ᚖfrontdeskᚋgraphᚋmodelᚐProductImageUpload(ctx context.Context, sel ast.SelectionSet, v *model.ProductImageUpload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ProductImageUpload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOProductOption2ᚖfrontdeskᚋentᚐProductOption(ctx context.Context, sel ast.SelectionSet, v *ent.ProductOption) graphql.Marshaler {

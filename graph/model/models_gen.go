@@ -20,6 +20,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 )
 
 // Input of addCartLine.
@@ -186,6 +188,18 @@ type CompleteDevelopmentPaymentInput struct {
 	Succeed bool `json:"succeed"`
 }
 
+// Input of completeProductImageUpload.
+type CompleteProductImageUploadInput struct {
+	// The product, as given to createProductImageUpload.
+	ProductID gid.ID `json:"productId"`
+	// The key createProductImageUpload returned.
+	Key string `json:"key"`
+	// Alternative text for screen readers.
+	Alt *string `json:"alt,omitempty"`
+	// Where to insert it among the product's images (0 is first); default last.
+	Position *int `json:"position,omitempty"`
+}
+
 // A new partner API key.
 type CreateAPIKeyInput struct {
 	// What the key is for, such as the partner's name.
@@ -264,6 +278,16 @@ type CreateIntakeFormVersionInput struct {
 type CreatePractitionerInput struct {
 	// The fields; name and timeZone are required.
 	Practitioner *PractitionerInput `json:"practitioner"`
+}
+
+// Input of createProductImageUpload.
+type CreateProductImageUploadInput struct {
+	// The product the image will belong to.
+	ProductID gid.ID `json:"productId"`
+	// The image's MIME type: image/jpeg, image/png, image/webp or image/gif. The PUT must send it as Content-Type, and the bytes must match it.
+	ContentType string `json:"contentType"`
+	// The file's size in bytes, checked against FRONTDESK_MAX_IMAGE_BYTES (and checked again on completion).
+	SizeBytes int `json:"sizeBytes"`
 }
 
 // Input of createProduct.
@@ -608,6 +632,36 @@ type ProductFilter struct {
 	Status []product.Status `json:"status,omitempty"`
 }
 
+// Result of an image mutation.
+type ProductImagePayload struct {
+	// The image after the change; null when userErrors is not empty.
+	Image *ent.ProductImage `json:"image,omitempty"`
+	// Why nothing changed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// A presigned direct upload: PUT the bytes to url with the given Content-Type, then call completeProductImageUpload with key.
+type ProductImageUpload struct {
+	// The presigned URL to PUT the file to.
+	URL string `json:"url"`
+	// The HTTP method to use (PUT).
+	Method string `json:"method"`
+	// The Content-Type header the PUT must carry.
+	ContentType string `json:"contentType"`
+	// The object key to pass to completeProductImageUpload.
+	Key string `json:"key"`
+	// When the URL stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Result of createProductImageUpload.
+type ProductImageUploadPayload struct {
+	// The upload to perform; null when userErrors is not empty.
+	Upload *ProductImageUpload `json:"upload,omitempty"`
+	// Why no upload was started, such as UNSUPPORTED on local storage.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // An option to create with a product or on its own.
 type ProductOptionInput struct {
 	// The option name, such as Size.
@@ -674,6 +728,14 @@ type RemoveCartLineInput struct {
 type RemoveDiscountCodeInput struct {
 	// The cart token; optional for a signed-in customer's own cart.
 	CartToken *string `json:"cartToken,omitempty"`
+}
+
+// Input of reorderProductImages.
+type ReorderProductImagesInput struct {
+	// The product.
+	ProductID gid.ID `json:"productId"`
+	// Every image of the product, in the new order.
+	ImageIds []gid.ID `json:"imageIds"`
 }
 
 // Input of requestEmailVerification.
@@ -973,6 +1035,16 @@ type UpdatePractitionerInput struct {
 	Practitioner *PractitionerInput `json:"practitioner"`
 }
 
+// Input of updateProductImage: fields left out do not change.
+type UpdateProductImageInput struct {
+	// The image.
+	ID gid.ID `json:"id"`
+	// New alternative text.
+	Alt *string `json:"alt,omitempty"`
+	// New position among the product's images (0 is first; past the end means last).
+	Position *int `json:"position,omitempty"`
+}
+
 // Input of updateProduct: fields left out do not change.
 type UpdateProductInput struct {
 	// The product to change.
@@ -1048,6 +1120,18 @@ type UpdateVariantInput struct {
 	// New barcode.
 	Barcode *string `json:"barcode,omitempty"`
 	// New position.
+	Position *int `json:"position,omitempty"`
+}
+
+// Input of uploadProductImage.
+type UploadProductImageInput struct {
+	// The product the image belongs to.
+	ProductID gid.ID `json:"productId"`
+	// The image file: JPEG, PNG, WebP or GIF, detected from its bytes (the file name and declared type are ignored). At most FRONTDESK_MAX_IMAGE_BYTES.
+	File graphql.Upload `json:"file"`
+	// Alternative text for screen readers.
+	Alt *string `json:"alt,omitempty"`
+	// Where to insert it among the product's images (0 is first); default last.
 	Position *int `json:"position,omitempty"`
 }
 

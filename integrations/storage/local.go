@@ -79,6 +79,23 @@ func (l *Local) Get(_ context.Context, key string) (io.ReadCloser, error) {
 	return f, err
 }
 
+// Stat reports the file's size. Local files keep no content type: the
+// catalog sniffs the bytes anyway.
+func (l *Local) Stat(_ context.Context, key string) (Info, error) {
+	p, err := l.pathOf(key)
+	if err != nil {
+		return Info{}, err
+	}
+	fi, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return Info{}, ErrNotFound
+	}
+	if err != nil {
+		return Info{}, fmt.Errorf("storage stat %s: %w", key, err)
+	}
+	return Info{Size: fi.Size()}, nil
+}
+
 // Delete removes the object.
 func (l *Local) Delete(_ context.Context, key string) error {
 	p, err := l.pathOf(key)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -81,6 +82,24 @@ func NewS3(opts S3Options) (*S3, error) {
 // Put uploads the object. Keys are never reused, so objects are marked
 // cacheable for good.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
+	// The SDK signs the payload's SHA-256 (and over plain HTTP cannot
+	// stream it unsigned), so it must read the body twice: a stream that
+	// cannot seek is spooled to a temporary file first.
+	if _, ok := r.(io.ReadSeeker); !ok {
+		f, err := os.CreateTemp("", "frontdesk-s3-*")
+		if err != nil {
+			return fmt.Errorf("storage put %s: spool: %w", key, err)
+		}
+		defer os.Remove(f.Name()) //nolint:errcheck // temporary
+		defer f.Close()           //nolint:errcheck // read only
+		if size, err = io.Copy(f, r); err != nil {
+			return fmt.Errorf("storage put %s: spool: %w", key, err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("storage put %s: spool: %w", key, err)
+		}
+		r = f
+	}
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(s.opts.Bucket),
 		Key:           aws.String(key),
@@ -106,6 +125,22 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("storage get %s: %w", key, err)
 	}
 	return out.Body, nil
+}
+
+// Stat asks for the object's headers (HEAD).
+func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opts.Bucket), Key: aws.String(key)})
+	if err != nil {
+		// HEAD has no body, so a missing key comes back as NotFound, not
+		// NoSuchKey.
+		var nf *types.NotFound
+		var nk *types.NoSuchKey
+		if errors.As(err, &nf) || errors.As(err, &nk) {
+			return Info{}, ErrNotFound
+		}
+		return Info{}, fmt.Errorf("storage stat %s: %w", key, err)
+	}
+	return Info{Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType)}, nil
 }
 
 // Delete removes the object.

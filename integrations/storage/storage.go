@@ -20,6 +20,10 @@ type Store interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
 	// Get opens the object under key; the caller closes it.
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Stat reports an object's size and stored content type without
+	// reading it (ErrNotFound when there is none), so a direct upload can
+	// be checked against the size limit before a byte is downloaded.
+	Stat(ctx context.Context, key string) (Info, error)
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// URL is the public address of key.
@@ -27,6 +31,12 @@ type Store interface {
 	// PresignPut returns a URL a client can PUT the bytes of key to
 	// directly, valid for ttl, or ErrPresignUnsupported.
 	PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (string, error)
+}
+
+// Info describes a stored object.
+type Info struct {
+	Size        int64
+	ContentType string
 }
 
 // ErrPresignUnsupported is returned by stores that cannot hand out direct
