@@ -22,6 +22,7 @@ import (
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/job"
 	"frontdesk/ent/sentmessage"
+	"frontdesk/ent/slotclaim"
 	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/integrations/mail"
@@ -408,4 +409,63 @@ func TestPaymentWebhooks(t *testing.T) {
 
 func viewer(id gid.ID) context.Context {
 	return identity.WithViewer(context.Background(), &identity.Viewer{UserID: id, Role: identity.RoleCustomer})
+}
+
+// TestPaymentRacesTheSweeper: payments landing while the sweeper releases
+// the same expired bookings. Each appointment ends either confirmed with
+// no refund, or cancelled with exactly one refund job — never both, never
+// a confirmed appointment whose time was released.
+func TestPaymentRacesTheSweeper(t *testing.T) {
+	n := newNotifying(t)
+	ctx := context.Background()
+	const k = 8
+	var booked []*ent.Appointment
+	for i := range k {
+		b := n.guestBook(n.paid, n.at("2026-05-05 09:00").AddDate(0, 0, i), jo)
+		booked = append(booked, b.Appointment)
+	}
+	n.setNow("2026-05-01T00:30:00Z") // every hold has expired
+	var wg sync.WaitGroup
+	errs := make(chan error, k+1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if _, err := n.eng.ExpireHolds(n.staff); err != nil {
+			errs <- err
+		}
+	}()
+	for i, a := range booked {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ev := payments.Event{ID: "evt_race_" + string(rune('a'+i)), Type: payments.IntentSucceeded, IntentID: *a.PaymentIntentID,
+				Amount: a.PriceAmount, Currency: a.Currency, Metadata: map[string]string{"appointment_id": string(a.ID)}}
+			var err error
+			for range 3 { // the provider retries a delivery that failed (a deadlock on MariaDB)
+				if _, err = n.wh.Process(ctx, "stripe", ev); err == nil {
+					return
+				}
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	confirmed := 0
+	for _, a := range booked {
+		got := n.db.Client.Appointment.GetX(ctx, a.ID)
+		refunds := n.db.Client.Job.Query().Where(job.IdempotencyKey(booking.KindRefund + ":" + *a.PaymentIntentID)).CountX(ctx)
+		claimed := n.db.Client.SlotClaim.Query().Where(slotclaim.AppointmentID(a.ID)).ExistX(ctx)
+		switch {
+		case got.State == appointment.StateCONFIRMED && refunds == 0 && claimed:
+			confirmed++
+		case got.State == appointment.StateCANCELLED && refunds == 1 && !claimed:
+		default:
+			t.Errorf("%s: %s with %d refund jobs, time claimed %v", a.ID, got.State, refunds, claimed)
+		}
+	}
+	t.Logf("%d of %d confirmed, the rest refunded", confirmed, k)
 }
