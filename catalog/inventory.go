@@ -22,6 +22,7 @@ const (
 	KindReserve = "RESERVE"
 	KindRelease = "RELEASE"
 	KindCommit  = "COMMIT"
+	KindRestock = "RESTOCK"
 )
 
 // available is the SQL condition "this inventory can give up qty units":
@@ -104,6 +105,31 @@ func (s *Service) Commit(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty 
 		return errcode.Invalidf(errcode.Conflict, "quantity", "fewer units are reserved than committed")
 	}
 	return s.record(ctx, tx, variantID, KindCommit, -qty, "sold")
+}
+
+// Restock puts qty sold units back on hand inside the caller's
+// transaction, for a paid order cancelled before it shipped. It is one
+// conditional UPDATE (the row must exist), so concurrent sales and
+// restocks add up. A variant deleted since the sale reports
+// ErrVariantNotFound: there is nothing to put the units back on.
+func (s *Service) Restock(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int, reason string) error {
+	if qty <= 0 {
+		return errcode.Invalidf(errcode.Invalid, "quantity", "quantity must be positive")
+	}
+	n, err := tx.Inventory.Update().
+		Where(inventory.VariantID(variantID)).
+		AddOnHand(qty).
+		Save(ctx)
+	if err != nil {
+		return fmt.Errorf("restock: %w", err)
+	}
+	if n == 0 {
+		return ErrVariantNotFound
+	}
+	if reason == "" {
+		reason = "returned to stock"
+	}
+	return s.record(ctx, tx, variantID, KindRestock, qty, reason)
 }
 
 func (s *Service) inventoryExists(ctx context.Context, tx *ent.Tx, variantID gid.ID) error {

@@ -244,8 +244,12 @@ func (s *Service) pay(ctx context.Context, o *ent.Order) (*Placed, error) {
 		return nil, fmt.Errorf("create payment intent for %s: %w", o.ID, err)
 	}
 	if o.PaymentIntentID == nil {
-		if err := s.client.Order.Update().Where(order.ID(o.ID), order.PaymentIntentIDIsNil()).
-			SetPaymentIntentID(in.ID).Exec(ctx); err != nil {
+		if err := s.withTx(ctx, func(tx *ent.Tx) error {
+			if err := s.lockOrder(ctx, tx, o.ID); err != nil {
+				return err
+			}
+			return tx.Order.Update().Where(order.ID(o.ID), order.PaymentIntentIDIsNil()).SetPaymentIntentID(in.ID).Exec(ctx)
+		}); err != nil {
 			return nil, fmt.Errorf("record payment intent: %w", err)
 		}
 		if o, err = s.client.Order.Get(ctx, o.ID); err != nil {

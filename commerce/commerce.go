@@ -30,6 +30,9 @@ type Catalog interface {
 	Reserve(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int) error
 	Release(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int) error
 	Commit(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int) error
+	// Restock puts sold units back on hand (a paid order cancelled before
+	// it shipped); catalog.ErrVariantNotFound when the variant is gone.
+	Restock(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int, reason string) error
 }
 
 // Variant is a purchasable variant as the catalog shows it now.

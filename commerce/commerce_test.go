@@ -67,7 +67,7 @@ func (g *recordingGateway) CreateIntent(ctx context.Context, p payments.IntentPa
 	return in, err
 }
 
-func newShop(t *testing.T) *shop {
+func newShop(t *testing.T, tune ...func(*commerce.Options)) *shop {
 	t.Helper()
 	db := testenv.DB(t, database.Options{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -79,8 +79,11 @@ func newShop(t *testing.T) *shop {
 	gw := &recordingGateway{Development: dev, amounts: map[string]int64{}}
 	cat := catalog.New(db.Client, db.Dialect, nil, log, catalog.Options{})
 	clk := &clock{t: time.Now().UTC()}
-	svc := commerce.New(db.Client, commerce.CatalogAdapter{Service: cat}, gw, events.NewMemory(), log,
-		commerce.Options{Now: clk.Now, ReservationTTL: 15 * time.Minute})
+	opts := commerce.Options{Now: clk.Now, ReservationTTL: 15 * time.Minute}
+	for _, f := range tune {
+		f(&opts)
+	}
+	svc := commerce.New(db.Client, commerce.CatalogAdapter{Service: cat}, gw, events.NewMemory(), log, opts)
 	svc.RegisterWebhooks(wh)
 	ctx := context.Background()
 	m := db.Client.ShippingMethod.Create().SetName("Standard").SetKind("FLAT").SetCountry("AU").

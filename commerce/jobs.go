@@ -8,6 +8,7 @@ import (
 
 	"frontdesk/ent"
 	"frontdesk/ent/order"
+	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/outbox"
@@ -47,16 +48,23 @@ func (s *Service) ExpireReservations(ctx context.Context, limit int) (int, error
 	var errs []error
 	for _, id := range ids {
 		err := s.withTx(ctx, func(tx *ent.Tx) error {
+			if err := s.lockOrder(ctx, tx, id); err != nil {
+				return err
+			}
 			o, err := tx.Order.Get(ctx, id)
 			if err != nil {
 				return err
 			}
 			if o.State != order.StatePENDING_PAYMENT {
-				return nil
+				return errcode.Invalidf(errcode.Conflict, "", "no longer pending")
 			}
 			_, err = s.cancelPending(ctx, tx, o, ActorSystem, "payment not received before the reservation expired")
 			return err
 		})
+		var ue *errcode.UserError
+		if errors.As(err, &ue) && ue.Code == errcode.Conflict {
+			continue // paid or cancelled meanwhile; nothing to expire
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("expire %s: %w", id, err))
 			continue
@@ -66,14 +74,20 @@ func (s *Service) ExpireReservations(ctx context.Context, limit int) (int, error
 	return n, errors.Join(errs...)
 }
 
-// cancelPending cancels an unpaid order: its stock is released and its
-// PaymentIntent cancelled through the outbox.
+// cancelPending cancels an unpaid order: its stock is released, its
+// discount code use given back and its PaymentIntent cancelled through
+// the outbox. The order row is updated first (conditional on its state),
+// so a payment being settled at the same moment either wins and this
+// fails with CONFLICT, or waits and finds the order cancelled.
 func (s *Service) cancelPending(ctx context.Context, tx *ent.Tx, o *ent.Order, actor, reason string) (*ent.Order, error) {
 	held := o.Reservation == order.ReservationHELD
 	out, err := s.transition(ctx, tx, o, order.StateCANCELLED, actor, reason, func(u *ent.OrderUpdate) {
 		u.SetReservation(order.ReservationRELEASED)
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := releaseDiscount(ctx, tx, o); err != nil {
 		return nil, err
 	}
 	if held {

@@ -2,10 +2,12 @@ package commerce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"frontdesk/catalog"
 	"frontdesk/ent"
 	"frontdesk/ent/order"
 	"frontdesk/ent/orderevent"
@@ -107,8 +109,11 @@ func (s *Service) Orders(ctx context.Context, f OrderFilter) (*ent.OrderQuery, e
 	return s.client.Order.Query().Where(ps...), nil
 }
 
-// staffOrder loads an order for a staff action.
+// staffOrder locks and loads an order for a staff action.
 func (s *Service) staffOrder(ctx context.Context, tx *ent.Tx, id gid.ID) (*ent.Order, error) {
+	if err := s.lockOrder(ctx, tx, id); err != nil {
+		return nil, err
+	}
 	o, err := tx.Order.Get(ctx, id)
 	if ent.IsNotFound(err) {
 		return nil, ErrOrderNotFound
@@ -190,10 +195,16 @@ func (s *Service) MarkDelivered(ctx context.Context, id gid.ID) (*ent.Order, err
 	return out, userErrs(err)
 }
 
-// Cancel cancels an order with a reason. An unpaid order releases its
-// stock and its PaymentIntent is cancelled; a paid, unshipped order is
-// refunded in full through the outbox (its stock stays sold: restock it in
-// the catalog if the goods are back on the shelf).
+// Cancel cancels an order with a reason, recorded in its history.
+//
+//   - An unpaid order releases its reserved stock, gives back its discount
+//     code use and has its PaymentIntent cancelled.
+//   - A paid, unshipped order puts its units back on hand (catalog
+//     restock), gives back its discount code use and is refunded in full
+//     (what is not yet refunded) through the outbox; it becomes REFUNDED
+//     when the provider confirms.
+//
+// Shipped orders cannot be cancelled; refund them instead.
 func (s *Service) Cancel(ctx context.Context, id gid.ID, reason string) (*ent.Order, error) {
 	if _, err := identity.Require(ctx, identity.ManageOrders); err != nil {
 		return nil, err
@@ -201,26 +212,69 @@ func (s *Service) Cancel(ctx context.Context, id gid.ID, reason string) (*ent.Or
 	if err := checkReason(reason); err != nil {
 		return nil, err
 	}
+	reason = strings.TrimSpace(reason)
 	var out *ent.Order
 	err := s.withTx(ctx, func(tx *ent.Tx) error {
 		o, err := s.staffOrder(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		if !CanTransition(o.State, order.StateCANCELLED) {
+			return errcode.Invalidf(errcode.Conflict, "", fmt.Sprintf("an order that is %s cannot be cancelled", o.State))
+		}
 		if o.State == order.StatePENDING_PAYMENT {
 			out, err = s.cancelPending(ctx, tx, o, actor(ctx), reason)
 			return err
 		}
 		remaining := o.Total - o.RefundRequested
+		restock := o.Reservation == order.ReservationCOMMITTED
+		// The order row is updated first, conditional on its state and on
+		// the refund requested so far, so a concurrent cancel or refund
+		// fails with CONFLICT before any stock moves.
 		out, err = s.transition(ctx, tx, o, order.StateCANCELLED, actor(ctx), reason, func(u *ent.OrderUpdate) {
 			u.Where(order.RefundRequested(o.RefundRequested)).SetRefundRequested(o.Total)
+			if restock {
+				u.SetReservation(order.ReservationRELEASED)
+			}
 		})
-		if err != nil || remaining <= 0 {
+		if err != nil {
 			return err
+		}
+		if restock {
+			if err := s.restock(ctx, tx, o, "order "+o.Number+" cancelled: "+reason); err != nil {
+				return err
+			}
+		}
+		if err := releaseDiscount(ctx, tx, o); err != nil {
+			return err
+		}
+		if remaining <= 0 {
+			return nil
 		}
 		return enqueueRefund(ctx, tx, out, remaining, o.Total, "requested_by_customer", reason)
 	})
 	return out, userErrs(err)
+}
+
+// restock puts a paid order's units back on hand. A variant deleted since
+// the sale has nowhere to take them; that is logged and skipped, so the
+// customer's refund does not wait on it.
+func (s *Service) restock(ctx context.Context, tx *ent.Tx, o *ent.Order, reason string) error {
+	lines, err := orderLines(ctx, tx.Client(), o.ID)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		err := s.catalog.Restock(ctx, tx, l.VariantID, l.Quantity, reason)
+		if errors.Is(err, catalog.ErrVariantNotFound) {
+			s.log.WarnContext(ctx, "cancelled order's variant no longer exists; not restocked", "order", o.ID, "variant", l.VariantID, "quantity", l.Quantity)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("restock %s for %s: %w", l.VariantID, o.ID, err)
+		}
+	}
+	return nil
 }
 
 // Refund returns amount (0: everything not yet refunded) of a paid order

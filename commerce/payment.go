@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"frontdesk/ent"
 	"frontdesk/ent/order"
@@ -25,18 +26,30 @@ func (s *Service) RegisterWebhooks(w *payments.Webhooks) {
 	w.On(payments.ChargeRefunded, s.onRefunded)
 }
 
-// orderForEvent finds the order a payment event is about, or nil when it is
-// not about an order (booking payments share the webhook).
-func orderForEvent(ctx context.Context, tx *ent.Tx, ev payments.Event) (*ent.Order, error) {
-	q := tx.Order.Query()
-	if id := ev.Metadata["order_id"]; id != "" {
-		q.Where(order.ID(gid.ID(id)))
-	} else if ev.IntentID != "" {
-		q.Where(order.PaymentIntentID(ev.IntentID))
-	} else {
+// orderForEvent locks and finds the order a payment event is about, or
+// nil when it is not about an order (booking payments share the webhook).
+// The order row reads current (this transaction has just updated it), but
+// on MySQL other tables read as of the webhook transaction's first read,
+// so every change is a conditional UPDATE or guarded by a unique index,
+// and one that finds things changed fails and is retried by the provider.
+func (s *Service) orderForEvent(ctx context.Context, tx *ent.Tx, ev payments.Event) (*ent.Order, error) {
+	id := gid.ID(ev.Metadata["order_id"])
+	if id == "" && ev.IntentID != "" {
+		found, err := tx.Order.Query().Where(order.PaymentIntentID(ev.IntentID)).IDs(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("find order for payment event: %w", err)
+		}
+		if len(found) == 1 {
+			id = found[0]
+		}
+	}
+	if id == "" {
 		return nil, nil
 	}
-	o, err := q.Only(ctx)
+	if err := s.lockOrder(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	o, err := tx.Order.Get(ctx, id)
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}
@@ -50,7 +63,7 @@ func orderForEvent(ctx context.Context, tx *ent.Tx, ev payments.Event) (*ent.Ord
 }
 
 func (s *Service) onSucceeded(ctx context.Context, tx *ent.Tx, ev payments.Event) error {
-	o, err := orderForEvent(ctx, tx, ev)
+	o, err := s.orderForEvent(ctx, tx, ev)
 	if err != nil || o == nil {
 		return err
 	}
@@ -69,6 +82,9 @@ func (s *Service) onSucceeded(ctx context.Context, tx *ent.Tx, ev payments.Event
 func (s *Service) settle(ctx context.Context, tx *ent.Tx, o *ent.Order, intentID string) (*ent.Order, error) {
 	if o.PaidAt != nil || (o.State != order.StatePENDING_PAYMENT && o.State != order.StateCANCELLED) {
 		return o, nil // already settled: a duplicate or late event
+	}
+	if err := s.lockUnpaid(ctx, tx, o); err != nil {
+		return nil, err
 	}
 	lines, err := orderLines(ctx, tx.Client(), o.ID)
 	if err != nil {
@@ -91,6 +107,11 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, o *ent.Order, intentID
 	reason := "payment received"
 	if o.State == order.StateCANCELLED {
 		reason = "payment received after the order expired; stock was still available"
+		// The cancellation gave the discount use back; the customer paid
+		// the discounted price, so it counts again.
+		if err := reclaimDiscount(ctx, tx, o); err != nil {
+			return nil, err
+		}
 	}
 	if o.PaymentIntentID == nil && intentID != "" {
 		if err := tx.Order.UpdateOneID(o.ID).SetPaymentIntentID(intentID).Exec(ctx); err != nil {
@@ -99,6 +120,35 @@ func (s *Service) settle(ctx context.Context, tx *ent.Tx, o *ent.Order, intentID
 		o.PaymentIntentID = &intentID
 	}
 	return s.markPaidCommitted(ctx, tx, o, ActorPayment, reason)
+}
+
+// lockUnpaid checks, with an UPDATE conditional on the state o was read
+// in, that the order is still unpaid before any stock moves; a payment
+// racing a cancellation fails here and is retried by the provider, then
+// finding the order cancelled. (The row is already locked by
+// orderForEvent.)
+//
+// The UPDATE always changes updated_at: MySQL counts only rows whose
+// values change, so an unchanged row would read as "changed meanwhile".
+func (s *Service) lockUnpaid(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
+	n, err := tx.Order.Update().Where(order.ID(o.ID), order.StateEQ(o.State), order.PaidAtIsNil(),
+		order.ReservationEQ(o.Reservation)).SetUpdatedAt(s.touch(o)).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("lock order %s: %w", o.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("settle payment of %s: the order changed meanwhile; retry", o.ID)
+	}
+	return nil
+}
+
+// touch is a new updated_at for o that differs from the stored one, so a
+// conditional UPDATE that matches always counts as a change.
+func (s *Service) touch(o *ent.Order) time.Time {
+	if at := s.now(); at.After(o.UpdatedAt) {
+		return at
+	}
+	return o.UpdatedAt.Add(time.Microsecond)
 }
 
 // markPaid marks an order with nothing to pay as paid, committing its
@@ -194,7 +244,7 @@ func (s *Service) refundLate(ctx context.Context, tx *ent.Tx, o *ent.Order, inte
 }
 
 func (s *Service) onFailed(ctx context.Context, tx *ent.Tx, ev payments.Event) error {
-	o, err := orderForEvent(ctx, tx, ev)
+	o, err := s.orderForEvent(ctx, tx, ev)
 	if err != nil || o == nil {
 		return err
 	}
@@ -208,9 +258,17 @@ func (s *Service) onFailed(ctx context.Context, tx *ent.Tx, ev payments.Event) e
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
-	u := tx.Order.Update().Where(order.ID(o.ID), order.StateEQ(order.StatePENDING_PAYMENT)).SetPaymentFailure(msg)
-	if o.Reservation == order.ReservationHELD {
+	// The order row first (as everywhere), then the stock.
+	held := o.Reservation == order.ReservationHELD
+	u := tx.Order.Update().Where(order.ID(o.ID), order.StateEQ(order.StatePENDING_PAYMENT), order.PaidAtIsNil(),
+		order.ReservationEQ(o.Reservation)).SetPaymentFailure(msg).SetUpdatedAt(s.touch(o))
+	if held {
 		u.SetReservation(order.ReservationRELEASED)
+	}
+	if n, err := u.Save(ctx); err != nil || n == 0 {
+		return errors.Join(fmt.Errorf("record payment failure of %s (updated %d)", o.ID, n), err)
+	}
+	if held {
 		lines, err := orderLines(ctx, tx.Client(), o.ID)
 		if err != nil {
 			return err
@@ -221,14 +279,11 @@ func (s *Service) onFailed(ctx context.Context, tx *ent.Tx, ev payments.Event) e
 			}
 		}
 	}
-	if n, err := u.Save(ctx); err != nil || n == 0 {
-		return errors.Join(fmt.Errorf("record payment failure of %s (updated %d)", o.ID, n), err)
-	}
 	return s.history(ctx, tx, o.ID, string(o.State), string(o.State), ActorPayment, "payment failed: "+msg)
 }
 
 func (s *Service) onRefunded(ctx context.Context, tx *ent.Tx, ev payments.Event) error {
-	o, err := orderForEvent(ctx, tx, ev)
+	o, err := s.orderForEvent(ctx, tx, ev)
 	if err != nil || o == nil {
 		return err
 	}
@@ -328,6 +383,9 @@ func (s *Service) runRefund(ctx context.Context, j *outbox.Running) error {
 		}
 	}
 	return s.withTx(ctx, func(tx *ent.Tx) error {
+		if err := s.lockOrder(ctx, tx, p.OrderID); err != nil {
+			return err
+		}
 		o, err := tx.Order.Get(ctx, p.OrderID)
 		if err != nil {
 			return fmt.Errorf("read order: %w", err)

@@ -159,14 +159,18 @@ func redeem(ctx context.Context, tx *ent.Tx, d *ent.DiscountCode, orderID gid.ID
 		}
 		return nil
 	}
-	seq, err := tx.DiscountRedemption.Query().Where(discountredemption.DiscountCodeID(d.ID), discountredemption.Customer(customer)).Count(ctx)
+	used, err := tx.DiscountRedemption.Query().Where(discountredemption.DiscountCodeID(d.ID), discountredemption.Customer(customer)).Count(ctx)
 	if err != nil {
 		return fmt.Errorf("count redemptions: %w", err)
 	}
-	if seq >= *d.PerCustomerLimit {
+	seq, err := freeSeq(ctx, tx, d.ID, customer)
+	if err != nil {
+		return err
+	}
+	if used >= *d.PerCustomerLimit || seq > *d.PerCustomerLimit {
 		return errcode.UserErrors{errcode.Invalidf(errcode.NotEligible, "discountCode", "you have already used this discount code")}
 	}
-	err = c.SetSeq(seq + 1).Exec(ctx)
+	err = c.SetSeq(seq).Exec(ctx)
 	if ent.IsConstraintError(err) {
 		return errcode.UserErrors{errcode.Invalidf(errcode.NotEligible, "discountCode", "you have already used this discount code")}
 	}

@@ -73,7 +73,7 @@ func (s *Service) transition(ctx context.Context, tx *ent.Tx, o *ent.Order, to o
 		return nil, errcode.Invalidf(errcode.Conflict, "", fmt.Sprintf("an order that is %s cannot become %s", o.State, to))
 	}
 	now := s.now()
-	u := tx.Order.Update().Where(order.ID(o.ID), order.StateEQ(o.State)).SetState(to).SetUpdatedAt(now)
+	u := tx.Order.Update().Where(order.ID(o.ID), order.StateEQ(o.State)).SetState(to).SetUpdatedAt(s.touch(o))
 	switch to {
 	case order.StatePAID:
 		if o.PaidAt == nil {
@@ -104,6 +104,21 @@ func (s *Service) transition(ctx context.Context, tx *ent.Tx, o *ent.Order, to o
 		return nil, fmt.Errorf("reload order: %w", err)
 	}
 	return updated, nil
+}
+
+// lockOrder takes the order row's lock before anything else in tx: an
+// UPDATE by primary key alone. Every transaction that changes an order
+// starts with it (staff actions, payment events, expiry, refunds), so
+// they queue on the order's row instead of each locking a secondary index
+// entry (MySQL may scan "id = ? AND state = ?" through the state index)
+// and then waiting for the row another holds: that was a deadlock between
+// the expiry job and a late payment. Stock rows are locked after it, in
+// the same order everywhere.
+func (s *Service) lockOrder(ctx context.Context, tx *ent.Tx, id gid.ID) error {
+	if err := tx.Order.Update().Where(order.ID(id)).SetUpdatedAt(s.now()).Exec(ctx); err != nil {
+		return fmt.Errorf("lock order %s: %w", id, err)
+	}
+	return nil
 }
 
 // history records a change and publishes it once tx commits.
