@@ -91,6 +91,9 @@ func (s *Service) Seed(ctx context.Context, opts SeedOptions) (int, error) {
 		if err != nil {
 			return i, fmt.Errorf("seed product %d: %w", i+1, err)
 		}
+		if err := s.seedImages(ctx, i, p); err != nil {
+			return i, err
+		}
 		if i%5 == 0 {
 			featuredIDs = append(featuredIDs, p.ID)
 		}
