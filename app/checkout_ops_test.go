@@ -193,4 +193,36 @@ var checkoutOps = map[string]string{
 	"CompleteDevelopmentPayment": opCompleteDevelopmentPayment, "Order": opOrder,
 	"OrderStatusChanged": opOrderStatusChanged, "MyOrders": opMyOrders, "Orders": opOrders,
 	"FulfilOrder": opFulfilOrder, "CancelOrder": opCancelOrder, "RefundOrder": opRefundOrder,
+	"CreateShippingMethod": opCreateShippingMethod, "CreateTaxRate": opCreateTaxRate,
+	"CreateDiscountCode": opCreateDiscountCode, "DiscountCodes": opDiscountCodes,
 }
+
+// Pricing rules administration (staff with MANAGE_ORDERS).
+
+const opCreateShippingMethod = `mutation CreateShippingMethod($input: CreateShippingMethodInput!) {
+  createShippingMethod(input: $input) {
+    shippingMethod { id name kind country region price { amount formatted } freeOver { amount formatted } active }
+    userErrors { field message code }
+  }
+}`
+
+const opCreateTaxRate = `mutation CreateTaxRate($input: CreateTaxRateInput!) {
+  createTaxRate(input: $input) {
+    taxRate { id name country region rateBp inclusive }
+    userErrors { field message code }
+  }
+}`
+
+const opCreateDiscountCode = `mutation CreateDiscountCode($input: CreateDiscountCodeInput!) {
+  createDiscountCode(input: $input) {
+    discountCode { id code kind value currency minSubtotal usageLimit perCustomerLimit usedCount active }
+    userErrors { field message code }
+  }
+}`
+
+const opDiscountCodes = `query DiscountCodes($first: Int, $filter: DiscountCodeFilter) {
+  discountCodes(first: $first, filter: $filter) {
+    totalCount
+    edges { node { id code kind value usedCount usageLimit active } }
+  }
+}`

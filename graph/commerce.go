@@ -5,7 +5,9 @@ import (
 
 	"frontdesk/commerce"
 	"frontdesk/ent"
+	"frontdesk/ent/discountcode"
 	"frontdesk/ent/order"
+	"frontdesk/ent/shippingmethod"
 	"frontdesk/errcode"
 	"frontdesk/graph/model"
 	"frontdesk/money"
@@ -166,4 +168,58 @@ func (r *Resolver) orderOfLine(ctx context.Context, l *ent.OrderLine) (*ent.Orde
 		return o, nil
 	}
 	return r.Client.Order.Get(ctx, l.OrderID)
+}
+
+// Pricing rules administration.
+
+func shippingKind(k *shippingmethod.Kind) *commerce.ShippingKind {
+	if k == nil {
+		return nil
+	}
+	out := commerce.ShippingKind(*k)
+	return &out
+}
+
+func discountKind(k *discountcode.Kind) *commerce.DiscountKind {
+	if k == nil {
+		return nil
+	}
+	out := commerce.DiscountKind(*k)
+	return &out
+}
+
+func shippingMethodPayload(m *ent.ShippingMethod, err error) (*model.ShippingMethodPayload, error) {
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.ShippingMethodPayload{UserErrors: ue}, err
+	}
+	return &model.ShippingMethodPayload{ShippingMethod: m, UserErrors: ue}, nil
+}
+
+func taxRatePayload(t *ent.TaxRate, err error) (*model.TaxRatePayload, error) {
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.TaxRatePayload{UserErrors: ue}, err
+	}
+	return &model.TaxRatePayload{TaxRate: t, UserErrors: ue}, nil
+}
+
+func discountCodePayload(d *ent.DiscountCode, err error) (*model.DiscountCodePayload, error) {
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.DiscountCodePayload{UserErrors: ue}, err
+	}
+	return &model.DiscountCodePayload{DiscountCode: d, UserErrors: ue}, nil
+}
+
+func updateDiscountInput(in model.UpdateDiscountCodeInput) commerce.DiscountCodeInput {
+	return commerce.DiscountCodeInput{
+		Code: in.Code, Kind: discountKind(in.Kind), Value: int64Ptr(in.Value), Currency: in.Currency,
+		MinSubtotal: int64Ptr(in.MinSubtotal),
+		StartsAt:    in.StartsAt, ClearStartsAt: derefOr(in.ClearStartsAt, false),
+		EndsAt: in.EndsAt, ClearEndsAt: derefOr(in.ClearEndsAt, false),
+		UsageLimit: in.UsageLimit, ClearUsageLimit: derefOr(in.ClearUsageLimit, false),
+		PerCustomerLimit: in.PerCustomerLimit, ClearPerCustomerLimit: derefOr(in.ClearPerCustomerLimit, false),
+		Active: in.Active,
+	}
 }

@@ -9,10 +9,12 @@ import (
 	"frontdesk/commerce/address"
 	"frontdesk/ent"
 	"frontdesk/ent/dateoverride"
+	"frontdesk/ent/discountcode"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/order"
 	"frontdesk/ent/product"
 	"frontdesk/ent/service"
+	"frontdesk/ent/shippingmethod"
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
@@ -82,6 +84,12 @@ type AppointmentPayload struct {
 	Appointment *ent.Appointment `json:"appointment,omitempty"`
 	// Why it failed.
 	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Input of archiveShippingMethod.
+type ArchiveShippingMethodInput struct {
+	// The method.
+	ID gid.ID `json:"id"`
 }
 
 // Book a held slot.
@@ -262,6 +270,30 @@ type CreateCollectionInput struct {
 	ProductIds []gid.ID `json:"productIds,omitempty"`
 }
 
+// Input of createDiscountCode.
+type CreateDiscountCodeInput struct {
+	// 3 to 64 letters, digits, - or _; stored upper-case.
+	Code string `json:"code"`
+	// PERCENT or FIXED.
+	Kind discountcode.Kind `json:"kind"`
+	// Basis points for PERCENT (1 to 10000), minor units for FIXED.
+	Value int `json:"value"`
+	// Required for FIXED and with a minimum subtotal; limits a PERCENT code to this currency.
+	Currency *string `json:"currency,omitempty"`
+	// The subtotal, in minor units, a cart must reach.
+	MinSubtotal *int `json:"minSubtotal,omitempty"`
+	// Valid from.
+	StartsAt *time.Time `json:"startsAt,omitempty"`
+	// Valid until (exclusive); after startsAt.
+	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// How many orders may use it in all.
+	UsageLimit *int `json:"usageLimit,omitempty"`
+	// How many orders one customer may use it on.
+	PerCustomerLimit *int `json:"perCustomerLimit,omitempty"`
+	// Usable (default true).
+	Active *bool `json:"active,omitempty"`
+}
+
 // Save a new version of an intake form.
 type CreateIntakeFormVersionInput struct {
 	// The form key; a new key starts at version 1.
@@ -328,12 +360,52 @@ type CreateServiceInput struct {
 	Service *ServiceInput `json:"service"`
 }
 
+// Input of createShippingMethod.
+type CreateShippingMethodInput struct {
+	// Name shown at checkout (at most 200 characters).
+	Name string `json:"name"`
+	// FLAT, FREE_OVER (needs freeOver) or PICKUP (free: price 0).
+	Kind shippingmethod.Kind `json:"kind"`
+	// ISO 3166-1 alpha-2 country it ships to.
+	Country string `json:"country"`
+	// Limit it to one region of the country, such as NSW.
+	Region *string `json:"region,omitempty"`
+	// Minor units of currency (default 0).
+	Price *int `json:"price,omitempty"`
+	// FREE_OVER only: the discounted subtotal, in minor units, from which shipping is free.
+	FreeOver *int `json:"freeOver,omitempty"`
+	// ISO 4217 currency; the method is offered to carts in this currency.
+	Currency string `json:"currency"`
+	// Offered at checkout (default true).
+	Active *bool `json:"active,omitempty"`
+}
+
+// Input of createTaxRate.
+type CreateTaxRateInput struct {
+	// Name shown on receipts, such as GST.
+	Name string `json:"name"`
+	// ISO 3166-1 alpha-2 country.
+	Country string `json:"country"`
+	// Region code, for a region's own rate.
+	Region *string `json:"region,omitempty"`
+	// Basis points from 0 to 10000 (1000 = 10%).
+	RateBp int `json:"rateBp"`
+	// Prices shipped there already contain the tax (default false).
+	Inclusive *bool `json:"inclusive,omitempty"`
+}
+
 // Input of createVariant.
 type CreateVariantInput struct {
 	// The product.
 	ProductID gid.ID `json:"productId"`
 	// The variant.
 	Variant *VariantInput `json:"variant"`
+}
+
+// Input of deactivateDiscountCode.
+type DeactivateDiscountCodeInput struct {
+	// The code's ID.
+	ID gid.ID `json:"id"`
 }
 
 // Whom to deactivate.
@@ -373,6 +445,28 @@ type DeletePayload struct {
 	// The ID of the deleted object; null when userErrors is not empty.
 	DeletedID *gid.ID `json:"deletedId,omitempty"`
 	// Why nothing changed.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Input of deleteTaxRate.
+type DeleteTaxRateInput struct {
+	// The rate.
+	ID gid.ID `json:"id"`
+}
+
+// Conditions on the discount code list.
+type DiscountCodeFilter struct {
+	// The start of the code, in any case.
+	Search *string `json:"search,omitempty"`
+	// Only usable (true) or only deactivated (false) codes.
+	Active *bool `json:"active,omitempty"`
+}
+
+// Result of a discount code mutation.
+type DiscountCodePayload struct {
+	// The code after the change; null when userErrors is not empty.
+	DiscountCode *ent.DiscountCode `json:"discountCode,omitempty"`
+	// Every invalid field (TAKEN for a code already in use); nothing was written.
 	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
@@ -922,6 +1016,26 @@ type SetWeeklyHoursInput struct {
 	Hours []*WeeklyHoursInput `json:"hours"`
 }
 
+// Conditions on the shipping method list. Omitted fields do not filter.
+type ShippingMethodFilter struct {
+	// ISO 3166-1 alpha-2 country.
+	Country *string `json:"country,omitempty"`
+	// Region code.
+	Region *string `json:"region,omitempty"`
+	// ISO 4217 currency.
+	Currency *string `json:"currency,omitempty"`
+	// Only offered (true) or only archived (false) methods.
+	Active *bool `json:"active,omitempty"`
+}
+
+// Result of a shipping method mutation.
+type ShippingMethodPayload struct {
+	// The method after the change; null when userErrors is not empty.
+	ShippingMethod *ent.ShippingMethod `json:"shippingMethod,omitempty"`
+	// Every invalid field; nothing was written.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // Email and password to sign in with.
 type SignInInput struct {
 	// Email address of the account.
@@ -977,6 +1091,20 @@ type SubmitIntakeFormPayload struct {
 type Subscription struct {
 }
 
+// Conditions on the tax rate list.
+type TaxRateFilter struct {
+	// ISO 3166-1 alpha-2 country.
+	Country *string `json:"country,omitempty"`
+}
+
+// Result of a tax rate mutation.
+type TaxRatePayload struct {
+	// The rate after the change; null when userErrors is not empty.
+	TaxRate *ent.TaxRate `json:"taxRate,omitempty"`
+	// Every invalid field (TAKEN when another rate covers the place); nothing was written.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // Unlinks a practitioner's calendar.
 type UnlinkPractitionerCalendarInput struct {
 	// The practitioner.
@@ -1025,6 +1153,40 @@ type UpdateCollectionInput struct {
 	Slug *string `json:"slug,omitempty"`
 	// New description.
 	Description *string `json:"description,omitempty"`
+}
+
+// Input of updateDiscountCode. Omitted fields are left as they are; the clear flags remove a date or limit.
+type UpdateDiscountCodeInput struct {
+	// The code's ID.
+	ID gid.ID `json:"id"`
+	// The code.
+	Code *string `json:"code,omitempty"`
+	// PERCENT or FIXED.
+	Kind *discountcode.Kind `json:"kind,omitempty"`
+	// Basis points or minor units.
+	Value *int `json:"value,omitempty"`
+	// ISO 4217 currency.
+	Currency *string `json:"currency,omitempty"`
+	// Minimum subtotal in minor units.
+	MinSubtotal *int `json:"minSubtotal,omitempty"`
+	// Valid from.
+	StartsAt *time.Time `json:"startsAt,omitempty"`
+	// Remove the start date.
+	ClearStartsAt *bool `json:"clearStartsAt,omitempty"`
+	// Valid until.
+	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// Remove the end date.
+	ClearEndsAt *bool `json:"clearEndsAt,omitempty"`
+	// Overall limit; never below the uses so far.
+	UsageLimit *int `json:"usageLimit,omitempty"`
+	// Remove the overall limit.
+	ClearUsageLimit *bool `json:"clearUsageLimit,omitempty"`
+	// Per-customer limit.
+	PerCustomerLimit *int `json:"perCustomerLimit,omitempty"`
+	// Remove the per-customer limit.
+	ClearPerCustomerLimit *bool `json:"clearPerCustomerLimit,omitempty"`
+	// Usable.
+	Active *bool `json:"active,omitempty"`
 }
 
 // Change a practitioner.
@@ -1097,6 +1259,44 @@ type UpdateServiceInput struct {
 	ID gid.ID `json:"id"`
 	// The changes.
 	Service *ServiceInput `json:"service"`
+}
+
+// Input of updateShippingMethod. Omitted fields are left as they are.
+type UpdateShippingMethodInput struct {
+	// The method.
+	ID gid.ID `json:"id"`
+	// Name shown at checkout.
+	Name *string `json:"name,omitempty"`
+	// How it charges.
+	Kind *shippingmethod.Kind `json:"kind,omitempty"`
+	// ISO 3166-1 alpha-2 country.
+	Country *string `json:"country,omitempty"`
+	// Region code; empty for the whole country.
+	Region *string `json:"region,omitempty"`
+	// Minor units of currency.
+	Price *int `json:"price,omitempty"`
+	// FREE_OVER threshold in minor units.
+	FreeOver *int `json:"freeOver,omitempty"`
+	// ISO 4217 currency.
+	Currency *string `json:"currency,omitempty"`
+	// Offered at checkout.
+	Active *bool `json:"active,omitempty"`
+}
+
+// Input of updateTaxRate. Omitted fields are left as they are.
+type UpdateTaxRateInput struct {
+	// The rate.
+	ID gid.ID `json:"id"`
+	// Name.
+	Name *string `json:"name,omitempty"`
+	// ISO 3166-1 alpha-2 country.
+	Country *string `json:"country,omitempty"`
+	// Region code.
+	Region *string `json:"region,omitempty"`
+	// Basis points from 0 to 10000.
+	RateBp *int `json:"rateBp,omitempty"`
+	// Whether prices contain the tax.
+	Inclusive *bool `json:"inclusive,omitempty"`
 }
 
 // Input of updateVariant: fields left out do not change.
