@@ -355,6 +355,10 @@ func TestPaymentWebhooks(t *testing.T) {
 	if _, err := n.eng.ExpireHolds(n.staff); err != nil {
 		t.Fatal(err)
 	}
+	// Released unpaid: its PaymentIntent is cancelled through the outbox.
+	if c := n.db.Client.Job.Query().Where(job.IdempotencyKey(booking.KindCancelIntent + ":" + *lateB.Appointment.PaymentIntentID)).CountX(ctx); c != 1 {
+		t.Fatalf("%d intent cancellations queued for the expired booking, want 1", c)
+	}
 	other := n.guestBook(n.paid, slot, booking.Guest{Name: "Lee", Email: "lee@example.com", Phone: "+61400000002"})
 	if err := n.gw.Complete(ctx, *other.Appointment.PaymentIntentID, true); err != nil {
 		t.Fatal(err)
@@ -458,13 +462,14 @@ func TestPaymentRacesTheSweeper(t *testing.T) {
 	for _, a := range booked {
 		got := n.db.Client.Appointment.GetX(ctx, a.ID)
 		refunds := n.db.Client.Job.Query().Where(job.IdempotencyKey(booking.KindRefund + ":" + *a.PaymentIntentID)).CountX(ctx)
+		cancels := n.db.Client.Job.Query().Where(job.IdempotencyKey(booking.KindCancelIntent + ":" + *a.PaymentIntentID)).CountX(ctx)
 		claimed := n.db.Client.SlotClaim.Query().Where(slotclaim.AppointmentID(a.ID)).ExistX(ctx)
 		switch {
-		case got.State == appointment.StateCONFIRMED && refunds == 0 && claimed:
+		case got.State == appointment.StateCONFIRMED && refunds == 0 && cancels == 0 && claimed:
 			confirmed++
-		case got.State == appointment.StateCANCELLED && refunds == 1 && !claimed:
+		case got.State == appointment.StateCANCELLED && refunds == 1 && cancels == 1 && !claimed:
 		default:
-			t.Errorf("%s: %s with %d refund jobs, time claimed %v", a.ID, got.State, refunds, claimed)
+			t.Errorf("%s: %s with %d refund and %d intent-cancel jobs, time claimed %v", a.ID, got.State, refunds, cancels, claimed)
 		}
 	}
 	t.Logf("%d of %d confirmed, the rest refunded", confirmed, k)

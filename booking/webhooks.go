@@ -38,12 +38,75 @@ const KindRefund = "booking.refund"
 // metadataKey is the PaymentIntent metadata key that names the appointment.
 const metadataKey = "appointment_id"
 
-// RegisterPayments subscribes booking to payment events and declares the
-// refund job.
+// KindCancelIntent is the outbox job that cancels the PaymentIntent of a
+// booking released before it was paid, so a late confirmation cannot
+// charge the patient (one that slips through is refunded by settle).
+const KindCancelIntent = "booking.cancel_intent"
+
+// RegisterPayments subscribes booking to payment events, declares the
+// refund and intent-cancellation jobs, and puts the sink that queues
+// cancellations in front of the engine's change sinks.
 func (e *Engine) RegisterPayments(w *payments.Webhooks, reg *outbox.Registry) {
 	w.On(payments.IntentSucceeded, e.onPaymentSucceeded)
 	w.On(payments.IntentFailed, e.onPaymentFailed)
 	reg.Register(outbox.Kind{Name: KindRefund, Handler: e.runRefund, Timeout: time.Minute})
+	reg.Register(outbox.Kind{Name: KindCancelIntent, Handler: e.runCancelIntent, Timeout: time.Minute})
+	e.Changes = Sinks{unpaidSink{}, e.Changes}
+}
+
+// unpaidSink queues the cancellation of the PaymentIntent of a booking
+// that is cancelled (or expires) while still waiting for payment.
+type unpaidSink struct{}
+
+func (unpaidSink) InTx(ctx context.Context, tx *ent.Tx, c Change) error {
+	a := c.Appointment
+	if c.From != appointment.StatePENDING_PAYMENT || c.To != appointment.StateCANCELLED || a.PaymentIntentID == nil {
+		return nil
+	}
+	_, err := outbox.Enqueue(ctx, tx, outbox.Job{
+		Kind:           KindCancelIntent,
+		Payload:        refundJob{AppointmentID: a.ID, IntentID: *a.PaymentIntentID},
+		IdempotencyKey: KindCancelIntent + ":" + *a.PaymentIntentID,
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue payment intent cancellation of %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+func (unpaidSink) Committed(context.Context, Change) {}
+
+// IntentCanceller is implemented by payment gateways that can cancel an
+// unpaid PaymentIntent (GatewayPayments does).
+type IntentCanceller interface {
+	CancelIntent(ctx context.Context, intentID, idempotencyKey string) error
+}
+
+// CancelIntent implements IntentCanceller.
+func (g GatewayPayments) CancelIntent(ctx context.Context, intentID, key string) error {
+	return g.Gateway.CancelIntent(ctx, intentID, key)
+}
+
+func (e *Engine) runCancelIntent(ctx context.Context, j *outbox.Running) error {
+	var p refundJob
+	if err := j.Decode(&p); err != nil {
+		return err
+	}
+	c, ok := e.Payments.(IntentCanceller)
+	if !ok {
+		return nil
+	}
+	err := c.CancelIntent(ctx, p.IntentID, j.IdempotencyKey)
+	if errors.Is(err, payments.ErrDeclined) {
+		// Stripe refuses to cancel an intent that has already succeeded:
+		// the money arrived after all, and its webhook refunds it.
+		slog.InfoContext(ctx, "payment intent not cancelled; it was paid meanwhile", "appointment", p.AppointmentID, "intent", p.IntentID, "error", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cancel payment intent %s of appointment %s: %w", p.IntentID, p.AppointmentID, err)
+	}
+	return nil
 }
 
 // lockForPayment reads the appointment an event is about, locked for the
@@ -217,7 +280,13 @@ func (e *Engine) runRefund(ctx context.Context, j *outbox.Running) error {
 	if p.IntentID == "" {
 		return outbox.Permanent(errors.New("refund job without a payment intent"))
 	}
-	if err := e.Payments.Refund(ctx, p.IntentID, j.IdempotencyKey); err != nil {
+	err := e.Payments.Refund(ctx, p.IntentID, j.IdempotencyKey)
+	if errors.Is(err, payments.ErrDeclined) {
+		// Refused, not failed (already refunded in the dashboard, disputed):
+		// retrying cannot help; the DEAD job shows an admin.
+		return outbox.Permanent(fmt.Errorf("refund %s of appointment %s: %w", p.IntentID, p.AppointmentID, err))
+	}
+	if err != nil {
 		return fmt.Errorf("refund %s of appointment %s: %w", p.IntentID, p.AppointmentID, err)
 	}
 	return nil
