@@ -89,8 +89,8 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true},
 	}
-	listing := mustJSON(map[string]any{"query": catalogListing})
-	sample, err := post(client, url, listing)
+	listing := benchJSON(map[string]any{"query": catalogListing})
+	sample, err := benchPost(client, url, listing)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 	}
 	words := []string{"calm", "morning dai", "gentle pure", "restore", "bright cla", "organic night", "fresh", "balance"}
 	search := func(i int) []byte {
-		return mustJSON(map[string]any{"query": catalogSearch, "variables": map[string]any{"q": words[i%len(words)]}})
+		return benchJSON(map[string]any{"query": catalogSearch, "variables": map[string]any{"q": words[i%len(words)]}})
 	}
 	var ceiling float64
 	cases := []struct {
@@ -158,11 +158,11 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 			}
 			// Warm up (and fill the cache for the warm cases).
 			for i := range len(words) {
-				if _, err := post(client, c.url, c.body(i)); err != nil {
+				if _, err := benchPost(client, c.url, c.body(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
-			r := drive(b, client, c.url, requests, c.clients, c.body, c.cold, invalidate, counter)
+			r := benchDrive(b, client, c.url, requests, c.clients, c.body, c.cold, invalidate, counter)
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(r.p50.Seconds()*1e3, "p50-ms")
 			b.ReportMetric(r.p99.Seconds()*1e3, "p99-ms")
@@ -178,7 +178,7 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 	}
 }
 
-type driveResult struct {
+type benchResult struct {
 	p50, p99 time.Duration
 	rps      float64
 	sql      float64
@@ -188,7 +188,7 @@ type driveResult struct {
 // drive sends requests requests from clients goroutines and measures them.
 // In cold mode (one client) the catalog version is replaced before each
 // request, outside the timed part.
-func drive(b *testing.B, client *http.Client, url string, requests, clients int, body func(int) []byte, cold bool, invalidate func(), counter *testenv.QueryCounter) driveResult {
+func benchDrive(b *testing.B, client *http.Client, url string, requests, clients int, body func(int) []byte, cold bool, invalidate func(), counter *testenv.QueryCounter) benchResult {
 	b.Helper()
 	latencies := make([]time.Duration, requests)
 	var next atomic.Int64
@@ -215,7 +215,7 @@ func drive(b *testing.B, client *http.Client, url string, requests, clients int,
 					sqlCount -= counter.Reset() // the invalidation's own statements (none on Redis)
 				}
 				t0 := time.Now()
-				if _, err := post(client, url, payload); err != nil {
+				if _, err := benchPost(client, url, payload); err != nil {
 					failed.CompareAndSwap(nil, &err)
 					return
 				}
@@ -242,7 +242,7 @@ func drive(b *testing.B, client *http.Client, url string, requests, clients int,
 		sqlCount = counter.Reset()
 	}
 	slices.Sort(latencies)
-	return driveResult{
+	return benchResult{
 		p50:    latencies[done/2],
 		p99:    latencies[min(done*99/100, done-1)],
 		rps:    float64(done) / elapsed.Seconds(),
@@ -251,7 +251,7 @@ func drive(b *testing.B, client *http.Client, url string, requests, clients int,
 	}
 }
 
-func post(client *http.Client, url string, body []byte) ([]byte, error) {
+func benchPost(client *http.Client, url string, body []byte) ([]byte, error) {
 	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -267,7 +267,7 @@ func post(client *http.Client, url string, body []byte) ([]byte, error) {
 	return out, nil
 }
 
-func mustJSON(v any) []byte {
+func benchJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)

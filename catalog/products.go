@@ -80,6 +80,12 @@ func visible(ctx context.Context, p *ent.Product) bool {
 func (s *Service) Visible(ctx context.Context, n any) bool {
 	switch x := n.(type) {
 	case *ent.Product:
+		if x.Status == "" {
+			// node(id:) reads only the selected columns; judge the
+			// whole row.
+			_, err := s.ProductOf(ctx, x.ID)
+			return err == nil
+		}
 		return visible(ctx, x)
 	case *ent.Variant:
 		_, err := s.ProductOf(ctx, x.ProductID)

@@ -37,6 +37,14 @@ func catalogServer(t testing.TB) (*httptest.Server, *catalog.Service, *testenv.Q
 		t.Cleanup(func() { _ = s.Close() })
 		store = s
 	}
+	ts, svc := catalogReplica(t, db, store)
+	return ts, svc, counter
+}
+
+// catalogReplica serves the catalog of db with the shared cache store,
+// as one more replica would.
+func catalogReplica(t testing.TB, db *database.DB, store cache.Store) (*httptest.Server, *catalog.Service) {
+	t.Helper()
 	svc := catalog.New(db.Client, db.Dialect, store, nil, catalog.Options{TaxRateBPS: 1000})
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: db.Client, Catalog: svc}}))
 	srv.AddTransport(transport.POST{})
@@ -56,7 +64,7 @@ func catalogServer(t testing.TB) (*httptest.Server, *catalog.Service, *testenv.Q
 		srv.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	t.Cleanup(ts.Close)
-	return ts, svc, counter
+	return ts, svc
 }
 
 const listingQuery = `query($n: Int!, $f: ProductFilter) {
