@@ -108,22 +108,30 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 		}
 	}
 	span := rules.Span(start)
+	day := dayKey(start, cals[0].Location)
+	if err := e.ensureCounters(ctx, holder, in.PractitionerID, svc.ID, day); err != nil {
+		return nil, err
+	}
 	var held *ent.Appointment
 	err = e.inTx(ctx, "start", func(tx *ent.Tx, done *[]Change) error {
 		if err := e.expireOverlapping(ctx, tx, done, in.PractitionerID, span); err != nil {
 			return err
 		}
-		if holder != "" && !staff {
-			n, err := tx.Appointment.Query().Where(appointment.HolderKey(holder),
-				appointment.StateEQ(appointment.StateHELD), appointment.HoldExpiresAtGT(now)).Count(ctx)
-			if err != nil {
-				return fmt.Errorf("count holds: %w", err)
+		// The hold cap and the daily limit are counter rows (limits.go);
+		// staff are not capped but counted, so the counts stay right.
+		if holder != "" {
+			limit := e.MaxActiveHolds
+			if staff {
+				limit = 0
 			}
-			if n >= e.MaxActiveHolds {
-				return errcode.Invalidf(errcode.HoldLimit, "", fmt.Sprintf("you already hold %d times; book or release one first", n))
+			if err := e.countHold(ctx, tx, done, holder, limit); err != nil {
+				return err
 			}
 		}
-		c := tx.Appointment.Create().
+		if err := e.countDay(ctx, tx, done, in.PractitionerID, svc.ID, day, rules.DailyLimit, "start"); err != nil {
+			return err
+		}
+		c := tx.Appointment.Create().SetDayKey(day).
 			SetServiceID(svc.ID).SetPractitionerID(in.PractitionerID).
 			SetStartAt(start).SetEndAt(start.Add(rules.Duration)).
 			SetBlockedStart(span.Start).SetBlockedEnd(span.End).
@@ -553,14 +561,31 @@ func (e *Engine) Reschedule(ctx context.Context, in RescheduleInput) (*ent.Appoi
 		return nil, errSlotUnavailable("start")
 	}
 	span := rules.Span(start)
+	day := dayKey(start, cals[0].Location)
+	if day != a.DayKey {
+		if err := e.ensureCounters(ctx, "", a.PractitionerID, a.ServiceID, day); err != nil {
+			return nil, err
+		}
+	}
 	var out *ent.Appointment
 	err = e.inTx(ctx, "start", func(tx *ent.Tx, done *[]Change) error {
 		if err := e.expireOverlapping(ctx, tx, done, a.PractitionerID, span); err != nil {
 			return err
 		}
+		// A move to another local date takes a place on that day first.
+		if day != a.DayKey {
+			if err := e.countDay(ctx, tx, done, a.PractitionerID, a.ServiceID, day, rules.DailyLimit, "start"); err != nil {
+				return err
+			}
+			if a.DayKey != "" {
+				if err := uncountDay(ctx, tx, a.PractitionerID, a.ServiceID, a.DayKey); err != nil {
+					return err
+				}
+			}
+		}
 		n, err := tx.Appointment.Update().
 			Where(appointment.ID(a.ID), appointment.StateEQ(a.State), appointment.StartAt(a.StartAt)).
-			SetStartAt(start).SetEndAt(start.Add(rules.Duration)).
+			SetStartAt(start).SetEndAt(start.Add(rules.Duration)).SetDayKey(day).
 			SetBlockedStart(span.Start).SetBlockedEnd(span.End).SetUpdatedAt(e.now()).
 			Save(ctx)
 		if err != nil {

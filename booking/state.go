@@ -66,6 +66,9 @@ func (e *Engine) transition(ctx context.Context, tx *ent.Tx, done *[]Change, a *
 			return nil, err
 		}
 	}
+	if err := uncount(ctx, tx, a, a.State, to); err != nil {
+		return nil, err
+	}
 	updated, err := tx.Appointment.Get(ctx, a.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reload appointment: %w", err)

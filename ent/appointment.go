@@ -51,6 +51,8 @@ type Appointment struct {
 	HoldExpiresAt *time.Time `json:"hold_expires_at,omitempty"`
 	// HolderKey holds the value of the "holder_key" field.
 	HolderKey string `json:"holder_key,omitempty"`
+	// DayKey holds the value of the "day_key" field.
+	DayKey string `json:"day_key,omitempty"`
 	// IdempotencyKey holds the value of the "idempotency_key" field.
 	IdempotencyKey *string `json:"idempotency_key,omitempty"`
 	// PriceAmount holds the value of the "price_amount" field.
@@ -143,7 +145,7 @@ func (*Appointment) scanValues(columns []string) ([]any, error) {
 			values[i] = new(gid.ID)
 		case appointment.FieldPriceAmount:
 			values[i] = new(sql.NullInt64)
-		case appointment.FieldGuestName, appointment.FieldGuestEmail, appointment.FieldGuestPhone, appointment.FieldState, appointment.FieldHolderKey, appointment.FieldIdempotencyKey, appointment.FieldCurrency, appointment.FieldPaymentIntentID, appointment.FieldCancelReason:
+		case appointment.FieldGuestName, appointment.FieldGuestEmail, appointment.FieldGuestPhone, appointment.FieldState, appointment.FieldHolderKey, appointment.FieldDayKey, appointment.FieldIdempotencyKey, appointment.FieldCurrency, appointment.FieldPaymentIntentID, appointment.FieldCancelReason:
 			values[i] = new(sql.NullString)
 		case appointment.FieldCreatedAt, appointment.FieldUpdatedAt, appointment.FieldStartAt, appointment.FieldEndAt, appointment.FieldBlockedStart, appointment.FieldBlockedEnd, appointment.FieldHoldExpiresAt, appointment.FieldConfirmedAt, appointment.FieldCancelledAt:
 			values[i] = new(sql.NullTime)
@@ -259,6 +261,12 @@ func (_m *Appointment) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field holder_key", values[i])
 			} else if value.Valid {
 				_m.HolderKey = value.String
+			}
+		case appointment.FieldDayKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field day_key", values[i])
+			} else if value.Valid {
+				_m.DayKey = value.String
 			}
 		case appointment.FieldIdempotencyKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -410,6 +418,9 @@ func (_m *Appointment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("holder_key=")
 	builder.WriteString(_m.HolderKey)
+	builder.WriteString(", ")
+	builder.WriteString("day_key=")
+	builder.WriteString(_m.DayKey)
 	builder.WriteString(", ")
 	if v := _m.IdempotencyKey; v != nil {
 		builder.WriteString("idempotency_key=")

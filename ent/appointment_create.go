@@ -182,6 +182,20 @@ func (_c *AppointmentCreate) SetNillableHolderKey(v *string) *AppointmentCreate 
 	return _c
 }
 
+// SetDayKey sets the "day_key" field.
+func (_c *AppointmentCreate) SetDayKey(v string) *AppointmentCreate {
+	_c.mutation.SetDayKey(v)
+	return _c
+}
+
+// SetNillableDayKey sets the "day_key" field if the given value is not nil.
+func (_c *AppointmentCreate) SetNillableDayKey(v *string) *AppointmentCreate {
+	if v != nil {
+		_c.SetDayKey(*v)
+	}
+	return _c
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_c *AppointmentCreate) SetIdempotencyKey(v string) *AppointmentCreate {
 	_c.mutation.SetIdempotencyKey(v)
@@ -397,6 +411,10 @@ func (_c *AppointmentCreate) defaults() {
 		v := appointment.DefaultHolderKey
 		_c.mutation.SetHolderKey(v)
 	}
+	if _, ok := _c.mutation.DayKey(); !ok {
+		v := appointment.DefaultDayKey
+		_c.mutation.SetDayKey(v)
+	}
 	if _, ok := _c.mutation.PriceAmount(); !ok {
 		v := appointment.DefaultPriceAmount
 		_c.mutation.SetPriceAmount(v)
@@ -494,6 +512,14 @@ func (_c *AppointmentCreate) check() error {
 	if v, ok := _c.mutation.HolderKey(); ok {
 		if err := appointment.HolderKeyValidator(v); err != nil {
 			return &ValidationError{Name: "holder_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.holder_key": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.DayKey(); !ok {
+		return &ValidationError{Name: "day_key", err: errors.New(`ent: missing required field "Appointment.day_key"`)}
+	}
+	if v, ok := _c.mutation.DayKey(); ok {
+		if err := appointment.DayKeyValidator(v); err != nil {
+			return &ValidationError{Name: "day_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.day_key": %w`, err)}
 		}
 	}
 	if v, ok := _c.mutation.IdempotencyKey(); ok {
@@ -628,6 +654,10 @@ func (_c *AppointmentCreate) createSpec() (*Appointment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.HolderKey(); ok {
 		_spec.SetField(appointment.FieldHolderKey, field.TypeString, value)
 		_node.HolderKey = value
+	}
+	if value, ok := _c.mutation.DayKey(); ok {
+		_spec.SetField(appointment.FieldDayKey, field.TypeString, value)
+		_node.DayKey = value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(appointment.FieldIdempotencyKey, field.TypeString, value)
@@ -952,6 +982,18 @@ func (u *AppointmentUpsert) SetHolderKey(v string) *AppointmentUpsert {
 // UpdateHolderKey sets the "holder_key" field to the value that was provided on create.
 func (u *AppointmentUpsert) UpdateHolderKey() *AppointmentUpsert {
 	u.SetExcluded(appointment.FieldHolderKey)
+	return u
+}
+
+// SetDayKey sets the "day_key" field.
+func (u *AppointmentUpsert) SetDayKey(v string) *AppointmentUpsert {
+	u.Set(appointment.FieldDayKey, v)
+	return u
+}
+
+// UpdateDayKey sets the "day_key" field to the value that was provided on create.
+func (u *AppointmentUpsert) UpdateDayKey() *AppointmentUpsert {
+	u.SetExcluded(appointment.FieldDayKey)
 	return u
 }
 
@@ -1327,6 +1369,20 @@ func (u *AppointmentUpsertOne) SetHolderKey(v string) *AppointmentUpsertOne {
 func (u *AppointmentUpsertOne) UpdateHolderKey() *AppointmentUpsertOne {
 	return u.Update(func(s *AppointmentUpsert) {
 		s.UpdateHolderKey()
+	})
+}
+
+// SetDayKey sets the "day_key" field.
+func (u *AppointmentUpsertOne) SetDayKey(v string) *AppointmentUpsertOne {
+	return u.Update(func(s *AppointmentUpsert) {
+		s.SetDayKey(v)
+	})
+}
+
+// UpdateDayKey sets the "day_key" field to the value that was provided on create.
+func (u *AppointmentUpsertOne) UpdateDayKey() *AppointmentUpsertOne {
+	return u.Update(func(s *AppointmentUpsert) {
+		s.UpdateDayKey()
 	})
 }
 
@@ -1888,6 +1944,20 @@ func (u *AppointmentUpsertBulk) SetHolderKey(v string) *AppointmentUpsertBulk {
 func (u *AppointmentUpsertBulk) UpdateHolderKey() *AppointmentUpsertBulk {
 	return u.Update(func(s *AppointmentUpsert) {
 		s.UpdateHolderKey()
+	})
+}
+
+// SetDayKey sets the "day_key" field.
+func (u *AppointmentUpsertBulk) SetDayKey(v string) *AppointmentUpsertBulk {
+	return u.Update(func(s *AppointmentUpsert) {
+		s.SetDayKey(v)
+	})
+}
+
+// UpdateDayKey sets the "day_key" field to the value that was provided on create.
+func (u *AppointmentUpsertBulk) UpdateDayKey() *AppointmentUpsertBulk {
+	return u.Update(func(s *AppointmentUpsert) {
+		s.UpdateDayKey()
 	})
 }
 

@@ -234,6 +234,20 @@ func (_u *AppointmentUpdate) SetNillableHolderKey(v *string) *AppointmentUpdate 
 	return _u
 }
 
+// SetDayKey sets the "day_key" field.
+func (_u *AppointmentUpdate) SetDayKey(v string) *AppointmentUpdate {
+	_u.mutation.SetDayKey(v)
+	return _u
+}
+
+// SetNillableDayKey sets the "day_key" field if the given value is not nil.
+func (_u *AppointmentUpdate) SetNillableDayKey(v *string) *AppointmentUpdate {
+	if v != nil {
+		_u.SetDayKey(*v)
+	}
+	return _u
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_u *AppointmentUpdate) SetIdempotencyKey(v string) *AppointmentUpdate {
 	_u.mutation.SetIdempotencyKey(v)
@@ -529,6 +543,11 @@ func (_u *AppointmentUpdate) check() error {
 			return &ValidationError{Name: "holder_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.holder_key": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.DayKey(); ok {
+		if err := appointment.DayKeyValidator(v); err != nil {
+			return &ValidationError{Name: "day_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.day_key": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.IdempotencyKey(); ok {
 		if err := appointment.IdempotencyKeyValidator(v); err != nil {
 			return &ValidationError{Name: "idempotency_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.idempotency_key": %w`, err)}
@@ -622,6 +641,9 @@ func (_u *AppointmentUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if value, ok := _u.mutation.HolderKey(); ok {
 		_spec.SetField(appointment.FieldHolderKey, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.DayKey(); ok {
+		_spec.SetField(appointment.FieldDayKey, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.IdempotencyKey(); ok {
 		_spec.SetField(appointment.FieldIdempotencyKey, field.TypeString, value)
@@ -1013,6 +1035,20 @@ func (_u *AppointmentUpdateOne) SetNillableHolderKey(v *string) *AppointmentUpda
 	return _u
 }
 
+// SetDayKey sets the "day_key" field.
+func (_u *AppointmentUpdateOne) SetDayKey(v string) *AppointmentUpdateOne {
+	_u.mutation.SetDayKey(v)
+	return _u
+}
+
+// SetNillableDayKey sets the "day_key" field if the given value is not nil.
+func (_u *AppointmentUpdateOne) SetNillableDayKey(v *string) *AppointmentUpdateOne {
+	if v != nil {
+		_u.SetDayKey(*v)
+	}
+	return _u
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_u *AppointmentUpdateOne) SetIdempotencyKey(v string) *AppointmentUpdateOne {
 	_u.mutation.SetIdempotencyKey(v)
@@ -1321,6 +1357,11 @@ func (_u *AppointmentUpdateOne) check() error {
 			return &ValidationError{Name: "holder_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.holder_key": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.DayKey(); ok {
+		if err := appointment.DayKeyValidator(v); err != nil {
+			return &ValidationError{Name: "day_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.day_key": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.IdempotencyKey(); ok {
 		if err := appointment.IdempotencyKeyValidator(v); err != nil {
 			return &ValidationError{Name: "idempotency_key", err: fmt.Errorf(`ent: validator failed for field "Appointment.idempotency_key": %w`, err)}
@@ -1431,6 +1472,9 @@ func (_u *AppointmentUpdateOne) sqlSave(ctx context.Context) (_node *Appointment
 	}
 	if value, ok := _u.mutation.HolderKey(); ok {
 		_spec.SetField(appointment.FieldHolderKey, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.DayKey(); ok {
+		_spec.SetField(appointment.FieldDayKey, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.IdempotencyKey(); ok {
 		_spec.SetField(appointment.FieldIdempotencyKey, field.TypeString, value)

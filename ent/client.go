@@ -30,6 +30,7 @@ import (
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/holderholds"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/inventory"
@@ -40,6 +41,7 @@ import (
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/practitionerday"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
@@ -104,6 +106,8 @@ type Client struct {
 	EHRRecord *EHRRecordClient
 	// ExternalBusyBlock is the client for interacting with the ExternalBusyBlock builders.
 	ExternalBusyBlock *ExternalBusyBlockClient
+	// HolderHolds is the client for interacting with the HolderHolds builders.
+	HolderHolds *HolderHoldsClient
 	// IntakeForm is the client for interacting with the IntakeForm builders.
 	IntakeForm *IntakeFormClient
 	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
@@ -124,6 +128,8 @@ type Client struct {
 	OrderLine *OrderLineClient
 	// Practitioner is the client for interacting with the Practitioner builders.
 	Practitioner *PractitionerClient
+	// PractitionerDay is the client for interacting with the PractitionerDay builders.
+	PractitionerDay *PractitionerDayClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
 	// ProductImage is the client for interacting with the ProductImage builders.
@@ -181,6 +187,7 @@ func (c *Client) init() {
 	c.EHRMapping = NewEHRMappingClient(c.config)
 	c.EHRRecord = NewEHRRecordClient(c.config)
 	c.ExternalBusyBlock = NewExternalBusyBlockClient(c.config)
+	c.HolderHolds = NewHolderHoldsClient(c.config)
 	c.IntakeForm = NewIntakeFormClient(c.config)
 	c.IntakeSubmission = NewIntakeSubmissionClient(c.config)
 	c.Inventory = NewInventoryClient(c.config)
@@ -191,6 +198,7 @@ func (c *Client) init() {
 	c.OrderEvent = NewOrderEventClient(c.config)
 	c.OrderLine = NewOrderLineClient(c.config)
 	c.Practitioner = NewPractitionerClient(c.config)
+	c.PractitionerDay = NewPractitionerDayClient(c.config)
 	c.Product = NewProductClient(c.config)
 	c.ProductImage = NewProductImageClient(c.config)
 	c.ProductOption = NewProductOptionClient(c.config)
@@ -315,6 +323,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		EHRMapping:             NewEHRMappingClient(cfg),
 		EHRRecord:              NewEHRRecordClient(cfg),
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
+		HolderHolds:            NewHolderHoldsClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
 		Inventory:              NewInventoryClient(cfg),
@@ -325,6 +334,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		OrderEvent:             NewOrderEventClient(cfg),
 		OrderLine:              NewOrderLineClient(cfg),
 		Practitioner:           NewPractitionerClient(cfg),
+		PractitionerDay:        NewPractitionerDayClient(cfg),
 		Product:                NewProductClient(cfg),
 		ProductImage:           NewProductImageClient(cfg),
 		ProductOption:          NewProductOptionClient(cfg),
@@ -376,6 +386,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		EHRMapping:             NewEHRMappingClient(cfg),
 		EHRRecord:              NewEHRRecordClient(cfg),
 		ExternalBusyBlock:      NewExternalBusyBlockClient(cfg),
+		HolderHolds:            NewHolderHoldsClient(cfg),
 		IntakeForm:             NewIntakeFormClient(cfg),
 		IntakeSubmission:       NewIntakeSubmissionClient(cfg),
 		Inventory:              NewInventoryClient(cfg),
@@ -386,6 +397,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		OrderEvent:             NewOrderEventClient(cfg),
 		OrderLine:              NewOrderLineClient(cfg),
 		Practitioner:           NewPractitionerClient(cfg),
+		PractitionerDay:        NewPractitionerDayClient(cfg),
 		Product:                NewProductClient(cfg),
 		ProductImage:           NewProductImageClient(cfg),
 		ProductOption:          NewProductOptionClient(cfg),
@@ -433,11 +445,11 @@ func (c *Client) Use(hooks ...Hook) {
 		c.CalendarEvent, c.CalendarLink, c.CalendarSubscription, c.Cart, c.CartLine,
 		c.Category, c.Collection, c.CollectionProduct, c.DateOverride, c.DiscountCode,
 		c.DiscountRedemption, c.EHRMapping, c.EHRRecord, c.ExternalBusyBlock,
-		c.IntakeForm, c.IntakeSubmission, c.Inventory, c.Job, c.JobAttempt,
-		c.OneTimeToken, c.Order, c.OrderEvent, c.OrderLine, c.Practitioner, c.Product,
-		c.ProductImage, c.ProductOption, c.SentMessage, c.Service, c.Session,
-		c.ShippingMethod, c.SlotClaim, c.StockAdjustment, c.TaxRate, c.User, c.Variant,
-		c.WebhookEvent, c.WeeklyHours,
+		c.HolderHolds, c.IntakeForm, c.IntakeSubmission, c.Inventory, c.Job,
+		c.JobAttempt, c.OneTimeToken, c.Order, c.OrderEvent, c.OrderLine,
+		c.Practitioner, c.PractitionerDay, c.Product, c.ProductImage, c.ProductOption,
+		c.SentMessage, c.Service, c.Session, c.ShippingMethod, c.SlotClaim,
+		c.StockAdjustment, c.TaxRate, c.User, c.Variant, c.WebhookEvent, c.WeeklyHours,
 	} {
 		n.Use(hooks...)
 	}
@@ -451,11 +463,11 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.CalendarEvent, c.CalendarLink, c.CalendarSubscription, c.Cart, c.CartLine,
 		c.Category, c.Collection, c.CollectionProduct, c.DateOverride, c.DiscountCode,
 		c.DiscountRedemption, c.EHRMapping, c.EHRRecord, c.ExternalBusyBlock,
-		c.IntakeForm, c.IntakeSubmission, c.Inventory, c.Job, c.JobAttempt,
-		c.OneTimeToken, c.Order, c.OrderEvent, c.OrderLine, c.Practitioner, c.Product,
-		c.ProductImage, c.ProductOption, c.SentMessage, c.Service, c.Session,
-		c.ShippingMethod, c.SlotClaim, c.StockAdjustment, c.TaxRate, c.User, c.Variant,
-		c.WebhookEvent, c.WeeklyHours,
+		c.HolderHolds, c.IntakeForm, c.IntakeSubmission, c.Inventory, c.Job,
+		c.JobAttempt, c.OneTimeToken, c.Order, c.OrderEvent, c.OrderLine,
+		c.Practitioner, c.PractitionerDay, c.Product, c.ProductImage, c.ProductOption,
+		c.SentMessage, c.Service, c.Session, c.ShippingMethod, c.SlotClaim,
+		c.StockAdjustment, c.TaxRate, c.User, c.Variant, c.WebhookEvent, c.WeeklyHours,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -500,6 +512,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.EHRRecord.mutate(ctx, m)
 	case *ExternalBusyBlockMutation:
 		return c.ExternalBusyBlock.mutate(ctx, m)
+	case *HolderHoldsMutation:
+		return c.HolderHolds.mutate(ctx, m)
 	case *IntakeFormMutation:
 		return c.IntakeForm.mutate(ctx, m)
 	case *IntakeSubmissionMutation:
@@ -520,6 +534,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.OrderLine.mutate(ctx, m)
 	case *PractitionerMutation:
 		return c.Practitioner.mutate(ctx, m)
+	case *PractitionerDayMutation:
+		return c.PractitionerDay.mutate(ctx, m)
 	case *ProductMutation:
 		return c.Product.mutate(ctx, m)
 	case *ProductImageMutation:
@@ -3171,6 +3187,139 @@ func (c *ExternalBusyBlockClient) mutate(ctx context.Context, m *ExternalBusyBlo
 	}
 }
 
+// HolderHoldsClient is a client for the HolderHolds schema.
+type HolderHoldsClient struct {
+	config
+}
+
+// NewHolderHoldsClient returns a client for the HolderHolds from the given config.
+func NewHolderHoldsClient(c config) *HolderHoldsClient {
+	return &HolderHoldsClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `holderholds.Hooks(f(g(h())))`.
+func (c *HolderHoldsClient) Use(hooks ...Hook) {
+	c.hooks.HolderHolds = append(c.hooks.HolderHolds, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `holderholds.Intercept(f(g(h())))`.
+func (c *HolderHoldsClient) Intercept(interceptors ...Interceptor) {
+	c.inters.HolderHolds = append(c.inters.HolderHolds, interceptors...)
+}
+
+// Create returns a builder for creating a HolderHolds entity.
+func (c *HolderHoldsClient) Create() *HolderHoldsCreate {
+	mutation := newHolderHoldsMutation(c.config, OpCreate)
+	return &HolderHoldsCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of HolderHolds entities.
+func (c *HolderHoldsClient) CreateBulk(builders ...*HolderHoldsCreate) *HolderHoldsCreateBulk {
+	return &HolderHoldsCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *HolderHoldsClient) MapCreateBulk(slice any, setFunc func(*HolderHoldsCreate, int)) *HolderHoldsCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &HolderHoldsCreateBulk{err: fmt.Errorf("calling to HolderHoldsClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*HolderHoldsCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &HolderHoldsCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for HolderHolds.
+func (c *HolderHoldsClient) Update() *HolderHoldsUpdate {
+	mutation := newHolderHoldsMutation(c.config, OpUpdate)
+	return &HolderHoldsUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *HolderHoldsClient) UpdateOne(_m *HolderHolds) *HolderHoldsUpdateOne {
+	mutation := newHolderHoldsMutation(c.config, OpUpdateOne, withHolderHolds(_m))
+	return &HolderHoldsUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *HolderHoldsClient) UpdateOneID(id gid.ID) *HolderHoldsUpdateOne {
+	mutation := newHolderHoldsMutation(c.config, OpUpdateOne, withHolderHoldsID(id))
+	return &HolderHoldsUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for HolderHolds.
+func (c *HolderHoldsClient) Delete() *HolderHoldsDelete {
+	mutation := newHolderHoldsMutation(c.config, OpDelete)
+	return &HolderHoldsDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *HolderHoldsClient) DeleteOne(_m *HolderHolds) *HolderHoldsDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *HolderHoldsClient) DeleteOneID(id gid.ID) *HolderHoldsDeleteOne {
+	builder := c.Delete().Where(holderholds.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &HolderHoldsDeleteOne{builder}
+}
+
+// Query returns a query builder for HolderHolds.
+func (c *HolderHoldsClient) Query() *HolderHoldsQuery {
+	return &HolderHoldsQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeHolderHolds},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a HolderHolds entity by its id.
+func (c *HolderHoldsClient) Get(ctx context.Context, id gid.ID) (*HolderHolds, error) {
+	return c.Query().Where(holderholds.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *HolderHoldsClient) GetX(ctx context.Context, id gid.ID) *HolderHolds {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *HolderHoldsClient) Hooks() []Hook {
+	return c.hooks.HolderHolds
+}
+
+// Interceptors returns the client interceptors.
+func (c *HolderHoldsClient) Interceptors() []Interceptor {
+	return c.inters.HolderHolds
+}
+
+func (c *HolderHoldsClient) mutate(ctx context.Context, m *HolderHoldsMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&HolderHoldsCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&HolderHoldsUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&HolderHoldsUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&HolderHoldsDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown HolderHolds mutation op: %q", m.Op())
+	}
+}
+
 // IntakeFormClient is a client for the IntakeForm schema.
 type IntakeFormClient struct {
 	config
@@ -4706,6 +4855,139 @@ func (c *PractitionerClient) mutate(ctx context.Context, m *PractitionerMutation
 		return (&PractitionerDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Practitioner mutation op: %q", m.Op())
+	}
+}
+
+// PractitionerDayClient is a client for the PractitionerDay schema.
+type PractitionerDayClient struct {
+	config
+}
+
+// NewPractitionerDayClient returns a client for the PractitionerDay from the given config.
+func NewPractitionerDayClient(c config) *PractitionerDayClient {
+	return &PractitionerDayClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `practitionerday.Hooks(f(g(h())))`.
+func (c *PractitionerDayClient) Use(hooks ...Hook) {
+	c.hooks.PractitionerDay = append(c.hooks.PractitionerDay, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `practitionerday.Intercept(f(g(h())))`.
+func (c *PractitionerDayClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PractitionerDay = append(c.inters.PractitionerDay, interceptors...)
+}
+
+// Create returns a builder for creating a PractitionerDay entity.
+func (c *PractitionerDayClient) Create() *PractitionerDayCreate {
+	mutation := newPractitionerDayMutation(c.config, OpCreate)
+	return &PractitionerDayCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PractitionerDay entities.
+func (c *PractitionerDayClient) CreateBulk(builders ...*PractitionerDayCreate) *PractitionerDayCreateBulk {
+	return &PractitionerDayCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PractitionerDayClient) MapCreateBulk(slice any, setFunc func(*PractitionerDayCreate, int)) *PractitionerDayCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PractitionerDayCreateBulk{err: fmt.Errorf("calling to PractitionerDayClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PractitionerDayCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PractitionerDayCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PractitionerDay.
+func (c *PractitionerDayClient) Update() *PractitionerDayUpdate {
+	mutation := newPractitionerDayMutation(c.config, OpUpdate)
+	return &PractitionerDayUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PractitionerDayClient) UpdateOne(_m *PractitionerDay) *PractitionerDayUpdateOne {
+	mutation := newPractitionerDayMutation(c.config, OpUpdateOne, withPractitionerDay(_m))
+	return &PractitionerDayUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PractitionerDayClient) UpdateOneID(id gid.ID) *PractitionerDayUpdateOne {
+	mutation := newPractitionerDayMutation(c.config, OpUpdateOne, withPractitionerDayID(id))
+	return &PractitionerDayUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PractitionerDay.
+func (c *PractitionerDayClient) Delete() *PractitionerDayDelete {
+	mutation := newPractitionerDayMutation(c.config, OpDelete)
+	return &PractitionerDayDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PractitionerDayClient) DeleteOne(_m *PractitionerDay) *PractitionerDayDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PractitionerDayClient) DeleteOneID(id gid.ID) *PractitionerDayDeleteOne {
+	builder := c.Delete().Where(practitionerday.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PractitionerDayDeleteOne{builder}
+}
+
+// Query returns a query builder for PractitionerDay.
+func (c *PractitionerDayClient) Query() *PractitionerDayQuery {
+	return &PractitionerDayQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePractitionerDay},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PractitionerDay entity by its id.
+func (c *PractitionerDayClient) Get(ctx context.Context, id gid.ID) (*PractitionerDay, error) {
+	return c.Query().Where(practitionerday.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PractitionerDayClient) GetX(ctx context.Context, id gid.ID) *PractitionerDay {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PractitionerDayClient) Hooks() []Hook {
+	return c.hooks.PractitionerDay
+}
+
+// Interceptors returns the client interceptors.
+func (c *PractitionerDayClient) Interceptors() []Interceptor {
+	return c.inters.PractitionerDay
+}
+
+func (c *PractitionerDayClient) mutate(ctx context.Context, m *PractitionerDayMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PractitionerDayCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PractitionerDayUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PractitionerDayUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PractitionerDayDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PractitionerDay mutation op: %q", m.Op())
 	}
 }
 
@@ -6769,21 +7051,21 @@ type (
 		APIKey, Appointment, AppointmentStateChange, AuditEntry, CalendarEvent,
 		CalendarLink, CalendarSubscription, Cart, CartLine, Category, Collection,
 		CollectionProduct, DateOverride, DiscountCode, DiscountRedemption, EHRMapping,
-		EHRRecord, ExternalBusyBlock, IntakeForm, IntakeSubmission, Inventory, Job,
-		JobAttempt, OneTimeToken, Order, OrderEvent, OrderLine, Practitioner, Product,
-		ProductImage, ProductOption, SentMessage, Service, Session, ShippingMethod,
-		SlotClaim, StockAdjustment, TaxRate, User, Variant, WebhookEvent,
-		WeeklyHours []ent.Hook
+		EHRRecord, ExternalBusyBlock, HolderHolds, IntakeForm, IntakeSubmission,
+		Inventory, Job, JobAttempt, OneTimeToken, Order, OrderEvent, OrderLine,
+		Practitioner, PractitionerDay, Product, ProductImage, ProductOption,
+		SentMessage, Service, Session, ShippingMethod, SlotClaim, StockAdjustment,
+		TaxRate, User, Variant, WebhookEvent, WeeklyHours []ent.Hook
 	}
 	inters struct {
 		APIKey, Appointment, AppointmentStateChange, AuditEntry, CalendarEvent,
 		CalendarLink, CalendarSubscription, Cart, CartLine, Category, Collection,
 		CollectionProduct, DateOverride, DiscountCode, DiscountRedemption, EHRMapping,
-		EHRRecord, ExternalBusyBlock, IntakeForm, IntakeSubmission, Inventory, Job,
-		JobAttempt, OneTimeToken, Order, OrderEvent, OrderLine, Practitioner, Product,
-		ProductImage, ProductOption, SentMessage, Service, Session, ShippingMethod,
-		SlotClaim, StockAdjustment, TaxRate, User, Variant, WebhookEvent,
-		WeeklyHours []ent.Interceptor
+		EHRRecord, ExternalBusyBlock, HolderHolds, IntakeForm, IntakeSubmission,
+		Inventory, Job, JobAttempt, OneTimeToken, Order, OrderEvent, OrderLine,
+		Practitioner, PractitionerDay, Product, ProductImage, ProductOption,
+		SentMessage, Service, Session, ShippingMethod, SlotClaim, StockAdjustment,
+		TaxRate, User, Variant, WebhookEvent, WeeklyHours []ent.Interceptor
 	}
 )
 

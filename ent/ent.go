@@ -24,6 +24,7 @@ import (
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/holderholds"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/inventory"
@@ -34,6 +35,7 @@ import (
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/practitionerday"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
@@ -132,6 +134,7 @@ func checkColumn(t, c string) error {
 			ehrmapping.Table:             ehrmapping.ValidColumn,
 			ehrrecord.Table:              ehrrecord.ValidColumn,
 			externalbusyblock.Table:      externalbusyblock.ValidColumn,
+			holderholds.Table:            holderholds.ValidColumn,
 			intakeform.Table:             intakeform.ValidColumn,
 			intakesubmission.Table:       intakesubmission.ValidColumn,
 			inventory.Table:              inventory.ValidColumn,
@@ -142,6 +145,7 @@ func checkColumn(t, c string) error {
 			orderevent.Table:             orderevent.ValidColumn,
 			orderline.Table:              orderline.ValidColumn,
 			practitioner.Table:           practitioner.ValidColumn,
+			practitionerday.Table:        practitionerday.ValidColumn,
 			product.Table:                product.ValidColumn,
 			productimage.Table:           productimage.ValidColumn,
 			productoption.Table:          productoption.ValidColumn,

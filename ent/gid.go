@@ -23,6 +23,7 @@ import (
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/holderholds"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/inventory"
@@ -33,6 +34,7 @@ import (
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/practitionerday"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
@@ -70,6 +72,7 @@ var tableByPrefix = map[string]string{
 	"ehrm":  ehrmapping.Table,
 	"ehrr":  ehrrecord.Table,
 	"busy":  externalbusyblock.Table,
+	"hcnt":  holderholds.Table,
 	"form":  intakeform.Table,
 	"fsub":  intakesubmission.Table,
 	"stk":   inventory.Table,
@@ -80,6 +83,7 @@ var tableByPrefix = map[string]string{
 	"ordev": orderevent.Table,
 	"oln":   orderline.Table,
 	"prac":  practitioner.Table,
+	"pday":  practitionerday.Table,
 	"prd":   product.Table,
 	"img":   productimage.Table,
 	"opt":   productoption.Table,

@@ -22,6 +22,7 @@ import (
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/holderholds"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/inventory"
@@ -32,6 +33,7 @@ import (
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/practitionerday"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
@@ -319,6 +321,11 @@ func (_q *AppointmentQuery) collectField(ctx context.Context, oneNode bool, opCt
 			if _, ok := fieldSeen[appointment.FieldHolderKey]; !ok {
 				selectedFields = append(selectedFields, appointment.FieldHolderKey)
 				fieldSeen[appointment.FieldHolderKey] = struct{}{}
+			}
+		case "dayKey":
+			if _, ok := fieldSeen[appointment.FieldDayKey]; !ok {
+				selectedFields = append(selectedFields, appointment.FieldDayKey)
+				fieldSeen[appointment.FieldDayKey] = struct{}{}
 			}
 		case "idempotencyKey":
 			if _, ok := fieldSeen[appointment.FieldIdempotencyKey]; !ok {
@@ -2076,6 +2083,85 @@ func newExternalBusyBlockPaginateArgs(rv map[string]any) *externalbusyblockPagin
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *HolderHoldsQuery) CollectFields(ctx context.Context, satisfies ...string) (*HolderHoldsQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *HolderHoldsQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(holderholds.Columns))
+		selectedFields = []string{holderholds.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[holderholds.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, holderholds.FieldCreatedAt)
+				fieldSeen[holderholds.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[holderholds.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, holderholds.FieldUpdatedAt)
+				fieldSeen[holderholds.FieldUpdatedAt] = struct{}{}
+			}
+		case "holderKey":
+			if _, ok := fieldSeen[holderholds.FieldHolderKey]; !ok {
+				selectedFields = append(selectedFields, holderholds.FieldHolderKey)
+				fieldSeen[holderholds.FieldHolderKey] = struct{}{}
+			}
+		case "holds":
+			if _, ok := fieldSeen[holderholds.FieldHolds]; !ok {
+				selectedFields = append(selectedFields, holderholds.FieldHolds)
+				fieldSeen[holderholds.FieldHolds] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type holderholdsPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []HolderHoldsPaginateOption
+}
+
+func newHolderHoldsPaginateArgs(rv map[string]any) *holderholdsPaginateArgs {
+	args := &holderholdsPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *IntakeFormQuery) CollectFields(ctx context.Context, satisfies ...string) (*IntakeFormQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -3350,6 +3436,95 @@ type practitionerPaginateArgs struct {
 
 func newPractitionerPaginateArgs(rv map[string]any) *practitionerPaginateArgs {
 	args := &practitionerPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PractitionerDayQuery) CollectFields(ctx context.Context, satisfies ...string) (*PractitionerDayQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PractitionerDayQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(practitionerday.Columns))
+		selectedFields = []string{practitionerday.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[practitionerday.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, practitionerday.FieldCreatedAt)
+				fieldSeen[practitionerday.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[practitionerday.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, practitionerday.FieldUpdatedAt)
+				fieldSeen[practitionerday.FieldUpdatedAt] = struct{}{}
+			}
+		case "practitionerID":
+			if _, ok := fieldSeen[practitionerday.FieldPractitionerID]; !ok {
+				selectedFields = append(selectedFields, practitionerday.FieldPractitionerID)
+				fieldSeen[practitionerday.FieldPractitionerID] = struct{}{}
+			}
+		case "serviceID":
+			if _, ok := fieldSeen[practitionerday.FieldServiceID]; !ok {
+				selectedFields = append(selectedFields, practitionerday.FieldServiceID)
+				fieldSeen[practitionerday.FieldServiceID] = struct{}{}
+			}
+		case "day":
+			if _, ok := fieldSeen[practitionerday.FieldDay]; !ok {
+				selectedFields = append(selectedFields, practitionerday.FieldDay)
+				fieldSeen[practitionerday.FieldDay] = struct{}{}
+			}
+		case "appointments":
+			if _, ok := fieldSeen[practitionerday.FieldAppointments]; !ok {
+				selectedFields = append(selectedFields, practitionerday.FieldAppointments)
+				fieldSeen[practitionerday.FieldAppointments] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type practitionerdayPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PractitionerDayPaginateOption
+}
+
+func newPractitionerDayPaginateArgs(rv map[string]any) *practitionerdayPaginateArgs {
+	args := &practitionerdayPaginateArgs{}
 	if rv == nil {
 		return args
 	}

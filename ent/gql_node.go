@@ -23,6 +23,7 @@ import (
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/holderholds"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/inventory"
@@ -33,6 +34,7 @@ import (
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/practitionerday"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
@@ -149,6 +151,11 @@ var externalbusyblockImplementors = []string{"ExternalBusyBlock", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*ExternalBusyBlock) IsNode() {}
 
+var holderholdsImplementors = []string{"HolderHolds", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*HolderHolds) IsNode() {}
+
 var intakeformImplementors = []string{"IntakeForm", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -198,6 +205,11 @@ var practitionerImplementors = []string{"Practitioner", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Practitioner) IsNode() {}
+
+var practitionerdayImplementors = []string{"PractitionerDay", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*PractitionerDay) IsNode() {}
 
 var productImplementors = []string{"Product", "Node"}
 
@@ -561,6 +573,19 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case holderholds.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.HolderHolds.Query().
+			Where(holderholds.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, holderholdsImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case intakeform.Table:
 		var uid gid.ID
 		if err := uid.UnmarshalGQL(id); err != nil {
@@ -687,6 +712,19 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			Where(practitioner.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, practitionerImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case practitionerday.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.PractitionerDay.Query().
+			Where(practitionerday.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, practitionerdayImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -1234,6 +1272,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 				*noder = node
 			}
 		}
+	case holderholds.Table:
+		query := c.HolderHolds.Query().
+			Where(holderholds.IDIn(ids...))
+		query, err := query.CollectFields(ctx, holderholdsImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case intakeform.Table:
 		query := c.IntakeForm.Query().
 			Where(intakeform.IDIn(ids...))
@@ -1382,6 +1436,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 		query := c.Practitioner.Query().
 			Where(practitioner.IDIn(ids...))
 		query, err := query.CollectFields(ctx, practitionerImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case practitionerday.Table:
+		query := c.PractitionerDay.Query().
+			Where(practitionerday.IDIn(ids...))
+		query, err := query.CollectFields(ctx, practitionerdayImplementors...)
 		if err != nil {
 			return nil, err
 		}

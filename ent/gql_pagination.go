@@ -24,6 +24,7 @@ import (
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/holderholds"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/inventory"
@@ -34,6 +35,7 @@ import (
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/practitionerday"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
@@ -4669,6 +4671,255 @@ func (_m *ExternalBusyBlock) ToEdge(order *ExternalBusyBlockOrder) *ExternalBusy
 	}
 }
 
+// HolderHoldsEdge is the edge representation of HolderHolds.
+type HolderHoldsEdge struct {
+	Node   *HolderHolds `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// HolderHoldsConnection is the connection containing edges to HolderHolds.
+type HolderHoldsConnection struct {
+	Edges      []*HolderHoldsEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *HolderHoldsConnection) build(nodes []*HolderHolds, pager *holderholdsPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *HolderHolds
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *HolderHolds {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *HolderHolds {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*HolderHoldsEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &HolderHoldsEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// HolderHoldsPaginateOption enables pagination customization.
+type HolderHoldsPaginateOption func(*holderholdsPager) error
+
+// WithHolderHoldsOrder configures pagination ordering.
+func WithHolderHoldsOrder(order *HolderHoldsOrder) HolderHoldsPaginateOption {
+	if order == nil {
+		order = DefaultHolderHoldsOrder
+	}
+	o := *order
+	return func(pager *holderholdsPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultHolderHoldsOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithHolderHoldsFilter configures pagination filter.
+func WithHolderHoldsFilter(filter func(*HolderHoldsQuery) (*HolderHoldsQuery, error)) HolderHoldsPaginateOption {
+	return func(pager *holderholdsPager) error {
+		if filter == nil {
+			return errors.New("HolderHoldsQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type holderholdsPager struct {
+	reverse bool
+	order   *HolderHoldsOrder
+	filter  func(*HolderHoldsQuery) (*HolderHoldsQuery, error)
+}
+
+func newHolderHoldsPager(opts []HolderHoldsPaginateOption, reverse bool) (*holderholdsPager, error) {
+	pager := &holderholdsPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultHolderHoldsOrder
+	}
+	return pager, nil
+}
+
+func (p *holderholdsPager) applyFilter(query *HolderHoldsQuery) (*HolderHoldsQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *holderholdsPager) toCursor(_m *HolderHolds) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *holderholdsPager) applyCursors(query *HolderHoldsQuery, after, before *Cursor) (*HolderHoldsQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultHolderHoldsOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *holderholdsPager) applyOrder(query *HolderHoldsQuery) *HolderHoldsQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultHolderHoldsOrder.Field {
+		query = query.Order(DefaultHolderHoldsOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *holderholdsPager) orderExpr(query *HolderHoldsQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultHolderHoldsOrder.Field {
+			b.Comma().Ident(DefaultHolderHoldsOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to HolderHolds.
+func (_m *HolderHoldsQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...HolderHoldsPaginateOption,
+) (*HolderHoldsConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newHolderHoldsPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &HolderHoldsConnection{Edges: []*HolderHoldsEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// HolderHoldsOrderField defines the ordering field of HolderHolds.
+type HolderHoldsOrderField struct {
+	// Value extracts the ordering value from the given HolderHolds.
+	Value    func(*HolderHolds) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) holderholds.OrderOption
+	toCursor func(*HolderHolds) Cursor
+}
+
+// HolderHoldsOrder defines the ordering of HolderHolds.
+type HolderHoldsOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *HolderHoldsOrderField `json:"field"`
+}
+
+// DefaultHolderHoldsOrder is the default ordering of HolderHolds.
+var DefaultHolderHoldsOrder = &HolderHoldsOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &HolderHoldsOrderField{
+		Value: func(_m *HolderHolds) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: holderholds.FieldID,
+		toTerm: holderholds.ByID,
+		toCursor: func(_m *HolderHolds) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts HolderHolds into HolderHoldsEdge.
+func (_m *HolderHolds) ToEdge(order *HolderHoldsOrder) *HolderHoldsEdge {
+	if order == nil {
+		order = DefaultHolderHoldsOrder
+	}
+	return &HolderHoldsEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // IntakeFormEdge is the edge representation of IntakeForm.
 type IntakeFormEdge struct {
 	Node   *IntakeForm `json:"node"`
@@ -7154,6 +7405,255 @@ func (_m *Practitioner) ToEdge(order *PractitionerOrder) *PractitionerEdge {
 		order = DefaultPractitionerOrder
 	}
 	return &PractitionerEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// PractitionerDayEdge is the edge representation of PractitionerDay.
+type PractitionerDayEdge struct {
+	Node   *PractitionerDay `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// PractitionerDayConnection is the connection containing edges to PractitionerDay.
+type PractitionerDayConnection struct {
+	Edges      []*PractitionerDayEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *PractitionerDayConnection) build(nodes []*PractitionerDay, pager *practitionerdayPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *PractitionerDay
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *PractitionerDay {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *PractitionerDay {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*PractitionerDayEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &PractitionerDayEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// PractitionerDayPaginateOption enables pagination customization.
+type PractitionerDayPaginateOption func(*practitionerdayPager) error
+
+// WithPractitionerDayOrder configures pagination ordering.
+func WithPractitionerDayOrder(order *PractitionerDayOrder) PractitionerDayPaginateOption {
+	if order == nil {
+		order = DefaultPractitionerDayOrder
+	}
+	o := *order
+	return func(pager *practitionerdayPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultPractitionerDayOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithPractitionerDayFilter configures pagination filter.
+func WithPractitionerDayFilter(filter func(*PractitionerDayQuery) (*PractitionerDayQuery, error)) PractitionerDayPaginateOption {
+	return func(pager *practitionerdayPager) error {
+		if filter == nil {
+			return errors.New("PractitionerDayQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type practitionerdayPager struct {
+	reverse bool
+	order   *PractitionerDayOrder
+	filter  func(*PractitionerDayQuery) (*PractitionerDayQuery, error)
+}
+
+func newPractitionerDayPager(opts []PractitionerDayPaginateOption, reverse bool) (*practitionerdayPager, error) {
+	pager := &practitionerdayPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultPractitionerDayOrder
+	}
+	return pager, nil
+}
+
+func (p *practitionerdayPager) applyFilter(query *PractitionerDayQuery) (*PractitionerDayQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *practitionerdayPager) toCursor(_m *PractitionerDay) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *practitionerdayPager) applyCursors(query *PractitionerDayQuery, after, before *Cursor) (*PractitionerDayQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultPractitionerDayOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *practitionerdayPager) applyOrder(query *PractitionerDayQuery) *PractitionerDayQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultPractitionerDayOrder.Field {
+		query = query.Order(DefaultPractitionerDayOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *practitionerdayPager) orderExpr(query *PractitionerDayQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultPractitionerDayOrder.Field {
+			b.Comma().Ident(DefaultPractitionerDayOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to PractitionerDay.
+func (_m *PractitionerDayQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...PractitionerDayPaginateOption,
+) (*PractitionerDayConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newPractitionerDayPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &PractitionerDayConnection{Edges: []*PractitionerDayEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// PractitionerDayOrderField defines the ordering field of PractitionerDay.
+type PractitionerDayOrderField struct {
+	// Value extracts the ordering value from the given PractitionerDay.
+	Value    func(*PractitionerDay) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) practitionerday.OrderOption
+	toCursor func(*PractitionerDay) Cursor
+}
+
+// PractitionerDayOrder defines the ordering of PractitionerDay.
+type PractitionerDayOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *PractitionerDayOrderField `json:"field"`
+}
+
+// DefaultPractitionerDayOrder is the default ordering of PractitionerDay.
+var DefaultPractitionerDayOrder = &PractitionerDayOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &PractitionerDayOrderField{
+		Value: func(_m *PractitionerDay) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: practitionerday.FieldID,
+		toTerm: practitionerday.ByID,
+		toCursor: func(_m *PractitionerDay) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts PractitionerDay into PractitionerDayEdge.
+func (_m *PractitionerDay) ToEdge(order *PractitionerDayOrder) *PractitionerDayEdge {
+	if order == nil {
+		order = DefaultPractitionerDayOrder
+	}
+	return &PractitionerDayEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -27,6 +27,7 @@ import (
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/holderholds"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/inventory"
@@ -37,6 +38,7 @@ import (
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/practitionerday"
 	"frontdesk/ent/predicate"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
@@ -88,6 +90,7 @@ const (
 	TypeEHRMapping             = "EHRMapping"
 	TypeEHRRecord              = "EHRRecord"
 	TypeExternalBusyBlock      = "ExternalBusyBlock"
+	TypeHolderHolds            = "HolderHolds"
 	TypeIntakeForm             = "IntakeForm"
 	TypeIntakeSubmission       = "IntakeSubmission"
 	TypeInventory              = "Inventory"
@@ -98,6 +101,7 @@ const (
 	TypeOrderEvent             = "OrderEvent"
 	TypeOrderLine              = "OrderLine"
 	TypePractitioner           = "Practitioner"
+	TypePractitionerDay        = "PractitionerDay"
 	TypeProduct                = "Product"
 	TypeProductImage           = "ProductImage"
 	TypeProductOption          = "ProductOption"
@@ -1081,6 +1085,7 @@ type AppointmentMutation struct {
 	state                    *appointment.State
 	hold_expires_at          *time.Time
 	holder_key               *string
+	day_key                  *string
 	idempotency_key          *string
 	price_amount             *int64
 	addprice_amount          *int64
@@ -1774,6 +1779,42 @@ func (m *AppointmentMutation) ResetHolderKey() {
 	m.holder_key = nil
 }
 
+// SetDayKey sets the "day_key" field.
+func (m *AppointmentMutation) SetDayKey(s string) {
+	m.day_key = &s
+}
+
+// DayKey returns the value of the "day_key" field in the mutation.
+func (m *AppointmentMutation) DayKey() (r string, exists bool) {
+	v := m.day_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDayKey returns the old "day_key" field's value of the Appointment entity.
+// If the Appointment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppointmentMutation) OldDayKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDayKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDayKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDayKey: %w", err)
+	}
+	return oldValue.DayKey, nil
+}
+
+// ResetDayKey resets all changes to the "day_key" field.
+func (m *AppointmentMutation) ResetDayKey() {
+	m.day_key = nil
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (m *AppointmentMutation) SetIdempotencyKey(s string) {
 	m.idempotency_key = &s
@@ -2279,7 +2320,7 @@ func (m *AppointmentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AppointmentMutation) Fields() []string {
-	fields := make([]string, 0, 22)
+	fields := make([]string, 0, 23)
 	if m.created_at != nil {
 		fields = append(fields, appointment.FieldCreatedAt)
 	}
@@ -2324,6 +2365,9 @@ func (m *AppointmentMutation) Fields() []string {
 	}
 	if m.holder_key != nil {
 		fields = append(fields, appointment.FieldHolderKey)
+	}
+	if m.day_key != nil {
+		fields = append(fields, appointment.FieldDayKey)
 	}
 	if m.idempotency_key != nil {
 		fields = append(fields, appointment.FieldIdempotencyKey)
@@ -2384,6 +2428,8 @@ func (m *AppointmentMutation) Field(name string) (ent.Value, bool) {
 		return m.HoldExpiresAt()
 	case appointment.FieldHolderKey:
 		return m.HolderKey()
+	case appointment.FieldDayKey:
+		return m.DayKey()
 	case appointment.FieldIdempotencyKey:
 		return m.IdempotencyKey()
 	case appointment.FieldPriceAmount:
@@ -2437,6 +2483,8 @@ func (m *AppointmentMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldHoldExpiresAt(ctx)
 	case appointment.FieldHolderKey:
 		return m.OldHolderKey(ctx)
+	case appointment.FieldDayKey:
+		return m.OldDayKey(ctx)
 	case appointment.FieldIdempotencyKey:
 		return m.OldIdempotencyKey(ctx)
 	case appointment.FieldPriceAmount:
@@ -2564,6 +2612,13 @@ func (m *AppointmentMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetHolderKey(v)
+		return nil
+	case appointment.FieldDayKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDayKey(v)
 		return nil
 	case appointment.FieldIdempotencyKey:
 		v, ok := value.(string)
@@ -2761,6 +2816,9 @@ func (m *AppointmentMutation) ResetField(name string) error {
 		return nil
 	case appointment.FieldHolderKey:
 		m.ResetHolderKey()
+		return nil
+	case appointment.FieldDayKey:
+		m.ResetDayKey()
 		return nil
 	case appointment.FieldIdempotencyKey:
 		m.ResetIdempotencyKey()
@@ -15171,6 +15229,536 @@ func (m *ExternalBusyBlockMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown ExternalBusyBlock edge %s", name)
 }
 
+// HolderHoldsMutation represents an operation that mutates the HolderHolds nodes in the graph.
+type HolderHoldsMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *gid.ID
+	created_at    *time.Time
+	updated_at    *time.Time
+	holder_key    *string
+	holds         *int
+	addholds      *int
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*HolderHolds, error)
+	predicates    []predicate.HolderHolds
+}
+
+var _ ent.Mutation = (*HolderHoldsMutation)(nil)
+
+// holderholdsOption allows management of the mutation configuration using functional options.
+type holderholdsOption func(*HolderHoldsMutation)
+
+// newHolderHoldsMutation creates new mutation for the HolderHolds entity.
+func newHolderHoldsMutation(c config, op Op, opts ...holderholdsOption) *HolderHoldsMutation {
+	m := &HolderHoldsMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeHolderHolds,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withHolderHoldsID sets the ID field of the mutation.
+func withHolderHoldsID(id gid.ID) holderholdsOption {
+	return func(m *HolderHoldsMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *HolderHolds
+		)
+		m.oldValue = func(ctx context.Context) (*HolderHolds, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().HolderHolds.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withHolderHolds sets the old HolderHolds of the mutation.
+func withHolderHolds(node *HolderHolds) holderholdsOption {
+	return func(m *HolderHoldsMutation) {
+		m.oldValue = func(context.Context) (*HolderHolds, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m HolderHoldsMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m HolderHoldsMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of HolderHolds entities.
+func (m *HolderHoldsMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *HolderHoldsMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *HolderHoldsMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().HolderHolds.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *HolderHoldsMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *HolderHoldsMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the HolderHolds entity.
+// If the HolderHolds object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *HolderHoldsMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *HolderHoldsMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *HolderHoldsMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *HolderHoldsMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the HolderHolds entity.
+// If the HolderHolds object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *HolderHoldsMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *HolderHoldsMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetHolderKey sets the "holder_key" field.
+func (m *HolderHoldsMutation) SetHolderKey(s string) {
+	m.holder_key = &s
+}
+
+// HolderKey returns the value of the "holder_key" field in the mutation.
+func (m *HolderHoldsMutation) HolderKey() (r string, exists bool) {
+	v := m.holder_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderKey returns the old "holder_key" field's value of the HolderHolds entity.
+// If the HolderHolds object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *HolderHoldsMutation) OldHolderKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderKey: %w", err)
+	}
+	return oldValue.HolderKey, nil
+}
+
+// ResetHolderKey resets all changes to the "holder_key" field.
+func (m *HolderHoldsMutation) ResetHolderKey() {
+	m.holder_key = nil
+}
+
+// SetHolds sets the "holds" field.
+func (m *HolderHoldsMutation) SetHolds(i int) {
+	m.holds = &i
+	m.addholds = nil
+}
+
+// Holds returns the value of the "holds" field in the mutation.
+func (m *HolderHoldsMutation) Holds() (r int, exists bool) {
+	v := m.holds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolds returns the old "holds" field's value of the HolderHolds entity.
+// If the HolderHolds object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *HolderHoldsMutation) OldHolds(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolds: %w", err)
+	}
+	return oldValue.Holds, nil
+}
+
+// AddHolds adds i to the "holds" field.
+func (m *HolderHoldsMutation) AddHolds(i int) {
+	if m.addholds != nil {
+		*m.addholds += i
+	} else {
+		m.addholds = &i
+	}
+}
+
+// AddedHolds returns the value that was added to the "holds" field in this mutation.
+func (m *HolderHoldsMutation) AddedHolds() (r int, exists bool) {
+	v := m.addholds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHolds resets all changes to the "holds" field.
+func (m *HolderHoldsMutation) ResetHolds() {
+	m.holds = nil
+	m.addholds = nil
+}
+
+// Where appends a list predicates to the HolderHoldsMutation builder.
+func (m *HolderHoldsMutation) Where(ps ...predicate.HolderHolds) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the HolderHoldsMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *HolderHoldsMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.HolderHolds, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *HolderHoldsMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *HolderHoldsMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (HolderHolds).
+func (m *HolderHoldsMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *HolderHoldsMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.created_at != nil {
+		fields = append(fields, holderholds.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, holderholds.FieldUpdatedAt)
+	}
+	if m.holder_key != nil {
+		fields = append(fields, holderholds.FieldHolderKey)
+	}
+	if m.holds != nil {
+		fields = append(fields, holderholds.FieldHolds)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *HolderHoldsMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case holderholds.FieldCreatedAt:
+		return m.CreatedAt()
+	case holderholds.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case holderholds.FieldHolderKey:
+		return m.HolderKey()
+	case holderholds.FieldHolds:
+		return m.Holds()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *HolderHoldsMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case holderholds.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case holderholds.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case holderholds.FieldHolderKey:
+		return m.OldHolderKey(ctx)
+	case holderholds.FieldHolds:
+		return m.OldHolds(ctx)
+	}
+	return nil, fmt.Errorf("unknown HolderHolds field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *HolderHoldsMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case holderholds.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case holderholds.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case holderholds.FieldHolderKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderKey(v)
+		return nil
+	case holderholds.FieldHolds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown HolderHolds field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *HolderHoldsMutation) AddedFields() []string {
+	var fields []string
+	if m.addholds != nil {
+		fields = append(fields, holderholds.FieldHolds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *HolderHoldsMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case holderholds.FieldHolds:
+		return m.AddedHolds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *HolderHoldsMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case holderholds.FieldHolds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHolds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown HolderHolds numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *HolderHoldsMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *HolderHoldsMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *HolderHoldsMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown HolderHolds nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *HolderHoldsMutation) ResetField(name string) error {
+	switch name {
+	case holderholds.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case holderholds.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case holderholds.FieldHolderKey:
+		m.ResetHolderKey()
+		return nil
+	case holderholds.FieldHolds:
+		m.ResetHolds()
+		return nil
+	}
+	return fmt.Errorf("unknown HolderHolds field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *HolderHoldsMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *HolderHoldsMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *HolderHoldsMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *HolderHoldsMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *HolderHoldsMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *HolderHoldsMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *HolderHoldsMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown HolderHolds unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *HolderHoldsMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown HolderHolds edge %s", name)
+}
+
 // IntakeFormMutation represents an operation that mutates the IntakeForm nodes in the graph.
 type IntakeFormMutation struct {
 	config
@@ -25431,6 +26019,644 @@ func (m *PractitionerMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Practitioner edge %s", name)
+}
+
+// PractitionerDayMutation represents an operation that mutates the PractitionerDay nodes in the graph.
+type PractitionerDayMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *gid.ID
+	created_at      *time.Time
+	updated_at      *time.Time
+	practitioner_id *gid.ID
+	service_id      *gid.ID
+	day             *string
+	appointments    *int
+	addappointments *int
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*PractitionerDay, error)
+	predicates      []predicate.PractitionerDay
+}
+
+var _ ent.Mutation = (*PractitionerDayMutation)(nil)
+
+// practitionerdayOption allows management of the mutation configuration using functional options.
+type practitionerdayOption func(*PractitionerDayMutation)
+
+// newPractitionerDayMutation creates new mutation for the PractitionerDay entity.
+func newPractitionerDayMutation(c config, op Op, opts ...practitionerdayOption) *PractitionerDayMutation {
+	m := &PractitionerDayMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePractitionerDay,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPractitionerDayID sets the ID field of the mutation.
+func withPractitionerDayID(id gid.ID) practitionerdayOption {
+	return func(m *PractitionerDayMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PractitionerDay
+		)
+		m.oldValue = func(ctx context.Context) (*PractitionerDay, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PractitionerDay.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPractitionerDay sets the old PractitionerDay of the mutation.
+func withPractitionerDay(node *PractitionerDay) practitionerdayOption {
+	return func(m *PractitionerDayMutation) {
+		m.oldValue = func(context.Context) (*PractitionerDay, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PractitionerDayMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PractitionerDayMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of PractitionerDay entities.
+func (m *PractitionerDayMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PractitionerDayMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PractitionerDayMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PractitionerDay.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PractitionerDayMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PractitionerDayMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the PractitionerDay entity.
+// If the PractitionerDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerDayMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PractitionerDayMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PractitionerDayMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PractitionerDayMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the PractitionerDay entity.
+// If the PractitionerDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerDayMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PractitionerDayMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPractitionerID sets the "practitioner_id" field.
+func (m *PractitionerDayMutation) SetPractitionerID(gi gid.ID) {
+	m.practitioner_id = &gi
+}
+
+// PractitionerID returns the value of the "practitioner_id" field in the mutation.
+func (m *PractitionerDayMutation) PractitionerID() (r gid.ID, exists bool) {
+	v := m.practitioner_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPractitionerID returns the old "practitioner_id" field's value of the PractitionerDay entity.
+// If the PractitionerDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerDayMutation) OldPractitionerID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPractitionerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPractitionerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPractitionerID: %w", err)
+	}
+	return oldValue.PractitionerID, nil
+}
+
+// ResetPractitionerID resets all changes to the "practitioner_id" field.
+func (m *PractitionerDayMutation) ResetPractitionerID() {
+	m.practitioner_id = nil
+}
+
+// SetServiceID sets the "service_id" field.
+func (m *PractitionerDayMutation) SetServiceID(gi gid.ID) {
+	m.service_id = &gi
+}
+
+// ServiceID returns the value of the "service_id" field in the mutation.
+func (m *PractitionerDayMutation) ServiceID() (r gid.ID, exists bool) {
+	v := m.service_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceID returns the old "service_id" field's value of the PractitionerDay entity.
+// If the PractitionerDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerDayMutation) OldServiceID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceID: %w", err)
+	}
+	return oldValue.ServiceID, nil
+}
+
+// ResetServiceID resets all changes to the "service_id" field.
+func (m *PractitionerDayMutation) ResetServiceID() {
+	m.service_id = nil
+}
+
+// SetDay sets the "day" field.
+func (m *PractitionerDayMutation) SetDay(s string) {
+	m.day = &s
+}
+
+// Day returns the value of the "day" field in the mutation.
+func (m *PractitionerDayMutation) Day() (r string, exists bool) {
+	v := m.day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDay returns the old "day" field's value of the PractitionerDay entity.
+// If the PractitionerDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerDayMutation) OldDay(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDay is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDay requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDay: %w", err)
+	}
+	return oldValue.Day, nil
+}
+
+// ResetDay resets all changes to the "day" field.
+func (m *PractitionerDayMutation) ResetDay() {
+	m.day = nil
+}
+
+// SetAppointments sets the "appointments" field.
+func (m *PractitionerDayMutation) SetAppointments(i int) {
+	m.appointments = &i
+	m.addappointments = nil
+}
+
+// Appointments returns the value of the "appointments" field in the mutation.
+func (m *PractitionerDayMutation) Appointments() (r int, exists bool) {
+	v := m.appointments
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppointments returns the old "appointments" field's value of the PractitionerDay entity.
+// If the PractitionerDay object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PractitionerDayMutation) OldAppointments(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppointments is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppointments requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppointments: %w", err)
+	}
+	return oldValue.Appointments, nil
+}
+
+// AddAppointments adds i to the "appointments" field.
+func (m *PractitionerDayMutation) AddAppointments(i int) {
+	if m.addappointments != nil {
+		*m.addappointments += i
+	} else {
+		m.addappointments = &i
+	}
+}
+
+// AddedAppointments returns the value that was added to the "appointments" field in this mutation.
+func (m *PractitionerDayMutation) AddedAppointments() (r int, exists bool) {
+	v := m.addappointments
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAppointments resets all changes to the "appointments" field.
+func (m *PractitionerDayMutation) ResetAppointments() {
+	m.appointments = nil
+	m.addappointments = nil
+}
+
+// Where appends a list predicates to the PractitionerDayMutation builder.
+func (m *PractitionerDayMutation) Where(ps ...predicate.PractitionerDay) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PractitionerDayMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PractitionerDayMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PractitionerDay, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PractitionerDayMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PractitionerDayMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PractitionerDay).
+func (m *PractitionerDayMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PractitionerDayMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.created_at != nil {
+		fields = append(fields, practitionerday.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, practitionerday.FieldUpdatedAt)
+	}
+	if m.practitioner_id != nil {
+		fields = append(fields, practitionerday.FieldPractitionerID)
+	}
+	if m.service_id != nil {
+		fields = append(fields, practitionerday.FieldServiceID)
+	}
+	if m.day != nil {
+		fields = append(fields, practitionerday.FieldDay)
+	}
+	if m.appointments != nil {
+		fields = append(fields, practitionerday.FieldAppointments)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PractitionerDayMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case practitionerday.FieldCreatedAt:
+		return m.CreatedAt()
+	case practitionerday.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case practitionerday.FieldPractitionerID:
+		return m.PractitionerID()
+	case practitionerday.FieldServiceID:
+		return m.ServiceID()
+	case practitionerday.FieldDay:
+		return m.Day()
+	case practitionerday.FieldAppointments:
+		return m.Appointments()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PractitionerDayMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case practitionerday.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case practitionerday.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case practitionerday.FieldPractitionerID:
+		return m.OldPractitionerID(ctx)
+	case practitionerday.FieldServiceID:
+		return m.OldServiceID(ctx)
+	case practitionerday.FieldDay:
+		return m.OldDay(ctx)
+	case practitionerday.FieldAppointments:
+		return m.OldAppointments(ctx)
+	}
+	return nil, fmt.Errorf("unknown PractitionerDay field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PractitionerDayMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case practitionerday.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case practitionerday.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case practitionerday.FieldPractitionerID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPractitionerID(v)
+		return nil
+	case practitionerday.FieldServiceID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceID(v)
+		return nil
+	case practitionerday.FieldDay:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDay(v)
+		return nil
+	case practitionerday.FieldAppointments:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppointments(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PractitionerDay field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PractitionerDayMutation) AddedFields() []string {
+	var fields []string
+	if m.addappointments != nil {
+		fields = append(fields, practitionerday.FieldAppointments)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PractitionerDayMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case practitionerday.FieldAppointments:
+		return m.AddedAppointments()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PractitionerDayMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case practitionerday.FieldAppointments:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAppointments(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PractitionerDay numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PractitionerDayMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PractitionerDayMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PractitionerDayMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PractitionerDay nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PractitionerDayMutation) ResetField(name string) error {
+	switch name {
+	case practitionerday.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case practitionerday.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case practitionerday.FieldPractitionerID:
+		m.ResetPractitionerID()
+		return nil
+	case practitionerday.FieldServiceID:
+		m.ResetServiceID()
+		return nil
+	case practitionerday.FieldDay:
+		m.ResetDay()
+		return nil
+	case practitionerday.FieldAppointments:
+		m.ResetAppointments()
+		return nil
+	}
+	return fmt.Errorf("unknown PractitionerDay field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PractitionerDayMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PractitionerDayMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PractitionerDayMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PractitionerDayMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PractitionerDayMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PractitionerDayMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PractitionerDayMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PractitionerDay unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PractitionerDayMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PractitionerDay edge %s", name)
 }
 
 // ProductMutation represents an operation that mutates the Product nodes in the graph.

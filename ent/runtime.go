@@ -21,6 +21,7 @@ import (
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/holderholds"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/inventory"
@@ -31,6 +32,7 @@ import (
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/practitionerday"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
@@ -202,28 +204,34 @@ func init() {
 	appointment.DefaultHolderKey = appointmentDescHolderKey.Default.(string)
 	// appointment.HolderKeyValidator is a validator for the "holder_key" field. It is called by the builders before save.
 	appointment.HolderKeyValidator = appointmentDescHolderKey.Validators[0].(func(string) error)
+	// appointmentDescDayKey is the schema descriptor for day_key field.
+	appointmentDescDayKey := appointmentFields[13].Descriptor()
+	// appointment.DefaultDayKey holds the default value on creation for the day_key field.
+	appointment.DefaultDayKey = appointmentDescDayKey.Default.(string)
+	// appointment.DayKeyValidator is a validator for the "day_key" field. It is called by the builders before save.
+	appointment.DayKeyValidator = appointmentDescDayKey.Validators[0].(func(string) error)
 	// appointmentDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	appointmentDescIdempotencyKey := appointmentFields[13].Descriptor()
+	appointmentDescIdempotencyKey := appointmentFields[14].Descriptor()
 	// appointment.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	appointment.IdempotencyKeyValidator = appointmentDescIdempotencyKey.Validators[0].(func(string) error)
 	// appointmentDescPriceAmount is the schema descriptor for price_amount field.
-	appointmentDescPriceAmount := appointmentFields[14].Descriptor()
+	appointmentDescPriceAmount := appointmentFields[15].Descriptor()
 	// appointment.DefaultPriceAmount holds the default value on creation for the price_amount field.
 	appointment.DefaultPriceAmount = appointmentDescPriceAmount.Default.(int64)
 	// appointment.PriceAmountValidator is a validator for the "price_amount" field. It is called by the builders before save.
 	appointment.PriceAmountValidator = appointmentDescPriceAmount.Validators[0].(func(int64) error)
 	// appointmentDescCurrency is the schema descriptor for currency field.
-	appointmentDescCurrency := appointmentFields[15].Descriptor()
+	appointmentDescCurrency := appointmentFields[16].Descriptor()
 	// appointment.DefaultCurrency holds the default value on creation for the currency field.
 	appointment.DefaultCurrency = appointmentDescCurrency.Default.(string)
 	// appointment.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	appointment.CurrencyValidator = appointmentDescCurrency.Validators[0].(func(string) error)
 	// appointmentDescPaymentIntentID is the schema descriptor for payment_intent_id field.
-	appointmentDescPaymentIntentID := appointmentFields[16].Descriptor()
+	appointmentDescPaymentIntentID := appointmentFields[17].Descriptor()
 	// appointment.PaymentIntentIDValidator is a validator for the "payment_intent_id" field. It is called by the builders before save.
 	appointment.PaymentIntentIDValidator = appointmentDescPaymentIntentID.Validators[0].(func(string) error)
 	// appointmentDescCancelReason is the schema descriptor for cancel_reason field.
-	appointmentDescCancelReason := appointmentFields[17].Descriptor()
+	appointmentDescCancelReason := appointmentFields[18].Descriptor()
 	// appointment.DefaultCancelReason holds the default value on creation for the cancel_reason field.
 	appointment.DefaultCancelReason = appointmentDescCancelReason.Default.(string)
 	// appointment.CancelReasonValidator is a validator for the "cancel_reason" field. It is called by the builders before save.
@@ -1246,6 +1254,53 @@ func init() {
 			return nil
 		}
 	}()
+	holderholdsMixin := schema.HolderHolds{}.Mixin()
+	holderholdsMixinFields0 := holderholdsMixin[0].Fields()
+	_ = holderholdsMixinFields0
+	holderholdsMixinFields1 := holderholdsMixin[1].Fields()
+	_ = holderholdsMixinFields1
+	holderholdsFields := schema.HolderHolds{}.Fields()
+	_ = holderholdsFields
+	// holderholdsDescCreatedAt is the schema descriptor for created_at field.
+	holderholdsDescCreatedAt := holderholdsMixinFields1[0].Descriptor()
+	// holderholds.DefaultCreatedAt holds the default value on creation for the created_at field.
+	holderholds.DefaultCreatedAt = holderholdsDescCreatedAt.Default.(func() time.Time)
+	// holderholdsDescUpdatedAt is the schema descriptor for updated_at field.
+	holderholdsDescUpdatedAt := holderholdsMixinFields1[1].Descriptor()
+	// holderholds.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	holderholds.DefaultUpdatedAt = holderholdsDescUpdatedAt.Default.(func() time.Time)
+	// holderholds.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	holderholds.UpdateDefaultUpdatedAt = holderholdsDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// holderholdsDescHolderKey is the schema descriptor for holder_key field.
+	holderholdsDescHolderKey := holderholdsFields[0].Descriptor()
+	// holderholds.HolderKeyValidator is a validator for the "holder_key" field. It is called by the builders before save.
+	holderholds.HolderKeyValidator = holderholdsDescHolderKey.Validators[0].(func(string) error)
+	// holderholdsDescHolds is the schema descriptor for holds field.
+	holderholdsDescHolds := holderholdsFields[1].Descriptor()
+	// holderholds.DefaultHolds holds the default value on creation for the holds field.
+	holderholds.DefaultHolds = holderholdsDescHolds.Default.(int)
+	// holderholds.HoldsValidator is a validator for the "holds" field. It is called by the builders before save.
+	holderholds.HoldsValidator = holderholdsDescHolds.Validators[0].(func(int) error)
+	// holderholdsDescID is the schema descriptor for id field.
+	holderholdsDescID := holderholdsMixinFields0[0].Descriptor()
+	// holderholds.DefaultID holds the default value on creation for the id field.
+	holderholds.DefaultID = holderholdsDescID.Default.(func() gid.ID)
+	// holderholds.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	holderholds.IDValidator = func() func(string) error {
+		validators := holderholdsDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	intakeformMixin := schema.IntakeForm{}.Mixin()
 	intakeformMixinFields0 := intakeformMixin[0].Fields()
 	_ = intakeformMixinFields0
@@ -1975,6 +2030,61 @@ func init() {
 	// practitioner.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	practitioner.IDValidator = func() func(string) error {
 		validators := practitionerDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	practitionerdayMixin := schema.PractitionerDay{}.Mixin()
+	practitionerdayMixinFields0 := practitionerdayMixin[0].Fields()
+	_ = practitionerdayMixinFields0
+	practitionerdayMixinFields1 := practitionerdayMixin[1].Fields()
+	_ = practitionerdayMixinFields1
+	practitionerdayFields := schema.PractitionerDay{}.Fields()
+	_ = practitionerdayFields
+	// practitionerdayDescCreatedAt is the schema descriptor for created_at field.
+	practitionerdayDescCreatedAt := practitionerdayMixinFields1[0].Descriptor()
+	// practitionerday.DefaultCreatedAt holds the default value on creation for the created_at field.
+	practitionerday.DefaultCreatedAt = practitionerdayDescCreatedAt.Default.(func() time.Time)
+	// practitionerdayDescUpdatedAt is the schema descriptor for updated_at field.
+	practitionerdayDescUpdatedAt := practitionerdayMixinFields1[1].Descriptor()
+	// practitionerday.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	practitionerday.DefaultUpdatedAt = practitionerdayDescUpdatedAt.Default.(func() time.Time)
+	// practitionerday.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	practitionerday.UpdateDefaultUpdatedAt = practitionerdayDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// practitionerdayDescPractitionerID is the schema descriptor for practitioner_id field.
+	practitionerdayDescPractitionerID := practitionerdayFields[0].Descriptor()
+	// practitionerday.PractitionerIDValidator is a validator for the "practitioner_id" field. It is called by the builders before save.
+	practitionerday.PractitionerIDValidator = practitionerdayDescPractitionerID.Validators[0].(func(string) error)
+	// practitionerdayDescServiceID is the schema descriptor for service_id field.
+	practitionerdayDescServiceID := practitionerdayFields[1].Descriptor()
+	// practitionerday.ServiceIDValidator is a validator for the "service_id" field. It is called by the builders before save.
+	practitionerday.ServiceIDValidator = practitionerdayDescServiceID.Validators[0].(func(string) error)
+	// practitionerdayDescDay is the schema descriptor for day field.
+	practitionerdayDescDay := practitionerdayFields[2].Descriptor()
+	// practitionerday.DayValidator is a validator for the "day" field. It is called by the builders before save.
+	practitionerday.DayValidator = practitionerdayDescDay.Validators[0].(func(string) error)
+	// practitionerdayDescAppointments is the schema descriptor for appointments field.
+	practitionerdayDescAppointments := practitionerdayFields[3].Descriptor()
+	// practitionerday.DefaultAppointments holds the default value on creation for the appointments field.
+	practitionerday.DefaultAppointments = practitionerdayDescAppointments.Default.(int)
+	// practitionerday.AppointmentsValidator is a validator for the "appointments" field. It is called by the builders before save.
+	practitionerday.AppointmentsValidator = practitionerdayDescAppointments.Validators[0].(func(int) error)
+	// practitionerdayDescID is the schema descriptor for id field.
+	practitionerdayDescID := practitionerdayMixinFields0[0].Descriptor()
+	// practitionerday.DefaultID holds the default value on creation for the id field.
+	practitionerday.DefaultID = practitionerdayDescID.Default.(func() gid.ID)
+	// practitionerday.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	practitionerday.IDValidator = func() func(string) error {
+		validators := practitionerdayDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -50,6 +50,8 @@ type Tx struct {
 	EHRRecord *EHRRecordClient
 	// ExternalBusyBlock is the client for interacting with the ExternalBusyBlock builders.
 	ExternalBusyBlock *ExternalBusyBlockClient
+	// HolderHolds is the client for interacting with the HolderHolds builders.
+	HolderHolds *HolderHoldsClient
 	// IntakeForm is the client for interacting with the IntakeForm builders.
 	IntakeForm *IntakeFormClient
 	// IntakeSubmission is the client for interacting with the IntakeSubmission builders.
@@ -70,6 +72,8 @@ type Tx struct {
 	OrderLine *OrderLineClient
 	// Practitioner is the client for interacting with the Practitioner builders.
 	Practitioner *PractitionerClient
+	// PractitionerDay is the client for interacting with the PractitionerDay builders.
+	PractitionerDay *PractitionerDayClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
 	// ProductImage is the client for interacting with the ProductImage builders.
@@ -247,6 +251,7 @@ func (tx *Tx) init() {
 	tx.EHRMapping = NewEHRMappingClient(tx.config)
 	tx.EHRRecord = NewEHRRecordClient(tx.config)
 	tx.ExternalBusyBlock = NewExternalBusyBlockClient(tx.config)
+	tx.HolderHolds = NewHolderHoldsClient(tx.config)
 	tx.IntakeForm = NewIntakeFormClient(tx.config)
 	tx.IntakeSubmission = NewIntakeSubmissionClient(tx.config)
 	tx.Inventory = NewInventoryClient(tx.config)
@@ -257,6 +262,7 @@ func (tx *Tx) init() {
 	tx.OrderEvent = NewOrderEventClient(tx.config)
 	tx.OrderLine = NewOrderLineClient(tx.config)
 	tx.Practitioner = NewPractitionerClient(tx.config)
+	tx.PractitionerDay = NewPractitionerDayClient(tx.config)
 	tx.Product = NewProductClient(tx.config)
 	tx.ProductImage = NewProductImageClient(tx.config)
 	tx.ProductOption = NewProductOptionClient(tx.config)

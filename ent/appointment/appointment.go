@@ -48,6 +48,8 @@ const (
 	FieldHoldExpiresAt = "hold_expires_at"
 	// FieldHolderKey holds the string denoting the holder_key field in the database.
 	FieldHolderKey = "holder_key"
+	// FieldDayKey holds the string denoting the day_key field in the database.
+	FieldDayKey = "day_key"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldPriceAmount holds the string denoting the price_amount field in the database.
@@ -120,6 +122,7 @@ var Columns = []string{
 	FieldState,
 	FieldHoldExpiresAt,
 	FieldHolderKey,
+	FieldDayKey,
 	FieldIdempotencyKey,
 	FieldPriceAmount,
 	FieldCurrency,
@@ -168,6 +171,10 @@ var (
 	DefaultHolderKey string
 	// HolderKeyValidator is a validator for the "holder_key" field. It is called by the builders before save.
 	HolderKeyValidator func(string) error
+	// DefaultDayKey holds the default value on creation for the "day_key" field.
+	DefaultDayKey string
+	// DayKeyValidator is a validator for the "day_key" field. It is called by the builders before save.
+	DayKeyValidator func(string) error
 	// IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	IdempotencyKeyValidator func(string) error
 	// DefaultPriceAmount holds the default value on creation for the "price_amount" field.
@@ -298,6 +305,11 @@ func ByHoldExpiresAt(opts ...sql.OrderTermOption) OrderOption {
 // ByHolderKey orders the results by the holder_key field.
 func ByHolderKey(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldHolderKey, opts...).ToFunc()
+}
+
+// ByDayKey orders the results by the day_key field.
+func ByDayKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDayKey, opts...).ToFunc()
 }
 
 // ByIdempotencyKey orders the results by the idempotency_key field.

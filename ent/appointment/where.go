@@ -126,6 +126,11 @@ func HolderKey(v string) predicate.Appointment {
 	return predicate.Appointment(sql.FieldEQ(FieldHolderKey, v))
 }
 
+// DayKey applies equality check predicate on the "day_key" field. It's identical to DayKeyEQ.
+func DayKey(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldEQ(FieldDayKey, v))
+}
+
 // IdempotencyKey applies equality check predicate on the "idempotency_key" field. It's identical to IdempotencyKeyEQ.
 func IdempotencyKey(v string) predicate.Appointment {
 	return predicate.Appointment(sql.FieldEQ(FieldIdempotencyKey, v))
@@ -949,6 +954,71 @@ func HolderKeyEqualFold(v string) predicate.Appointment {
 // HolderKeyContainsFold applies the ContainsFold predicate on the "holder_key" field.
 func HolderKeyContainsFold(v string) predicate.Appointment {
 	return predicate.Appointment(sql.FieldContainsFold(FieldHolderKey, v))
+}
+
+// DayKeyEQ applies the EQ predicate on the "day_key" field.
+func DayKeyEQ(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldEQ(FieldDayKey, v))
+}
+
+// DayKeyNEQ applies the NEQ predicate on the "day_key" field.
+func DayKeyNEQ(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldNEQ(FieldDayKey, v))
+}
+
+// DayKeyIn applies the In predicate on the "day_key" field.
+func DayKeyIn(vs ...string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldIn(FieldDayKey, vs...))
+}
+
+// DayKeyNotIn applies the NotIn predicate on the "day_key" field.
+func DayKeyNotIn(vs ...string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldNotIn(FieldDayKey, vs...))
+}
+
+// DayKeyGT applies the GT predicate on the "day_key" field.
+func DayKeyGT(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldGT(FieldDayKey, v))
+}
+
+// DayKeyGTE applies the GTE predicate on the "day_key" field.
+func DayKeyGTE(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldGTE(FieldDayKey, v))
+}
+
+// DayKeyLT applies the LT predicate on the "day_key" field.
+func DayKeyLT(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldLT(FieldDayKey, v))
+}
+
+// DayKeyLTE applies the LTE predicate on the "day_key" field.
+func DayKeyLTE(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldLTE(FieldDayKey, v))
+}
+
+// DayKeyContains applies the Contains predicate on the "day_key" field.
+func DayKeyContains(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldContains(FieldDayKey, v))
+}
+
+// DayKeyHasPrefix applies the HasPrefix predicate on the "day_key" field.
+func DayKeyHasPrefix(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldHasPrefix(FieldDayKey, v))
+}
+
+// DayKeyHasSuffix applies the HasSuffix predicate on the "day_key" field.
+func DayKeyHasSuffix(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldHasSuffix(FieldDayKey, v))
+}
+
+// DayKeyEqualFold applies the EqualFold predicate on the "day_key" field.
+func DayKeyEqualFold(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldEqualFold(FieldDayKey, v))
+}
+
+// DayKeyContainsFold applies the ContainsFold predicate on the "day_key" field.
+func DayKeyContainsFold(v string) predicate.Appointment {
+	return predicate.Appointment(sql.FieldContainsFold(FieldDayKey, v))
 }
 
 // IdempotencyKeyEQ applies the EQ predicate on the "idempotency_key" field.

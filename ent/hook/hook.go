@@ -224,6 +224,18 @@ func (f ExternalBusyBlockFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ExternalBusyBlockMutation", m)
 }
 
+// The HolderHoldsFunc type is an adapter to allow the use of ordinary
+// function as HolderHolds mutator.
+type HolderHoldsFunc func(context.Context, *ent.HolderHoldsMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f HolderHoldsFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.HolderHoldsMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.HolderHoldsMutation", m)
+}
+
 // The IntakeFormFunc type is an adapter to allow the use of ordinary
 // function as IntakeForm mutator.
 type IntakeFormFunc func(context.Context, *ent.IntakeFormMutation) (ent.Value, error)
@@ -342,6 +354,18 @@ func (f PractitionerFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PractitionerMutation", m)
+}
+
+// The PractitionerDayFunc type is an adapter to allow the use of ordinary
+// function as PractitionerDay mutator.
+type PractitionerDayFunc func(context.Context, *ent.PractitionerDayMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PractitionerDayFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PractitionerDayMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PractitionerDayMutation", m)
 }
 
 // The ProductFunc type is an adapter to allow the use of ordinary

@@ -25,6 +25,7 @@ import (
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/holderholds"
 	"frontdesk/ent/intakeform"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/inventory"
@@ -35,6 +36,7 @@ import (
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/orderline"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/practitionerday"
 	"frontdesk/ent/predicate"
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
@@ -596,6 +598,33 @@ func (f TraverseExternalBusyBlock) Traverse(ctx context.Context, q ent.Query) er
 	return fmt.Errorf("unexpected query type %T. expect *ent.ExternalBusyBlockQuery", q)
 }
 
+// The HolderHoldsFunc type is an adapter to allow the use of ordinary function as a Querier.
+type HolderHoldsFunc func(context.Context, *ent.HolderHoldsQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f HolderHoldsFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.HolderHoldsQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.HolderHoldsQuery", q)
+}
+
+// The TraverseHolderHolds type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseHolderHolds func(context.Context, *ent.HolderHoldsQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseHolderHolds) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseHolderHolds) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.HolderHoldsQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.HolderHoldsQuery", q)
+}
+
 // The IntakeFormFunc type is an adapter to allow the use of ordinary function as a Querier.
 type IntakeFormFunc func(context.Context, *ent.IntakeFormQuery) (ent.Value, error)
 
@@ -864,6 +893,33 @@ func (f TraversePractitioner) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.PractitionerQuery", q)
+}
+
+// The PractitionerDayFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PractitionerDayFunc func(context.Context, *ent.PractitionerDayQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PractitionerDayFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PractitionerDayQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PractitionerDayQuery", q)
+}
+
+// The TraversePractitionerDay type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePractitionerDay func(context.Context, *ent.PractitionerDayQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePractitionerDay) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePractitionerDay) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PractitionerDayQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PractitionerDayQuery", q)
 }
 
 // The ProductFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -1283,6 +1339,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.EHRRecordQuery, predicate.EHRRecord, ehrrecord.OrderOption]{typ: ent.TypeEHRRecord, tq: q}, nil
 	case *ent.ExternalBusyBlockQuery:
 		return &query[*ent.ExternalBusyBlockQuery, predicate.ExternalBusyBlock, externalbusyblock.OrderOption]{typ: ent.TypeExternalBusyBlock, tq: q}, nil
+	case *ent.HolderHoldsQuery:
+		return &query[*ent.HolderHoldsQuery, predicate.HolderHolds, holderholds.OrderOption]{typ: ent.TypeHolderHolds, tq: q}, nil
 	case *ent.IntakeFormQuery:
 		return &query[*ent.IntakeFormQuery, predicate.IntakeForm, intakeform.OrderOption]{typ: ent.TypeIntakeForm, tq: q}, nil
 	case *ent.IntakeSubmissionQuery:
@@ -1303,6 +1361,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.OrderLineQuery, predicate.OrderLine, orderline.OrderOption]{typ: ent.TypeOrderLine, tq: q}, nil
 	case *ent.PractitionerQuery:
 		return &query[*ent.PractitionerQuery, predicate.Practitioner, practitioner.OrderOption]{typ: ent.TypePractitioner, tq: q}, nil
+	case *ent.PractitionerDayQuery:
+		return &query[*ent.PractitionerDayQuery, predicate.PractitionerDay, practitionerday.OrderOption]{typ: ent.TypePractitionerDay, tq: q}, nil
 	case *ent.ProductQuery:
 		return &query[*ent.ProductQuery, predicate.Product, product.OrderOption]{typ: ent.TypeProduct, tq: q}, nil
 	case *ent.ProductImageQuery:

@@ -65,6 +65,7 @@ var (
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"HELD", "PENDING_PAYMENT", "CONFIRMED", "COMPLETED", "NO_SHOW", "CANCELLED"}},
 		{Name: "hold_expires_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "holder_key", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "day_key", Type: field.TypeString, Size: 10, Default: ""},
 		{Name: "idempotency_key", Type: field.TypeString, Nullable: true, Size: 128},
 		{Name: "price_amount", Type: field.TypeInt64, Default: 0},
 		{Name: "currency", Type: field.TypeString, Size: 3, Default: ""},
@@ -83,13 +84,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "appointments_services_service",
-				Columns:    []*schema.Column{AppointmentsColumns[21]},
+				Columns:    []*schema.Column{AppointmentsColumns[22]},
 				RefColumns: []*schema.Column{ServicesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "appointments_practitioners_practitioner",
-				Columns:    []*schema.Column{AppointmentsColumns[22]},
+				Columns:    []*schema.Column{AppointmentsColumns[23]},
 				RefColumns: []*schema.Column{PractitionersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -98,7 +99,7 @@ var (
 			{
 				Name:    "appointment_practitioner_id_blocked_start",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[22], AppointmentsColumns[9]},
+				Columns: []*schema.Column{AppointmentsColumns[23], AppointmentsColumns[9]},
 			},
 			{
 				Name:    "appointment_patient_id_start_at",
@@ -118,12 +119,12 @@ var (
 			{
 				Name:    "appointment_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{AppointmentsColumns[14]},
+				Columns: []*schema.Column{AppointmentsColumns[15]},
 			},
 			{
 				Name:    "appointment_payment_intent_id",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[17]},
+				Columns: []*schema.Column{AppointmentsColumns[18]},
 			},
 		},
 	}
@@ -604,6 +605,27 @@ var (
 			},
 		},
 	}
+	// HolderHoldCountsColumns holds the columns for the "holder_hold_counts" table.
+	HolderHoldCountsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "holder_key", Type: field.TypeString, Size: 64},
+		{Name: "holds", Type: field.TypeInt, Default: 0},
+	}
+	// HolderHoldCountsTable holds the schema information for the "holder_hold_counts" table.
+	HolderHoldCountsTable = &schema.Table{
+		Name:       "holder_hold_counts",
+		Columns:    HolderHoldCountsColumns,
+		PrimaryKey: []*schema.Column{HolderHoldCountsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "holderholds_holder_key",
+				Unique:  true,
+				Columns: []*schema.Column{HolderHoldCountsColumns[3]},
+			},
+		},
+	}
 	// IntakeFormsColumns holds the columns for the "intake_forms" table.
 	IntakeFormsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -966,6 +988,29 @@ var (
 				Name:    "practitioner_staff_user_id",
 				Unique:  false,
 				Columns: []*schema.Column{PractitionersColumns[3]},
+			},
+		},
+	}
+	// PractitionerDayCountsColumns holds the columns for the "practitioner_day_counts" table.
+	PractitionerDayCountsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "practitioner_id", Type: field.TypeString, Size: 32},
+		{Name: "service_id", Type: field.TypeString, Size: 32},
+		{Name: "day", Type: field.TypeString, Size: 10},
+		{Name: "appointments", Type: field.TypeInt, Default: 0},
+	}
+	// PractitionerDayCountsTable holds the schema information for the "practitioner_day_counts" table.
+	PractitionerDayCountsTable = &schema.Table{
+		Name:       "practitioner_day_counts",
+		Columns:    PractitionerDayCountsColumns,
+		PrimaryKey: []*schema.Column{PractitionerDayCountsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "practitionerday_practitioner_id_service_id_day",
+				Unique:  true,
+				Columns: []*schema.Column{PractitionerDayCountsColumns[3], PractitionerDayCountsColumns[4], PractitionerDayCountsColumns[5]},
 			},
 		},
 	}
@@ -1501,6 +1546,7 @@ var (
 		EhrMappingsTable,
 		EhrRecordsTable,
 		ExternalBusyBlocksTable,
+		HolderHoldCountsTable,
 		IntakeFormsTable,
 		IntakeSubmissionsTable,
 		InventoriesTable,
@@ -1511,6 +1557,7 @@ var (
 		OrderEventsTable,
 		OrderLinesTable,
 		PractitionersTable,
+		PractitionerDayCountsTable,
 		ProductsTable,
 		ProductImagesTable,
 		ProductOptionsTable,
@@ -1540,6 +1587,9 @@ func init() {
 	CollectionProductsTable.ForeignKeys[1].RefTable = ProductsTable
 	DateOverridesTable.ForeignKeys[0].RefTable = PractitionersTable
 	ExternalBusyBlocksTable.ForeignKeys[0].RefTable = PractitionersTable
+	HolderHoldCountsTable.Annotation = &entsql.Annotation{
+		Table: "holder_hold_counts",
+	}
 	IntakeSubmissionsTable.ForeignKeys[0].RefTable = AppointmentsTable
 	IntakeSubmissionsTable.ForeignKeys[1].RefTable = IntakeFormsTable
 	InventoriesTable.ForeignKeys[0].RefTable = VariantsTable
@@ -1547,6 +1597,9 @@ func init() {
 	OneTimeTokensTable.ForeignKeys[0].RefTable = UsersTable
 	OrderEventsTable.ForeignKeys[0].RefTable = OrdersTable
 	OrderLinesTable.ForeignKeys[0].RefTable = OrdersTable
+	PractitionerDayCountsTable.Annotation = &entsql.Annotation{
+		Table: "practitioner_day_counts",
+	}
 	ProductsTable.ForeignKeys[0].RefTable = CategoriesTable
 	ProductImagesTable.ForeignKeys[0].RefTable = ProductsTable
 	ProductOptionsTable.ForeignKeys[0].RefTable = ProductsTable

@@ -60,6 +60,9 @@ type EHRRecord func(*sql.Selector)
 // ExternalBusyBlock is the predicate function for externalbusyblock builders.
 type ExternalBusyBlock func(*sql.Selector)
 
+// HolderHolds is the predicate function for holderholds builders.
+type HolderHolds func(*sql.Selector)
+
 // IntakeForm is the predicate function for intakeform builders.
 type IntakeForm func(*sql.Selector)
 
@@ -89,6 +92,9 @@ type OrderLine func(*sql.Selector)
 
 // Practitioner is the predicate function for practitioner builders.
 type Practitioner func(*sql.Selector)
+
+// PractitionerDay is the predicate function for practitionerday builders.
+type PractitionerDay func(*sql.Selector)
 
 // Product is the predicate function for product builders.
 type Product func(*sql.Selector)

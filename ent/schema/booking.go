@@ -260,6 +260,10 @@ func (Appointment) Fields() []ent.Field {
 		// holder_key identifies who holds the slot (a user id, or a guest
 		// key), to cap active holds per person.
 		field.String("holder_key").MaxLen(64).Default(""),
+		// day_key is the local date (practitioner's zone) under which the
+		// appointment counts towards its service's daily limit
+		// (practitioner_day_counts); empty for appointments never counted.
+		field.String("day_key").MaxLen(10).Default(""),
 		field.String("idempotency_key").MaxLen(128).Optional().Nillable(),
 		field.Int64("price_amount").NonNegative().Default(0),
 		field.String("currency").MaxLen(3).Default(""),
