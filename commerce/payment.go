@@ -373,9 +373,19 @@ func (s *Service) runRefund(ctx context.Context, j *outbox.Running) error {
 	if o.PaymentIntentID == nil {
 		return outbox.Permanent(fmt.Errorf("order %s has no payment to refund", o.ID))
 	}
+	// Refunds of one order land in the order they were requested: each job
+	// records the cumulative figure, so one that ran ahead of an earlier,
+	// unfinished (or failing) refund would mark money as returned that is
+	// not. It waits, through the outbox's retries, until the refunds before
+	// it are recorded (by their jobs or the provider's webhook).
+	if before := p.Cumulative - p.Amount; o.AmountRefunded < before {
+		return fmt.Errorf("refund %s: waiting for the earlier refunds of this order to land (%d of %d %s recorded)",
+			o.ID, o.AmountRefunded, before, o.Currency)
+	}
 	// The provider dedupes by idempotency key, so a retried job that already
-	// refunded does not refund twice; only a fully refunded order is skipped.
-	if o.AmountRefunded < o.Total {
+	// refunded does not refund twice; a refund already recorded (by the
+	// webhook) is not sent again at all.
+	if o.AmountRefunded < p.Cumulative && o.AmountRefunded < o.Total {
 		if _, err := s.gateway.Refund(ctx, payments.RefundParams{
 			IntentID: *o.PaymentIntentID, Amount: p.Amount, IdempotencyKey: j.IdempotencyKey, Reason: p.Reason,
 		}); err != nil {
