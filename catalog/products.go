@@ -528,20 +528,30 @@ func (s *Service) orderByRelevance(q *ent.ProductQuery, search string, reverse b
 		})
 		return
 	}
-	// FTS5 rank is lower for better matches.
+	// FTS5 rank is lower for better matches. Joining the FTS table on
+	// its rowid with the MATCH in the join ranks every match in one index
+	// scan; a correlated subquery in ORDER BY (the first version) ran
+	// the full-text query once per matching row.
 	rankDir := "ASC"
 	if reverse {
 		rankDir = "DESC"
 	}
 	expr := ftsExpr(terms)
+	fts := sql.Table(ftsTable).As("fts")
+	q.Modify(func(sel *sql.Selector) {
+		sel.Join(fts).On(sel.C("rowid"), fts.C("rowid"))
+		// The hidden column named after the table takes the query.
+		sel.Where(sql.P(func(b *sql.Builder) { b.WriteString(fts.C(ftsTable) + " MATCH ").Arg(expr) }))
+	})
 	q.Order(func(sel *sql.Selector) {
-		sel.OrderExpr(sql.ExprFunc(func(b *sql.Builder) {
-			b.WriteString("(SELECT rank FROM product_search WHERE product_search MATCH ").Arg(expr).
-				WriteString(" AND rowid = " + sel.C("rowid") + ") " + rankDir)
-		}))
+		sel.OrderExpr(sql.Expr(fts.C("rank") + " " + rankDir))
 		sel.OrderBy(sql.Desc(sel.C(product.FieldID)))
 	})
 }
+
+// ftsTable is SQLite's full-text index of products (see the
+// catalog_search migration).
+const ftsTable = "product_search"
 
 // normalizeTag lower-cases a tag and keeps letters, digits and single
 // dashes, so tags compare predictably and never contain the "|" that
