@@ -541,3 +541,29 @@ func TestCheckoutPricingRulesAdmin(t *testing.T) {
 		t.Fatalf("discount codes: %v", r.Data)
 	}
 }
+
+// Two replicas on one database and one Redis: a customer subscribed on one
+// sees the payment that the other settles (the event bus carries it).
+func TestCheckoutLiveStatusAcrossReplicas(t *testing.T) {
+	if os.Getenv("FRONTDESK_TEST_REDIS_URL") == "" {
+		t.Skip("needs Redis (FRONTDESK_TEST_REDIS_URL): the in-process bus does not cross processes")
+	}
+	a := start(t, nil)
+	b := start(t, func(c *config.Config) {
+		c.DatabaseURL, c.DataDir = a.app.Config.DatabaseURL, a.app.Config.DataDir
+		c.RedisURL, c.RedisPrefix = a.app.Config.RedisURL, a.app.Config.RedisPrefix
+		c.MigrateOnStart = false
+	})
+	f := a.seedShop(t, 2000, 3)
+	token := a.readyCart(t, f, 1)
+	// The development gateway keeps intents in the process that made
+	// them, so the order is placed and paid on a, and watched on b.
+	r := a.ok(t, opPlaceOrder, map[string]any{"input": map[string]any{"cartToken": token, "idempotencyKey": "replicas-1"}})
+	orderID := field(r, "placeOrder.order.id").(string)
+	live := subscribeOrder(t, b, map[string]any{}, orderID, token)
+	time.Sleep(300 * time.Millisecond)
+	a.ok(t, opCompleteDevelopmentPayment, map[string]any{"input": map[string]any{"orderId": orderID, "orderToken": token}})
+	if ch := nextChange(t, live); ch["state"] != "PAID" || ch["order"].(map[string]any)["state"] != "PAID" {
+		t.Fatalf("change seen on the other replica: %v", ch)
+	}
+}
