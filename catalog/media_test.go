@@ -224,7 +224,7 @@ func TestSeedAttachesImages(t *testing.T) {
 		t.Fatalf("seed image = %+v", img)
 	}
 	got, err := s.MakeRenditions(ctx, img)
-	if err != nil || len(got) != 2 { // 160 and 480; 960 would enlarge
+	if err != nil || len(got) != 2 || filepath.Ext(got[0].Key) != ".jpg" { // 160 and 480; 960 would enlarge; opaque → JPEG
 		t.Fatalf("renditions = %v, %v", got, err)
 	}
 }

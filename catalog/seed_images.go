@@ -44,17 +44,18 @@ func seedPicture(n int, alt bool) ([]byte, error) {
 	fill(img.Bounds(), bg)
 	fill(image.Rect(200, 160, 440, 520), jar)                             // body
 	fill(image.Rect(220, 120, 420, 165), lid)                             // lid
-	fill(image.Rect(215, 260, 425, 420), color.NRGBA{255, 255, 255, 230}) // label
+	fill(image.Rect(215, 260, 425, 420), color.NRGBA{255, 255, 255, 255}) // label
 	stripes := n%9 + 1
 	for i := range stripes {
 		x := 230 + i*20
 		fill(image.Rect(x, 300, x+10, 380), lid)
 	}
-	// A soft shadow under the jar.
+	// A shadow under the jar, fading into the background. Every pixel
+	// stays opaque, so renditions are JPEG.
 	for y := 525; y < 545; y++ {
-		for x := 180; x < 460; x++ {
-			img.Set(x, y, color.NRGBA{0, 0, 0, uint8(40 - (y-525)*2)})
-		}
+		k := uint8(y - 525) // 0 (dark) … 19 (background)
+		shade := func(c uint8) uint8 { return uint8(int(c) * (60 + 2*int(k)) / 100) }
+		fill(image.Rect(180, y, 460, y+1), color.NRGBA{shade(bg.R), shade(bg.G), shade(bg.B), 255})
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
