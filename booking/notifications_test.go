@@ -23,6 +23,7 @@ import (
 	"frontdesk/ent/job"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/slotclaim"
+	"frontdesk/events"
 	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/integrations/mail"
@@ -473,4 +474,32 @@ func TestPaymentRacesTheSweeper(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d confirmed, the rest refunded", confirmed, k)
+}
+
+// TestWebhookConfirmationIsPublished: the confirmation made inside the
+// webhook's transaction reaches appointmentStatusChanged watchers after
+// the commit, as the engine's own changes do.
+func TestWebhookConfirmationIsPublished(t *testing.T) {
+	n := newNotifying(t)
+	bus := events.NewMemory()
+	t.Cleanup(func() { _ = bus.Close() })
+	n.eng.Changes = booking.Sinks{n.eng.Changes, booking.EventSink{Bus: bus}}
+	b := n.guestBook(n.paid, n.at("2026-05-05 09:00"), jo)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	watch, err := n.eng.WatchAppointment(ctx, bus, b.Appointment.ID, b.ManageToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.gw.Complete(ctx, *b.Appointment.PaymentIntentID, true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-watch:
+		if a == nil || a.State != appointment.StateCONFIRMED {
+			t.Fatalf("watched %+v", a)
+		}
+	case <-ctx.Done():
+		t.Fatal("no status change published for the webhook's confirmation")
+	}
 }
