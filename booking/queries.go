@@ -19,11 +19,17 @@ import (
 
 // Services lists services by name. Inactive ones only for staff.
 func (e *Engine) Services(ctx context.Context, includeInactive bool) ([]*ent.Service, error) {
-	q := e.Client.Service.Query().Order(service.ByName(), service.ByID())
+	return e.ServicesQuery(ctx, includeInactive).Order(service.ByName(), service.ByID()).Limit(500).All(ctx)
+}
+
+// ServicesQuery selects the services a viewer may list, unordered, for a
+// paginated connection. Inactive ones only for staff.
+func (e *Engine) ServicesQuery(ctx context.Context, includeInactive bool) *ent.ServiceQuery {
+	q := e.Client.Service.Query()
 	if !includeInactive || !identity.ViewerFrom(ctx).Can(identity.ManageBookings) {
 		q = q.Where(service.Active(true))
 	}
-	return q.Limit(500).All(ctx)
+	return q
 }
 
 // ServiceBySlug returns an active service (any, for staff) or nil.
@@ -41,11 +47,17 @@ func (e *Engine) ServiceBySlug(ctx context.Context, slug string) (*ent.Service, 
 
 // Practitioners lists practitioners by name. Inactive ones only for staff.
 func (e *Engine) Practitioners(ctx context.Context, includeInactive bool) ([]*ent.Practitioner, error) {
-	q := e.Client.Practitioner.Query().Order(practitioner.ByName(), practitioner.ByID())
+	return e.PractitionersQuery(ctx, includeInactive).Order(practitioner.ByName(), practitioner.ByID()).Limit(500).All(ctx)
+}
+
+// PractitionersQuery selects the practitioners a viewer may list,
+// unordered, for a paginated connection. Inactive ones only for staff.
+func (e *Engine) PractitionersQuery(ctx context.Context, includeInactive bool) *ent.PractitionerQuery {
+	q := e.Client.Practitioner.Query()
 	if !includeInactive || !identity.ViewerFrom(ctx).Can(identity.ManageBookings) {
 		q = q.Where(practitioner.Active(true))
 	}
-	return q.Limit(500).All(ctx)
+	return q
 }
 
 // OfferedSlot is a slot as the API shows it, with its practitioner.
@@ -104,20 +116,34 @@ func (e *Engine) Appointment(ctx context.Context, id gid.ID, token string) (*ent
 // MyAppointments lists the signed-in patient's appointments: upcoming
 // ones soonest first, or past ones latest first. Holds are left out.
 func (e *Engine) MyAppointments(ctx context.Context, upcoming bool, limit int) ([]*ent.Appointment, error) {
-	v, err := identity.RequireViewer(ctx)
+	q, err := e.MyAppointmentsQuery(ctx, upcoming)
 	if err != nil {
 		return nil, err
 	}
 	if limit <= 0 || limit > 100 {
 		limit = 100
 	}
-	q := e.Client.Appointment.Query().Where(appointment.PatientID(v.UserID), appointment.StateNEQ(appointment.StateHELD))
 	if upcoming {
-		q = q.Where(appointment.EndAtGT(e.now())).Order(appointment.ByStartAt(), appointment.ByID())
+		q = q.Order(appointment.ByStartAt(), appointment.ByID())
 	} else {
-		q = q.Where(appointment.EndAtLTE(e.now())).Order(ent.Desc(appointment.FieldStartAt), ent.Desc(appointment.FieldID))
+		q = q.Order(ent.Desc(appointment.FieldStartAt), ent.Desc(appointment.FieldID))
 	}
 	return q.Limit(limit).All(ctx)
+}
+
+// MyAppointmentsQuery selects the signed-in patient's upcoming (not yet
+// ended) or past appointments, unordered, for a paginated connection.
+// Holds are left out.
+func (e *Engine) MyAppointmentsQuery(ctx context.Context, upcoming bool) (*ent.AppointmentQuery, error) {
+	v, err := identity.RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := e.Client.Appointment.Query().Where(appointment.PatientID(v.UserID), appointment.StateNEQ(appointment.StateHELD))
+	if upcoming {
+		return q.Where(appointment.EndAtGT(e.now())), nil
+	}
+	return q.Where(appointment.EndAtLTE(e.now())), nil
 }
 
 // MaxAgendaRange bounds a practitioner agenda query (a day or a week, with
@@ -127,6 +153,17 @@ const MaxAgendaRange = 31 * 24 * time.Hour
 // Agenda lists a practitioner's appointments (cancelled ones left out)
 // starting in [from, to), for the practitioner themself and for staff.
 func (e *Engine) Agenda(ctx context.Context, practitionerID gid.ID, from, to time.Time) ([]*ent.Appointment, error) {
+	q, err := e.AgendaQuery(ctx, practitionerID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return q.Order(appointment.ByStartAt(), appointment.ByID()).Limit(1000).All(ctx)
+}
+
+// AgendaQuery selects a practitioner's appointments (cancelled ones left
+// out) starting in [from, to), unordered, for a paginated connection; for
+// the practitioner themself and for staff.
+func (e *Engine) AgendaQuery(ctx context.Context, practitionerID gid.ID, from, to time.Time) (*ent.AppointmentQuery, error) {
 	v, err := identity.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
@@ -146,8 +183,7 @@ func (e *Engine) Agenda(ctx context.Context, practitionerID gid.ID, from, to tim
 		return nil, identity.ErrForbidden
 	}
 	return e.Client.Appointment.Query().Where(appointment.PractitionerID(practitionerID),
-		appointment.StartAtGTE(from), appointment.StartAtLT(to), appointment.StateNEQ(appointment.StateCANCELLED)).
-		Order(appointment.ByStartAt(), appointment.ByID()).Limit(1000).All(ctx)
+		appointment.StartAtGTE(from), appointment.StartAtLT(to), appointment.StateNEQ(appointment.StateCANCELLED)), nil
 }
 
 // Form returns a version of an intake form (the latest when version is

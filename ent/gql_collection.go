@@ -397,6 +397,28 @@ func newAppointmentPaginateArgs(rv map[string]any) *appointmentPaginateArgs {
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
 	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AppointmentOrder{Field: &AppointmentOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAppointmentOrder(order))
+			}
+		case *AppointmentOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAppointmentOrder(v))
+			}
+		}
+	}
 	return args
 }
 
@@ -3451,6 +3473,28 @@ func newPractitionerPaginateArgs(rv map[string]any) *practitionerPaginateArgs {
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
 	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &PractitionerOrder{Field: &PractitionerOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithPractitionerOrder(order))
+			}
+		case *PractitionerOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithPractitionerOrder(v))
+			}
+		}
+	}
 	return args
 }
 
@@ -4281,6 +4325,28 @@ func newServicePaginateArgs(rv map[string]any) *servicePaginateArgs {
 	}
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ServiceOrder{Field: &ServiceOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithServiceOrder(order))
+			}
+		case *ServiceOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithServiceOrder(v))
+			}
+		}
 	}
 	return args
 }

@@ -599,6 +599,53 @@ func (_m *AppointmentQuery) Paginate(
 	return conn, nil
 }
 
+var (
+	// AppointmentOrderFieldStartAt orders Appointment by start_at.
+	AppointmentOrderFieldStartAt = &AppointmentOrderField{
+		Value: func(_m *Appointment) (ent.Value, error) {
+			return _m.StartAt, nil
+		},
+		column: appointment.FieldStartAt,
+		toTerm: appointment.ByStartAt,
+		toCursor: func(_m *Appointment) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AppointmentOrderField) String() string {
+	var str string
+	switch f.column {
+	case AppointmentOrderFieldStartAt.column:
+		str = "START_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AppointmentOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AppointmentOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AppointmentOrderField %T must be a string", v)
+	}
+	switch str {
+	case "START_AT":
+		*f = *AppointmentOrderFieldStartAt
+	default:
+		return fmt.Errorf("%s is not a valid AppointmentOrderField", str)
+	}
+	return nil
+}
+
 // AppointmentOrderField defines the ordering field of Appointment.
 type AppointmentOrderField struct {
 	// Value extracts the ordering value from the given Appointment.
@@ -7369,6 +7416,53 @@ func (_m *PractitionerQuery) Paginate(
 	return conn, nil
 }
 
+var (
+	// PractitionerOrderFieldName orders Practitioner by name.
+	PractitionerOrderFieldName = &PractitionerOrderField{
+		Value: func(_m *Practitioner) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: practitioner.FieldName,
+		toTerm: practitioner.ByName,
+		toCursor: func(_m *Practitioner) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f PractitionerOrderField) String() string {
+	var str string
+	switch f.column {
+	case PractitionerOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f PractitionerOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *PractitionerOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("PractitionerOrderField %T must be a string", v)
+	}
+	switch str {
+	case "NAME":
+		*f = *PractitionerOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid PractitionerOrderField", str)
+	}
+	return nil
+}
+
 // PractitionerOrderField defines the ordering field of Practitioner.
 type PractitionerOrderField struct {
 	// Value extracts the ordering value from the given Practitioner.
@@ -8861,6 +8955,53 @@ func (_m *ServiceQuery) Paginate(
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
+}
+
+var (
+	// ServiceOrderFieldName orders Service by name.
+	ServiceOrderFieldName = &ServiceOrderField{
+		Value: func(_m *Service) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: service.FieldName,
+		toTerm: service.ByName,
+		toCursor: func(_m *Service) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ServiceOrderField) String() string {
+	var str string
+	switch f.column {
+	case ServiceOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ServiceOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ServiceOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ServiceOrderField %T must be a string", v)
+	}
+	switch str {
+	case "NAME":
+		*f = *ServiceOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid ServiceOrderField", str)
+	}
+	return nil
 }
 
 // ServiceOrderField defines the ordering field of Service.

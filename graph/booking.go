@@ -4,12 +4,15 @@ import (
 	"context"
 	"time"
 
+	"entgo.io/contrib/entgql"
+
 	"frontdesk/booking"
 	"frontdesk/ent"
 	"frontdesk/ent/service"
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/graph/model"
+	"frontdesk/money"
 )
 
 // Translation between booking's GraphQL inputs/payloads and the booking
@@ -142,4 +145,30 @@ func values[T any](in []*T) []T {
 		}
 	}
 	return out
+}
+
+// defaultBookingPage keeps a booking connection without first/last to one
+// page.
+const defaultBookingPage = 20
+
+func bookingPage(first, last *int) *int {
+	if first == nil && last == nil {
+		n := defaultBookingPage
+		return &n
+	}
+	return first
+}
+
+// byStart orders appointment connections by start, then ID (the cursor
+// carries both, so pages stay stable when starts tie).
+func byStart(dir entgql.OrderDirection) ent.AppointmentPaginateOption {
+	return ent.WithAppointmentOrder(&ent.AppointmentOrder{Direction: dir, Field: ent.AppointmentOrderFieldStartAt})
+}
+
+// price is a stored amount as Money; nil for free.
+func price(amount int64, currency string) *money.Money {
+	if amount == 0 {
+		return nil
+	}
+	return &money.Money{Amount: amount, Currency: currency}
 }

@@ -16,8 +16,16 @@ import (
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/graph/model"
+	"frontdesk/money"
 	"time"
+
+	"entgo.io/contrib/entgql"
 )
+
+// Price is the resolver for the price field.
+func (r *appointmentResolver) Price(ctx context.Context, obj *ent.Appointment) (*money.Money, error) {
+	return price(obj.PriceAmount, obj.Currency), nil
+}
 
 // History is the resolver for the history field.
 func (r *appointmentResolver) History(ctx context.Context, obj *ent.Appointment) ([]*ent.AppointmentStateChange, error) {
@@ -168,6 +176,12 @@ func (r *queryResolver) Services(ctx context.Context, includeInactive *bool) ([]
 	return r.Booking.Services(ctx, deref(includeInactive))
 }
 
+// ServicesConnection is the resolver for the servicesConnection field.
+func (r *queryResolver) ServicesConnection(ctx context.Context, includeInactive *bool, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.ServiceConnection, error) {
+	return r.Booking.ServicesQuery(ctx, deref(includeInactive)).Paginate(ctx, after, bookingPage(first, last), before, last,
+		ent.WithServiceOrder(&ent.ServiceOrder{Direction: entgql.OrderDirectionAsc, Field: ent.ServiceOrderFieldName}))
+}
+
 // ServiceBySlug is the resolver for the serviceBySlug field.
 func (r *queryResolver) ServiceBySlug(ctx context.Context, slug string) (*ent.Service, error) {
 	return r.Booking.ServiceBySlug(ctx, slug)
@@ -176,6 +190,12 @@ func (r *queryResolver) ServiceBySlug(ctx context.Context, slug string) (*ent.Se
 // Practitioners is the resolver for the practitioners field.
 func (r *queryResolver) Practitioners(ctx context.Context, includeInactive *bool) ([]*ent.Practitioner, error) {
 	return r.Booking.Practitioners(ctx, deref(includeInactive))
+}
+
+// PractitionersConnection is the resolver for the practitionersConnection field.
+func (r *queryResolver) PractitionersConnection(ctx context.Context, includeInactive *bool, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.PractitionerConnection, error) {
+	return r.Booking.PractitionersQuery(ctx, deref(includeInactive)).Paginate(ctx, after, bookingPage(first, last), before, last,
+		ent.WithPractitionerOrder(&ent.PractitionerOrder{Direction: entgql.OrderDirectionAsc, Field: ent.PractitionerOrderFieldName}))
 }
 
 // AvailableSlots is the resolver for the availableSlots field.
@@ -202,9 +222,31 @@ func (r *queryResolver) MyAppointments(ctx context.Context, upcoming bool, first
 	return r.Booking.MyAppointments(ctx, upcoming, limit)
 }
 
+// MyAppointmentsConnection is the resolver for the myAppointmentsConnection field.
+func (r *queryResolver) MyAppointmentsConnection(ctx context.Context, upcoming bool, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.AppointmentConnection, error) {
+	q, err := r.Booking.MyAppointmentsQuery(ctx, upcoming)
+	if err != nil {
+		return nil, err
+	}
+	dir := entgql.OrderDirectionAsc
+	if !upcoming {
+		dir = entgql.OrderDirectionDesc
+	}
+	return q.Paginate(ctx, after, bookingPage(first, last), before, last, byStart(dir))
+}
+
 // PractitionerAgenda is the resolver for the practitionerAgenda field.
 func (r *queryResolver) PractitionerAgenda(ctx context.Context, practitionerID gid.ID, from time.Time, to time.Time) ([]*ent.Appointment, error) {
 	return r.Booking.Agenda(ctx, practitionerID, from, to)
+}
+
+// PractitionerAgendaConnection is the resolver for the practitionerAgendaConnection field.
+func (r *queryResolver) PractitionerAgendaConnection(ctx context.Context, practitionerID gid.ID, from time.Time, to time.Time, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.AppointmentConnection, error) {
+	q, err := r.Booking.AgendaQuery(ctx, practitionerID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return q.Paginate(ctx, after, bookingPage(first, last), before, last, byStart(entgql.OrderDirectionAsc))
 }
 
 // IntakeSubmission is the resolver for the intakeSubmission field.
@@ -219,6 +261,11 @@ func (r *queryResolver) IntakeSubmission(ctx context.Context, appointmentID gid.
 // IntakeForm is the resolver for the intakeForm field.
 func (r *queryResolver) IntakeForm(ctx context.Context, key string, version *int) (*ent.IntakeForm, error) {
 	return r.Booking.Form(ctx, key, version)
+}
+
+// Price is the resolver for the price field.
+func (r *serviceResolver) Price(ctx context.Context, obj *ent.Service) (*money.Money, error) {
+	return price(obj.PriceAmount, obj.Currency), nil
 }
 
 // IntakeForm is the resolver for the intakeForm field.

@@ -204,15 +204,23 @@ func TestBookingOverGraphQL(t *testing.T) {
 		t.Fatalf("reschedule: %+v", moved)
 	}
 	var agenda struct {
+		PractitionerAgendaConnection pageOf[struct{ ID string }]
+	}
+	agendaQ := `query($p: ID!) { practitionerAgendaConnection(practitionerId: $p, from: "2026-04-05T00:00:00Z", to: "2026-04-12T00:00:00Z") { totalCount edges { node { id } } } }`
+	gql(t, ts, "admin", agendaQ, map[string]any{"p": prac}, &agenda)
+	if a := agenda.PractitionerAgendaConnection; a.TotalCount != 1 || len(a.Edges) != 1 || a.Edges[0].Node.ID != b.Appointment.ID {
+		t.Errorf("agenda: %+v", agenda)
+	}
+	// The deprecated plain list still answers.
+	var old struct {
 		PractitionerAgenda []struct{ ID string }
 	}
 	gql(t, ts, "admin", `query($p: ID!) { practitionerAgenda(practitionerId: $p, from: "2026-04-05T00:00:00Z", to: "2026-04-12T00:00:00Z") { id } }`,
-		map[string]any{"p": prac}, &agenda)
-	if len(agenda.PractitionerAgenda) != 1 {
-		t.Errorf("agenda: %+v", agenda)
+		map[string]any{"p": prac}, &old)
+	if len(old.PractitionerAgenda) != 1 {
+		t.Errorf("deprecated agenda: %+v", old)
 	}
-	res = gql(t, ts, "patient", `query($p: ID!) { practitionerAgenda(practitionerId: $p, from: "2026-04-05T00:00:00Z", to: "2026-04-12T00:00:00Z") { id } }`,
-		map[string]any{"p": prac}, nil)
+	res = gql(t, ts, "patient", agendaQ, map[string]any{"p": prac}, nil)
 	if len(res.Errors) != 1 || res.Errors[0].Extensions["code"] != "FORBIDDEN" {
 		t.Errorf("patient agenda: %+v", res.Errors)
 	}

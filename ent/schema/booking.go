@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
@@ -45,7 +46,9 @@ func (Practitioner) Fields() []ent.Field {
 		// staff_user_id links the practitioner to their staff account, so
 		// they can see their own agenda and intake submissions.
 		field.String("staff_user_id").GoType(gid.ID("")).MaxLen(32).Optional().Nillable(),
-		field.String("name").MaxLen(200).NotEmpty(),
+		field.String("name").MaxLen(200).NotEmpty().
+			// Lists and their connections sort by name.
+			Annotations(entgql.OrderField("NAME")),
 		field.String("time_zone").MaxLen(64).Validate(validTimeZone),
 		field.Text("bio").Default(""),
 		field.String("photo_url").MaxLen(2048).Default(""),
@@ -78,7 +81,9 @@ func (Service) Mixin() []ent.Mixin {
 // Fields of the Service.
 func (Service) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").MaxLen(200).NotEmpty(),
+		field.String("name").MaxLen(200).NotEmpty().
+			// Lists and their connections sort by name.
+			Annotations(entgql.OrderField("NAME")),
 		field.String("slug").MaxLen(100).NotEmpty(),
 		field.Text("description").Default(""),
 		field.Int("duration_minutes").Positive(),
@@ -246,7 +251,9 @@ func (Appointment) Fields() []ent.Field {
 		field.String("guest_name").MaxLen(200).Default(""),
 		field.String("guest_email").MaxLen(254).Default(""),
 		field.String("guest_phone").MaxLen(32).Default(""),
-		field.Time("start_at").SchemaType(DateTime6),
+		field.Time("start_at").SchemaType(DateTime6).
+			// Appointment connections (a patient's, an agenda) sort by start.
+			Annotations(entgql.OrderField("START_AT")),
 		field.Time("end_at").SchemaType(DateTime6),
 		// blocked_start/blocked_end are start/end widened by the service's
 		// buffers when the time was taken: the span no other appointment of
