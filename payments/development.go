@@ -22,6 +22,14 @@ type Development struct {
 
 	mu      sync.Mutex
 	intents map[string]*devIntent
+	refunds map[string]devRefund // by idempotency key
+}
+
+// devRefund is a refund made under an idempotency key and the event that
+// reported it, replayed when the key comes again.
+type devRefund struct {
+	refund Refund
+	event  Event
 }
 
 type devIntent struct {
@@ -39,7 +47,7 @@ func NewDevelopment(production bool, webhooks *Webhooks) (*Development, error) {
 	if production {
 		return nil, ErrDevelopmentInProduction
 	}
-	return &Development{webhooks: webhooks, intents: map[string]*devIntent{}}, nil
+	return &Development{webhooks: webhooks, intents: map[string]*devIntent{}, refunds: map[string]devRefund{}}, nil
 }
 
 // Name implements Gateway.
@@ -77,9 +85,19 @@ func (d *Development) CreateIntent(_ context.Context, p IntentParams) (Intent, e
 }
 
 // Refund implements Gateway and reports the refund as a charge.refunded
-// event, as Stripe would.
+// event, as Stripe would. Like Stripe, a repeated idempotency key returns
+// the first refund instead of refunding again; its event is delivered
+// again too (the webhook handlers drop an event id they have seen), so a
+// retry after a failed delivery still reaches them.
 func (d *Development) Refund(ctx context.Context, p RefundParams) (Refund, error) {
 	d.mu.Lock()
+	if done, ok := d.refunds[p.IdempotencyKey]; ok && p.IdempotencyKey != "" {
+		d.mu.Unlock()
+		if _, err := d.webhooks.Process(ctx, d.Name(), done.event); err != nil {
+			return Refund{}, err
+		}
+		return done.refund, nil
+	}
 	in, ok := d.intents[p.IntentID]
 	if !ok || in.Status != "succeeded" {
 		d.mu.Unlock()
@@ -91,11 +109,15 @@ func (d *Development) Refund(ctx context.Context, p RefundParams) (Refund, error
 	}
 	in.refunded += amount
 	ev := d.event(in, ChargeRefunded)
+	refund := Refund{ID: "re_dev_" + randomHex(8), Amount: amount, Status: "succeeded"}
+	if p.IdempotencyKey != "" {
+		d.refunds[p.IdempotencyKey] = devRefund{refund: refund, event: ev}
+	}
 	d.mu.Unlock()
 	if _, err := d.webhooks.Process(ctx, d.Name(), ev); err != nil {
 		return Refund{}, err
 	}
-	return Refund{ID: "re_dev_" + randomHex(8), Amount: amount, Status: "succeeded"}, nil
+	return refund, nil
 }
 
 // CancelIntent implements Gateway.

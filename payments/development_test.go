@@ -58,3 +58,43 @@ func TestDevelopmentGatewayFlow(t *testing.T) {
 		t.Fatalf("events = %+v", got)
 	}
 }
+
+// TestDevelopmentRefundIsIdempotent: a refund retried with its idempotency
+// key (an outbox job that ran twice) refunds once, as Stripe does, and
+// its event reaches the handlers once.
+func TestDevelopmentRefundIsIdempotent(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	wh := payments.NewWebhooks(db.Client, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var refunded []int64
+	wh.On(payments.ChargeRefunded, func(_ context.Context, _ *ent.Tx, ev payments.Event) error {
+		refunded = append(refunded, ev.AmountRefunded)
+		return nil
+	})
+	dev, err := payments.NewDevelopment(false, wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	in, err := dev.CreateIntent(ctx, payments.IntentParams{Amount: 4000, Currency: "AUD", IdempotencyKey: "ord_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.Complete(ctx, in.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	first, err := dev.Refund(ctx, payments.RefundParams{IntentID: in.ID, Amount: 1000, IdempotencyKey: "refund-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := dev.Refund(ctx, payments.RefundParams{IntentID: in.ID, Amount: 1000, IdempotencyKey: "refund-1"})
+	if err != nil || again != first {
+		t.Fatalf("retried refund = %+v (%v), first %+v", again, err, first)
+	}
+	second, err := dev.Refund(ctx, payments.RefundParams{IntentID: in.ID, Amount: 500, IdempotencyKey: "refund-2"})
+	if err != nil || second.Amount != 500 || second.ID == first.ID {
+		t.Fatalf("second refund = %+v (%v)", second, err)
+	}
+	if len(refunded) != 2 || refunded[0] != 1000 || refunded[1] != 1500 {
+		t.Fatalf("charge.refunded amounts seen by handlers = %v, want [1000 1500]", refunded)
+	}
+}
