@@ -182,21 +182,8 @@ func (e *Engine) holdByKey(ctx context.Context, key, holder string) (*Hold, erro
 // whose time overlaps span and has run out, so their claims do not block a
 // new hold before the sweeper (ExpireHolds) gets to them.
 func (e *Engine) expireOverlapping(ctx context.Context, tx *ent.Tx, done *[]Change, practitionerID gid.ID, span Interval) error {
-	stale, err := tx.Appointment.Query().Where(
-		appointment.PractitionerID(practitionerID),
-		appointment.StateIn(appointment.StateHELD, appointment.StatePENDING_PAYMENT),
-		appointment.HoldExpiresAtLTE(e.now()),
-		appointment.BlockedStartLT(span.End), appointment.BlockedEndGT(span.Start),
-	).All(ctx)
-	if err != nil {
-		return fmt.Errorf("find expired holds: %w", err)
-	}
-	for _, a := range stale {
-		if _, err := e.transition(ctx, tx, done, a, appointment.StateCANCELLED, "", reasonExpired, nil); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.expireStale(ctx, tx, done, appointment.PractitionerID(practitionerID),
+		appointment.BlockedStartLT(span.End), appointment.BlockedEndGT(span.Start))
 }
 
 const reasonExpired = "hold expired"
