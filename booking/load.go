@@ -55,20 +55,27 @@ type SlotsInput struct {
 // in or not; staff (identity.ManageBookings) also see times inside the
 // minimum notice, because they may book them.
 func (e *Engine) AvailableSlots(ctx context.Context, in SlotsInput) ([]Slot, error) {
+	slots, _, err := e.slots(ctx, in)
+	return slots, err
+}
+
+// slots validates in, loads the calendars and computes the free slots; it
+// also returns the service, whose practitioners the slots refer to.
+func (e *Engine) slots(ctx context.Context, in SlotsInput) ([]Slot, *ent.Service, error) {
 	out, err := loadZone(in.TimeZone)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !in.From.Before(in.To) || in.To.Sub(in.From) > MaxRange {
-		return nil, ErrBadRange
+		return nil, nil, ErrBadRange
 	}
 	staff := identity.ViewerFrom(ctx).Can(identity.ManageBookings)
 	svc, cals, err := e.loadCalendars(ctx, e.Client, in.ServiceID, in.PractitionerID, in.From, in.To, staff, "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	q := Query{From: in.From, To: in.To, Now: e.now(), IgnoreNotice: staff}
-	return RulesOf(svc).Available(cals, q, out), nil
+	return RulesOf(svc).Available(cals, q, out), svc, nil
 }
 
 func loadZone(name string) (*time.Location, error) {

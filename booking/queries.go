@@ -69,15 +69,7 @@ type OfferedSlot struct {
 // OfferedSlots is AvailableSlots with each slot's practitioner attached,
 // loaded with the calendars (no query per slot).
 func (e *Engine) OfferedSlots(ctx context.Context, in SlotsInput) ([]*OfferedSlot, error) {
-	out, err := loadZone(in.TimeZone)
-	if err != nil {
-		return nil, err
-	}
-	if !in.From.Before(in.To) || in.To.Sub(in.From) > MaxRange {
-		return nil, ErrBadRange
-	}
-	staff := identity.ViewerFrom(ctx).Can(identity.ManageBookings)
-	svc, cals, err := e.loadCalendars(ctx, e.Client, in.ServiceID, in.PractitionerID, in.From, in.To, staff, "")
+	slots, svc, err := e.slots(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +77,6 @@ func (e *Engine) OfferedSlots(ctx context.Context, in SlotsInput) ([]*OfferedSlo
 	for _, p := range svc.Edges.Practitioners {
 		byID[p.ID] = p
 	}
-	slots := RulesOf(svc).Available(cals, Query{From: in.From, To: in.To, Now: e.now(), IgnoreNotice: staff}, out)
 	res := make([]*OfferedSlot, len(slots))
 	for i, s := range slots {
 		res[i] = &OfferedSlot{Start: s.Start, End: s.End, Practitioner: byID[s.PractitionerID]}

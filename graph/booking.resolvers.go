@@ -34,11 +34,7 @@ func (r *appointmentResolver) History(ctx context.Context, obj *ent.Appointment)
 
 // FromState is the resolver for the fromState field.
 func (r *appointmentStateChangeResolver) FromState(ctx context.Context, obj *ent.AppointmentStateChange) (*appointment.State, error) {
-	if obj.FromState == "" {
-		return nil, nil
-	}
-	s := appointment.State(obj.FromState)
-	return &s, nil
+	return nonEmpty(appointment.State(obj.FromState)), nil
 }
 
 // ToState is the resolver for the toState field.

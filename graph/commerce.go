@@ -47,7 +47,9 @@ func orderTotals(o *ent.Order) *model.Totals {
 		Tax: o.TaxTotal, Total: o.Total, TaxInclusive: o.TaxInclusive}, o.Currency)
 }
 
-func nonEmpty(s string) *string {
+// nonEmpty is nil for the empty value of a string type (an optional
+// field stored as "" in the database), else a pointer to it.
+func nonEmpty[T ~string](s T) *T {
 	if s == "" {
 		return nil
 	}

@@ -185,11 +185,7 @@ func (r *orderResolver) CustomerID(ctx context.Context, obj *ent.Order) (*gid.ID
 
 // FromState is the resolver for the fromState field.
 func (r *orderEventResolver) FromState(ctx context.Context, obj *ent.OrderEvent) (*order.State, error) {
-	if obj.FromState == "" {
-		return nil, nil
-	}
-	s := order.State(obj.FromState)
-	return &s, nil
+	return nonEmpty(order.State(obj.FromState)), nil
 }
 
 // ToState is the resolver for the toState field.

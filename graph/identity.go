@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 
 	"frontdesk/ent"
-	"frontdesk/gid"
 	"frontdesk/graph/model"
 	"frontdesk/identity"
 )
@@ -16,15 +15,6 @@ func signInPayload(in *identity.SignedIn, err error) (*model.SignInPayload, erro
 		return &model.SignInPayload{UserErrors: ues}, err
 	}
 	return &model.SignInPayload{User: in.User, Token: &in.Token, ExpiresAt: &in.Session.ExpiresAt, UserErrors: ues}, nil
-}
-
-// optionalID is nil for the empty ID (the system, in the audit log).
-func optionalID(s string) *gid.ID {
-	if s == "" {
-		return nil
-	}
-	id := gid.ID(s)
-	return &id
 }
 
 // jsonString renders an audit before/after object; nil stays null.

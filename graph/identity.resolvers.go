@@ -32,12 +32,12 @@ func (r *apiKeyResolver) CreatedBy(ctx context.Context, obj *ent.APIKey) (*ent.U
 
 // ActorID is the resolver for the actorId field.
 func (r *auditEntryResolver) ActorID(ctx context.Context, obj *ent.AuditEntry) (*gid.ID, error) {
-	return optionalID(obj.ActorID), nil
+	return nonEmpty(gid.ID(obj.ActorID)), nil
 }
 
 // APIKeyID is the resolver for the apiKeyId field.
 func (r *auditEntryResolver) APIKeyID(ctx context.Context, obj *ent.AuditEntry) (*gid.ID, error) {
-	return optionalID(obj.APIKeyID), nil
+	return nonEmpty(gid.ID(obj.APIKeyID)), nil
 }
 
 // Before is the resolver for the before field.
