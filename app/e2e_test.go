@@ -685,3 +685,20 @@ func must(t *testing.T, err error) {
 }
 
 var _ = slog.Default
+
+// TestShutdownIsNotHeldByAnIdleFreshConnection: a client's spare
+// connection that never sent a request must not hold a shutdown (net/http
+// counts such a connection as busy for its first 5 seconds).
+func TestShutdownIsNotHeldByAnIdleFreshConnection(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.ShutdownTimeout = 2 * time.Second })
+	spare, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	must(t, err)
+	defer spare.Close()
+	// Let the server accept it before shutting down.
+	if r := s.query(t, `{ __typename }`, nil); r.status != http.StatusOK {
+		t.Fatalf("status %d", r.status)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("shutdown held by a connection without a request: %v", err)
+	}
+}

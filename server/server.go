@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,38 @@ type Server struct {
 	metrics  *metrics
 	draining atomic.Bool
 	http     *http.Server
+	fresh    freshConns
+}
+
+// freshConns are connections accepted but not yet carrying a request
+// (clients dial spares ahead of need). http.Server.Shutdown counts such a
+// connection as busy for its first 5 seconds, so one spare would hold a
+// shutdown that long; closing them first loses nothing, since no request
+// has been read from them.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, state http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if state == http.StateNew {
+		if f.conns == nil {
+			f.conns = map[net.Conn]struct{}{}
+		}
+		f.conns[c] = struct{}{}
+		return
+	}
+	delete(f.conns, c)
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		_ = c.Close()
+	}
 }
 
 // New builds the server and its routes.
@@ -119,6 +152,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnState:         s.fresh.track,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
@@ -135,6 +169,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// WebSockets are hijacked, so Shutdown does not see them: close them
 	// first with "going away" so clients reconnect to another replica.
 	s.ws.CloseAll(websocket.CloseGoingAway, "server shutting down")
+	s.fresh.closeAll()
 	err := s.http.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		_ = s.http.Close()
