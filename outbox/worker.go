@@ -56,12 +56,15 @@ type Worker struct {
 	wakeCh chan struct{}
 
 	mu       sync.Mutex
-	running  map[string]int  // handlers running, by kind
-	backlog  map[string]bool // kinds that may have more due jobs
-	pending  []outcome       // finished attempts not yet recorded
-	flushing bool            // a flush goroutine is running
-	wg       sync.WaitGroup
-	jobCtx   context.Context // parent of handler contexts; cancelled after the grace period
+	running  map[string]int           // handlers running, by kind
+	queued   map[string][]*ent.Job    // claimed ahead, waiting for a slot, by kind
+	runTime  map[string]time.Duration // moving average of handler time, by kind
+	backlog  map[string]bool          // kinds that may have more due jobs
+	pending  []outcome                // finished attempts not yet recorded
+	flushing bool                     // a flush goroutine is running
+	stopping bool                     // Run's context ended: start nothing more
+	wg       sync.WaitGroup           // claimed jobs whose outcome is not yet written
+	jobCtx   context.Context          // parent of handler contexts; cancelled after the grace period
 }
 
 // NewWorker returns a worker; Run starts it.
@@ -97,6 +100,8 @@ func NewWorker(client *ent.Client, reg *Registry, opts Options) *Worker {
 		log:     opts.Log.With("worker", opts.ID),
 		wakeCh:  make(chan struct{}, 1),
 		running: map[string]int{},
+		queued:  map[string][]*ent.Job{},
+		runTime: map[string]time.Duration{},
 		backlog: map[string]bool{},
 	}
 }
@@ -167,6 +172,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}
 
+	w.handBackQueued()
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
 	select {
@@ -192,9 +198,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// poll claims jobs for every kind with free slots that may have due work:
-// all kinds with due jobs when probe is set, else the kinds it was told
-// about.
+// poll claims jobs for every kind that may have due work and has a free
+// slot or a short queue: all kinds with due jobs when probe is set, else
+// the kinds it was told about.
 func (w *Worker) poll(ctx context.Context, probe bool) {
 	if probe {
 		kinds, err := w.dueKinds(ctx)
@@ -213,30 +219,68 @@ func (w *Worker) poll(ctx context.Context, probe bool) {
 	for _, name := range w.reg.Names() {
 		k := w.reg.kinds[name]
 		w.mu.Lock()
-		free := k.Concurrency - w.running[name]
-		want := w.backlog[name] && free > 0
+		n := w.claimable(k)
 		w.mu.Unlock()
-		if !want {
+		if n == 0 {
 			continue
 		}
-		jobs, err := w.claim(ctx, k, free)
+		jobs, err := w.claim(ctx, k, n)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Error("claim jobs", "kind", name, "error", err)
 			}
 			continue
 		}
+		w.wg.Add(len(jobs))
 		w.mu.Lock()
 		// A full batch means there may be more; a short one means the
 		// kind is drained until something new is announced or polled.
-		w.backlog[name] = len(jobs) == free
-		w.running[name] += len(jobs)
+		w.backlog[name] = len(jobs) == n
+		start := min(len(jobs), k.Concurrency-w.running[name])
+		w.running[name] += start
+		w.queued[name] = append(w.queued[name], jobs[start:]...)
 		w.mu.Unlock()
-		for _, j := range jobs {
-			w.wg.Add(1)
-			go w.run(k, j)
+		for _, j := range jobs[:start] {
+			go w.runFrom(k, j)
 		}
 	}
+}
+
+// aheadWait is how long a job claimed ahead of a free slot is expected to
+// wait for one, at most. Claiming ahead turns many small claim
+// transactions into a few large ones when handlers are quick; keeping the
+// expected wait this short means a replica never sits on work that an
+// idle replica could be running.
+const aheadWait = 100 * time.Millisecond
+
+// maxAhead bounds the jobs of one kind a worker holds ahead of its slots.
+const maxAhead = 64
+
+// claimAhead is how many jobs of a kind to hold beyond its slots: as many
+// as the slots are expected to start within aheadWait, at the handler's
+// measured speed. A kind not yet measured (avg 0) gets none.
+func claimAhead(concurrency int, avg time.Duration) int {
+	if avg <= 0 {
+		return 0
+	}
+	return int(min(int64(concurrency)*int64(aheadWait/avg), maxAhead))
+}
+
+// claimable is how many jobs of k the worker should claim now: its free
+// slots plus what tops up its queue, once the queue has fallen to half of
+// what it should hold (so one claim refills it while the slots keep
+// working through the rest). Callers hold w.mu.
+func (w *Worker) claimable(k *Kind) int {
+	if !w.backlog[k.Name] || w.stopping {
+		return 0
+	}
+	free := max(k.Concurrency-w.running[k.Name], 0)
+	ahead := claimAhead(k.Concurrency, w.runTime[k.Name])
+	short := max(ahead-len(w.queued[k.Name]), 0)
+	if free == 0 && 2*short < ahead {
+		return 0
+	}
+	return free + short
 }
 
 // dueKinds lists registered kinds with due jobs or expired leases.
@@ -367,15 +411,65 @@ func (w *Worker) claim(ctx context.Context, k *Kind, n int) (_ []*ent.Job, err e
 	return claimed, nil
 }
 
-// run executes one claimed job and hands its outcome to the recorder.
-// The slot is free as soon as the handler returns; the job counts as
-// running for shutdown (w.wg) until its outcome is written.
-func (w *Worker) run(k *Kind, j *ent.Job) {
+// runFrom runs j and then, in the same slot, the kind's queued jobs until
+// the queue is empty or the worker stops. The slot is free as soon as the
+// last handler returns; each job counts as running for shutdown (w.wg)
+// until its outcome is written.
+func (w *Worker) runFrom(k *Kind, j *ent.Job) {
+	for j != nil {
+		o := w.run(k, j)
+		w.mu.Lock()
+		if o.ran > 0 {
+			// Weighted so a few slow calls move the average quickly: the
+			// queue shrinks as soon as handlers slow down.
+			if avg := w.runTime[k.Name]; avg == 0 {
+				w.runTime[k.Name] = o.ran
+			} else {
+				w.runTime[k.Name] = (3*avg + o.ran) / 4
+			}
+		}
+		w.pending = append(w.pending, o)
+		startFlusher := !w.flushing
+		w.flushing = true
+		j = nil
+		if q := w.queued[k.Name]; len(q) > 0 && !w.stopping {
+			j, w.queued[k.Name] = q[0], q[1:]
+		} else {
+			w.running[k.Name]--
+		}
+		refill := w.claimable(k) > 0
+		w.mu.Unlock()
+		if startFlusher {
+			go w.flush()
+		}
+		if refill {
+			select {
+			case w.wakeCh <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// errWaitedTooLong hands back a job that waited in the queue so long that
+// its lease could run out before its handler's deadline.
+var errWaitedTooLong = errors.New("outbox: claimed job waited too long for a free slot")
+
+// run executes one claimed job and returns its outcome. A job whose lease
+// no longer covers its handler's deadline plus half the lease margin is
+// not started but handed back, so a running handler never outlives its
+// lease.
+func (w *Worker) run(k *Kind, j *ent.Job) outcome {
 	w.mu.Lock()
 	parent := w.jobCtx
 	w.mu.Unlock()
-	ctx, cancel := context.WithTimeout(parent, k.Timeout)
 	started := dbTime(w.opts.Now())
+	if j.LeaseExpiresAt != nil && started.Add(k.Timeout+w.opts.LeaseMargin/2).After(*j.LeaseExpiresAt) {
+		w.log.Warn("job handed back: it waited too long for a slot", "job", j.ID, "kind", j.Kind)
+		return outcome{k: k, j: j, started: started, err: errWaitedTooLong, released: true}
+	}
+	ctx, cancel := context.WithTimeout(parent, k.Timeout)
+	t0 := time.Now()
 	err := call(ctx, k.Handler, &Running{
 		ID:             j.ID,
 		Kind:           j.Kind,
@@ -384,24 +478,29 @@ func (w *Worker) run(k *Kind, j *ent.Job) {
 		Attempt:        j.Attempts,
 		MaxAttempts:    j.MaxAttempts,
 	})
+	ran := max(time.Since(t0), time.Microsecond)
 	cancel()
 	released := err != nil && parent.Err() != nil && errors.Is(err, context.Canceled)
+	return outcome{k: k, j: j, started: started, err: err, released: released, ran: ran}
+}
 
+// handBackQueued releases the jobs claimed ahead but not started, when Run
+// stops: they go back to PENDING at once, without costing an attempt.
+func (w *Worker) handBackQueued() {
 	w.mu.Lock()
-	w.running[k.Name]--
-	more := w.backlog[k.Name]
-	w.pending = append(w.pending, outcome{k: k, j: j, started: started, err: err, released: released})
-	startFlusher := !w.flushing
-	w.flushing = true
-	w.mu.Unlock()
-	if startFlusher {
-		go w.flush()
-	}
-	if more {
-		select {
-		case w.wakeCh <- struct{}{}:
-		default:
+	defer w.mu.Unlock()
+	w.stopping = true
+	now := dbTime(w.opts.Now())
+	for name, q := range w.queued {
+		k := w.reg.kinds[name]
+		for _, j := range q {
+			w.pending = append(w.pending, outcome{k: k, j: j, started: now, err: context.Canceled, released: true})
 		}
+		delete(w.queued, name)
+	}
+	if len(w.pending) > 0 && !w.flushing {
+		w.flushing = true
+		go w.flush()
 	}
 }
 
@@ -411,7 +510,8 @@ type outcome struct {
 	j        *ent.Job
 	started  time.Time
 	err      error
-	released bool
+	released bool          // handed back: PENDING again, the attempt not counted
+	ran      time.Duration // how long the handler took; 0 if it did not run
 }
 
 // maxBatch bounds how many outcomes one transaction records.
