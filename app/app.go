@@ -146,8 +146,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Payments:       booking.GatewayPayments{Gateway: a.Payments},
 		HoldTTL:        cfg.BookingHold,
 		MaxActiveHolds: cfg.BookingMaxHolds,
-		ManageKey:      []byte(cfg.BookingSecret),
-		Changes:        booking.Sinks{a.Calendar, a.EHR, booking.EventSink{Bus: a.Events}},
+		// Anonymous holds are capped per client network, which the
+		// identity middleware records on every request.
+		MaxAnonymousHolds: cfg.BookingMaxAnonymousHolds,
+		ManageKey:         []byte(cfg.BookingSecret),
+		Changes:           booking.Sinks{a.Calendar, a.EHR, booking.EventSink{Bus: a.Events}},
 	})
 	a.Booking.EnableNotifications(booking.NotifyOptions{AppURL: cfg.AppURL, Reminders: cfg.BookingReminders,
 		Organizer: cfg.MailFrom, Log: log}).Register(a.Jobs)

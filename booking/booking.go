@@ -28,9 +28,14 @@ type Engine struct {
 	Now func() time.Time
 	// HoldTTL is how long a hold (and a pending payment) keeps its slot.
 	HoldTTL time.Duration
-	// MaxActiveHolds caps the holds one person may have at once, so that
-	// nobody can hoard slots.
+	// MaxActiveHolds caps the holds one signed-in person may have at
+	// once, so that nobody can hoard slots.
 	MaxActiveHolds int
+	// MaxAnonymousHolds caps the holds anonymous callers from one client
+	// network (identity.Client.Network) may have at once, for the same
+	// reason: without it one client could hold every slot, again and
+	// again, without signing in.
+	MaxAnonymousHolds int
 	// ManageKey signs guests' manage tokens (HMAC-SHA256).
 	ManageKey []byte
 	// Changes receives every appointment state change. InTx runs inside
@@ -46,20 +51,21 @@ type Engine struct {
 
 // Options configure New.
 type Options struct {
-	Payments       Payments
-	HoldTTL        time.Duration
-	MaxActiveHolds int
-	ManageKey      []byte
-	Changes        ChangeSink
-	Now            func() time.Time
+	Payments          Payments
+	HoldTTL           time.Duration
+	MaxActiveHolds    int
+	MaxAnonymousHolds int
+	ManageKey         []byte
+	Changes           ChangeSink
+	Now               func() time.Time
 }
 
 // New returns an Engine with defaults for unset options: a 10-minute hold,
-// 3 active holds per person, the development payment gateway and no change
-// sink.
+// 3 active holds per signed-in person, 5 per anonymous client network, the
+// development payment gateway and no change sink.
 func New(client *ent.Client, o Options) *Engine {
 	e := &Engine{Client: client, Payments: o.Payments, Now: o.Now, HoldTTL: o.HoldTTL,
-		MaxActiveHolds: o.MaxActiveHolds, ManageKey: o.ManageKey, Changes: o.Changes}
+		MaxActiveHolds: o.MaxActiveHolds, MaxAnonymousHolds: o.MaxAnonymousHolds, ManageKey: o.ManageKey, Changes: o.Changes}
 	if e.Payments == nil {
 		e.Payments = DevelopmentPayments{}
 	}
@@ -71,6 +77,9 @@ func New(client *ent.Client, o Options) *Engine {
 	}
 	if e.MaxActiveHolds <= 0 {
 		e.MaxActiveHolds = 3
+	}
+	if e.MaxAnonymousHolds <= 0 {
+		e.MaxAnonymousHolds = 5
 	}
 	if e.Changes == nil {
 		e.Changes = noChanges{}

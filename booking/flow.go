@@ -64,14 +64,24 @@ type Hold struct {
 }
 
 // HoldSlot reserves a slot for HoldTTL. Anyone may hold; a signed-in
-// patient may hold at most MaxActiveHolds slots at once. Staff may hold
-// inside the minimum notice.
+// patient may hold at most MaxActiveHolds slots at once, and anonymous
+// callers from one client network at most MaxAnonymousHolds. Staff may
+// hold inside the minimum notice.
 func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 	v := identity.ViewerFrom(ctx)
 	staff := v.Can(identity.ManageBookings)
 	holder := ""
 	if v != nil {
 		holder = string(v.UserID)
+	}
+	// counted is the holder_key the hold is recorded and capped under: the
+	// user, or for anonymous callers their client network.
+	counted, limit := holder, e.MaxActiveHolds
+	if v == nil {
+		counted, limit = anonymousHolder(ctx), e.MaxAnonymousHolds
+	}
+	if staff {
+		limit = 0
 	}
 	if len(in.IdempotencyKey) > 128 {
 		return nil, errcode.Invalidf(errcode.TooLong, "idempotencyKey", "use at most 128 characters")
@@ -109,7 +119,7 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 	}
 	span := rules.Span(start)
 	day := dayKey(start, cals[0].Location)
-	if err := e.ensureCounters(ctx, holder, in.PractitionerID, svc.ID, day); err != nil {
+	if err := e.ensureCounters(ctx, counted, in.PractitionerID, svc.ID, day); err != nil {
 		return nil, err
 	}
 	var held *ent.Appointment
@@ -117,14 +127,10 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 		if err := e.expireOverlapping(ctx, tx, done, in.PractitionerID, span); err != nil {
 			return err
 		}
-		// The hold cap and the daily limit are counter rows (limits.go);
+		// The hold caps and the daily limit are counter rows (limits.go);
 		// staff are not capped but counted, so the counts stay right.
-		if holder != "" {
-			limit := e.MaxActiveHolds
-			if staff {
-				limit = 0
-			}
-			if err := e.countHold(ctx, tx, done, holder, limit); err != nil {
+		if counted != "" {
+			if err := e.countHold(ctx, tx, done, counted, limit); err != nil {
 				return err
 			}
 		}
@@ -136,7 +142,7 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 			SetStartAt(start).SetEndAt(start.Add(rules.Duration)).
 			SetBlockedStart(span.Start).SetBlockedEnd(span.End).
 			SetState(appointment.StateHELD).SetHoldExpiresAt(now.Add(e.HoldTTL)).
-			SetHolderKey(holder).SetPriceAmount(svc.PriceAmount).SetCurrency(svc.Currency)
+			SetHolderKey(counted).SetPriceAmount(svc.PriceAmount).SetCurrency(svc.Currency)
 		if in.IdempotencyKey != "" {
 			c.SetIdempotencyKey(in.IdempotencyKey)
 		}
@@ -172,7 +178,9 @@ func (e *Engine) holdByKey(ctx context.Context, key, holder string) (*Hold, erro
 	if err != nil {
 		return nil, fmt.Errorf("find idempotent hold: %w", err)
 	}
-	if a.HolderKey != holder {
+	// A signed-in holder must be the same user; an anonymous retry matches
+	// any anonymous hold, as a guest may change networks between tries.
+	if a.HolderKey != holder && !(holder == "" && isAnonymousHolder(a.HolderKey)) {
 		return nil, errcode.Invalidf(errcode.Conflict, "idempotencyKey", "this idempotency key was used for another request")
 	}
 	return &Hold{Appointment: a, Token: e.token(purposeHold, a.ID)}, nil

@@ -58,7 +58,7 @@ func newFixture(t *testing.T, opts database.Options) *fixture {
 	f.sydney, _ = time.LoadLocation("Australia/Sydney")
 	f.setNow("2026-05-01T00:00:00Z")
 	f.eng = booking.New(f.db.Client, booking.Options{
-		Payments: f.pay, ManageKey: []byte("test-key"), HoldTTL: 10 * time.Minute, MaxActiveHolds: 2,
+		Payments: f.pay, ManageKey: []byte("test-key"), HoldTTL: 10 * time.Minute, MaxActiveHolds: 2, MaxAnonymousHolds: 3,
 		Now: func() time.Time { return *f.now.Load() },
 	})
 	f.staff = identity.WithViewer(context.Background(), &identity.Viewer{UserID: "usr_01JD6Q7ZK3M4X9V2S8T5R1W0PC", Role: identity.RoleStaff})

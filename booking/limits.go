@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"frontdesk/ent"
@@ -12,10 +13,12 @@ import (
 	"frontdesk/ent/predicate"
 	"frontdesk/errcode"
 	"frontdesk/gid"
+	"frontdesk/identity"
 )
 
-// The service's daily limit per practitioner and the cap on one person's
-// active holds are enforced by the database, so two replicas cannot race
+// The service's daily limit per practitioner and the caps on active holds
+// (per signed-in person, and per client network for anonymous callers)
+// are enforced by the database, so two replicas cannot race
 // past them: each is a counter row that the transaction taking the time
 // increments with a conditional UPDATE (`SET n = n + 1 WHERE n < limit`),
 // which locks the row until commit. The availability engine's checks
@@ -88,6 +91,26 @@ func bump(ctx context.Context, update func() (int, error), create func() error) 
 	return false, nil
 }
 
+// anonymousPrefix starts the holder_key of holds made without signing in;
+// user ids (usr_…) never start with it.
+const anonymousPrefix = "ip:"
+
+// anonymousHolder is the holder_key of an anonymous caller: their client
+// network, so that one client cannot hold every slot. It is empty (not
+// counted) only for calls that did not come through the HTTP middleware,
+// which records the client of every request.
+func anonymousHolder(ctx context.Context) string {
+	n := identity.ClientFrom(ctx).Network()
+	if n == "" {
+		return ""
+	}
+	return anonymousPrefix + n
+}
+
+func isAnonymousHolder(key string) bool {
+	return key == "" || strings.HasPrefix(key, anonymousPrefix)
+}
+
 // countHold takes one of holder's active-hold places; a limit of 0 counts
 // without a cap (staff).
 func (e *Engine) countHold(ctx context.Context, tx *ent.Tx, done *[]Change, holder string, limit int) error {
@@ -110,6 +133,9 @@ func (e *Engine) countHold(ctx context.Context, tx *ent.Tx, done *[]Change, hold
 	}
 	if err != nil {
 		return fmt.Errorf("count holds: %w", err)
+	}
+	if !ok && isAnonymousHolder(holder) {
+		return errcode.Invalidf(errcode.HoldLimit, "", fmt.Sprintf("%d times are already held from your network; book or release one first, or sign in", limit))
 	}
 	if !ok {
 		return errcode.Invalidf(errcode.HoldLimit, "", fmt.Sprintf("you already hold %d times; book or release one first", limit))

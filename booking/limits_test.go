@@ -2,6 +2,8 @@ package booking_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,6 +172,95 @@ func TestHoldCapUnderConcurrency(t *testing.T) {
 	f.setNow("2026-05-01T00:11:00Z")
 	for i := range 2 {
 		if _, err := f.hold(p, f.free, f.at("2026-05-08 09:00").Add(time.Duration(i)*time.Hour)); err != nil {
+			t.Fatalf("hold %d after expiry: %v", i, err)
+		}
+	}
+}
+
+// guest is an anonymous caller whose request came from ip, as the HTTP
+// middleware records it.
+func guest(ip string) context.Context {
+	return identity.WithClient(context.Background(), identity.Client{IP: ip})
+}
+
+// TestAnonymousHoldCapUnderConcurrency: anonymous callers from one client
+// IP race for many free slots; the database lets exactly
+// MaxAnonymousHolds (3 in the fixture) hold. Another IP is not affected,
+// one IPv6 /64 counts as one client, and the cap is a counter row the
+// database enforces on its own.
+func TestAnonymousHoldCapUnderConcurrency(t *testing.T) {
+	f := newFixture(t, database.Options{})
+	ctx := context.Background()
+	const n = 10
+	var mu sync.Mutex
+	var tokens []*booking.Hold
+	got := race(t, n, errcode.HoldLimit, func(i int) error {
+		h, err := f.hold(guest("198.51.100.7"), f.free, f.at("2026-05-04 09:00").Add(time.Duration(i)*30*time.Minute))
+		if err == nil {
+			mu.Lock()
+			tokens = append(tokens, h)
+			mu.Unlock()
+		}
+		return err
+	})
+	if got != 3 {
+		t.Fatalf("%d anonymous holds from one IP, want the cap of 3", got)
+	}
+	row := f.db.Client.HolderHolds.Query().Where(holderholds.HolderKey("ip:198.51.100.7")).OnlyX(ctx)
+	held := f.db.Client.Appointment.Query().Where(appointment.HolderKey("ip:198.51.100.7"),
+		appointment.StateEQ(appointment.StateHELD)).AllX(ctx)
+	if row.Holds != 3 || len(held) != 3 {
+		t.Fatalf("counter %d, %d holds; want 3", row.Holds, len(held))
+	}
+	_, err := f.hold(guest("198.51.100.7"), f.free, f.at("2026-05-05 09:00"))
+	if l, ok := errcode.AsUserErrors(err); !ok || l[0].Code != errcode.HoldLimit || !strings.Contains(l[0].Message, "sign in") {
+		t.Fatalf("fourth hold: %v", err)
+	}
+
+	// Another client is not affected, and neither is a signed-in patient
+	// on the same network (they have their own cap).
+	if _, err := f.hold(guest("198.51.100.8"), f.free, f.at("2026-05-05 09:00")); err != nil {
+		t.Fatalf("another IP: %v", err)
+	}
+	signedIn := identity.WithClient(patient(1), identity.Client{IP: "198.51.100.7"})
+	if _, err := f.hold(signedIn, f.free, f.at("2026-05-05 10:00")); err != nil {
+		t.Fatalf("signed-in patient on the capped network: %v", err)
+	}
+
+	// One IPv6 /64 is one client, whichever addresses it uses.
+	for i := range 3 {
+		if _, err := f.hold(guest(fmt.Sprintf("2001:db8:7:7::%x", i+1)), f.free, f.at("2026-05-06 09:00").Add(time.Duration(i)*time.Hour)); err != nil {
+			t.Fatalf("IPv6 hold %d: %v", i, err)
+		}
+	}
+	_, err = f.hold(guest("2001:db8:7:7:abcd::99"), f.free, f.at("2026-05-06 15:00"))
+	if code := userCode(t, err); code != errcode.HoldLimit {
+		t.Errorf("fourth hold from the same /64: got %s, want HOLD_LIMIT_REACHED", code)
+	}
+	if _, err := f.hold(guest("2001:db8:7:8::1"), f.free, f.at("2026-05-06 15:00")); err != nil {
+		t.Fatalf("another /64: %v", err)
+	}
+
+	// The database refuses on its own: a counter at the cap blocks an IP
+	// the Go side has never seen.
+	f.db.Client.HolderHolds.Create().SetHolderKey("ip:203.0.113.9").SetHolds(3).ExecX(ctx)
+	_, err = f.hold(guest("203.0.113.9"), f.free, f.at("2026-05-07 09:00"))
+	if code := userCode(t, err); code != errcode.HoldLimit {
+		t.Errorf("counter at the cap: got %s, want HOLD_LIMIT_REACHED", code)
+	}
+
+	// Booking one (with its hold token, as a guest does) frees a place;
+	// an expired hold stops counting without waiting for the sweeper.
+	if _, err := f.eng.Book(guest("198.51.100.7"), booking.BookInput{AppointmentID: tokens[0].Appointment.ID,
+		HoldToken: tokens[0].Token, Guest: &booking.Guest{Name: "Jo Citizen", Email: "jo@example.com", Phone: "+61412345678"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.hold(guest("198.51.100.7"), f.free, f.at("2026-05-07 10:00")); err != nil {
+		t.Fatalf("after booking one: %v", err)
+	}
+	f.setNow("2026-05-01T00:11:00Z")
+	for i := range 3 {
+		if _, err := f.hold(guest("198.51.100.7"), f.free, f.at("2026-05-08 09:00").Add(time.Duration(i)*time.Hour)); err != nil {
 			t.Fatalf("hold %d after expiry: %v", i, err)
 		}
 	}

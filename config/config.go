@@ -72,7 +72,9 @@ type Config struct {
 	// Booking (package booking).
 	BookingHold     time.Duration
 	BookingMaxHolds int
-	BookingSecret   string
+	// BookingMaxAnonymousHolds caps anonymous holds per client network.
+	BookingMaxAnonymousHolds int
+	BookingSecret            string
 	// BookingReminders are how long before an appointment reminders go
 	// out; empty sends none.
 	BookingReminders []time.Duration
@@ -331,6 +333,7 @@ var vars = []Var{
 	{"FRONTDESK_SMS_MAX_SEGMENTS", "4", "Longest SMS sent, in segments (160 GSM-7 or 70 UCS-2 characters each, fewer when split); longer messages are refused.", intVar(func(c *Config) *int { return &c.SMSMaxSegments })},
 	{"FRONTDESK_BOOKING_HOLD", "10m", "How long a held slot (and a booking waiting for payment) keeps its time before it is released.", durationVar(func(c *Config) *time.Duration { return &c.BookingHold })},
 	{"FRONTDESK_BOOKING_MAX_HOLDS", "3", "Most slots one signed-in patient may hold at once (slot hoarding is refused).", intVar(func(c *Config) *int { return &c.BookingMaxHolds })},
+	{"FRONTDESK_BOOKING_MAX_ANONYMOUS_HOLDS", "5", "Most slots callers who are not signed in may hold at once from one client IP (IPv6: one /64), so one client cannot hold every slot. Behind a load balancer, list it in FRONTDESK_TRUSTED_PROXIES, or every client shares its address.", intVar(func(c *Config) *int { return &c.BookingMaxAnonymousHolds })},
 	{"FRONTDESK_BOOKING_SECRET", "", "Key (at least 32 characters) that signs guests' appointment manage links and hold tokens; the same on every replica. Required in production; development uses a fixed, publicly known key.", func(c *Config, v string) error {
 		if v != "" && len(v) < 32 {
 			return errors.New("use at least 32 characters")

@@ -52,3 +52,21 @@ func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
 	}
 	return false
 }
+
+// Network is the unit per-client limits count against (the API rate limit
+// for anonymous callers, the cap on anonymous slot holds): the IPv4
+// address itself, or the /64 an IPv6 address belongs to, since one IPv6
+// client is usually given a whole /64 and can pick any address in it.
+// It is empty when the request's address is unknown (calls that did not
+// come through the HTTP middleware).
+func (c Client) Network() string {
+	addr, err := netip.ParseAddr(c.IP)
+	if err != nil {
+		return c.IP
+	}
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String()
+	}
+	return netip.PrefixFrom(addr, 64).Masked().String()
+}

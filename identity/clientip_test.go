@@ -39,3 +39,19 @@ func TestClientIP(t *testing.T) {
 		})
 	}
 }
+
+func TestClientNetwork(t *testing.T) {
+	for ip, want := range map[string]string{
+		"198.51.100.1":               "198.51.100.1",
+		"::ffff:198.51.100.1":        "198.51.100.1",
+		"2001:db8:1:2:3:4:5:6":       "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1":       "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":            "2001:db8:1:3::/64",
+		"":                           "",
+		"not-an-address-from-a-pipe": "not-an-address-from-a-pipe",
+	} {
+		if got := (Client{IP: ip}).Network(); got != want {
+			t.Errorf("Network(%q) = %q, want %q", ip, got, want)
+		}
+	}
+}
