@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -407,7 +408,21 @@ func TestCheckoutAccess(t *testing.T) {
 	if ue := field(r, "refundOrder.userErrors").([]any); len(ue) != 1 {
 		t.Fatalf("zero refund: %v %+v", r.Data, r.Errors)
 	}
-	s.ok(t, opRefundOrder, map[string]any{"input": map[string]any{"orderId": orderID, "amount": 500, "reason": "one box damaged"}}, bearer(staff.token)...)
+	// A refund retried with its idempotency key (the first answer lost)
+	// refunds once; the key reused for another amount is refused.
+	refund := map[string]any{"orderId": orderID, "amount": 500, "reason": "one box damaged", "idempotencyKey": "refund-1"}
+	for range 2 {
+		s.ok(t, opRefundOrder, map[string]any{"input": refund}, bearer(staff.token)...)
+	}
+	refund["amount"] = 600
+	r = s.gqlAs(t, opRefundOrder, map[string]any{"input": refund}, bearer(staff.token)...)
+	if ue := field(r, "refundOrder.userErrors").([]any); len(ue) != 1 || ue[0].(map[string]any)["code"] != "CONFLICT" ||
+		fmt.Sprint(ue[0].(map[string]any)["field"]) != "[idempotencyKey]" {
+		t.Fatalf("idempotency key reused for another refund: %v %+v", r.Data, r.Errors)
+	}
+	if got := s.app.DB.Client.Order.GetX(context.Background(), gid.ID(orderID)).RefundRequested; got != 500 {
+		t.Fatalf("refund requested %d after a retried refund, want 500", got)
+	}
 	// A shipped order is refunded, not cancelled.
 	r = s.gqlAs(t, opCancelOrder, map[string]any{"input": map[string]any{"orderId": orderID, "reason": "too late"}}, bearer(staff.token)...)
 	if ue := field(r, "cancelOrder.userErrors").([]any); len(ue) != 1 || ue[0].(map[string]any)["code"] != "CONFLICT" {

@@ -131,7 +131,7 @@ func TestCancelPaidRestocksRefundsAndGivesBackTheDiscount(t *testing.T) {
 		t.Fatalf("stock after payment %d/%d", on, r)
 	}
 	// Part of it was refunded already; the cancellation refunds the rest.
-	if _, err := s.svc.Refund(staffCtx(), o.ID, 600, "late delivery"); err != nil {
+	if _, err := s.svc.Refund(staffCtx(), o.ID, 600, "late delivery", ""); err != nil {
 		t.Fatal(err)
 	}
 	// Staff racing each other to cancel: exactly one wins.

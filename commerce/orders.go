@@ -12,6 +12,7 @@ import (
 	"frontdesk/ent/order"
 	"frontdesk/ent/orderevent"
 	"frontdesk/ent/predicate"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
@@ -280,9 +281,27 @@ func (s *Service) restock(ctx context.Context, tx *ent.Tx, o *ent.Order, reason 
 // Refund returns amount (0: everything not yet refunded) of a paid order
 // through the outbox. The order becomes PARTIALLY_REFUNDED or REFUNDED
 // when the provider confirms.
-func (s *Service) Refund(ctx context.Context, id gid.ID, amount int64, reason string) (*ent.Order, error) {
+//
+// key (optional, up to 100 characters) makes the request idempotent, as
+// Stripe's idempotency keys do: a request with a key already used for the
+// same order, amount and reason returns the order without refunding
+// again, however many copies race; one used for a different refund is a
+// CONFLICT on idempotencyKey and changes nothing.
+func (s *Service) Refund(ctx context.Context, id gid.ID, amount int64, reason, key string) (*ent.Order, error) {
 	if _, err := identity.Require(ctx, identity.ManageOrders); err != nil {
 		return nil, err
+	}
+	key = strings.TrimSpace(key)
+	if len(key) > 100 {
+		return nil, errcode.UserErrors{errcode.Invalidf(errcode.TooLong, "idempotencyKey", "at most 100 characters, such as a UUID made once per refund")}
+	}
+	req := refundArgs{orderID: id, amount: amount, reason: strings.TrimSpace(reason)}
+	if key != "" {
+		// A retry of a refund already made: answer it without a
+		// transaction or a lock.
+		if o, err := s.refundByKey(ctx, s.client, key, req); o != nil || err != nil {
+			return o, userErrs(err)
+		}
 	}
 	if err := checkReason(reason); err != nil {
 		return nil, err
@@ -295,6 +314,13 @@ func (s *Service) Refund(ctx context.Context, id gid.ID, amount int64, reason st
 		o, err := s.staffOrder(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if key != "" {
+			// Copies of one request queue on the order's row lock; the
+			// ones behind the first find its refund here.
+			if out, err = s.refundByKey(ctx, tx.Client(), key, req); out != nil || err != nil {
+				return err
+			}
 		}
 		switch o.State {
 		case order.StatePAID, order.StateFULFILLED, order.StateDELIVERED, order.StatePARTIALLY_REFUNDED:
@@ -317,6 +343,15 @@ func (s *Service) Refund(ctx context.Context, id gid.ID, amount int64, reason st
 		if n == 0 {
 			return errcode.Invalidf(errcode.Conflict, "", "the order changed meanwhile; reload it and try again")
 		}
+		// The request row, unique by key, is what a retry finds.
+		c := tx.RefundRequest.Create().SetOrderID(o.ID).SetAmountRequested(req.amount).SetAmount(amount).
+			SetCumulative(o.RefundRequested + amount).SetReason(req.reason).SetActor(actor(ctx)).SetCreatedAt(s.now())
+		if key != "" {
+			c.SetIdempotencyKey(key)
+		}
+		if err := c.Exec(ctx); err != nil {
+			return fmt.Errorf("record refund request: %w", err)
+		}
 		if err := s.history(ctx, tx, o.ID, string(o.State), string(o.State), actor(ctx),
 			fmt.Sprintf("refund of %d %s requested: %s", amount, o.Currency, reason)); err != nil {
 			return err
@@ -327,7 +362,43 @@ func (s *Service) Refund(ctx context.Context, id gid.ID, amount int64, reason st
 		out, err = tx.Order.Get(ctx, o.ID)
 		return err
 	})
+	if key != "" && ent.IsConstraintError(err) {
+		// The same key raced in for another order and won; what it did
+		// decides the answer.
+		if o, kerr := s.refundByKey(ctx, s.client, key, req); o != nil || kerr != nil {
+			return o, userErrs(kerr)
+		}
+	}
 	return out, userErrs(err)
+}
+
+// refundArgs are what a refund request asked for, compared when its
+// idempotency key comes again.
+type refundArgs struct {
+	orderID gid.ID
+	amount  int64 // 0: the rest
+	reason  string
+}
+
+// refundByKey returns the order of the refund made with key, or nil when
+// there is none; a refund made with key for different arguments is a
+// CONFLICT.
+func (s *Service) refundByKey(ctx context.Context, c *ent.Client, key string, want refundArgs) (*ent.Order, error) {
+	r, err := c.RefundRequest.Query().Where(refundrequest.IdempotencyKey(key)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find refund by idempotency key: %w", err)
+	}
+	if r.OrderID != want.orderID || r.AmountRequested != want.amount || r.Reason != want.reason {
+		return nil, errcode.Invalidf(errcode.Conflict, "idempotencyKey", "this idempotency key was used for a different refund; make a new key for a new refund")
+	}
+	o, err := c.Order.Get(ctx, r.OrderID)
+	if err != nil {
+		return nil, fmt.Errorf("read refunded order: %w", err)
+	}
+	return o, nil
 }
 
 func checkReason(reason string) error {

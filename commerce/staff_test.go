@@ -193,14 +193,14 @@ func TestRefundsFullAndPartial(t *testing.T) {
 		{100, strings.Repeat("r", 501), "reason:TOO_LONG"},
 	}
 	for _, tt := range tests {
-		if _, err := s.svc.Refund(staff, o.ID, tt.amount, tt.reason); fields(err) != tt.want {
+		if _, err := s.svc.Refund(staff, o.ID, tt.amount, tt.reason, ""); fields(err) != tt.want {
 			t.Errorf("refund %d %q: %q, want %q", tt.amount, tt.reason, fields(err), tt.want)
 		}
 	}
 	if got := s.order(o.ID); got.RefundRequested != 0 || len(s.jobs("commerce.refund")) != 0 {
 		t.Fatalf("refused refunds wrote: requested %d", got.RefundRequested)
 	}
-	got, err := s.svc.Refund(staff, o.ID, 2500, "one tin arrived dented")
+	got, err := s.svc.Refund(staff, o.ID, 2500, "one tin arrived dented", "")
 	if err != nil || got.RefundRequested != 2500 || got.State != order.StatePAID {
 		t.Fatalf("partial refund: %v %+v", err, got)
 	}
@@ -209,13 +209,13 @@ func TestRefundsFullAndPartial(t *testing.T) {
 	}
 	// More than what is left is refused; the rest (0 = all that is left)
 	// is accepted.
-	if _, err := s.svc.Refund(staff, o.ID, 4501, "x"); fields(err) != "amount:INVALID" {
+	if _, err := s.svc.Refund(staff, o.ID, 4501, "x", ""); fields(err) != "amount:INVALID" {
 		t.Fatalf("over-refund: %v", err)
 	}
-	if got, err = s.svc.Refund(staff, o.ID, 0, "customer returned the rest"); err != nil || got.RefundRequested != 7000 {
+	if got, err = s.svc.Refund(staff, o.ID, 0, "customer returned the rest", ""); err != nil || got.RefundRequested != 7000 {
 		t.Fatalf("refund the rest: %v", err)
 	}
-	if _, err := s.svc.Refund(staff, o.ID, 0, "again"); fields(err) != "amount:INVALID" {
+	if _, err := s.svc.Refund(staff, o.ID, 0, "again", ""); fields(err) != "amount:INVALID" {
 		t.Fatalf("nothing left to refund: %v", err)
 	}
 	jobs := s.jobs("commerce.refund")
@@ -271,7 +271,7 @@ func TestConcurrentRefundsCannotOverRefund(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for attempt := 0; attempt < 50; attempt++ {
-				_, err := s.svc.Refund(staff, o.ID, 1000, fmt.Sprint("racer ", i))
+				_, err := s.svc.Refund(staff, o.ID, 1000, fmt.Sprint("racer ", i), "")
 				switch {
 				case err == nil:
 					accepted.Add(1)
@@ -324,7 +324,7 @@ func TestCustomersCannotManageOrders(t *testing.T) {
 			},
 			"deliver": func() error { _, err := s.svc.MarkDelivered(ctx, o.ID); return err },
 			"cancel":  func() error { _, err := s.svc.Cancel(ctx, o.ID, "mine"); return err },
-			"refund":  func() error { _, err := s.svc.Refund(ctx, o.ID, 0, "mine"); return err },
+			"refund":  func() error { _, err := s.svc.Refund(ctx, o.ID, 0, "mine", ""); return err },
 			"orders":  func() error { _, err := s.svc.Orders(ctx, commerce.OrderFilter{}); return err },
 		}
 		for call, fn := range calls {

@@ -45,6 +45,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
@@ -136,6 +137,8 @@ type Client struct {
 	ProductImage *ProductImageClient
 	// ProductOption is the client for interacting with the ProductOption builders.
 	ProductOption *ProductOptionClient
+	// RefundRequest is the client for interacting with the RefundRequest builders.
+	RefundRequest *RefundRequestClient
 	// SentMessage is the client for interacting with the SentMessage builders.
 	SentMessage *SentMessageClient
 	// Service is the client for interacting with the Service builders.
@@ -202,6 +205,7 @@ func (c *Client) init() {
 	c.Product = NewProductClient(c.config)
 	c.ProductImage = NewProductImageClient(c.config)
 	c.ProductOption = NewProductOptionClient(c.config)
+	c.RefundRequest = NewRefundRequestClient(c.config)
 	c.SentMessage = NewSentMessageClient(c.config)
 	c.Service = NewServiceClient(c.config)
 	c.Session = NewSessionClient(c.config)
@@ -338,6 +342,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Product:                NewProductClient(cfg),
 		ProductImage:           NewProductImageClient(cfg),
 		ProductOption:          NewProductOptionClient(cfg),
+		RefundRequest:          NewRefundRequestClient(cfg),
 		SentMessage:            NewSentMessageClient(cfg),
 		Service:                NewServiceClient(cfg),
 		Session:                NewSessionClient(cfg),
@@ -401,6 +406,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Product:                NewProductClient(cfg),
 		ProductImage:           NewProductImageClient(cfg),
 		ProductOption:          NewProductOptionClient(cfg),
+		RefundRequest:          NewRefundRequestClient(cfg),
 		SentMessage:            NewSentMessageClient(cfg),
 		Service:                NewServiceClient(cfg),
 		Session:                NewSessionClient(cfg),
@@ -448,8 +454,9 @@ func (c *Client) Use(hooks ...Hook) {
 		c.HolderHolds, c.IntakeForm, c.IntakeSubmission, c.Inventory, c.Job,
 		c.JobAttempt, c.OneTimeToken, c.Order, c.OrderEvent, c.OrderLine,
 		c.Practitioner, c.PractitionerDay, c.Product, c.ProductImage, c.ProductOption,
-		c.SentMessage, c.Service, c.Session, c.ShippingMethod, c.SlotClaim,
-		c.StockAdjustment, c.TaxRate, c.User, c.Variant, c.WebhookEvent, c.WeeklyHours,
+		c.RefundRequest, c.SentMessage, c.Service, c.Session, c.ShippingMethod,
+		c.SlotClaim, c.StockAdjustment, c.TaxRate, c.User, c.Variant, c.WebhookEvent,
+		c.WeeklyHours,
 	} {
 		n.Use(hooks...)
 	}
@@ -466,8 +473,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.HolderHolds, c.IntakeForm, c.IntakeSubmission, c.Inventory, c.Job,
 		c.JobAttempt, c.OneTimeToken, c.Order, c.OrderEvent, c.OrderLine,
 		c.Practitioner, c.PractitionerDay, c.Product, c.ProductImage, c.ProductOption,
-		c.SentMessage, c.Service, c.Session, c.ShippingMethod, c.SlotClaim,
-		c.StockAdjustment, c.TaxRate, c.User, c.Variant, c.WebhookEvent, c.WeeklyHours,
+		c.RefundRequest, c.SentMessage, c.Service, c.Session, c.ShippingMethod,
+		c.SlotClaim, c.StockAdjustment, c.TaxRate, c.User, c.Variant, c.WebhookEvent,
+		c.WeeklyHours,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -542,6 +550,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ProductImage.mutate(ctx, m)
 	case *ProductOptionMutation:
 		return c.ProductOption.mutate(ctx, m)
+	case *RefundRequestMutation:
+		return c.RefundRequest.mutate(ctx, m)
 	case *SentMessageMutation:
 		return c.SentMessage.mutate(ctx, m)
 	case *ServiceMutation:
@@ -5486,6 +5496,139 @@ func (c *ProductOptionClient) mutate(ctx context.Context, m *ProductOptionMutati
 	}
 }
 
+// RefundRequestClient is a client for the RefundRequest schema.
+type RefundRequestClient struct {
+	config
+}
+
+// NewRefundRequestClient returns a client for the RefundRequest from the given config.
+func NewRefundRequestClient(c config) *RefundRequestClient {
+	return &RefundRequestClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `refundrequest.Hooks(f(g(h())))`.
+func (c *RefundRequestClient) Use(hooks ...Hook) {
+	c.hooks.RefundRequest = append(c.hooks.RefundRequest, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `refundrequest.Intercept(f(g(h())))`.
+func (c *RefundRequestClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RefundRequest = append(c.inters.RefundRequest, interceptors...)
+}
+
+// Create returns a builder for creating a RefundRequest entity.
+func (c *RefundRequestClient) Create() *RefundRequestCreate {
+	mutation := newRefundRequestMutation(c.config, OpCreate)
+	return &RefundRequestCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RefundRequest entities.
+func (c *RefundRequestClient) CreateBulk(builders ...*RefundRequestCreate) *RefundRequestCreateBulk {
+	return &RefundRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RefundRequestClient) MapCreateBulk(slice any, setFunc func(*RefundRequestCreate, int)) *RefundRequestCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RefundRequestCreateBulk{err: fmt.Errorf("calling to RefundRequestClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RefundRequestCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RefundRequestCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RefundRequest.
+func (c *RefundRequestClient) Update() *RefundRequestUpdate {
+	mutation := newRefundRequestMutation(c.config, OpUpdate)
+	return &RefundRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RefundRequestClient) UpdateOne(_m *RefundRequest) *RefundRequestUpdateOne {
+	mutation := newRefundRequestMutation(c.config, OpUpdateOne, withRefundRequest(_m))
+	return &RefundRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RefundRequestClient) UpdateOneID(id gid.ID) *RefundRequestUpdateOne {
+	mutation := newRefundRequestMutation(c.config, OpUpdateOne, withRefundRequestID(id))
+	return &RefundRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RefundRequest.
+func (c *RefundRequestClient) Delete() *RefundRequestDelete {
+	mutation := newRefundRequestMutation(c.config, OpDelete)
+	return &RefundRequestDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RefundRequestClient) DeleteOne(_m *RefundRequest) *RefundRequestDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RefundRequestClient) DeleteOneID(id gid.ID) *RefundRequestDeleteOne {
+	builder := c.Delete().Where(refundrequest.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RefundRequestDeleteOne{builder}
+}
+
+// Query returns a query builder for RefundRequest.
+func (c *RefundRequestClient) Query() *RefundRequestQuery {
+	return &RefundRequestQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRefundRequest},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RefundRequest entity by its id.
+func (c *RefundRequestClient) Get(ctx context.Context, id gid.ID) (*RefundRequest, error) {
+	return c.Query().Where(refundrequest.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RefundRequestClient) GetX(ctx context.Context, id gid.ID) *RefundRequest {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RefundRequestClient) Hooks() []Hook {
+	return c.hooks.RefundRequest
+}
+
+// Interceptors returns the client interceptors.
+func (c *RefundRequestClient) Interceptors() []Interceptor {
+	return c.inters.RefundRequest
+}
+
+func (c *RefundRequestClient) mutate(ctx context.Context, m *RefundRequestMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RefundRequestCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RefundRequestUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RefundRequestUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RefundRequestDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RefundRequest mutation op: %q", m.Op())
+	}
+}
+
 // SentMessageClient is a client for the SentMessage schema.
 type SentMessageClient struct {
 	config
@@ -7054,8 +7197,8 @@ type (
 		EHRRecord, ExternalBusyBlock, HolderHolds, IntakeForm, IntakeSubmission,
 		Inventory, Job, JobAttempt, OneTimeToken, Order, OrderEvent, OrderLine,
 		Practitioner, PractitionerDay, Product, ProductImage, ProductOption,
-		SentMessage, Service, Session, ShippingMethod, SlotClaim, StockAdjustment,
-		TaxRate, User, Variant, WebhookEvent, WeeklyHours []ent.Hook
+		RefundRequest, SentMessage, Service, Session, ShippingMethod, SlotClaim,
+		StockAdjustment, TaxRate, User, Variant, WebhookEvent, WeeklyHours []ent.Hook
 	}
 	inters struct {
 		APIKey, Appointment, AppointmentStateChange, AuditEntry, CalendarEvent,
@@ -7064,8 +7207,9 @@ type (
 		EHRRecord, ExternalBusyBlock, HolderHolds, IntakeForm, IntakeSubmission,
 		Inventory, Job, JobAttempt, OneTimeToken, Order, OrderEvent, OrderLine,
 		Practitioner, PractitionerDay, Product, ProductImage, ProductOption,
-		SentMessage, Service, Session, ShippingMethod, SlotClaim, StockAdjustment,
-		TaxRate, User, Variant, WebhookEvent, WeeklyHours []ent.Interceptor
+		RefundRequest, SentMessage, Service, Session, ShippingMethod, SlotClaim,
+		StockAdjustment, TaxRate, User, Variant, WebhookEvent,
+		WeeklyHours []ent.Interceptor
 	}
 )
 

@@ -39,6 +39,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
@@ -149,6 +150,7 @@ func checkColumn(t, c string) error {
 			product.Table:                product.ValidColumn,
 			productimage.Table:           productimage.ValidColumn,
 			productoption.Table:          productoption.ValidColumn,
+			refundrequest.Table:          refundrequest.ValidColumn,
 			sentmessage.Table:            sentmessage.ValidColumn,
 			service.Table:                service.ValidColumn,
 			session.Table:                session.ValidColumn,

@@ -38,6 +38,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
@@ -87,6 +88,7 @@ var tableByPrefix = map[string]string{
 	"prd":   product.Table,
 	"img":   productimage.Table,
 	"opt":   productoption.Table,
+	"rfd":   refundrequest.Table,
 	"msg":   sentmessage.Table,
 	"svc":   service.Table,
 	"ses":   session.Table,

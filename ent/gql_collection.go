@@ -37,6 +37,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
@@ -4005,6 +4006,105 @@ type productoptionPaginateArgs struct {
 
 func newProductOptionPaginateArgs(rv map[string]any) *productoptionPaginateArgs {
 	args := &productoptionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RefundRequestQuery) CollectFields(ctx context.Context, satisfies ...string) (*RefundRequestQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RefundRequestQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(refundrequest.Columns))
+		selectedFields = []string{refundrequest.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "orderID":
+			if _, ok := fieldSeen[refundrequest.FieldOrderID]; !ok {
+				selectedFields = append(selectedFields, refundrequest.FieldOrderID)
+				fieldSeen[refundrequest.FieldOrderID] = struct{}{}
+			}
+		case "idempotencyKey":
+			if _, ok := fieldSeen[refundrequest.FieldIdempotencyKey]; !ok {
+				selectedFields = append(selectedFields, refundrequest.FieldIdempotencyKey)
+				fieldSeen[refundrequest.FieldIdempotencyKey] = struct{}{}
+			}
+		case "amountRequested":
+			if _, ok := fieldSeen[refundrequest.FieldAmountRequested]; !ok {
+				selectedFields = append(selectedFields, refundrequest.FieldAmountRequested)
+				fieldSeen[refundrequest.FieldAmountRequested] = struct{}{}
+			}
+		case "amount":
+			if _, ok := fieldSeen[refundrequest.FieldAmount]; !ok {
+				selectedFields = append(selectedFields, refundrequest.FieldAmount)
+				fieldSeen[refundrequest.FieldAmount] = struct{}{}
+			}
+		case "cumulative":
+			if _, ok := fieldSeen[refundrequest.FieldCumulative]; !ok {
+				selectedFields = append(selectedFields, refundrequest.FieldCumulative)
+				fieldSeen[refundrequest.FieldCumulative] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[refundrequest.FieldReason]; !ok {
+				selectedFields = append(selectedFields, refundrequest.FieldReason)
+				fieldSeen[refundrequest.FieldReason] = struct{}{}
+			}
+		case "actor":
+			if _, ok := fieldSeen[refundrequest.FieldActor]; !ok {
+				selectedFields = append(selectedFields, refundrequest.FieldActor)
+				fieldSeen[refundrequest.FieldActor] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[refundrequest.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, refundrequest.FieldCreatedAt)
+				fieldSeen[refundrequest.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type refundrequestPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RefundRequestPaginateOption
+}
+
+func newRefundRequestPaginateArgs(rv map[string]any) *refundrequestPaginateArgs {
+	args := &refundrequestPaginateArgs{}
 	if rv == nil {
 		return args
 	}

@@ -38,6 +38,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
@@ -225,6 +226,11 @@ var productoptionImplementors = []string{"ProductOption", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*ProductOption) IsNode() {}
+
+var refundrequestImplementors = []string{"RefundRequest", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*RefundRequest) IsNode() {}
 
 var sentmessageImplementors = []string{"SentMessage", "Node"}
 
@@ -764,6 +770,19 @@ func (c *Client) noder(ctx context.Context, table string, id gid.ID) (Noder, err
 			Where(productoption.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, productoptionImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case refundrequest.Table:
+		var uid gid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.RefundRequest.Query().
+			Where(refundrequest.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, refundrequestImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -1500,6 +1519,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []gid.ID) ([]Node
 		query := c.ProductOption.Query().
 			Where(productoption.IDIn(ids...))
 		query, err := query.CollectFields(ctx, productoptionImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case refundrequest.Table:
+		query := c.RefundRequest.Query().
+			Where(refundrequest.IDIn(ids...))
+		query, err := query.CollectFields(ctx, refundrequestImplementors...)
 		if err != nil {
 			return nil, err
 		}

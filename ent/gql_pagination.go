@@ -39,6 +39,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
@@ -8495,6 +8496,255 @@ func (_m *ProductOption) ToEdge(order *ProductOptionOrder) *ProductOptionEdge {
 		order = DefaultProductOptionOrder
 	}
 	return &ProductOptionEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// RefundRequestEdge is the edge representation of RefundRequest.
+type RefundRequestEdge struct {
+	Node   *RefundRequest `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// RefundRequestConnection is the connection containing edges to RefundRequest.
+type RefundRequestConnection struct {
+	Edges      []*RefundRequestEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *RefundRequestConnection) build(nodes []*RefundRequest, pager *refundrequestPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *RefundRequest
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *RefundRequest {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *RefundRequest {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*RefundRequestEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &RefundRequestEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// RefundRequestPaginateOption enables pagination customization.
+type RefundRequestPaginateOption func(*refundrequestPager) error
+
+// WithRefundRequestOrder configures pagination ordering.
+func WithRefundRequestOrder(order *RefundRequestOrder) RefundRequestPaginateOption {
+	if order == nil {
+		order = DefaultRefundRequestOrder
+	}
+	o := *order
+	return func(pager *refundrequestPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultRefundRequestOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithRefundRequestFilter configures pagination filter.
+func WithRefundRequestFilter(filter func(*RefundRequestQuery) (*RefundRequestQuery, error)) RefundRequestPaginateOption {
+	return func(pager *refundrequestPager) error {
+		if filter == nil {
+			return errors.New("RefundRequestQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type refundrequestPager struct {
+	reverse bool
+	order   *RefundRequestOrder
+	filter  func(*RefundRequestQuery) (*RefundRequestQuery, error)
+}
+
+func newRefundRequestPager(opts []RefundRequestPaginateOption, reverse bool) (*refundrequestPager, error) {
+	pager := &refundrequestPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultRefundRequestOrder
+	}
+	return pager, nil
+}
+
+func (p *refundrequestPager) applyFilter(query *RefundRequestQuery) (*RefundRequestQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *refundrequestPager) toCursor(_m *RefundRequest) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *refundrequestPager) applyCursors(query *RefundRequestQuery, after, before *Cursor) (*RefundRequestQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultRefundRequestOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *refundrequestPager) applyOrder(query *RefundRequestQuery) *RefundRequestQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultRefundRequestOrder.Field {
+		query = query.Order(DefaultRefundRequestOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *refundrequestPager) orderExpr(query *RefundRequestQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultRefundRequestOrder.Field {
+			b.Comma().Ident(DefaultRefundRequestOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to RefundRequest.
+func (_m *RefundRequestQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...RefundRequestPaginateOption,
+) (*RefundRequestConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newRefundRequestPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &RefundRequestConnection{Edges: []*RefundRequestEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// RefundRequestOrderField defines the ordering field of RefundRequest.
+type RefundRequestOrderField struct {
+	// Value extracts the ordering value from the given RefundRequest.
+	Value    func(*RefundRequest) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) refundrequest.OrderOption
+	toCursor func(*RefundRequest) Cursor
+}
+
+// RefundRequestOrder defines the ordering of RefundRequest.
+type RefundRequestOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *RefundRequestOrderField `json:"field"`
+}
+
+// DefaultRefundRequestOrder is the default ordering of RefundRequest.
+var DefaultRefundRequestOrder = &RefundRequestOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &RefundRequestOrderField{
+		Value: func(_m *RefundRequest) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: refundrequest.FieldID,
+		toTerm: refundrequest.ByID,
+		toCursor: func(_m *RefundRequest) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts RefundRequest into RefundRequestEdge.
+func (_m *RefundRequest) ToEdge(order *RefundRequestOrder) *RefundRequestEdge {
+	if order == nil {
+		order = DefaultRefundRequestOrder
+	}
+	return &RefundRequestEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

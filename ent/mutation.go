@@ -43,6 +43,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/ent/schema"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
@@ -105,6 +106,7 @@ const (
 	TypeProduct                = "Product"
 	TypeProductImage           = "ProductImage"
 	TypeProductOption          = "ProductOption"
+	TypeRefundRequest          = "RefundRequest"
 	TypeSentMessage            = "SentMessage"
 	TypeService                = "Service"
 	TypeSession                = "Session"
@@ -30166,6 +30168,840 @@ func (m *ProductOptionMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown ProductOption edge %s", name)
+}
+
+// RefundRequestMutation represents an operation that mutates the RefundRequest nodes in the graph.
+type RefundRequestMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *gid.ID
+	order_id            *gid.ID
+	idempotency_key     *string
+	amount_requested    *int64
+	addamount_requested *int64
+	amount              *int64
+	addamount           *int64
+	cumulative          *int64
+	addcumulative       *int64
+	reason              *string
+	actor               *string
+	created_at          *time.Time
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*RefundRequest, error)
+	predicates          []predicate.RefundRequest
+}
+
+var _ ent.Mutation = (*RefundRequestMutation)(nil)
+
+// refundrequestOption allows management of the mutation configuration using functional options.
+type refundrequestOption func(*RefundRequestMutation)
+
+// newRefundRequestMutation creates new mutation for the RefundRequest entity.
+func newRefundRequestMutation(c config, op Op, opts ...refundrequestOption) *RefundRequestMutation {
+	m := &RefundRequestMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRefundRequest,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRefundRequestID sets the ID field of the mutation.
+func withRefundRequestID(id gid.ID) refundrequestOption {
+	return func(m *RefundRequestMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RefundRequest
+		)
+		m.oldValue = func(ctx context.Context) (*RefundRequest, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RefundRequest.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRefundRequest sets the old RefundRequest of the mutation.
+func withRefundRequest(node *RefundRequest) refundrequestOption {
+	return func(m *RefundRequestMutation) {
+		m.oldValue = func(context.Context) (*RefundRequest, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RefundRequestMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RefundRequestMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of RefundRequest entities.
+func (m *RefundRequestMutation) SetID(id gid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RefundRequestMutation) ID() (id gid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RefundRequestMutation) IDs(ctx context.Context) ([]gid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []gid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RefundRequest.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrderID sets the "order_id" field.
+func (m *RefundRequestMutation) SetOrderID(gi gid.ID) {
+	m.order_id = &gi
+}
+
+// OrderID returns the value of the "order_id" field in the mutation.
+func (m *RefundRequestMutation) OrderID() (r gid.ID, exists bool) {
+	v := m.order_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderID returns the old "order_id" field's value of the RefundRequest entity.
+// If the RefundRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefundRequestMutation) OldOrderID(ctx context.Context) (v gid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderID: %w", err)
+	}
+	return oldValue.OrderID, nil
+}
+
+// ResetOrderID resets all changes to the "order_id" field.
+func (m *RefundRequestMutation) ResetOrderID() {
+	m.order_id = nil
+}
+
+// SetIdempotencyKey sets the "idempotency_key" field.
+func (m *RefundRequestMutation) SetIdempotencyKey(s string) {
+	m.idempotency_key = &s
+}
+
+// IdempotencyKey returns the value of the "idempotency_key" field in the mutation.
+func (m *RefundRequestMutation) IdempotencyKey() (r string, exists bool) {
+	v := m.idempotency_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdempotencyKey returns the old "idempotency_key" field's value of the RefundRequest entity.
+// If the RefundRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefundRequestMutation) OldIdempotencyKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdempotencyKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdempotencyKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdempotencyKey: %w", err)
+	}
+	return oldValue.IdempotencyKey, nil
+}
+
+// ClearIdempotencyKey clears the value of the "idempotency_key" field.
+func (m *RefundRequestMutation) ClearIdempotencyKey() {
+	m.idempotency_key = nil
+	m.clearedFields[refundrequest.FieldIdempotencyKey] = struct{}{}
+}
+
+// IdempotencyKeyCleared returns if the "idempotency_key" field was cleared in this mutation.
+func (m *RefundRequestMutation) IdempotencyKeyCleared() bool {
+	_, ok := m.clearedFields[refundrequest.FieldIdempotencyKey]
+	return ok
+}
+
+// ResetIdempotencyKey resets all changes to the "idempotency_key" field.
+func (m *RefundRequestMutation) ResetIdempotencyKey() {
+	m.idempotency_key = nil
+	delete(m.clearedFields, refundrequest.FieldIdempotencyKey)
+}
+
+// SetAmountRequested sets the "amount_requested" field.
+func (m *RefundRequestMutation) SetAmountRequested(i int64) {
+	m.amount_requested = &i
+	m.addamount_requested = nil
+}
+
+// AmountRequested returns the value of the "amount_requested" field in the mutation.
+func (m *RefundRequestMutation) AmountRequested() (r int64, exists bool) {
+	v := m.amount_requested
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmountRequested returns the old "amount_requested" field's value of the RefundRequest entity.
+// If the RefundRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefundRequestMutation) OldAmountRequested(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmountRequested is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmountRequested requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmountRequested: %w", err)
+	}
+	return oldValue.AmountRequested, nil
+}
+
+// AddAmountRequested adds i to the "amount_requested" field.
+func (m *RefundRequestMutation) AddAmountRequested(i int64) {
+	if m.addamount_requested != nil {
+		*m.addamount_requested += i
+	} else {
+		m.addamount_requested = &i
+	}
+}
+
+// AddedAmountRequested returns the value that was added to the "amount_requested" field in this mutation.
+func (m *RefundRequestMutation) AddedAmountRequested() (r int64, exists bool) {
+	v := m.addamount_requested
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmountRequested resets all changes to the "amount_requested" field.
+func (m *RefundRequestMutation) ResetAmountRequested() {
+	m.amount_requested = nil
+	m.addamount_requested = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *RefundRequestMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *RefundRequestMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the RefundRequest entity.
+// If the RefundRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefundRequestMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *RefundRequestMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *RefundRequestMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *RefundRequestMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetCumulative sets the "cumulative" field.
+func (m *RefundRequestMutation) SetCumulative(i int64) {
+	m.cumulative = &i
+	m.addcumulative = nil
+}
+
+// Cumulative returns the value of the "cumulative" field in the mutation.
+func (m *RefundRequestMutation) Cumulative() (r int64, exists bool) {
+	v := m.cumulative
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCumulative returns the old "cumulative" field's value of the RefundRequest entity.
+// If the RefundRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefundRequestMutation) OldCumulative(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCumulative is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCumulative requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCumulative: %w", err)
+	}
+	return oldValue.Cumulative, nil
+}
+
+// AddCumulative adds i to the "cumulative" field.
+func (m *RefundRequestMutation) AddCumulative(i int64) {
+	if m.addcumulative != nil {
+		*m.addcumulative += i
+	} else {
+		m.addcumulative = &i
+	}
+}
+
+// AddedCumulative returns the value that was added to the "cumulative" field in this mutation.
+func (m *RefundRequestMutation) AddedCumulative() (r int64, exists bool) {
+	v := m.addcumulative
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCumulative resets all changes to the "cumulative" field.
+func (m *RefundRequestMutation) ResetCumulative() {
+	m.cumulative = nil
+	m.addcumulative = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *RefundRequestMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *RefundRequestMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the RefundRequest entity.
+// If the RefundRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefundRequestMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *RefundRequestMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetActor sets the "actor" field.
+func (m *RefundRequestMutation) SetActor(s string) {
+	m.actor = &s
+}
+
+// Actor returns the value of the "actor" field in the mutation.
+func (m *RefundRequestMutation) Actor() (r string, exists bool) {
+	v := m.actor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActor returns the old "actor" field's value of the RefundRequest entity.
+// If the RefundRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefundRequestMutation) OldActor(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActor: %w", err)
+	}
+	return oldValue.Actor, nil
+}
+
+// ResetActor resets all changes to the "actor" field.
+func (m *RefundRequestMutation) ResetActor() {
+	m.actor = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RefundRequestMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RefundRequestMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the RefundRequest entity.
+// If the RefundRequest object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefundRequestMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RefundRequestMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// Where appends a list predicates to the RefundRequestMutation builder.
+func (m *RefundRequestMutation) Where(ps ...predicate.RefundRequest) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RefundRequestMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RefundRequestMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RefundRequest, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RefundRequestMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RefundRequestMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RefundRequest).
+func (m *RefundRequestMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RefundRequestMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.order_id != nil {
+		fields = append(fields, refundrequest.FieldOrderID)
+	}
+	if m.idempotency_key != nil {
+		fields = append(fields, refundrequest.FieldIdempotencyKey)
+	}
+	if m.amount_requested != nil {
+		fields = append(fields, refundrequest.FieldAmountRequested)
+	}
+	if m.amount != nil {
+		fields = append(fields, refundrequest.FieldAmount)
+	}
+	if m.cumulative != nil {
+		fields = append(fields, refundrequest.FieldCumulative)
+	}
+	if m.reason != nil {
+		fields = append(fields, refundrequest.FieldReason)
+	}
+	if m.actor != nil {
+		fields = append(fields, refundrequest.FieldActor)
+	}
+	if m.created_at != nil {
+		fields = append(fields, refundrequest.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RefundRequestMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case refundrequest.FieldOrderID:
+		return m.OrderID()
+	case refundrequest.FieldIdempotencyKey:
+		return m.IdempotencyKey()
+	case refundrequest.FieldAmountRequested:
+		return m.AmountRequested()
+	case refundrequest.FieldAmount:
+		return m.Amount()
+	case refundrequest.FieldCumulative:
+		return m.Cumulative()
+	case refundrequest.FieldReason:
+		return m.Reason()
+	case refundrequest.FieldActor:
+		return m.Actor()
+	case refundrequest.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RefundRequestMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case refundrequest.FieldOrderID:
+		return m.OldOrderID(ctx)
+	case refundrequest.FieldIdempotencyKey:
+		return m.OldIdempotencyKey(ctx)
+	case refundrequest.FieldAmountRequested:
+		return m.OldAmountRequested(ctx)
+	case refundrequest.FieldAmount:
+		return m.OldAmount(ctx)
+	case refundrequest.FieldCumulative:
+		return m.OldCumulative(ctx)
+	case refundrequest.FieldReason:
+		return m.OldReason(ctx)
+	case refundrequest.FieldActor:
+		return m.OldActor(ctx)
+	case refundrequest.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown RefundRequest field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RefundRequestMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case refundrequest.FieldOrderID:
+		v, ok := value.(gid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderID(v)
+		return nil
+	case refundrequest.FieldIdempotencyKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdempotencyKey(v)
+		return nil
+	case refundrequest.FieldAmountRequested:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmountRequested(v)
+		return nil
+	case refundrequest.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case refundrequest.FieldCumulative:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCumulative(v)
+		return nil
+	case refundrequest.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case refundrequest.FieldActor:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActor(v)
+		return nil
+	case refundrequest.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RefundRequest field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RefundRequestMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount_requested != nil {
+		fields = append(fields, refundrequest.FieldAmountRequested)
+	}
+	if m.addamount != nil {
+		fields = append(fields, refundrequest.FieldAmount)
+	}
+	if m.addcumulative != nil {
+		fields = append(fields, refundrequest.FieldCumulative)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RefundRequestMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case refundrequest.FieldAmountRequested:
+		return m.AddedAmountRequested()
+	case refundrequest.FieldAmount:
+		return m.AddedAmount()
+	case refundrequest.FieldCumulative:
+		return m.AddedCumulative()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RefundRequestMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case refundrequest.FieldAmountRequested:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmountRequested(v)
+		return nil
+	case refundrequest.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	case refundrequest.FieldCumulative:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCumulative(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RefundRequest numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RefundRequestMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(refundrequest.FieldIdempotencyKey) {
+		fields = append(fields, refundrequest.FieldIdempotencyKey)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RefundRequestMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RefundRequestMutation) ClearField(name string) error {
+	switch name {
+	case refundrequest.FieldIdempotencyKey:
+		m.ClearIdempotencyKey()
+		return nil
+	}
+	return fmt.Errorf("unknown RefundRequest nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RefundRequestMutation) ResetField(name string) error {
+	switch name {
+	case refundrequest.FieldOrderID:
+		m.ResetOrderID()
+		return nil
+	case refundrequest.FieldIdempotencyKey:
+		m.ResetIdempotencyKey()
+		return nil
+	case refundrequest.FieldAmountRequested:
+		m.ResetAmountRequested()
+		return nil
+	case refundrequest.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case refundrequest.FieldCumulative:
+		m.ResetCumulative()
+		return nil
+	case refundrequest.FieldReason:
+		m.ResetReason()
+		return nil
+	case refundrequest.FieldActor:
+		m.ResetActor()
+		return nil
+	case refundrequest.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown RefundRequest field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RefundRequestMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RefundRequestMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RefundRequestMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RefundRequestMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RefundRequestMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RefundRequestMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RefundRequestMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown RefundRequest unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RefundRequestMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown RefundRequest edge %s", name)
 }
 
 // SentMessageMutation represents an operation that mutates the SentMessage nodes in the graph.

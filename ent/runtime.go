@@ -36,6 +36,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/ent/schema"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
@@ -2332,6 +2333,51 @@ func init() {
 	// productoption.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	productoption.IDValidator = func() func(string) error {
 		validators := productoptionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	refundrequestMixin := schema.RefundRequest{}.Mixin()
+	refundrequestMixinFields0 := refundrequestMixin[0].Fields()
+	_ = refundrequestMixinFields0
+	refundrequestFields := schema.RefundRequest{}.Fields()
+	_ = refundrequestFields
+	// refundrequestDescOrderID is the schema descriptor for order_id field.
+	refundrequestDescOrderID := refundrequestFields[0].Descriptor()
+	// refundrequest.OrderIDValidator is a validator for the "order_id" field. It is called by the builders before save.
+	refundrequest.OrderIDValidator = refundrequestDescOrderID.Validators[0].(func(string) error)
+	// refundrequestDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	refundrequestDescIdempotencyKey := refundrequestFields[1].Descriptor()
+	// refundrequest.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	refundrequest.IdempotencyKeyValidator = refundrequestDescIdempotencyKey.Validators[0].(func(string) error)
+	// refundrequestDescReason is the schema descriptor for reason field.
+	refundrequestDescReason := refundrequestFields[5].Descriptor()
+	// refundrequest.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	refundrequest.ReasonValidator = refundrequestDescReason.Validators[0].(func(string) error)
+	// refundrequestDescActor is the schema descriptor for actor field.
+	refundrequestDescActor := refundrequestFields[6].Descriptor()
+	// refundrequest.ActorValidator is a validator for the "actor" field. It is called by the builders before save.
+	refundrequest.ActorValidator = refundrequestDescActor.Validators[0].(func(string) error)
+	// refundrequestDescCreatedAt is the schema descriptor for created_at field.
+	refundrequestDescCreatedAt := refundrequestFields[7].Descriptor()
+	// refundrequest.DefaultCreatedAt holds the default value on creation for the created_at field.
+	refundrequest.DefaultCreatedAt = refundrequestDescCreatedAt.Default.(func() time.Time)
+	// refundrequestDescID is the schema descriptor for id field.
+	refundrequestDescID := refundrequestMixinFields0[0].Descriptor()
+	// refundrequest.DefaultID holds the default value on creation for the id field.
+	refundrequest.DefaultID = refundrequestDescID.Default.(func() gid.ID)
+	// refundrequest.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	refundrequest.IDValidator = func() func(string) error {
+		validators := refundrequestDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -80,6 +80,8 @@ type Tx struct {
 	ProductImage *ProductImageClient
 	// ProductOption is the client for interacting with the ProductOption builders.
 	ProductOption *ProductOptionClient
+	// RefundRequest is the client for interacting with the RefundRequest builders.
+	RefundRequest *RefundRequestClient
 	// SentMessage is the client for interacting with the SentMessage builders.
 	SentMessage *SentMessageClient
 	// Service is the client for interacting with the Service builders.
@@ -266,6 +268,7 @@ func (tx *Tx) init() {
 	tx.Product = NewProductClient(tx.config)
 	tx.ProductImage = NewProductImageClient(tx.config)
 	tx.ProductOption = NewProductOptionClient(tx.config)
+	tx.RefundRequest = NewRefundRequestClient(tx.config)
 	tx.SentMessage = NewSentMessageClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)

@@ -150,7 +150,7 @@ func (r *mutationResolver) RefundOrder(ctx context.Context, input model.RefundOr
 			return orderPayload(nil, errcode.UserErrors{errcode.Invalidf(errcode.Invalid, "amount", "refund a positive amount, or omit it to refund the rest")})
 		}
 	}
-	return orderPayload(r.Commerce.Refund(ctx, input.OrderID, amount, input.Reason))
+	return orderPayload(r.Commerce.Refund(ctx, input.OrderID, amount, input.Reason, deref(input.IdempotencyKey)))
 }
 
 // Totals is the resolver for the totals field.

@@ -34284,7 +34284,7 @@ func (ec *executionContext) unmarshalInputRefundOrderInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"orderId", "amount", "reason"}
+	fieldsInOrder := [...]string{"orderId", "amount", "reason", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -34312,6 +34312,13 @@ func (ec *executionContext) unmarshalInputRefundOrderInput(ctx context.Context, 
 				return it, err
 			}
 			it.Reason = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil

@@ -404,6 +404,18 @@ func (f ProductOptionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Valu
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProductOptionMutation", m)
 }
 
+// The RefundRequestFunc type is an adapter to allow the use of ordinary
+// function as RefundRequest mutator.
+type RefundRequestFunc func(context.Context, *ent.RefundRequestMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RefundRequestFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RefundRequestMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RefundRequestMutation", m)
+}
+
 // The SentMessageFunc type is an adapter to allow the use of ordinary
 // function as SentMessage mutator.
 type SentMessageFunc func(context.Context, *ent.SentMessageMutation) (ent.Value, error)

@@ -41,6 +41,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/productimage"
 	"frontdesk/ent/productoption"
+	"frontdesk/ent/refundrequest"
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/session"
@@ -1003,6 +1004,33 @@ func (f TraverseProductOption) Traverse(ctx context.Context, q ent.Query) error 
 	return fmt.Errorf("unexpected query type %T. expect *ent.ProductOptionQuery", q)
 }
 
+// The RefundRequestFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RefundRequestFunc func(context.Context, *ent.RefundRequestQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RefundRequestFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RefundRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RefundRequestQuery", q)
+}
+
+// The TraverseRefundRequest type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRefundRequest func(context.Context, *ent.RefundRequestQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRefundRequest) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRefundRequest) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RefundRequestQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RefundRequestQuery", q)
+}
+
 // The SentMessageFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SentMessageFunc func(context.Context, *ent.SentMessageQuery) (ent.Value, error)
 
@@ -1369,6 +1397,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ProductImageQuery, predicate.ProductImage, productimage.OrderOption]{typ: ent.TypeProductImage, tq: q}, nil
 	case *ent.ProductOptionQuery:
 		return &query[*ent.ProductOptionQuery, predicate.ProductOption, productoption.OrderOption]{typ: ent.TypeProductOption, tq: q}, nil
+	case *ent.RefundRequestQuery:
+		return &query[*ent.RefundRequestQuery, predicate.RefundRequest, refundrequest.OrderOption]{typ: ent.TypeRefundRequest, tq: q}, nil
 	case *ent.SentMessageQuery:
 		return &query[*ent.SentMessageQuery, predicate.SentMessage, sentmessage.OrderOption]{typ: ent.TypeSentMessage, tq: q}, nil
 	case *ent.ServiceQuery:

@@ -1154,6 +1154,36 @@ var (
 			},
 		},
 	}
+	// RefundRequestsColumns holds the columns for the "refund_requests" table.
+	RefundRequestsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "order_id", Type: field.TypeString, Size: 32},
+		{Name: "idempotency_key", Type: field.TypeString, Nullable: true, Size: 100},
+		{Name: "amount_requested", Type: field.TypeInt64},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "cumulative", Type: field.TypeInt64},
+		{Name: "reason", Type: field.TypeString, Size: 500},
+		{Name: "actor", Type: field.TypeString, Size: 64},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// RefundRequestsTable holds the schema information for the "refund_requests" table.
+	RefundRequestsTable = &schema.Table{
+		Name:       "refund_requests",
+		Columns:    RefundRequestsColumns,
+		PrimaryKey: []*schema.Column{RefundRequestsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "refundrequest_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{RefundRequestsColumns[2]},
+			},
+			{
+				Name:    "refundrequest_order_id",
+				Unique:  false,
+				Columns: []*schema.Column{RefundRequestsColumns[1]},
+			},
+		},
+	}
 	// SentMessagesColumns holds the columns for the "sent_messages" table.
 	SentMessagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -1561,6 +1591,7 @@ var (
 		ProductsTable,
 		ProductImagesTable,
 		ProductOptionsTable,
+		RefundRequestsTable,
 		SentMessagesTable,
 		ServicesTable,
 		SessionsTable,

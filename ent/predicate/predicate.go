@@ -105,6 +105,9 @@ type ProductImage func(*sql.Selector)
 // ProductOption is the predicate function for productoption builders.
 type ProductOption func(*sql.Selector)
 
+// RefundRequest is the predicate function for refundrequest builders.
+type RefundRequest func(*sql.Selector)
+
 // SentMessage is the predicate function for sentmessage builders.
 type SentMessage func(*sql.Selector)
 

@@ -213,6 +213,40 @@ func (OrderEvent) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("order_id", "created_at")}
 }
 
+// RefundRequest is one refund staff asked for (refundOrder). Its unique
+// idempotency key makes a retried request find the refund it already made
+// instead of refunding again; the requested amount and reason are kept so
+// a key reused for a different refund is refused.
+type RefundRequest struct{ ent.Schema }
+
+// Mixin of the RefundRequest.
+func (RefundRequest) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{Prefix: "rfd"}} }
+
+// Fields of the RefundRequest.
+func (RefundRequest) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("order_id").GoType(gid.ID("")).MaxLen(32).Immutable(),
+		// idempotency_key is the client's key; null when it sent none.
+		field.String("idempotency_key").MaxLen(100).Optional().Nillable().Immutable(),
+		// amount_requested is the amount as asked (0: the rest); amount is
+		// what it came to, and cumulative the order's refunds with it.
+		field.Int64("amount_requested").Immutable(),
+		field.Int64("amount").Immutable(),
+		field.Int64("cumulative").Immutable(),
+		field.String("reason").MaxLen(500).Immutable(),
+		field.String("actor").MaxLen(64).Immutable(),
+		field.Time("created_at").Default(now).Immutable().SchemaType(DateTime6),
+	}
+}
+
+// Indexes of the RefundRequest.
+func (RefundRequest) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("idempotency_key").Unique(),
+		index.Fields("order_id"),
+	}
+}
+
 // ShippingMethod is a way to ship an order to a country (or one region of
 // it): a flat rate, a flat rate that is free over a subtotal, or pickup.
 type ShippingMethod struct{ ent.Schema }

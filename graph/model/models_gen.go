@@ -796,6 +796,8 @@ type RefundOrderInput struct {
 	Amount *int `json:"amount,omitempty"`
 	// Why (required, recorded in the history).
 	Reason string `json:"reason"`
+	// Strongly recommended: a key made once per refund (such as a UUID), at most 100 characters. Sending the same key with the same order, amount and reason again returns the order without refunding again, so a request that timed out can be retried safely; the same key with a different order, amount or reason is refused with CONFLICT on idempotencyKey and changes nothing. Without a key every request is a new refund.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // A new customer account.

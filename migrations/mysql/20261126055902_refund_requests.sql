@@ -1,0 +1,2 @@
+-- Create "refund_requests" table
+CREATE TABLE `refund_requests` (`id` varchar(32) NOT NULL, `order_id` varchar(32) NOT NULL, `idempotency_key` varchar(100) NULL, `amount_requested` bigint NOT NULL, `amount` bigint NOT NULL, `cumulative` bigint NOT NULL, `reason` varchar(500) NOT NULL, `actor` varchar(64) NOT NULL, `created_at` datetime(6) NOT NULL, PRIMARY KEY (`id`), UNIQUE INDEX `refundrequest_idempotency_key` (`idempotency_key`), INDEX `refundrequest_order_id` (`order_id`)) CHARSET utf8mb4 COLLATE utf8mb4_bin;
