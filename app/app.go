@@ -190,6 +190,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		return a, err
 	}
+	// A patient's changed profile is queued for the EHR in its transaction.
+	a.Identity.OnProfileChange(a.EHR)
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,

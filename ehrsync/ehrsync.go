@@ -1,7 +1,9 @@
 // Package ehrsync pushes confirmed appointments, their patients and their
 // intake forms into the EHR, through the outbox: a confirmation,
 // reschedule or cancellation queues a job in the booking's transaction,
-// and the job makes the EHR match the appointment. What was created is
+// and the job makes the EHR match the appointment. A patient's changed
+// name, email, phone or date of birth is written to the EHR's copy the
+// same way (patient.go). What was created is
 // recorded (ehr_records) and every create is also idempotent at the EHR
 // (search or conditional create), so a retried job never duplicates a
 // patient or an appointment. Mapping tables (service → appointment type,
@@ -58,6 +60,7 @@ func (s *Sync) Register(reg *outbox.Registry) {
 	backoff := outbox.ExponentialBackoff(30*time.Second, time.Hour)
 	reg.Register(outbox.Kind{Name: KindAppointment, Handler: s.runAppointment, Backoff: backoff, Concurrency: 2})
 	reg.Register(outbox.Kind{Name: KindNote, Handler: s.runNote, Backoff: backoff, Concurrency: 2})
+	reg.Register(outbox.Kind{Name: KindPatient, Handler: s.runPatient, Backoff: backoff, Concurrency: 2})
 	reg.Every("@every 5m", outbox.Kind{Name: KindIntakeScan, Handler: s.runIntakeScan})
 }
 
@@ -84,7 +87,12 @@ func (s *Sync) InTx(ctx context.Context, tx *ent.Tx, c booking.Change) error {
 	}
 	_, err := outbox.Enqueue(ctx, tx, outbox.Job{Kind: KindAppointment, IdempotencyKey: "ehr.appointment:" + a.ID.String() + ":" + key,
 		Payload: aptPayload{AppointmentID: a.ID}})
-	return err
+	if err != nil || key != "confirmed" {
+		return err
+	}
+	// A booking may carry a returning patient's new name, phone or date
+	// of birth.
+	return enqueuePatient(ctx, tx, nil, patientKey(a), "apt:"+a.ID.String())
 }
 
 // Committed implements booking.ChangeSink.
@@ -102,9 +110,14 @@ func (s *Sync) record(ctx context.Context, kind ehrrecord.Kind, key string) (str
 }
 
 func (s *Sync) remember(ctx context.Context, kind ehrrecord.Kind, key, external string) error {
-	return s.client.EHRRecord.Create().SetKind(kind).SetLocalKey(key).SetExternalID(external).
+	return s.rememberDigest(ctx, kind, key, external, "")
+}
+
+// rememberDigest records a link with the digest of what was sent.
+func (s *Sync) rememberDigest(ctx context.Context, kind ehrrecord.Kind, key, external, digest string) error {
+	return s.client.EHRRecord.Create().SetKind(kind).SetLocalKey(key).SetExternalID(external).SetDigest(digest).
 		OnConflictColumns(ehrrecord.FieldKind, ehrrecord.FieldLocalKey).
-		Update(func(u *ent.EHRRecordUpsert) { u.UpdateExternalID().UpdateUpdatedAt() }).Exec(ctx)
+		Update(func(u *ent.EHRRecordUpsert) { u.UpdateExternalID().UpdateDigest().UpdateUpdatedAt() }).Exec(ctx)
 }
 
 func (s *Sync) mapping(ctx context.Context, kind ehrmapping.Kind, local gid.ID) (string, error) {
@@ -135,46 +148,38 @@ func retryable(err error) error {
 	return outbox.Permanent(err)
 }
 
+// patient finds or creates the appointment's patient in the EHR from
+// their profile (patient.go) and records the link with the profile's
+// digest.
 func (s *Sync) patient(ctx context.Context, a *ent.Appointment) (string, error) {
 	key := patientKey(a)
 	if id, err := s.record(ctx, ehrrecord.KindPATIENT, key); err != nil || id != "" {
 		return id, err
 	}
-	p := ehr.Patient{Identifier: key, Email: a.GuestEmail, Phone: a.GuestPhone}
-	name := a.GuestName
-	if a.PatientID != nil {
-		u, err := s.client.User.Get(ctx, *a.PatientID)
-		if err != nil {
-			return "", err
-		}
-		name, p.Email = u.Name, u.Email
-		if u.Phone != nil {
-			p.Phone = *u.Phone
-		}
+	p, err := s.profile(ctx, key)
+	if err != nil {
+		return "", err
 	}
-	p.GivenName, p.FamilyName = ehr.SplitName(name)
-	p.BirthDate = s.birthDate(ctx, a.ID)
 	id, err := s.ehr.FindOrCreatePatient(ctx, p)
 	if err != nil {
 		return "", retryable(fmt.Errorf("find or create patient: %w", err))
 	}
-	return id, s.remember(ctx, ehrrecord.KindPATIENT, key, id)
-}
-
-// birthDate reads a date of birth from the appointment's intake answers
-// (a DATE field whose key names it), which matching by name needs.
-func (s *Sync) birthDate(ctx context.Context, apt gid.ID) string {
-	sub, err := s.client.IntakeSubmission.Query().Where(intakesubmission.AppointmentID(apt)).Only(ctx)
-	if err != nil {
-		return ""
+	if err := s.rememberDigest(ctx, ehrrecord.KindPATIENT, key, id, digest(p)); err != nil {
+		return "", err
 	}
-	for _, ans := range sub.Answers {
-		k := strings.ToLower(ans.Key)
-		if (strings.Contains(k, "birth") || k == "dob") && len(ans.Text) == 10 {
-			return ans.Text
+	// A profile change committed while the patient was being created
+	// queued a job that may have run before the link existed and done
+	// nothing; one more job sends the change now.
+	now, err := s.profile(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if digest(now) != digest(p) {
+		if err := enqueuePatient(ctx, nil, s.client, key, "linked:"+id+":"+digest(now)[:16]); err != nil {
+			return "", err
 		}
 	}
-	return ""
+	return id, nil
 }
 
 // runAppointment makes the EHR's appointment match Frontdesk's.
@@ -249,7 +254,7 @@ func (s *Sync) runIntakeScan(ctx context.Context, _ *outbox.Running) error {
 	if s.ehr == nil {
 		return nil
 	}
-	subs, err := s.client.IntakeSubmission.Query().Where(intakesubmission.UpdatedAtGT(s.Now().Add(-2 * time.Hour))).All(ctx)
+	subs, err := s.client.IntakeSubmission.Query().Where(intakesubmission.UpdatedAtGT(s.Now().Add(-2 * time.Hour))).WithAppointment().All(ctx)
 	if err != nil {
 		return err
 	}
@@ -257,6 +262,10 @@ func (s *Sync) runIntakeScan(ctx context.Context, _ *outbox.Running) error {
 		v := sub.UpdatedAt.UTC().Format("20060102T150405.000000")
 		if _, err := outbox.EnqueueDirect(ctx, s.client, outbox.Job{Kind: KindNote, IdempotencyKey: "ehr.note:" + sub.ID.String() + ":" + v,
 			Payload: notePayload{SubmissionID: sub.ID, Version: v}}); err != nil {
+			return err
+		}
+		// Edited answers may carry a new date of birth.
+		if err := enqueuePatient(ctx, nil, s.client, patientKey(sub.Edges.Appointment), "intake:"+sub.ID.String()+":"+v); err != nil {
 			return err
 		}
 	}

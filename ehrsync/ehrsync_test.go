@@ -61,7 +61,7 @@ func newFixture(t *testing.T, e ehr.EHR) *fixture {
 func (f *fixture) runJobs() []error {
 	f.t.Helper()
 	ctx := identity.SystemContext(context.Background())
-	handlers := map[string]outbox.Handler{KindAppointment: f.sync.runAppointment, KindNote: f.sync.runNote, KindIntakeScan: f.sync.runIntakeScan}
+	handlers := map[string]outbox.Handler{KindAppointment: f.sync.runAppointment, KindNote: f.sync.runNote, KindIntakeScan: f.sync.runIntakeScan, KindPatient: f.sync.runPatient}
 	var errs []error
 	for range 50 {
 		jobs := f.db.Client.Job.Query().Where(job.StateEQ(job.StatePENDING)).Order(ent.Asc(job.FieldCreatedAt), ent.Asc(job.FieldID)).AllX(ctx)

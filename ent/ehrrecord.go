@@ -27,7 +27,9 @@ type EHRRecord struct {
 	// LocalKey holds the value of the "local_key" field.
 	LocalKey string `json:"local_key,omitempty"`
 	// ExternalID holds the value of the "external_id" field.
-	ExternalID   string `json:"external_id,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
+	// Digest holds the value of the "digest" field.
+	Digest       string `json:"digest,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -38,7 +40,7 @@ func (*EHRRecord) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case ehrrecord.FieldID:
 			values[i] = new(gid.ID)
-		case ehrrecord.FieldKind, ehrrecord.FieldLocalKey, ehrrecord.FieldExternalID:
+		case ehrrecord.FieldKind, ehrrecord.FieldLocalKey, ehrrecord.FieldExternalID, ehrrecord.FieldDigest:
 			values[i] = new(sql.NullString)
 		case ehrrecord.FieldCreatedAt, ehrrecord.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -93,6 +95,12 @@ func (_m *EHRRecord) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ExternalID = value.String
 			}
+		case ehrrecord.FieldDigest:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field digest", values[i])
+			} else if value.Valid {
+				_m.Digest = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -143,6 +151,9 @@ func (_m *EHRRecord) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("external_id=")
 	builder.WriteString(_m.ExternalID)
+	builder.WriteString(", ")
+	builder.WriteString("digest=")
+	builder.WriteString(_m.Digest)
 	builder.WriteByte(')')
 	return builder.String()
 }

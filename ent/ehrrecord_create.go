@@ -70,6 +70,20 @@ func (_c *EHRRecordCreate) SetExternalID(v string) *EHRRecordCreate {
 	return _c
 }
 
+// SetDigest sets the "digest" field.
+func (_c *EHRRecordCreate) SetDigest(v string) *EHRRecordCreate {
+	_c.mutation.SetDigest(v)
+	return _c
+}
+
+// SetNillableDigest sets the "digest" field if the given value is not nil.
+func (_c *EHRRecordCreate) SetNillableDigest(v *string) *EHRRecordCreate {
+	if v != nil {
+		_c.SetDigest(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *EHRRecordCreate) SetID(v gid.ID) *EHRRecordCreate {
 	_c.mutation.SetID(v)
@@ -127,6 +141,10 @@ func (_c *EHRRecordCreate) defaults() {
 		v := ehrrecord.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.Digest(); !ok {
+		v := ehrrecord.DefaultDigest
+		_c.mutation.SetDigest(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := ehrrecord.DefaultID()
 		_c.mutation.SetID(v)
@@ -163,6 +181,14 @@ func (_c *EHRRecordCreate) check() error {
 	if v, ok := _c.mutation.ExternalID(); ok {
 		if err := ehrrecord.ExternalIDValidator(v); err != nil {
 			return &ValidationError{Name: "external_id", err: fmt.Errorf(`ent: validator failed for field "EHRRecord.external_id": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Digest(); !ok {
+		return &ValidationError{Name: "digest", err: errors.New(`ent: missing required field "EHRRecord.digest"`)}
+	}
+	if v, ok := _c.mutation.Digest(); ok {
+		if err := ehrrecord.DigestValidator(v); err != nil {
+			return &ValidationError{Name: "digest", err: fmt.Errorf(`ent: validator failed for field "EHRRecord.digest": %w`, err)}
 		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
@@ -225,6 +251,10 @@ func (_c *EHRRecordCreate) createSpec() (*EHRRecord, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ExternalID(); ok {
 		_spec.SetField(ehrrecord.FieldExternalID, field.TypeString, value)
 		_node.ExternalID = value
+	}
+	if value, ok := _c.mutation.Digest(); ok {
+		_spec.SetField(ehrrecord.FieldDigest, field.TypeString, value)
+		_node.Digest = value
 	}
 	return _node, _spec
 }
@@ -323,6 +353,18 @@ func (u *EHRRecordUpsert) SetExternalID(v string) *EHRRecordUpsert {
 // UpdateExternalID sets the "external_id" field to the value that was provided on create.
 func (u *EHRRecordUpsert) UpdateExternalID() *EHRRecordUpsert {
 	u.SetExcluded(ehrrecord.FieldExternalID)
+	return u
+}
+
+// SetDigest sets the "digest" field.
+func (u *EHRRecordUpsert) SetDigest(v string) *EHRRecordUpsert {
+	u.Set(ehrrecord.FieldDigest, v)
+	return u
+}
+
+// UpdateDigest sets the "digest" field to the value that was provided on create.
+func (u *EHRRecordUpsert) UpdateDigest() *EHRRecordUpsert {
+	u.SetExcluded(ehrrecord.FieldDigest)
 	return u
 }
 
@@ -430,6 +472,20 @@ func (u *EHRRecordUpsertOne) SetExternalID(v string) *EHRRecordUpsertOne {
 func (u *EHRRecordUpsertOne) UpdateExternalID() *EHRRecordUpsertOne {
 	return u.Update(func(s *EHRRecordUpsert) {
 		s.UpdateExternalID()
+	})
+}
+
+// SetDigest sets the "digest" field.
+func (u *EHRRecordUpsertOne) SetDigest(v string) *EHRRecordUpsertOne {
+	return u.Update(func(s *EHRRecordUpsert) {
+		s.SetDigest(v)
+	})
+}
+
+// UpdateDigest sets the "digest" field to the value that was provided on create.
+func (u *EHRRecordUpsertOne) UpdateDigest() *EHRRecordUpsertOne {
+	return u.Update(func(s *EHRRecordUpsert) {
+		s.UpdateDigest()
 	})
 }
 
@@ -704,6 +760,20 @@ func (u *EHRRecordUpsertBulk) SetExternalID(v string) *EHRRecordUpsertBulk {
 func (u *EHRRecordUpsertBulk) UpdateExternalID() *EHRRecordUpsertBulk {
 	return u.Update(func(s *EHRRecordUpsert) {
 		s.UpdateExternalID()
+	})
+}
+
+// SetDigest sets the "digest" field.
+func (u *EHRRecordUpsertBulk) SetDigest(v string) *EHRRecordUpsertBulk {
+	return u.Update(func(s *EHRRecordUpsert) {
+		s.SetDigest(v)
+	})
+}
+
+// UpdateDigest sets the "digest" field to the value that was provided on create.
+func (u *EHRRecordUpsertBulk) UpdateDigest() *EHRRecordUpsertBulk {
+	return u.Update(func(s *EHRRecordUpsert) {
+		s.UpdateDigest()
 	})
 }
 

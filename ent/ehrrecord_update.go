@@ -77,6 +77,20 @@ func (_u *EHRRecordUpdate) SetNillableExternalID(v *string) *EHRRecordUpdate {
 	return _u
 }
 
+// SetDigest sets the "digest" field.
+func (_u *EHRRecordUpdate) SetDigest(v string) *EHRRecordUpdate {
+	_u.mutation.SetDigest(v)
+	return _u
+}
+
+// SetNillableDigest sets the "digest" field if the given value is not nil.
+func (_u *EHRRecordUpdate) SetNillableDigest(v *string) *EHRRecordUpdate {
+	if v != nil {
+		_u.SetDigest(*v)
+	}
+	return _u
+}
+
 // Mutation returns the EHRRecordMutation object of the builder.
 func (_u *EHRRecordUpdate) Mutation() *EHRRecordMutation {
 	return _u.mutation
@@ -135,6 +149,11 @@ func (_u *EHRRecordUpdate) check() error {
 			return &ValidationError{Name: "external_id", err: fmt.Errorf(`ent: validator failed for field "EHRRecord.external_id": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Digest(); ok {
+		if err := ehrrecord.DigestValidator(v); err != nil {
+			return &ValidationError{Name: "digest", err: fmt.Errorf(`ent: validator failed for field "EHRRecord.digest": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -167,6 +186,9 @@ func (_u *EHRRecordUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.ExternalID(); ok {
 		_spec.SetField(ehrrecord.FieldExternalID, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Digest(); ok {
+		_spec.SetField(ehrrecord.FieldDigest, field.TypeString, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -234,6 +256,20 @@ func (_u *EHRRecordUpdateOne) SetExternalID(v string) *EHRRecordUpdateOne {
 func (_u *EHRRecordUpdateOne) SetNillableExternalID(v *string) *EHRRecordUpdateOne {
 	if v != nil {
 		_u.SetExternalID(*v)
+	}
+	return _u
+}
+
+// SetDigest sets the "digest" field.
+func (_u *EHRRecordUpdateOne) SetDigest(v string) *EHRRecordUpdateOne {
+	_u.mutation.SetDigest(v)
+	return _u
+}
+
+// SetNillableDigest sets the "digest" field if the given value is not nil.
+func (_u *EHRRecordUpdateOne) SetNillableDigest(v *string) *EHRRecordUpdateOne {
+	if v != nil {
+		_u.SetDigest(*v)
 	}
 	return _u
 }
@@ -309,6 +345,11 @@ func (_u *EHRRecordUpdateOne) check() error {
 			return &ValidationError{Name: "external_id", err: fmt.Errorf(`ent: validator failed for field "EHRRecord.external_id": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Digest(); ok {
+		if err := ehrrecord.DigestValidator(v); err != nil {
+			return &ValidationError{Name: "digest", err: fmt.Errorf(`ent: validator failed for field "EHRRecord.digest": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -358,6 +399,9 @@ func (_u *EHRRecordUpdateOne) sqlSave(ctx context.Context) (_node *EHRRecord, er
 	}
 	if value, ok := _u.mutation.ExternalID(); ok {
 		_spec.SetField(ehrrecord.FieldExternalID, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Digest(); ok {
+		_spec.SetField(ehrrecord.FieldDigest, field.TypeString, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &EHRRecord{config: _u.config}

@@ -1958,6 +1958,11 @@ func (_q *EHRRecordQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 				selectedFields = append(selectedFields, ehrrecord.FieldExternalID)
 				fieldSeen[ehrrecord.FieldExternalID] = struct{}{}
 			}
+		case "digest":
+			if _, ok := fieldSeen[ehrrecord.FieldDigest]; !ok {
+				selectedFields = append(selectedFields, ehrrecord.FieldDigest)
+				fieldSeen[ehrrecord.FieldDigest] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

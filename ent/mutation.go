@@ -13984,6 +13984,7 @@ type EHRRecordMutation struct {
 	kind          *ehrrecord.Kind
 	local_key     *string
 	external_id   *string
+	digest        *string
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*EHRRecord, error)
@@ -14274,6 +14275,42 @@ func (m *EHRRecordMutation) ResetExternalID() {
 	m.external_id = nil
 }
 
+// SetDigest sets the "digest" field.
+func (m *EHRRecordMutation) SetDigest(s string) {
+	m.digest = &s
+}
+
+// Digest returns the value of the "digest" field in the mutation.
+func (m *EHRRecordMutation) Digest() (r string, exists bool) {
+	v := m.digest
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDigest returns the old "digest" field's value of the EHRRecord entity.
+// If the EHRRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EHRRecordMutation) OldDigest(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDigest is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDigest requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDigest: %w", err)
+	}
+	return oldValue.Digest, nil
+}
+
+// ResetDigest resets all changes to the "digest" field.
+func (m *EHRRecordMutation) ResetDigest() {
+	m.digest = nil
+}
+
 // Where appends a list predicates to the EHRRecordMutation builder.
 func (m *EHRRecordMutation) Where(ps ...predicate.EHRRecord) {
 	m.predicates = append(m.predicates, ps...)
@@ -14308,7 +14345,7 @@ func (m *EHRRecordMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EHRRecordMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 6)
 	if m.created_at != nil {
 		fields = append(fields, ehrrecord.FieldCreatedAt)
 	}
@@ -14323,6 +14360,9 @@ func (m *EHRRecordMutation) Fields() []string {
 	}
 	if m.external_id != nil {
 		fields = append(fields, ehrrecord.FieldExternalID)
+	}
+	if m.digest != nil {
+		fields = append(fields, ehrrecord.FieldDigest)
 	}
 	return fields
 }
@@ -14342,6 +14382,8 @@ func (m *EHRRecordMutation) Field(name string) (ent.Value, bool) {
 		return m.LocalKey()
 	case ehrrecord.FieldExternalID:
 		return m.ExternalID()
+	case ehrrecord.FieldDigest:
+		return m.Digest()
 	}
 	return nil, false
 }
@@ -14361,6 +14403,8 @@ func (m *EHRRecordMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldLocalKey(ctx)
 	case ehrrecord.FieldExternalID:
 		return m.OldExternalID(ctx)
+	case ehrrecord.FieldDigest:
+		return m.OldDigest(ctx)
 	}
 	return nil, fmt.Errorf("unknown EHRRecord field %s", name)
 }
@@ -14404,6 +14448,13 @@ func (m *EHRRecordMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExternalID(v)
+		return nil
+	case ehrrecord.FieldDigest:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDigest(v)
 		return nil
 	}
 	return fmt.Errorf("unknown EHRRecord field %s", name)
@@ -14468,6 +14519,9 @@ func (m *EHRRecordMutation) ResetField(name string) error {
 		return nil
 	case ehrrecord.FieldExternalID:
 		m.ResetExternalID()
+		return nil
+	case ehrrecord.FieldDigest:
+		m.ResetDigest()
 		return nil
 	}
 	return fmt.Errorf("unknown EHRRecord field %s", name)

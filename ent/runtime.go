@@ -1186,6 +1186,12 @@ func init() {
 	ehrrecordDescExternalID := ehrrecordFields[2].Descriptor()
 	// ehrrecord.ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
 	ehrrecord.ExternalIDValidator = ehrrecordDescExternalID.Validators[0].(func(string) error)
+	// ehrrecordDescDigest is the schema descriptor for digest field.
+	ehrrecordDescDigest := ehrrecordFields[3].Descriptor()
+	// ehrrecord.DefaultDigest holds the default value on creation for the digest field.
+	ehrrecord.DefaultDigest = ehrrecordDescDigest.Default.(string)
+	// ehrrecord.DigestValidator is a validator for the "digest" field. It is called by the builders before save.
+	ehrrecord.DigestValidator = ehrrecordDescDigest.Validators[0].(func(string) error)
 	// ehrrecordDescID is the schema descriptor for id field.
 	ehrrecordDescID := ehrrecordMixinFields0[0].Descriptor()
 	// ehrrecord.DefaultID holds the default value on creation for the id field.

@@ -184,6 +184,16 @@ type ProfileInput struct {
 	Phone *string
 }
 
+// ProfileSink hears of a changed name, email or phone inside the
+// transaction that changes it, so what it owes to other systems (the EHR's
+// copy of a patient) is queued atomically with the change.
+type ProfileSink interface {
+	ProfileChanged(ctx context.Context, tx *ent.Tx, u *ent.User) error
+}
+
+// OnProfileChange adds a sink. Call it at start-up, before serving.
+func (s *Service) OnProfileChange(sink ProfileSink) { s.profileSinks = append(s.profileSinks, sink) }
+
 // UpdateProfile changes the viewer's own profile.
 func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) (*ent.User, error) {
 	v, err := RequireViewer(ctx)
@@ -194,20 +204,20 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) (*ent.User
 	if err != nil {
 		return nil, err
 	}
-	upd := u.Update()
+	var changes []func(*ent.UserUpdateOne)
 	var errs errcode.UserErrors
 	if in.Name != nil {
 		name, err := cleanName(*in.Name, "name")
 		addErr(&errs, err)
-		upd.SetName(name)
+		changes = append(changes, func(upd *ent.UserUpdateOne) { upd.SetName(name) })
 	}
 	if in.Phone != nil {
 		if *in.Phone == "" {
-			upd.ClearPhone()
+			changes = append(changes, func(upd *ent.UserUpdateOne) { upd.ClearPhone() })
 		} else {
 			p, err := ParsePhone(*in.Phone, "phone")
 			addErr(&errs, err)
-			upd.SetPhone(string(p))
+			changes = append(changes, func(upd *ent.UserUpdateOne) { upd.SetPhone(string(p)) })
 		}
 	}
 	emailChanged := false
@@ -216,13 +226,31 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) (*ent.User
 		addErr(&errs, err)
 		if err == nil && string(e) != u.Email {
 			emailChanged = true
-			upd.SetEmail(string(e)).ClearEmailVerifiedAt()
+			changes = append(changes, func(upd *ent.UserUpdateOne) { upd.SetEmail(string(e)).ClearEmailVerifiedAt() })
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	u, err = upd.Save(ctx)
+	before := u
+	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+		upd := tx.User.UpdateOneID(before.ID)
+		for _, c := range changes {
+			c(upd)
+		}
+		if u, err = upd.Save(ctx); err != nil {
+			return err
+		}
+		if u.Name == before.Name && u.Email == before.Email && ptrEq(u.Phone, before.Phone) {
+			return nil
+		}
+		for _, sink := range s.profileSinks {
+			if err := sink.ProfileChanged(ctx, tx, u); err != nil {
+				return fmt.Errorf("profile change: %w", err)
+			}
+		}
+		return nil
+	})
 	if ent.IsConstraintError(err) {
 		return nil, errcode.Invalidf(errcode.Taken, "email", "another account uses this email")
 	}
@@ -236,6 +264,8 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) (*ent.User
 	}
 	return u, nil
 }
+
+func ptrEq[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // ChangePassword sets a new password after checking the current one, and
 // signs out every other session.

@@ -50,6 +50,8 @@ type Service struct {
 	// dummyHash is verified against when no account matches, so unknown
 	// emails cost the same time as wrong passwords.
 	dummyHash string
+	// profileSinks hear of profile changes in their transaction.
+	profileSinks []ProfileSink
 }
 
 // New returns a Service.

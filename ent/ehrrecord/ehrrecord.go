@@ -27,6 +27,8 @@ const (
 	FieldLocalKey = "local_key"
 	// FieldExternalID holds the string denoting the external_id field in the database.
 	FieldExternalID = "external_id"
+	// FieldDigest holds the string denoting the digest field in the database.
+	FieldDigest = "digest"
 	// Table holds the table name of the ehrrecord in the database.
 	Table = "ehr_records"
 )
@@ -39,6 +41,7 @@ var Columns = []string{
 	FieldKind,
 	FieldLocalKey,
 	FieldExternalID,
+	FieldDigest,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -62,6 +65,10 @@ var (
 	LocalKeyValidator func(string) error
 	// ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
 	ExternalIDValidator func(string) error
+	// DefaultDigest holds the default value on creation for the "digest" field.
+	DefaultDigest string
+	// DigestValidator is a validator for the "digest" field. It is called by the builders before save.
+	DigestValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() gid.ID
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -123,6 +130,11 @@ func ByLocalKey(opts ...sql.OrderTermOption) OrderOption {
 // ByExternalID orders the results by the external_id field.
 func ByExternalID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldExternalID, opts...).ToFunc()
+}
+
+// ByDigest orders the results by the digest field.
+func ByDigest(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDigest, opts...).ToFunc()
 }
 
 // MarshalGQL implements graphql.Marshaler interface.

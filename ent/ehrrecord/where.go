@@ -75,6 +75,11 @@ func ExternalID(v string) predicate.EHRRecord {
 	return predicate.EHRRecord(sql.FieldEQ(FieldExternalID, v))
 }
 
+// Digest applies equality check predicate on the "digest" field. It's identical to DigestEQ.
+func Digest(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldEQ(FieldDigest, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.EHRRecord {
 	return predicate.EHRRecord(sql.FieldEQ(FieldCreatedAt, v))
@@ -303,6 +308,71 @@ func ExternalIDEqualFold(v string) predicate.EHRRecord {
 // ExternalIDContainsFold applies the ContainsFold predicate on the "external_id" field.
 func ExternalIDContainsFold(v string) predicate.EHRRecord {
 	return predicate.EHRRecord(sql.FieldContainsFold(FieldExternalID, v))
+}
+
+// DigestEQ applies the EQ predicate on the "digest" field.
+func DigestEQ(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldEQ(FieldDigest, v))
+}
+
+// DigestNEQ applies the NEQ predicate on the "digest" field.
+func DigestNEQ(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldNEQ(FieldDigest, v))
+}
+
+// DigestIn applies the In predicate on the "digest" field.
+func DigestIn(vs ...string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldIn(FieldDigest, vs...))
+}
+
+// DigestNotIn applies the NotIn predicate on the "digest" field.
+func DigestNotIn(vs ...string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldNotIn(FieldDigest, vs...))
+}
+
+// DigestGT applies the GT predicate on the "digest" field.
+func DigestGT(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldGT(FieldDigest, v))
+}
+
+// DigestGTE applies the GTE predicate on the "digest" field.
+func DigestGTE(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldGTE(FieldDigest, v))
+}
+
+// DigestLT applies the LT predicate on the "digest" field.
+func DigestLT(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldLT(FieldDigest, v))
+}
+
+// DigestLTE applies the LTE predicate on the "digest" field.
+func DigestLTE(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldLTE(FieldDigest, v))
+}
+
+// DigestContains applies the Contains predicate on the "digest" field.
+func DigestContains(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldContains(FieldDigest, v))
+}
+
+// DigestHasPrefix applies the HasPrefix predicate on the "digest" field.
+func DigestHasPrefix(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldHasPrefix(FieldDigest, v))
+}
+
+// DigestHasSuffix applies the HasSuffix predicate on the "digest" field.
+func DigestHasSuffix(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldHasSuffix(FieldDigest, v))
+}
+
+// DigestEqualFold applies the EqualFold predicate on the "digest" field.
+func DigestEqualFold(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldEqualFold(FieldDigest, v))
+}
+
+// DigestContainsFold applies the ContainsFold predicate on the "digest" field.
+func DigestContainsFold(v string) predicate.EHRRecord {
+	return predicate.EHRRecord(sql.FieldContainsFold(FieldDigest, v))
 }
 
 // And groups predicates with the AND operator between them.

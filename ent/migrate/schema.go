@@ -554,6 +554,7 @@ var (
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"PATIENT", "APPOINTMENT", "NOTE"}},
 		{Name: "local_key", Type: field.TypeString, Size: 191},
 		{Name: "external_id", Type: field.TypeString, Size: 255},
+		{Name: "digest", Type: field.TypeString, Size: 64, Default: ""},
 	}
 	// EhrRecordsTable holds the schema information for the "ehr_records" table.
 	EhrRecordsTable = &schema.Table{

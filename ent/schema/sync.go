@@ -145,6 +145,11 @@ func (EHRRecord) Fields() []ent.Field {
 		// intake submission id.
 		field.String("local_key").MaxLen(191),
 		field.String("external_id").MaxLen(255),
+		// digest is, for a patient, a hash of the profile (name, birth
+		// date, email, phone) last sent to the EHR: a patient-update job
+		// that finds the same profile sends nothing, and one that lost a
+		// race with another (the digest moved under it) sends again.
+		field.String("digest").MaxLen(64).Default(""),
 	}
 }
 

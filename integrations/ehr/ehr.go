@@ -51,6 +51,11 @@ type EHR interface {
 	// and email or phone, and creates the patient only when nothing
 	// matches; it returns the EHR's patient id.
 	FindOrCreatePatient(ctx context.Context, p Patient) (string, error)
+	// UpdatePatient writes p's name, birth date, email and phone onto the
+	// EHR's patient id, leaving everything else the EHR holds alone. An
+	// empty field is not sent: Frontdesk never erases what reception
+	// entered. Writing the same values twice is harmless.
+	UpdatePatient(ctx context.Context, id string, p Patient) error
 	// CreateAppointment creates a, or returns the one already created
 	// with a.Key.
 	CreateAppointment(ctx context.Context, a Appointment) (string, error)

@@ -3,8 +3,10 @@ package ehr
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -158,6 +160,84 @@ func (f *FHIR) FindOrCreatePatient(ctx context.Context, p Patient) (string, erro
 	}
 	err := f.do(ctx, http.MethodPost, "/Patient", res, &created, hdr...)
 	return created.ID, err
+}
+
+// UpdatePatient implements EHR as a read, change and conditional write:
+// the Patient is read whole, its first name and its first email and phone
+// are replaced (everything else is kept as the EHR has it) and it is
+// written back with If-Match on the version read, so an edit made in the
+// EHR meanwhile is never overwritten blind. A version conflict (412) reads
+// again, a few times, before giving up.
+func (f *FHIR) UpdatePatient(ctx context.Context, id string, p Patient) error {
+	path := "/Patient/" + url.PathEscape(id)
+	var err error
+	for range 3 {
+		var res map[string]any
+		if err = f.do(ctx, http.MethodGet, path, nil, &res); err != nil {
+			return err
+		}
+		patchPatient(res, p)
+		var hdr []string
+		if meta, ok := res["meta"].(map[string]any); ok {
+			if v, ok := meta["versionId"].(string); ok && v != "" {
+				hdr = []string{"If-Match", `W/"` + v + `"`}
+			}
+		}
+		err = f.do(ctx, http.MethodPut, path, res, nil, hdr...)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusPreconditionFailed {
+			return err
+		}
+	}
+	return err
+}
+
+// patchPatient writes p onto a Patient resource decoded as JSON.
+func patchPatient(res map[string]any, p Patient) {
+	names, _ := res["name"].([]any)
+	name := map[string]any{}
+	if len(names) > 0 {
+		if n, ok := names[0].(map[string]any); ok {
+			name = n
+		}
+	} else {
+		names = []any{name}
+	}
+	name["family"], name["given"] = p.FamilyName, []any{p.GivenName}
+	delete(name, "text") // would disagree with the new parts
+	names[0] = name
+	res["name"] = names
+	if p.BirthDate != "" {
+		res["birthDate"] = p.BirthDate
+	}
+	telecom, _ := res["telecom"].([]any)
+	setContact := func(value string, systems ...string) {
+		if value == "" {
+			return
+		}
+		for _, t := range telecom {
+			c, _ := t.(map[string]any)
+			if sys, _ := c["system"].(string); c != nil && slices.Contains(systems, sys) {
+				c["value"] = value
+				return
+			}
+		}
+		telecom = append(telecom, map[string]any{"system": systems[0], "value": value})
+	}
+	setContact(p.Email, "email")
+	setContact(p.Phone, "phone", "sms")
+	if len(telecom) > 0 {
+		res["telecom"] = telecom
+	}
+	if p.Identifier != "" {
+		idents, _ := res["identifier"].([]any)
+		for _, i := range idents {
+			if m, ok := i.(map[string]any); ok && m["system"] == PatientSystem {
+				return
+			}
+		}
+		res["identifier"] = append(idents, map[string]any{"system": PatientSystem, "value": p.Identifier})
+	}
 }
 
 func (f *FHIR) toFHIR(a Appointment, status string) FHIRAppointment {

@@ -103,6 +103,19 @@ func (m *MediRecords) FindOrCreatePatient(ctx context.Context, p Patient) (strin
 	return created.ID, err
 }
 
+// UpdatePatient implements EHR with a PATCH that carries only the fields
+// Frontdesk knows, so MediRecords keeps the rest (address, Medicare
+// number, notes).
+func (m *MediRecords) UpdatePatient(ctx context.Context, id string, p Patient) error {
+	body := map[string]string{"firstName": p.GivenName, "lastName": p.FamilyName}
+	for k, v := range map[string]string{"dob": p.BirthDate, "email": p.Email, "mobilePhone": p.Phone} {
+		if v != "" {
+			body[k] = v
+		}
+	}
+	return m.do(ctx, http.MethodPatch, "/v1/patients/"+url.PathEscape(id), body, nil)
+}
+
 func (m *MediRecords) appointmentsPath() string {
 	return "/v1/practices/" + url.PathEscape(m.practice) + "/appointments"
 }

@@ -34,8 +34,13 @@ type MediRecords struct {
 	Patients     map[string]ehr.MRPatient
 	Appointments map[string]ehr.MRAppointment
 	Notes        []Note
-	// FailNext answers the next n requests with 503.
-	FailNext int
+	// PatientUpdates are the PATCH /v1/patients/{id} bodies received, in
+	// order, with ID set to the patient patched.
+	PatientUpdates []ehr.MRPatient
+	// FailNext answers the next n requests with 503, with Retry-After
+	// when RetryAfter is set.
+	FailNext   int
+	RetryAfter string
 }
 
 // NewMediRecords starts a MediRecords double for practice.
@@ -64,6 +69,9 @@ func (m *MediRecords) serve(w http.ResponseWriter, r *http.Request) {
 	defer m.mu.Unlock()
 	if m.FailNext > 0 {
 		m.FailNext--
+		if m.RetryAfter != "" {
+			w.Header().Set("Retry-After", m.RetryAfter)
+		}
 		reply(w, http.StatusServiceUnavailable, map[string]string{"message": "maintenance"})
 		return
 	}
@@ -95,6 +103,29 @@ func (m *MediRecords) serve(w http.ResponseWriter, r *http.Request) {
 		p.ID = fmt.Sprintf("pat-%d", m.seq)
 		m.Patients[p.ID] = p
 		reply(w, http.StatusCreated, p)
+	case r.Method == http.MethodPatch && strings.HasPrefix(r.URL.Path, "/v1/patients/") && strings.Count(r.URL.Path, "/") == 3:
+		id := strings.TrimPrefix(r.URL.Path, "/v1/patients/")
+		cur, ok := m.Patients[id]
+		if !ok {
+			reply(w, http.StatusNotFound, map[string]string{"message": "not found"})
+			return
+		}
+		var p ehr.MRPatient
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil || p.ID != "" || p.PracticeID != "" {
+			reply(w, http.StatusBadRequest, map[string]string{"message": "bad patient patch"})
+			return
+		}
+		// A PATCH changes only the fields it carries.
+		for dst, src := range map[*string]string{&cur.FirstName: p.FirstName, &cur.LastName: p.LastName, &cur.DateOfBirth: p.DateOfBirth,
+			&cur.Email: p.Email, &cur.MobilePhone: p.MobilePhone, &cur.ExternalID: p.ExternalID} {
+			if src != "" {
+				*dst = src
+			}
+		}
+		m.Patients[id] = cur
+		p.ID = id
+		m.PatientUpdates = append(m.PatientUpdates, p)
+		reply(w, http.StatusOK, cur)
 	case r.Method == http.MethodGet && r.URL.Path == apts:
 		var out []ehr.MRAppointment
 		for _, a := range m.Appointments {
@@ -164,6 +195,13 @@ func (m *MediRecords) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// Updates returns a copy of PatientUpdates.
+func (m *MediRecords) Updates() []ehr.MRPatient {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]ehr.MRPatient(nil), m.PatientUpdates...)
+}
+
 // Counts returns how many patients and appointments exist.
 func (m *MediRecords) Counts() (patients, appointments int) {
 	m.mu.Lock()
@@ -172,14 +210,19 @@ func (m *MediRecords) Counts() (patients, appointments int) {
 }
 
 // FHIR is the FHIR R4 double: Patient, Appointment and DocumentReference
-// with search by identifier (and Patient by family, given, birthdate) and
-// conditional create through If-None-Exist.
+// with search by identifier (and Patient by family, given, birthdate),
+// conditional create through If-None-Exist, and versioned updates
+// (meta.versionId, If-Match answered with 412 when stale).
 type FHIR struct {
 	URL string
 
 	mu        sync.Mutex
 	seq       int
 	Resources map[string]map[string]json.RawMessage // type → id → resource
+	// Updates lists every accepted PUT as "Type/id", in order.
+	Updates []string
+	// FailNext answers the next n requests with 503.
+	FailNext int
 }
 
 // NewFHIR starts a FHIR double.
@@ -189,6 +232,62 @@ func NewFHIR(t testing.TB) *FHIR {
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	return f
+}
+
+// Updated returns a copy of Updates.
+func (f *FHIR) Updated() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.Updates...)
+}
+
+// Put stores a resource as if edited in the EHR itself, bumping its
+// version.
+func (f *FHIR) Put(typ, id string, v any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var res map[string]any
+	if err := json.Unmarshal(b, &res); err != nil {
+		return err
+	}
+	f.store(typ, id, res)
+	return nil
+}
+
+// store saves res under typ/id with the next meta.versionId.
+func (f *FHIR) store(typ, id string, res map[string]any) json.RawMessage {
+	version := 1
+	var old struct {
+		Meta struct {
+			VersionID string `json:"versionId"`
+		} `json:"meta"`
+	}
+	if raw, ok := f.Resources[typ][id]; ok && json.Unmarshal(raw, &old) == nil {
+		_, _ = fmt.Sscan(old.Meta.VersionID, &version) // stored versions are numbers
+		version++
+	}
+	res["id"] = id
+	res["meta"] = map[string]any{"versionId": fmt.Sprint(version)}
+	raw, _ := json.Marshal(res) // decoded JSON always encodes
+	if f.Resources[typ] == nil {
+		f.Resources[typ] = map[string]json.RawMessage{}
+	}
+	f.Resources[typ][id] = raw
+	return raw
+}
+
+func (f *FHIR) version(typ, id string) string {
+	var cur struct {
+		Meta struct {
+			VersionID string `json:"versionId"`
+		} `json:"meta"`
+	}
+	_ = json.Unmarshal(f.Resources[typ][id], &cur) // stored resources always decode
+	return cur.Meta.VersionID
 }
 
 // Count returns how many resources of a type exist.
@@ -248,6 +347,11 @@ func (f *FHIR) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.FailNext > 0 {
+		f.FailNext--
+		reply(w, http.StatusServiceUnavailable, map[string]any{"resourceType": "OperationOutcome"})
+		return
+	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	typ := parts[0]
 	if f.Resources[typ] == nil {
@@ -278,9 +382,7 @@ func (f *FHIR) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.seq++
-		res["id"] = fmt.Sprint(f.seq)
-		raw, _ := json.Marshal(res) // decoded JSON always encodes
-		f.Resources[typ][fmt.Sprint(f.seq)] = raw
+		raw := f.store(typ, fmt.Sprint(f.seq), res)
 		w.Header().Set("Location", fmt.Sprintf("%s/%d/_history/1", typ, f.seq))
 		reply(w, http.StatusCreated, json.RawMessage(raw))
 	case len(parts) == 2 && r.Method == http.MethodGet:
@@ -295,13 +397,17 @@ func (f *FHIR) serve(w http.ResponseWriter, r *http.Request) {
 			reply(w, http.StatusNotFound, map[string]any{"resourceType": "OperationOutcome"})
 			return
 		}
+		if m := r.Header.Get("If-Match"); m != "" && m != `W/"`+f.version(typ, parts[1])+`"` {
+			reply(w, http.StatusPreconditionFailed, map[string]any{"resourceType": "OperationOutcome"})
+			return
+		}
 		var res map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&res); err != nil || res["id"] != parts[1] {
+		if err := json.NewDecoder(r.Body).Decode(&res); err != nil || res["id"] != parts[1] || res["resourceType"] != typ {
 			reply(w, http.StatusBadRequest, map[string]any{"resourceType": "OperationOutcome"})
 			return
 		}
-		raw, _ := json.Marshal(res) // decoded JSON always encodes
-		f.Resources[typ][parts[1]] = raw
+		raw := f.store(typ, parts[1], res)
+		f.Updates = append(f.Updates, typ+"/"+parts[1])
 		reply(w, http.StatusOK, json.RawMessage(raw))
 	default:
 		reply(w, http.StatusNotFound, map[string]any{"resourceType": "OperationOutcome"})
