@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/redis/go-redis/v9"
 
+	"frontdesk/backup"
 	"frontdesk/booking"
 	"frontdesk/cache"
 	"frontdesk/calendarsync"
@@ -86,7 +87,10 @@ type App struct {
 	// registered on Webhooks and its jobs (refunds, reservation expiry)
 	// on Jobs.
 	Commerce *commerce.Service
-	media    storage.Store
+	// Backup makes and restores backups; the worker runs it on
+	// FRONTDESK_BACKUP_SCHEDULE.
+	Backup *backup.Service
+	media  storage.Store
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -306,6 +310,9 @@ func (a *App) buildJobs() error {
 	a.Notify.Register(a.Jobs)
 	a.buildCalendar()
 	if err := a.buildEHR(); err != nil {
+		return err
+	}
+	if err := a.buildBackup(); err != nil {
 		return err
 	}
 	for kind, n := range cfg.WorkerConcurrency {

@@ -120,6 +120,13 @@ type Config struct {
 	S3AccessKeyID       string
 	S3SecretAccessKey   string
 	S3PathStyle         bool
+	// Backups (package backup, docs/backup.md): where they go, how many
+	// are kept and when the worker makes one ("" when switched off).
+	BackupStore    string
+	BackupDir      string // "" for <data dir>/backups
+	BackupS3Bucket string
+	BackupKeep     int
+	BackupSchedule string
 	// Identity: sessions, sign-in limits and emailed links (see
 	// docs/authentication.md).
 	AppURL             string
@@ -445,6 +452,33 @@ var vars = []Var{
 	{"FRONTDESK_S3_ACCESS_KEY_ID", "", "S3 access key ID; empty to use the AWS SDK's default credential chain.", func(c *Config, v string) error { c.S3AccessKeyID = v; return nil }},
 	{"FRONTDESK_S3_SECRET_ACCESS_KEY", "", "S3 secret access key, with FRONTDESK_S3_ACCESS_KEY_ID.", func(c *Config, v string) error { c.S3SecretAccessKey = v; return nil }},
 	{"FRONTDESK_S3_PATH_STYLE", "false", "Address the bucket as `endpoint/bucket/key` (MinIO and most S3-compatible stores) instead of `bucket.endpoint/key`.", boolVar(func(c *Config) *bool { return &c.S3PathStyle })},
+	{"FRONTDESK_BACKUP_STORE", "auto", "Where `frontdesk backup` and the nightly backup write: `local` (FRONTDESK_BACKUP_DIR), `s3` (the `backups/` prefix of FRONTDESK_BACKUP_S3_BUCKET, or of the media bucket), or `auto`: S3 when a bucket is configured, else local.", func(c *Config, v string) error {
+		switch v {
+		case "auto", "local", "s3":
+			c.BackupStore = v
+			return nil
+		}
+		return errors.New("expected auto, local or s3")
+	}},
+	{"FRONTDESK_BACKUP_DIR", "", "Directory of local backups. Empty: `<data dir>/backups`.", func(c *Config, v string) error {
+		if v != "" {
+			v = filepath.Clean(v)
+		}
+		c.BackupDir = v
+		return nil
+	}},
+	{"FRONTDESK_BACKUP_S3_BUCKET", "", "Bucket for backups when they go to S3, with the FRONTDESK_S3_* region, endpoint and credentials. Empty: the media bucket (FRONTDESK_S3_BUCKET). A separate, private bucket is better; see docs/backup.md.", func(c *Config, v string) error {
+		c.BackupS3Bucket = v
+		return nil
+	}},
+	{"FRONTDESK_BACKUP_KEEP", "14", "How many backups the store keeps: after each backup the oldest beyond this number are deleted.", intVar(func(c *Config) *int { return &c.BackupKeep })},
+	{"FRONTDESK_BACKUP_SCHEDULE", "30 2 * * *", "When the worker makes a backup (cron fields in UTC, or `@daily`, `@every 6h`; see docs/backup.md); once per period across all replicas. `off` switches the scheduled backup off.", func(c *Config, v string) error {
+		if strings.EqualFold(v, "off") {
+			v = ""
+		}
+		c.BackupSchedule = v
+		return nil
+	}},
 	{"FRONTDESK_APP_URL", "http://localhost:3000", "Base URL of the customer-facing app. Emailed links point at `<url>/verify-email?token=…` and `<url>/reset-password?token=…`; the app posts the token to `verifyEmail` or `resetPassword`.", func(c *Config, v string) error {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -535,6 +569,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.SMSAccountSID != "" && (c.SMSAuthToken == "" || c.SMSFrom == "") {
 		problems = append(problems, "FRONTDESK_SMS_ACCOUNT_SID is set: FRONTDESK_SMS_AUTH_TOKEN and FRONTDESK_SMS_FROM are required too")
+	}
+	if c.BackupStore == "s3" && c.BackupS3Bucket == "" && c.S3Bucket == "" {
+		problems = append(problems, "FRONTDESK_BACKUP_STORE=s3: needs FRONTDESK_BACKUP_S3_BUCKET or FRONTDESK_S3_BUCKET")
 	}
 	if c.OrderURL == "" {
 		c.OrderURL = c.AppURL + "/orders/%s"

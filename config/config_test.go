@@ -174,3 +174,29 @@ func TestBookingReminders(t *testing.T) {
 		})
 	}
 }
+
+func TestBackupSettings(t *testing.T) {
+	c, err := Load(env(map[string]string{"FRONTDESK_DATA_DIR": "/srv/fd"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BackupStore != "auto" || c.BackupDir != "" || c.BackupKeep != 14 || c.BackupSchedule != "30 2 * * *" {
+		t.Fatalf("backup defaults: %q %q %d %q", c.BackupStore, c.BackupDir, c.BackupKeep, c.BackupSchedule)
+	}
+	c, err = Load(env(map[string]string{"FRONTDESK_BACKUP_SCHEDULE": "OFF", "FRONTDESK_BACKUP_DIR": "/backups/", "FRONTDESK_BACKUP_STORE": "local"}))
+	if err != nil || c.BackupSchedule != "" || c.BackupDir != "/backups" || c.BackupStore != "local" {
+		t.Fatalf("off: %v %+v", err, c)
+	}
+	for _, bad := range []map[string]string{
+		{"FRONTDESK_BACKUP_STORE": "ftp"},
+		{"FRONTDESK_BACKUP_KEEP": "0"},
+		{"FRONTDESK_BACKUP_STORE": "s3"}, // no bucket anywhere
+	} {
+		if _, err := Load(env(bad)); err == nil || !strings.Contains(err.Error(), "FRONTDESK_BACKUP_") {
+			t.Errorf("%v accepted: %v", bad, err)
+		}
+	}
+	if _, err := Load(env(map[string]string{"FRONTDESK_BACKUP_STORE": "s3", "FRONTDESK_S3_BUCKET": "media"})); err != nil {
+		t.Errorf("s3 with the media bucket: %v", err)
+	}
+}

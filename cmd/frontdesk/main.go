@@ -1,6 +1,7 @@
 // Command frontdesk is the Frontdesk binary: `serve` runs the API (and,
 // by default, the outbox workers), `worker` runs only the workers,
-// `migrate` applies database migrations.
+// `migrate` applies database migrations, `backup` and `restore` copy the
+// whole database to and from a backup file.
 package main
 
 import (
@@ -25,6 +26,11 @@ commands:
             any number of them beside serve replicas started with FRONTDESK_WORKERS=false
   migrate   apply pending database migrations and exit
   seed      load a demo catalog into an empty database (--products N for a large one)
+  backup    write a backup of the database to the backup store and delete the oldest
+            beyond FRONTDESK_BACKUP_KEEP; --out FILE writes it to a file instead (- for
+            stdout), --list lists the stored backups
+  restore   restore a backup (a file, or a name from backup --list) into a freshly
+            migrated, empty database; --force replaces the data of a database that has some
   version   print the version
 
 Configuration comes from FRONTDESK_* environment variables; see docs/configuration.md.`
@@ -52,6 +58,14 @@ func run(args []string) error {
 		}
 		args = args[:1]
 	}
+	var bk backupFlags
+	if args[0] == "backup" || args[0] == "restore" {
+		var err error
+		if bk, err = parseBackupFlags(args); err != nil {
+			return fmt.Errorf("%w\n\n%s", err, usage)
+		}
+		args = args[:1]
+	}
 	if len(args) != 1 {
 		return errors.New(usage)
 	}
@@ -59,7 +73,7 @@ func run(args []string) error {
 	case "version":
 		fmt.Println(version)
 		return nil
-	case "serve", "worker", "migrate", "seed":
+	case "serve", "worker", "migrate", "seed", "backup", "restore":
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil
@@ -75,8 +89,12 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	if args[0] == "migrate" || args[0] == "seed" {
+	if args[0] == "migrate" || args[0] == "seed" || args[0] == "restore" {
 		cfg.MigrateOnStart = true
+	}
+	if args[0] == "backup" {
+		// A backup never changes the database it copies.
+		cfg.MigrateOnStart = false
 	}
 	a, err := app.New(ctx, cfg, log, app.Options{})
 	if err != nil {
@@ -94,6 +112,9 @@ func run(args []string) error {
 		}
 		log.Info("seeded the demo catalog", "products", n)
 		return nil
+	}
+	if args[0] == "backup" || args[0] == "restore" {
+		return runBackup(ctx, a, args[0], bk)
 	}
 	if args[0] == "worker" {
 		return a.RunWorker(ctx)

@@ -31,6 +31,10 @@ type S3Options struct {
 	BaseURL string
 	// HTTPClient overrides the SDK's HTTP client (tests).
 	HTTPClient aws.HTTPClient
+	// CacheControl is stored with every object; empty for media's
+	// "public, max-age=31536000, immutable" (keys are never reused).
+	// Backups, which are private, set "private, no-store".
+	CacheControl string
 }
 
 // S3 stores objects in an S3 bucket.
@@ -76,11 +80,14 @@ func NewS3(opts S3Options) (*S3, error) {
 		}
 	}
 	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
+	if opts.CacheControl == "" {
+		opts.CacheControl = "public, max-age=31536000, immutable"
+	}
 	return &S3{client: client, presign: s3.NewPresignClient(client), opts: opts}, nil
 }
 
-// Put uploads the object. Keys are never reused, so objects are marked
-// cacheable for good.
+// Put uploads the object with the store's Cache-Control (media keys are
+// never reused, so by default objects are marked cacheable for good).
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
 	// The SDK signs the payload's SHA-256 (and over plain HTTP cannot
 	// stream it unsigned), so it must read the body twice: a stream that
@@ -106,7 +113,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, conte
 		Body:          r,
 		ContentLength: aws.Int64(size),
 		ContentType:   aws.String(contentType),
-		CacheControl:  aws.String("public, max-age=31536000, immutable"),
+		CacheControl:  aws.String(s.opts.CacheControl),
 	})
 	if err != nil {
 		return fmt.Errorf("storage put %s: %w", key, err)
@@ -150,6 +157,23 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("storage delete %s: %w", key, err)
 	}
 	return nil
+}
+
+// List returns the objects whose keys start with prefix, sorted by key
+// (S3 lists in key order), following continuation tokens.
+func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
+	var out []Object
+	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.opts.Bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("storage list %s: %w", prefix, err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified)})
+		}
+	}
+	return out, nil
 }
 
 // URL returns the public URL of key.

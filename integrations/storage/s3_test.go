@@ -154,3 +154,42 @@ func TestLocalStatAndPresign(t *testing.T) {
 		t.Fatalf("presign on local: %v", err)
 	}
 }
+
+// TestList lists by prefix, in key order, on both stores; Local leaves
+// out Put's temporary files.
+func TestList(t *testing.T) {
+	ctx := context.Background()
+	s3store, _ := fakeS3(t, "")
+	local, err := storage.NewLocal(t.TempDir(), "/media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]interface {
+		storage.Store
+		List(context.Context, string) ([]storage.Object, error)
+	}{"s3": s3store, "local": local} {
+		for _, k := range []string{"backups/b.tar.gz", "products/p.png", "backups/a.tar.gz", "backups/sub/c.tar.gz"} {
+			body := []byte(k)
+			if err := s.Put(ctx, k, bytes.NewReader(body), int64(len(body)), "application/gzip"); err != nil {
+				t.Fatalf("%s put %s: %v", name, k, err)
+			}
+		}
+		got, err := s.List(ctx, "backups/")
+		if err != nil {
+			t.Fatalf("%s list: %v", name, err)
+		}
+		var keys []string
+		for _, o := range got {
+			keys = append(keys, o.Key)
+			if o.Size != int64(len(o.Key)) || o.Modified.IsZero() {
+				t.Errorf("%s: %+v", name, o)
+			}
+		}
+		if strings.Join(keys, " ") != "backups/a.tar.gz backups/b.tar.gz backups/sub/c.tar.gz" {
+			t.Errorf("%s list = %v", name, keys)
+		}
+		if none, err := s.List(ctx, "nothing/"); err != nil || len(none) != 0 {
+			t.Errorf("%s list of an empty prefix = %v, %v", name, none, err)
+		}
+	}
+}

@@ -39,6 +39,13 @@ type Info struct {
 	ContentType string
 }
 
+// Object is one stored object, as List reports it.
+type Object struct {
+	Key      string
+	Size     int64
+	Modified time.Time
+}
+
 // ErrPresignUnsupported is returned by stores that cannot hand out direct
 // upload URLs (local disk).
 var ErrPresignUnsupported = errors.New("storage: direct upload is not supported by this store")

@@ -1,0 +1,63 @@
+package app
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"frontdesk/backup"
+	"frontdesk/config"
+	"frontdesk/integrations/storage"
+	"frontdesk/outbox"
+)
+
+// buildBackup sets up the backup service on its store (see
+// openBackupStore) and, unless FRONTDESK_BACKUP_SCHEDULE is off, declares
+// the scheduled backup on the worker's registry.
+func (a *App) buildBackup() error {
+	cfg := a.Config
+	s := &backup.Service{DB: a.DB, Keep: cfg.BackupKeep, Log: a.Log}
+	var err error
+	if s.Store, s.Prefix, s.TempDir, err = openBackupStore(cfg); err != nil {
+		return err
+	}
+	a.Backup = s
+	if cfg.BackupSchedule == "" {
+		return nil
+	}
+	if _, err := outbox.ParseSchedule(cfg.BackupSchedule, nil); err != nil {
+		return fmt.Errorf("FRONTDESK_BACKUP_SCHEDULE: %w", err)
+	}
+	backup.Register(a.Jobs, cfg.BackupSchedule, s)
+	return nil
+}
+
+// openBackupStore returns where backups go: the backups/ prefix of an S3
+// bucket (private objects, never cached), or a local directory, which
+// also holds the archive while it is written, so a small /tmp does not
+// limit the size of a backup.
+func openBackupStore(cfg *config.Config) (backup.Store, string, string, error) {
+	bucket := cfg.BackupS3Bucket
+	if bucket == "" {
+		bucket = cfg.S3Bucket
+	}
+	if cfg.BackupStore == "s3" || (cfg.BackupStore == "auto" && bucket != "") {
+		s, err := storage.NewS3(storage.S3Options{
+			Bucket: bucket, Region: cfg.S3Region, Endpoint: cfg.S3Endpoint,
+			AccessKeyID: cfg.S3AccessKeyID, SecretAccessKey: cfg.S3SecretAccessKey,
+			PathStyle: cfg.S3PathStyle, CacheControl: "private, no-store",
+		})
+		if err != nil {
+			return nil, "", "", fmt.Errorf("backup store: %w", err)
+		}
+		return s, "backups/", "", nil
+	}
+	dir := cfg.BackupDir
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "backups")
+	}
+	l, err := storage.NewLocal(dir, "")
+	if err != nil {
+		return nil, "", "", fmt.Errorf("backup store (FRONTDESK_BACKUP_DIR): %w", err)
+	}
+	return l, "", dir, nil
+}
