@@ -193,3 +193,39 @@ func TestList(t *testing.T) {
 		}
 	}
 }
+
+type recordHeaders struct {
+	got []string
+}
+
+func (r *recordHeaders) Do(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPut {
+		r.got = append(r.got, req.Header.Get("Cache-Control"))
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// TestS3CacheControl: media objects are cacheable for good, a store made
+// with its own CacheControl (backups) sends that instead.
+func TestS3CacheControl(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("media"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	rec := &recordHeaders{}
+	for _, cc := range []string{"", "private, no-store"} {
+		s, err := storage.NewS3(storage.S3Options{Bucket: "media", Endpoint: srv.URL, PathStyle: true,
+			AccessKeyID: "test", SecretAccessKey: "test", HTTPClient: rec, CacheControl: cc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Put(context.Background(), "k", bytes.NewReader([]byte("x")), 1, "text/plain"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Join(rec.got, "|") != "public, max-age=31536000, immutable|private, no-store" {
+		t.Fatalf("Cache-Control sent: %q", rec.got)
+	}
+}
