@@ -7,7 +7,7 @@ export GOFLAGS ?= -buildvcs=false
 
 STRIPE_MOCK_VERSION := v0.203.0
 
-.PHONY: run build test test-embedded test-external generate schema migration check-generated lint vet bench tools
+.PHONY: run build test test-embedded test-external test-redis-cluster generate schema migration check-generated lint vet bench tools
 
 run: ## Serve on http://127.0.0.1:8080 with SQLite under ./data and the playground at /
 	$(GO) run ./cmd/frontdesk serve
@@ -30,6 +30,12 @@ test-external:
 	else \
 		echo "== FRONTDESK_TEST_DATABASE_URL and FRONTDESK_TEST_REDIS_URL unset: external run skipped"; \
 	fi
+
+# The Redis-backed tests (cache, event bus, sessions and rate limits)
+# again against a throwaway three-node Redis Cluster on loopback, which
+# .ci/redis-cluster starts and stops (needs redis-server and redis-cli).
+test-redis-cluster:
+	.ci/redis-cluster $(GO) test -count=1 -timeout 5m ./cache/ ./events/ ./identity/
 
 # Tools the tests start themselves, pinned and installed into .bin.
 tools: $(BIN)/stripe-mock

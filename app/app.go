@@ -123,7 +123,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			log.Info("applied migrations", "versions", applied)
 		}
 	}
-	var redisClient *redis.Client
+	var redisClient redis.UniversalClient
 	a.Cache, redisClient, err = cache.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
 	if err != nil {
 		return a, err

@@ -1,12 +1,23 @@
-// Package cache is Frontdesk's shared key-value store: Redis when one is
-// configured, so every replica sees the same data, and an in-process map
-// otherwise. Values are bytes; callers encode their own.
+// Package cache is Frontdesk's shared key-value store: Redis (one server
+// or a Redis Cluster) when one is configured, so every replica sees the
+// same data, and an in-process map otherwise. Values are bytes; callers
+// encode their own.
+//
+// Every command touches one key, so it works unchanged on a cluster, where
+// keys spread over hash slots; Delete of several keys sends one DEL per
+// key. A future command that needs several keys at once (a Lua script, a
+// MULTI) must give them one hash tag, such as "{order:123}:a" and
+// "{order:123}:b", so the cluster keeps them in one slot.
 package cache
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,29 +40,124 @@ type Store interface {
 	Close() error
 }
 
-// Open returns a Redis store for redisURL, or an in-process store when the
-// URL is empty. prefix is put before every key.
-func Open(ctx context.Context, redisURL, prefix string) (Store, *redis.Client, error) {
+// Open returns a Redis store for redisURL (see ParseURL), or an
+// in-process store when the URL is empty. prefix is put before every key.
+// The client is returned for the event bus to share.
+func Open(ctx context.Context, redisURL, prefix string) (Store, redis.UniversalClient, error) {
 	if redisURL == "" {
 		return NewMemory(), nil, nil
 	}
-	opts, err := redis.ParseURL(redisURL)
+	opts, err := ParseURL(redisURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse redis URL: %w", err)
+		return nil, nil, err
 	}
-	client := redis.NewClient(opts)
+	client := redis.NewUniversalClient(opts)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
-		_ = client.Close()
-		return nil, nil, fmt.Errorf("connect to redis: %w", err)
+		return nil, nil, errors.Join(fmt.Errorf("connect to redis: %w", err), client.Close())
 	}
 	return &Redis{client: client, prefix: prefix}, client, nil
 }
 
-// Redis is a Store on a Redis server.
+// ParseURL reads FRONTDESK_REDIS_URL:
+//
+//	redis://[user:password@]host:6379[/db]     one server (rediss:// for TLS, unix:///path.sock)
+//	redis-cluster://[user:password@]host1:7000,host2:7000[?options]
+//	rediss-cluster://…                           a cluster over TLS
+//
+// A cluster URL lists one or more seed nodes, comma-separated (the rest of
+// the cluster is discovered from them), has no database number (a cluster
+// has only database 0), and takes go-redis's cluster options as query
+// parameters (dial_timeout=3s, read_timeout=2s, pool_size=20,
+// route_randomly=true, …); a single-server URL takes go-redis's ParseURL
+// options. Both become the UniversalOptions of one client type.
+func ParseURL(raw string) (*redis.UniversalOptions, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, errors.New("redis URL: expected redis://host:port/db or redis-cluster://host1:port,host2:port")
+	}
+	base, cluster := strings.CutSuffix(scheme, "-cluster")
+	if !cluster {
+		o, err := redis.ParseURL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("redis URL: %w", err)
+		}
+		u := universal(o)
+		u.Addrs = []string{o.Addr}
+		if o.Network == "unix" {
+			// UniversalOptions has no network: dial the socket path.
+			timeout := o.DialTimeout
+			u.Dialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
+				d := net.Dialer{Timeout: timeout}
+				return d.DialContext(ctx, "unix", addr)
+			}
+		}
+		return u, nil
+	}
+	if base != "redis" && base != "rediss" {
+		return nil, fmt.Errorf("redis URL: unknown scheme %q; use redis-cluster:// or rediss-cluster://", scheme)
+	}
+	// go-redis takes one host and the others as addr= parameters.
+	hostEnd := strings.IndexAny(rest, "/?")
+	if hostEnd < 0 {
+		hostEnd = len(rest)
+	}
+	authority, tail := rest[:hostEnd], rest[hostEnd:]
+	userinfo, hosts := "", authority
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		userinfo, hosts = authority[:i+1], authority[i+1:]
+	}
+	path, query, _ := strings.Cut(tail, "?")
+	if path != "" && path != "/" && path != "/0" {
+		return nil, fmt.Errorf("redis URL: a cluster has only database 0, not %q", strings.TrimPrefix(path, "/"))
+	}
+	list := strings.Split(hosts, ",")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	for _, h := range list[1:] {
+		if h == "" {
+			return nil, errors.New("redis URL: empty host in the cluster's host list")
+		}
+		q.Add("addr", h)
+	}
+	if list[0] == "" {
+		return nil, errors.New("redis URL: a cluster URL needs at least one host:port")
+	}
+	co, err := redis.ParseClusterURL(base + "://" + userinfo + list[0] + "?" + q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	u := universal(co)
+	u.IsClusterMode = true
+	return u, nil
+}
+
+// universal copies the fields of go-redis's Options or ClusterOptions that
+// UniversalOptions shares by name and type, which is how go-redis maps them
+// back (UniversalOptions.Simple and .Cluster); copying by reflection keeps
+// options added in later go-redis versions.
+func universal(src any) *redis.UniversalOptions {
+	u := &redis.UniversalOptions{}
+	dst := reflect.ValueOf(u).Elem()
+	from := reflect.ValueOf(src).Elem()
+	for i := 0; i < from.NumField(); i++ {
+		f := from.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if d := dst.FieldByName(f.Name); d.IsValid() && d.Type() == f.Type && d.CanSet() {
+			d.Set(from.Field(i))
+		}
+	}
+	return u
+}
+
+// Redis is a Store on a Redis server or cluster.
 type Redis struct {
-	client *redis.Client
+	client redis.UniversalClient
 	prefix string
 }
 
@@ -77,18 +183,29 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	full := make([]string, len(keys))
-	for i, k := range keys {
-		full[i] = r.prefix + k
+	if len(keys) == 1 {
+		if err := r.client.Del(ctx, r.prefix+keys[0]).Err(); err != nil {
+			return fmt.Errorf("cache delete: %w", err)
+		}
+		return nil
 	}
-	if err := r.client.Del(ctx, full...).Err(); err != nil {
+	// One DEL per key in a pipeline: the keys may live in different hash
+	// slots of a cluster, where a multi-key DEL fails with CROSSSLOT.
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, r.prefix+k)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("cache delete: %w", err)
 	}
 	return nil
 }
 
 // incrScript increments and sets the expiry on first use atomically, so a
-// crash between the two can never leave a counter that never expires.
+// crash between the two can never leave a counter that never expires. It
+// touches only KEYS[1], so a cluster runs it on that key's node.
 var incrScript = redis.NewScript(`
 local n = redis.call("INCR", KEYS[1])
 if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end

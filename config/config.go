@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"frontdesk/cache"
 )
 
 // Environment is development or production.
@@ -188,13 +190,12 @@ var vars = []Var{
 		c.DatabaseURL = v
 		return nil
 	}},
-	{"FRONTDESK_REDIS_URL", "", "Empty for the in-process cache and pub/sub (one replica); otherwise `redis://[:password@]host:6379/0` (or `rediss://` for TLS).", func(c *Config, v string) error {
+	{"FRONTDESK_REDIS_URL", "", "Empty for the in-process cache and pub/sub (one replica); otherwise `redis://[:password@]host:6379/0` (or `rediss://` for TLS) for one server, or `redis-cluster://[:password@]host1:7000,host2:7000` (or `rediss-cluster://`) for a Redis Cluster: one or more seed nodes, database 0 only; see docs/operations.md.", func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			return errors.New("expected redis://host:port/db or rediss://…, or empty for in-process")
+		if _, err := cache.ParseURL(v); err != nil {
+			return fmt.Errorf("%w (or empty for in-process)", err)
 		}
 		c.RedisURL = v
 		return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
+	"frontdesk/cache"
 	"frontdesk/database"
 	"frontdesk/events"
 	"frontdesk/internal/testenv"
@@ -139,11 +140,11 @@ func redisBuses(t testing.TB) (a, b *events.Redis) {
 	}
 	ctx := context.Background()
 	mk := func() *events.Redis {
-		opts, err := redis.ParseURL(url)
+		opts, err := cache.ParseURL(url)
 		if err != nil {
 			t.Fatal(err)
 		}
-		client := redis.NewClient(opts)
+		client := redis.NewUniversalClient(opts)
 		bus, err := events.NewRedis(ctx, client, prefix)
 		if err != nil {
 			t.Fatal(err)

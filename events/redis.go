@@ -14,8 +14,14 @@ import (
 // replica holds one pattern subscription and fans events out to its
 // local subscribers; publishing goes through Redis even for local
 // subscribers, so every replica sees the same order.
+//
+// On a Redis Cluster this is classic pub/sub, which the cluster
+// broadcasts to every node: a replica's PSUBSCRIBE on any node hears a
+// PUBLISH sent to any other. (Sharded pub/sub, SSUBSCRIBE, has no pattern
+// subscriptions, and one pattern per replica is what keeps the number of
+// subscriptions independent of the number of topics.)
 type Redis struct {
-	client *redis.Client
+	client redis.UniversalClient
 	prefix string
 	ps     *redis.PubSub
 	h      *hub
@@ -26,7 +32,7 @@ type Redis struct {
 // NewRedis connects a bus to Redis; channel names are
 // prefix+"events:"+topic. It returns once the subscription is active, so
 // no event published afterwards is missed.
-func NewRedis(ctx context.Context, client *redis.Client, prefix string) (*Redis, error) {
+func NewRedis(ctx context.Context, client redis.UniversalClient, prefix string) (*Redis, error) {
 	r := &Redis{client: client, prefix: prefix + "events:", h: newHub(), done: make(chan struct{})}
 	r.ps = client.PSubscribe(ctx, r.prefix+"*")
 	if _, err := r.ps.Receive(ctx); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 
+	"frontdesk/cache"
 	"frontdesk/config"
 	"frontdesk/database"
 )
@@ -115,11 +116,11 @@ func Redis(t testing.TB) (redisURL, prefix string) {
 	if redisURL == "" {
 		return "", ""
 	}
-	opts, err := redis.ParseURL(redisURL)
+	opts, err := cache.ParseURL(redisURL)
 	if err != nil {
 		t.Fatalf("FRONTDESK_TEST_REDIS_URL: %v", err)
 	}
-	client := redis.NewClient(opts)
+	client := redis.NewUniversalClient(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
@@ -130,13 +131,25 @@ func Redis(t testing.TB) (redisURL, prefix string) {
 	t.Cleanup(func() {
 		defer client.Close()
 		ctx := context.Background()
-		iter := client.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
+		sweep := func(ctx context.Context, c *redis.Client) error {
+			iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+			for iter.Next(ctx) {
+				// One key a command: on a cluster the keys live in
+				// different slots.
+				if err := c.Del(ctx, iter.Val()).Err(); err != nil {
+					return err
+				}
+			}
+			return iter.Err()
 		}
-		if len(keys) > 0 {
-			client.Del(ctx, keys...)
+		var err error
+		if cc, ok := client.(*redis.ClusterClient); ok {
+			err = cc.ForEachMaster(ctx, sweep)
+		} else {
+			err = sweep(ctx, client.(*redis.Client))
+		}
+		if err != nil {
+			t.Logf("remove test keys under %s: %v", prefix, err)
 		}
 	})
 	return redisURL, prefix
