@@ -87,4 +87,6 @@ bench:
 	$(BENCH_EXTERNAL) $(BENCH) -bench AvailableSlots -benchtime 300x ./booking/
 	$(BENCH_EMBEDDED) $(BENCH) -bench CatalogHTTP -benchtime 4000x ./app/
 	$(BENCH_EXTERNAL) $(BENCH) -bench CatalogHTTP -benchtime 4000x ./app/
+	$(BENCH_EMBEDDED) $(BENCH) -bench BackupRestore -benchtime 1x ./backup/
+	$(BENCH_EXTERNAL) $(BENCH) -bench BackupRestore -benchtime 1x ./backup/
 	@echo "== load after benchmarks:" && uptime
