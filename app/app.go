@@ -204,7 +204,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Cache:      a.Cache,
 		SQL:        a.DB.SQL,
 		Ready:      ready,
-		Extensions: append([]graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}}, opts.Extensions...),
+		Extensions: append([]graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}, graph.BookingLoaders{Booking: a.Booking}}, opts.Extensions...),
 		Routes:     a.routes,
 		Identity:   a.Identity,
 	})

@@ -299,3 +299,7 @@ func (s *Sync) InTx(ctx context.Context, tx *ent.Tx, c booking.Change) error {
 
 // Committed implements booking.ChangeSink.
 func (s *Sync) Committed(context.Context, booking.Change) {}
+
+// CanView reports whether the viewer may see calendar links and their
+// subscriptions by ID (node(id:)): those who may read Status.
+func CanView(ctx context.Context) bool { return requireAdmin(ctx) == nil }

@@ -418,3 +418,11 @@ func (s *Sync) Mappings(ctx context.Context) ([]*ent.EHRMapping, error) {
 	})
 	return ms, nil
 }
+
+// CanView reports whether the viewer may see EHR mappings by ID
+// (node(id:)): those who may list them (MANAGE_SETTINGS or
+// MANAGE_BOOKINGS).
+func CanView(ctx context.Context) bool {
+	v := identity.ViewerFrom(ctx)
+	return v.Can(identity.ManageSettings) || v.Can(identity.ManageBookings)
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 
 	"frontdesk/booking"
 	"frontdesk/ent"
@@ -171,4 +172,56 @@ func price(amount int64, currency string) *money.Money {
 		return nil
 	}
 	return &money.Money{Amount: amount, Currency: currency}
+}
+
+// appointmentFilter translates the staff search's filter.
+func appointmentFilter(f *model.AppointmentFilter) booking.AppointmentFilter {
+	if f == nil {
+		return booking.AppointmentFilter{}
+	}
+	out := booking.AppointmentFilter{States: f.States, PractitionerIDs: f.PractitionerIds, ServiceIDs: f.ServiceIds,
+		StartFrom: deref(f.StartFrom), StartTo: deref(f.StartTo), PatientID: deref(f.PatientID), Patient: deref(f.Patient),
+		CreatedFrom: deref(f.CreatedFrom), CreatedTo: deref(f.CreatedTo)}
+	if f.IntakeStatus != nil {
+		out.Intake = booking.IntakeStatus(*f.IntakeStatus)
+	}
+	return out
+}
+
+// appointmentOrder is the staff search's order: by start (the default)
+// or by when the appointment was made, which is ID order (IDs are
+// time-ordered ULIDs).
+func appointmentOrder(o *model.AppointmentOrder) ent.AppointmentPaginateOption {
+	if o == nil {
+		return byStart(entgql.OrderDirectionAsc)
+	}
+	dir := o.Direction
+	if dir == "" {
+		dir = entgql.OrderDirectionAsc
+	}
+	if o.Field == model.AppointmentSortFieldCreatedAt {
+		return ent.WithAppointmentOrder(&ent.AppointmentOrder{Direction: dir, Field: ent.DefaultAppointmentOrder.Field})
+	}
+	return byStart(dir)
+}
+
+// BookingLoaders puts booking's per-request loaders into the context of
+// every operation, so a page of appointments reads its patients' names
+// in one query.
+type BookingLoaders struct{ Booking *booking.Engine }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+} = BookingLoaders{}
+
+// ExtensionName implements graphql.HandlerExtension.
+func (BookingLoaders) ExtensionName() string { return "BookingLoaders" }
+
+// Validate implements graphql.HandlerExtension.
+func (BookingLoaders) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation implements graphql.OperationInterceptor.
+func (b BookingLoaders) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	return next(b.Booking.WithLoaders(ctx))
 }

@@ -22,6 +22,11 @@ import (
 	"entgo.io/contrib/entgql"
 )
 
+// PatientName is the resolver for the patientName field.
+func (r *appointmentResolver) PatientName(ctx context.Context, obj *ent.Appointment) (string, error) {
+	return r.Booking.PatientName(ctx, obj)
+}
+
 // Price is the resolver for the price field.
 func (r *appointmentResolver) Price(ctx context.Context, obj *ent.Appointment) (*money.Money, error) {
 	return price(obj.PriceAmount, obj.Currency), nil
@@ -243,6 +248,15 @@ func (r *queryResolver) PractitionerAgendaConnection(ctx context.Context, practi
 		return nil, err
 	}
 	return q.Paginate(ctx, after, bookingPage(first, last), before, last, byStart(entgql.OrderDirectionAsc))
+}
+
+// Appointments is the resolver for the appointments field.
+func (r *queryResolver) Appointments(ctx context.Context, filter *model.AppointmentFilter, orderBy *model.AppointmentOrder, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.AppointmentConnection, error) {
+	q, err := r.Booking.SearchAppointments(ctx, appointmentFilter(filter))
+	if err != nil {
+		return nil, err
+	}
+	return q.Paginate(ctx, after, bookingPage(first, last), before, last, appointmentOrder(orderBy))
 }
 
 // IntakeSubmission is the resolver for the intakeSubmission field.

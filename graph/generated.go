@@ -132,6 +132,7 @@ type ComplexityRoot struct {
 		HoldExpiresAt func(childComplexity int) int
 		ID            func(childComplexity int) int
 		PatientID     func(childComplexity int) int
+		PatientName   func(childComplexity int) int
 		Practitioner  func(childComplexity int) int
 		Price         func(childComplexity int) int
 		PriceAmount   func(childComplexity int) int
@@ -792,6 +793,7 @@ type ComplexityRoot struct {
 	Query struct {
 		APIKeys                      func(childComplexity int, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) int
 		Appointment                  func(childComplexity int, id gid.ID, manageToken *string) int
+		Appointments                 func(childComplexity int, filter *model.AppointmentFilter, orderBy *model.AppointmentOrder, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) int
 		AuditLog                     func(childComplexity int, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], actorID *gid.ID, targetID *string, action *string) int
 		AvailableSlots               func(childComplexity int, serviceID gid.ID, practitionerID *gid.ID, from time.Time, to time.Time, timeZone string) int
 		CalendarSyncStatus           func(childComplexity int) int
@@ -1096,6 +1098,8 @@ type ApiKeyResolver interface {
 	CreatedBy(ctx context.Context, obj *ent.APIKey) (*ent.User, error)
 }
 type AppointmentResolver interface {
+	PatientName(ctx context.Context, obj *ent.Appointment) (string, error)
+
 	Price(ctx context.Context, obj *ent.Appointment) (*money.Money, error)
 
 	History(ctx context.Context, obj *ent.Appointment) ([]*ent.AppointmentStateChange, error)
@@ -1272,6 +1276,7 @@ type QueryResolver interface {
 	MyAppointmentsConnection(ctx context.Context, upcoming bool, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.AppointmentConnection, error)
 	PractitionerAgenda(ctx context.Context, practitionerID gid.ID, from time.Time, to time.Time) ([]*ent.Appointment, error)
 	PractitionerAgendaConnection(ctx context.Context, practitionerID gid.ID, from time.Time, to time.Time, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.AppointmentConnection, error)
+	Appointments(ctx context.Context, filter *model.AppointmentFilter, orderBy *model.AppointmentOrder, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.AppointmentConnection, error)
 	IntakeSubmission(ctx context.Context, appointmentID gid.ID, manageToken *string) (*ent.IntakeSubmission, error)
 	IntakeForm(ctx context.Context, key string, version *int) (*ent.IntakeForm, error)
 	Products(ctx context.Context, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], filter *model.ProductFilter, sort *model.ProductSort, reverse *bool) (*catalog.ProductPage, error)
@@ -1573,6 +1578,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.PatientID(childComplexity), true
+	case "Appointment.patientName":
+		if e.ComplexityRoot.Appointment.PatientName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.PatientName(childComplexity), true
 	case "Appointment.practitioner":
 		if e.ComplexityRoot.Appointment.Practitioner == nil {
 			break
@@ -4730,6 +4741,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Appointment(childComplexity, args["id"].(gid.ID), args["manageToken"].(*string)), true
+	case "Query.appointments":
+		if e.ComplexityRoot.Query.Appointments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_appointments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Appointments(childComplexity, args["filter"].(*model.AppointmentFilter), args["orderBy"].(*model.AppointmentOrder), args["first"].(*int), args["after"].(*entgql.Cursor[gid.ID]), args["last"].(*int), args["before"].(*entgql.Cursor[gid.ID])), true
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
 			break
@@ -6085,6 +6107,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AddressInput", ec.unmarshalInputAddressInput),
 			graphql.NewInputUnmarshaler("AdjustStockInput", ec.unmarshalInputAdjustStockInput),
 			graphql.NewInputUnmarshaler("ApplyDiscountCodeInput", ec.unmarshalInputApplyDiscountCodeInput),
+			graphql.NewInputUnmarshaler("AppointmentFilter", ec.unmarshalInputAppointmentFilter),
+			graphql.NewInputUnmarshaler("AppointmentOrder", ec.unmarshalInputAppointmentOrder),
 			graphql.NewInputUnmarshaler("ArchiveShippingMethodInput", ec.unmarshalInputArchiveShippingMethodInput),
 			graphql.NewInputUnmarshaler("BookAppointmentInput", ec.unmarshalInputBookAppointmentInput),
 			graphql.NewInputUnmarshaler("CancelAppointmentInput", ec.unmarshalInputCancelAppointmentInput),
@@ -6394,6 +6418,8 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_patientId(ctx, field)
 	case "guestName":
 		return ec.fieldContext_Appointment_guestName(ctx, field)
+	case "patientName":
+		return ec.fieldContext_Appointment_patientName(ctx, field)
 	case "guestEmail":
 		return ec.fieldContext_Appointment_guestEmail(ctx, field)
 	case "guestPhone":
@@ -9464,6 +9490,60 @@ func (ec *executionContext) field_Query_appointment_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_appointments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.AppointmentFilter, error) {
+			return ec.unmarshalOAppointmentFilter2ᚖfrontdeskᚋgraphᚋmodelᚐAppointmentFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.AppointmentOrder, error) {
+			return ec.unmarshalOAppointmentOrder2ᚖfrontdeskᚋgraphᚋmodelᚐAppointmentOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[gid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[gid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11445,6 +11525,29 @@ func (ec *executionContext) _Appointment_guestName(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_Appointment_guestName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Appointment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Appointment_patientName(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_patientName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Appointment().PatientName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_patientName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Appointment", field, true, true, "String")
 }
 
 func (ec *executionContext) _Appointment_guestEmail(ctx context.Context, field graphql.CollectedField, obj *ent.Appointment) (ret graphql.Marshaler) {
@@ -24961,6 +25064,50 @@ func (ec *executionContext) fieldContext_Query_practitionerAgendaConnection(ctx 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_appointments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_appointments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Appointments(ctx, fc.Args["filter"].(*model.AppointmentFilter), fc.Args["orderBy"].(*model.AppointmentOrder), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[gid.ID]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[gid.ID]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AppointmentConnection) graphql.Marshaler {
+			return ec.marshalNAppointmentConnection2ᚖfrontdeskᚋentᚐAppointmentConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_appointments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_appointments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_intakeSubmission(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -31574,6 +31721,164 @@ func UnmarshalApplyDiscountCodeInput(ctx context.Context, raw any) (model.ApplyD
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAppointmentFilter(ctx context.Context, obj any) (model.AppointmentFilter, error) {
+	var it model.AppointmentFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"states", "practitionerIds", "serviceIds", "startFrom", "startTo", "patientId", "patient", "intakeStatus", "createdFrom", "createdTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "states":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("states"))
+			data, err := ec.unmarshalOAppointmentState2ᚕfrontdeskᚋentᚋappointmentᚐStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.States = data
+		case "practitionerIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("practitionerIds"))
+			data, err := ec.unmarshalOID2ᚕfrontdeskᚋgidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PractitionerIds = data
+		case "serviceIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceIds"))
+			data, err := ec.unmarshalOID2ᚕfrontdeskᚋgidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceIds = data
+		case "startFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startFrom"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartFrom = data
+		case "startTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startTo"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartTo = data
+		case "patientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patientId"))
+			data, err := ec.unmarshalOID2ᚖfrontdeskᚋgidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatientID = data
+		case "patient":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patient"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Patient = data
+		case "intakeStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("intakeStatus"))
+			data, err := ec.unmarshalOIntakeStatus2ᚖfrontdeskᚋgraphᚋmodelᚐIntakeStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IntakeStatus = data
+		case "createdFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdFrom"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedFrom = data
+		case "createdTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdTo"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedTo = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAppointmentFilter unmarshals raw into the AppointmentFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppointmentFilter(ctx context.Context, raw any) (model.AppointmentFilter, error) {
+	var out model.AppointmentFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppointmentFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAppointmentOrder(ctx context.Context, obj any) (model.AppointmentOrder, error) {
+	var it model.AppointmentOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNAppointmentSortField2frontdeskᚋgraphᚋmodelᚐAppointmentSortField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalOOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAppointmentOrder unmarshals raw into the AppointmentOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppointmentOrder(ctx context.Context, raw any) (model.AppointmentOrder, error) {
+	var out model.AppointmentOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppointmentOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputArchiveShippingMethodInput(ctx context.Context, obj any) (model.ArchiveShippingMethodInput, error) {
 	var it model.ArchiveShippingMethodInput
 	if obj == nil {
@@ -36955,6 +37260,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case *ent.WeeklyHours:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._WeeklyHours(ctx, sel, obj)
 	case *ent.Variant:
 		if obj == nil {
 			return graphql.Null
@@ -36965,11 +37275,31 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._User(ctx, sel, obj)
+	case *ent.TaxRate:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._TaxRate(ctx, sel, obj)
+	case *ent.ShippingMethod:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ShippingMethod(ctx, sel, obj)
+	case *ent.Session:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Session(ctx, sel, obj)
 	case *ent.Service:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._Service(ctx, sel, obj)
+	case *ent.SentMessage:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SentMessage(ctx, sel, obj)
 	case *ent.ProductOption:
 		if obj == nil {
 			return graphql.Null
@@ -36990,16 +37320,51 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Practitioner(ctx, sel, obj)
+	case *ent.OrderLine:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._OrderLine(ctx, sel, obj)
+	case *ent.OrderEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._OrderEvent(ctx, sel, obj)
 	case *ent.Order:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._Order(ctx, sel, obj)
+	case *ent.Job:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Job(ctx, sel, obj)
+	case *ent.IntakeSubmission:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._IntakeSubmission(ctx, sel, obj)
 	case *ent.IntakeForm:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._IntakeForm(ctx, sel, obj)
+	case *ent.EHRMapping:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._EHRMapping(ctx, sel, obj)
+	case *ent.DiscountCode:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._DiscountCode(ctx, sel, obj)
+	case *ent.DateOverride:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._DateOverride(ctx, sel, obj)
 	case *ent.Collection:
 		if obj == nil {
 			return graphql.Null
@@ -37010,6 +37375,31 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Category(ctx, sel, obj)
+	case *ent.CalendarSubscription:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._CalendarSubscription(ctx, sel, obj)
+	case *ent.CalendarLink:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._CalendarLink(ctx, sel, obj)
+	case *ent.AuditEntry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AuditEntry(ctx, sel, obj)
+	case *ent.Appointment:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Appointment(ctx, sel, obj)
+	case *ent.APIKey:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ApiKey(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -37096,7 +37486,7 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
-var apiKeyImplementors = []string{"ApiKey"}
+var apiKeyImplementors = []string{"ApiKey", "Node"}
 
 func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, obj *ent.APIKey) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, apiKeyImplementors)
@@ -37290,7 +37680,7 @@ func (ec *executionContext) _ApiKeyPayload(ctx context.Context, sel ast.Selectio
 	return out
 }
 
-var appointmentImplementors = []string{"Appointment"}
+var appointmentImplementors = []string{"Appointment", "Node"}
 
 func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionSet, obj *ent.Appointment) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentImplementors)
@@ -37343,6 +37733,12 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "patientName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_patientName(ctx, field, obj)
+				})
 		case "guestEmail":
 			out.Values[i] = ec._Appointment_guestEmail(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -37576,7 +37972,7 @@ func (ec *executionContext) _AppointmentStateChange(ctx context.Context, sel ast
 	return out
 }
 
-var auditEntryImplementors = []string{"AuditEntry"}
+var auditEntryImplementors = []string{"AuditEntry", "Node"}
 
 func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEntry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryImplementors)
@@ -37830,7 +38226,7 @@ func (ec *executionContext) _BookAppointmentPayload(ctx context.Context, sel ast
 	return out
 }
 
-var calendarLinkImplementors = []string{"CalendarLink"}
+var calendarLinkImplementors = []string{"CalendarLink", "Node"}
 
 func (ec *executionContext) _CalendarLink(ctx context.Context, sel ast.SelectionSet, obj *ent.CalendarLink) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, calendarLinkImplementors)
@@ -37888,7 +38284,7 @@ func (ec *executionContext) _CalendarLink(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var calendarSubscriptionImplementors = []string{"CalendarSubscription"}
+var calendarSubscriptionImplementors = []string{"CalendarSubscription", "Node"}
 
 func (ec *executionContext) _CalendarSubscription(ctx context.Context, sel ast.SelectionSet, obj *ent.CalendarSubscription) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, calendarSubscriptionImplementors)
@@ -38518,7 +38914,7 @@ func (ec *executionContext) _CreateCartPayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
-var dateOverrideImplementors = []string{"DateOverride"}
+var dateOverrideImplementors = []string{"DateOverride", "Node"}
 
 func (ec *executionContext) _DateOverride(ctx context.Context, sel ast.SelectionSet, obj *ent.DateOverride) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dateOverrideImplementors)
@@ -38652,7 +39048,7 @@ func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.Selectio
 	return out
 }
 
-var discountCodeImplementors = []string{"DiscountCode"}
+var discountCodeImplementors = []string{"DiscountCode", "Node"}
 
 func (ec *executionContext) _DiscountCode(ctx context.Context, sel ast.SelectionSet, obj *ent.DiscountCode) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, discountCodeImplementors)
@@ -38869,7 +39265,7 @@ func (ec *executionContext) _DiscountCodePayload(ctx context.Context, sel ast.Se
 	return out
 }
 
-var eHRMappingImplementors = []string{"EHRMapping"}
+var eHRMappingImplementors = []string{"EHRMapping", "Node"}
 
 func (ec *executionContext) _EHRMapping(ctx context.Context, sel ast.SelectionSet, obj *ent.EHRMapping) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eHRMappingImplementors)
@@ -39220,7 +39616,7 @@ func (ec *executionContext) _IntakeFormPayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
-var intakeSubmissionImplementors = []string{"IntakeSubmission"}
+var intakeSubmissionImplementors = []string{"IntakeSubmission", "Node"}
 
 func (ec *executionContext) _IntakeSubmission(ctx context.Context, sel ast.SelectionSet, obj *ent.IntakeSubmission) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, intakeSubmissionImplementors)
@@ -39317,7 +39713,7 @@ func (ec *executionContext) _Inventory(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var jobImplementors = []string{"Job"}
+var jobImplementors = []string{"Job", "Node"}
 
 func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj *ent.Job) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, jobImplementors)
@@ -40645,7 +41041,7 @@ func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var orderEventImplementors = []string{"OrderEvent"}
+var orderEventImplementors = []string{"OrderEvent", "Node"}
 
 func (ec *executionContext) _OrderEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.OrderEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderEventImplementors)
@@ -40706,7 +41102,7 @@ func (ec *executionContext) _OrderEvent(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var orderLineImplementors = []string{"OrderLine"}
+var orderLineImplementors = []string{"OrderLine", "Node"}
 
 func (ec *executionContext) _OrderLine(ctx context.Context, sel ast.SelectionSet, obj *ent.OrderLine) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderLineImplementors)
@@ -41917,6 +42313,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_practitionerAgendaConnection(ctx, field)
 				})
+		case "appointments":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_appointments(ctx, field)
+				})
 		case "intakeSubmission":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -42180,7 +42582,7 @@ func (ec *executionContext) _SelectedOption(ctx context.Context, sel ast.Selecti
 	return out
 }
 
-var sentMessageImplementors = []string{"SentMessage"}
+var sentMessageImplementors = []string{"SentMessage", "Node"}
 
 func (ec *executionContext) _SentMessage(ctx context.Context, sel ast.SelectionSet, obj *ent.SentMessage) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, sentMessageImplementors)
@@ -42615,7 +43017,7 @@ func (ec *executionContext) _ServicePayload(ctx context.Context, sel ast.Selecti
 	return out
 }
 
-var sessionImplementors = []string{"Session"}
+var sessionImplementors = []string{"Session", "Node"}
 
 func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, obj *ent.Session) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, sessionImplementors)
@@ -42717,7 +43119,7 @@ func (ec *executionContext) _SetEHRMappingPayload(ctx context.Context, sel ast.S
 	return out
 }
 
-var shippingMethodImplementors = []string{"ShippingMethod"}
+var shippingMethodImplementors = []string{"ShippingMethod", "Node"}
 
 func (ec *executionContext) _ShippingMethod(ctx context.Context, sel ast.SelectionSet, obj *ent.ShippingMethod) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, shippingMethodImplementors)
@@ -43099,7 +43501,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
-var taxRateImplementors = []string{"TaxRate"}
+var taxRateImplementors = []string{"TaxRate", "Node"}
 
 func (ec *executionContext) _TaxRate(ctx context.Context, sel ast.SelectionSet, obj *ent.TaxRate) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, taxRateImplementors)
@@ -43773,7 +44175,7 @@ func (ec *executionContext) _VariantPayload(ctx context.Context, sel ast.Selecti
 	return out
 }
 
-var weeklyHoursImplementors = []string{"WeeklyHours"}
+var weeklyHoursImplementors = []string{"WeeklyHours", "Node"}
 
 func (ec *executionContext) _WeeklyHours(ctx context.Context, sel ast.SelectionSet, obj *ent.WeeklyHours) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, weeklyHoursImplementors)
@@ -44261,6 +44663,16 @@ func (ec *executionContext) marshalNAppointmentPayload2ᚖfrontdeskᚋgraphᚋmo
 		return graphql.Null
 	}
 	return ec._AppointmentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAppointmentSortField2frontdeskᚋgraphᚋmodelᚐAppointmentSortField(ctx context.Context, v any) (model.AppointmentSortField, error) {
+	var res model.AppointmentSortField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppointmentSortField2frontdeskᚋgraphᚋmodelᚐAppointmentSortField(ctx context.Context, sel ast.SelectionSet, v model.AppointmentSortField) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNAppointmentState2frontdeskᚋentᚋappointmentᚐState(ctx context.Context, v any) (appointment.State, error) {
@@ -46403,6 +46815,58 @@ func (ec *executionContext) marshalOAppointmentEdge2ᚖfrontdeskᚋentᚐAppoint
 	return ec._AppointmentEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOAppointmentFilter2ᚖfrontdeskᚋgraphᚋmodelᚐAppointmentFilter(ctx context.Context, v any) (*model.AppointmentFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAppointmentFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOAppointmentOrder2ᚖfrontdeskᚋgraphᚋmodelᚐAppointmentOrder(ctx context.Context, v any) (*model.AppointmentOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAppointmentOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOAppointmentState2ᚕfrontdeskᚋentᚋappointmentᚐStateᚄ(ctx context.Context, v any) ([]appointment.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]appointment.State, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAppointmentState2frontdeskᚋentᚋappointmentᚐState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAppointmentState2ᚕfrontdeskᚋentᚋappointmentᚐStateᚄ(ctx context.Context, sel ast.SelectionSet, v []appointment.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppointmentState2frontdeskᚋentᚋappointmentᚐState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOAppointmentState2ᚖfrontdeskᚋentᚋappointmentᚐState(ctx context.Context, v any) (*appointment.State, error) {
 	if v == nil {
 		return nil, nil
@@ -46702,6 +47166,22 @@ func (ec *executionContext) marshalOIntakeForm2ᚖfrontdeskᚋentᚐIntakeForm(c
 	return ec._IntakeForm(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOIntakeStatus2ᚖfrontdeskᚋgraphᚋmodelᚐIntakeStatus(ctx context.Context, v any) (*model.IntakeStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.IntakeStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOIntakeStatus2ᚖfrontdeskᚋgraphᚋmodelᚐIntakeStatus(ctx context.Context, sel ast.SelectionSet, v *model.IntakeStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOIntakeSubmission2ᚖfrontdeskᚋentᚐIntakeSubmission(ctx context.Context, sel ast.SelectionSet, v *ent.IntakeSubmission) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -46786,6 +47266,16 @@ func (ec *executionContext) marshalOOrder2ᚖfrontdeskᚋentᚐOrder(ctx context
 		return graphql.Null
 	}
 	return ec._Order(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx context.Context, v any) (entgql.OrderDirection, error) {
+	var res entgql.OrderDirection
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx context.Context, sel ast.SelectionSet, v entgql.OrderDirection) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalOOrderEdge2ᚕᚖfrontdeskᚋentᚐOrderEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.OrderEdge) graphql.Marshaler {

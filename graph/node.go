@@ -6,25 +6,112 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"frontdesk/booking"
+	"frontdesk/calendarsync"
 	"frontdesk/commerce"
+	"frontdesk/ehrsync"
 	"frontdesk/ent"
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
+	"frontdesk/notify"
+	"frontdesk/outbox"
 )
 
-// nodeTypes are the GraphQL types that implement Node. An ent entity whose
-// type is not among them is internal and never returned by node/nodes.
-var nodeTypes = func() map[string]bool {
-	out := map[string]bool{}
+// nodeRule decides whether the viewer may see an object fetched by ID,
+// through the owning domain's read rule, so node/nodes cannot show what
+// the domain's own queries would hide (a draft product to the public, an
+// appointment to another practitioner). Rules that need columns read the
+// row again: node(id:) selects only the fields the query asked for.
+type nodeRule func(r *Resolver, ctx context.Context, n ent.Noder) bool
+
+func public(*Resolver, context.Context, ent.Noder) bool { return true }
+
+func catalogRule(r *Resolver, ctx context.Context, n ent.Noder) bool {
+	return r.Catalog == nil || r.Catalog.Visible(ctx, n)
+}
+
+// nodeRules has one rule per GraphQL type that implements Node, by the
+// name of its Go type; an entity whose type has none is internal and
+// never returned by node/nodes.
+var nodeRules = map[string]nodeRule{
+	// Catalog: what the storefront shows; drafts and stock only to staff.
+	"Product": catalogRule, "Variant": catalogRule, "ProductImage": catalogRule,
+	"ProductOption": catalogRule, "Category": catalogRule, "Collection": catalogRule,
+	// Booking's public side: who and what can be booked, and when.
+	"Practitioner": public, "Service": public, "IntakeForm": public, "WeeklyHours": public, "DateOverride": public,
+	"Appointment": func(r *Resolver, ctx context.Context, n ent.Noder) bool {
+		return booking.CanViewAppointment(ctx, r.Client, n.(*ent.Appointment).ID)
+	},
+	"IntakeSubmission": func(r *Resolver, ctx context.Context, n ent.Noder) bool {
+		return booking.CanViewIntakeSubmission(ctx, r.Client, n.(*ent.IntakeSubmission).ID)
+	},
+	// Identity.
+	"User": func(_ *Resolver, ctx context.Context, n ent.Noder) bool {
+		return identity.CanViewUser(ctx, n.(*ent.User))
+	},
+	"Session": func(r *Resolver, ctx context.Context, n ent.Noder) bool {
+		return identity.CanViewSession(ctx, r.Client, n.(*ent.Session).ID)
+	},
+	"APIKey": func(r *Resolver, ctx context.Context, n ent.Noder) bool {
+		return identity.CanViewAPIKey(ctx, r.Client, n.(*ent.APIKey).ID)
+	},
+	"AuditEntry": func(_ *Resolver, ctx context.Context, _ ent.Noder) bool { return identity.CanViewAuditEntry(ctx) },
+	// Commerce.
+	"Order": func(r *Resolver, ctx context.Context, n ent.Noder) bool {
+		return commerce.CanViewOrder(ctx, r.Client, n.(*ent.Order).ID)
+	},
+	"OrderLine": func(r *Resolver, ctx context.Context, n ent.Noder) bool {
+		return commerce.CanViewOrderLine(ctx, r.Client, n.(*ent.OrderLine).ID)
+	},
+	"OrderEvent": func(r *Resolver, ctx context.Context, n ent.Noder) bool {
+		return commerce.CanViewOrderEvent(ctx, r.Client, n.(*ent.OrderEvent).ID)
+	},
+	"ShippingMethod": pricingRule, "TaxRate": pricingRule, "DiscountCode": pricingRule,
+	// Operations.
+	"Job":                  func(_ *Resolver, ctx context.Context, _ ent.Noder) bool { return outbox.CanView(ctx) },
+	"SentMessage":          func(_ *Resolver, ctx context.Context, _ ent.Noder) bool { return notify.CanView(ctx) },
+	"CalendarLink":         syncRule,
+	"CalendarSubscription": syncRule,
+	"EHRMapping":           func(_ *Resolver, ctx context.Context, _ ent.Noder) bool { return ehrsync.CanView(ctx) },
+}
+
+func pricingRule(_ *Resolver, ctx context.Context, _ ent.Noder) bool {
+	return commerce.CanViewPricingRules(ctx)
+}
+
+func syncRule(_ *Resolver, ctx context.Context, _ ent.Noder) bool { return calendarsync.CanView(ctx) }
+
+// goNames maps the GraphQL names of Node types whose Go type is spelt
+// differently.
+var goNames = map[string]string{"ApiKey": "APIKey"}
+
+// nodeTypeRules checks, when the package loads, that every GraphQL type
+// implementing Node has a rule and every rule a type, so a type cannot
+// become fetchable by ID without one.
+var nodeTypeRules = func() map[string]nodeRule {
+	names := map[string]bool{}
 	for _, d := range parsedSchema.GetPossibleTypes(parsedSchema.Types["Node"]) {
-		out[d.Name] = true
+		name := d.Name
+		if g, ok := goNames[name]; ok {
+			name = g
+		}
+		if nodeRules[name] == nil {
+			panic("graph: Node type " + d.Name + " has no visibility rule in nodeRules")
+		}
+		names[name] = true
 	}
-	return out
+	for name := range nodeRules {
+		if !names[name] {
+			panic("graph: nodeRules has a rule for " + name + ", which does not implement Node")
+		}
+	}
+	return nodeRules
 }()
 
-// public returns n when its type is exposed through the Node interface.
-func public(n ent.Noder) ent.Noder {
+// visible returns n when its type implements Node and its domain lets
+// the viewer see it, and nil otherwise.
+func (r *Resolver) visible(ctx context.Context, n ent.Noder) ent.Noder {
 	if n == nil {
 		return nil
 	}
@@ -32,23 +119,7 @@ func public(n ent.Noder) ent.Noder {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if !nodeTypes[t.Name()] {
-		return nil
-	}
-	return n
-}
-
-// visible applies the domains' read rules to an object fetched by ID, so
-// node/nodes cannot show what the domain's own queries would hide (a
-// draft product to the public, say).
-func (r *Resolver) visible(ctx context.Context, n ent.Noder) ent.Noder {
-	if n == nil || (r.Catalog != nil && !r.Catalog.Visible(ctx, n)) {
-		return nil
-	}
-	if u, ok := n.(*ent.User); ok && !identity.CanViewUser(ctx, u) {
-		return nil
-	}
-	if o, ok := n.(*ent.Order); ok && !commerce.CanView(ctx, o) {
+	if rule := nodeTypeRules[t.Name()]; rule == nil || !rule(r, ctx, n) {
 		return nil
 	}
 	return n
@@ -68,7 +139,7 @@ func (r *Resolver) node(ctx context.Context, id gid.ID) (ent.Noder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n = r.visible(ctx, public(n)); n == nil {
+	if n = r.visible(ctx, n); n == nil {
 		return nil, errNodeNotFound
 	}
 	return n, nil
@@ -84,7 +155,7 @@ func (r *Resolver) nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error)
 	}
 	out := make([]ent.Noder, len(ids))
 	for i := range found {
-		out[i] = r.visible(ctx, public(found[i]))
+		out[i] = r.visible(ctx, found[i])
 		if out[i] == nil && found[i] != nil {
 			graphql.AddError(graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i)), errNodeNotFound)
 		}

@@ -95,6 +95,16 @@ func (v *Viewer) Can(p Permission) bool {
 	return true
 }
 
+// ClinicWide reports whether the viewer's booking permissions
+// (MANAGE_BOOKINGS, VIEW_PATIENT_INTAKE) reach every practitioner's
+// appointments. A PRACTITIONER holds the same permissions as staff, but
+// for the appointments booked with them only: the staff appointment
+// search and node(id:) narrow what such a viewer sees to those. Staff,
+// admins and the system see the whole clinic.
+func (v *Viewer) ClinicWide() bool {
+	return v != nil && (v.System || v.Role != RolePractitioner)
+}
+
 // IsStaff reports whether the viewer is a member of staff (any role but
 // customer) or the system.
 func (v *Viewer) IsStaff() bool {

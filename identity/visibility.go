@@ -8,6 +8,9 @@ import (
 	"strconv"
 
 	"frontdesk/ent"
+	"frontdesk/ent/apikey"
+	"frontdesk/ent/session"
+	"frontdesk/gid"
 )
 
 // CanViewUser reports whether the viewer may see a user at all: their own
@@ -50,3 +53,33 @@ func (p *Permission) UnmarshalGQL(v any) error {
 	*p = Permission(s)
 	return nil
 }
+
+// CanViewSession reports whether the viewer may see the session with this
+// ID by the ID alone: only its own user.
+func CanViewSession(ctx context.Context, client *ent.Client, id gid.ID) bool {
+	v := ViewerFrom(ctx)
+	if v == nil || v.UserID == "" {
+		return false
+	}
+	ok, err := client.Session.Query().Where(session.ID(id), session.UserID(v.UserID)).Exist(ctx)
+	return err == nil && ok
+}
+
+// CanViewAPIKey reports whether the viewer may see the API key with this
+// ID by the ID alone: admins who manage API keys, and the user who
+// created it.
+func CanViewAPIKey(ctx context.Context, client *ent.Client, id gid.ID) bool {
+	v := ViewerFrom(ctx)
+	if v.Can(ManageAPIKeys) {
+		return true
+	}
+	if v == nil || v.UserID == "" {
+		return false
+	}
+	ok, err := client.APIKey.Query().Where(apikey.ID(id), apikey.CreatorID(v.UserID)).Exist(ctx)
+	return err == nil && ok
+}
+
+// CanViewAuditEntry reports whether the viewer may see audit entries:
+// admins with VIEW_AUDIT_LOG, as for auditLog.
+func CanViewAuditEntry(ctx context.Context) bool { return ViewerFrom(ctx).Can(ViewAuditLog) }

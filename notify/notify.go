@@ -329,3 +329,7 @@ func (m IdentityMailer) Send(ctx context.Context, msg identity.Message) error {
 	})
 	return err
 }
+
+// CanView reports whether the viewer may see sent messages by ID
+// (node(id:)): staff with VIEW_SENT_MESSAGES, as for SentMessages.
+func CanView(ctx context.Context) bool { return identity.ViewerFrom(ctx).Can(identity.ViewMessages) }

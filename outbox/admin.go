@@ -146,3 +146,7 @@ func transition(ctx context.Context, client *ent.Client, id gid.ID, from []job.S
 	wake(updated.Kind)
 	return updated, nil
 }
+
+// CanView reports whether the viewer may see jobs by ID (node(id:)):
+// admins with MANAGE_JOBS, as for Get.
+func CanView(ctx context.Context) bool { return identity.ViewerFrom(ctx).Can(identity.ManageJobs) }

@@ -8,6 +8,7 @@ import (
 	"frontdesk/booking/intake"
 	"frontdesk/commerce/address"
 	"frontdesk/ent"
+	"frontdesk/ent/appointment"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/discountcode"
 	"frontdesk/ent/ehrmapping"
@@ -76,6 +77,30 @@ type ApplyDiscountCodeInput struct {
 	CartToken *string `json:"cartToken,omitempty"`
 	// The code, in any case.
 	Code string `json:"code"`
+}
+
+// Conditions on the staff appointment search. Omitted fields do not filter; all given ones must hold.
+type AppointmentFilter struct {
+	// Only appointments in one of these states (at most 10).
+	States []appointment.State `json:"states,omitempty"`
+	// Only appointments with one of these practitioners (at most 100).
+	PractitionerIds []gid.ID `json:"practitionerIds,omitempty"`
+	// Only appointments of one of these services (at most 100).
+	ServiceIds []gid.ID `json:"serviceIds,omitempty"`
+	// Only appointments starting at or after this time.
+	StartFrom *time.Time `json:"startFrom,omitempty"`
+	// Only appointments starting before this time; after startFrom.
+	StartTo *time.Time `json:"startTo,omitempty"`
+	// Only appointments of this patient account.
+	PatientID *gid.ID `json:"patientId,omitempty"`
+	// Only appointments whose patient's name, email or phone contains this text, in any case (2 to 100 characters): a guest's details or those on the patient's account. Spaces in a phone number are ignored.
+	Patient *string `json:"patient,omitempty"`
+	// Only appointments whose intake form is in this status.
+	IntakeStatus *IntakeStatus `json:"intakeStatus,omitempty"`
+	// Only appointments made (held) at or after this time.
+	CreatedFrom *time.Time `json:"createdFrom,omitempty"`
+	// Only appointments made (held) before this time; after createdFrom.
+	CreatedTo *time.Time `json:"createdTo,omitempty"`
 }
 
 // The result of a change to an appointment.
@@ -1393,6 +1418,125 @@ type WeeklyHoursInput struct {
 	StartMinute int `json:"startMinute"`
 	// End, local minutes after midnight, a multiple of 5, at most 1440.
 	EndMinute int `json:"endMinute"`
+}
+
+// What the staff appointment search sorts by.
+type AppointmentSortField string
+
+const (
+	// The start time, then the ID.
+	AppointmentSortFieldStartAt AppointmentSortField = "START_AT"
+	// When the appointment was made (held): its ID, which is time-ordered.
+	AppointmentSortFieldCreatedAt AppointmentSortField = "CREATED_AT"
+)
+
+var AllAppointmentSortField = []AppointmentSortField{
+	AppointmentSortFieldStartAt,
+	AppointmentSortFieldCreatedAt,
+}
+
+func (e AppointmentSortField) IsValid() bool {
+	switch e {
+	case AppointmentSortFieldStartAt, AppointmentSortFieldCreatedAt:
+		return true
+	}
+	return false
+}
+
+func (e AppointmentSortField) String() string {
+	return string(e)
+}
+
+func (e *AppointmentSortField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AppointmentSortField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AppointmentSortField", str)
+	}
+	return nil
+}
+
+func (e AppointmentSortField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AppointmentSortField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AppointmentSortField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether an appointment's intake form has been answered.
+type IntakeStatus string
+
+const (
+	// The service has an intake form and nothing has been submitted for the appointment yet.
+	IntakeStatusUnanswered IntakeStatus = "UNANSWERED"
+	// Answers have been submitted for the appointment.
+	IntakeStatusAnswered IntakeStatus = "ANSWERED"
+	// The service has no intake form and no answers were submitted.
+	IntakeStatusNotNeeded IntakeStatus = "NOT_NEEDED"
+)
+
+var AllIntakeStatus = []IntakeStatus{
+	IntakeStatusUnanswered,
+	IntakeStatusAnswered,
+	IntakeStatusNotNeeded,
+}
+
+func (e IntakeStatus) IsValid() bool {
+	switch e {
+	case IntakeStatusUnanswered, IntakeStatusAnswered, IntakeStatusNotNeeded:
+		return true
+	}
+	return false
+}
+
+func (e IntakeStatus) String() string {
+	return string(e)
+}
+
+func (e *IntakeStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = IntakeStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid IntakeStatus", str)
+	}
+	return nil
+}
+
+func (e IntakeStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *IntakeStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e IntakeStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // How a product listing is ordered.
