@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -185,5 +186,53 @@ func TestScheduledBackupRuns(t *testing.T) {
 	list, err := s.List(context.Background())
 	if err != nil || len(list) != 1 {
 		t.Fatalf("backups after the scheduled run: %v, %v", list, err)
+	}
+}
+
+// failingStore refuses every Put, as an unreachable bucket does.
+type failingStore struct{ Store }
+
+func (failingStore) Put(context.Context, string, io.Reader, int64, string) error {
+	return errors.New("connection refused")
+}
+
+// deleteFails stores but cannot delete, as a bucket with a write-only
+// policy.
+type deleteFails struct{ Store }
+
+func (deleteFails) Delete(context.Context, string) error { return errors.New("access denied") }
+
+// TestStoreFailuresAreReported: a backup that cannot be stored is an
+// error (so the job retries) and leaves no temporary file; a retention
+// delete that fails is reported too, after the new backup is stored.
+func TestStoreFailuresAreReported(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t, database.Options{})
+	local, err := storage.NewLocal(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	s := &Service{DB: db, Store: failingStore{local}, Keep: 1, TempDir: tmp, Now: clock()}
+	if _, _, err := s.Run(ctx); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("run with a failing store: %v", err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+	now := clock()
+	ok := &Service{DB: db, Store: local, Keep: 1, Now: now}
+	for range 2 {
+		if _, _, err := ok.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	onlyDeletesFail := &Service{DB: db, Store: deleteFails{local}, Keep: 1, Now: now}
+	b, _, err := onlyDeletesFail.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "access denied") {
+		t.Fatalf("run whose retention fails: %v", err)
+	}
+	if list, _ := ok.List(ctx); len(list) != 2 || list[0].Name != b.Name {
+		t.Fatalf("the new backup must be stored even when retention fails: %v", list)
 	}
 }
