@@ -89,4 +89,6 @@ bench:
 	$(BENCH_EXTERNAL) $(BENCH) -bench CatalogHTTP -benchtime 4000x ./app/
 	$(BENCH_EMBEDDED) $(BENCH) -bench BackupRestore -benchtime 1x ./backup/
 	$(BENCH_EXTERNAL) $(BENCH) -bench BackupRestore -benchtime 1x ./backup/
+	$(BENCH_EMBEDDED) $(BENCH) -bench RateLimitMiddleware -benchtime 100000x ./server/
+	$(BENCH_EXTERNAL) $(BENCH) -bench RateLimitMiddleware -benchtime 20000x ./server/
 	@echo "== load after benchmarks:" && uptime

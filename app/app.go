@@ -48,6 +48,8 @@ type Options struct {
 	Extensions []graphql.HandlerExtension
 	// Driver wraps the database driver (query counting).
 	Driver func(dialect.Driver) dialect.Driver
+	// Now is the rate limiter's clock (nil: time.Now).
+	Now func() time.Time
 }
 
 // App is one running Frontdesk process.
@@ -207,6 +209,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Extensions: append([]graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}, graph.BookingLoaders{Booking: a.Booking}}, opts.Extensions...),
 		Routes:     a.routes,
 		Identity:   a.Identity,
+		Now:        opts.Now,
 	})
 	return a, nil
 }

@@ -56,13 +56,19 @@ func (s *syncBuffer) String() string {
 // test environment selects (SQLite, or MySQL and Redis).
 func start(t *testing.T, tweak func(*config.Config), exts ...graphql.HandlerExtension) *running {
 	t.Helper()
+	return startWith(t, tweak, app.Options{Extensions: exts})
+}
+
+// startWith is start with every app option (a test clock, a driver).
+func startWith(t *testing.T, tweak func(*config.Config), opts app.Options) *running {
+	t.Helper()
 	cfg := testenv.Config(t)
 	if tweak != nil {
 		tweak(cfg)
 	}
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.NewLogger(logs, "debug"), app.Options{Extensions: exts})
+	a, err := app.New(ctx, cfg, app.NewLogger(logs, "debug"), opts)
 	if err != nil {
 		cancel()
 		t.Fatalf("app.New: %v", err)

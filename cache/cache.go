@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -286,13 +287,19 @@ func (m *Memory) Incr(_ context.Context, key string, ttl time.Duration) (int64, 
 	it, ok := m.live(key)
 	var n int64
 	if ok {
-		_, _ = fmt.Sscan(string(it.value), &n)
+		// A value Set by hand that is not a number counts from zero.
+		n, _ = strconv.ParseInt(string(it.value), 10, 64)
 	} else if ttl > 0 {
 		it.expires = m.now().Add(ttl)
 	}
 	n++
-	it.value = []byte(fmt.Sprint(n))
+	it.value = strconv.AppendInt(it.value[:0:0], n, 10)
 	m.items[key] = it
+	if !ok {
+		// Rate-limit counters are made by Incr alone, one per caller and
+		// window; without this sweep they would pile up.
+		m.sweepLocked()
+	}
 	var left time.Duration
 	if !it.expires.IsZero() {
 		left = it.expires.Sub(m.now())

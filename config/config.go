@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"frontdesk/cache"
+	"frontdesk/ratelimit"
 )
 
 // Environment is development or production.
@@ -142,6 +143,12 @@ type Config struct {
 	// for the order number, and how long unpaid orders hold stock.
 	OrderURL         string
 	OrderReservation time.Duration
+	// Request budgets on /graphql by kind of caller (see
+	// docs/api-conventions.md, "Rate limits"); the zero Budget is off.
+	RateLimitAnonymous ratelimit.Budget
+	RateLimitUser      ratelimit.Budget
+	RateLimitStaff     ratelimit.Budget
+	RateLimitAPIKey    ratelimit.Budget
 }
 
 // Var documents one environment variable.
@@ -512,6 +519,10 @@ var vars = []Var{
 		return nil
 	}},
 	{"FRONTDESK_WS_AUTH_RECHECK", "15s", "How often an open WebSocket re-checks its credentials; a revoked session or deactivated user is disconnected within this time.", durationVar(func(c *Config) *time.Duration { return &c.WSAuthRecheck })},
+	{"FRONTDESK_RATE_LIMIT_ANONYMOUS", "300/1m", "Requests to `/graphql` (and operations started over a WebSocket) allowed per client IP (IPv6: per /64) for callers who are not signed in, as `N/period` (`300/1m`, `20/10s`, `5000/1h`) or `off`. Shared by all replicas through Redis. Behind a load balancer, list it in FRONTDESK_TRUSTED_PROXIES, or every client shares its address.", budgetVar(func(c *Config) *ratelimit.Budget { return &c.RateLimitAnonymous })},
+	{"FRONTDESK_RATE_LIMIT_USER", "600/1m", "Requests allowed per signed-in customer (session cookie or bearer token), as `N/period` or `off`.", budgetVar(func(c *Config) *ratelimit.Budget { return &c.RateLimitUser })},
+	{"FRONTDESK_RATE_LIMIT_STAFF", "3000/1m", "Requests allowed per signed-in member of staff (staff, practitioner, admin), as `N/period` or `off`.", budgetVar(func(c *Config) *ratelimit.Budget { return &c.RateLimitStaff })},
+	{"FRONTDESK_RATE_LIMIT_API_KEY", "1200/1m", "Requests allowed per partner API key, as `N/period` or `off`.", budgetVar(func(c *Config) *ratelimit.Budget { return &c.RateLimitAPIKey })},
 }
 
 // Error lists every invalid variable found, so an operator fixes them all
@@ -633,6 +644,17 @@ func durationVar(field func(*Config) *time.Duration) func(*Config, string) error
 			return errors.New("expected a positive duration such as 500ms, 10s or 2m")
 		}
 		*field(c) = d
+		return nil
+	}
+}
+
+func budgetVar(field func(*Config) *ratelimit.Budget) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := ratelimit.ParseBudget(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = b
 		return nil
 	}
 }

@@ -27,6 +27,12 @@ func TestDefaults(t *testing.T) {
 	if c.OperationTimeout != 10*time.Second || c.MaxPageSize != 100 {
 		t.Fatalf("limits: %+v", c)
 	}
+	if c.RateLimitAnonymous.String() != "300/1m0s" || c.RateLimitAPIKey.String() != "1200/1m0s" {
+		t.Fatalf("rate limits: %v %v", c.RateLimitAnonymous, c.RateLimitAPIKey)
+	}
+	if c, err := Load(env(map[string]string{"FRONTDESK_RATE_LIMIT_STAFF": "off"})); err != nil || !c.RateLimitStaff.Off() {
+		t.Fatalf("FRONTDESK_RATE_LIMIT_STAFF=off: %v %v", err, c)
+	}
 }
 
 func TestProductionSwitchesOffDeveloperFeatures(t *testing.T) {
@@ -65,6 +71,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"FRONTDESK_ORDER_URL", "/orders/%s", "absolute"},
 		{"FRONTDESK_ORDER_URL", "https://shop.example.com/%s/%s", "one %s"},
 		{"FRONTDESK_ORDER_RESERVATION", "0s", "positive duration"},
+		{"FRONTDESK_RATE_LIMIT_USER", "lots", "N/period"},
+		{"FRONTDESK_RATE_LIMIT_ANONYMOUS", "10/100ms", "whole seconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

@@ -18,6 +18,11 @@ type metrics struct {
 	requests   *prometheus.HistogramVec
 	operations *prometheus.HistogramVec
 	websockets prometheus.GaugeFunc
+	// rateLimited counts requests refused for their budget, by class of
+	// caller; rateLimitErrors counts requests let through because the
+	// cache holding the budgets did not answer.
+	rateLimited     *prometheus.CounterVec
+	rateLimitErrors prometheus.Counter
 }
 
 func newMetrics(openWebSockets func() int, db *sql.DB) *metrics {
@@ -36,7 +41,15 @@ func newMetrics(openWebSockets func() int, db *sql.DB) *metrics {
 		Name: "frontdesk_websocket_connections",
 		Help: "Open GraphQL WebSocket connections.",
 	}, func() float64 { return float64(openWebSockets()) })
-	m.registry.MustRegister(m.requests, m.operations, m.websockets,
+	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "frontdesk_rate_limited_total",
+		Help: "Requests and WebSocket operations refused with RATE_LIMITED, by class of caller.",
+	}, []string{"class"})
+	m.rateLimitErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "frontdesk_rate_limit_errors_total",
+		Help: "Requests let through unchecked because the rate-limit store did not answer.",
+	})
+	m.registry.MustRegister(m.requests, m.operations, m.websockets, m.rateLimited, m.rateLimitErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(db, "frontdesk"))

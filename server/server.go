@@ -52,12 +52,16 @@ type Deps struct {
 	// cookie with CSRF header, or WebSocket connection_init); nil leaves
 	// every request anonymous.
 	Identity *identity.Service
+	// Now is the rate limiter's clock (nil: time.Now); tests advance it
+	// to reach the next window.
+	Now func() time.Time
 }
 
 // Server is Frontdesk's HTTP server.
 type Server struct {
 	deps     Deps
 	ws       *gorillaWebsocket
+	limits   *rateLimits
 	handler  http.Handler
 	metrics  *metrics
 	draining atomic.Bool
@@ -108,9 +112,13 @@ func New(deps Deps) *Server {
 	if deps.Identity != nil {
 		wsInit = websocketInit(deps.Identity, cfg.WSAuthRecheck, deps.Log)
 	}
-	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics, deps.Extensions)
+	// Rate limits count /graphql only, after authentication (Identity
+	// wraps the mux), so each request is charged to its caller.
+	s.limits = newRateLimits(cfg, deps.Cache, deps.Now, deps.Log, s.metrics)
+	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics,
+		append([]graphql.HandlerExtension{s.limits}, deps.Extensions...))
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(gql)))
+	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(gql))))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())

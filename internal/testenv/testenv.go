@@ -27,6 +27,7 @@ import (
 	"frontdesk/cache"
 	"frontdesk/config"
 	"frontdesk/database"
+	"frontdesk/ratelimit"
 )
 
 // External reports whether tests run against MySQL rather than SQLite.
@@ -48,6 +49,11 @@ func Config(t testing.TB) *config.Config {
 	// A worker would make the scheduled backup as soon as it starts (the
 	// period is caught up); tests of backups switch it back on.
 	cfg.BackupSchedule = ""
+	// Tests send many requests from one loopback address; the request
+	// budgets are switched off unless a test sets them (the rate limit
+	// tests in app/ do).
+	cfg.RateLimitAnonymous, cfg.RateLimitUser = ratelimit.Budget{}, ratelimit.Budget{}
+	cfg.RateLimitStaff, cfg.RateLimitAPIKey = ratelimit.Budget{}, ratelimit.Budget{}
 	return cfg
 }
 
