@@ -198,6 +198,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	// A patient's changed profile is queued for the EHR in its transaction.
 	a.Identity.OnProfileChange(a.EHR)
+	a.registerRetention()
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
@@ -379,4 +380,15 @@ func (a *App) Close() error {
 		errs = append(errs, a.DB.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// registerRetention declares the nightly tasks that delete rows with no
+// use once they end, in batches (docs/operations.md, "Data retention").
+// They run after outbox.prune (03:17), a few minutes apart.
+func (a *App) registerRetention() {
+	cfg := a.Config
+	outbox.RegisterRetention(a.Jobs, "identity.prune_sessions", "23 3 * * *", cfg.SessionRetention, a.Identity.SweepSessions)
+	outbox.RegisterRetention(a.Jobs, "identity.prune_tokens", "27 3 * * *", cfg.TokenRetention, a.Identity.SweepTokens)
+	outbox.RegisterRetention(a.Jobs, "payments.prune_webhook_events", "31 3 * * *", cfg.WebhookEventRetention, a.Webhooks.SweepWebhookEvents)
+	outbox.RegisterRetention(a.Jobs, "commerce.prune_carts", "35 3 * * *", cfg.CartRetention, a.Commerce.SweepCarts)
 }

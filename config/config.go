@@ -97,6 +97,13 @@ type Config struct {
 	SMSStatusCallback  string
 	SMSMaxSegments     int
 
+	// Retention of rows with no use once they end (see docs/operations.md,
+	// "Data retention").
+	SessionRetention      time.Duration
+	TokenRetention        time.Duration
+	WebhookEventRetention time.Duration
+	CartRetention         time.Duration
+
 	// Calendar sync through Microsoft Graph and the EHR (see
 	// docs/integrations.md).
 	MSGraphTenantID        string
@@ -299,6 +306,17 @@ var vars = []Var{
 	}},
 	{"FRONTDESK_WORKER_POLL_INTERVAL", "1s", "How often a worker looks for due jobs it was not told about (jobs enqueued on other replicas, delayed jobs, expired leases).", durationVar(func(c *Config) *time.Duration { return &c.WorkerPollInterval })},
 	{"FRONTDESK_JOB_RETENTION", "168h", "How long succeeded and cancelled jobs are kept before the nightly prune deletes them. Dead jobs are kept until handled.", durationVar(func(c *Config) *time.Duration { return &c.JobRetention })},
+	{"FRONTDESK_SESSION_RETENTION", "720h", "How long a session is kept after it ended (expired, idle past FRONTDESK_SESSION_IDLE_TIMEOUT, or signed out) before a nightly task deletes it.", durationVar(func(c *Config) *time.Duration { return &c.SessionRetention })},
+	{"FRONTDESK_TOKEN_RETENTION", "720h", "How long an emailed-link token (email verification, password reset) is kept after it was used or expired before a nightly task deletes it.", durationVar(func(c *Config) *time.Duration { return &c.TokenRetention })},
+	{"FRONTDESK_WEBHOOK_EVENT_RETENTION", "1080h", "How long the record of a processed payment webhook event is kept to recognise redeliveries, at least 720h: Stripe retries for up to 3 days and can resend an event for 30 days.", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 720*time.Hour {
+			return errors.New("expected a duration of at least 720h (30 days), such as 1080h")
+		}
+		c.WebhookEventRetention = d
+		return nil
+	}},
+	{"FRONTDESK_CART_RETENTION", "720h", "How long a guest cart that was never ordered is kept after its last change before a nightly task deletes it. Signed-in customers' carts and ordered carts are kept.", durationVar(func(c *Config) *time.Duration { return &c.CartRetention })},
 	{"FRONTDESK_SMTP_URL", "", "Empty: mail is written to the log and the sent-messages list only (development). `smtp://user:password@host:587` sends with STARTTLS (required), `smtps://user:password@host:465` with implicit TLS; credentials use AUTH PLAIN. `smtp+insecure://host:25` sends without TLS and is meant for a relay on localhost.", func(c *Config, v string) error {
 		if v == "" {
 			return nil

@@ -73,6 +73,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"FRONTDESK_ORDER_RESERVATION", "0s", "positive duration"},
 		{"FRONTDESK_RATE_LIMIT_USER", "lots", "N/period"},
 		{"FRONTDESK_RATE_LIMIT_ANONYMOUS", "10/100ms", "whole seconds"},
+		{"FRONTDESK_WEBHOOK_EVENT_RETENTION", "72h", "at least 720h"},
+		{"FRONTDESK_SESSION_RETENTION", "0s", "positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"frontdesk/ent"
 	"frontdesk/ent/webhookevent"
@@ -96,4 +97,32 @@ func (w *Webhooks) Process(ctx context.Context, provider string, ev Event) (dupl
 	}
 	w.log.InfoContext(ctx, "payment event processed", "provider", provider, "event", ev.ID, "type", string(ev.Type), "intent", ev.IntentID)
 	return false, nil
+}
+
+// MinWebhookEventRetention is the shortest time a processed event is
+// remembered. Stripe retries an undelivered event for up to three days and
+// keeps every event for 30 days, in which it can be resent from the
+// Dashboard or the CLI; an event forgotten sooner could be applied twice.
+const MinWebhookEventRetention = 30 * 24 * time.Hour
+
+// SweepWebhookEvents deletes at most limit processed-event records made
+// before the given time (never less than MinWebhookEventRetention ago):
+// the provider no longer redelivers those events, so the record has done
+// its job of deduplicating them. It is an outbox.Sweep.
+func (w *Webhooks) SweepWebhookEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if floor := time.Now().Add(-MinWebhookEventRetention); before.After(floor) {
+		before = floor
+	}
+	ids, err := w.client.WebhookEvent.Query().Where(webhookevent.CreatedAtLT(before.UTC())).Limit(limit).IDs(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("find old webhook events: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n, err := w.client.WebhookEvent.Delete().Where(webhookevent.IDIn(ids...)).Exec(ctx)
+	if err != nil {
+		return n, fmt.Errorf("delete old webhook events: %w", err)
+	}
+	return n, nil
 }

@@ -298,9 +298,9 @@ var (
 				Columns: []*schema.Column{CartsColumns[3]},
 			},
 			{
-				Name:    "cart_user_id_order_id",
+				Name:    "cart_user_id_order_id_updated_at",
 				Unique:  false,
-				Columns: []*schema.Column{CartsColumns[4], CartsColumns[11]},
+				Columns: []*schema.Column{CartsColumns[4], CartsColumns[11], CartsColumns[2]},
 			},
 		},
 	}
@@ -820,6 +820,16 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{OneTimeTokensColumns[4]},
 			},
+			{
+				Name:    "onetimetoken_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{OneTimeTokensColumns[6]},
+			},
+			{
+				Name:    "onetimetoken_used_at",
+				Unique:  false,
+				Columns: []*schema.Column{OneTimeTokensColumns[7]},
+			},
 		},
 	}
 	// OrdersColumns holds the columns for the "orders" table.
@@ -1301,6 +1311,21 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[9], SessionsColumns[8]},
 			},
+			{
+				Name:    "session_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[4]},
+			},
+			{
+				Name:    "session_revoked_at",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[8]},
+			},
+			{
+				Name:    "session_last_used_at",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[5]},
+			},
 		},
 	}
 	// ShippingMethodsColumns holds the columns for the "shipping_methods" table.
@@ -1498,6 +1523,11 @@ var (
 				Name:    "webhookevent_provider_event_id",
 				Unique:  true,
 				Columns: []*schema.Column{WebhookEventsColumns[3], WebhookEventsColumns[4]},
+			},
+			{
+				Name:    "webhookevent_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEventsColumns[1]},
 			},
 		},
 	}

@@ -53,7 +53,9 @@ func (Cart) Edges() []ent.Edge {
 
 // Indexes of the Cart.
 func (Cart) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("token_hash").Unique(), index.Fields("user_id", "order_id")}
+	// (user_id, order_id, updated_at) finds a customer's open cart and, for
+	// the retention sweep, guest carts never ordered and left unchanged.
+	return []ent.Index{index.Fields("token_hash").Unique(), index.Fields("user_id", "order_id", "updated_at")}
 }
 
 // CartLine is a quantity of one variant in a cart, with the unit price the

@@ -43,5 +43,10 @@ func (OneTimeToken) Edges() []ent.Edge {
 
 // Indexes of the OneTimeToken.
 func (OneTimeToken) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("token_hash").Unique()}
+	return []ent.Index{
+		index.Fields("token_hash").Unique(),
+		// For the retention sweep (identity.SweepTokens).
+		index.Fields("expires_at"),
+		index.Fields("used_at"),
+	}
 }

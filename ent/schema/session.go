@@ -48,5 +48,9 @@ func (Session) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("token_hash").Unique(),
 		index.Fields("user_id", "revoked_at"),
+		// For the retention sweep (identity.SweepSessions).
+		index.Fields("expires_at"),
+		index.Fields("revoked_at"),
+		index.Fields("last_used_at"),
 	}
 }

@@ -28,5 +28,9 @@ func (WebhookEvent) Fields() []ent.Field {
 
 // Indexes of the WebhookEvent.
 func (WebhookEvent) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("provider", "event_id").Unique()}
+	return []ent.Index{
+		index.Fields("provider", "event_id").Unique(),
+		// For the retention sweep (payments.SweepWebhookEvents).
+		index.Fields("created_at"),
+	}
 }

@@ -1,0 +1,73 @@
+package app_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"frontdesk/ent/job"
+	"frontdesk/identity"
+	"frontdesk/outbox"
+)
+
+// TestRetentionTasks: the app declares the nightly retention tasks, and
+// their jobs, run by the real worker, delete what outlived its retention
+// and keep the rest.
+func TestRetentionTasks(t *testing.T) {
+	s := start(t, nil)
+	ctx := context.Background()
+	c := s.app.DB.Client
+	kinds := []string{"identity.prune_sessions", "identity.prune_tokens", "payments.prune_webhook_events", "commerce.prune_carts"}
+	var declared []string
+	for _, task := range s.app.Jobs.Tasks() {
+		declared = append(declared, task.Name)
+	}
+	for _, k := range kinds {
+		if !slices.Contains(declared, k) {
+			t.Fatalf("task %s not declared; have %v", k, declared)
+		}
+	}
+	in, err := s.app.Identity.Register(identity.WithClient(ctx, identity.Client{IP: "10.0.0.1", UserAgent: "live"}),
+		identity.RegisterInput{Email: "pat@example.com", Password: "a long passphrase", Name: "Pat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().UTC().Add(-60 * 24 * time.Hour)
+	c.Session.Create().SetUserID(in.User.ID).SetTokenHash("0000000000000000000000000000000000000000000000000000000000000001").
+		SetUserAgent("old").SetExpiresAt(old).SetLastUsedAt(old).ExecX(ctx)
+	c.OneTimeToken.Create().SetUserID(in.User.ID).SetPurpose("RESET_PASSWORD").SetEmail("old").
+		SetTokenHash("0000000000000000000000000000000000000000000000000000000000000002").SetExpiresAt(old).ExecX(ctx)
+	c.WebhookEvent.Create().SetProvider("stripe").SetEventID("evt_old").SetType("x").SetCreatedAt(old).ExecX(ctx)
+	c.WebhookEvent.Create().SetProvider("stripe").SetEventID("evt_new").SetType("x").ExecX(ctx)
+	c.Cart.Create().SetCurrency("AUD").SetTokenHash("old").SetEmail("old").SetCreatedAt(old).SetUpdatedAt(old).ExecX(ctx)
+	c.Cart.Create().SetCurrency("AUD").SetTokenHash("new").SetEmail("new").ExecX(ctx)
+
+	for _, k := range kinds {
+		if _, err := outbox.EnqueueDirect(ctx, c, outbox.Job{Kind: k, Payload: map[string]any{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for c.Job.Query().Where(job.KindIn(kinds...), job.StateNEQ(job.StateSUCCEEDED)).CountX(ctx) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("retention jobs not done: %v", c.Job.Query().Where(job.KindIn(kinds...)).AllX(ctx))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var sessions, carts, events []string
+	for _, x := range c.Session.Query().AllX(ctx) {
+		sessions = append(sessions, x.UserAgent)
+	}
+	for _, x := range c.Cart.Query().AllX(ctx) {
+		carts = append(carts, x.Email)
+	}
+	for _, x := range c.WebhookEvent.Query().AllX(ctx) {
+		events = append(events, x.EventID)
+	}
+	tokens := c.OneTimeToken.Query().AllX(ctx)
+	if !slices.Equal(sessions, []string{"live"}) || !slices.Equal(carts, []string{"new"}) || !slices.Equal(events, []string{"evt_new"}) ||
+		len(tokens) != 1 || tokens[0].Email != "pat@example.com" {
+		t.Fatalf("left: sessions %q, carts %q, webhook events %q, %d tokens", sessions, carts, events, len(tokens))
+	}
+}
