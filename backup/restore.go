@@ -35,42 +35,48 @@ type RestoreOptions struct {
 // version, and every table's row count and SHA-256. It returns the
 // manifest; every failure wraps ErrCorrupt or ErrVersion.
 func Verify(r io.ReaderAt, size int64) (*Manifest, error) {
+	m, _, err := verify(r, size)
+	return m, err
+}
+
+// verify is Verify that also returns the archive's entries by name.
+func verify(r io.ReaderAt, size int64) (*Manifest, map[string]*zip.File, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	files := map[string]*zip.File{}
 	for _, f := range zr.File {
 		if files[f.Name] != nil {
-			return nil, fmt.Errorf("%w: entry %s appears twice", ErrCorrupt, f.Name)
+			return nil, nil, fmt.Errorf("%w: entry %s appears twice", ErrCorrupt, f.Name)
 		}
 		files[f.Name] = f
 	}
 	mf := files[manifestEntry]
 	if mf == nil {
-		return nil, fmt.Errorf("%w: no %s", ErrCorrupt, manifestEntry)
+		return nil, nil, fmt.Errorf("%w: no %s", ErrCorrupt, manifestEntry)
 	}
 	m, err := readManifest(mf)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(files) != len(m.Tables)+1 {
-		return nil, fmt.Errorf("%w: %d entries for %d tables", ErrCorrupt, len(files), len(m.Tables))
+		return nil, nil, fmt.Errorf("%w: %d entries for %d tables", ErrCorrupt, len(files), len(m.Tables))
 	}
 	for _, t := range m.Tables {
 		f := files[tableEntry(t.Name)]
 		if f == nil {
-			return nil, fmt.Errorf("%w: no entry for table %s", ErrCorrupt, t.Name)
+			return nil, nil, fmt.Errorf("%w: no entry for table %s", ErrCorrupt, t.Name)
 		}
 		rows, sum, err := digest(f)
 		if err != nil {
-			return nil, fmt.Errorf("%w: table %s: %v", ErrCorrupt, t.Name, err)
+			return nil, nil, fmt.Errorf("%w: table %s: %v", ErrCorrupt, t.Name, err)
 		}
 		if rows != t.Rows || sum != t.SHA256 {
-			return nil, fmt.Errorf("%w: table %s has %d rows with SHA-256 %s, the manifest says %d rows with %s", ErrCorrupt, t.Name, rows, sum, t.Rows, t.SHA256)
+			return nil, nil, fmt.Errorf("%w: table %s has %d rows with SHA-256 %s, the manifest says %d rows with %s", ErrCorrupt, t.Name, rows, sum, t.Rows, t.SHA256)
 		}
 	}
-	return m, nil
+	return m, files, nil
 }
 
 func readManifest(f *zip.File) (*Manifest, error) {
@@ -179,20 +185,12 @@ func compatible(m *Manifest) error {
 // before the commit. On any failure the transaction rolls back and db is
 // unchanged.
 func Restore(ctx context.Context, db *database.DB, r io.ReaderAt, size int64, opts RestoreOptions) (*Manifest, error) {
-	m, err := Verify(r, size)
+	m, files, err := verify(r, size)
 	if err != nil {
 		return nil, err
 	}
 	if err := compatible(m); err != nil {
 		return nil, err
-	}
-	zr, err := zip.NewReader(r, size)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	files := map[string]*zip.File{}
-	for _, f := range zr.File {
-		files[f.Name] = f
 	}
 	if err := load(ctx, db, m, files, opts); err != nil {
 		return nil, err
@@ -239,7 +237,7 @@ func load(ctx context.Context, db *database.DB, m *Manifest, files map[string]*z
 	}
 	var full []string
 	for _, t := range tables() {
-		n, err := strings1(ctx, tx, "SELECT 'x' FROM "+quote(t.Name)+" LIMIT 1")
+		n, err := queryStrings(ctx, tx, "SELECT 'x' FROM "+quote(t.Name)+" LIMIT 1")
 		if err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
@@ -324,7 +322,7 @@ func insertTable(ctx context.Context, tx *sql.Tx, d string, t *schema.Table, mt 
 	}
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 256<<10)
-	var n, rowNo int64
+	var rows int64
 	pending := 0
 	for {
 		line, err := br.ReadBytes('\n')
@@ -334,21 +332,20 @@ func insertTable(ctx context.Context, tx *sql.Tx, d string, t *schema.Table, mt 
 		if err != nil {
 			return err
 		}
-		rowNo++
+		rows++
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.UseNumber()
 		var vals []any
 		if err := dec.Decode(&vals); err != nil || len(vals) != len(cols) {
-			return fmt.Errorf("row %d: not a row of %d values (%v)", rowNo, len(cols), err)
+			return fmt.Errorf("row %d: not a row of %d values (%v)", rows, len(cols), err)
 		}
 		for i, v := range vals {
 			dv, err := decode(types[i], v, d)
 			if err != nil {
-				return fmt.Errorf("row %d, column %s: %w", rowNo, mt.Columns[i], err)
+				return fmt.Errorf("row %d, column %s: %w", rows, mt.Columns[i], err)
 			}
 			args = append(args, dv)
 		}
-		n++
 		if pending++; pending == per {
 			if err := flush(pending); err != nil {
 				return err
@@ -359,8 +356,8 @@ func insertTable(ctx context.Context, tx *sql.Tx, d string, t *schema.Table, mt 
 	if err := flush(pending); err != nil {
 		return err
 	}
-	if n != mt.Rows {
-		return fmt.Errorf("read %d rows, the manifest says %d", n, mt.Rows)
+	if rows != mt.Rows {
+		return fmt.Errorf("read %d rows, the manifest says %d", rows, mt.Rows)
 	}
 	return nil
 }

@@ -162,7 +162,7 @@ func last(s []string) string {
 }
 
 func appliedMigrations(ctx context.Context, q querier) ([]string, error) {
-	return strings1(ctx, q, "SELECT version FROM schema_migrations ORDER BY version")
+	return queryStrings(ctx, q, "SELECT version FROM schema_migrations ORDER BY version")
 }
 
 // databaseTables lists the ordinary tables and their columns. SQLite's
@@ -172,9 +172,9 @@ func databaseTables(ctx context.Context, q querier, d string) (map[string][]stri
 	var names []string
 	var err error
 	if d == dialect.MySQL {
-		names, err = strings1(ctx, q, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'")
+		names, err = queryStrings(ctx, q, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'")
 	} else {
-		names, err = strings1(ctx, q, "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+		names, err = queryStrings(ctx, q, "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
@@ -183,9 +183,9 @@ func databaseTables(ctx context.Context, q querier, d string) (map[string][]stri
 	for _, n := range names {
 		var cols []string
 		if d == dialect.MySQL {
-			cols, err = strings1(ctx, q, "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?", n)
+			cols, err = queryStrings(ctx, q, "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?", n)
 		} else {
-			cols, err = strings1(ctx, q, "SELECT name FROM pragma_table_info(?)", n)
+			cols, err = queryStrings(ctx, q, "SELECT name FROM pragma_table_info(?)", n)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("list columns of %s: %w", n, err)
@@ -195,8 +195,8 @@ func databaseTables(ctx context.Context, q querier, d string) (map[string][]stri
 	return out, nil
 }
 
-// strings1 runs a query whose one column is text.
-func strings1(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+// queryStrings runs a query whose one column is text.
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
