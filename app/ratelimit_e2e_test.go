@@ -420,7 +420,9 @@ func TestRateLimitWebSocket(t *testing.T) {
 	s := startWith(t, func(c *config.Config) {
 		behindProxy(c)
 		c.RateLimitAnonymous = budget(t, "3/1m")
+		c.RateLimitUser = budget(t, "1/1m")
 	}, app.Options{Now: clock.Now})
+	ann := s.signUp(t, "ann@example.com", "")
 	from := http.Header{"X-Forwarded-For": {"198.51.100.5"}}
 	c := dialWS(t, s, "graphql-transport-ws", from) // 1
 	must(t, c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{}}))
@@ -469,6 +471,19 @@ func TestRateLimitWebSocket(t *testing.T) {
 		t.Fatalf("upgrade over budget: %v (status %d)", err, status)
 	}
 	resp.Body.Close()
-	// Another client is not affected.
-	dialWS(t, s, "graphql-transport-ws", http.Header{"X-Forwarded-For": {"198.51.100.6"}})
+	// Another client is not affected. Its operations are counted against
+	// the credentials of connection_init (Ann's budget of 1 here), not
+	// its address's.
+	c = dialWS(t, s, "graphql-transport-ws", http.Header{"X-Forwarded-For": {"198.51.100.6"}})
+	must(t, c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authToken": ann.token}}))
+	readUntil(t, c, "connection_ack")
+	if m := subscribe("d"); m["type"] != "next" || m["payload"].(map[string]any)["errors"] != nil {
+		t.Fatalf("Ann's first subscription: %v", m)
+	}
+	m = subscribe("e")
+	if errs, _ := m["payload"].(map[string]any)["errors"].([]any); len(errs) != 1 ||
+		errs[0].(map[string]any)["extensions"].(map[string]any)["code"] != "RATE_LIMITED" {
+		t.Fatalf("Ann's second subscription on a budget of 1: %v", m)
+	}
+	wantAllowed(t, s.mustFrom(t, "198.51.100.6", typename), 3, 1)
 }
