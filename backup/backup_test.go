@@ -253,6 +253,13 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	dst := testenv.DB(t, database.Options{})
+	// A dry run checks everything and changes nothing.
+	if _, err := Restore(ctx, dst, bytes.NewReader(b), int64(len(b)), RestoreOptions{DryRun: true}); err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if n := total(counts(t, dst)); n != 0 {
+		t.Fatalf("dry run wrote %d rows", n)
+	}
 	m, err := restoreBytes(dst, b, false)
 	if err != nil {
 		t.Fatalf("restore: %v", err)
@@ -274,6 +281,15 @@ func TestRoundTrip(t *testing.T) {
 	before := counts(t, dst)
 	if _, err := restoreBytes(dst, b, false); !errors.Is(err, ErrNotEmpty) || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("restore into a full database: %v", err)
+	}
+	if _, err := Restore(ctx, dst, bytes.NewReader(b), int64(len(b)), RestoreOptions{DryRun: true}); !errors.Is(err, ErrNotEmpty) {
+		t.Fatalf("dry run into a full database: %v", err)
+	}
+	if _, err := Restore(ctx, dst, bytes.NewReader(b), int64(len(b)), RestoreOptions{DryRun: true, Force: true}); err != nil {
+		t.Fatalf("forced dry run: %v", err)
+	}
+	if diff := cmp.Diff(before, counts(t, dst)); diff != "" {
+		t.Fatalf("forced dry run changed the database:\n%s", diff)
 	}
 	if diff := cmp.Diff(before, counts(t, dst)); diff != "" {
 		t.Fatalf("refused restore changed the database:\n%s", diff)

@@ -28,6 +28,9 @@ import (
 type RestoreOptions struct {
 	// Force replaces the data of a database that is not empty.
 	Force bool
+	// DryRun makes every check (file, versions, an empty target unless
+	// Force) and stops before changing anything.
+	DryRun bool
 }
 
 // Verify reads a whole archive and checks it before anything uses it:
@@ -247,6 +250,9 @@ func load(ctx context.Context, db *database.DB, m *Manifest, files map[string]*z
 	}
 	if len(full) > 0 && !opts.Force {
 		return fmt.Errorf("%w: %s hold rows; restore into a freshly migrated database, or pass --force to replace all of its data", ErrNotEmpty, strings.Join(full, ", "))
+	}
+	if opts.DryRun {
+		return tx.Rollback()
 	}
 	all := tables()
 	for i := len(all) - 1; i >= 0 && len(full) > 0; i-- {

@@ -18,6 +18,7 @@ type backupFlags struct {
 	out    string
 	list   bool
 	force  bool
+	dryRun bool
 	source string
 }
 
@@ -29,6 +30,7 @@ func parseBackupFlags(args []string) (backupFlags, error) {
 		fs.BoolVar(&f.list, "list", false, "list the backups in the backup store, newest first")
 	} else {
 		fs.BoolVar(&f.force, "force", false, "replace the data of a database that is not empty")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "check the backup, the versions and the target, and change nothing")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return f, err
@@ -48,9 +50,14 @@ func parseBackupFlags(args []string) (backupFlags, error) {
 func runBackup(ctx context.Context, a *app.App, cmd string, f backupFlags) error {
 	switch {
 	case cmd == "restore":
-		m, err := a.Backup.Restore(ctx, f.source, backup.RestoreOptions{Force: f.force})
+		m, err := a.Backup.Restore(ctx, f.source, backup.RestoreOptions{Force: f.force, DryRun: f.dryRun})
 		if err != nil {
 			return err
+		}
+		if f.dryRun {
+			fmt.Printf("%s can be restored here: %d rows in %d tables, taken %s from %s at schema %s (checksum %s); nothing was changed\n",
+				f.source, m.Rows(), len(m.Tables), m.CreatedAt.Format(time.RFC3339), m.Dialect, m.SchemaVersion, m.Checksum)
+			return nil
 		}
 		// Cached catalog reads (in Redis, shared) are retired; other
 		// caches are per process or expire within a minute.

@@ -24,6 +24,7 @@ func TestParseBackupFlags(t *testing.T) {
 		{[]string{"backup", "--force"}, backupFlags{}, "not defined"},
 		{[]string{"restore", "x.zip"}, backupFlags{source: "x.zip"}, ""},
 		{[]string{"restore", "--force", "x.zip"}, backupFlags{force: true, source: "x.zip"}, ""},
+		{[]string{"restore", "--dry-run", "x.zip"}, backupFlags{dryRun: true, source: "x.zip"}, ""},
 		{[]string{"restore"}, backupFlags{}, "needs one backup"},
 		{[]string{"restore", "a", "b"}, backupFlags{}, "needs one backup"},
 	}

@@ -30,7 +30,8 @@ commands:
             beyond FRONTDESK_BACKUP_KEEP; --out FILE writes it to a file instead (- for
             stdout), --list lists the stored backups
   restore   restore a backup (a file, or a name from backup --list) into a freshly
-            migrated, empty database; --force replaces the data of a database that has some
+            migrated, empty database; --force replaces the data of a database that has some,
+            --dry-run checks the file, the versions and the target and changes nothing
   version   print the version
 
 Configuration comes from FRONTDESK_* environment variables; see docs/configuration.md.`
