@@ -146,7 +146,8 @@ func (e *Engine) SubmitIntake(ctx context.Context, in SubmitInput) (*ent.IntakeS
 
 // Intake returns an appointment's intake submission, or nil when none was
 // made. Only the patient (or guest with the manage token), the
-// practitioner and staff with identity.ViewIntake may read it; for anyone
+// practitioner and staff with identity.ViewIntake who see the whole
+// clinic (not other practitioners) may read it; for anyone
 // else the appointment does not exist.
 func (e *Engine) Intake(ctx context.Context, appointmentID gid.ID, token string) (*ent.IntakeSubmission, error) {
 	v := identity.ViewerFrom(ctx)
@@ -164,7 +165,7 @@ func (e *Engine) Intake(ctx context.Context, appointmentID gid.ID, token string)
 }
 
 func (e *Engine) canReadIntake(v *identity.Viewer, a *ent.Appointment, token string) bool {
-	if v.Can(identity.ViewIntake) {
+	if v.Can(identity.ViewIntake) && v.ClinicWide() {
 		return true
 	}
 	if v != nil && v.UserID != "" {

@@ -86,7 +86,9 @@ func (e *Engine) OfferedSlots(ctx context.Context, in SlotsInput) ([]*OfferedSlo
 
 // Appointment returns an appointment the viewer may see: their own, one
 // whose manage token they hold, one with a practitioner linked to them,
-// or any for staff. Others get ErrAppointmentNotFound.
+// or any for staff who see the whole clinic (a practitioner's
+// MANAGE_BOOKINGS reaches their own appointments only, as in
+// SearchAppointments and node(id:)). Others get ErrAppointmentNotFound.
 func (e *Engine) Appointment(ctx context.Context, id gid.ID, token string) (*ent.Appointment, error) {
 	v := identity.ViewerFrom(ctx)
 	a, err := e.Client.Appointment.Query().Where(appointment.ID(id)).WithPractitioner().Only(ctx)
@@ -96,7 +98,7 @@ func (e *Engine) Appointment(ctx context.Context, id gid.ID, token string) (*ent
 	if err != nil {
 		return nil, fmt.Errorf("load appointment: %w", err)
 	}
-	if v.Can(identity.ManageBookings) || e.canReadIntake(v, a, token) ||
+	if (v.Can(identity.ManageBookings) && v.ClinicWide()) || e.canReadIntake(v, a, token) ||
 		(v != nil && v.UserID != "" && a.HolderKey == string(v.UserID)) ||
 		(a.State == appointment.StateHELD && e.validToken(purposeHold, a.ID, token)) {
 		return a, nil
@@ -153,7 +155,8 @@ func (e *Engine) Agenda(ctx context.Context, practitionerID gid.ID, from, to tim
 
 // AgendaQuery selects a practitioner's appointments (cancelled ones left
 // out) starting in [from, to), unordered, for a paginated connection; for
-// the practitioner themself and for staff.
+// the practitioner themself and for staff who see the whole clinic
+// (another practitioner is refused).
 func (e *Engine) AgendaQuery(ctx context.Context, practitionerID gid.ID, from, to time.Time) (*ent.AppointmentQuery, error) {
 	v, err := identity.RequireViewer(ctx)
 	if err != nil {
@@ -170,7 +173,7 @@ func (e *Engine) AgendaQuery(ctx context.Context, practitionerID gid.ID, from, t
 		return nil, err
 	}
 	self := p.StaffUserID != nil && *p.StaffUserID == v.UserID
-	if !self && !v.Can(identity.ManageBookings) {
+	if !self && !(v.Can(identity.ManageBookings) && v.ClinicWide()) {
 		return nil, identity.ErrForbidden
 	}
 	return e.Client.Appointment.Query().Where(appointment.PractitionerID(practitionerID),

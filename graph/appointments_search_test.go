@@ -424,3 +424,36 @@ func TestStaffAppointmentSearchQueryCount(t *testing.T) {
 	}
 	t.Logf("statements for a page of 50 with service, practitioner and patient: %d (%s)", large, testenv.Name())
 }
+
+// TestPractitionerReadsOnlyOwnAppointments: a practitioner holds
+// MANAGE_BOOKINGS and VIEW_PATIENT_INTAKE like staff, but appointment(id:),
+// intakeSubmission and the agenda show them the appointments booked with
+// them only, as the search and node(id:) do; staff see every one.
+func TestPractitionerReadsOnlyOwnAppointments(t *testing.T) {
+	ts, client, _ := staffServer(t, true)
+	c := newClinic(t, client)
+	mine := c.add(t, appt{prac: c.pracA, svc: c.initial, day: 1, hour: 9, state: appointment.StateCONFIRMED, patient: c.patient, intake: true})
+	vars := map[string]any{"id": mine.ID, "prac": c.pracA.ID, "from": c.base, "to": c.base.AddDate(0, 0, 7)}
+	reads := func(viewer string) [3]bool {
+		var out struct {
+			Appointment                  *struct{ ID string }
+			IntakeSubmission             *struct{ ID string }
+			PractitionerAgendaConnection *struct{ TotalCount int }
+		}
+		gql(t, ts, viewer, `query($id: ID!) { appointment(id: $id) { id } }`, map[string]any{"id": mine.ID}, &out)
+		gql(t, ts, viewer, `query($id: ID!) { intakeSubmission(appointmentId: $id) { id } }`, map[string]any{"id": mine.ID}, &out)
+		gql(t, ts, viewer, `query($prac: ID!, $from: Time!, $to: Time!) {
+  practitionerAgendaConnection(practitionerId: $prac, from: $from, to: $to) { totalCount } }`, vars, &out)
+		return [3]bool{out.Appointment != nil, out.IntakeSubmission != nil,
+			out.PractitionerAgendaConnection != nil && out.PractitionerAgendaConnection.TotalCount == 1}
+	}
+	for viewer, want := range map[string][3]bool{
+		"practitioner": {true, true, true}, "staff": {true, true, true}, "admin": {true, true, true},
+		// The patient sees their appointment and answers, not the agenda.
+		"patient": {true, true, false}, "practitionerB": {false, false, false}, "customer": {false, false, false},
+	} {
+		if got := reads(viewer); got != want {
+			t.Errorf("%s: appointment, intake, agenda = %v, want %v", viewer, got, want)
+		}
+	}
+}
