@@ -7,13 +7,24 @@ export GOFLAGS ?= -buildvcs=false
 
 STRIPE_MOCK_VERSION := v0.203.0
 
-.PHONY: run build test test-embedded test-external test-redis-cluster generate schema migration check-generated lint vet bench tools
+.PHONY: run build build-static image test test-embedded test-external test-redis-cluster generate schema migration check-generated lint vet bench tools
 
 run: ## Serve on http://127.0.0.1:8080 with SQLite under ./data and the playground at /
 	$(GO) run ./cmd/frontdesk serve
 
 build:
 	$(GO) build -o bin/frontdesk ./cmd/frontdesk
+
+# The release binary, built as the Dockerfile builds it: static (no cgo),
+# time zone data inside, version stamped. For bare metal (docs/deploy.md).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+build-static:
+	CGO_ENABLED=0 $(GO) build -trimpath -tags timetzdata -ldflags "-s -w -X main.version=$(VERSION)" -o bin/frontdesk ./cmd/frontdesk
+
+# The container image (Dockerfile): make image [VERSION=…] [IMAGE=…]
+IMAGE ?= frontdesk
+image:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
 
 # The suite runs on embedded SQLite and the in-process cache, then again on
 # MySQL/Redis when FRONTDESK_TEST_DATABASE_URL / FRONTDESK_TEST_REDIS_URL

@@ -47,6 +47,7 @@ type Config struct {
 	FieldSuggestions bool
 
 	ShutdownTimeout   time.Duration
+	DrainDelay        time.Duration
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
@@ -246,6 +247,14 @@ var vars = []Var{
 	{"FRONTDESK_INTROSPECTION", "", "Allow schema introspection. Default: on in development, off in production.", optBoolVar(func(c *Config) *bool { return &c.Introspection })},
 	{"FRONTDESK_FIELD_SUGGESTIONS", "", "Include \"did you mean\" suggestions in validation errors. Default: on in development, off in production.", optBoolVar(func(c *Config) *bool { return &c.FieldSuggestions })},
 	{"FRONTDESK_SHUTDOWN_TIMEOUT", "15s", "How long a SIGTERM/SIGINT waits for in-flight requests and jobs before closing anyway.", durationVar(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"FRONTDESK_DRAIN_DELAY", "0s", "On SIGTERM/SIGINT, how long `/readyz` answers 503 while requests are still served, before the listener closes: set it to what your load balancer needs to see the replica fail its check (interval × failures), for rolling restarts without refused connections. `0s` closes at once.", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return errors.New("expected a duration such as 0s, 5s or 30s")
+		}
+		c.DrainDelay = d
+		return nil
+	}},
 	{"FRONTDESK_READ_HEADER_TIMEOUT", "5s", "HTTP server: time allowed to read request headers.", durationVar(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
 	{"FRONTDESK_READ_TIMEOUT", "60s", "HTTP server: time allowed to read a whole request, uploads included.", durationVar(func(c *Config) *time.Duration { return &c.ReadTimeout })},
 	{"FRONTDESK_WRITE_TIMEOUT", "60s", "HTTP server: time allowed to write a response (WebSockets are exempt once upgraded).", durationVar(func(c *Config) *time.Duration { return &c.WriteTimeout })},

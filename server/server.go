@@ -146,9 +146,10 @@ func New(deps Deps) *Server {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve accepts connections on ln until ctx is cancelled, then shuts down
-// gracefully: /readyz starts failing, the listener closes, in-flight
-// requests finish, and every WebSocket gets a 1001 close frame; whatever is
-// still running when ShutdownTimeout passes is cut off.
+// gracefully: /readyz starts failing while everything is still served for
+// DrainDelay (so load balancers stop sending first), then the listener
+// closes, in-flight requests finish, and every WebSocket gets a 1001 close
+// frame; whatever is still running when ShutdownTimeout passes is cut off.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cfg := s.deps.Config
 	s.http = &http.Server{
@@ -170,8 +171,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	s.deps.Log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	s.deps.Log.Info("shutting down", "drain", cfg.DrainDelay.String(), "timeout", cfg.ShutdownTimeout.String())
 	s.draining.Store(true)
+	if cfg.DrainDelay > 0 {
+		// Keep serving while /readyz fails, so the load balancer takes
+		// this replica out before its listener closes.
+		select {
+		case err := <-errc:
+			return fmt.Errorf("http server: %w", err)
+		case <-time.After(cfg.DrainDelay):
+		}
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	// WebSockets are hijacked, so Shutdown does not see them: close them

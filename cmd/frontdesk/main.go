@@ -33,6 +33,9 @@ commands:
             migrated, empty database; --force replaces the data of a database that has some,
             --dry-run checks the file, the versions and the target and changes nothing
   version   print the version
+  healthcheck
+            exit 0 when the server at FRONTDESK_ADDR answers /readyz with 200 (for
+            container HEALTHCHECKs; reads no other setting)
 
 Configuration comes from FRONTDESK_* environment variables; see docs/configuration.md.`
 
@@ -74,6 +77,8 @@ func run(args []string) error {
 	case "version":
 		fmt.Println(version)
 		return nil
+	case "healthcheck":
+		return healthcheck(context.Background(), os.Getenv)
 	case "serve", "worker", "migrate", "seed", "backup", "restore":
 	case "help", "-h", "--help":
 		fmt.Println(usage)
