@@ -42,11 +42,11 @@ test-external:
 		echo "== FRONTDESK_TEST_DATABASE_URL and FRONTDESK_TEST_REDIS_URL unset: external run skipped"; \
 	fi
 
-# The Redis-backed tests (cache, event bus, sessions and rate limits)
+# The Redis-backed tests (cache, event bus, sessions, rate limits)
 # again against a throwaway three-node Redis Cluster on loopback, which
 # .ci/redis-cluster starts and stops (needs redis-server and redis-cli).
 test-redis-cluster:
-	.ci/redis-cluster $(GO) test -count=1 -timeout 5m ./cache/ ./events/ ./identity/
+	.ci/redis-cluster $(GO) test -count=1 -timeout 5m ./cache/ ./events/ ./identity/ ./ratelimit/
 
 # Tools the tests start themselves, pinned and installed into .bin.
 tools: $(BIN)/stripe-mock
