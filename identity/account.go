@@ -2,10 +2,13 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/url"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"frontdesk/ent"
 	"frontdesk/ent/onetimetoken"
@@ -129,7 +132,7 @@ func (s *Service) SignIn(ctx context.Context, emailIn, password string) (*Signed
 	if u != nil && u.PasswordHash != nil && u.DeactivatedAt == nil {
 		hash = *u.PasswordHash
 	}
-	ok, stale, err := VerifyPassword(password, hash, s.opts.Hash)
+	ok, stale, err := s.verify(password, hash)
 	if err != nil {
 		return nil, fmt.Errorf("verify password: %w", err)
 	}
@@ -149,6 +152,55 @@ func (s *Service) SignIn(ctx context.Context, emailIn, password string) (*Signed
 		return nil, err
 	}
 	return &SignedIn{User: u, Session: ses, Token: token}, nil
+}
+
+// verify checks password against hash, the account's or, when there is
+// no usable account, the dummy hash, and makes every check cost the same
+// whichever it was. Once legacy bcrypt hashes exist (imported from the
+// legacy shop), each check does one argon2id and one bcrypt computation:
+// the account's own and a dummy of the other kind. Otherwise a wrong
+// password for an imported account would take bcrypt's time and an
+// unknown email argon2id's, telling which emails have accounts.
+//
+// A hash in no accepted format (such as an imported MD5 digest) matches no
+// password: it is logged and checked like an unknown email, so the
+// account can only be claimed with a password reset.
+func (s *Service) verify(password, hash string) (ok, stale bool, err error) {
+	ok, stale, err = VerifyPassword(password, hash, s.opts.Hash)
+	if errors.Is(err, errBadHash) {
+		s.log.Error("a user's password hash is in no accepted format; the user must reset the password (docs/authentication.md)")
+		ok, stale, err = false, false, nil
+		hash = s.dummyHash
+		_, _, _ = VerifyPassword(password, hash, s.opts.Hash)
+	}
+	if err != nil {
+		return false, false, err
+	}
+	if IsLegacyHash(hash) {
+		s.noteLegacy(hash)
+		_, _, _ = VerifyPassword(password, s.dummyHash, s.opts.Hash) // argon2id's share of the time
+	} else if d := s.legacyDummy.Load(); d != nil {
+		_ = bcryptCompare(*d, []byte(password)) // bcrypt's share of the time
+	}
+	return ok, stale, nil
+}
+
+// noteLegacy records that legacy hashes exist, making the dummy bcrypt
+// hash at the cost of the one seen (PHP's default 10 when unreadable).
+func (s *Service) noteLegacy(hash string) {
+	if s.legacyDummy.Load() != nil {
+		return
+	}
+	cost, err := bcrypt.Cost([]byte(hash))
+	if err != nil || cost > maxBcryptCost {
+		cost = bcrypt.DefaultCost
+	}
+	d, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
+	if err != nil {
+		s.log.Error("dummy bcrypt hash", "err", err)
+		return
+	}
+	s.legacyDummy.CompareAndSwap(nil, &d)
 }
 
 func (s *Service) setPassword(ctx context.Context, u *ent.User, password string) error {
@@ -288,7 +340,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*en
 	if u.PasswordHash != nil {
 		hash = *u.PasswordHash
 	}
-	ok, _, err := VerifyPassword(current, hash, s.opts.Hash)
+	ok, _, err := s.verify(current, hash)
 	if err != nil {
 		return nil, fmt.Errorf("verify password: %w", err)
 	}

@@ -3,6 +3,7 @@ package identity_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -395,5 +396,72 @@ func TestAdminRoleDeactivateAndAPIKeys(t *testing.T) {
 	// The log is append-only.
 	if _, err := e.client.AuditEntry.Delete().Exec(ctx); err == nil {
 		t.Fatal("audit entries could be deleted")
+	}
+}
+
+// TestSignInUpgradesLegacyBcryptHash: a customer imported from the legacy
+// PHP shop with its bcrypt hash (as the docs say to import them) signs in
+// with their old password; the hash is replaced with argon2id on the way.
+// A wrong password changes nothing.
+func TestSignInUpgradesLegacyBcryptHash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const php = "$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a" // password_hash("rasmuslerdorf")
+	u := e.client.User.Create().SetEmail("rasmus@example.com").SetName("Rasmus").SetRole("CUSTOMER").
+		SetPasswordHash(php).SetEmailVerifiedAt(time.Now()).SaveX(ctx)
+	hash := func() string { return *e.client.User.GetX(ctx, u.ID).PasswordHash }
+
+	if _, err := e.svc.SignIn(client("10.0.0.2"), "rasmus@example.com", "rasmuslerdorF"); !errors.Is(err, identity.ErrInvalidCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if hash() != php {
+		t.Fatal("a failed sign-in changed the legacy hash")
+	}
+	in, err := e.svc.SignIn(client("10.0.0.2"), "Rasmus@Example.com", "rasmuslerdorf")
+	if err != nil {
+		t.Fatalf("sign in with the legacy password: %v", err)
+	}
+	if in.User.ID != u.ID {
+		t.Fatalf("signed in as %s", in.User.ID)
+	}
+	upgraded := hash()
+	if !strings.HasPrefix(upgraded, "$argon2id$") {
+		t.Fatalf("hash after sign-in %q, want argon2id", upgraded)
+	}
+	if ok, stale, err := identity.VerifyPassword("rasmuslerdorf", upgraded, fastHash); !ok || stale || err != nil {
+		t.Fatalf("upgraded hash: ok %v stale %v %v", ok, stale, err)
+	}
+	if _, err := e.svc.SignIn(client("10.0.0.2"), "rasmus@example.com", "rasmuslerdorf"); err != nil {
+		t.Fatalf("sign in after the upgrade: %v", err)
+	}
+	if hash() != upgraded {
+		t.Fatal("a current hash was re-hashed")
+	}
+}
+
+// TestSignInWithUnusableImportedHash: a hash in no accepted format (the
+// legacy shop's phpass or MD5 digests) matches no password; the answer is
+// the usual invalid credentials, never an internal error, and a password
+// reset claims the account.
+func TestSignInWithUnusableImportedHash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for i, h := range []string{"$P$BVrDc0o5E6Kj1x9JKm.Yq1rrTJR4tY/", "5f4dcc3b5aa765d61d327deb882cf99b",
+		"$2x$05$/OK.fbVrR/bpIqNJ5ianF.CE5elHaaO4EbggVDjb8P19RukzXSM3e"} {
+		email := fmt.Sprintf("old%d@example.com", i)
+		e.client.User.Create().SetEmail(email).SetPasswordHash(h).ExecX(ctx)
+		if _, err := e.svc.SignIn(client("10.0.0.3"), email, "password"); !errors.Is(err, identity.ErrInvalidCredentials) {
+			t.Fatalf("%s: %v, want invalid credentials", h, err)
+		}
+	}
+	if err := e.svc.RequestPasswordReset(client("10.0.0.3"), "old0@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.mail.token(t, "old0@example.com", "reset_password")
+	if _, err := e.svc.ResetPassword(ctx, tok, "a brand new passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SignIn(client("10.0.0.3"), "old0@example.com", "a brand new passphrase"); err != nil {
+		t.Fatalf("sign in after the reset: %v", err)
 	}
 }

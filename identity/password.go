@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
 
 	"frontdesk/errcode"
 )
@@ -84,15 +85,26 @@ func HashPassword(password string, p HashParams) (string, error) {
 
 var errBadHash = errors.New("malformed password hash")
 
+// The hash computations, replaced in tests to count the work a password
+// check does.
+var (
+	argon2Key     = argon2.IDKey
+	bcryptCompare = bcrypt.CompareHashAndPassword
+)
+
 // VerifyPassword reports whether password matches encoded, comparing in
 // constant time, and whether the hash's parameters differ from want (so
-// the caller can re-hash).
+// the caller can re-hash). encoded is an argon2id hash, or a legacy bcrypt
+// hash (see IsLegacyHash), which is always stale.
 func VerifyPassword(password, encoded string, want HashParams) (ok, stale bool, err error) {
+	if IsLegacyHash(encoded) {
+		return verifyBcrypt(password, encoded)
+	}
 	p, salt, key, err := decodeHash(encoded)
 	if err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	got := argon2Key([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	stale = p.Memory != want.Memory || p.Time != want.Time || p.Threads != want.Threads || uint32(len(key)) != want.KeyLen
 	return ok, stale, nil
@@ -118,4 +130,48 @@ func decodeHash(encoded string) (p HashParams, salt, key []byte, err error) {
 		return p, nil, nil, errBadHash
 	}
 	return p, salt, key, nil
+}
+
+// Legacy bcrypt hashes, as the legacy PHP shop's password_hash() wrote
+// them ("$2y$"), and as other bcrypt implementations write them ("$2a$",
+// "$2b$"). "$2x$", PHP's mark for hashes made by the pre-5.3.7 bug, is not
+// accepted.
+var legacyPrefixes = []string{"$2y$", "$2b$", "$2a$"}
+
+// maxBcryptCost bounds the work one imported hash can cost a sign-in
+// (PHP's default is 10; each step doubles the time).
+const maxBcryptCost = 16
+
+// IsLegacyHash reports whether encoded is a legacy bcrypt hash.
+func IsLegacyHash(encoded string) bool {
+	for _, p := range legacyPrefixes {
+		if strings.HasPrefix(encoded, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// verifyBcrypt checks password against a legacy bcrypt hash. PHP's "$2y$"
+// is the same algorithm as "$2b$" (both name bcrypt with the $2x$ bug
+// fixed), so it is compared as "$2b$". Like PHP, bcrypt uses the first 72
+// bytes of the password. A match is always stale: the caller re-hashes
+// with argon2id.
+func verifyBcrypt(password, encoded string) (ok, stale bool, err error) {
+	h := []byte(encoded)
+	if h[2] == 'y' {
+		h[2] = 'b'
+	}
+	cost, err := bcrypt.Cost(h)
+	if err != nil || cost > maxBcryptCost {
+		return false, false, errBadHash
+	}
+	switch err := bcryptCompare(h, []byte(password)); {
+	case err == nil:
+		return true, true, nil
+	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+		return false, true, nil
+	default:
+		return false, false, errBadHash
+	}
 }

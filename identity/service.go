@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"frontdesk/cache"
 	"frontdesk/ent"
+	"frontdesk/ent/user"
 	"frontdesk/errcode"
 )
 
@@ -50,6 +52,9 @@ type Service struct {
 	// dummyHash is verified against when no account matches, so unknown
 	// emails cost the same time as wrong passwords.
 	dummyHash string
+	// legacyDummy is a bcrypt hash of no one's password, at the cost of
+	// the legacy hashes; set once any exist (see verify).
+	legacyDummy atomic.Pointer[[]byte]
 	// profileSinks hear of profile changes in their transaction.
 	profileSinks []ProfileSink
 }
@@ -82,7 +87,18 @@ func New(client *ent.Client, store cache.Store, mailer Mailer, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	return &Service{client: client, cache: store, mailer: mailer, log: log, opts: opts, dummyHash: dummy}, nil
+	s := &Service{client: client, cache: store, mailer: mailer, log: log, opts: opts, dummyHash: dummy}
+	// Accounts imported from the legacy shop still have bcrypt hashes
+	// until they sign in; from then on sign-ins cost one bcrypt as well.
+	legacy, err := client.User.Query().Where(user.PasswordHashHasPrefix("$2")).Limit(1).
+		Select(user.FieldPasswordHash).Strings(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("look for legacy password hashes: %w", err)
+	}
+	if len(legacy) > 0 {
+		s.noteLegacy(legacy[0])
+	}
+	return s, nil
 }
 
 // errAppendOnly is returned to any code that tries to change the audit log.

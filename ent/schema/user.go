@@ -30,8 +30,10 @@ func (User) Fields() []ent.Field {
 		field.Enum("role").Values("CUSTOMER", "STAFF", "PRACTITIONER", "ADMIN").Default("CUSTOMER"),
 		// phone is E.164 (+61412345678), validated by identity.ParsePhone.
 		field.String("phone").MaxLen(16).Optional().Nillable(),
-		// password_hash is an encoded argon2id hash with its parameters; nil
-		// for guest accounts, which can be claimed later by setting one.
+		// password_hash is an encoded argon2id hash with its parameters, or
+		// a bcrypt hash imported from the legacy shop (replaced by argon2id
+		// at the next sign-in); nil for guest accounts, which can be
+		// claimed later by setting one.
 		field.String("password_hash").MaxLen(255).Optional().Nillable().Sensitive(),
 		field.Time("email_verified_at").Optional().Nillable().SchemaType(DateTime6),
 		// deactivated_at stops every session and API key of the user.
