@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -88,26 +89,39 @@ var goNames = map[string]string{"ApiKey": "APIKey"}
 
 // nodeTypeRules checks, when the package loads, that every GraphQL type
 // implementing Node has a rule and every rule a type, so a type cannot
-// become fetchable by ID without one.
+// become fetchable by ID without one: the server does not start.
 var nodeTypeRules = func() map[string]nodeRule {
-	names := map[string]bool{}
+	var names []string
 	for _, d := range parsedSchema.GetPossibleTypes(parsedSchema.Types["Node"]) {
-		name := d.Name
-		if g, ok := goNames[name]; ok {
-			name = g
-		}
-		if nodeRules[name] == nil {
-			panic("graph: Node type " + d.Name + " has no visibility rule in nodeRules")
-		}
-		names[name] = true
+		names = append(names, d.Name)
 	}
-	for name := range nodeRules {
-		if !names[name] {
-			panic("graph: nodeRules has a rule for " + name + ", which does not implement Node")
-		}
+	if err := checkNodeRules(names, nodeRules); err != nil {
+		panic("graph: " + err.Error())
 	}
 	return nodeRules
 }()
+
+// checkNodeRules reports a Node type (by GraphQL name) without a rule, or
+// a rule for a type that does not implement Node.
+func checkNodeRules(graphqlNames []string, rules map[string]nodeRule) error {
+	seen := map[string]bool{}
+	for _, name := range graphqlNames {
+		goName := name
+		if g, ok := goNames[name]; ok {
+			goName = g
+		}
+		if rules[goName] == nil {
+			return fmt.Errorf("Node type %s has no visibility rule in nodeRules", name)
+		}
+		seen[goName] = true
+	}
+	for name := range rules {
+		if !seen[name] {
+			return fmt.Errorf("nodeRules has a rule for %s, which does not implement Node", name)
+		}
+	}
+	return nil
+}
 
 // visible returns n when its type implements Node and its domain lets
 // the viewer see it, and nil otherwise.
