@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"frontdesk/backup"
 	"frontdesk/booking"
@@ -40,6 +41,7 @@ import (
 	"frontdesk/payments"
 	"frontdesk/requestid"
 	"frontdesk/server"
+	"frontdesk/telemetry"
 )
 
 // Options are extra hooks for tests.
@@ -50,6 +52,9 @@ type Options struct {
 	Driver func(dialect.Driver) dialect.Driver
 	// Now is the rate limiter's clock (nil: time.Now).
 	Now func() time.Time
+	// TracerProvider replaces the one built from OTEL_* variables
+	// (tests record spans in memory).
+	TracerProvider trace.TracerProvider
 }
 
 // App is one running Frontdesk process.
@@ -92,7 +97,10 @@ type App struct {
 	// Backup makes and restores backups; the worker runs it on
 	// FRONTDESK_BACKUP_SCHEDULE.
 	Backup *backup.Service
-	media  storage.Store
+	// Telemetry holds the metrics registry and tracing (see
+	// docs/operations.md#monitoring).
+	Telemetry *telemetry.Telemetry
+	media     storage.Store
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -100,7 +108,7 @@ type App struct {
 func NewLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level)) // config has validated the level
-	return slog.New(requestid.LogHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})})
+	return slog.New(telemetry.LogHandler{Handler: requestid.LogHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})}})
 }
 
 // New opens the store and cache, applies migrations unless switched off,
@@ -112,6 +120,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			err = errors.Join(err, a.Close())
 		}
 	}()
+	a.Telemetry, err = telemetry.Setup(ctx, telemetry.Options{TracerProvider: opts.TracerProvider, Log: log})
+	if err != nil {
+		return a, err
+	}
 	a.DB, err = database.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath(), database.Options{Driver: opts.Driver})
 	if err != nil {
 		return a, err
@@ -211,7 +223,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Routes:     a.routes,
 		Identity:   a.Identity,
 		Now:        opts.Now,
+		Telemetry:  a.Telemetry,
 	})
+	a.Telemetry.CollectStore(a.DB.Client, a.Jobs.Names(), log)
 	return a, nil
 }
 
@@ -221,7 +235,7 @@ func (a *App) buildPayments() error {
 	cfg := a.Config
 	a.Webhooks = payments.NewWebhooks(a.DB.Client, a.Log)
 	if cfg.StripeSecretKey != "" {
-		a.Payments = stripe.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
+		a.Payments = stripe.NewWithClient(cfg.StripeSecretKey, cfg.StripeAPIURL, a.Telemetry.HTTPClient("stripe", 80*time.Second))
 		return nil
 	}
 	dev, err := payments.NewDevelopment(cfg.Env == config.Production, a.Webhooks)
@@ -239,13 +253,15 @@ func (a *App) buildCalendar() {
 	var g *msgraph.Client
 	if cfg.MSGraphTenantID != "" {
 		g = msgraph.New(msgraph.Config{TenantID: cfg.MSGraphTenantID, ClientID: cfg.MSGraphClientID,
-			ClientSecret: cfg.MSGraphClientSecret, LoginURL: cfg.MSGraphLoginURL, GraphURL: cfg.MSGraphAPIURL})
+			ClientSecret: cfg.MSGraphClientSecret, LoginURL: cfg.MSGraphLoginURL, GraphURL: cfg.MSGraphAPIURL,
+			HTTP: a.Telemetry.HTTPClient("msgraph", 30*time.Second)})
 	}
 	a.Calendar = calendarsync.New(a.DB.Client, g, calendarsync.Options{
 		NotificationURL: cfg.MSGraphNotificationURL,
 		Horizon:         cfg.CalendarHorizon,
 		InviteAttendee:  cfg.CalendarInvitePatient,
 		Log:             a.Log,
+		Metrics:         a.Telemetry.Metrics,
 	})
 	a.Calendar.Register(a.Jobs)
 }
@@ -260,9 +276,9 @@ func (a *App) buildEHR() error {
 		if err != nil {
 			return fmt.Errorf("FRONTDESK_EHR_TIME_ZONE: %w", err)
 		}
-		e = ehr.NewMediRecords(cfg.EHRURL, cfg.EHRToken, cfg.EHRPracticeID, loc, nil)
+		e = ehr.NewMediRecords(cfg.EHRURL, cfg.EHRToken, cfg.EHRPracticeID, loc, a.Telemetry.HTTPClient("ehr", 30*time.Second))
 	case "fhir":
-		e = ehr.NewFHIR(cfg.EHRURL, cfg.EHRToken, nil)
+		e = ehr.NewFHIR(cfg.EHRURL, cfg.EHRToken, a.Telemetry.HTTPClient("ehr", 30*time.Second))
 	}
 	a.EHR = ehrsync.New(a.DB.Client, e, a.Log)
 	a.EHR.Register(a.Jobs)
@@ -284,6 +300,7 @@ func (a *App) routes(mux *http.ServeMux) {
 			Tolerance: a.Config.StripeWebhookTolerance,
 			Webhooks:  a.Webhooks,
 			Log:       a.Log,
+			Metrics:   a.Telemetry.Metrics,
 		})
 	}
 }
@@ -304,12 +321,13 @@ func (a *App) buildJobs() error {
 		if a.Notify.SMTP, err = mail.ParseSMTPURL(cfg.SMTPURL); err != nil {
 			return fmt.Errorf("FRONTDESK_SMTP_URL: %w", err)
 		}
+		a.Notify.SMTP.Observe = func(code string, d time.Duration) { a.Telemetry.Metrics.Outbound("smtp", code, d) }
 	} else if cfg.Env == config.Production {
 		a.Log.Warn("FRONTDESK_SMTP_URL is empty: mail is only logged and listed in sentMessages, not sent")
 	}
 	if cfg.SMSAccountSID != "" {
 		a.Notify.SMS = &sms.Twilio{BaseURL: cfg.SMSAPIURL, AccountSID: cfg.SMSAccountSID, AuthToken: cfg.SMSAuthToken,
-			From: cfg.SMSFrom, StatusCallback: cfg.SMSStatusCallback}
+			From: cfg.SMSFrom, StatusCallback: cfg.SMSStatusCallback, HTTP: a.Telemetry.HTTPClient("sms", 30*time.Second)}
 	}
 	a.Notify.Register(a.Jobs)
 	a.buildCalendar()
@@ -329,6 +347,8 @@ func (a *App) buildJobs() error {
 		PollInterval:  cfg.WorkerPollInterval,
 		ShutdownGrace: cfg.ShutdownTimeout,
 		Log:           a.Log,
+		Metrics:       a.Telemetry.Metrics,
+		Tracer:        a.Telemetry.Tracer("frontdesk/outbox"),
 	})
 	return nil
 }
@@ -349,10 +369,44 @@ func (a *App) Listen() (net.Listener, error) {
 	return ln, nil
 }
 
+// Work runs the outbox worker alone (`frontdesk worker`), with its
+// metrics on FRONTDESK_METRICS_ADDR when that is set.
+func (a *App) Work(ctx context.Context) error {
+	return a.withMetrics(ctx, a.RunWorker)
+}
+
+// withMetrics runs fn, and beside it the metrics listener when
+// FRONTDESK_METRICS_ADDR is set; both stop when either fails.
+func (a *App) withMetrics(ctx context.Context, fn func(context.Context) error) error {
+	if a.Config.MetricsAddr == "" {
+		return fn(ctx)
+	}
+	ln, err := net.Listen("tcp", a.Config.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (FRONTDESK_METRICS_ADDR): %w", a.Config.MetricsAddr, err)
+	}
+	a.Log.Info("serving metrics", "addr", ln.Addr().String(), "token", a.Config.MetricsToken != "")
+	mctx, stop := context.WithCancel(ctx)
+	defer stop()
+	merr := make(chan error, 1)
+	go func() {
+		err := a.Server.ServeMetrics(mctx, ln)
+		stop()
+		merr <- err
+	}()
+	err = fn(mctx)
+	stop()
+	return errors.Join(err, <-merr)
+}
+
 // Serve runs the HTTP server on ln until ctx is cancelled.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Log.Info("serving", "addr", ln.Addr().String(), "env", a.Config.Env,
 		"database", a.DB.Dialect, "redis", a.Config.RedisURL != "", "playground", a.Config.Playground)
+	return a.withMetrics(ctx, func(ctx context.Context) error { return a.serve(ctx, ln) })
+}
+
+func (a *App) serve(ctx context.Context, ln net.Listener) error {
 	if !a.Config.Workers {
 		return a.Server.Serve(ctx, ln)
 	}
@@ -378,6 +432,11 @@ func (a *App) Close() error {
 	}
 	if a.DB != nil {
 		errs = append(errs, a.DB.Close())
+	}
+	if a.Telemetry != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		errs = append(errs, a.Telemetry.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
 }

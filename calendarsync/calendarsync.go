@@ -27,6 +27,7 @@ import (
 	"frontdesk/identity"
 	"frontdesk/integrations/msgraph"
 	"frontdesk/outbox"
+	"frontdesk/telemetry"
 )
 
 // Source is the ExternalBusyBlock source of Outlook events.
@@ -58,6 +59,8 @@ type Options struct {
 	RenewSchedule string
 	Now           func() time.Time
 	Log           *slog.Logger
+	// Metrics counts webhook deliveries by outcome (nil: not counted).
+	Metrics *telemetry.Metrics
 }
 
 // Sync is calendar sync for one store and one Graph tenant.

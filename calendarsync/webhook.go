@@ -11,6 +11,7 @@ import (
 	"frontdesk/identity"
 	"frontdesk/integrations/msgraph"
 	"frontdesk/outbox"
+	"frontdesk/telemetry"
 )
 
 // Handler serves /webhooks/msgraph: Graph's validation handshake, change
@@ -22,23 +23,31 @@ func (s *Sync) Handler() http.Handler {
 }
 
 func (s *Sync) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.opts.Metrics.Webhook("msgraph", s.serve(w, r))
+}
+
+// serve handles one delivery (a batch of notifications) and returns its
+// outcome for the metrics: rejected when any notification in it had a
+// wrong clientState, which is a forgery or a leaked subscription id.
+func (s *Sync) serve(w http.ResponseWriter, r *http.Request) string {
 	if tok := r.URL.Query().Get("validationToken"); tok != "" {
 		// Graph's handshake: echo the (URL-decoded) token as plain text.
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, tok) // nothing to do if Graph hung up
-		return
+		return telemetry.WebhookValidation
 	}
 	if r.Method != http.MethodPost {
 		w.WriteHeader(http.StatusMethodNotAllowed)
-		return
+		return telemetry.WebhookInvalid
 	}
 	var batch msgraph.NotificationBatch
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&batch); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
-		return
+		return telemetry.WebhookInvalid
 	}
+	rejected := false
 	ctx := identity.SystemContext(r.Context())
 	now := s.now()
 	err := withTx(ctx, s.client, func(tx *ent.Tx) error {
@@ -53,7 +62,8 @@ func (s *Sync) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			if subtle.ConstantTimeCompare([]byte(n.ClientState), []byte(sub.ClientState)) != 1 {
-				s.opts.Log.Warn("calendarsync: notification with a wrong clientState ignored", "subscription", n.SubscriptionID)
+				s.opts.Log.WarnContext(ctx, "calendarsync: notification with a wrong clientState ignored", "subscription", n.SubscriptionID)
+				rejected = true
 				continue
 			}
 			if err := tx.CalendarSubscription.UpdateOne(sub).SetLastNotificationAt(now).Exec(ctx); err != nil {
@@ -72,9 +82,13 @@ func (s *Sync) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		// Graph retries notifications it could not deliver.
-		s.opts.Log.Error("calendarsync: notification not recorded", "err", err)
+		s.opts.Log.ErrorContext(ctx, "calendarsync: notification not recorded", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		return
+		return telemetry.WebhookFailed
 	}
 	w.WriteHeader(http.StatusAccepted)
+	if rejected {
+		return telemetry.WebhookRejected
+	}
+	return telemetry.WebhookProcessed
 }

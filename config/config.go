@@ -40,6 +40,10 @@ type Config struct {
 	RedisPrefix    string
 	LogLevel       string
 	MigrateOnStart bool
+	// MetricsAddr moves /metrics to a listener of its own; MetricsToken
+	// makes it require a bearer token (see docs/operations.md).
+	MetricsAddr  string
+	MetricsToken string
 
 	AllowedOrigins   []string
 	Playground       bool
@@ -226,6 +230,23 @@ var vars = []Var{
 			return nil
 		}
 		return errors.New("expected debug, info, warn or error")
+	}},
+	{"FRONTDESK_METRICS_ADDR", "", "Serve `/metrics` on this address (host:port) only, not on `FRONTDESK_ADDR`; also `frontdesk worker` serves its metrics there. Empty: `/metrics` is on the main listener in development; in production, unless `FRONTDESK_METRICS_TOKEN` is set, it moves to `" + DefaultProductionMetricsAddr + "` (loopback) so it is never public by accident.", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return errors.New("expected host:port, such as 127.0.0.1:9464")
+		}
+		c.MetricsAddr = v
+		return nil
+	}},
+	{"FRONTDESK_METRICS_TOKEN", "", "When set, `/metrics` answers only requests with `Authorization: Bearer <token>` (16 characters or more), wherever it is served.", func(c *Config, v string) error {
+		if len(v) < 16 || strings.ContainsAny(v, " \t\r\n") {
+			return errors.New("expected at least 16 characters without spaces")
+		}
+		c.MetricsToken = v
+		return nil
 	}},
 	{"FRONTDESK_MIGRATE_ON_START", "true", "Apply pending database migrations when `serve` starts. Switch off when migrations run as a separate deploy step (`frontdesk migrate`).", boolVar(func(c *Config) *bool { return &c.MigrateOnStart })},
 	{"FRONTDESK_ALLOWED_ORIGINS", "", "Comma-separated browser origins allowed by CORS and the WebSocket origin check, such as `https://shop.example.com`. `*` is refused. In development, http://localhost and http://127.0.0.1 on any port are always allowed.", func(c *Config, v string) error {
@@ -591,6 +612,9 @@ func Load(getenv func(string) string) (*Config, error) {
 			*field = dev
 		}
 	}
+	if c.Env == Production && c.MetricsAddr == "" && c.MetricsToken == "" {
+		c.MetricsAddr = DefaultProductionMetricsAddr
+	}
 	if c.StripeSecretKey != "" && c.StripeWebhookSecret == "" {
 		problems = append(problems, "FRONTDESK_STRIPE_WEBHOOK_SECRET: required when FRONTDESK_STRIPE_SECRET_KEY is set, or payments are never confirmed")
 	}
@@ -626,6 +650,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	return c, nil
 }
+
+// DefaultProductionMetricsAddr is where production serves /metrics when
+// neither FRONTDESK_METRICS_ADDR nor FRONTDESK_METRICS_TOKEN is set:
+// loopback, for an agent on the same host, never the public port.
+const DefaultProductionMetricsAddr = "127.0.0.1:9464"
 
 // developmentBookingSecret signs manage links in development only; it is
 // public, so production refuses to start without its own.

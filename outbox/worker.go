@@ -15,11 +15,13 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"go.opentelemetry.io/otel/trace"
 
 	"frontdesk/ent"
 	"frontdesk/ent/job"
 	"frontdesk/gid"
 	"frontdesk/identity"
+	"frontdesk/telemetry"
 )
 
 // Options tune a worker. Zero values take the defaults in brackets.
@@ -42,6 +44,10 @@ type Options struct {
 	// running jobs to finish before cancelling their contexts [10s].
 	ShutdownGrace time.Duration
 	Log           *slog.Logger
+	// Metrics, when set, counts attempts by kind and outcome and times
+	// handlers; Tracer, when set, runs each job under a root span.
+	Metrics *telemetry.Metrics
+	Tracer  trace.Tracer
 	// Now is the clock [time.Now]; tests move it forward to expire leases.
 	Now func() time.Time
 }
@@ -408,6 +414,9 @@ func (w *Worker) claim(ctx context.Context, k *Kind, n int) (_ []*ent.Job, err e
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
+	for range lost {
+		w.opts.Metrics.JobRan(k.Name, telemetry.JobLeaseExpired, 0)
+	}
 	return claimed, nil
 }
 
@@ -469,6 +478,7 @@ func (w *Worker) run(k *Kind, j *ent.Job) outcome {
 		return outcome{k: k, j: j, started: started, err: errWaitedTooLong, released: true}
 	}
 	ctx, cancel := context.WithTimeout(parent, k.Timeout)
+	ctx, span := w.startSpan(ctx, j)
 	t0 := time.Now()
 	err := call(ctx, k.Handler, &Running{
 		ID:             j.ID,
@@ -481,7 +491,9 @@ func (w *Worker) run(k *Kind, j *ent.Job) outcome {
 	ran := max(time.Since(t0), time.Microsecond)
 	cancel()
 	released := err != nil && parent.Err() != nil && errors.Is(err, context.Canceled)
-	return outcome{k: k, j: j, started: started, err: err, released: released, ran: ran}
+	o := outcome{k: k, j: j, started: started, err: err, released: released, ran: ran}
+	w.observe(span, o)
+	return o
 }
 
 // handBackQueued releases the jobs claimed ahead but not started, when Run

@@ -1,7 +1,14 @@
 package server
 
 import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,8 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the Prometheus series the server exports at /metrics. Each
-// server has its own registry, so tests can run several side by side.
+// metrics are the Prometheus series the server adds to the process's
+// registry, which /metrics serves. Each process (and each test's app) has
+// its own registry, so tests can run several side by side.
 type metrics struct {
 	registry   *prometheus.Registry
 	requests   *prometheus.HistogramVec
@@ -25,8 +33,11 @@ type metrics struct {
 	rateLimitErrors prometheus.Counter
 }
 
-func newMetrics(openWebSockets func() int, db *sql.DB) *metrics {
-	m := &metrics{registry: prometheus.NewRegistry()}
+func newMetrics(registry *prometheus.Registry, openWebSockets func() int, db *sql.DB) *metrics {
+	if registry == nil {
+		registry = prometheus.NewRegistry()
+	}
+	m := &metrics{registry: registry}
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "frontdesk_http_request_duration_seconds",
 		Help:    "HTTP requests by route and status code.",
@@ -57,8 +68,59 @@ func newMetrics(openWebSockets func() int, db *sql.DB) *metrics {
 	return m
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+// handler serves the registry, to callers with the bearer token when one
+// is configured.
+func (m *metrics) handler(token string, log *slog.Logger) http.Handler {
+	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+	if token == "" {
+		return h
+	}
+	// Hashing both sides makes the comparison constant-time whatever
+	// their lengths.
+	want := sha256.Sum256([]byte("Bearer " + token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the bearer token (FRONTDESK_METRICS_TOKEN)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// MetricsHandler serves /metrics as configured (token or not), for the
+// separate metrics listener.
+func (s *Server) MetricsHandler() http.Handler { return s.metricsHandler }
+
+// ServeMetrics serves /metrics alone on ln (FRONTDESK_METRICS_ADDR) until
+// ctx ends, then shuts down within the shutdown timeout.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	cfg := s.deps.Config
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metricsHandler)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("metrics server: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return errors.Join(fmt.Errorf("metrics server shutdown: %w", err), srv.Close())
+	}
+	return nil
 }
 
 // observe records one request under its route pattern (never the raw

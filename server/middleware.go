@@ -16,8 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"frontdesk/graph"
 	"frontdesk/requestid"
+	"frontdesk/telemetry"
 )
 
 // withRequestID accepts a well-formed X-Request-ID from the client (or a
@@ -30,6 +33,30 @@ func withRequestID(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", id)
 		next.ServeHTTP(w, r.WithContext(requestid.With(r.Context(), id)))
+	})
+}
+
+// withTracing runs each request under a server span that continues the
+// client's W3C trace. WebSocket upgrades get none: the connection lives
+// for hours, and the operations on it are traced one by one.
+func withTracing(tracer trace.Tracer, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, span := telemetry.StartRequest(tracer, r, requestid.From(r.Context()))
+		rec := &statusRecorder{ResponseWriter: w}
+		r = r.WithContext(ctx)
+		defer func() {
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			// The mux sets r.Pattern on this request value.
+			telemetry.FinishRequest(span, r.Method, r.Pattern, status)
+		}()
+		next.ServeHTTP(rec, r)
 	})
 }
 

@@ -21,10 +21,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"frontdesk/cache"
 	"frontdesk/config"
 	"frontdesk/identity"
+	"frontdesk/telemetry"
 )
 
 // Pinger is a dependency whose health /readyz reports.
@@ -55,6 +57,10 @@ type Deps struct {
 	// Now is the rate limiter's clock (nil: time.Now); tests advance it
 	// to reach the next window.
 	Now func() time.Time
+	// Telemetry holds the registry /metrics serves and, when tracing is
+	// on, the tracer for request and operation spans; nil gives the
+	// server a registry of its own and no tracing.
+	Telemetry *telemetry.Telemetry
 }
 
 // Server is Frontdesk's HTTP server.
@@ -64,6 +70,9 @@ type Server struct {
 	limits   *rateLimits
 	handler  http.Handler
 	metrics  *metrics
+	// metricsHandler serves /metrics (on the main listener unless
+	// FRONTDESK_METRICS_ADDR moves it).
+	metricsHandler http.Handler
 	draining atomic.Bool
 	http     *http.Server
 	fresh    freshConns
@@ -106,7 +115,12 @@ func New(deps Deps) *Server {
 	s := &Server{deps: deps}
 	origins := originPolicy{allowed: cfg.AllowedOrigins, dev: cfg.Env == config.Development}
 	s.ws = newGorillaWebsocket(origins.checkWebSocketOrigin)
-	s.metrics = newMetrics(s.ws.Open, deps.SQL)
+	var registry *prometheus.Registry
+	if deps.Telemetry != nil {
+		registry = deps.Telemetry.Registry
+	}
+	s.metrics = newMetrics(registry, s.ws.Open, deps.SQL)
+	s.metricsHandler = s.metrics.handler(cfg.MetricsToken, deps.Log)
 
 	var wsInit transport.WebsocketInitFunc
 	if deps.Identity != nil {
@@ -115,13 +129,19 @@ func New(deps Deps) *Server {
 	// Rate limits count /graphql only, after authentication (Identity
 	// wraps the mux), so each request is charged to its caller.
 	s.limits = newRateLimits(cfg, deps.Cache, deps.Now, deps.Log, s.metrics)
-	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics,
-		append([]graphql.HandlerExtension{s.limits}, deps.Extensions...))
+	extensions := append([]graphql.HandlerExtension{s.limits}, deps.Extensions...)
+	tracer := deps.Telemetry.Tracer("frontdesk/server")
+	if tracer != nil {
+		extensions = append([]graphql.HandlerExtension{telemetry.GraphQL{Tracer: tracer}}, extensions...)
+	}
+	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics, extensions)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(gql))))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.handler())
+	if cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", s.metricsHandler)
+	}
 	if cfg.Playground {
 		mux.Handle("GET /{$}", playground.Handler("Frontdesk", "/graphql"))
 	}
@@ -137,6 +157,9 @@ func New(deps Deps) *Server {
 	h = withCORS(origins, h)
 	h = withRecover(deps.Log, h)
 	h = withAccessLog(deps.Log, s.metrics, h)
+	if tracer != nil {
+		h = withTracing(tracer, h)
+	}
 	h = withRequestID(h)
 	s.handler = h
 	return s

@@ -123,7 +123,7 @@ func run(args []string) error {
 		return runBackup(ctx, a, args[0], bk)
 	}
 	if args[0] == "worker" {
-		return a.RunWorker(ctx)
+		return a.Work(ctx)
 	}
 	ln, err := a.Listen()
 	if err != nil {

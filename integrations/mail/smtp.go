@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -38,6 +39,9 @@ type SMTP struct {
 	TLS *tls.Config
 	// Timeout bounds one delivery when ctx has no earlier deadline.
 	Timeout time.Duration
+	// Observe, when set, is told how each delivery ended (ReplyCode) and
+	// how long it took, for the outbound-call metrics.
+	Observe func(code string, d time.Duration)
 }
 
 // ParseSMTPURL reads smtp://user:pass@host:587 (STARTTLS),
@@ -78,7 +82,11 @@ func or(v, def string) string {
 // the recipient to. A failure is returned as is for the job to retry;
 // 5xx rejections of the recipient are wrapped as permanent by the caller
 // through IsPermanent.
-func (s *SMTP) Send(ctx context.Context, from, to string, msg []byte) error {
+func (s *SMTP) Send(ctx context.Context, from, to string, msg []byte) (err error) {
+	if s.Observe != nil {
+		start := time.Now()
+		defer func() { s.Observe(ReplyCode(err), time.Since(start)) }()
+	}
 	host, _, err := net.SplitHostPort(s.Addr)
 	if err != nil {
 		return fmt.Errorf("mail: SMTP address %q: %w", s.Addr, err)
@@ -166,6 +174,20 @@ func (s *SMTP) Send(ctx context.Context, from, to string, msg []byte) error {
 	// unsend it, so it must not make the job retry and send it twice.
 	_ = c.Quit()
 	return nil
+}
+
+// ReplyCode names how a delivery ended: "250" when it was accepted, the
+// server's reply code when it refused, "error" when no reply came
+// (connection, TLS, timeout).
+func ReplyCode(err error) string {
+	if err == nil {
+		return "250"
+	}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return strconv.Itoa(te.Code)
+	}
+	return "error"
 }
 
 // IsPermanent reports whether err is an SMTP 5xx reply: retrying the

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	stripego "github.com/stripe/stripe-go/v76"
@@ -24,14 +25,24 @@ var _ payments.Gateway = (*Gateway)(nil)
 
 // New returns a gateway for secretKey. apiURL overrides Stripe's API base
 // URL, for stripe-mock in tests; leave it empty in production.
-func New(secretKey, apiURL string) *Gateway {
+func New(secretKey, apiURL string) *Gateway { return NewWithClient(secretKey, apiURL, nil) }
+
+// NewWithClient is New with the HTTP client calls go through (nil:
+// stripe-go's own), so they can be timed and traced.
+func NewWithClient(secretKey, apiURL string, h *http.Client) *Gateway {
 	var backends *stripego.Backends
-	if apiURL != "" {
-		cfg := &stripego.BackendConfig{URL: stripego.String(apiURL), MaxNetworkRetries: stripego.Int64(2)}
+	if apiURL != "" || h != nil {
+		cfg := func(def string) *stripego.BackendConfig {
+			c := &stripego.BackendConfig{URL: stripego.String(def), HTTPClient: h}
+			if apiURL != "" {
+				c.URL, c.MaxNetworkRetries = stripego.String(apiURL), stripego.Int64(2)
+			}
+			return c
+		}
 		backends = &stripego.Backends{
-			API:     stripego.GetBackendWithConfig(stripego.APIBackend, cfg),
-			Connect: stripego.GetBackendWithConfig(stripego.ConnectBackend, cfg),
-			Uploads: stripego.GetBackendWithConfig(stripego.UploadsBackend, cfg),
+			API:     stripego.GetBackendWithConfig(stripego.APIBackend, cfg(stripego.APIURL)),
+			Connect: stripego.GetBackendWithConfig(stripego.ConnectBackend, cfg(stripego.ConnectURL)),
+			Uploads: stripego.GetBackendWithConfig(stripego.UploadsBackend, cfg(stripego.UploadsURL)),
 		}
 	}
 	api := &client.API{}

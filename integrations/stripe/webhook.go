@@ -15,6 +15,7 @@ import (
 
 	"frontdesk/identity"
 	"frontdesk/payments"
+	"frontdesk/telemetry"
 )
 
 // maxWebhookBody bounds what we read from a webhook request; Stripe's
@@ -32,6 +33,8 @@ type WebhookHandler struct {
 	Tolerance time.Duration
 	Webhooks  *payments.Webhooks
 	Log       *slog.Logger
+	// Metrics counts deliveries by outcome (nil: not counted).
+	Metrics *telemetry.Metrics
 }
 
 func (h WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -39,10 +42,15 @@ func (h WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	h.Metrics.Webhook("stripe", h.serve(w, r))
+}
+
+// serve handles one delivery and returns its outcome for the metrics.
+func (h WebhookHandler) serve(w http.ResponseWriter, r *http.Request) string {
 	payload, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
 	if err != nil || len(payload) > maxWebhookBody {
 		http.Error(w, "unreadable or oversized body", http.StatusBadRequest)
-		return
+		return telemetry.WebhookInvalid
 	}
 	ev, err := webhook.ConstructEventWithOptions(payload, r.Header.Get("Stripe-Signature"), h.Secret,
 		webhook.ConstructEventOptions{Tolerance: h.Tolerance})
@@ -51,17 +59,17 @@ func (h WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// misconfigured secret or API version.
 		h.Log.WarnContext(r.Context(), "stripe webhook rejected", "error", err.Error(), "remote", r.RemoteAddr)
 		http.Error(w, "invalid signature", http.StatusBadRequest)
-		return
+		return telemetry.WebhookRejected
 	}
 	pev, ok, err := convert(ev)
 	if err != nil {
 		h.Log.ErrorContext(r.Context(), "stripe webhook unreadable", "event", ev.ID, "type", string(ev.Type), "error", err.Error())
 		http.Error(w, "unreadable event", http.StatusBadRequest)
-		return
+		return telemetry.WebhookInvalid
 	}
 	if !ok || !h.Webhooks.Handles(pev.Type) {
 		w.WriteHeader(http.StatusOK) // nothing subscribes: acknowledge
-		return
+		return telemetry.WebhookIgnored
 	}
 	ctx := identity.SystemContext(r.Context())
 	dup, err := h.Webhooks.Process(ctx, "stripe", pev)
@@ -69,12 +77,14 @@ func (h WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// 500 makes Stripe retry with backoff; nothing was recorded.
 		h.Log.ErrorContext(ctx, "stripe webhook failed", "event", ev.ID, "type", string(ev.Type), "error", err.Error())
 		http.Error(w, "processing failed", http.StatusInternalServerError)
-		return
-	}
-	if dup {
-		h.Log.InfoContext(ctx, "stripe webhook duplicate ignored", "event", ev.ID)
+		return telemetry.WebhookFailed
 	}
 	w.WriteHeader(http.StatusOK)
+	if dup {
+		h.Log.InfoContext(ctx, "stripe webhook duplicate ignored", "event", ev.ID)
+		return telemetry.WebhookDuplicate
+	}
+	return telemetry.WebhookProcessed
 }
 
 // convert maps the Stripe events Frontdesk uses; ok is false for others.

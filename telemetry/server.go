@@ -1,0 +1,44 @@
+package telemetry
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// StartRequest starts the server span of an incoming request, as a child
+// of the client's span when the request carries a valid W3C traceparent.
+// The span is named after the method until Finish names the route.
+// Only the path is recorded, never the query string (GET requests carry
+// GraphQL variables there).
+func StartRequest(tracer trace.Tracer, r *http.Request, requestID string) (context.Context, trace.Span) {
+	ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	return tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+		attribute.String("http.request.method", r.Method),
+		attribute.String("url.path", r.URL.Path),
+		attribute.String("frontdesk.request_id", requestID),
+	))
+}
+
+// FinishRequest names the span "<method> <route>" (route being the
+// matched pattern, never the raw path), records the status and ends it.
+func FinishRequest(span trace.Span, method, route string, status int) {
+	// A ServeMux pattern may start with its method ("GET /healthz").
+	if i := strings.IndexByte(route, ' '); i >= 0 {
+		route = route[i+1:]
+	}
+	if route != "" {
+		span.SetName(method + " " + route)
+		span.SetAttributes(attribute.String("http.route", route))
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
+}
