@@ -59,7 +59,8 @@ func start(t *testing.T, tweak func(*config.Config), exts ...graphql.HandlerExte
 	return startWith(t, tweak, app.Options{Extensions: exts})
 }
 
-// startWith is start with every app option (a test clock, a driver).
+// startWith is start with every app option (a test clock, a tracer
+// provider, a driver).
 func startWith(t *testing.T, tweak func(*config.Config), opts app.Options) *running {
 	t.Helper()
 	cfg := testenv.Config(t)

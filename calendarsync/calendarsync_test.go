@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"frontdesk/booking"
 	"frontdesk/database"
@@ -26,6 +29,7 @@ import (
 	"frontdesk/integrations/msgraph/graphtest"
 	"frontdesk/internal/testenv"
 	"frontdesk/outbox"
+	"frontdesk/telemetry"
 )
 
 const mailbox = "dr.ada@clinic.test"
@@ -44,6 +48,7 @@ type fixture struct {
 	link    *ent.CalendarLink
 	admin   context.Context
 	handler map[string]outbox.Handler
+	tel     *telemetry.Telemetry
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -55,11 +60,17 @@ func newFixture(t *testing.T) *fixture {
 	f.g.SetClock(clock)
 	cfg := f.g.Config()
 	cfg.Now = clock
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tel = tel
+	cfg.HTTP = tel.HTTPClient("msgraph", 10*time.Second)
 	mux := http.NewServeMux()
 	f.hook = httptest.NewServer(mux)
 	t.Cleanup(f.hook.Close)
 	f.sync = New(f.db.Client, msgraph.New(cfg), Options{NotificationURL: f.hook.URL + "/webhooks/msgraph",
-		Horizon: 30 * 24 * time.Hour, Now: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Horizon: 30 * 24 * time.Hour, Now: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: tel.Metrics})
 	mux.Handle("POST /webhooks/msgraph", f.sync.Handler())
 	f.handler = map[string]outbox.Handler{KindDelta: f.sync.runDelta, KindLifecycle: f.sync.runLifecycle,
 		KindEventUpsert: f.sync.runEventUpsert, KindEventDelete: f.sync.runEventDelete, KindSubscriptions: f.sync.runSubscriptions}
@@ -264,6 +275,7 @@ func TestOutlookMeetingRemovesSlotEndToEnd(t *testing.T) {
 func TestValidationHandshakeAndWrongClientState(t *testing.T) {
 	f := newFixture(t)
 	f.linkCalendar()
+	before := scrape(t, f.tel) // linking made Graph run the handshake
 	ctx := context.Background()
 	code, body, err := graphtest.Do(ctx, http.MethodPost, f.hook.URL+"/webhooks/msgraph?validationToken=Validation%3A+Testing+client+%3C1%3E", "", nil)
 	if err != nil || code != http.StatusOK || body != "Validation: Testing client <1>" {
@@ -282,6 +294,42 @@ func TestValidationHandshakeAndWrongClientState(t *testing.T) {
 	if code != http.StatusBadRequest {
 		t.Fatalf("malformed body: %d, want 400", code)
 	}
+	real, _ := json.Marshal(msgraph.NotificationBatch{Value: []msgraph.Notification{{SubscriptionID: sub.GraphID, ClientState: sub.ClientState, ChangeType: "created"}}})
+	if code, _, err = graphtest.Do(ctx, http.MethodPost, f.hook.URL+"/webhooks/msgraph", "application/json", real); err != nil || code != http.StatusAccepted {
+		t.Fatalf("notification: %d %v", code, err)
+	}
+	// Every delivery is counted by outcome, and the calls to Graph that
+	// linking made (token, subscription, delta) by status.
+	m := scrape(t, f.tel)
+	for _, outcome := range []string{"validation", "rejected", "invalid", "processed"} {
+		name := `frontdesk_webhook_deliveries_total{outcome="` + outcome + `",source="msgraph"}`
+		if got := m[name] - before[name]; got != 1 {
+			t.Errorf("msgraph deliveries %s: %v more, want 1", outcome, got)
+		}
+	}
+	if m[`frontdesk_outbound_request_duration_seconds_count{code="200",integration="msgraph"}`] == 0 ||
+		m[`frontdesk_outbound_request_duration_seconds_count{code="201",integration="msgraph"}`] == 0 {
+		t.Errorf("no msgraph calls counted: %v", m)
+	}
+}
+
+// scrape serves tel's registry like /metrics and returns each series'
+// value by its exposition name.
+func scrape(t *testing.T, tel *telemetry.Telemetry) map[string]float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(tel.Registry, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	out := map[string]float64{}
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if i := strings.LastIndexByte(line, ' '); i > 0 && !strings.HasPrefix(line, "#") {
+			v, err := strconv.ParseFloat(line[i+1:], 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			out[line[:i]] = v
+		}
+	}
+	return out
 }
 
 func TestRenewalAtHalfLifeWithAControllableClock(t *testing.T) {

@@ -242,6 +242,9 @@ var vars = []Var{
 		return nil
 	}},
 	{"FRONTDESK_METRICS_TOKEN", "", "When set, `/metrics` answers only requests with `Authorization: Bearer <token>` (16 characters or more), wherever it is served.", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
 		if len(v) < 16 || strings.ContainsAny(v, " \t\r\n") {
 			return errors.New("expected at least 16 characters without spaces")
 		}

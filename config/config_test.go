@@ -210,3 +210,38 @@ func TestBackupSettings(t *testing.T) {
 		t.Errorf("s3 with the media bucket: %v", err)
 	}
 }
+
+// Production never serves /metrics on the public listener by accident:
+// without a token it moves to loopback; with a token or an explicit
+// address it stays where the operator put it. Development keeps it on the
+// main listener for `make run`.
+func TestMetricsProtectionDefaults(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	token := "metrics-token-0123456789"
+	for _, c := range []struct {
+		env              map[string]string
+		wantAddr, wantTk string
+	}{
+		{map[string]string{}, "", ""},
+		{map[string]string{"FRONTDESK_ENV": "production"}, DefaultProductionMetricsAddr, ""},
+		{map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_METRICS_TOKEN": token}, "", token},
+		{map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_METRICS_ADDR": "10.0.0.5:9100"}, "10.0.0.5:9100", ""},
+		{map[string]string{"FRONTDESK_METRICS_ADDR": "127.0.0.1:9464", "FRONTDESK_METRICS_TOKEN": token}, "127.0.0.1:9464", token},
+	} {
+		if c.env["FRONTDESK_ENV"] == "production" {
+			c.env["FRONTDESK_BOOKING_SECRET"] = secret
+		}
+		cfg, err := Load(env(c.env))
+		if err != nil {
+			t.Fatalf("%v: %v", c.env, err)
+		}
+		if cfg.MetricsAddr != c.wantAddr || cfg.MetricsToken != c.wantTk {
+			t.Errorf("%v: addr %q token %q, want %q %q", c.env, cfg.MetricsAddr, cfg.MetricsToken, c.wantAddr, c.wantTk)
+		}
+	}
+	for name, bad := range map[string]string{"FRONTDESK_METRICS_ADDR": "9464", "FRONTDESK_METRICS_TOKEN": "short"} {
+		if _, err := Load(env(map[string]string{name: bad})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v", name, bad, err)
+		}
+	}
+}

@@ -11,15 +11,17 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 
 	"frontdesk/cache"
 	"frontdesk/config"
 	"frontdesk/graph"
+	"frontdesk/telemetry"
 )
 
 // newGraphQLHandler assembles the GraphQL server explicitly, one transport
 // and one extension at a time, so each is a deliberate choice.
-func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, wsInit transport.WebsocketInitFunc, store cache.Store, log *slog.Logger, m *metrics, extra []graphql.HandlerExtension) *handler.Server {
+func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, wsInit transport.WebsocketInitFunc, store cache.Store, log *slog.Logger, m *metrics, tracer trace.Tracer, extra []graphql.HandlerExtension) *handler.Server {
 	srv := handler.New(graph.Complexity{ExecutableSchema: es, DefaultPageSize: cfg.DefaultPageSize})
 
 	// Transports, most specific first: gqlgen picks the first that
@@ -70,6 +72,10 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 		OperationTimeout: cfg.OperationTimeout,
 	})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	if tracer != nil {
+		// Outside the operation log, so its line carries the span.
+		srv.Use(telemetry.GraphQL{Tracer: tracer})
+	}
 	srv.Use(operationLog{log: log, metrics: m})
 	for _, e := range extra {
 		srv.Use(e)

@@ -89,6 +89,24 @@ func (m *metrics) handler(token string, log *slog.Logger) http.Handler {
 	})
 }
 
+// withMetricsRoute serves GET /metrics with metrics and everything else
+// with next.
+func withMetricsRoute(metrics, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Pattern = "GET /metrics" // the route the access log and spans name
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	})
+}
+
 // MetricsHandler serves /metrics as configured (token or not), for the
 // separate metrics listener.
 func (s *Server) MetricsHandler() http.Handler { return s.metricsHandler }

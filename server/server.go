@@ -131,17 +131,11 @@ func New(deps Deps) *Server {
 	s.limits = newRateLimits(cfg, deps.Cache, deps.Now, deps.Log, s.metrics)
 	extensions := append([]graphql.HandlerExtension{s.limits}, deps.Extensions...)
 	tracer := deps.Telemetry.Tracer("frontdesk/server")
-	if tracer != nil {
-		extensions = append([]graphql.HandlerExtension{telemetry.GraphQL{Tracer: tracer}}, extensions...)
-	}
-	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics, extensions)
+	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics, tracer, extensions)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(gql))))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	if cfg.MetricsAddr == "" {
-		mux.Handle("GET /metrics", s.metricsHandler)
-	}
 	if cfg.Playground {
 		mux.Handle("GET /{$}", playground.Handler("Frontdesk", "/graphql"))
 	}
@@ -153,6 +147,10 @@ func New(deps Deps) *Server {
 		// Inside CORS, so preflights are answered before credentials
 		// are looked at.
 		h = deps.Identity.Middleware(deps.Log, h)
+	}
+	if cfg.MetricsAddr == "" {
+		// Outside identity: a scraper's bearer token is not a session.
+		h = withMetricsRoute(s.metricsHandler, h)
 	}
 	h = withCORS(origins, h)
 	h = withRecover(deps.Log, h)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
@@ -32,6 +33,9 @@ type Options struct {
 	TracerProvider trace.TracerProvider
 	// Log receives errors from the trace exporter.
 	Log *slog.Logger
+	// StoreTTL is how long database statistics are reused between
+	// scrapes [10s].
+	StoreTTL time.Duration
 }
 
 // Telemetry is one process's registry, metrics and tracing.
@@ -43,6 +47,7 @@ type Telemetry struct {
 
 	tp       trace.TracerProvider // nil: tracing is off
 	shutdown func(context.Context) error
+	storeTTL time.Duration
 }
 
 // Setup creates the registry and metrics and, when the environment names
@@ -56,7 +61,10 @@ type Telemetry struct {
 // OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS,
 // OTEL_BSP_*…).
 func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
-	t := &Telemetry{Registry: prometheus.NewRegistry(), shutdown: func(context.Context) error { return nil }}
+	t := &Telemetry{Registry: prometheus.NewRegistry(), shutdown: func(context.Context) error { return nil }, storeTTL: opts.StoreTTL}
+	if t.storeTTL <= 0 {
+		t.storeTTL = 10 * time.Second
+	}
 	t.Metrics = newMetrics(t.Registry)
 	if opts.TracerProvider != nil {
 		t.tp = opts.TracerProvider

@@ -1,0 +1,167 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"frontdesk/database"
+	"frontdesk/internal/testenv"
+	"frontdesk/telemetry"
+)
+
+// gauge finds the value of a series in the registry; ok is false when it
+// is absent.
+func value(t *testing.T, tel *telemetry.Telemetry, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	fams, err := tel.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			return metricValue(m), true
+		}
+	}
+	return 0, false
+}
+
+func metricValue(m *dto.Metric) float64 {
+	switch {
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	return 0
+}
+
+// Jobs enqueued, run, and one failed: the database collector reports them
+// by kind and state (one DEAD), the worker counts attempts and times
+// handlers, and each run is a root span named after its kind.
+func TestJobMetricsAndSpans(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	tel, err := telemetry.Setup(context.Background(), telemetry.Options{TracerProvider: tp, StoreTTL: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := NewRegistry()
+	reg.Register(Kind{Name: "t.ok", Handler: func(context.Context, *Running) error { return nil }, Backoff: noBackoff})
+	reg.Register(Kind{Name: "t.fail", Handler: func(context.Context, *Running) error {
+		return Permanent(errors.New("recipient refused"))
+	}, Backoff: noBackoff})
+	reg.Register(Kind{Name: "t.later", Handler: func(context.Context, *Running) error { return nil }})
+	tel.CollectStore(db.Client, reg.Names(), quiet)
+
+	for range 3 {
+		enqueue(t, db.Client, Job{Kind: "t.ok"})
+	}
+	enqueue(t, db.Client, Job{Kind: "t.fail"})
+	enqueue(t, db.Client, Job{Kind: "t.later", RunAt: time.Now().Add(time.Hour)})
+
+	jobs := func(kind, state string) float64 {
+		t.Helper()
+		v, ok := value(t, tel, "frontdesk_outbox_jobs", map[string]string{"kind": kind, "state": state})
+		if !ok {
+			t.Fatalf("no frontdesk_outbox_jobs{kind=%q,state=%q}", kind, state)
+		}
+		return v
+	}
+	if p, f, l := jobs("t.ok", "PENDING"), jobs("t.fail", "PENDING"), jobs("t.later", "PENDING"); p != 3 || f != 1 || l != 1 {
+		t.Fatalf("before the worker: PENDING t.ok=%v t.fail=%v t.later=%v", p, f, l)
+	}
+	if age, _ := value(t, tel, "frontdesk_outbox_oldest_due_job_age_seconds", nil); age <= 0 {
+		t.Fatalf("oldest due job age %v with due jobs waiting", age)
+	}
+
+	w := newWorker(db, reg, Options{Metrics: tel.Metrics, Tracer: tp.Tracer("test")})
+	drain(t, w)
+
+	for _, c := range []struct {
+		kind, state string
+		want        float64
+	}{
+		{"t.ok", "PENDING", 0}, {"t.ok", "RUNNING", 0}, {"t.ok", "DEAD", 0},
+		{"t.fail", "PENDING", 0}, {"t.fail", "DEAD", 1},
+		{"t.later", "PENDING", 1},
+	} {
+		if got := jobs(c.kind, c.state); got != c.want {
+			t.Errorf("frontdesk_outbox_jobs{kind=%q,state=%q} = %v, want %v", c.kind, c.state, got, c.want)
+		}
+	}
+	if age, _ := value(t, tel, "frontdesk_outbox_oldest_due_job_age_seconds", nil); age != 0 {
+		t.Errorf("oldest due job age %v with nothing due", age)
+	}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"frontdesk_outbox_job_attempts_total", map[string]string{"kind": "t.ok", "outcome": "succeeded"}, 3},
+		{"frontdesk_outbox_job_attempts_total", map[string]string{"kind": "t.fail", "outcome": "dead"}, 1},
+		{"frontdesk_outbox_job_duration_seconds", map[string]string{"kind": "t.ok"}, 3},
+		{"frontdesk_outbox_job_duration_seconds", map[string]string{"kind": "t.fail"}, 1},
+	} {
+		if got, _ := value(t, tel, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+
+	spans := exp.GetSpans()
+	byName := map[string]int{}
+	for _, sp := range spans {
+		byName[sp.Name]++
+		if sp.Parent.IsValid() || sp.SpanKind != trace.SpanKindConsumer {
+			t.Errorf("span %q: parent %v, kind %v; want a root consumer span", sp.Name, sp.Parent, sp.SpanKind)
+		}
+		attrs := map[string]string{}
+		for _, a := range sp.Attributes {
+			attrs[string(a.Key)] = a.Value.Emit()
+		}
+		kind := strings.TrimPrefix(sp.Name, "job ")
+		if attrs["frontdesk.job.kind"] != kind || !strings.HasPrefix(attrs["frontdesk.job.id"], "job_") {
+			t.Errorf("span %q attributes %v", sp.Name, attrs)
+		}
+		if want := map[bool]codes.Code{true: codes.Error, false: codes.Unset}[kind == "t.fail"]; sp.Status.Code != want {
+			t.Errorf("span %q status %v, want %v", sp.Name, sp.Status.Code, want)
+		}
+	}
+	if byName["job t.ok"] != 3 || byName["job t.fail"] != 1 || len(spans) != 4 {
+		t.Errorf("job spans: %v", byName)
+	}
+}
+
+// A worker without telemetry counts nothing and starts no span (the
+// options are optional).
+func TestWorkerWithoutTelemetry(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	reg := NewRegistry()
+	reg.Register(Kind{Name: "t.ok", Handler: func(context.Context, *Running) error { return nil }})
+	enqueue(t, db.Client, Job{Kind: "t.ok"})
+	drain(t, newWorker(db, reg, Options{}))
+}
