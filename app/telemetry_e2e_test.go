@@ -148,10 +148,10 @@ func TestMetricsCountWebhooksAndStripeCalls(t *testing.T) {
 	}
 	_, body := scrape(t, s.base+"/metrics", "")
 	for name, want := range map[string]string{
-		`frontdesk_webhook_deliveries_total{outcome="rejected",source="stripe"}`:               "1",
-		`frontdesk_webhook_deliveries_total{outcome="processed",source="stripe"}`:              "1",
-		`frontdesk_webhook_deliveries_total{outcome="duplicate",source="stripe"}`:              "1",
-		`frontdesk_webhook_deliveries_total{outcome="ignored",source="stripe"}`:                "1",
+		`frontdesk_webhook_deliveries_total{outcome="rejected",source="stripe"}`:             "1",
+		`frontdesk_webhook_deliveries_total{outcome="processed",source="stripe"}`:            "1",
+		`frontdesk_webhook_deliveries_total{outcome="duplicate",source="stripe"}`:            "1",
+		`frontdesk_webhook_deliveries_total{outcome="ignored",source="stripe"}`:              "1",
 		`frontdesk_outbound_request_duration_seconds_count{code="200",integration="stripe"}`: "1",
 		`frontdesk_store_stats_up`: "1",
 	} {

@@ -65,17 +65,17 @@ type Deps struct {
 
 // Server is Frontdesk's HTTP server.
 type Server struct {
-	deps     Deps
-	ws       *gorillaWebsocket
-	limits   *rateLimits
-	handler  http.Handler
-	metrics  *metrics
+	deps    Deps
+	ws      *gorillaWebsocket
+	limits  *rateLimits
+	handler http.Handler
+	metrics *metrics
 	// metricsHandler serves /metrics (on the main listener unless
 	// FRONTDESK_METRICS_ADDR moves it).
 	metricsHandler http.Handler
-	draining atomic.Bool
-	http     *http.Server
-	fresh    freshConns
+	draining       atomic.Bool
+	http           *http.Server
+	fresh          freshConns
 }
 
 // freshConns are connections accepted but not yet carrying a request
