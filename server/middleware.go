@@ -36,12 +36,16 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
+// untraced are the probe endpoints: scraped and polled every few seconds,
+// they would fill the trace store with nothing worth reading.
+var untraced = map[string]bool{"/metrics": true, "/healthz": true, "/readyz": true}
+
 // withTracing runs each request under a server span that continues the
 // client's W3C trace. WebSocket upgrades get none: the connection lives
 // for hours, and the operations on it are traced one by one.
 func withTracing(tracer trace.Tracer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
+		if r.Header.Get("Upgrade") != "" || untraced[r.URL.Path] {
 			next.ServeHTTP(w, r)
 			return
 		}

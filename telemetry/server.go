@@ -28,6 +28,11 @@ func StartRequest(tracer trace.Tracer, r *http.Request, requestID string) (conte
 // FinishRequest names the span "<method> <route>" (route being the
 // matched pattern, never the raw path), records the status and ends it.
 func FinishRequest(span trace.Span, method, route string, status int) {
+	if !span.IsRecording() {
+		// Sampled out: naming and attributes would be thrown away.
+		span.End()
+		return
+	}
 	// A ServeMux pattern may start with its method ("GET /healthz").
 	if i := strings.IndexByte(route, ' '); i >= 0 {
 		route = route[i+1:]
