@@ -221,11 +221,21 @@ func TestTracesFollowAGraphQLRequest(t *testing.T) {
 		t.Error("no graphql operation log line")
 	}
 
-	// Errors mark the operation span with their codes.
+	// Errors mark the operation span with their codes; probes make no
+	// spans.
 	exp.Reset()
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		if code, _ := scrape(t, s.base+path, ""); code != http.StatusOK {
+			t.Fatalf("%s: %d", path, code)
+		}
+	}
 	r = s.post(t, `{"query":"query Counts { jobCounts { pending } }"}`)
 	wantCode(t, r, "UNAUTHENTICATED")
-	op := waitForSpans(t, exp, "query Counts")["query Counts"]
+	got := waitForSpans(t, exp, "query Counts", "POST /graphql")
+	if len(got) != 2 {
+		t.Errorf("spans after probes and one query: %v", got)
+	}
+	op := got["query Counts"]
 	wantAttrs(t, op, map[string]string{"graphql.error.codes": `["UNAUTHENTICATED"]`})
 	if op.Status.Code.String() != "Error" {
 		t.Errorf("failed operation's span status %v", op.Status)
