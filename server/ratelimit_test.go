@@ -27,7 +27,7 @@ func (brokenStore) Incr(context.Context, string, time.Duration) (int64, time.Dur
 
 func limitsFor(store cache.Store, b ratelimit.Budget) (*rateLimits, *metrics) {
 	cfg := &config.Config{RateLimitAnonymous: b, RateLimitUser: b, RateLimitStaff: b, RateLimitAPIKey: b}
-	m := newMetrics(func() int { return 0 }, nil)
+	m := newMetrics(nil, func() int { return 0 }, nil)
 	return newRateLimits(cfg, store, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), m), m
 }
 
@@ -47,7 +47,7 @@ func TestRateLimitFailsOpenWhenTheStoreIsDown(t *testing.T) {
 		}
 	}
 	w := httptest.NewRecorder()
-	m.handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	m.handler("", slog.New(slog.NewTextHandler(io.Discard, nil))).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if !strings.Contains(w.Body.String(), "frontdesk_rate_limit_errors_total 3") {
 		t.Fatalf("/metrics does not count the 3 failures")
 	}
