@@ -470,7 +470,9 @@ func (e *Engine) authorizeChange(ctx context.Context, in ChangeInput) (*ent.Appo
 	if v != nil {
 		actor = string(v.UserID)
 	}
-	if v.Can(identity.ManageBookings) {
+	// Staff act on any appointment; a practitioner on those booked with
+	// them (to others, another practitioner's appointment does not exist).
+	if v.Can(identity.ManageBookings) && (v.ClinicWide() || ownPractitioner(ctx, e.Client, v, a.PractitionerID)) {
 		return a, true, actor, nil
 	}
 	own := v != nil && v.UserID != "" && ((a.PatientID != nil && *a.PatientID == v.UserID) || a.HolderKey == string(v.UserID))
@@ -608,7 +610,8 @@ func (e *Engine) Reschedule(ctx context.Context, in RescheduleInput) (*ent.Appoi
 }
 
 // Mark records that a confirmed appointment took place (COMPLETED) or the
-// patient did not come (NO_SHOW). Staff only, once it has started.
+// patient did not come (NO_SHOW), once it has started: staff, or the
+// practitioner it is booked with (others are told it does not exist).
 func (e *Engine) Mark(ctx context.Context, id gid.ID, to appointment.State) (*ent.Appointment, error) {
 	v, err := identity.Require(ctx, identity.ManageBookings)
 	if err != nil {
@@ -618,7 +621,7 @@ func (e *Engine) Mark(ctx context.Context, id gid.ID, to appointment.State) (*en
 		return nil, errcode.Invalidf(errcode.Invalid, "state", "mark an appointment COMPLETED or NO_SHOW")
 	}
 	a, err := e.Client.Appointment.Get(ctx, id)
-	if ent.IsNotFound(err) {
+	if ent.IsNotFound(err) || (err == nil && !v.ClinicWide() && !ownPractitioner(ctx, e.Client, v, a.PractitionerID)) {
 		return nil, ErrAppointmentNotFound
 	}
 	if err != nil {

@@ -457,3 +457,36 @@ func TestPractitionerReadsOnlyOwnAppointments(t *testing.T) {
 		}
 	}
 }
+
+// TestPractitionerChangesOnlyOwnAppointments: a practitioner marks and
+// cancels the appointments booked with them; another practitioner's
+// appointment does not exist for them and stays as it was.
+func TestPractitionerChangesOnlyOwnAppointments(t *testing.T) {
+	ts, client, _ := staffServer(t, true)
+	c := newClinic(t, client)
+	// Both started in May 2026, so they can be marked.
+	mine := c.add(t, appt{prac: c.pracA, svc: c.follow, day: 0, hour: 9, state: appointment.StateCONFIRMED, patient: c.patient})
+	theirs := c.add(t, appt{prac: c.pracB, svc: c.follow, day: 0, hour: 10, state: appointment.StateCONFIRMED, patient: c.other})
+	const mark = `mutation($id: ID!) { markAppointmentNoShow(input: {appointmentId: $id}) { appointment { state } userErrors { code } } }`
+	const cancel = `mutation($id: ID!) { cancelAppointment(input: {appointmentId: $id, reason: "x"}) { appointment { state } userErrors { code } } }`
+	for _, op := range []string{mark, cancel} {
+		res := gql(t, ts, "practitioner", op, map[string]any{"id": theirs.ID}, nil)
+		if len(res.Errors) != 1 || res.Errors[0].Extensions["code"] != "NOT_FOUND" {
+			t.Fatalf("practitioner A on B's appointment: %+v", res.Errors)
+		}
+	}
+	if got := client.Appointment.GetX(context.Background(), theirs.ID).State; got != appointment.StateCONFIRMED {
+		t.Fatalf("B's appointment changed to %s", got)
+	}
+	var out struct {
+		MarkAppointmentNoShow struct{ Appointment *struct{ State string } }
+	}
+	res := gql(t, ts, "practitioner", mark, map[string]any{"id": mine.ID}, &out)
+	if len(res.Errors) > 0 || out.MarkAppointmentNoShow.Appointment == nil || out.MarkAppointmentNoShow.Appointment.State != "NO_SHOW" {
+		t.Fatalf("practitioner A marks their own: %+v %+v", out, res.Errors)
+	}
+	res = gql(t, ts, "staff", mark, map[string]any{"id": theirs.ID}, &out)
+	if len(res.Errors) > 0 || out.MarkAppointmentNoShow.Appointment.State != "NO_SHOW" {
+		t.Fatalf("staff mark any: %+v %+v", out, res.Errors)
+	}
+}
