@@ -376,9 +376,12 @@ func (a *App) Work(ctx context.Context) error {
 }
 
 // withMetrics runs fn, and beside it the metrics listener when
-// FRONTDESK_METRICS_ADDR is set; both stop when either fails.
+// FRONTDESK_METRICS_ADDR names one; both stop when either fails.
 func (a *App) withMetrics(ctx context.Context, fn func(context.Context) error) error {
-	if a.Config.MetricsAddr == "" {
+	if a.Config.MetricsAddr == "" || a.Config.MetricsAddr == config.MetricsOff {
+		if a.Config.MetricsAddr == config.MetricsOff {
+			a.Log.Warn("/metrics is not served: set FRONTDESK_METRICS_ADDR (a listener of its own) or FRONTDESK_METRICS_TOKEN (bearer token on the main listener)")
+		}
 		return fn(ctx)
 	}
 	ln, err := net.Listen("tcp", a.Config.MetricsAddr)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -280,5 +281,42 @@ func wantAttrs(t *testing.T, sp tracetest.SpanStub, want map[string]string) {
 		if have[k] != v {
 			t.Errorf("span %q: %s = %q, want %q (all: %v)", sp.Name, k, have[k], v, have)
 		}
+	}
+}
+
+// FRONTDESK_METRICS_ADDR=off (the production default without a token)
+// serves /metrics nowhere and says so at start.
+func TestMetricsOff(t *testing.T) {
+	s := start(t, func(c *config.Config) { c.MetricsAddr = config.MetricsOff })
+	if code, _ := scrape(t, s.base+"/metrics", ""); code != http.StatusNotFound {
+		t.Fatalf("/metrics with metrics off: %d, want 404", code)
+	}
+	waitForLog(t, s, "/metrics is not served: set FRONTDESK_METRICS_ADDR (a listener of its own) or FRONTDESK_METRICS_TOKEN (bearer token on the main listener)", "level")
+}
+
+// `frontdesk worker` has no API listener; it serves its metrics (the jobs
+// it ran, the job table) on FRONTDESK_METRICS_ADDR.
+func TestWorkerServesMetricsOnItsOwnListener(t *testing.T) {
+	cfg := testenv.Config(t)
+	cfg.MetricsAddr = "127.0.0.1:0"
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.NewLogger(logs, "debug"), app.Options{})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Work(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := errors.Join(<-done, a.Close()); err != nil {
+			t.Errorf("worker stop: %v", err)
+		}
+	})
+	addr := waitForLog(t, &running{logs: logs}, "serving metrics", "addr")
+	code, body := scrape(t, "http://"+addr+"/metrics", "")
+	if code != http.StatusOK || series(body, `frontdesk_outbox_jobs{kind="notify.email",state="DEAD"}`) != "0" {
+		t.Fatalf("worker metrics: %d %.300s", code, body)
 	}
 }

@@ -231,8 +231,9 @@ var vars = []Var{
 		}
 		return errors.New("expected debug, info, warn or error")
 	}},
-	{"FRONTDESK_METRICS_ADDR", "", "Serve `/metrics` on this address (host:port) only, not on `FRONTDESK_ADDR`; also `frontdesk worker` serves its metrics there. Empty: `/metrics` is on the main listener in development; in production, unless `FRONTDESK_METRICS_TOKEN` is set, it moves to `" + DefaultProductionMetricsAddr + "` (loopback) so it is never public by accident.", func(c *Config, v string) error {
-		if v == "" {
+	{"FRONTDESK_METRICS_ADDR", "", "Serve `/metrics` on this address (host:port) only, not on `FRONTDESK_ADDR`; `frontdesk worker` serves its metrics there too. `off`: not served at all. Empty: on the main listener — except in production without `FRONTDESK_METRICS_TOKEN`, where empty means `off`, so metrics are never public by accident.", func(c *Config, v string) error {
+		if v == "" || v == MetricsOff {
+			c.MetricsAddr = v
 			return nil
 		}
 		if _, _, err := net.SplitHostPort(v); err != nil {
@@ -616,7 +617,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	if c.Env == Production && c.MetricsAddr == "" && c.MetricsToken == "" {
-		c.MetricsAddr = DefaultProductionMetricsAddr
+		c.MetricsAddr = MetricsOff
 	}
 	if c.StripeSecretKey != "" && c.StripeWebhookSecret == "" {
 		problems = append(problems, "FRONTDESK_STRIPE_WEBHOOK_SECRET: required when FRONTDESK_STRIPE_SECRET_KEY is set, or payments are never confirmed")
@@ -654,10 +655,12 @@ func Load(getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
-// DefaultProductionMetricsAddr is where production serves /metrics when
-// neither FRONTDESK_METRICS_ADDR nor FRONTDESK_METRICS_TOKEN is set:
-// loopback, for an agent on the same host, never the public port.
-const DefaultProductionMetricsAddr = "127.0.0.1:9464"
+// MetricsOff as FRONTDESK_METRICS_ADDR serves /metrics nowhere. It is the
+// production default when no token is set either: a deployment that
+// forgets both publishes nothing, rather than its metrics on the public
+// port, and a default port of its own would collide between processes on
+// one host (two API instances and a worker).
+const MetricsOff = "off"
 
 // developmentBookingSecret signs manage links in development only; it is
 // public, so production refuses to start without its own.

@@ -212,8 +212,8 @@ func TestBackupSettings(t *testing.T) {
 }
 
 // Production never serves /metrics on the public listener by accident:
-// without a token it moves to loopback; with a token or an explicit
-// address it stays where the operator put it. Development keeps it on the
+// without a token or an address it is off; with either it is where the
+// operator put it. Development keeps it on the
 // main listener for `make run`.
 func TestMetricsProtectionDefaults(t *testing.T) {
 	secret := strings.Repeat("s", 32)
@@ -223,7 +223,8 @@ func TestMetricsProtectionDefaults(t *testing.T) {
 		wantAddr, wantTk string
 	}{
 		{map[string]string{}, "", ""},
-		{map[string]string{"FRONTDESK_ENV": "production"}, DefaultProductionMetricsAddr, ""},
+		{map[string]string{"FRONTDESK_ENV": "production"}, MetricsOff, ""},
+		{map[string]string{"FRONTDESK_METRICS_ADDR": "off"}, MetricsOff, ""},
 		{map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_METRICS_TOKEN": token}, "", token},
 		{map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_METRICS_ADDR": "10.0.0.5:9100"}, "10.0.0.5:9100", ""},
 		{map[string]string{"FRONTDESK_METRICS_ADDR": "127.0.0.1:9464", "FRONTDESK_METRICS_TOKEN": token}, "127.0.0.1:9464", token},

@@ -148,7 +148,7 @@ func New(deps Deps) *Server {
 		// are looked at.
 		h = deps.Identity.Middleware(deps.Log, h)
 	}
-	if cfg.MetricsAddr == "" {
+	if cfg.MetricsAddr == "" { // else on its own listener, or off
 		// Outside identity: a scraper's bearer token is not a session.
 		h = withMetricsRoute(s.metricsHandler, h)
 	}
