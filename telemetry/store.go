@@ -52,6 +52,9 @@ var jobStates = []job.State{job.StatePENDING, job.StateRUNNING, job.StateDEAD}
 // the registered job kinds, reported as 0 when they have no jobs, so an
 // alert on DEAD jobs has a series to compare.
 func (t *Telemetry) CollectStore(client *ent.Client, kinds []string, log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
 	t.Registry.MustRegister(&storeCollector{client: client, kinds: kinds, ttl: t.storeTTL, log: log, now: time.Now})
 }
 

@@ -404,3 +404,30 @@ func TestICSFoldingKeepsUTF8Whole(t *testing.T) {
 		t.Fatalf("unfolded:\n%s", unfolded.String())
 	}
 }
+
+// Observe hears how each delivery ended, by SMTP reply code: accepted,
+// refused, or no server at all.
+func TestObserveReportsReplyCodes(t *testing.T) {
+	sender, _ := startSMTP(t, mail.StartTLS)
+	var codes []string
+	sender.Observe = func(code string, d time.Duration) {
+		if d <= 0 {
+			t.Errorf("delivery took %v", d)
+		}
+		codes = append(codes, code)
+	}
+	msg, _ := mail.Build(&mail.Message{From: "a@clinic.example", To: "b@example.com", Subject: "x", Text: "x"})
+	ctx := context.Background()
+	_ = sender.Send(ctx, "a@clinic.example", "b@example.com", msg)
+	_ = sender.Send(ctx, "a@clinic.example", "nobody@invalid.example", msg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender.Addr = ln.Addr().String()
+	ln.Close() // nothing answers there now
+	_ = sender.Send(ctx, "a@clinic.example", "b@example.com", msg)
+	if strings.Join(codes, " ") != "250 550 error" {
+		t.Fatalf("observed %v, want [250 550 error]", codes)
+	}
+}
