@@ -320,3 +320,34 @@ func TestWorkerServesMetricsOnItsOwnListener(t *testing.T) {
 		t.Fatalf("worker metrics: %d %.300s", code, body)
 	}
 }
+
+// A WebSocket connection gets no server span (it lasts hours); a query
+// sent over it is traced as an operation of its own.
+func TestWebSocketIsNotOneLongSpan(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	s := startWith(t, nil, app.Options{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))})
+	c := dialWS(t, s, "graphql-transport-ws", nil)
+	must(t, c.WriteJSON(map[string]any{"type": "connection_init"}))
+	readUntil(t, c, "connection_ack")
+	must(t, c.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "query OverWS { __typename }"}}))
+	if m := readUntil(t, c, "next"); m["payload"] == nil {
+		t.Fatalf("query over the WebSocket: %v", m)
+	}
+	c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.app.Server.OpenWebSockets() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the WebSocket did not close")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := waitForSpans(t, exp, "query OverWS")
+	for name := range got {
+		if strings.HasPrefix(name, "GET") {
+			t.Errorf("the WebSocket upgrade made a span: %q", name)
+		}
+	}
+	if got["query OverWS"].Parent.IsValid() {
+		t.Errorf("an operation over a WebSocket has a parent span: %v", got["query OverWS"].Parent)
+	}
+}
