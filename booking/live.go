@@ -136,10 +136,12 @@ func (e *Engine) WatchAvailability(ctx context.Context, bus events.Bus, serviceI
 }
 
 // RegisterJobs declares booking's recurring tasks: the sweeper that
-// cancels expired holds and unpaid bookings and releases their slots.
+// cancels expired holds and unpaid bookings and releases their slots,
+// and the nightly prune of idle counter rows (retention.go).
 // (Holds also give way lazily: a new hold on an expired one's time
 // cancels it in the same transaction.)
 func RegisterJobs(reg *outbox.Registry, e *Engine) {
+	registerPruneCounters(reg, e)
 	reg.Every("@every 5m", outbox.Kind{Name: "booking.expire_holds", Concurrency: 1, Timeout: 2 * time.Minute,
 		Handler: func(ctx context.Context, _ *outbox.Running) error {
 			n, err := e.ExpireHolds(identity.SystemContext(ctx))
