@@ -41,7 +41,14 @@ func dayKey(start time.Time, loc *time.Location) string { return start.In(loc).F
 // existing row only waits for the row lock. A duplicate means another
 // request created it first.
 func (e *Engine) ensureCounters(ctx context.Context, holder string, practitionerID, serviceID gid.ID, day string) error {
-	ignoreDup := func(err error) error {
+	// An INSERT can also deadlock with the nightly counter sweep's DELETE
+	// (retention.go) on MySQL; the statement stands alone, so it is run
+	// again.
+	ignoreDup := func(create func() error) error {
+		err := create()
+		for attempt := 0; attempt < 4 && isRetryable(err); attempt++ {
+			err = create()
+		}
 		if err != nil && (ent.IsConstraintError(err) || isDuplicate(err)) {
 			return nil
 		}
@@ -50,7 +57,7 @@ func (e *Engine) ensureCounters(ctx context.Context, holder string, practitioner
 	if holder != "" {
 		ok, err := e.Client.HolderHolds.Query().Where(holderholds.HolderKey(holder)).Exist(ctx)
 		if err == nil && !ok {
-			err = ignoreDup(e.Client.HolderHolds.Create().SetHolderKey(holder).Exec(ctx))
+			err = ignoreDup(func() error { return e.Client.HolderHolds.Create().SetHolderKey(holder).Exec(ctx) })
 		}
 		if err != nil {
 			return fmt.Errorf("create hold counter: %w", err)
@@ -59,8 +66,10 @@ func (e *Engine) ensureCounters(ctx context.Context, holder string, practitioner
 	ok, err := e.Client.PractitionerDay.Query().Where(practitionerday.PractitionerID(practitionerID),
 		practitionerday.ServiceID(serviceID), practitionerday.Day(day)).Exist(ctx)
 	if err == nil && !ok {
-		err = ignoreDup(e.Client.PractitionerDay.Create().SetPractitionerID(practitionerID).SetServiceID(serviceID).
-			SetDay(day).Exec(ctx))
+		err = ignoreDup(func() error {
+			return e.Client.PractitionerDay.Create().SetPractitionerID(practitionerID).SetServiceID(serviceID).
+				SetDay(day).Exec(ctx)
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("create day counter: %w", err)

@@ -37,8 +37,14 @@ func (e *Engine) SweepHoldCounts(ctx context.Context, before time.Time, limit in
 	if len(ids) == 0 {
 		return 0, nil
 	}
+	// On MySQL the DELETE can deadlock with a hold inserting or updating
+	// a counter; the hold wins and the batch is tried again.
 	n, err := e.Client.HolderHolds.Delete().
 		Where(holderholds.IDIn(ids...), holderholds.Holds(0)).Exec(ctx)
+	for attempt := 0; attempt < 4 && isRetryable(err); attempt++ {
+		n, err = e.Client.HolderHolds.Delete().
+			Where(holderholds.IDIn(ids...), holderholds.Holds(0)).Exec(ctx)
+	}
 	if err != nil {
 		return n, fmt.Errorf("delete idle hold counters: %w", err)
 	}
