@@ -66,7 +66,12 @@ var fastHash = identity.HashParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, 
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db := testenv.DB(t, database.Options{})
+	return newEnvWith(t, database.Options{})
+}
+
+func newEnvWith(t *testing.T, opts database.Options) *env {
+	t.Helper()
+	db := testenv.DB(t, opts)
 	redisURL, prefix := testenv.Redis(t)
 	store, _, err := cache.Open(context.Background(), redisURL, prefix)
 	if err != nil {
