@@ -1,7 +1,8 @@
 // Command frontdesk is the Frontdesk binary: `serve` runs the API (and,
 // by default, the outbox workers), `worker` runs only the workers,
 // `migrate` applies database migrations, `backup` and `restore` copy the
-// whole database to and from a backup file.
+// whole database to and from a backup file, `import customers` brings
+// accounts over from the legacy shop.
 package main
 
 import (
@@ -32,6 +33,10 @@ commands:
   restore   restore a backup (a file, or a name from backup --list) into a freshly
             migrated, empty database; --force replaces the data of a database that has some,
             --dry-run checks the file, the versions and the target and changes nothing
+  import customers FILE.csv
+            import customer accounts from the legacy shop (docs/authentication.md);
+            --dry-run checks and writes nothing, --skip-invalid imports the valid rows,
+            --update fills empty fields of existing accounts
   version   print the version
   healthcheck
             exit 0 when the server at FRONTDESK_ADDR answers /readyz with 200 (for
@@ -70,6 +75,14 @@ func run(args []string) error {
 		}
 		args = args[:1]
 	}
+	var imp importFlags
+	if args[0] == "import" {
+		var err error
+		if imp, err = parseImportFlags(args); err != nil {
+			return fmt.Errorf("%w\n\n%s", err, usage)
+		}
+		args = args[:1]
+	}
 	if len(args) != 1 {
 		return errors.New(usage)
 	}
@@ -79,7 +92,7 @@ func run(args []string) error {
 		return nil
 	case "healthcheck":
 		return healthcheck(context.Background(), os.Getenv)
-	case "serve", "worker", "migrate", "seed", "backup", "restore":
+	case "serve", "worker", "migrate", "seed", "backup", "restore", "import":
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil
@@ -121,6 +134,9 @@ func run(args []string) error {
 	}
 	if args[0] == "backup" || args[0] == "restore" {
 		return runBackup(ctx, a, args[0], bk)
+	}
+	if args[0] == "import" {
+		return runImport(ctx, a, imp, os.Stdout, os.Stderr)
 	}
 	if args[0] == "worker" {
 		return a.Work(ctx)
