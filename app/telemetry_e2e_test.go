@@ -19,7 +19,9 @@ import (
 
 	"frontdesk/app"
 	"frontdesk/config"
+	"frontdesk/ent/job"
 	"frontdesk/internal/testenv"
+	"frontdesk/notify"
 	"frontdesk/payments"
 )
 
@@ -349,5 +351,69 @@ func TestWebSocketIsNotOneLongSpan(t *testing.T) {
 	}
 	if got["query OverWS"].Parent.IsValid() {
 		t.Errorf("an operation over a WebSocket has a parent span: %v", got["query OverWS"].Parent)
+	}
+}
+
+// An email a traced request enqueues is sent by a job whose span starts a
+// trace of its own but links to the request's span, so the request's
+// trace leads to the job. A request whose trace is not sampled (flags 00)
+// stores nothing to link to.
+func TestJobSpanLinksToTheRequestThatEnqueuedIt(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	s := startWith(t, nil, app.Options{TracerProvider: tp})
+
+	const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	register := func(email, flags string) {
+		t.Helper()
+		r := s.gqlAs(t, registerOp, map[string]any{"in": map[string]any{"email": email, "password": "a long passphrase"}},
+			"traceparent", "00-"+clientTrace+"-00f067aa0ba902b7-"+flags)
+		if len(r.Errors) > 0 || field(r, "register.token") == nil {
+			t.Fatalf("register %s: %+v %v", email, r.Errors, r.Data)
+		}
+	}
+	register("linked@example.com", "01")
+	spans := waitForSpans(t, exp, "job "+notify.KindEmail)
+	jobSpan := spans["job "+notify.KindEmail]
+	if jobSpan.Parent.IsValid() || jobSpan.SpanContext.TraceID().String() == clientTrace {
+		t.Errorf("job span parent %v, trace %s: want a root span in a trace of its own", jobSpan.Parent, jobSpan.SpanContext.TraceID())
+	}
+	if len(jobSpan.Links) != 1 {
+		t.Fatalf("job span links %+v, want one to the request", jobSpan.Links)
+	}
+	link := jobSpan.Links[0].SpanContext
+	if link.TraceID().String() != clientTrace || !link.IsSampled() {
+		t.Errorf("job span links to trace %s (sampled %v), want the request's %s", link.TraceID(), link.IsSampled(), clientTrace)
+	}
+	var linked string
+	for _, sp := range exp.GetSpans() {
+		if sp.SpanContext.SpanID() == link.SpanID() && sp.SpanContext.TraceID() == link.TraceID() {
+			linked = sp.Name
+		}
+	}
+	if linked == "" {
+		t.Errorf("the link names span %s, which the request did not record", link.SpanID())
+	}
+
+	ctx := context.Background()
+	row := s.app.DB.Client.Job.Query().Where(job.Kind(notify.KindEmail)).OnlyX(ctx)
+	if row.TraceParent == nil || !strings.HasPrefix(*row.TraceParent, "00-"+clientTrace+"-") {
+		t.Errorf("job trace_parent %v, want the request's trace", row.TraceParent)
+	}
+
+	register("unsampled@example.com", "00")
+	if n := s.app.DB.Client.Job.Query().Where(job.Kind(notify.KindEmail), job.TraceParentIsNil()).CountX(ctx); n != 1 {
+		t.Errorf("%d jobs without a trace_parent after an unsampled request, want 1", n)
+	}
+}
+
+// Without tracing, jobs keep no trace context at all.
+func TestJobsKeepNoTraceWithoutTracing(t *testing.T) {
+	s := start(t, nil)
+	s.signUp(t, "untraced@example.com", "")
+	ctx := context.Background()
+	all := s.app.DB.Client.Job.Query().Where(job.Kind(notify.KindEmail)).CountX(ctx)
+	if n := s.app.DB.Client.Job.Query().Where(job.TraceParentNotNil()).CountX(ctx); all == 0 || n != 0 {
+		t.Errorf("%d of %d jobs have a trace_parent with tracing off, want 0 of at least 1", n, all)
 	}
 }

@@ -2610,6 +2610,11 @@ func (_q *JobQuery) collectField(ctx context.Context, oneNode bool, opCtx *graph
 				selectedFields = append(selectedFields, job.FieldFinishedAt)
 				fieldSeen[job.FieldFinishedAt] = struct{}{}
 			}
+		case "traceParent":
+			if _, ok := fieldSeen[job.FieldTraceParent]; !ok {
+				selectedFields = append(selectedFields, job.FieldTraceParent)
+				fieldSeen[job.FieldTraceParent] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

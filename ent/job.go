@@ -45,6 +45,8 @@ type Job struct {
 	LastError string `json:"last_error,omitempty"`
 	// FinishedAt holds the value of the "finished_at" field.
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// TraceParent holds the value of the "trace_parent" field.
+	TraceParent *string `json:"trace_parent,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the JobQuery when eager-loading is set.
 	Edges        JobEdges `json:"edges"`
@@ -84,7 +86,7 @@ func (*Job) scanValues(columns []string) ([]any, error) {
 			values[i] = new(gid.ID)
 		case job.FieldAttempts, job.FieldMaxAttempts:
 			values[i] = new(sql.NullInt64)
-		case job.FieldKind, job.FieldState, job.FieldLeaseOwner, job.FieldIdempotencyKey, job.FieldLastError:
+		case job.FieldKind, job.FieldState, job.FieldLeaseOwner, job.FieldIdempotencyKey, job.FieldLastError, job.FieldTraceParent:
 			values[i] = new(sql.NullString)
 		case job.FieldCreatedAt, job.FieldUpdatedAt, job.FieldRunAt, job.FieldLeaseExpiresAt, job.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
@@ -191,6 +193,13 @@ func (_m *Job) assignValues(columns []string, values []any) error {
 				_m.FinishedAt = new(time.Time)
 				*_m.FinishedAt = value.Time
 			}
+		case job.FieldTraceParent:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field trace_parent", values[i])
+			} else if value.Valid {
+				_m.TraceParent = new(string)
+				*_m.TraceParent = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -273,6 +282,11 @@ func (_m *Job) String() string {
 	if v := _m.FinishedAt; v != nil {
 		builder.WriteString("finished_at=")
 		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.TraceParent; v != nil {
+		builder.WriteString("trace_parent=")
+		builder.WriteString(*v)
 	}
 	builder.WriteByte(')')
 	return builder.String()

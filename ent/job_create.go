@@ -176,6 +176,20 @@ func (_c *JobCreate) SetNillableFinishedAt(v *time.Time) *JobCreate {
 	return _c
 }
 
+// SetTraceParent sets the "trace_parent" field.
+func (_c *JobCreate) SetTraceParent(v string) *JobCreate {
+	_c.mutation.SetTraceParent(v)
+	return _c
+}
+
+// SetNillableTraceParent sets the "trace_parent" field if the given value is not nil.
+func (_c *JobCreate) SetNillableTraceParent(v *string) *JobCreate {
+	if v != nil {
+		_c.SetTraceParent(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *JobCreate) SetID(v gid.ID) *JobCreate {
 	_c.mutation.SetID(v)
@@ -336,6 +350,11 @@ func (_c *JobCreate) check() error {
 	if _, ok := _c.mutation.LastError(); !ok {
 		return &ValidationError{Name: "last_error", err: errors.New(`ent: missing required field "Job.last_error"`)}
 	}
+	if v, ok := _c.mutation.TraceParent(); ok {
+		if err := job.TraceParentValidator(v); err != nil {
+			return &ValidationError{Name: "trace_parent", err: fmt.Errorf(`ent: validator failed for field "Job.trace_parent": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := job.IDValidator(string(v)); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "Job.id": %w`, err)}
@@ -428,6 +447,10 @@ func (_c *JobCreate) createSpec() (*Job, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.FinishedAt(); ok {
 		_spec.SetField(job.FieldFinishedAt, field.TypeTime, value)
 		_node.FinishedAt = &value
+	}
+	if value, ok := _c.mutation.TraceParent(); ok {
+		_spec.SetField(job.FieldTraceParent, field.TypeString, value)
+		_node.TraceParent = &value
 	}
 	if nodes := _c.mutation.AttemptLogIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -672,6 +695,9 @@ func (u *JobUpsertOne) UpdateNewValues() *JobUpsertOne {
 		}
 		if _, exists := u.create.mutation.IdempotencyKey(); exists {
 			s.SetIgnore(job.FieldIdempotencyKey)
+		}
+		if _, exists := u.create.mutation.TraceParent(); exists {
+			s.SetIgnore(job.FieldTraceParent)
 		}
 	}))
 	return u
@@ -1070,6 +1096,9 @@ func (u *JobUpsertBulk) UpdateNewValues() *JobUpsertBulk {
 			}
 			if _, exists := b.mutation.IdempotencyKey(); exists {
 				s.SetIgnore(job.FieldIdempotencyKey)
+			}
+			if _, exists := b.mutation.TraceParent(); exists {
+				s.SetIgnore(job.FieldTraceParent)
 			}
 		}
 	}))

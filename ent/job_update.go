@@ -365,6 +365,9 @@ func (_u *JobUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.FinishedAtCleared() {
 		_spec.ClearField(job.FieldFinishedAt, field.TypeTime)
 	}
+	if _u.mutation.TraceParentCleared() {
+		_spec.ClearField(job.FieldTraceParent, field.TypeString)
+	}
 	if _u.mutation.AttemptLogCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -793,6 +796,9 @@ func (_u *JobUpdateOne) sqlSave(ctx context.Context) (_node *Job, err error) {
 	}
 	if _u.mutation.FinishedAtCleared() {
 		_spec.ClearField(job.FieldFinishedAt, field.TypeTime)
+	}
+	if _u.mutation.TraceParentCleared() {
+		_spec.ClearField(job.FieldTraceParent, field.TypeString)
 	}
 	if _u.mutation.AttemptLogCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -18042,6 +18042,7 @@ type JobMutation struct {
 	idempotency_key    *string
 	last_error         *string
 	finished_at        *time.Time
+	trace_parent       *string
 	clearedFields      map[string]struct{}
 	attempt_log        map[gid.ID]struct{}
 	removedattempt_log map[gid.ID]struct{}
@@ -18718,6 +18719,55 @@ func (m *JobMutation) ResetFinishedAt() {
 	delete(m.clearedFields, job.FieldFinishedAt)
 }
 
+// SetTraceParent sets the "trace_parent" field.
+func (m *JobMutation) SetTraceParent(s string) {
+	m.trace_parent = &s
+}
+
+// TraceParent returns the value of the "trace_parent" field in the mutation.
+func (m *JobMutation) TraceParent() (r string, exists bool) {
+	v := m.trace_parent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTraceParent returns the old "trace_parent" field's value of the Job entity.
+// If the Job object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobMutation) OldTraceParent(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTraceParent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTraceParent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTraceParent: %w", err)
+	}
+	return oldValue.TraceParent, nil
+}
+
+// ClearTraceParent clears the value of the "trace_parent" field.
+func (m *JobMutation) ClearTraceParent() {
+	m.trace_parent = nil
+	m.clearedFields[job.FieldTraceParent] = struct{}{}
+}
+
+// TraceParentCleared returns if the "trace_parent" field was cleared in this mutation.
+func (m *JobMutation) TraceParentCleared() bool {
+	_, ok := m.clearedFields[job.FieldTraceParent]
+	return ok
+}
+
+// ResetTraceParent resets all changes to the "trace_parent" field.
+func (m *JobMutation) ResetTraceParent() {
+	m.trace_parent = nil
+	delete(m.clearedFields, job.FieldTraceParent)
+}
+
 // AddAttemptLogIDs adds the "attempt_log" edge to the JobAttempt entity by ids.
 func (m *JobMutation) AddAttemptLogIDs(ids ...gid.ID) {
 	if m.attempt_log == nil {
@@ -18806,7 +18856,7 @@ func (m *JobMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *JobMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, job.FieldCreatedAt)
 	}
@@ -18846,6 +18896,9 @@ func (m *JobMutation) Fields() []string {
 	if m.finished_at != nil {
 		fields = append(fields, job.FieldFinishedAt)
 	}
+	if m.trace_parent != nil {
+		fields = append(fields, job.FieldTraceParent)
+	}
 	return fields
 }
 
@@ -18880,6 +18933,8 @@ func (m *JobMutation) Field(name string) (ent.Value, bool) {
 		return m.LastError()
 	case job.FieldFinishedAt:
 		return m.FinishedAt()
+	case job.FieldTraceParent:
+		return m.TraceParent()
 	}
 	return nil, false
 }
@@ -18915,6 +18970,8 @@ func (m *JobMutation) OldField(ctx context.Context, name string) (ent.Value, err
 		return m.OldLastError(ctx)
 	case job.FieldFinishedAt:
 		return m.OldFinishedAt(ctx)
+	case job.FieldTraceParent:
+		return m.OldTraceParent(ctx)
 	}
 	return nil, fmt.Errorf("unknown Job field %s", name)
 }
@@ -19015,6 +19072,13 @@ func (m *JobMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFinishedAt(v)
 		return nil
+	case job.FieldTraceParent:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTraceParent(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Job field %s", name)
 }
@@ -19081,6 +19145,9 @@ func (m *JobMutation) ClearedFields() []string {
 	if m.FieldCleared(job.FieldFinishedAt) {
 		fields = append(fields, job.FieldFinishedAt)
 	}
+	if m.FieldCleared(job.FieldTraceParent) {
+		fields = append(fields, job.FieldTraceParent)
+	}
 	return fields
 }
 
@@ -19103,6 +19170,9 @@ func (m *JobMutation) ClearField(name string) error {
 		return nil
 	case job.FieldFinishedAt:
 		m.ClearFinishedAt()
+		return nil
+	case job.FieldTraceParent:
+		m.ClearTraceParent()
 		return nil
 	}
 	return fmt.Errorf("unknown Job nullable field %s", name)
@@ -19150,6 +19220,9 @@ func (m *JobMutation) ResetField(name string) error {
 		return nil
 	case job.FieldFinishedAt:
 		m.ResetFinishedAt()
+		return nil
+	case job.FieldTraceParent:
+		m.ResetTraceParent()
 		return nil
 	}
 	return fmt.Errorf("unknown Job field %s", name)

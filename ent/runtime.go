@@ -1572,6 +1572,10 @@ func init() {
 	jobDescLastError := jobFields[9].Descriptor()
 	// job.DefaultLastError holds the default value on creation for the last_error field.
 	job.DefaultLastError = jobDescLastError.Default.(string)
+	// jobDescTraceParent is the schema descriptor for trace_parent field.
+	jobDescTraceParent := jobFields[11].Descriptor()
+	// job.TraceParentValidator is a validator for the "trace_parent" field. It is called by the builders before save.
+	job.TraceParentValidator = jobDescTraceParent.Validators[0].(func(string) error)
 	// jobDescID is the schema descriptor for id field.
 	jobDescID := jobMixinFields0[0].Descriptor()
 	// job.DefaultID holds the default value on creation for the id field.

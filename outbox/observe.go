@@ -13,18 +13,26 @@ import (
 )
 
 // startSpan starts a root span for one run of j when tracing is on: jobs
-// run long after, and apart from, the request that enqueued them. The
-// span is nil when tracing is off.
+// run long after, and apart from, the request that enqueued them. When
+// the enqueuing span was traced (j.TraceParent), the job's span links to
+// it, as OpenTelemetry recommends for messages consumed asynchronously.
+// The span is nil when tracing is off.
 func (w *Worker) startSpan(ctx context.Context, j *ent.Job) (context.Context, trace.Span) {
 	if w.opts.Tracer == nil {
 		return ctx, nil
 	}
-	return w.opts.Tracer.Start(ctx, "job "+j.Kind, trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer),
+	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
 			attribute.String("frontdesk.job.kind", j.Kind),
 			attribute.String("frontdesk.job.id", j.ID.String()),
 			attribute.Int("frontdesk.job.attempt", j.Attempts),
-		))
+		)}
+	if j.TraceParent != nil {
+		if l, ok := telemetry.LinkTo(*j.TraceParent); ok {
+			opts = append(opts, trace.WithLinks(l))
+		}
+	}
+	return w.opts.Tracer.Start(ctx, "job "+j.Kind, opts...)
 }
 
 // observe counts a finished run under its outcome and ends its span.

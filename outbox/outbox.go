@@ -19,6 +19,7 @@ import (
 	"frontdesk/ent"
 	"frontdesk/ent/job"
 	"frontdesk/gid"
+	"frontdesk/telemetry"
 )
 
 // DefaultMaxAttempts is how many times a job runs before it is DEAD when
@@ -45,6 +46,8 @@ type Job struct {
 // job is gone too. Workers in this process are woken when tx commits;
 // other replicas find the job on their next poll. It returns the job's ID,
 // which is the existing job's ID when the idempotency key was used before.
+// When ctx carries a sampled span (a traced request), the job keeps its
+// W3C traceparent and the job's span links to it.
 func Enqueue(ctx context.Context, tx *ent.Tx, j Job) (gid.ID, error) {
 	id, err := insert(ctx, tx.Job, j)
 	if err != nil {
@@ -113,6 +116,11 @@ func insert(ctx context.Context, jobs *ent.JobClient, j Job) (gid.ID, error) {
 		SetIdempotencyKey(key).
 		SetRunAt(dbTime(runAt)).
 		SetMaxAttempts(maxAttempts)
+	if tp := telemetry.TraceParent(ctx); tp != "" {
+		// Only a sampled span is worth linking to; without tracing there
+		// is none and the column stays NULL.
+		create.SetTraceParent(tp)
+	}
 	if generated {
 		// A fresh key cannot collide, so skip the upsert and the look-up.
 		if err := create.Exec(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"frontdesk/database"
+	"frontdesk/ent"
 	"frontdesk/internal/testenv"
 	"frontdesk/telemetry"
 )
@@ -164,4 +165,70 @@ func TestWorkerWithoutTelemetry(t *testing.T) {
 	reg.Register(Kind{Name: "t.ok", Handler: func(context.Context, *Running) error { return nil }})
 	enqueue(t, db.Client, Job{Kind: "t.ok"})
 	drain(t, newWorker(db, reg, Options{}))
+}
+
+// A job enqueued under a sampled span keeps its traceparent and its run's
+// root span links to that span; one enqueued under an unsampled span, or
+// with no span, keeps nothing and its span has no link.
+func TestJobSpanLinksToTheEnqueuingSpan(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	reg := NewRegistry()
+	reg.Register(Kind{Name: "t.ok", Handler: func(context.Context, *Running) error { return nil }})
+
+	ctx, req := tp.Tracer("test").Start(context.Background(), "request")
+	sampled := enqueueCtx(t, ctx, db.Client, Job{Kind: "t.ok", IdempotencyKey: "sampled"})
+	req.End()
+	unsampled := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}}))
+	notSampled := enqueueCtx(t, unsampled, db.Client, Job{Kind: "t.ok", IdempotencyKey: "unsampled"})
+	plain := enqueueCtx(t, context.Background(), db.Client, Job{Kind: "t.ok", IdempotencyKey: "plain"})
+
+	want := "00-" + req.SpanContext().TraceID().String() + "-" + req.SpanContext().SpanID().String() + "-01"
+	if sampled.TraceParent == nil || *sampled.TraceParent != want {
+		t.Errorf("trace_parent %v, want %s", sampled.TraceParent, want)
+	}
+	if notSampled.TraceParent != nil || plain.TraceParent != nil {
+		t.Errorf("trace_parent %v (unsampled), %v (no span): want none", notSampled.TraceParent, plain.TraceParent)
+	}
+
+	exp.Reset()
+	drain(t, newWorker(db, reg, Options{Tracer: tp.Tracer("test")}))
+	links := map[string][]sdktrace.Link{}
+	for _, sp := range exp.GetSpans() {
+		for _, a := range sp.Attributes {
+			if a.Key == "frontdesk.job.id" {
+				links[a.Value.AsString()] = sp.Links
+			}
+		}
+		if sp.Parent.IsValid() {
+			t.Errorf("job span %q has parent %v; want a root span", sp.Name, sp.Parent)
+		}
+	}
+	if l := links[sampled.ID.String()]; len(l) != 1 || l[0].SpanContext.TraceID() != req.SpanContext().TraceID() ||
+		l[0].SpanContext.SpanID() != req.SpanContext().SpanID() || !l[0].SpanContext.IsRemote() {
+		t.Errorf("sampled job's span links %+v, want one to the request span %v", l, req.SpanContext())
+	}
+	for _, id := range []string{notSampled.ID.String(), plain.ID.String()} {
+		if l, ok := links[id]; !ok || len(l) != 0 {
+			t.Errorf("job %s: span found %v, links %+v; want a span without links", id, ok, l)
+		}
+	}
+}
+
+func enqueueCtx(t *testing.T, ctx context.Context, client *ent.Client, j Job) *ent.Job {
+	t.Helper()
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := Enqueue(ctx, tx, j)
+	if err != nil {
+		t.Fatal(errors.Join(err, tx.Rollback()))
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return client.Job.GetX(context.Background(), id)
 }

@@ -44,6 +44,8 @@ const (
 	FieldLastError = "last_error"
 	// FieldFinishedAt holds the string denoting the finished_at field in the database.
 	FieldFinishedAt = "finished_at"
+	// FieldTraceParent holds the string denoting the trace_parent field in the database.
+	FieldTraceParent = "trace_parent"
 	// EdgeAttemptLog holds the string denoting the attempt_log edge name in mutations.
 	EdgeAttemptLog = "attempt_log"
 	// Table holds the table name of the job in the database.
@@ -73,6 +75,7 @@ var Columns = []string{
 	FieldIdempotencyKey,
 	FieldLastError,
 	FieldFinishedAt,
+	FieldTraceParent,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -110,6 +113,8 @@ var (
 	IdempotencyKeyValidator func(string) error
 	// DefaultLastError holds the default value on creation for the "last_error" field.
 	DefaultLastError string
+	// TraceParentValidator is a validator for the "trace_parent" field. It is called by the builders before save.
+	TraceParentValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() gid.ID
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -211,6 +216,11 @@ func ByLastError(opts ...sql.OrderTermOption) OrderOption {
 // ByFinishedAt orders the results by the finished_at field.
 func ByFinishedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFinishedAt, opts...).ToFunc()
+}
+
+// ByTraceParent orders the results by the trace_parent field.
+func ByTraceParent(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTraceParent, opts...).ToFunc()
 }
 
 // ByAttemptLogCount orders the results by attempt_log count.

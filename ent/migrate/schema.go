@@ -729,6 +729,7 @@ var (
 		{Name: "idempotency_key", Type: field.TypeString, Size: 191, SchemaType: map[string]string{"mysql": "varchar(191)"}},
 		{Name: "last_error", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "finished_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "trace_parent", Type: field.TypeString, Nullable: true, Size: 55, SchemaType: map[string]string{"mysql": "varchar(55)"}},
 	}
 	// JobsTable holds the schema information for the "jobs" table.
 	JobsTable = &schema.Table{

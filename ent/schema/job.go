@@ -47,6 +47,11 @@ func (Job) Fields() []ent.Field {
 			SchemaType(map[string]string{dialect.MySQL: "varchar(191)"}),
 		field.Text("last_error").Default(""),
 		field.Time("finished_at").Optional().Nillable().SchemaType(DateTime6),
+		// trace_parent is the W3C traceparent of the span that enqueued
+		// the job, set only when that span was sampled; the job's own
+		// span links to it. NULL when tracing is off.
+		field.String("trace_parent").MaxLen(55).Optional().Nillable().Immutable().
+			SchemaType(map[string]string{dialect.MySQL: "varchar(55)"}),
 	}
 }
 

@@ -1,0 +1,2 @@
+-- Modify "jobs" table
+ALTER TABLE `jobs` ADD COLUMN `trace_parent` varchar(55) NULL;

@@ -1,0 +1,2 @@
+-- Add column "trace_parent" to table: "jobs"
+ALTER TABLE `jobs` ADD COLUMN `trace_parent` text NULL;
