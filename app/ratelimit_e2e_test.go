@@ -487,3 +487,64 @@ func TestRateLimitWebSocket(t *testing.T) {
 	}
 	wantAllowed(t, s.mustFrom(t, "198.51.100.6", typename), 3, 1)
 }
+
+// TestRateLimitFailedAuthentication: requests whose bearer credentials are
+// refused (well-formed but unknown, malformed, another scheme, an unknown
+// API key) draw on their client IP's anonymous budget: 401 with the
+// RateLimit headers while it lasts, then 429 RATE_LIMITED with
+// Retry-After, sharing the budget with the IP's anonymous requests.
+// Another IP, and valid credentials from the limited IP, are unaffected;
+// valid requests do not spend the failure budget; the next window
+// restores it.
+func TestRateLimitFailedAuthentication(t *testing.T) {
+	clock := newTestClock()
+	s := startWith(t, func(c *config.Config) {
+		behindProxy(c)
+		c.RateLimitAnonymous = budget(t, "3/1m")
+	}, app.Options{Now: clock.Now})
+	ann := s.signUp(t, "ann@example.com", "")
+	const ip = "198.51.100.7"
+	unknown := "Bearer fds_" + strings.Repeat("A", 43)
+	if len(ann.token) != len(unknown)-len("Bearer ") {
+		t.Fatalf("test token %q is not shaped like a real one %q", unknown, ann.token)
+	}
+	wantRefused := func(r gqlResponse, remaining int) {
+		t.Helper()
+		if r.status != http.StatusUnauthorized || len(r.Errors) != 1 || r.codes()[0] != "UNAUTHENTICATED" {
+			t.Fatalf("bad credentials within the budget: %d %+v", r.status, r.Errors)
+		}
+		if r.header.Get("RateLimit-Limit") != "3" || r.header.Get("RateLimit-Remaining") != strconv.Itoa(remaining) {
+			t.Fatalf("RateLimit headers on a 401: %v", r.header)
+		}
+	}
+	wantRefused(s.mustFrom(t, ip, typename, "Authorization", unknown), 2)
+	// A valid token from the same address neither spends nor is refused.
+	if r := s.mustFrom(t, ip, typename, bearer(ann.token)...); r.status != http.StatusOK || r.header.Get("RateLimit-Limit") != "" {
+		t.Fatalf("valid token: %d %v", r.status, r.header)
+	}
+	wantRefused(s.mustFrom(t, ip, typename, "Authorization", "Bearer not-a-token"), 1)
+	wantRefused(s.mustFrom(t, ip, typename, "Authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l"), 0)
+	wait := wantLimited(t, s.mustFrom(t, ip, typename, "Authorization", unknown), time.Minute)
+	wantLimited(t, s.mustFrom(t, ip, typename, "Authorization", "Bearer fdk_"+strings.Repeat("B", 43)), time.Minute)
+	// Off /graphql too: every route behind authentication counts.
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/readyz", nil)
+	req.Header.Set("X-Forwarded-For", ip)
+	req.Header.Set("Authorization", unknown)
+	wantLimited(t, do(t, req), time.Minute)
+	// The anonymous budget is the same one.
+	wantLimited(t, s.mustFrom(t, ip, typename), time.Minute)
+	// Valid credentials from the address still pass; another address has
+	// its own budget.
+	if r := s.mustFrom(t, ip, typename, bearer(ann.token)...); r.status != http.StatusOK {
+		t.Fatalf("valid token from a limited address: %d %+v", r.status, r.Errors)
+	}
+	wantRefused(s.mustFrom(t, "198.51.100.8", typename, "Authorization", unknown), 2)
+
+	clock.Add(time.Duration(wait) * time.Second)
+	for range 5 {
+		if r := s.mustFrom(t, ip, typename, bearer(ann.token)...); r.status != http.StatusOK {
+			t.Fatalf("valid token: %d", r.status)
+		}
+	}
+	wantRefused(s.mustFrom(t, ip, typename, "Authorization", unknown), 2)
+}

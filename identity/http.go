@@ -69,8 +69,17 @@ func CredentialFrom(ctx context.Context) string {
 // enforces the CSRF header on cookie-authenticated requests that can
 // change state. An invalid bearer token is refused with 401; an invalid
 // cookie is cleared and the request goes on anonymously, so a browser with
-// a stale cookie can still sign in.
-func (s *Service) Middleware(log *slog.Logger, next http.Handler) http.Handler {
+// a stale cookie can still sign in. Each gate is consulted before a 401
+// for refused credentials is written.
+func (s *Service) Middleware(log *slog.Logger, next http.Handler, gates ...RefusalGate) http.Handler {
+	refuse := func(ctx context.Context, w http.ResponseWriter, r *http.Request) bool {
+		for _, g := range gates {
+			if g(w, r.WithContext(ctx)) {
+				return true
+			}
+		}
+		return false
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		ctx = WithClient(ctx, Client{IP: clientIP(r, s.opts.TrustedProxies), UserAgent: r.UserAgent()})
@@ -80,10 +89,16 @@ func (s *Service) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		if h := r.Header.Get("Authorization"); h != "" {
 			scheme, token, _ := strings.Cut(h, " ")
 			if !strings.EqualFold(scheme, "Bearer") {
+				if refuse(ctx, w, r) {
+					return
+				}
 				writeAuthError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "use Authorization: Bearer <token>")
 				return
 			}
 			v, err := s.Authenticate(ctx, strings.TrimSpace(token))
+			if errors.Is(err, ErrCredentialsExpired) && refuse(ctx, w, r) {
+				return
+			}
 			if err != nil {
 				s.authFailed(w, r, log, err)
 				return
@@ -112,6 +127,14 @@ func (s *Service) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		serve(ctx, next, w, r)
 	})
 }
+
+// RefusalGate is consulted when a request's bearer credentials are
+// refused (unknown, expired, revoked, or not a Bearer token), before the
+// 401 is written; the request's context carries its Client. A gate may
+// set headers on w, or answer the request itself and return true (the
+// rate limits answer 429 to a client that keeps failing). Requests that
+// authenticate never reach a gate.
+type RefusalGate func(w http.ResponseWriter, r *http.Request) (answered bool)
 
 // serve runs next with ctx and hands the matched route pattern back to r,
 // which the access log and metrics outside this middleware read.

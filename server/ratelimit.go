@@ -88,6 +88,11 @@ func (rl *rateLimits) caller(ctx context.Context, peer string) (key, class strin
 // the harm they are there to prevent. It is logged and counted.
 func (rl *rateLimits) take(ctx context.Context, peer string) (d ratelimit.Decision, counted bool) {
 	key, class := rl.caller(ctx, peer)
+	return rl.takeAs(ctx, key, class)
+}
+
+// takeAs counts one request against the budget of class under key.
+func (rl *rateLimits) takeAs(ctx context.Context, key, class string) (d ratelimit.Decision, counted bool) {
 	b := rl.budgets[class]
 	if key == "" || b.Off() {
 		return ratelimit.Decision{Allowed: true}, false
@@ -135,26 +140,52 @@ func (rl *rateLimits) middleware(next http.Handler) http.Handler {
 			ctx = context.WithValue(ctx, overWebSocketKey{}, peer)
 			r = r.WithContext(ctx)
 		}
-		d, counted := rl.take(ctx, peer)
-		if counted {
-			h := w.Header()
-			reset := strconv.FormatInt(ratelimit.Seconds(d.Reset), 10)
-			h.Set("RateLimit-Limit", strconv.FormatInt(d.Limit, 10))
-			h.Set("RateLimit-Remaining", strconv.FormatInt(d.Remaining, 10))
-			h.Set("RateLimit-Reset", reset)
-			h.Set("RateLimit-Policy", strconv.FormatInt(d.Limit, 10)+";w="+strconv.FormatInt(int64(d.Period/time.Second), 10))
-			if !d.Allowed {
-				h.Set("Retry-After", reset)
-				body, _ := json.Marshal(map[string]any{"errors": []*gqlerror.Error{rl.refusal(ctx, d)}}) // cannot fail: strings and numbers
-				h.Set("Content-Type", "application/json")
-				h.Set("Cache-Control", "no-store")
-				w.WriteHeader(http.StatusTooManyRequests)
-				_, _ = w.Write(body) // the client may be gone; nothing to do
-				return
-			}
+		if d, counted := rl.take(ctx, peer); counted && rl.answer(ctx, w, d) {
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// answer sets the RateLimit headers of a counted request and, when it is
+// over budget, answers it with 429 and Retry-After; refused says so.
+func (rl *rateLimits) answer(ctx context.Context, w http.ResponseWriter, d ratelimit.Decision) (refused bool) {
+	h := w.Header()
+	reset := strconv.FormatInt(ratelimit.Seconds(d.Reset), 10)
+	h.Set("RateLimit-Limit", strconv.FormatInt(d.Limit, 10))
+	h.Set("RateLimit-Remaining", strconv.FormatInt(d.Remaining, 10))
+	h.Set("RateLimit-Reset", reset)
+	h.Set("RateLimit-Policy", strconv.FormatInt(d.Limit, 10)+";w="+strconv.FormatInt(int64(d.Period/time.Second), 10))
+	if d.Allowed {
+		return false
+	}
+	h.Set("Retry-After", reset)
+	body, _ := json.Marshal(map[string]any{"errors": []*gqlerror.Error{rl.refusal(ctx, d)}}) // cannot fail: strings and numbers
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write(body) // the client may be gone; nothing to do
+	return true
+}
+
+// authFailed counts a request whose credentials authentication refused
+// (an unknown, expired or revoked bearer token or API key, or another
+// scheme than Bearer) against its client's anonymous budget, on every
+// route: bad credentials buy nothing that no credentials would not, so a
+// client cannot hammer the API and the session look-up with them
+// unthrottled. Within the budget the 401 goes out with the RateLimit
+// headers; over it the answer is 429 RATE_LIMITED with Retry-After.
+// Requests that authenticate never come here and cost nothing more.
+func (rl *rateLimits) authFailed(w http.ResponseWriter, r *http.Request) bool {
+	ctx := r.Context()
+	n := identity.ClientFrom(ctx).Network()
+	if n == "" {
+		if n, _, _ = net.SplitHostPort(r.RemoteAddr); n == "" {
+			n = r.RemoteAddr
+		}
+	}
+	d, counted := rl.takeAs(ctx, "ip:"+n, classAnonymous)
+	return counted && rl.answer(ctx, w, d)
 }
 
 var (

@@ -146,7 +146,8 @@ func New(deps Deps) *Server {
 	if deps.Identity != nil {
 		// Inside CORS, so preflights are answered before credentials
 		// are looked at.
-		h = deps.Identity.Middleware(deps.Log, h)
+		// Refused credentials draw on the client's anonymous budget.
+		h = deps.Identity.Middleware(deps.Log, h, s.limits.authFailed)
 	}
 	if cfg.MetricsAddr == "" { // else on its own listener, or off
 		// Outside identity: a scraper's bearer token is not a session.
