@@ -101,11 +101,8 @@ func (s *Service) ImportCustomers(ctx context.Context, r io.Reader, opts ImportO
 		if err := s.importRows(ctx, tx.Client(), rows, rep, opts); err != nil {
 			return err
 		}
-		if opts.DryRun {
-			return errDryRun
-		}
-		if rep.Created+rep.Updated == 0 {
-			return nil // a re-run leaves no trace
+		if opts.DryRun || rep.Created+rep.Updated == 0 {
+			return nil // a dry run or a re-run leaves no trace
 		}
 		return Audit(ctx, tx.Client(), AuditRecord{
 			Action: "user.import", TargetType: "User",
@@ -115,9 +112,6 @@ func (s *Service) ImportCustomers(ctx context.Context, r io.Reader, opts ImportO
 			},
 		})
 	})
-	if errors.Is(err, errDryRun) {
-		err = nil
-	}
 	if ent.IsConstraintError(err) {
 		return nil, fmt.Errorf("import customers: an account was created meanwhile with an email of the file; nothing was imported, run the import again: %w", err)
 	}
@@ -126,9 +120,6 @@ func (s *Service) ImportCustomers(ctx context.Context, r io.Reader, opts ImportO
 	}
 	return rep, nil
 }
-
-// errDryRun rolls a dry run's transaction back.
-var errDryRun = errors.New("dry run")
 
 // readImport reads and checks the whole file. Header problems are an
 // error; row problems are listed in the report.
