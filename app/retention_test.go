@@ -18,7 +18,8 @@ func TestRetentionTasks(t *testing.T) {
 	s := start(t, nil)
 	ctx := context.Background()
 	c := s.app.DB.Client
-	kinds := []string{"identity.prune_sessions", "identity.prune_tokens", "payments.prune_webhook_events", "commerce.prune_carts"}
+	kinds := []string{"identity.prune_sessions", "identity.prune_tokens", "payments.prune_webhook_events", "commerce.prune_carts",
+		"booking.prune_counters"}
 	var declared []string
 	for _, task := range s.app.Jobs.Tasks() {
 		declared = append(declared, task.Name)
@@ -42,6 +43,10 @@ func TestRetentionTasks(t *testing.T) {
 	c.WebhookEvent.Create().SetProvider("stripe").SetEventID("evt_new").SetType("x").ExecX(ctx)
 	c.Cart.Create().SetCurrency("AUD").SetTokenHash("old").SetEmail("old").SetCreatedAt(old).SetUpdatedAt(old).ExecX(ctx)
 	c.Cart.Create().SetCurrency("AUD").SetTokenHash("new").SetEmail("new").ExecX(ctx)
+	c.HolderHolds.Create().SetHolderKey("ip:198.51.100.0/24").SetUpdatedAt(old).ExecX(ctx)
+	c.HolderHolds.Create().SetHolderKey("usr_holding").SetHolds(1).SetUpdatedAt(old).ExecX(ctx)
+	c.PractitionerDay.Create().SetPractitionerID("prc_x").SetServiceID("svc_x").SetDay(old.Format(time.DateOnly)).ExecX(ctx)
+	c.PractitionerDay.Create().SetPractitionerID("prc_x").SetServiceID("svc_x").SetDay(time.Now().UTC().Format(time.DateOnly)).ExecX(ctx)
 
 	for _, k := range kinds {
 		if _, err := outbox.EnqueueDirect(ctx, c, outbox.Job{Kind: k, Payload: map[string]any{}}); err != nil {
@@ -66,6 +71,12 @@ func TestRetentionTasks(t *testing.T) {
 		events = append(events, x.EventID)
 	}
 	tokens := c.OneTimeToken.Query().AllX(ctx)
+	if h := c.HolderHolds.Query().AllX(ctx); len(h) != 1 || h[0].HolderKey != "usr_holding" {
+		t.Fatalf("hold counters left: %v", h)
+	}
+	if d := c.PractitionerDay.Query().AllX(ctx); len(d) != 1 || d[0].Day != time.Now().UTC().Format(time.DateOnly) {
+		t.Fatalf("day counters left: %v", d)
+	}
 	if !slices.Equal(sessions, []string{"live"}) || !slices.Equal(carts, []string{"new"}) || !slices.Equal(events, []string{"evt_new"}) ||
 		len(tokens) != 1 || tokens[0].Email != "pat@example.com" {
 		t.Fatalf("left: sessions %q, carts %q, webhook events %q, %d tokens", sessions, carts, events, len(tokens))
