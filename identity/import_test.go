@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -356,4 +357,52 @@ func peakHeap() func() uint64 {
 		}
 	}()
 	return func() uint64 { close(done); return <-result }
+}
+
+// TestImportCustomersConcurrently: two operators importing the same file
+// at once never make two accounts for an email, and the file's accounts
+// are created by exactly one import (the other skips them, or fails and
+// writes nothing).
+func TestImportCustomersConcurrently(t *testing.T) {
+	e := newEnv(t)
+	const n = 1200
+	var b strings.Builder
+	b.WriteString("email,name\n")
+	for i := range n {
+		fmt.Fprintf(&b, "c%04d@example.com,C %d\n", i, i)
+	}
+	file := b.String()
+	type result struct {
+		rep *identity.ImportReport
+		err error
+	}
+	results := make(chan result, 2)
+	var start sync.WaitGroup
+	start.Add(1)
+	for range 2 {
+		go func() {
+			start.Wait()
+			rep, err := e.svc.ImportCustomers(context.Background(), strings.NewReader(file), identity.ImportOptions{})
+			results <- result{rep, err}
+		}()
+	}
+	start.Done()
+	created := 0
+	for range 2 {
+		r := <-results
+		switch {
+		case r.err != nil:
+			t.Logf("the other import failed, as it may: %v", r.err)
+		case r.rep.Created == n || r.rep.SkippedExisting == n:
+			created += r.rep.Created
+		default:
+			t.Fatalf("an import split the file: %+v", summary(r.rep))
+		}
+	}
+	if created != n {
+		t.Fatalf("imports created %d accounts in all, want %d", created, n)
+	}
+	if got := e.client.User.Query().CountX(context.Background()); got != n || len(e.imports(t)) != 1 {
+		t.Fatalf("%d accounts and %d audit entries, want %d and 1", got, len(e.imports(t)), n)
+	}
 }
