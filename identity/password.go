@@ -122,14 +122,37 @@ func decodeHash(encoded string) (p HashParams, salt, key []byte, err error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return p, nil, nil, errBadHash
 	}
-	enc := base64.RawStdEncoding
-	if salt, err = enc.DecodeString(parts[4]); err != nil {
+	if !argonCostAllowed(p) {
 		return p, nil, nil, errBadHash
 	}
-	if key, err = enc.DecodeString(parts[5]); err != nil || len(key) == 0 {
+	enc := base64.RawStdEncoding
+	if salt, err = enc.DecodeString(parts[4]); err != nil || len(salt) < 8 || len(salt) > 64 {
+		return p, nil, nil, errBadHash
+	}
+	if key, err = enc.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > 64 {
 		return p, nil, nil, errBadHash
 	}
 	return p, salt, key, nil
+}
+
+// Caps on the cost a stored argon2id hash may ask for. Hashes come from
+// this server but also from imports (ImportCustomers) and database
+// restores; without a cap, one hash claiming gigabytes of memory or
+// thousands of passes would turn every sign-in to that account into a
+// denial of service. The caps are far above what anyone configures
+// (OWASP: 19-46 MiB, 1-2 passes).
+const (
+	maxArgonMemory  = 256 * 1024 // KiB
+	maxArgonTime    = 16
+	maxArgonThreads = 16
+)
+
+// argonCostAllowed reports whether p is within the caps above (and
+// sane: argon2 needs at least 8 KiB per thread and one pass).
+func argonCostAllowed(p HashParams) bool {
+	return p.Threads >= 1 && p.Threads <= maxArgonThreads &&
+		p.Time >= 1 && p.Time <= maxArgonTime &&
+		p.Memory >= 8*uint32(p.Threads) && p.Memory <= maxArgonMemory
 }
 
 // Legacy bcrypt hashes, as the legacy PHP shop's password_hash() wrote
