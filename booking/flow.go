@@ -66,10 +66,11 @@ type Hold struct {
 // HoldSlot reserves a slot for HoldTTL. Anyone may hold; a signed-in
 // patient may hold at most MaxActiveHolds slots at once, and anonymous
 // callers from one client network at most MaxAnonymousHolds. Staff may
-// hold inside the minimum notice.
+// hold inside the minimum notice, without the cap; a practitioner only on
+// their own calendar (on another's they hold as anyone signed in does).
 func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 	v := identity.ViewerFrom(ctx)
-	staff := v.Can(identity.ManageBookings)
+	staff := actsAsStaff(ctx, e.Client, v, &in.PractitionerID)
 	holder := ""
 	if v != nil {
 		holder = string(v.UserID)
@@ -259,7 +260,8 @@ type BookInput struct {
 	// HoldToken is the token HoldSlot returned; a signed-in viewer who
 	// made the hold may leave it out.
 	HoldToken string
-	// PatientID lets staff book for a patient account.
+	// PatientID lets staff book for a patient account (a practitioner
+	// only on their own calendar; on another's it is FORBIDDEN).
 	PatientID *gid.ID
 	// Guest books without an account.
 	Guest *Guest
@@ -281,7 +283,6 @@ type Booking struct {
 // HoldTTL, and is confirmed by the payment webhook (webhooks.go).
 func (e *Engine) Book(ctx context.Context, in BookInput) (*Booking, error) {
 	v := identity.ViewerFrom(ctx)
-	staff := v.Can(identity.ManageBookings)
 	a, err := e.Client.Appointment.Query().Where(appointment.ID(in.AppointmentID)).WithService().Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, errcode.Invalidf(errcode.Missing, "appointmentId", "no such hold")
@@ -291,6 +292,12 @@ func (e *Engine) Book(ctx context.Context, in BookInput) (*Booking, error) {
 	}
 	if !(v != nil && v.UserID != "" && string(v.UserID) == a.HolderKey) && !e.validToken(purposeHold, a.ID, in.HoldToken) {
 		return nil, errcode.Invalidf(errcode.Missing, "appointmentId", "no such hold")
+	}
+	// Booking for a patient is a staff power; a practitioner has it on
+	// their own calendar only.
+	staff := actsAsStaff(ctx, e.Client, v, &a.PractitionerID)
+	if in.PatientID != nil && v.Can(identity.ManageBookings) && !staff {
+		return nil, identity.ErrForbidden
 	}
 	svc := a.Edges.Service
 	if a.State != appointment.StateHELD {

@@ -53,7 +53,8 @@ type SlotsInput struct {
 
 // AvailableSlots answers an availability question. Anyone may ask, signed
 // in or not; staff (identity.ManageBookings) also see times inside the
-// minimum notice, because they may book them.
+// minimum notice, because they may book them (a practitioner only on their
+// own calendar, asked for by PractitionerID).
 func (e *Engine) AvailableSlots(ctx context.Context, in SlotsInput) ([]Slot, error) {
 	slots, _, err := e.slots(ctx, in)
 	return slots, err
@@ -69,7 +70,7 @@ func (e *Engine) slots(ctx context.Context, in SlotsInput) ([]Slot, *ent.Service
 	if !in.From.Before(in.To) || in.To.Sub(in.From) > MaxRange {
 		return nil, nil, ErrBadRange
 	}
-	staff := identity.ViewerFrom(ctx).Can(identity.ManageBookings)
+	staff := actsAsStaff(ctx, e.Client, identity.ViewerFrom(ctx), in.PractitionerID)
 	svc, cals, err := e.loadCalendars(ctx, e.Client, in.ServiceID, in.PractitionerID, in.From, in.To, staff, "")
 	if err != nil {
 		return nil, nil, err

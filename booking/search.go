@@ -162,6 +162,18 @@ func (e *Engine) SearchAppointments(ctx context.Context, f AppointmentFilter) (*
 
 // ownPractitioner reports whether practitionerID is the practitioner
 // whose staff account the viewer is.
+// actsAsStaff reports whether v may use the staff powers on
+// practitionerID's calendar (book inside the minimum notice, book for a
+// patient, hold without the cap, see inactive services): MANAGE_BOOKINGS
+// and clinic-wide (staff, admins, the system), or a PRACTITIONER on their
+// own calendar. practitionerID nil means every practitioner's calendar.
+func actsAsStaff(ctx context.Context, client *ent.Client, v *identity.Viewer, practitionerID *gid.ID) bool {
+	if !v.Can(identity.ManageBookings) {
+		return false
+	}
+	return v.ClinicWide() || (practitionerID != nil && ownPractitioner(ctx, client, v, *practitionerID))
+}
+
 func ownPractitioner(ctx context.Context, client *ent.Client, v *identity.Viewer, practitionerID gid.ID) bool {
 	if v.UserID == "" {
 		return false

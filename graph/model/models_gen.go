@@ -123,7 +123,7 @@ type BookAppointmentInput struct {
 	AppointmentID gid.ID `json:"appointmentId"`
 	// The hold token from holdSlot; not needed when the signed-in viewer made the hold.
 	HoldToken *string `json:"holdToken,omitempty"`
-	// Staff only: book for this patient account.
+	// Staff only (a practitioner only on their own calendar, else FORBIDDEN): book for this patient account.
 	PatientID *gid.ID `json:"patientId,omitempty"`
 	// Book as a guest, without an account.
 	Guest *GuestInput `json:"guest,omitempty"`
