@@ -54,10 +54,12 @@ func (e *Engine) SweepHoldCounts(ctx context.Context, before time.Time, limit in
 // SweepPractitionerDays deletes at most limit daily-limit counters of
 // local days before the UTC date of before. It is an outbox.Sweep; the
 // task passes two days ago, so every deleted day is over in every time
-// zone (UTC-12 is at most a day behind UTC) and no hold, booking or
-// cancellation can consult its counter again: slots are offered from now
-// on only, and cancelling an appointment of a deleted day finds no row to
-// decrement, which is harmless.
+// zone (UTC-12 is at most a day behind UTC): patients are offered slots
+// from now on only, and cancelling an appointment of a deleted day finds
+// no row to decrement, which is harmless. Staff, exempt from the minimum
+// notice, can still hold a past time; on a deleted day its counter starts
+// again at 1, so the daily limit of a day that is over no longer counts
+// the day's earlier appointments (docs/operations.md, "Data retention").
 func (e *Engine) SweepPractitionerDays(ctx context.Context, before time.Time, limit int) (int, error) {
 	day := before.UTC().Format(time.DateOnly)
 	ids, err := e.Client.PractitionerDay.Query().Where(practitionerday.DayLT(day)).Limit(limit).IDs(ctx)
