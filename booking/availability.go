@@ -76,7 +76,8 @@ type Slot struct {
 type Query struct {
 	From, To time.Time
 	Now      time.Time
-	// Staff bookings may ignore the minimum notice.
+	// Staff bookings may ignore the minimum notice, though never book a
+	// start that has already passed.
 	IgnoreNotice bool
 }
 
@@ -90,10 +91,12 @@ func (r Rules) Span(start time.Time) Interval {
 // window returns the range of slot starts allowed by notice and horizon.
 func (r Rules) window(q Query) (lo, hi time.Time) {
 	lo, hi = q.From, q.To
+	earliest := q.Now
 	if !q.IgnoreNotice {
-		if n := q.Now.Add(r.MinNotice); n.After(lo) {
-			lo = n
-		}
+		earliest = q.Now.Add(r.MinNotice)
+	}
+	if earliest.After(lo) {
+		lo = earliest
 	}
 	if h := q.Now.AddDate(0, 0, r.HorizonDays); h.Before(hi) {
 		hi = h

@@ -185,6 +185,11 @@ func TestSlotRules(t *testing.T) {
 				"2026-05-04T10:30:00Z", "2026-05-04T11:00:00Z", "2026-05-04T11:30:00Z"},
 		},
 		{
+			name: "staff never get a start that has passed", rules: func() Rules { r := base; r.MinNotice = 2 * time.Hour; return r }(),
+			query: Query{Now: ts(t, "2026-05-04T10:10:00Z"), IgnoreNotice: true},
+			want:  []string{"2026-05-04T10:30:00Z", "2026-05-04T11:00:00Z", "2026-05-04T11:30:00Z"},
+		},
+		{
 			name: "booking horizon", rules: func() Rules { r := base; r.HorizonDays = 3; return r }(),
 			query: Query{Now: ts(t, "2026-05-01T10:15:00Z")},
 			want:  []string{"2026-05-04T09:00:00Z", "2026-05-04T09:30:00Z", "2026-05-04T10:00:00Z"},
