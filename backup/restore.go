@@ -154,10 +154,7 @@ func compatible(m *Manifest) error {
 		return fmt.Errorf("%w: the backup was taken at schema version %s (%s), this binary's is %s; restore it with the Frontdesk release that wrote it, then upgrade that release to this one (its migrations move the data on)",
 			ErrVersion, m.SchemaVersion, m.Dialect, want)
 	}
-	byName := map[string]*schema.Table{}
-	for _, t := range tables() {
-		byName[t.Name] = t
-	}
+	byName := tablesByName()
 	if len(m.Tables) != len(byName) {
 		return fmt.Errorf("%w: the backup has %d tables, this binary %d", ErrVersion, len(m.Tables), len(byName))
 	}
@@ -166,18 +163,23 @@ func compatible(m *Manifest) error {
 		if t == nil {
 			return fmt.Errorf("%w: table %s is not in this binary's schema", ErrVersion, mt.Name)
 		}
-		var want []string
-		for _, c := range t.Columns {
-			want = append(want, c.Name)
-		}
+		want := columnNames(t)
 		got := slices.Clone(mt.Columns)
-		sort.Strings(want)
 		sort.Strings(got)
 		if !slices.Equal(got, want) {
 			return fmt.Errorf("%w: table %s has columns %v in the backup, %v in this binary", ErrVersion, mt.Name, mt.Columns, want)
 		}
 	}
 	return nil
+}
+
+// tablesByName indexes tables() by name.
+func tablesByName() map[string]*schema.Table {
+	byName := map[string]*schema.Table{}
+	for _, t := range tables() {
+		byName[t.Name] = t
+	}
+	return byName
 }
 
 // Restore loads a backup into db. It verifies the whole file first (see
@@ -260,10 +262,7 @@ func load(ctx context.Context, db *database.DB, m *Manifest, files map[string]*z
 			return fmt.Errorf("restore: empty %s: %w", all[i].Name, err)
 		}
 	}
-	byName := map[string]*schema.Table{}
-	for _, t := range all {
-		byName[t.Name] = t
-	}
+	byName := tablesByName()
 	for _, mt := range m.Tables {
 		if err := insertTable(ctx, tx, db.Dialect, byName[mt.Name], mt, files[tableEntry(mt.Name)]); err != nil {
 			return fmt.Errorf("restore: table %s: %w", mt.Name, err)

@@ -186,6 +186,11 @@ func RestoreFile(ctx context.Context, db *database.DB, path string, opts Restore
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	defer f.Close()
+	return restoreOpen(ctx, db, f, opts)
+}
+
+// restoreOpen restores the backup in an open file (see Restore).
+func restoreOpen(ctx context.Context, db *database.DB, f *os.File, opts RestoreOptions) (*Manifest, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
@@ -205,11 +210,7 @@ func (s *Service) Restore(ctx context.Context, fileOrName string, opts RestoreOp
 	}
 	defer os.Remove(f.Name()) //nolint:errcheck // temporary
 	defer f.Close()           //nolint:errcheck // read only
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	return Restore(ctx, s.DB, f, fi.Size(), opts)
+	return restoreOpen(ctx, s.DB, f, opts)
 }
 
 // JobKind is the outbox kind of the scheduled backup.

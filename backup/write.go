@@ -136,11 +136,7 @@ func checkSchema(ctx context.Context, q querier, d string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("%w: table %s is missing", ErrSchema, t.Name)
 		}
-		var names []string
-		for _, c := range t.Columns {
-			names = append(names, c.Name)
-		}
-		sort.Strings(names)
+		names := columnNames(t)
 		sort.Strings(cols)
 		if strings.Join(names, ",") != strings.Join(cols, ",") {
 			return "", fmt.Errorf("%w: table %s has columns %v, this binary expects %v", ErrSchema, t.Name, cols, names)
@@ -152,6 +148,16 @@ func checkSchema(ctx context.Context, q querier, d string) (string, error) {
 		}
 	}
 	return last(applied), nil
+}
+
+// columnNames are t's column names, sorted.
+func columnNames(t *schema.Table) []string {
+	names := make([]string, 0, len(t.Columns))
+	for _, c := range t.Columns {
+		names = append(names, c.Name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func last(s []string) string {

@@ -302,16 +302,16 @@ func (s *Service) importRows(ctx context.Context, client *ent.Client, rows []imp
 		creates := make([]*ent.UserCreate, 0, len(batch))
 		for _, r := range batch {
 			if u := byEmail[r.email]; u != nil {
-				rep.SkippedExisting++
+				updated := false
 				if opts.Update {
-					updated, err := fillEmpty(ctx, client, u, r, now, opts.DryRun)
-					if err != nil {
+					if updated, err = fillEmpty(ctx, client, u, r, now, opts.DryRun); err != nil {
 						return err
 					}
-					if updated {
-						rep.SkippedExisting--
-						rep.Updated++
-					}
+				}
+				if updated {
+					rep.Updated++
+				} else {
+					rep.SkippedExisting++
 				}
 				continue
 			}

@@ -54,9 +54,10 @@ func runBackup(ctx context.Context, a *app.App, cmd string, f backupFlags) error
 		if err != nil {
 			return err
 		}
+		summary := fmt.Sprintf("%d rows in %d tables, taken %s from %s at schema %s (checksum %s)",
+			m.Rows(), len(m.Tables), m.CreatedAt.Format(time.RFC3339), m.Dialect, m.SchemaVersion, m.Checksum)
 		if f.dryRun {
-			fmt.Printf("%s can be restored here: %d rows in %d tables, taken %s from %s at schema %s (checksum %s); nothing was changed\n",
-				f.source, m.Rows(), len(m.Tables), m.CreatedAt.Format(time.RFC3339), m.Dialect, m.SchemaVersion, m.Checksum)
+			fmt.Printf("%s can be restored here: %s; nothing was changed\n", f.source, summary)
 			return nil
 		}
 		// Cached catalog reads (in Redis, shared) are retired; other
@@ -64,8 +65,7 @@ func runBackup(ctx context.Context, a *app.App, cmd string, f backupFlags) error
 		if err := a.Catalog.Invalidate(ctx); err != nil {
 			return fmt.Errorf("restored, but: %w", err)
 		}
-		fmt.Printf("restored %s: %d rows in %d tables, taken %s from %s at schema %s (checksum %s)\n",
-			f.source, m.Rows(), len(m.Tables), m.CreatedAt.Format(time.RFC3339), m.Dialect, m.SchemaVersion, m.Checksum)
+		fmt.Printf("restored %s: %s\n", f.source, summary)
 		return nil
 	case f.list:
 		list, err := a.Backup.List(ctx)
