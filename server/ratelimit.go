@@ -66,11 +66,7 @@ func (rl *rateLimits) caller(ctx context.Context, peer string) (key, class strin
 	v := identity.ViewerFrom(ctx)
 	switch {
 	case v == nil:
-		n := identity.ClientFrom(ctx).Network()
-		if n == "" {
-			n = peer
-		}
-		return "ip:" + n, classAnonymous
+		return anonymousKey(ctx, peer), classAnonymous
 	case v.System:
 		return "", ""
 	case v.APIKeyID != "":
@@ -80,6 +76,25 @@ func (rl *rateLimits) caller(ctx context.Context, peer string) (key, class strin
 	default:
 		return "user:" + string(v.UserID), classUser
 	}
+}
+
+// anonymousKey is the budget key of an anonymous caller: their client
+// network (identity.Client.Network), or peer when the identity middleware
+// did not record the client. Requests without credentials and requests
+// whose credentials were refused (authFailed) both draw on it.
+func anonymousKey(ctx context.Context, peer string) string {
+	if n := identity.ClientFrom(ctx).Network(); n != "" {
+		return "ip:" + n
+	}
+	return "ip:" + peer
+}
+
+// peerHost is the TCP peer of r without its port.
+func peerHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // take counts one request of ctx's caller. ok is false when the caller is
@@ -132,10 +147,7 @@ func (rl *rateLimits) middleware(next http.Handler) http.Handler {
 			return
 		}
 		ctx := r.Context()
-		peer, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			peer = r.RemoteAddr
-		}
+		peer := peerHost(r)
 		if r.Header.Get("Upgrade") != "" {
 			ctx = context.WithValue(ctx, overWebSocketKey{}, peer)
 			r = r.WithContext(ctx)
@@ -178,13 +190,7 @@ func (rl *rateLimits) answer(ctx context.Context, w http.ResponseWriter, d ratel
 // Requests that authenticate never come here and cost nothing more.
 func (rl *rateLimits) authFailed(w http.ResponseWriter, r *http.Request) bool {
 	ctx := r.Context()
-	n := identity.ClientFrom(ctx).Network()
-	if n == "" {
-		if n, _, _ = net.SplitHostPort(r.RemoteAddr); n == "" {
-			n = r.RemoteAddr
-		}
-	}
-	d, counted := rl.takeAs(ctx, "ip:"+n, classAnonymous)
+	d, counted := rl.takeAs(ctx, anonymousKey(ctx, peerHost(r)), classAnonymous)
 	return counted && rl.answer(ctx, w, d)
 }
 
