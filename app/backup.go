@@ -41,11 +41,9 @@ func openBackupStore(cfg *config.Config) (backup.Store, string, string, error) {
 		bucket = cfg.S3Bucket
 	}
 	if cfg.BackupStore == "s3" || (cfg.BackupStore == "auto" && bucket != "") {
-		s, err := storage.NewS3(storage.S3Options{
-			Bucket: bucket, Region: cfg.S3Region, Endpoint: cfg.S3Endpoint,
-			AccessKeyID: cfg.S3AccessKeyID, SecretAccessKey: cfg.S3SecretAccessKey,
-			PathStyle: cfg.S3PathStyle, CacheControl: "private, no-store",
-		})
+		o := s3Options(cfg, bucket)
+		o.CacheControl = "private, no-store"
+		s, err := storage.NewS3(o)
 		if err != nil {
 			return nil, "", "", fmt.Errorf("backup store: %w", err)
 		}
