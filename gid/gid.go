@@ -3,7 +3,8 @@
 // An ID is a short type prefix, an underscore and a ULID, for example
 // "usr_01JD6Q7ZK3M4X9V2S8T5R1W0PC". The prefix lets `node(id:)` find the
 // table without a lookup; the 80 random bits of the ULID make ids
-// unguessable, unlike the sequential integers many APIs expose. The same
+// unguessable, unlike the sequential integers many APIs expose: IDs made
+// in the same millisecond step by a random amount, never by one. The same
 // value is the primary key in the database, so no translation layer sits
 // between the API and the store.
 package gid
@@ -143,8 +144,11 @@ func isCrockford(c byte) bool {
 
 // monotonic remembers the last ULID made in this process, so IDs made in
 // the same millisecond still sort in creation order: the random part of
-// the next one is the previous plus one (as oklog/ulid's monotonic
-// entropy does). Lists ordered by ID are then in creation order.
+// the next one is the previous plus a random amount between 1 and 2^32,
+// as oklog/ulid's monotonic entropy with its default increment does.
+// Lists ordered by ID are then in creation order (outbox jobs and other
+// lists break created_at ties by ID), yet knowing one ID does not tell an
+// attacker the next: each step hides 32 fresh random bits.
 var monotonic struct {
 	sync.Mutex
 	ms   uint64
@@ -156,20 +160,22 @@ var monotonic struct {
 func newULID(t time.Time) string {
 	var b [16]byte
 	ms := uint64(t.UnixMilli())
-	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
-	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
 	monotonic.Lock()
-	if ms == monotonic.ms && increment(&monotonic.rand) {
+	if ms == monotonic.ms && addRandom(&monotonic.rand) {
 		copy(b[6:], monotonic.rand[:])
 	} else {
-		if _, err := rand.Read(b[6:]); err != nil {
-			// crypto/rand never fails on supported platforms (Go 1.24+).
-			panic(err)
+		if ms == monotonic.ms {
+			// The 80 bits overflowed (about one chance in 2^48 per ID):
+			// borrow the next millisecond so the order still holds.
+			ms++
 		}
+		randomBytes(b[6:])
 		monotonic.ms = ms
 		copy(monotonic.rand[:], b[6:])
 	}
 	monotonic.Unlock()
+	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
+	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
 	// 128 bits as 26 base32 digits: the first digit carries 3 bits.
 	hi := binary.BigEndian.Uint64(b[0:8])
 	lo := binary.BigEndian.Uint64(b[8:16])
@@ -182,16 +188,25 @@ func newULID(t time.Time) string {
 	return string(out[:])
 }
 
-// increment adds one to a big-endian number; false means it overflowed
-// (then the caller draws fresh random bits).
-func increment(n *[10]byte) bool {
-	for i := len(n) - 1; i >= 0; i-- {
-		n[i]++
-		if n[i] != 0 {
-			return true
-		}
+// addRandom adds a random increment in [1, 2^32] to a big-endian 80-bit
+// number; false means it overflowed (then the caller starts afresh).
+func addRandom(n *[10]byte) bool {
+	var r [4]byte
+	randomBytes(r[:])
+	carry := uint64(binary.BigEndian.Uint32(r[:])) + 1
+	for i := len(n) - 1; i >= 0 && carry != 0; i-- {
+		sum := uint64(n[i]) + carry
+		n[i] = byte(sum)
+		carry = sum >> 8
 	}
-	return false
+	return carry == 0
+}
+
+func randomBytes(b []byte) {
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand never fails on supported platforms (Go 1.24+).
+		panic(err)
+	}
 }
 
 func truncate(s string) string {

@@ -2,6 +2,7 @@ package gid
 
 import (
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +82,44 @@ func TestUnmarshalGQL(t *testing.T) {
 	if err := id.UnmarshalGQL(string(want)); err != nil || id != want {
 		t.Fatalf("UnmarshalGQL = %q, %v", id, err)
 	}
+}
+
+// IDs minted together must not be predictable from one another: within a
+// millisecond each random part steps by a random amount, so the gaps
+// between consecutive IDs are neither one nor all equal.
+func TestIDsMadeInOneMillisecondStepByRandomAmounts(t *testing.T) {
+	at := time.UnixMilli(1_900_000_000_000)
+	const n = 200
+	gaps := map[string]bool{}
+	prev := decodeRandom(t, newULID(at))
+	for range n {
+		next := decodeRandom(t, newULID(at))
+		gap := new(big.Int).Sub(next, prev)
+		if gap.Sign() <= 0 {
+			t.Fatalf("random part did not grow: %v then %v", prev, next)
+		}
+		if gap.Cmp(big.NewInt(1)) == 0 {
+			t.Fatalf("consecutive IDs differ by one: the next ID is guessable")
+		}
+		gaps[gap.String()] = true
+		prev = next
+	}
+	// A 32-bit random step repeats with negligible probability.
+	if len(gaps) < n-2 {
+		t.Fatalf("only %d distinct gaps in %d steps: increments are not random", len(gaps), n)
+	}
+}
+
+// decodeRandom returns the 80-bit random part of a 26-character ULID.
+func decodeRandom(t *testing.T, u string) *big.Int {
+	t.Helper()
+	n := new(big.Int)
+	for i := range len(u) {
+		d := strings.IndexByte(crockford, u[i])
+		if d < 0 {
+			t.Fatalf("bad ULID %q", u)
+		}
+		n.Lsh(n, 5).Or(n, big.NewInt(int64(d)))
+	}
+	return n.And(n, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 80), big.NewInt(1)))
 }
