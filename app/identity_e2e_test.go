@@ -381,8 +381,9 @@ func TestIdentityWebSocket(t *testing.T) {
 		_, msg, err := c.ReadMessage()
 		if err != nil {
 			var ce *websocket.CloseError
-			if !errors.As(err, &ce) || ce.Code != 4403 {
-				t.Fatalf("forged token: want close 4403, got %v", err)
+			// The reason is what a browser client gets to see.
+			if !errors.As(err, &ce) || ce.Code != 4403 || ce.Text != "invalid, expired or revoked credentials" {
+				t.Fatalf("forged token: want close 4403 saying why, got %v", err)
 			}
 			break
 		}

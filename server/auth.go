@@ -34,7 +34,7 @@ func websocketInit(auth *identity.Service, recheck time.Duration, log *slog.Logg
 		if h := p.Authorization(); h != "" {
 			scheme, rest, _ := strings.Cut(h, " ")
 			if !strings.EqualFold(scheme, "Bearer") {
-				return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, errWSCredentials
+				return refuse(ctx, closeForbidden, errWSCredentials)
 			}
 			token = strings.TrimSpace(rest)
 		}
@@ -46,15 +46,24 @@ func websocketInit(auth *identity.Service, recheck time.Duration, log *slog.Logg
 		}
 		v, err := auth.Authenticate(ctx, token)
 		if errors.Is(err, identity.ErrCredentialsExpired) {
-			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, errWSCredentials
+			return refuse(ctx, closeForbidden, errWSCredentials)
 		}
 		if err != nil {
 			log.ErrorContext(ctx, "authenticate websocket", "error", err.Error())
-			return transport.WithWebsocketCloseCode(ctx, 1011), nil, errWSAuthDown
+			return refuse(ctx, 1011, errWSAuthDown)
 		}
 		watched := auth.Watch(ctx, log, token, v, recheck)
 		return revocable{Context: watched, reason: transport.AppendCloseReason(watched, "credentials revoked or expired; sign in again")}, nil, nil
 	}
+}
+
+// refuse ends connection_init with a close code and the error as its close
+// reason: many clients (browsers among them) never show the
+// connection_error message gqlgen sends first, only the close frame, which
+// would otherwise just say "terminated".
+func refuse(ctx context.Context, code int, err error) (context.Context, *transport.InitPayload, error) {
+	ctx = transport.WithWebsocketCloseCode(ctx, code)
+	return transport.AppendCloseReason(ctx, err.Error()), nil, err
 }
 
 // revocable tells gqlgen why it closes a connection, but only when the

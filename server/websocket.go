@@ -122,7 +122,18 @@ func (c *gorillaConn) WriteJSON(v any) error {
 	return c.conn.WriteJSON(v)
 }
 
+// closeInitTimeout is graphql-transport-ws's close code for a client that
+// did not send connection_init in time.
+const closeInitTimeout = 4408
+
 func (c *gorillaConn) WriteClose(code int, message string) error {
+	// gqlgen closes a connection whose connection_init did not arrive in
+	// time with the generic 1002; graphql-transport-ws specifies 4408, so
+	// clients can tell a slow start from a protocol error and retry. The
+	// legacy graphql-ws protocol has no such code and keeps 1002.
+	if code == transport.WebsocketCloseProtocolError && message == "connection initialisation timeout" && c.conn.Subprotocol() == "graphql-transport-ws" {
+		code, message = closeInitTimeout, "Connection initialisation timeout"
+	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	msg := websocket.FormatCloseMessage(code, message)
