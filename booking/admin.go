@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/practitioner"
@@ -113,7 +114,7 @@ func (e *Engine) SetWeeklyHours(ctx context.Context, practitionerID gid.ID, hour
 		return nil, err
 	}
 	var out []*ent.WeeklyHours
-	err := e.runTx(ctx, func(tx *ent.Tx) error {
+	err := database.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		if ok, err := tx.Practitioner.Query().Where(practitioner.ID(practitionerID)).Exist(ctx); err != nil || !ok {
 			if err != nil {
 				return err

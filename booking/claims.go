@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/slotclaim"
 	"frontdesk/gid"
@@ -74,51 +75,23 @@ func isDuplicate(err error) bool {
 	return errors.As(err, &me) && me.Number == 1062
 }
 
-// isRetryable reports MySQL deadlocks and lock-wait timeouts, which
-// InnoDB raises when concurrent transactions insert into the same unique
-// index range; the transaction is simply run again.
-func isRetryable(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
-}
-
-// inTx runs fn in a transaction, retrying on deadlock, and runs the
-// committed hooks after commit. A claim collision anywhere in fn becomes
-// the SLOT_UNAVAILABLE user error for field.
+// inTx runs fn in a transaction (database.WithTx, which retries it on a
+// deadlock) and runs the committed hooks after commit. A claim collision
+// anywhere in fn becomes the SLOT_UNAVAILABLE user error for field.
 func (e *Engine) inTx(ctx context.Context, field string, fn func(tx *ent.Tx, done *[]Change) error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		var changes []Change
-		err = e.runTx(ctx, func(tx *ent.Tx) error { return fn(tx, &changes) })
-		if err == nil {
-			for _, c := range changes {
-				e.Changes.Committed(ctx, c)
-			}
-			return nil
-		}
-		if !isRetryable(err) {
-			break
-		}
-	}
+	var changes []Change
+	err := database.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		changes = changes[:0] // a retried transaction reports its own changes only
+		return fn(tx, &changes)
+	})
 	if errors.Is(err, errSlotTaken) {
 		return errSlotUnavailable(field)
 	}
-	return err
-}
-
-func (e *Engine) runTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
-	tx, err := e.Client.Tx(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
-		}
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	for _, c := range changes {
+		e.Changes.Committed(ctx, c)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"frontdesk/booking/intake"
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/intakeform"
@@ -47,7 +48,7 @@ func (e *Engine) CreateFormVersion(ctx context.Context, in FormInput) (*ent.Inta
 		return nil, err
 	}
 	var out *ent.IntakeForm
-	err := e.runTx(ctx, func(tx *ent.Tx) error {
+	err := database.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		last, err := tx.IntakeForm.Query().Where(intakeform.Key(in.Key)).Order(ent.Desc(intakeform.FieldVersion)).First(ctx)
 		version := 1
 		switch {

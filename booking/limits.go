@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/holderholds"
@@ -46,7 +47,7 @@ func (e *Engine) ensureCounters(ctx context.Context, holder string, practitioner
 	// again.
 	ignoreDup := func(create func() error) error {
 		err := create()
-		for attempt := 0; attempt < 4 && isRetryable(err); attempt++ {
+		for attempt := 0; attempt < 4 && database.IsRetryable(err); attempt++ {
 			err = create()
 		}
 		if err != nil && (ent.IsConstraintError(err) || isDuplicate(err)) {

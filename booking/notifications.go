@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/appointmentstatechange"
@@ -212,7 +213,7 @@ func (n *Notifier) runReminder(ctx context.Context, j *outbox.Running) error {
 	if err != nil || a == nil {
 		return err
 	}
-	return n.e.runTx(ctx, func(tx *ent.Tx) error {
+	return database.WithTx(ctx, n.e.Client, func(tx *ent.Tx) error {
 		m, err := n.load(ctx, tx.Client(), a)
 		if err != nil {
 			return err
@@ -240,7 +241,7 @@ func (n *Notifier) runIntakeLink(ctx context.Context, j *outbox.Running) error {
 	if err != nil || a == nil {
 		return err
 	}
-	return n.e.runTx(ctx, func(tx *ent.Tx) error {
+	return database.WithTx(ctx, n.e.Client, func(tx *ent.Tx) error {
 		done, err := tx.IntakeSubmission.Query().Where(intakesubmission.AppointmentID(a.ID)).Exist(ctx)
 		if err != nil || done {
 			return err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"frontdesk/database"
 	"frontdesk/ent/holderholds"
 	"frontdesk/ent/practitionerday"
 	"frontdesk/outbox"
@@ -41,7 +42,7 @@ func (e *Engine) SweepHoldCounts(ctx context.Context, before time.Time, limit in
 	// a counter; the hold wins and the batch is tried again.
 	n, err := e.Client.HolderHolds.Delete().
 		Where(holderholds.IDIn(ids...), holderholds.Holds(0)).Exec(ctx)
-	for attempt := 0; attempt < 4 && isRetryable(err); attempt++ {
+	for attempt := 0; attempt < 4 && database.IsRetryable(err); attempt++ {
 		n, err = e.Client.HolderHolds.Delete().
 			Where(holderholds.IDIn(ids...), holderholds.Holds(0)).Exec(ctx)
 	}

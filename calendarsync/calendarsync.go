@@ -11,13 +11,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"frontdesk/booking"
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/calendarlink"
@@ -140,7 +140,7 @@ func (s *Sync) Link(ctx context.Context, in LinkInput) (*ent.CalendarLink, error
 		return nil, errcode.Invalidf(errcode.Invalid, "practitionerId", "no such practitioner")
 	}
 	var link *ent.CalendarLink
-	err := withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err := database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		old, err := tx.CalendarLink.Query().Where(calendarlink.PractitionerID(in.PractitionerID)).Only(ctx)
 		switch {
 		case ent.IsNotFound(err):
@@ -185,7 +185,7 @@ func (s *Sync) Unlink(ctx context.Context, practitioner gid.ID) error {
 	if _, err := identity.Require(ctx, identity.ManageSettings); err != nil {
 		return err
 	}
-	return withTx(ctx, s.client, func(tx *ent.Tx) error {
+	return database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		link, err := tx.CalendarLink.Query().Where(calendarlink.PractitionerID(practitioner)).Only(ctx)
 		if ent.IsNotFound(err) {
 			return ErrLinkNotFound
@@ -263,17 +263,6 @@ func newClientState() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
 	return hex.EncodeToString(b)
-}
-
-func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	return tx.Commit()
 }
 
 // InTx implements booking.ChangeSink: a confirmation or a reschedule

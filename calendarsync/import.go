@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/ent/externalbusyblock"
@@ -108,7 +109,8 @@ func (s *Sync) syncOnce(ctx context.Context, link *ent.CalendarLink, full bool) 
 		return false, fmt.Errorf("calendar view delta of %s: %w", link.Mailbox, err)
 	}
 	won := false
-	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+		won = false // a retried transaction decides afresh
 		u := tx.CalendarLink.Update().Where(calendarlink.ID(link.ID), calendarlink.DeltaLink(link.DeltaLink)).
 			SetDeltaLink(res.DeltaLink).SetLastSyncedAt(now).SetLastSyncError("")
 		if startLink == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/calendarsubscription"
 	"frontdesk/gid"
@@ -119,7 +120,7 @@ func (s *Sync) recreate(ctx context.Context, sub *ent.CalendarSubscription, link
 	if err != nil {
 		return fmt.Errorf("create subscription for %s: %w", link.Mailbox, err)
 	}
-	return withTx(ctx, s.client, func(tx *ent.Tx) error {
+	return database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		err := tx.CalendarSubscription.UpdateOne(sub).SetGraphID(got.ID).SetClientState(state).
 			SetExpiresAt(got.ExpirationDateTime.UTC()).SetState(calendarsubscription.StateACTIVE).
 			SetFailures(0).SetLastError("").SetLastRenewedAt(now).Exec(ctx)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/calendarsubscription"
 	"frontdesk/identity"
@@ -50,7 +51,8 @@ func (s *Sync) serve(w http.ResponseWriter, r *http.Request) string {
 	rejected := false
 	ctx := identity.SystemContext(r.Context())
 	now := s.now()
-	err := withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err := database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+		rejected = false // a retried transaction decides afresh
 		for _, n := range batch.Value {
 			if n.SubscriptionID == "" {
 				continue

@@ -11,7 +11,6 @@ package catalog
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 
 	"frontdesk/cache"
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/errcode"
 	"frontdesk/gid"
@@ -117,23 +117,12 @@ func actorID(ctx context.Context) *gid.ID {
 	return &id
 }
 
-// withTx runs fn in one transaction and invalidates the cache after a
-// commit. Every admin write goes through it, so a failed validation
-// writes nothing and a successful one is seen by the next read.
+// withTx runs fn in one transaction (database.WithTx) and invalidates the
+// cache after a commit. Every admin write goes through it, so a failed
+// validation writes nothing and a successful one is seen by the next read.
 func (s *Service) withTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
-	tx, err := s.client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	s.invalidateOnCommit(tx)
-	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			s.log.ErrorContext(ctx, "catalog rollback failed", "error", rerr.Error())
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+		s.invalidateOnCommit(tx)
+		return fn(tx)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/errcode"
 	"frontdesk/identity"
@@ -27,7 +28,7 @@ func (s *Service) rulesTx(ctx context.Context, fn func(tx *ent.Tx) error) error 
 	if _, err := identity.Require(ctx, rulesPermission); err != nil {
 		return err
 	}
-	return userErrs(s.withTx(ctx, fn))
+	return userErrs(database.WithTx(ctx, s.client, fn))
 }
 
 var (

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/cart"
 	"frontdesk/ent/cartline"
@@ -200,7 +201,7 @@ func (s *Service) MergeCart(ctx context.Context, token string) (*ent.Cart, error
 		return nil, identity.ErrForbidden
 	}
 	var out *ent.Cart
-	err = s.withTx(ctx, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		guest, err := s.openCart(ctx, tx.Client(), token)
 		if err != nil {
 			return err

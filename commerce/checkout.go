@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/cart"
 	"frontdesk/ent/order"
@@ -59,7 +60,7 @@ func (s *Service) PlaceOrder(ctx context.Context, cartToken, idempotencyKey stri
 	case !ent.IsNotFound(err):
 		return nil, fmt.Errorf("find order: %w", err)
 	}
-	err = s.withTx(ctx, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		o, err = s.placeTx(ctx, tx, c.ID, scoped)
 		return err
 	})
@@ -244,7 +245,7 @@ func (s *Service) pay(ctx context.Context, o *ent.Order) (*Placed, error) {
 		return nil, fmt.Errorf("create payment intent for %s: %w", o.ID, err)
 	}
 	if o.PaymentIntentID == nil {
-		if err := s.withTx(ctx, func(tx *ent.Tx) error {
+		if err := database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 			if err := s.lockOrder(ctx, tx, o.ID); err != nil {
 				return err
 			}

@@ -7,8 +7,6 @@ package commerce
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -95,30 +93,6 @@ var (
 	ErrCartNotFound   = errcode.New(errcode.NotFound, "no cart with this token")
 	ErrNotDevelopment = errcode.New(errcode.Forbidden, "payments can only be completed by hand with the development gateway")
 )
-
-// withTx runs fn in a transaction, committing when it returns nil.
-func (s *Service) withTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
-	tx, err := s.client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			_ = tx.Rollback() // re-panicking below; the panic is what matters
-			panic(v)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
 
 // actor names the viewer in order history.
 func actor(ctx context.Context) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/order"
 	"frontdesk/errcode"
@@ -47,7 +48,7 @@ func (s *Service) ExpireReservations(ctx context.Context, limit int) (int, error
 	n := 0
 	var errs []error
 	for _, id := range ids {
-		err := s.withTx(ctx, func(tx *ent.Tx) error {
+		err := database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 			if err := s.lockOrder(ctx, tx, id); err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"frontdesk/catalog"
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/order"
 	"frontdesk/ent/orderevent"
@@ -153,7 +154,7 @@ func (s *Service) Fulfil(ctx context.Context, id gid.ID, f Fulfilment) (*ent.Ord
 		return nil, errs
 	}
 	var out *ent.Order
-	err := s.withTx(ctx, func(tx *ent.Tx) error {
+	err := database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		o, err := s.staffOrder(ctx, tx, id)
 		if err != nil {
 			return err
@@ -185,7 +186,7 @@ func (s *Service) MarkDelivered(ctx context.Context, id gid.ID) (*ent.Order, err
 		return nil, err
 	}
 	var out *ent.Order
-	err := s.withTx(ctx, func(tx *ent.Tx) error {
+	err := database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		o, err := s.staffOrder(ctx, tx, id)
 		if err != nil {
 			return err
@@ -215,7 +216,7 @@ func (s *Service) Cancel(ctx context.Context, id gid.ID, reason string) (*ent.Or
 	}
 	reason = strings.TrimSpace(reason)
 	var out *ent.Order
-	err := s.withTx(ctx, func(tx *ent.Tx) error {
+	err := database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		o, err := s.staffOrder(ctx, tx, id)
 		if err != nil {
 			return err
@@ -310,7 +311,7 @@ func (s *Service) Refund(ctx context.Context, id gid.ID, amount int64, reason, k
 		return nil, errcode.UserErrors{errcode.Invalidf(errcode.Invalid, "amount", "the amount cannot be negative")}
 	}
 	var out *ent.Order
-	err := s.withTx(ctx, func(tx *ent.Tx) error {
+	err := database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		o, err := s.staffOrder(ctx, tx, id)
 		if err != nil {
 			return err

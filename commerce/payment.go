@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/order"
 	"frontdesk/errcode"
@@ -392,7 +393,7 @@ func (s *Service) runRefund(ctx context.Context, j *outbox.Running) error {
 			return fmt.Errorf("refund %s: %w", o.ID, err)
 		}
 	}
-	return s.withTx(ctx, func(tx *ent.Tx) error {
+	return database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		if err := s.lockOrder(ctx, tx, p.OrderID); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/user"
@@ -285,7 +286,7 @@ func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) (*ent.User
 		return nil, errs
 	}
 	before := u
-	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		upd := tx.User.UpdateOneID(before.ID)
 		for _, c := range changes {
 			c(upd)

@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/user"
 	"frontdesk/errcode"
@@ -64,7 +65,7 @@ func (s *Service) SetUserRole(ctx context.Context, id gid.ID, role Role) (*ent.U
 	if old == role {
 		return u, nil
 	}
-	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		if u, err = tx.User.UpdateOneID(id).SetRole(user.Role(role)).Save(ctx); err != nil {
 			return fmt.Errorf("set role: %w", err)
 		}
@@ -98,7 +99,7 @@ func (s *Service) DeactivateUser(ctx context.Context, id gid.ID) (*ent.User, err
 		return u, nil
 	}
 	now := s.now()
-	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		if u, err = tx.User.UpdateOneID(id).SetDeactivatedAt(now).Save(ctx); err != nil {
 			return fmt.Errorf("deactivate user: %w", err)
 		}
@@ -167,7 +168,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, in APIKeyInput) (*CreatedAPI
 	}
 	token := newToken(apiKeyPrefix)
 	var k *ent.APIKey
-	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		c := tx.APIKey.Create().SetName(name).SetPrefix(token[:visiblePrefLen]).
 			SetTokenHash(hashToken(token)).SetScopes(scopes).SetCreatorID(v.UserID)
 		if in.ExpiresAt != nil {
@@ -200,7 +201,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id gid.ID) (*ent.APIKey, err
 	if k.RevokedAt != nil {
 		return k, nil
 	}
-	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		if k, err = tx.APIKey.UpdateOneID(id).SetRevokedAt(s.now()).Save(ctx); err != nil {
 			return fmt.Errorf("revoke API key: %w", err)
 		}

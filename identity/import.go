@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/user"
 	"frontdesk/errcode"
@@ -97,7 +98,9 @@ func (s *Service) ImportCustomers(ctx context.Context, r io.Reader, opts ImportO
 	if len(rep.Invalid) > 0 && (!opts.SkipInvalid || len(rows) == 0) {
 		return rep, ErrImportInvalid
 	}
-	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
+		// A retried transaction counts its rows afresh.
+		rep.Created, rep.Updated, rep.SkippedExisting, rep.WithoutPassword = 0, 0, 0, 0
 		if err := s.importRows(ctx, tx.Client(), rows, rep, opts); err != nil {
 			return err
 		}

@@ -148,28 +148,6 @@ func (s *Service) rateLimit(ctx context.Context, key string, limit int64) error 
 	return nil
 }
 
-// withTx runs fn in a transaction, rolling back on error.
-func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, rollback(tx))
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-func rollback(tx *ent.Tx) error {
-	if err := tx.Rollback(); err != nil {
-		return fmt.Errorf("rollback: %w", err)
-	}
-	return nil
-}
-
 // Client describes where a request came from, for sessions and rate
 // limits. The HTTP middleware puts it in the context.
 type Client struct {

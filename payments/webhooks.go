@@ -2,11 +2,13 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/webhookevent"
 )
@@ -15,7 +17,9 @@ import (
 // it, so the event is marked processed exactly when its effects commit.
 // Handlers must tolerate events out of order (compare Event.Created or the
 // state they find) and must not call outside services directly: they
-// enqueue outbox jobs in tx instead.
+// enqueue outbox jobs in tx instead. A handler may run more than once for
+// one delivery: database.WithTx runs the transaction again after a
+// deadlock.
 type Handler func(ctx context.Context, tx *ent.Tx, ev Event) error
 
 // Webhooks routes verified provider events to the domain handlers that
@@ -58,46 +62,47 @@ func (w *Webhooks) Process(ctx context.Context, provider string, ev Event) (dupl
 	if len(hs) == 0 {
 		return false, nil
 	}
-	tx, err := w.client.Tx(ctx)
-	if err != nil {
-		return false, fmt.Errorf("process %s event %s: %w", provider, ev.ID, err)
-	}
-	defer func() {
-		if err != nil || duplicate {
-			_ = tx.Rollback() // the error (or the duplicate) is what matters
+	err = database.WithTx(ctx, w.client, func(tx *ent.Tx) error {
+		seen, err := tx.WebhookEvent.Query().
+			Where(webhookevent.Provider(provider), webhookevent.EventID(ev.ID)).
+			Exist(ctx)
+		if err != nil {
+			return fmt.Errorf("process %s event %s: %w", provider, ev.ID, err)
 		}
-	}()
-	seen, err := tx.WebhookEvent.Query().
-		Where(webhookevent.Provider(provider), webhookevent.EventID(ev.ID)).
-		Exist(ctx)
-	if err != nil {
-		return false, fmt.Errorf("process %s event %s: %w", provider, ev.ID, err)
-	}
-	if seen {
+		if seen {
+			return errDuplicateEvent
+		}
+		// The unique index on (provider, event_id) settles two deliveries
+		// that race past the check above: the second insert fails and
+		// rolls back.
+		if err := tx.WebhookEvent.Create().SetProvider(provider).SetEventID(ev.ID).SetType(string(ev.Type)).Exec(ctx); err != nil {
+			if ent.IsConstraintError(err) {
+				return errDuplicateEvent
+			}
+			return fmt.Errorf("record %s event %s: %w", provider, ev.ID, err)
+		}
+		for _, h := range hs {
+			if err := h(ctx, tx, ev); err != nil {
+				return fmt.Errorf("handle %s event %s (%s): %w", provider, ev.ID, ev.Type, err)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errDuplicateEvent) || ent.IsConstraintError(err) {
+		// A duplicate rolls back whatever it began; a constraint error at
+		// commit is the same race settled late.
 		return true, nil
 	}
-	// The unique index on (provider, event_id) settles two deliveries that
-	// race past the check above: the second insert fails and rolls back.
-	if err := tx.WebhookEvent.Create().SetProvider(provider).SetEventID(ev.ID).SetType(string(ev.Type)).Exec(ctx); err != nil {
-		if ent.IsConstraintError(err) {
-			return true, nil
-		}
-		return false, fmt.Errorf("record %s event %s: %w", provider, ev.ID, err)
-	}
-	for _, h := range hs {
-		if err := h(ctx, tx, ev); err != nil {
-			return false, fmt.Errorf("handle %s event %s (%s): %w", provider, ev.ID, ev.Type, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		if ent.IsConstraintError(err) {
-			return true, nil
-		}
-		return false, fmt.Errorf("commit %s event %s: %w", provider, ev.ID, err)
+	if err != nil {
+		return false, err
 	}
 	w.log.InfoContext(ctx, "payment event processed", "provider", provider, "event", ev.ID, "type", string(ev.Type), "intent", ev.IntentID)
 	return false, nil
 }
+
+// errDuplicateEvent rolls back the transaction of an event already
+// recorded; Process reports it as a duplicate.
+var errDuplicateEvent = errors.New("event already processed")
 
 // MinWebhookEventRetention is the shortest time a processed event is
 // remembered. Stripe retries an undelivered event for up to three days and
