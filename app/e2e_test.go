@@ -216,8 +216,49 @@ func TestGET(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, s.base+"/graphql?query="+url.QueryEscape(mutation), nil)
 	r := do(t, req)
 	wantCode(t, r, "METHOD_NOT_ALLOWED")
-	if r.status != http.StatusUnprocessableEntity || r.Data != nil {
-		t.Fatalf("GET mutation: status %d, data %v", r.status, r.Data)
+	// GraphQL over HTTP: a mutation over GET is 405 with Allow: POST.
+	if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "POST" || r.Data != nil {
+		t.Fatalf("GET mutation: status %d, Allow %q, data %v", r.status, r.header.Get("Allow"), r.Data)
+	}
+}
+
+// TestRequestErrorsFollowGraphQLOverHTTP: a request that fails before
+// execution answers 200 under application/json (what clients without an
+// Accept header get too), and 400 without a data entry under
+// application/graphql-response+json, as the GraphQL-over-HTTP
+// specification (and the graphql-http audit the e2e suite runs) asks.
+func TestRequestErrorsFollowGraphQLOverHTTP(t *testing.T) {
+	s := start(t, nil)
+	tests := []struct{ name, body, code string }{
+		{"parse", `{"query":"{"}`, "GRAPHQL_PARSE_FAILED"},
+		{"validation", `{"query":"{ nope }"}`, "GRAPHQL_VALIDATION_FAILED"},
+		{"variable coercion", `{"query":"query ($id: ID!) { node(id: $id) { id } }","variables":{"id":{"not":"an id"}}}`, "GRAPHQL_VALIDATION_FAILED"},
+	}
+	for _, tt := range tests {
+		for accept, want := range map[string]int{"": 200, "application/json": 200, "application/graphql-response+json": 400} {
+			t.Run(tt.name+" "+accept, func(t *testing.T) {
+				req, err := http.NewRequest(http.MethodPost, s.base+"/graphql", strings.NewReader(tt.body))
+				must(t, err)
+				req.Header.Set("Content-Type", "application/json")
+				if accept != "" {
+					req.Header.Set("Accept", accept)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				must(t, err)
+				defer resp.Body.Close()
+				var body map[string]json.RawMessage
+				must(t, json.NewDecoder(resp.Body).Decode(&body))
+				if resp.StatusCode != want {
+					t.Fatalf("status %d, want %d: %s", resp.StatusCode, want, body["errors"])
+				}
+				if !strings.Contains(string(body["errors"]), `"code":"`+tt.code+`"`) {
+					t.Fatalf("errors %s lack code %s", body["errors"], tt.code)
+				}
+				if _, ok := body["data"]; ok && want == 400 {
+					t.Fatalf("graphql-response+json request error has a data entry: %s", body["data"])
+				}
+			})
+		}
 	}
 }
 
@@ -276,14 +317,24 @@ func TestErrorsCarryCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := s.post(t, tt.body)
-			wantCode(t, r, tt.code)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d", r.status, tt.status)
-			}
-			for _, e := range r.Errors {
-				if e.Message == "" {
-					t.Fatal("error without a message")
+			// 422 in the table stands for a request error found before
+			// execution: GraphQL over HTTP answers it with 400 under
+			// application/graphql-response+json and with 200 under
+			// application/json (also what a client without Accept gets).
+			for accept, requestError := range map[string]int{"application/graphql-response+json": 400, "application/json": 200, "": 200} {
+				want := tt.status
+				if want == http.StatusUnprocessableEntity {
+					want = requestError
+				}
+				r := s.post(t, tt.body, "Accept", accept)
+				wantCode(t, r, tt.code)
+				if r.status != want {
+					t.Fatalf("Accept %q: status %d, want %d", accept, r.status, want)
+				}
+				for _, e := range r.Errors {
+					if e.Message == "" {
+						t.Fatal("error without a message")
+					}
 				}
 			}
 		})

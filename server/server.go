@@ -133,7 +133,7 @@ func New(deps Deps) *Server {
 	tracer := deps.Telemetry.Tracer("frontdesk/server")
 	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics, tracer, extensions)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(gql))))
+	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(withRequestErrorStatus(gql)))))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if cfg.Playground {
