@@ -230,10 +230,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 }
 
 // buildPayments picks the payment gateway: Stripe when a key is set, the
-// development gateway otherwise (refused in production).
+// development gateway otherwise (refused in production), and one that
+// refuses every call for commands that take no payments.
 func (a *App) buildPayments() error {
 	cfg := a.Config
 	a.Webhooks = payments.NewWebhooks(a.DB.Client, a.Log)
+	if !cfg.TakesPayments() {
+		a.Payments = payments.NoGateway{}
+		return nil
+	}
 	if cfg.StripeSecretKey != "" {
 		a.Payments = stripe.NewWithClient(cfg.StripeSecretKey, cfg.StripeAPIURL, a.Telemetry.HTTPClient("stripe", 80*time.Second))
 		return nil

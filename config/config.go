@@ -161,6 +161,15 @@ type Config struct {
 	RateLimitUser      ratelimit.Budget
 	RateLimitStaff     ratelimit.Budget
 	RateLimitAPIKey    ratelimit.Budget
+	// The first admin of a new deployment (see docs/deploy.md), created
+	// by serve and migrate when no ADMIN exists.
+	BootstrapAdminEmail        string
+	BootstrapAdminName         string
+	BootstrapAdminPasswordFile string
+
+	// Command is the subcommand this configuration was loaded for
+	// (LoadFor); empty means everything, as for serve.
+	Command Command
 }
 
 // Var documents one environment variable.
@@ -575,6 +584,23 @@ var vars = []Var{
 	{"FRONTDESK_RATE_LIMIT_USER", "600/1m", "Requests allowed per signed-in customer (session cookie or bearer token), as `N/period` or `off`.", budgetVar(func(c *Config) *ratelimit.Budget { return &c.RateLimitUser })},
 	{"FRONTDESK_RATE_LIMIT_STAFF", "3000/1m", "Requests allowed per signed-in member of staff (staff, practitioner, admin), as `N/period` or `off`.", budgetVar(func(c *Config) *ratelimit.Budget { return &c.RateLimitStaff })},
 	{"FRONTDESK_RATE_LIMIT_API_KEY", "1200/1m", "Requests allowed per partner API key, as `N/period` or `off`.", budgetVar(func(c *Config) *ratelimit.Budget { return &c.RateLimitAPIKey })},
+	{"FRONTDESK_BOOTSTRAP_ADMIN_EMAIL", "", "Email of the first ADMIN, created when `serve` or `migrate` starts and no ADMIN exists yet (then never again); needs FRONTDESK_BOOTSTRAP_ADMIN_PASSWORD_FILE. For containers; elsewhere `frontdesk users create` does the same. See docs/deploy.md.", func(c *Config, v string) error {
+		if v != "" {
+			if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+				return errors.New("expected a bare email address such as admin@clinic.example")
+			}
+		}
+		c.BootstrapAdminEmail = v
+		return nil
+	}},
+	{"FRONTDESK_BOOTSTRAP_ADMIN_NAME", "Administrator", "Name of the first ADMIN (FRONTDESK_BOOTSTRAP_ADMIN_EMAIL).", func(c *Config, v string) error {
+		c.BootstrapAdminName = v
+		return nil
+	}},
+	{"FRONTDESK_BOOTSTRAP_ADMIN_PASSWORD_FILE", "", "File holding the first ADMIN's password (its first line), such as a mounted secret (`/run/secrets/admin_password`); a password never goes in a variable.", func(c *Config, v string) error {
+		c.BootstrapAdminPasswordFile = v
+		return nil
+	}},
 }
 
 // Error lists every invalid variable found, so an operator fixes them all
@@ -585,12 +611,87 @@ func (e *Error) Error() string {
 	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
 }
 
+// Command names the subcommand a process runs. Each checks only the
+// settings it uses: `frontdesk migrate` needs no payment gateway and no
+// booking secret, so a deploy step that migrates before the secrets are
+// in place still works; `serve` checks everything.
+type Command string
+
+// Commands with settings of their own to check.
+const (
+	Serve   Command = "serve"
+	Worker  Command = "worker"
+	Migrate Command = "migrate"
+	Seed    Command = "seed"
+	Backup  Command = "backup"
+	Restore Command = "restore"
+	Import  Command = "import"
+	Users   Command = "users"
+)
+
+// need is a group of settings some commands use and others do not.
+type need uint
+
+const (
+	// needPayments: the payment gateway takes and refunds money (Stripe in
+	// production).
+	needPayments need = 1 << iota
+	// needBooking: booking manage links and hold tokens are signed.
+	needBooking
+	// needIntegrations: Outlook, the EHR and SMS are called.
+	needIntegrations
+	// needBackupStore: backups are written or read.
+	needBackupStore
+	// needBootstrap: the first admin may be created.
+	needBootstrap
+	// needDemo: the command writes demo data, never in production.
+	needDemo
+)
+
+// commandNeeds says what each command uses; a command not listed (and the
+// empty Command) uses everything but the demo.
+var commandNeeds = map[Command]need{
+	Serve:   needPayments | needBooking | needIntegrations | needBackupStore | needBootstrap,
+	Worker:  needPayments | needBooking | needIntegrations | needBackupStore,
+	Migrate: needBootstrap,
+	Seed:    needDemo,
+	Backup:  needBackupStore,
+	Restore: needBackupStore,
+	Import:  0,
+	Users:   0,
+}
+
+func (c Command) needs(n need) bool {
+	have, ok := commandNeeds[c]
+	if !ok {
+		have = commandNeeds[Serve]
+	}
+	return have&n != 0
+}
+
+// TakesPayments reports whether the command uses the payment gateway;
+// the others get one that refuses every call, so they start in
+// production without Stripe settings.
+func (c *Config) TakesPayments() bool { return c.Command.needs(needPayments) }
+
+// Bootstraps reports whether the command creates the first admin from
+// FRONTDESK_BOOTSTRAP_ADMIN_* when they are set.
+func (c *Config) Bootstraps() bool {
+	return c.Command.needs(needBootstrap) && c.BootstrapAdminEmail != ""
+}
+
 // Load reads the configuration through getenv (os.Getenv in production,
-// a map in tests) and validates it.
-func Load(getenv func(string) string) (*Config, error) {
-	c := &Config{}
+// a map in tests) and validates it for serve, which uses everything.
+func Load(getenv func(string) string) (*Config, error) { return LoadFor(getenv, Serve) }
+
+// LoadFor reads the configuration and validates what cmd uses: every
+// value that is set must be well formed, but a setting cmd does not use
+// may be missing. All problems are reported at once.
+func LoadFor(getenv func(string) string, cmd Command) (*Config, error) {
+	c := &Config{Command: cmd}
 	var problems []string
 	explicit := map[string]bool{}
+	bad := map[string]bool{} // variables whose value was refused
 	for _, v := range vars {
 		raw, ok := lookup(getenv, v.Name)
 		explicit[v.Name] = ok
@@ -598,15 +699,24 @@ func Load(getenv func(string) string) (*Config, error) {
 			raw = v.Default
 		}
 		if err := v.set(c, raw); err != nil {
+			bad[v.Name] = true
 			problems = append(problems, fmt.Sprintf("%s=%q: %v", v.Name, raw, err))
 		}
 	}
-	if len(problems) > 0 {
-		return nil, &Error{Problems: problems}
+	// require adds a problem unless one of names already has one: a
+	// refused value is not also reported as missing.
+	require := func(msg string, names ...string) {
+		for _, n := range names {
+			if bad[n] {
+				return
+			}
+		}
+		problems = append(problems, msg)
 	}
 	// Developer conveniences default on in development and off in
 	// production, unless the operator said otherwise.
 	dev := c.Env == Development
+	prod := c.Env == Production
 	for name, field := range map[string]*bool{
 		"FRONTDESK_PLAYGROUND":        &c.Playground,
 		"FRONTDESK_INTROSPECTION":     &c.Introspection,
@@ -616,38 +726,56 @@ func Load(getenv func(string) string) (*Config, error) {
 			*field = dev
 		}
 	}
-	if c.Env == Production && c.MetricsAddr == "" && c.MetricsToken == "" {
+	if prod && c.MetricsAddr == "" && c.MetricsToken == "" {
 		c.MetricsAddr = MetricsOff
 	}
-	if c.StripeSecretKey != "" && c.StripeWebhookSecret == "" {
-		problems = append(problems, "FRONTDESK_STRIPE_WEBHOOK_SECRET: required when FRONTDESK_STRIPE_SECRET_KEY is set, or payments are never confirmed")
+	if cmd.needs(needPayments) {
+		if prod && c.StripeSecretKey == "" {
+			require("FRONTDESK_STRIPE_SECRET_KEY: required in production (the development payment gateway takes no money); "+
+				"with FRONTDESK_STRIPE_WEBHOOK_SECRET", "FRONTDESK_STRIPE_SECRET_KEY", "FRONTDESK_ENV")
+		}
+		if c.StripeSecretKey != "" && c.StripeWebhookSecret == "" {
+			require("FRONTDESK_STRIPE_WEBHOOK_SECRET: required when FRONTDESK_STRIPE_SECRET_KEY is set, or payments are never confirmed", "FRONTDESK_STRIPE_WEBHOOK_SECRET")
+		}
 	}
-	if c.MSGraphTenantID != "" && (c.MSGraphClientID == "" || c.MSGraphClientSecret == "" || c.MSGraphNotificationURL == "") {
-		problems = append(problems, "FRONTDESK_MSGRAPH_CLIENT_ID, FRONTDESK_MSGRAPH_CLIENT_SECRET and FRONTDESK_MSGRAPH_NOTIFICATION_URL: required when FRONTDESK_MSGRAPH_TENANT_ID is set")
+	if cmd.needs(needIntegrations) {
+		if c.MSGraphTenantID != "" && (c.MSGraphClientID == "" || c.MSGraphClientSecret == "" || c.MSGraphNotificationURL == "") {
+			require("FRONTDESK_MSGRAPH_CLIENT_ID, FRONTDESK_MSGRAPH_CLIENT_SECRET and FRONTDESK_MSGRAPH_NOTIFICATION_URL: required when FRONTDESK_MSGRAPH_TENANT_ID is set",
+				"FRONTDESK_MSGRAPH_CLIENT_ID", "FRONTDESK_MSGRAPH_CLIENT_SECRET", "FRONTDESK_MSGRAPH_NOTIFICATION_URL")
+		}
+		if c.EHRKind != "" && (c.EHRURL == "" || c.EHRToken == "") {
+			require("FRONTDESK_EHR_URL and FRONTDESK_EHR_TOKEN: required when FRONTDESK_EHR is set", "FRONTDESK_EHR_URL", "FRONTDESK_EHR_TOKEN")
+		}
+		if c.EHRKind == "medirecords" && (c.EHRPracticeID == "" || c.EHRTimeZone == "") {
+			require("FRONTDESK_EHR_PRACTICE_ID and FRONTDESK_EHR_TIME_ZONE: required for medirecords", "FRONTDESK_EHR_PRACTICE_ID", "FRONTDESK_EHR_TIME_ZONE")
+		}
+		if c.SMSAccountSID != "" && (c.SMSAuthToken == "" || c.SMSFrom == "") {
+			require("FRONTDESK_SMS_ACCOUNT_SID is set: FRONTDESK_SMS_AUTH_TOKEN and FRONTDESK_SMS_FROM are required too")
+		}
 	}
-	if c.EHRKind != "" && (c.EHRURL == "" || c.EHRToken == "") {
-		problems = append(problems, "FRONTDESK_EHR_URL and FRONTDESK_EHR_TOKEN: required when FRONTDESK_EHR is set")
-	}
-	if c.EHRKind == "medirecords" && (c.EHRPracticeID == "" || c.EHRTimeZone == "") {
-		problems = append(problems, "FRONTDESK_EHR_PRACTICE_ID and FRONTDESK_EHR_TIME_ZONE: required for medirecords")
-	}
-	if c.DefaultPageSize > c.MaxPageSize {
+	if c.DefaultPageSize > c.MaxPageSize && !bad["FRONTDESK_DEFAULT_PAGE_SIZE"] && !bad["FRONTDESK_MAX_PAGE_SIZE"] {
 		problems = append(problems, fmt.Sprintf("FRONTDESK_DEFAULT_PAGE_SIZE=%d: must not exceed FRONTDESK_MAX_PAGE_SIZE (%d)", c.DefaultPageSize, c.MaxPageSize))
 	}
-	if c.SMSAccountSID != "" && (c.SMSAuthToken == "" || c.SMSFrom == "") {
-		problems = append(problems, "FRONTDESK_SMS_ACCOUNT_SID is set: FRONTDESK_SMS_AUTH_TOKEN and FRONTDESK_SMS_FROM are required too")
+	if cmd.needs(needBackupStore) && c.BackupStore == "s3" && c.BackupS3Bucket == "" && c.S3Bucket == "" {
+		require("FRONTDESK_BACKUP_STORE=s3: needs FRONTDESK_BACKUP_S3_BUCKET or FRONTDESK_S3_BUCKET")
 	}
-	if c.BackupStore == "s3" && c.BackupS3Bucket == "" && c.S3Bucket == "" {
-		problems = append(problems, "FRONTDESK_BACKUP_STORE=s3: needs FRONTDESK_BACKUP_S3_BUCKET or FRONTDESK_S3_BUCKET")
+	if cmd.needs(needBootstrap) && (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPasswordFile == "") {
+		require("FRONTDESK_BOOTSTRAP_ADMIN_EMAIL and FRONTDESK_BOOTSTRAP_ADMIN_PASSWORD_FILE: set both or neither",
+			"FRONTDESK_BOOTSTRAP_ADMIN_EMAIL", "FRONTDESK_BOOTSTRAP_ADMIN_PASSWORD_FILE")
+	}
+	if cmd.needs(needDemo) && prod {
+		require("FRONTDESK_ENV=production: frontdesk "+string(cmd)+" writes demo data and publicly known demo passwords, and never runs in production", "FRONTDESK_ENV")
 	}
 	if c.OrderURL == "" {
 		c.OrderURL = c.AppURL + "/orders/%s"
 	}
 	if c.BookingSecret == "" {
-		if c.Env == Production {
-			problems = append(problems, "FRONTDESK_BOOKING_SECRET is required in production")
+		if prod && cmd.needs(needBooking) {
+			require("FRONTDESK_BOOKING_SECRET is required in production", "FRONTDESK_BOOKING_SECRET")
 		}
-		c.BookingSecret = developmentBookingSecret
+		if !prod {
+			c.BookingSecret = developmentBookingSecret
+		}
 	}
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}

@@ -35,19 +35,28 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// production is the smallest environment serve accepts in production.
+func production(extra map[string]string) map[string]string {
+	m := map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_BOOKING_SECRET": strings.Repeat("s", 32),
+		"FRONTDESK_STRIPE_SECRET_KEY": "sk_test_123", "FRONTDESK_STRIPE_WEBHOOK_SECRET": "whsec_123"}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
 func TestProductionSwitchesOffDeveloperFeatures(t *testing.T) {
-	secret := strings.Repeat("s", 32)
 	if _, err := Load(env(map[string]string{"FRONTDESK_ENV": "production"})); err == nil || !strings.Contains(err.Error(), "FRONTDESK_BOOKING_SECRET") {
 		t.Fatalf("production without a booking secret: %v", err)
 	}
-	c, err := Load(env(map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_BOOKING_SECRET": secret}))
+	c, err := Load(env(production(nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Playground || c.Introspection || c.FieldSuggestions {
 		t.Fatalf("production defaults: %+v", c)
 	}
-	c, err = Load(env(map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_INTROSPECTION": "true", "FRONTDESK_BOOKING_SECRET": secret}))
+	c, err = Load(env(production(map[string]string{"FRONTDESK_INTROSPECTION": "true"})))
 	if err != nil || !c.Introspection {
 		t.Fatalf("explicit introspection in production: %v %+v", err, c)
 	}
@@ -216,7 +225,6 @@ func TestBackupSettings(t *testing.T) {
 // operator put it. Development keeps it on the
 // main listener for `make run`.
 func TestMetricsProtectionDefaults(t *testing.T) {
-	secret := strings.Repeat("s", 32)
 	token := "metrics-token-0123456789"
 	for _, c := range []struct {
 		env              map[string]string
@@ -230,7 +238,7 @@ func TestMetricsProtectionDefaults(t *testing.T) {
 		{map[string]string{"FRONTDESK_METRICS_ADDR": "127.0.0.1:9464", "FRONTDESK_METRICS_TOKEN": token}, "127.0.0.1:9464", token},
 	} {
 		if c.env["FRONTDESK_ENV"] == "production" {
-			c.env["FRONTDESK_BOOKING_SECRET"] = secret
+			c.env = production(c.env)
 		}
 		cfg, err := Load(env(c.env))
 		if err != nil {
@@ -243,6 +251,64 @@ func TestMetricsProtectionDefaults(t *testing.T) {
 	for name, bad := range map[string]string{"FRONTDESK_METRICS_ADDR": "9464", "FRONTDESK_METRICS_TOKEN": "short"} {
 		if _, err := Load(env(map[string]string{name: bad})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: %v", name, bad, err)
+		}
+	}
+}
+
+// TestEachCommandChecksWhatItUses: in production, migrate and the other
+// maintenance commands start without the payment and booking settings
+// serve needs; serve and worker report every missing one at once; seed
+// never runs there.
+func TestEachCommandChecksWhatItUses(t *testing.T) {
+	bare := map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_DATABASE_URL": "mysql://u:p@db:3306/frontdesk"}
+	missing := []string{"FRONTDESK_STRIPE_SECRET_KEY", "FRONTDESK_BOOKING_SECRET"}
+	tests := []struct {
+		cmd      Command
+		env      map[string]string
+		want     []string // problems named, in order; nil: loads
+		payments bool
+	}{
+		{Serve, bare, missing, true},
+		{Worker, bare, missing, true},
+		{"", bare, missing, true},
+		{Migrate, bare, nil, false},
+		{Backup, bare, nil, false},
+		{Restore, bare, nil, false},
+		{Import, bare, nil, false},
+		{Users, bare, nil, false},
+		{Seed, bare, []string{"frontdesk seed writes demo data"}, false},
+		{Seed, map[string]string{}, nil, false},
+		{Serve, production(nil), nil, true},
+		{Serve, production(map[string]string{"FRONTDESK_STRIPE_WEBHOOK_SECRET": ""}), []string{"FRONTDESK_STRIPE_WEBHOOK_SECRET: required"}, true},
+		// A malformed value is reported for every command, and not again
+		// as missing.
+		{Migrate, map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_STRIPE_SECRET_KEY": "pk_live"}, []string{"FRONTDESK_STRIPE_SECRET_KEY=\"pk_live\""}, false},
+		{Serve, map[string]string{"FRONTDESK_ENV": "production", "FRONTDESK_STRIPE_SECRET_KEY": "pk_live", "FRONTDESK_ADDR": "80"},
+			[]string{"FRONTDESK_ADDR=\"80\"", "FRONTDESK_STRIPE_SECRET_KEY=\"pk_live\"", "FRONTDESK_BOOKING_SECRET"}, true},
+		// The bootstrap pair is checked by the commands that apply it.
+		{Migrate, map[string]string{"FRONTDESK_BOOTSTRAP_ADMIN_EMAIL": "root@example.com"}, []string{"FRONTDESK_BOOTSTRAP_ADMIN_EMAIL and FRONTDESK_BOOTSTRAP_ADMIN_PASSWORD_FILE: set both"}, false},
+		{Users, map[string]string{"FRONTDESK_BOOTSTRAP_ADMIN_EMAIL": "root@example.com"}, nil, false},
+		{Serve, map[string]string{"FRONTDESK_BOOTSTRAP_ADMIN_EMAIL": "Root <root@example.com>", "FRONTDESK_BOOTSTRAP_ADMIN_PASSWORD_FILE": "/x"}, []string{"FRONTDESK_BOOTSTRAP_ADMIN_EMAIL=\"Root <root@example.com>\": expected a bare email"}, true},
+	}
+	for _, tt := range tests {
+		c, err := LoadFor(env(tt.env), tt.cmd)
+		if tt.want == nil {
+			if err != nil {
+				t.Errorf("%q %v: %v", tt.cmd, tt.env, err)
+			} else if c.TakesPayments() != tt.payments || c.Command != tt.cmd {
+				t.Errorf("%q: TakesPayments %v, Command %q", tt.cmd, c.TakesPayments(), c.Command)
+			}
+			continue
+		}
+		var ce *Error
+		if !errors.As(err, &ce) || len(ce.Problems) != len(tt.want) {
+			t.Errorf("%q %v: %v, want %d problems %q", tt.cmd, tt.env, err, len(tt.want), tt.want)
+			continue
+		}
+		for i, w := range tt.want {
+			if !strings.Contains(ce.Problems[i], w) {
+				t.Errorf("%q problem %d = %q, want %q", tt.cmd, i, ce.Problems[i], w)
+			}
 		}
 	}
 }

@@ -552,8 +552,14 @@ func (s *Service) link(path, token string) string {
 }
 
 func (s *Service) issueToken(ctx context.Context, u *ent.User, purpose onetimetoken.Purpose, ttl time.Duration) (string, error) {
+	return s.issueTokenWith(ctx, s.client, u, purpose, ttl)
+}
+
+// issueTokenWith issues a token through client, a transaction's when the
+// token must commit with other writes.
+func (s *Service) issueTokenWith(ctx context.Context, client *ent.Client, u *ent.User, purpose onetimetoken.Purpose, ttl time.Duration) (string, error) {
 	token := newToken(oneTimePrefix)
-	err := s.client.OneTimeToken.Create().
+	err := client.OneTimeToken.Create().
 		SetUserID(u.ID).SetPurpose(purpose).SetTokenHash(hashToken(token)).
 		SetEmail(u.Email).SetExpiresAt(s.now().Add(ttl)).Exec(ctx)
 	if err != nil {

@@ -2,7 +2,8 @@
 // by default, the outbox workers), `worker` runs only the workers,
 // `migrate` applies database migrations, `backup` and `restore` copy the
 // whole database to and from a backup file, `import customers` brings
-// accounts over from the legacy shop.
+// accounts over from the legacy shop, `users` creates accounts of any
+// role and changes roles (the first admin).
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -37,33 +39,52 @@ commands:
             import customer accounts from the legacy shop (docs/authentication.md);
             --dry-run checks and writes nothing, --skip-invalid imports the valid rows,
             --update fills empty fields of existing accounts
+  users create --email EMAIL --name NAME --role ADMIN|STAFF|PRACTITIONER|CUSTOMER [--no-password]
+            create an account; the password is read from standard input (its first
+            line) or prompted for on a terminal, never taken as an argument;
+            --no-password prints a one-time set-password link instead
+  users set-role EMAIL ROLE
+            change an account's role (ADMIN, STAFF, PRACTITIONER or CUSTOMER)
   version   print the version
   healthcheck
             exit 0 when the server at FRONTDESK_ADDR answers /readyz with 200 (for
             container HEALTHCHECKs; reads no other setting)
 
-Configuration comes from FRONTDESK_* environment variables; see docs/configuration.md.`
+Configuration comes from FRONTDESK_* environment variables; see docs/configuration.md.
+Exit status: 0 done, 2 the command line or its input was refused (nothing changed),
+1 anything else failed.`
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "frontdesk:", err)
-		os.Exit(1)
+	err := run(os.Args[1:])
+	if err == nil {
+		return
 	}
+	fmt.Fprintln(os.Stderr, "frontdesk:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		os.Exit(2)
+	}
+	os.Exit(1)
 }
 
 func run(args []string) error {
+	return runIO(args, stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+}
+
+func runIO(args []string, std stdio) error {
 	if len(args) == 0 {
-		return errors.New(usage)
+		return usageError{errors.New(usage)}
 	}
 	seedProducts := 0
 	if args[0] == "seed" {
 		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
 		fs.IntVar(&seedProducts, "products", 36, "how many products to create")
 		if err := fs.Parse(args[1:]); err != nil {
-			return err
+			return usagef("seed: %v\n\n%s", err, usage)
 		}
 		args = args[:1]
 	}
@@ -71,7 +92,7 @@ func run(args []string) error {
 	if args[0] == "backup" || args[0] == "restore" {
 		var err error
 		if bk, err = parseBackupFlags(args); err != nil {
-			return fmt.Errorf("%w\n\n%s", err, usage)
+			return usagef("%w\n\n%s", err, usage)
 		}
 		args = args[:1]
 	}
@@ -79,32 +100,40 @@ func run(args []string) error {
 	if args[0] == "import" {
 		var err error
 		if imp, err = parseImportFlags(args); err != nil {
-			return fmt.Errorf("%w\n\n%s", err, usage)
+			return usagef("%w\n\n%s", err, usage)
+		}
+		args = args[:1]
+	}
+	var uf usersFlags
+	if args[0] == "users" {
+		var err error
+		if uf, err = parseUsersFlags(args); err != nil {
+			return err
 		}
 		args = args[:1]
 	}
 	if len(args) != 1 {
-		return errors.New(usage)
+		return usageError{errors.New(usage)}
 	}
 	switch args[0] {
 	case "version":
-		fmt.Println(version)
+		fmt.Fprintln(std.out, version)
 		return nil
 	case "healthcheck":
 		return healthcheck(context.Background(), os.Getenv)
-	case "serve", "worker", "migrate", "seed", "backup", "restore", "import":
+	case "serve", "worker", "migrate", "seed", "backup", "restore", "import", "users":
 	case "help", "-h", "--help":
-		fmt.Println(usage)
+		fmt.Fprintln(std.out, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
+		return usagef("unknown command %q\n\n%s", args[0], usage)
 	}
 
-	cfg, err := config.Load(os.Getenv)
+	cfg, err := config.LoadFor(os.Getenv, config.Command(args[0]))
 	if err != nil {
 		return err
 	}
-	log := app.NewLogger(os.Stderr, cfg.LogLevel)
+	log := app.NewLogger(std.err, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -120,6 +149,11 @@ func run(args []string) error {
 		return err
 	}
 	defer a.Close()
+	if cfg.Bootstraps() {
+		if err := bootstrapAdmin(ctx, a); err != nil {
+			return err
+		}
+	}
 	if args[0] == "migrate" {
 		log.Info("database is up to date")
 		return nil
@@ -136,7 +170,10 @@ func run(args []string) error {
 		return runBackup(ctx, a, args[0], bk)
 	}
 	if args[0] == "import" {
-		return runImport(ctx, a, imp, os.Stdout, os.Stderr)
+		return runImport(ctx, a, imp, std.out, std.err)
+	}
+	if args[0] == "users" {
+		return runUsers(ctx, a, uf, std)
 	}
 	if args[0] == "worker" {
 		return a.Work(ctx)
