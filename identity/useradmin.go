@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/onetimetoken"
 	"frontdesk/ent/user"
@@ -90,7 +91,7 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (*CreatedU
 		hash = &h
 	}
 	out := &CreatedUser{}
-	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		u, err := tx.User.Create().SetEmail(string(email)).SetName(name).SetRole(user.Role(role)).
 			SetNillablePasswordHash(hash).Save(ctx)
 		if err != nil {
@@ -135,7 +136,7 @@ func (s *Service) SetRoleByEmail(ctx context.Context, emailIn string, roleIn Rol
 	if len(errs) > 0 {
 		return nil, "", errs
 	}
-	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		// The row lock keeps two concurrent changes from auditing the
 		// same "before". SQLite has no FOR UPDATE and needs none: its
 		// transactions hold the write lock.
