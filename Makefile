@@ -7,7 +7,7 @@ export GOFLAGS ?= -buildvcs=false
 
 STRIPE_MOCK_VERSION := v0.203.0
 
-.PHONY: run build build-static image test test-embedded test-external test-redis-cluster generate schema migration check-generated lint vet bench tools
+.PHONY: run build build-static image image-scratch playground e2e test test-embedded test-external test-redis-cluster generate schema migration check-generated lint vet bench tools
 
 run: ## Serve on http://127.0.0.1:8080 with SQLite under ./data and the playground at /
 	$(GO) run ./cmd/frontdesk serve
@@ -53,6 +53,11 @@ tools: $(BIN)/stripe-mock
 
 $(BIN)/stripe-mock:
 	GOBIN=$(BIN) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
+# Rebuilds the playground's embedded GraphiQL bundle (server/playground/dist)
+# from the pinned npm packages; see docs/getting-started.md.
+playground:
+	cd server/playground && npm ci --no-audit --no-fund && node build.mjs
 
 # Regenerates ent and gqlgen output. CI fails when this leaves a diff.
 generate:

@@ -503,8 +503,19 @@ func TestPlaygroundAndProductionDefaults(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "/graphql") {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `src="/playground/main.js"`) {
 		t.Fatalf("playground: %d", resp.StatusCode)
+	}
+	// The playground is served from the binary, favicon included.
+	for _, p := range []string{"/playground/main.js", "/favicon.ico"} {
+		resp, err := http.Get(dev.base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", p, resp.StatusCode)
+		}
 	}
 
 	prod := start(t, func(c *config.Config) {

@@ -19,13 +19,13 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"frontdesk/cache"
 	"frontdesk/config"
 	"frontdesk/identity"
+	"frontdesk/server/playground"
 	"frontdesk/telemetry"
 )
 
@@ -137,7 +137,14 @@ func New(deps Deps) *Server {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if cfg.Playground {
-		mux.Handle("GET /{$}", playground.Handler("Frontdesk", "/graphql"))
+		// GraphiQL from the binary itself (no CDN), so it works offline.
+		if pg, err := playground.New(); err != nil {
+			deps.Log.Error("playground unavailable", "error", err.Error())
+		} else {
+			mux.Handle("GET /{$}", pg)
+			mux.Handle("GET /playground/", pg)
+			mux.Handle("GET /favicon.ico", pg)
+		}
 	}
 	if deps.Routes != nil {
 		deps.Routes(mux)
