@@ -62,7 +62,7 @@ playground:
 # Regenerates ent and gqlgen output. CI fails when this leaves a diff.
 generate:
 	$(GO) run -mod=mod ./ent/entc.go
-	$(GO) tool gqlgen generate
+	$(GO) run ./internal/gqlgenrun
 
 # Updates the schema.graphqls contract; refuses breaking changes unless
 # run as `make schema ALLOW_BREAKING=1`.
@@ -101,6 +101,8 @@ bench:
 	$(BENCH_EXTERNAL) $(BENCH) -bench RedisDeliveryLatency -benchtime 10000x ./events/
 	$(BENCH_EMBEDDED) $(BENCH) -bench 'AvailableSlots|Engine' -benchtime 300x ./booking/
 	$(BENCH_EXTERNAL) $(BENCH) -bench AvailableSlots -benchtime 300x ./booking/
+	$(BENCH_EMBEDDED) $(BENCH) -bench AvailableSlotsHTTP -benchtime 300x ./app/
+	$(BENCH_EXTERNAL) $(BENCH) -bench AvailableSlotsHTTP -benchtime 300x ./app/
 	$(BENCH_EMBEDDED) $(BENCH) -bench CatalogHTTP -benchtime 4000x ./app/
 	$(BENCH_EXTERNAL) $(BENCH) -bench CatalogHTTP -benchtime 4000x ./app/
 	$(BENCH_EMBEDDED) $(BENCH) -bench BackupRestore -benchtime 1x ./backup/

@@ -44626,7 +44626,7 @@ func (ec *executionContext) unmarshalNApplyDiscountCodeInput2frontdeskᚋgraph�
 }
 
 func (ec *executionContext) marshalNAppointment2ᚕᚖfrontdeskᚋentᚐAppointmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Appointment) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAppointment2ᚖfrontdeskᚋentᚐAppointment(ctx, sel, v[i])
@@ -44686,7 +44686,7 @@ func (ec *executionContext) marshalNAppointmentState2frontdeskᚋentᚋappointme
 }
 
 func (ec *executionContext) marshalNAppointmentStateChange2ᚕᚖfrontdeskᚋentᚐAppointmentStateChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AppointmentStateChange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAppointmentStateChange2ᚖfrontdeskᚋentᚐAppointmentStateChange(ctx, sel, v[i])
@@ -44776,7 +44776,7 @@ func (ec *executionContext) marshalNCalendarSubscriptionState2frontdeskᚋentᚋ
 }
 
 func (ec *executionContext) marshalNCalendarSyncStatus2ᚕᚖfrontdeskᚋgraphᚋmodelᚐCalendarSyncStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CalendarSyncStatus) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCalendarSyncStatus2ᚖfrontdeskᚋgraphᚋmodelᚐCalendarSyncStatus(ctx, sel, v[i])
@@ -44810,7 +44810,7 @@ func (ec *executionContext) unmarshalNCancelOrderInput2frontdeskᚋgraphᚋmodel
 }
 
 func (ec *executionContext) marshalNCartLine2ᚕᚖfrontdeskᚋgraphᚋmodelᚐCartLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CartLine) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCartLine2ᚖfrontdeskᚋgraphᚋmodelᚐCartLine(ctx, sel, v[i])
@@ -44842,7 +44842,7 @@ func (ec *executionContext) marshalNCartPayload2ᚖfrontdeskᚋgraphᚋmodelᚐC
 }
 
 func (ec *executionContext) marshalNCategory2ᚕᚖfrontdeskᚋentᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Category) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCategory2ᚖfrontdeskᚋentᚐCategory(ctx, sel, v[i])
@@ -44879,7 +44879,7 @@ func (ec *executionContext) unmarshalNChangePasswordInput2frontdeskᚋgraphᚋmo
 }
 
 func (ec *executionContext) marshalNCollection2ᚕᚖfrontdeskᚋentᚐCollectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Collection) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCollection2ᚖfrontdeskᚋentᚐCollection(ctx, sel, v[i])
@@ -45022,7 +45022,7 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 }
 
 func (ec *executionContext) marshalNDateOverride2ᚕᚖfrontdeskᚋentᚐDateOverrideᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.DateOverride) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDateOverride2ᚖfrontdeskᚋentᚐDateOverride(ctx, sel, v[i])
@@ -45128,7 +45128,7 @@ func (ec *executionContext) marshalNDiscountKind2frontdeskᚋentᚋdiscountcode�
 }
 
 func (ec *executionContext) marshalNEHRMapping2ᚕᚖfrontdeskᚋentᚐEHRMappingᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.EHRMapping) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEHRMapping2ᚖfrontdeskᚋentᚐEHRMapping(ctx, sel, v[i])
@@ -45229,7 +45229,7 @@ func (ec *executionContext) marshalNID2ᚕfrontdeskᚋgidᚐIDᚄ(ctx context.Co
 }
 
 func (ec *executionContext) marshalNImageRendition2ᚕᚖfrontdeskᚋgraphᚋmodelᚐImageRenditionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ImageRendition) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNImageRendition2ᚖfrontdeskᚋgraphᚋmodelᚐImageRendition(ctx, sel, v[i])
@@ -45285,7 +45285,7 @@ func (ec *executionContext) marshalNIntakeAnswer2frontdeskᚋbookingᚋintakeᚐ
 }
 
 func (ec *executionContext) marshalNIntakeAnswer2ᚕfrontdeskᚋbookingᚋintakeᚐAnswerᚄ(ctx context.Context, sel ast.SelectionSet, v []intake.Answer) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNIntakeAnswer2frontdeskᚋbookingᚋintakeᚐAnswer(ctx, sel, v[i])
@@ -45324,7 +45324,7 @@ func (ec *executionContext) marshalNIntakeField2frontdeskᚋbookingᚋintakeᚐF
 }
 
 func (ec *executionContext) marshalNIntakeField2ᚕfrontdeskᚋbookingᚋintakeᚐFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []intake.Field) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNIntakeField2frontdeskᚋbookingᚋintakeᚐField(ctx, sel, v[i])
@@ -45398,7 +45398,7 @@ func (ec *executionContext) unmarshalNJobActionInput2frontdeskᚋgraphᚋmodel�
 }
 
 func (ec *executionContext) marshalNJobAttempt2ᚕᚖfrontdeskᚋentᚐJobAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.JobAttempt) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNJobAttempt2ᚖfrontdeskᚋentᚐJobAttempt(ctx, sel, v[i])
@@ -45438,7 +45438,7 @@ func (ec *executionContext) marshalNJobCounts2ᚖfrontdeskᚋgraphᚋmodelᚐJob
 }
 
 func (ec *executionContext) marshalNJobEdge2ᚕᚖfrontdeskᚋentᚐJobEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.JobEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNJobEdge2ᚖfrontdeskᚋentᚐJobEdge(ctx, sel, v[i])
@@ -45540,7 +45540,7 @@ func (ec *executionContext) unmarshalNMoveCategoryInput2frontdeskᚋgraphᚋmode
 }
 
 func (ec *executionContext) marshalNNode2ᚕfrontdeskᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalONode2frontdeskᚋentᚐNoder(ctx, sel, v[i])
@@ -45574,7 +45574,7 @@ func (ec *executionContext) marshalNOrderConnection2ᚖfrontdeskᚋentᚐOrderCo
 }
 
 func (ec *executionContext) marshalNOrderEvent2ᚕᚖfrontdeskᚋentᚐOrderEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.OrderEvent) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderEvent2ᚖfrontdeskᚋentᚐOrderEvent(ctx, sel, v[i])
@@ -45598,7 +45598,7 @@ func (ec *executionContext) marshalNOrderEvent2ᚖfrontdeskᚋentᚐOrderEvent(c
 }
 
 func (ec *executionContext) marshalNOrderLine2ᚕᚖfrontdeskᚋentᚐOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.OrderLine) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderLine2ᚖfrontdeskᚋentᚐOrderLine(ctx, sel, v[i])
@@ -45684,7 +45684,7 @@ func (ec *executionContext) unmarshalNPermission2ᚕfrontdeskᚋidentityᚐPermi
 }
 
 func (ec *executionContext) marshalNPermission2ᚕfrontdeskᚋidentityᚐPermissionᚄ(ctx context.Context, sel ast.SelectionSet, v []identity.Permission) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPermission2frontdeskᚋidentityᚐPermission(ctx, sel, v[i])
@@ -45713,7 +45713,7 @@ func (ec *executionContext) marshalNPlaceOrderPayload2ᚖfrontdeskᚋgraphᚋmod
 }
 
 func (ec *executionContext) marshalNPractitioner2ᚕᚖfrontdeskᚋentᚐPractitionerᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Practitioner) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPractitioner2ᚖfrontdeskᚋentᚐPractitioner(ctx, sel, v[i])
@@ -45766,7 +45766,7 @@ func (ec *executionContext) marshalNPractitionerPayload2ᚖfrontdeskᚋgraphᚋm
 }
 
 func (ec *executionContext) marshalNProduct2ᚕᚖfrontdeskᚋentᚐProductᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Product) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProduct2ᚖfrontdeskᚋentᚐProduct(ctx, sel, v[i])
@@ -45798,7 +45798,7 @@ func (ec *executionContext) marshalNProductConnection2ᚖfrontdeskᚋcatalogᚐP
 }
 
 func (ec *executionContext) marshalNProductEdge2ᚕᚖfrontdeskᚋentᚐProductEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ProductEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductEdge2ᚖfrontdeskᚋentᚐProductEdge(ctx, sel, v[i])
@@ -45822,7 +45822,7 @@ func (ec *executionContext) marshalNProductEdge2ᚖfrontdeskᚋentᚐProductEdge
 }
 
 func (ec *executionContext) marshalNProductImage2ᚕᚖfrontdeskᚋentᚐProductImageᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ProductImage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductImage2ᚖfrontdeskᚋentᚐProductImage(ctx, sel, v[i])
@@ -45862,7 +45862,7 @@ func (ec *executionContext) marshalNProductImageUploadPayload2ᚖfrontdeskᚋgra
 }
 
 func (ec *executionContext) marshalNProductOption2ᚕᚖfrontdeskᚋentᚐProductOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ProductOption) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductOption2ᚖfrontdeskᚋentᚐProductOption(ctx, sel, v[i])
@@ -45990,7 +45990,7 @@ func (ec *executionContext) marshalNRole2frontdeskᚋidentityᚐRole(ctx context
 }
 
 func (ec *executionContext) marshalNSelectedOption2ᚕᚖfrontdeskᚋentᚋschemaᚐOptionValueᚄ(ctx context.Context, sel ast.SelectionSet, v []*schema.OptionValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSelectedOption2ᚖfrontdeskᚋentᚋschemaᚐOptionValue(ctx, sel, v[i])
@@ -46035,7 +46035,7 @@ func (ec *executionContext) marshalNSentMessageConnection2ᚖfrontdeskᚋentᚐS
 }
 
 func (ec *executionContext) marshalNSentMessageEdge2ᚕᚖfrontdeskᚋentᚐSentMessageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.SentMessageEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSentMessageEdge2ᚖfrontdeskᚋentᚐSentMessageEdge(ctx, sel, v[i])
@@ -46059,7 +46059,7 @@ func (ec *executionContext) marshalNSentMessageEdge2ᚖfrontdeskᚋentᚐSentMes
 }
 
 func (ec *executionContext) marshalNService2ᚕᚖfrontdeskᚋentᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Service) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNService2ᚖfrontdeskᚋentᚐService(ctx, sel, v[i])
@@ -46104,7 +46104,7 @@ func (ec *executionContext) marshalNServicePayload2ᚖfrontdeskᚋgraphᚋmodel�
 }
 
 func (ec *executionContext) marshalNSession2ᚕᚖfrontdeskᚋentᚐSessionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Session) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSession2ᚖfrontdeskᚋentᚐSession(ctx, sel, v[i])
@@ -46161,7 +46161,7 @@ func (ec *executionContext) unmarshalNSetWeeklyHoursInput2frontdeskᚋgraphᚋmo
 }
 
 func (ec *executionContext) marshalNShippingMethod2ᚕᚖfrontdeskᚋentᚐShippingMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ShippingMethod) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNShippingMethod2ᚖfrontdeskᚋentᚐShippingMethod(ctx, sel, v[i])
@@ -46232,7 +46232,7 @@ func (ec *executionContext) marshalNSignOutPayload2ᚖfrontdeskᚋgraphᚋmodel�
 }
 
 func (ec *executionContext) marshalNSlot2ᚕᚖfrontdeskᚋbookingᚐOfferedSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*booking.OfferedSlot) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSlot2ᚖfrontdeskᚋbookingᚐOfferedSlot(ctx, sel, v[i])
@@ -46473,7 +46473,7 @@ func (ec *executionContext) marshalNUserConnection2ᚖfrontdeskᚋentᚐUserConn
 }
 
 func (ec *executionContext) marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserError2ᚖfrontdeskᚋerrcodeᚐUserError(ctx, sel, v[i])
@@ -46520,7 +46520,7 @@ func (ec *executionContext) marshalNUserPayload2ᚖfrontdeskᚋgraphᚋmodelᚐU
 }
 
 func (ec *executionContext) marshalNVariant2ᚕᚖfrontdeskᚋentᚐVariantᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Variant) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNVariant2ᚖfrontdeskᚋentᚐVariant(ctx, sel, v[i])
@@ -46562,7 +46562,7 @@ func (ec *executionContext) unmarshalNVerifyEmailInput2frontdeskᚋgraphᚋmodel
 }
 
 func (ec *executionContext) marshalNWeeklyHours2ᚕᚖfrontdeskᚋentᚐWeeklyHoursᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WeeklyHours) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWeeklyHours2ᚖfrontdeskᚋentᚐWeeklyHours(ctx, sel, v[i])
@@ -46609,7 +46609,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -46653,7 +46653,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -46681,7 +46681,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -46709,7 +46709,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -46772,7 +46772,7 @@ func (ec *executionContext) marshalOApiKeyEdge2ᚕᚖfrontdeskᚋentᚐAPIKeyEdg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOApiKeyEdge2ᚖfrontdeskᚋentᚐAPIKeyEdge(ctx, sel, v[i])
@@ -46799,7 +46799,7 @@ func (ec *executionContext) marshalOAppointmentEdge2ᚕᚖfrontdeskᚋentᚐAppo
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAppointmentEdge2ᚖfrontdeskᚋentᚐAppointmentEdge(ctx, sel, v[i])
@@ -46852,7 +46852,7 @@ func (ec *executionContext) marshalOAppointmentState2ᚕfrontdeskᚋentᚋappoin
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAppointmentState2frontdeskᚋentᚋappointmentᚐState(ctx, sel, v[i])
@@ -46894,7 +46894,7 @@ func (ec *executionContext) marshalOAuditEntryEdge2ᚕᚖfrontdeskᚋentᚐAudit
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAuditEntryEdge2ᚖfrontdeskᚋentᚐAuditEntryEdge(ctx, sel, v[i])
@@ -47002,7 +47002,7 @@ func (ec *executionContext) marshalODiscountCodeEdge2ᚕᚖfrontdeskᚋentᚐDis
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalODiscountCodeEdge2ᚖfrontdeskᚋentᚐDiscountCodeEdge(ctx, sel, v[i])
@@ -47224,7 +47224,7 @@ func (ec *executionContext) marshalOJobState2ᚕfrontdeskᚋentᚋjobᚐStateᚄ
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNJobState2frontdeskᚋentᚋjobᚐState(ctx, sel, v[i])
@@ -47282,7 +47282,7 @@ func (ec *executionContext) marshalOOrderEdge2ᚕᚖfrontdeskᚋentᚐOrderEdge(
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOOrderEdge2ᚖfrontdeskᚋentᚐOrderEdge(ctx, sel, v[i])
@@ -47327,7 +47327,7 @@ func (ec *executionContext) marshalOOrderState2ᚕfrontdeskᚋentᚋorderᚐStat
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderState2frontdeskᚋentᚋorderᚐState(ctx, sel, v[i])
@@ -47376,7 +47376,7 @@ func (ec *executionContext) marshalOPractitionerEdge2ᚕᚖfrontdeskᚋentᚐPra
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOPractitionerEdge2ᚖfrontdeskᚋentᚐPractitionerEdge(ctx, sel, v[i])
@@ -47489,7 +47489,7 @@ func (ec *executionContext) marshalOProductStatus2ᚕfrontdeskᚋentᚋproduct�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductStatus2frontdeskᚋentᚋproductᚐStatus(ctx, sel, v[i])
@@ -47572,7 +47572,7 @@ func (ec *executionContext) marshalOServiceEdge2ᚕᚖfrontdeskᚋentᚐServiceE
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOServiceEdge2ᚖfrontdeskᚋentᚐServiceEdge(ctx, sel, v[i])
@@ -47614,7 +47614,7 @@ func (ec *executionContext) marshalOShippingMethodEdge2ᚕᚖfrontdeskᚋentᚐS
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOShippingMethodEdge2ᚖfrontdeskᚋentᚐShippingMethodEdge(ctx, sel, v[i])
@@ -47738,7 +47738,7 @@ func (ec *executionContext) marshalOTaxRateEdge2ᚕᚖfrontdeskᚋentᚐTaxRateE
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOTaxRateEdge2ᚖfrontdeskᚋentᚐTaxRateEdge(ctx, sel, v[i])
@@ -47791,7 +47791,7 @@ func (ec *executionContext) marshalOUserEdge2ᚕᚖfrontdeskᚋentᚐUserEdge(ct
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOUserEdge2ᚖfrontdeskᚋentᚐUserEdge(ctx, sel, v[i])
@@ -47842,7 +47842,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -47861,7 +47861,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -47880,7 +47880,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -47899,7 +47899,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
