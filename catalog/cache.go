@@ -12,33 +12,75 @@ import (
 	"frontdesk/gid"
 )
 
-// versionKey holds the current catalog version. Every cache key of a
-// catalog read embeds it, so replacing it (on any replica) retires every
-// cached read at once; old entries simply expire.
-const versionKey = "catalog:version"
+// The catalog has two versions in the shared cache. The catalog version
+// changes on every admin write; the stock version on every committed
+// reservation, release, sale and restock. Every cache key of a catalog read
+// embeds the catalog version, and every key of a read that shows stock
+// (stock levels, availability, an inStock filter) embeds the stock version
+// too, so replacing either (on any replica) retires exactly the reads it
+// affects at once; old entries simply expire. Stock changes far more often
+// than the catalog, so a sale retires the rendered listings but not the
+// decoded pages behind them: the next listing reads only the page's stock.
+const (
+	versionKey      = "catalog:version"
+	stockVersionKey = "catalog:stock-version"
+)
 
-// versionTTL keeps the version key around far longer than any entry.
+// versionTTL keeps the version keys around far longer than any entry.
 const versionTTL = 30 * 24 * time.Hour
 
-// version returns the current catalog version, creating one if none.
-// Versions are unique IDs, never counters, so a version key that expired
-// or was evicted cannot make old entries current again.
+// version returns the current catalog version.
 func (s *Service) version(ctx context.Context) (string, error) {
-	if l := loadersFrom(ctx); l != nil && l.version != "" {
+	l := loadersFrom(ctx)
+	if l != nil && l.version != "" {
 		return l.version, nil
 	}
-	v, ok, err := s.cache.Get(ctx, versionKey)
+	v, err := s.readVersion(ctx, versionKey)
+	if err != nil {
+		return "", err
+	}
+	if l != nil {
+		l.version = v
+	}
+	return v, nil
+}
+
+// stockVersion returns the catalog version and the stock version joined:
+// the version of every read that shows stock.
+func (s *Service) stockVersion(ctx context.Context) (string, error) {
+	l := loadersFrom(ctx)
+	if l != nil && l.stockVersion != "" {
+		return l.stockVersion, nil
+	}
+	cv, err := s.version(ctx)
+	if err != nil {
+		return "", err
+	}
+	sv, err := s.readVersion(ctx, stockVersionKey)
+	if err != nil {
+		return "", err
+	}
+	v := cv + "/" + sv
+	if l != nil {
+		l.stockVersion = v
+	}
+	return v, nil
+}
+
+// readVersion is the one place a version is read from the shared cache,
+// creating one if none. Versions are unique IDs, never counters, so a
+// version key that expired or was evicted cannot make old entries current
+// again.
+func (s *Service) readVersion(ctx context.Context, key string) (string, error) {
+	v, ok, err := s.cache.Get(ctx, key)
 	if err != nil {
 		return "", err
 	}
 	if !ok {
 		v = []byte(gid.New("ver"))
-		if err := s.cache.Set(ctx, versionKey, v, versionTTL); err != nil {
+		if err := s.cache.Set(ctx, key, v, versionTTL); err != nil {
 			return "", err
 		}
-	}
-	if l := loadersFrom(ctx); l != nil {
-		l.version = string(v)
 	}
 	return string(v), nil
 }
@@ -51,62 +93,100 @@ func (s *Service) Invalidate(ctx context.Context) error {
 	return nil
 }
 
+// InvalidateStock retires every cached read that shows stock.
+func (s *Service) InvalidateStock(ctx context.Context) error {
+	if err := s.cache.Set(ctx, stockVersionKey, []byte(gid.New("ver")), versionTTL); err != nil {
+		return fmt.Errorf("invalidate catalog stock: %w", err)
+	}
+	return nil
+}
+
 // invalidateOnCommit replaces the catalog version once tx commits (and
 // not before, or a read between the bump and the commit would cache the
 // old data under the new version).
 func (s *Service) invalidateOnCommit(tx *ent.Tx) {
+	s.onCommit(tx, "catalog cache", s.Invalidate)
+}
+
+// stockChangedOnCommit replaces the stock version once tx commits. A
+// checkout changes the stock of several variants in one transaction; the
+// version is replaced once for all of them.
+func (s *Service) stockChangedOnCommit(tx *ent.Tx) {
+	if _, loaded := s.stockTxs.LoadOrStore(tx, struct{}{}); loaded {
+		return
+	}
+	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
+			s.stockTxs.Delete(tx)
+			return next.Rollback(ctx, tx)
+		})
+	})
+	s.onCommit(tx, "catalog stock cache", func(ctx context.Context) error {
+		s.stockTxs.Delete(tx)
+		return s.InvalidateStock(ctx)
+	})
+}
+
+func (s *Service) onCommit(tx *ent.Tx, what string, invalidate func(context.Context) error) {
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
 			if err := next.Commit(ctx, tx); err != nil {
 				return err
 			}
-			if err := s.Invalidate(context.WithoutCancel(ctx)); err != nil {
+			if err := invalidate(context.WithoutCancel(ctx)); err != nil {
 				// The write is committed; stale reads last at most CacheTTL.
-				s.log.ErrorContext(ctx, "catalog cache invalidation failed; reads may be stale until the cache TTL", "error", err.Error())
+				s.log.ErrorContext(ctx, what+" invalidation failed; reads may be stale until the cache TTL", "error", err.Error())
 			}
 			return nil
 		})
 	})
 }
 
-// cacheKey builds the key of a cached read from its kind and arguments,
-// and returns the catalog version it embeds.
-func (s *Service) cacheKey(ctx context.Context, kind string, args any) (key, version string, err error) {
-	v, err := s.version(ctx)
-	if err != nil {
-		return "", "", err
-	}
+// cacheKey builds the key of a cached read from its kind and arguments.
+func cacheKey(kind, version string, args any) (string, error) {
 	b, err := json.Marshal(args)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	sum := sha256.Sum256(b)
-	return "catalog:" + v + ":" + kind + ":" + hex.EncodeToString(sum[:12]), v, nil
+	return "catalog:" + version + ":" + kind + ":" + hex.EncodeToString(sum[:12]), nil
 }
 
-// cached returns the value cached under key, or calls load and caches
-// what it returns: first in this process (decoded, shared read-only by
-// the requests that hit it), then in the shared store (JSON). A cache
-// that fails is logged and bypassed: the database stays the source of
-// truth.
-func cached[T any](ctx context.Context, s *Service, kind string, args any, load func() (T, error)) (T, error) {
-	key, version, err := s.cacheKey(ctx, kind, args)
+// cached returns the value cached under kind and args, or calls load and
+// caches what it returns: first in this process (decoded, shared read-only
+// by the requests that hit it), then in the shared store (JSON) when that
+// is another process (Redis); an in-process shared store would only hold
+// a second copy. withStock says the value shows stock, so it is kept under
+// the stock version too. A cache that fails is logged and bypassed: the
+// database stays the source of truth.
+func cached[T any](ctx context.Context, s *Service, kind string, withStock bool, args any, load func() (T, error)) (T, error) {
+	local, versionOf := s.local, s.version
+	if withStock {
+		local, versionOf = s.localStock, s.stockVersion
+	}
+	version, err := versionOf(ctx)
+	var key string
+	if err == nil {
+		key, err = cacheKey(kind, version, args)
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "catalog cache unavailable", "error", err.Error())
 		return load()
 	}
-	if v, ok := s.local.get(version, key); ok {
+	if v, ok := local.get(version, key); ok {
 		if out, ok := v.(T); ok {
 			return out, nil
 		}
 	}
-	if b, ok, err := s.cache.Get(ctx, key); err != nil {
-		s.log.WarnContext(ctx, "catalog cache read failed", "error", err.Error())
-	} else if ok {
-		var out T
-		if err := json.Unmarshal(b, &out); err == nil {
-			s.local.put(version, key, out, len(b), s.opts.CacheTTL)
-			return out, nil
+	if s.shared {
+		if b, ok, err := s.cache.Get(ctx, key); err != nil {
+			s.log.WarnContext(ctx, "catalog cache read failed", "error", err.Error())
+		} else if ok {
+			var out T
+			if err := json.Unmarshal(b, &out); err == nil {
+				local.put(version, key, out, decodedSize(len(b)), s.opts.CacheTTL)
+				return out, nil
+			}
 		}
 	}
 	out, err := load()
@@ -114,18 +194,31 @@ func cached[T any](ctx context.Context, s *Service, kind string, args any, load 
 		return out, err
 	}
 	if b, err := json.Marshal(out); err == nil {
-		if err := s.cache.Set(ctx, key, b, s.opts.CacheTTL); err != nil {
-			s.log.WarnContext(ctx, "catalog cache write failed", "error", err.Error())
+		if s.shared {
+			if err := s.cache.Set(ctx, key, b, s.opts.CacheTTL); err != nil {
+				s.log.WarnContext(ctx, "catalog cache write failed", "error", err.Error())
+			}
 		}
-		s.local.put(version, key, out, len(b), s.opts.CacheTTL)
+		local.put(version, key, out, decodedSize(len(b)), s.opts.CacheTTL)
 	}
 	return out, nil
 }
 
-// responseKey is the in-process key of a serialised read for this viewer:
-// what a public viewer and staff see differ.
-func (s *Service) responseKey(ctx context.Context, key string) (string, string, error) {
-	v, err := s.version(ctx)
+// decodedSize estimates the heap a value decoded from n bytes of JSON
+// holds: ent rows carry every column, time values and maps of slices of
+// pointers, so decoded pages take a few times their JSON; counting the
+// JSON alone let the cap undercount.
+func decodedSize(n int) int { return 3 * n }
+
+// responseKey is the in-process key of a serialised read for this viewer
+// (what a public viewer and staff see differ) and the version it is kept
+// under.
+func (s *Service) responseKey(ctx context.Context, key string, withStock bool) (k, version string, err error) {
+	if withStock {
+		version, err = s.stockVersion(ctx)
+	} else {
+		version, err = s.version(ctx)
+	}
 	if err != nil {
 		return "", "", err
 	}
@@ -133,19 +226,30 @@ func (s *Service) responseKey(ctx context.Context, key string) (string, string, 
 	if staff(ctx) {
 		who = "staff"
 	}
-	return "response:" + who + ":" + key, v, nil
+	return "response:" + who + ":" + key, version, nil
+}
+
+func (s *Service) responseCache(withStock bool) *localCache {
+	if withStock {
+		return s.localStock
+	}
+	return s.local
 }
 
 // CachedResponse returns a serialised read (a GraphQL response made only
 // of catalog data) that CacheResponse stored in this process under the
-// current catalog version and the viewer's visibility. key must identify
-// everything else the bytes depend on (query, variables).
-func (s *Service) CachedResponse(ctx context.Context, key string) ([]byte, bool) {
-	k, v, err := s.responseKey(ctx, key)
+// current catalog version (and stock version, withStock) and the viewer's
+// visibility. key must identify everything else the bytes depend on
+// (query, variables).
+func (s *Service) CachedResponse(ctx context.Context, key string, withStock bool) ([]byte, bool) {
+	if s.opts.DisableResponseCache {
+		return nil, false
+	}
+	k, v, err := s.responseKey(ctx, key, withStock)
 	if err != nil {
 		return nil, false
 	}
-	b, ok := s.local.get(v, k)
+	b, ok := s.responseCache(withStock).get(v, k)
 	if !ok {
 		return nil, false
 	}
@@ -154,16 +258,16 @@ func (s *Service) CachedResponse(ctx context.Context, key string) ([]byte, bool)
 }
 
 // CacheResponse keeps b for CachedResponse. b must have been built from
-// reads made under the version this request read first (the request's
-// loaders remember it), so a write in between retires it at once. The
+// reads made under the versions this request read first (the request's
+// loaders remember them), so a write in between retires it at once. The
 // caller must not modify b afterwards.
-func (s *Service) CacheResponse(ctx context.Context, key string, b []byte) {
-	if loadersFrom(ctx) == nil {
+func (s *Service) CacheResponse(ctx context.Context, key string, withStock bool, b []byte) {
+	if s.opts.DisableResponseCache || loadersFrom(ctx) == nil {
 		return // no remembered version: the current one may be newer than b
 	}
-	k, v, err := s.responseKey(ctx, key)
+	k, v, err := s.responseKey(ctx, key, withStock)
 	if err != nil {
 		return
 	}
-	s.local.put(v, k, b, len(b), s.opts.CacheTTL)
+	s.responseCache(withStock).put(v, k, b, len(b), s.opts.CacheTTL)
 }

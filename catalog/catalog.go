@@ -12,6 +12,7 @@ package catalog
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -42,8 +43,16 @@ type Service struct {
 	cache   cache.Store
 	log     *slog.Logger
 	opts    Options
-	// local keeps hot reads in this process; see localCache.
-	local *localCache
+	// local keeps hot reads in this process under the catalog version,
+	// localStock those that show stock under the stock version too; see
+	// localCache and cache.go.
+	local, localStock *localCache
+	// shared says whether cache is another process (Redis) worth a copy
+	// of each page; an in-process store would only hold it twice.
+	shared bool
+	// stockTxs are the transactions whose commit will replace the stock
+	// version (see stockChangedOnCommit).
+	stockTxs sync.Map
 }
 
 // Options configure a Service.
@@ -58,10 +67,15 @@ type Options struct {
 	Storage storage.Store
 	// Media configures image uploads and URLs.
 	Media MediaOptions
-	// LocalCacheBytes bounds the in-process cache in front of the shared
-	// one (decoded pages and serialised responses). Zero means 64 MiB;
-	// negative switches it off.
+	// LocalCacheBytes bounds the in-process caches in front of the shared
+	// one (decoded pages and serialised responses), half for reads that
+	// show stock and half for the rest. Zero means 64 MiB; negative
+	// switches them off.
 	LocalCacheBytes int
+	// DisableResponseCache turns off the cache of serialised GraphQL
+	// responses (FRONTDESK_RESPONSE_CACHE=off), so the path every new
+	// filter, page or write takes can be measured on its own.
+	DisableResponseCache bool
 }
 
 // New returns the catalog over client. dialectName is dialect.MySQL or
@@ -77,12 +91,14 @@ func New(client *ent.Client, dialectName string, store cache.Store, log *slog.Lo
 		opts.CacheTTL = 5 * time.Minute
 	}
 	opts.Media.defaults()
-	s := &Service{client: client, dialect: dialectName, cache: store, log: log, opts: opts}
 	if opts.LocalCacheBytes == 0 {
 		opts.LocalCacheBytes = 64 << 20
 	}
+	_, inProcess := store.(*cache.Memory)
+	s := &Service{client: client, dialect: dialectName, cache: store, log: log, opts: opts, shared: !inProcess}
 	if opts.LocalCacheBytes > 0 {
-		s.local = newLocalCache(4096, opts.LocalCacheBytes)
+		s.local = newLocalCache(2048, opts.LocalCacheBytes/2)
+		s.localStock = newLocalCache(2048, opts.LocalCacheBytes/2)
 	}
 	return s
 }

@@ -68,7 +68,7 @@ func (s *Service) tree(ctx context.Context) (*categoryTree, error) {
 			return l.categories, nil
 		}
 	}
-	t, err := cached(ctx, s, "categories", nil, func() (*categoryTree, error) {
+	t, err := cached(ctx, s, "categories", false, nil, func() (*categoryTree, error) {
 		all, err := s.client.Category.Query().Order(category.ByPath()).All(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("load categories: %w", err)

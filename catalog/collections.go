@@ -15,7 +15,7 @@ import (
 
 // Collections returns every collection, by title.
 func (s *Service) Collections(ctx context.Context) ([]*ent.Collection, error) {
-	return cached(ctx, s, "collections", nil, func() ([]*ent.Collection, error) {
+	return cached(ctx, s, "collections", false, nil, func() ([]*ent.Collection, error) {
 		out, err := s.client.Collection.Query().Order(collection.ByTitle(), collection.ByID()).All(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list collections: %w", err)
@@ -46,7 +46,7 @@ func (s *Service) CollectionProducts(ctx context.Context, collectionID gid.ID, l
 		Limit int
 		Staff bool
 	}{collectionID, limit, staff(ctx)}
-	return cached(ctx, s, "collection-products", args, func() ([]*ent.Product, error) {
+	return cached(ctx, s, "collection-products", false, args, func() ([]*ent.Product, error) {
 		q := s.client.Product.Query().Modify(func(sel *sql.Selector) {
 			t := sql.Table(collectionproduct.Table).As("cp")
 			sel.Join(t).On(sel.C(product.FieldID), t.C(collectionproduct.FieldProductID)).

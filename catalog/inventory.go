@@ -39,6 +39,10 @@ func available(qty int) predicate.Inventory {
 	)
 }
 
+// Reserve, Release, Commit and Restock are the only ways stock changes
+// outside an admin edit; each replaces the stock version once the
+// caller's transaction commits, so no cached listing shows the old stock.
+
 // Reserve sets qty units of a variant aside for a checkout, inside the
 // caller's transaction. It fails with an OUT_OF_STOCK user error when the
 // stock cannot cover it; nothing changes then.
@@ -59,6 +63,7 @@ func (s *Service) Reserve(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty
 		}
 		return errcode.Invalidf(errcode.OutOfStock, "quantity", "not enough stock for this variant")
 	}
+	s.stockChangedOnCommit(tx)
 	return s.record(ctx, tx, variantID, KindReserve, 0, "reserved for checkout")
 }
 
@@ -81,6 +86,7 @@ func (s *Service) Release(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty
 		}
 		return errcode.Invalidf(errcode.Conflict, "quantity", "fewer units are reserved than released")
 	}
+	s.stockChangedOnCommit(tx)
 	return s.record(ctx, tx, variantID, KindRelease, 0, "reservation released")
 }
 
@@ -104,6 +110,7 @@ func (s *Service) Commit(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty 
 		}
 		return errcode.Invalidf(errcode.Conflict, "quantity", "fewer units are reserved than committed")
 	}
+	s.stockChangedOnCommit(tx)
 	return s.record(ctx, tx, variantID, KindCommit, -qty, "sold")
 }
 
@@ -129,6 +136,7 @@ func (s *Service) Restock(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty
 	if reason == "" {
 		reason = "returned to stock"
 	}
+	s.stockChangedOnCommit(tx)
 	return s.record(ctx, tx, variantID, KindRestock, qty, reason)
 }
 

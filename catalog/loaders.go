@@ -37,8 +37,9 @@ type Loaders struct {
 	categories  *categoryTree
 	// categoriesMu makes one request load the category tree once.
 	categoriesMu sync.Mutex
-	// version is the catalog version read once per request.
-	version string
+	// version is the catalog version read once per request, stockVersion
+	// the catalog and stock versions (see cache.go).
+	version, stockVersion string
 }
 
 type loadersKey struct{}

@@ -57,13 +57,16 @@ type ListArgs struct {
 // ProductPage is one page of a listing together with every edge a
 // storefront listing shows, so the whole page caches as one value.
 type ProductPage struct {
-	Products    []*ent.Product                 `json:"products"`
-	Cursors     []ent.Cursor                   `json:"cursors"`
-	TotalCount  int                            `json:"total"`
-	HasNext     bool                           `json:"next"`
-	HasPrevious bool                           `json:"prev"`
-	Variants    map[gid.ID][]*ent.Variant      `json:"variants"`
-	Inventory   map[gid.ID]*ent.Inventory      `json:"inventory"`
+	Products    []*ent.Product            `json:"products"`
+	Cursors     []ent.Cursor              `json:"cursors"`
+	TotalCount  int                       `json:"total"`
+	HasNext     bool                      `json:"next"`
+	HasPrevious bool                      `json:"prev"`
+	Variants    map[gid.ID][]*ent.Variant `json:"variants"`
+	// Inventory is cached with the page only when stock picked its
+	// products (the inStock filter); otherwise it is read under the stock
+	// version (pageStock).
+	Inventory   map[gid.ID]*ent.Inventory      `json:"inventory,omitempty"`
 	Images      map[gid.ID][]*ent.ProductImage `json:"images"`
 	Collections map[gid.ID][]*ent.Collection   `json:"collections"`
 }
@@ -140,12 +143,71 @@ func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, er
 		// The public sees active products only, whatever it asks for.
 		args.Filter.Statuses = []product.Status{product.StatusACTIVE}
 	}
-	page, err := cached(ctx, s, "products", args, func() (*ProductPage, error) { return s.listProducts(ctx, args) })
+	// A page is cached without its stock, which changes with every sale,
+	// unless stock decides which products it holds (the inStock filter).
+	withStock := args.Filter.InStock != nil
+	var (
+		fresh  map[gid.ID]*ent.Inventory
+		loaded bool
+	)
+	page, err := cached(ctx, s, "products", withStock, args, func() (*ProductPage, error) {
+		p, err := s.listProducts(ctx, args)
+		if err != nil || withStock {
+			return p, err
+		}
+		fresh, loaded, p.Inventory = p.Inventory, true, nil
+		return p, nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	if !withStock {
+		if !loaded {
+			if fresh, err = s.pageStock(ctx, args, page); err != nil {
+				return nil, err
+			}
+		}
+		// The cached page is shared by every request that hits it.
+		withInv := *page
+		withInv.Inventory = fresh
+		page = &withInv
+	}
 	s.prime(ctx, page)
 	return page, nil
+}
+
+// pageStock returns the stock of a page's variants, kept in this process
+// under the stock version: after a sale the next listing reads only this.
+func (s *Service) pageStock(ctx context.Context, args ListArgs, page *ProductPage) (map[gid.ID]*ent.Inventory, error) {
+	var ids []gid.ID
+	for _, p := range page.Products {
+		for _, v := range page.Variants[p.ID] {
+			ids = append(ids, v.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return map[gid.ID]*ent.Inventory{}, nil
+	}
+	version, err := s.stockVersion(ctx)
+	var key string
+	if err == nil {
+		key, err = cacheKey("page-stock", version, args)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "catalog cache unavailable", "error", err.Error())
+		return s.fetchInventory(ctx, ids)
+	}
+	if v, ok := s.localStock.get(version, key); ok {
+		if out, ok := v.(map[gid.ID]*ent.Inventory); ok {
+			return out, nil
+		}
+	}
+	out, err := s.fetchInventory(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	s.localStock.put(version, key, out, 200*len(out), s.opts.CacheTTL)
+	return out, nil
 }
 
 func (s *Service) checkArgs(args *ListArgs) error {
