@@ -180,8 +180,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	a.media = media
 	a.Catalog = catalog.New(a.DB.Client, a.DB.Dialect, a.Cache, log, catalog.Options{
-		TaxRateBPS: cfg.TaxRateBPS,
-		Storage:    media,
+		TaxRateBPS:           cfg.TaxRateBPS,
+		DisableResponseCache: !cfg.ResponseCache,
+		Storage:              media,
 		Media: catalog.MediaOptions{
 			MaxImageBytes:       cfg.MaxImageBytes,
 			MaxImagesPerProduct: cfg.MaxImagesPerProduct,

@@ -44,6 +44,9 @@ type Config struct {
 	// makes it require a bearer token (see docs/operations.md).
 	MetricsAddr  string
 	MetricsToken string
+	// ResponseCache keeps serialised catalog responses in each process
+	// (FRONTDESK_RESPONSE_CACHE); off measures the uncached path.
+	ResponseCache bool
 
 	AllowedOrigins   []string
 	Playground       bool
@@ -259,6 +262,17 @@ var vars = []Var{
 			return errors.New("expected at least 16 characters without spaces")
 		}
 		c.MetricsToken = v
+		return nil
+	}},
+	{"FRONTDESK_RESPONSE_CACHE", "on", "`on`: answer repeated catalog-only queries (listings, product pages, the category tree) with the response bytes this process produced for the same query, variables, viewer class and catalog and stock versions (see [catalog](catalog.md#caching)). `off`: resolve every query, to measure or profile the uncached path.", func(c *Config, v string) error {
+		switch v {
+		case "on", "true", "1":
+			c.ResponseCache = true
+		case "off", "false", "0":
+			c.ResponseCache = false
+		default:
+			return errors.New("expected on or off")
+		}
 		return nil
 	}},
 	{"FRONTDESK_MIGRATE_ON_START", "true", "Apply pending database migrations when `serve` starts. Switch off when migrations run as a separate deploy step (`frontdesk migrate`).", boolVar(func(c *Config) *bool { return &c.MigrateOnStart })},

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -71,7 +72,12 @@ func newMetrics(registry *prometheus.Registry, openWebSockets func() int, db *sq
 // handler serves the registry, to callers with the bearer token when one
 // is configured.
 func (m *metrics) handler(token string, log *slog.Logger) http.Handler {
-	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+	return requireToken(token, promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+}
+
+// requireToken serves h only to requests carrying the metrics bearer
+// token, when one is configured.
+func requireToken(token string, h http.Handler) http.Handler {
 	if token == "" {
 		return h
 	}
@@ -111,17 +117,23 @@ func withMetricsRoute(metrics, next http.Handler) http.Handler {
 // separate metrics listener.
 func (s *Server) MetricsHandler() http.Handler { return s.metricsHandler }
 
-// ServeMetrics serves /metrics alone on ln (FRONTDESK_METRICS_ADDR) until
-// ctx ends, then shuts down within the shutdown timeout.
+// ServeMetrics serves /metrics and Go's profiler (/debug/pprof/) on ln
+// (FRONTDESK_METRICS_ADDR), never on the public listener, until ctx ends,
+// then shuts down within the shutdown timeout. Both need the metrics
+// token when one is set.
 func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
 	cfg := s.deps.Config
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metricsHandler)
+	mux.Handle("/debug/pprof/", requireToken(cfg.MetricsToken, profiler()))
+	// A CPU profile or trace streams for as long as asked (?seconds=30),
+	// so this listener's write timeout leaves room for a long one.
+	writeTimeout := max(cfg.WriteTimeout, maxProfile+10*time.Second)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.deps.Log.Handler(), slog.LevelWarn),
@@ -148,4 +160,29 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 		route = "unmatched"
 	}
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// maxProfile bounds the seconds a CPU profile or execution trace may run.
+const maxProfile = 120 * time.Second
+
+// profiler is net/http/pprof's handlers on a mux of their own (importing
+// the package for its side effect would put them on http.DefaultServeMux,
+// which nothing here serves, and is easy to expose by accident).
+func profiler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // heap, goroutine, allocs, block, mutex, …
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	bounded := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if sec, err := strconv.Atoi(r.URL.Query().Get("seconds")); err == nil && time.Duration(sec)*time.Second > maxProfile {
+				http.Error(w, fmt.Sprintf("seconds: at most %d", int(maxProfile.Seconds())), http.StatusBadRequest)
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("/debug/pprof/profile", bounded(pprof.Profile))
+	mux.HandleFunc("/debug/pprof/trace", bounded(pprof.Trace))
+	return mux
 }
