@@ -209,7 +209,9 @@ func TestNotificationsFollowTheAppointment(t *testing.T) {
 		if !strings.Contains(body, "5 May") || !strings.Contains(body, "11:00") || strings.Contains(body, "4 May") {
 			t.Errorf("reminder about the old time: %q", body)
 		}
-		if !strings.Contains(body, "https://clinic.example/manage?appointment="+string(moved.Appointment.ID)+"&token="+moved.ManageToken) {
+		// The recorded copy has the token redacted (notify records no
+		// usable link); the worker sent the real one.
+		if !strings.Contains(body, "https://clinic.example/manage?appointment="+string(moved.Appointment.ID)+"&token=[redacted]") || strings.Contains(body, moved.ManageToken) {
 			t.Errorf("reminder without the manage link: %q", body)
 		}
 	}

@@ -61,6 +61,7 @@ type ResolverRoot interface {
 	Category() CategoryResolver
 	Collection() CollectionResolver
 	Job() JobResolver
+	JobAttempt() JobAttemptResolver
 	Mutation() MutationResolver
 	Order() OrderResolver
 	OrderEvent() OrderEventResolver
@@ -69,6 +70,7 @@ type ResolverRoot interface {
 	ProductConnection() ProductConnectionResolver
 	ProductImage() ProductImageResolver
 	Query() QueryResolver
+	SentMessage() SentMessageResolver
 	Service() ServiceResolver
 	Session() SessionResolver
 	ShippingMethod() ShippingMethodResolver
@@ -1132,6 +1134,11 @@ type CollectionResolver interface {
 }
 type JobResolver interface {
 	Payload(ctx context.Context, obj *ent.Job) (string, error)
+
+	LastError(ctx context.Context, obj *ent.Job) (string, error)
+}
+type JobAttemptResolver interface {
+	Error(ctx context.Context, obj *ent.JobAttempt) (string, error)
 }
 type MutationResolver interface {
 	RetryJob(ctx context.Context, input model.JobActionInput) (*model.JobPayload, error)
@@ -1303,6 +1310,11 @@ type QueryResolver interface {
 	SentMessages(ctx context.Context, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], recipient *string) (*ent.SentMessageConnection, error)
 	CalendarSyncStatus(ctx context.Context) ([]*model.CalendarSyncStatus, error)
 	EhrMappings(ctx context.Context) ([]*ent.EHRMapping, error)
+}
+type SentMessageResolver interface {
+	Subject(ctx context.Context, obj *ent.SentMessage) (string, error)
+	BodyText(ctx context.Context, obj *ent.SentMessage) (string, error)
+	BodyHTML(ctx context.Context, obj *ent.SentMessage) (string, error)
 }
 type ServiceResolver interface {
 	Price(ctx context.Context, obj *ent.Service) (*money.Money, error)
@@ -16450,7 +16462,7 @@ func (ec *executionContext) _Job_lastError(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Job_lastError(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LastError, nil
+			return ec.Resolvers.Job().LastError(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -16461,7 +16473,7 @@ func (ec *executionContext) _Job_lastError(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Job_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Job", field, true, true, "String")
 }
 
 func (ec *executionContext) _Job_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Job) (ret graphql.Marshaler) {
@@ -16666,7 +16678,7 @@ func (ec *executionContext) _JobAttempt_error(ctx context.Context, field graphql
 			return ec.fieldContext_JobAttempt_error(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Error, nil
+			return ec.Resolvers.JobAttempt().Error(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -16677,7 +16689,7 @@ func (ec *executionContext) _JobAttempt_error(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_JobAttempt_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("JobAttempt", field, false, false, "String")
+	return graphql.NewScalarFieldContext("JobAttempt", field, true, true, "String")
 }
 
 func (ec *executionContext) _JobConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.JobConnection) (ret graphql.Marshaler) {
@@ -26443,7 +26455,7 @@ func (ec *executionContext) _SentMessage_subject(ctx context.Context, field grap
 			return ec.fieldContext_SentMessage_subject(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Subject, nil
+			return ec.Resolvers.SentMessage().Subject(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -26454,7 +26466,7 @@ func (ec *executionContext) _SentMessage_subject(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SentMessage_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SentMessage", field, false, false, "String")
+	return graphql.NewScalarFieldContext("SentMessage", field, true, true, "String")
 }
 
 func (ec *executionContext) _SentMessage_bodyText(ctx context.Context, field graphql.CollectedField, obj *ent.SentMessage) (ret graphql.Marshaler) {
@@ -26466,7 +26478,7 @@ func (ec *executionContext) _SentMessage_bodyText(ctx context.Context, field gra
 			return ec.fieldContext_SentMessage_bodyText(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.BodyText, nil
+			return ec.Resolvers.SentMessage().BodyText(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -26477,7 +26489,7 @@ func (ec *executionContext) _SentMessage_bodyText(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_SentMessage_bodyText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SentMessage", field, false, false, "String")
+	return graphql.NewScalarFieldContext("SentMessage", field, true, true, "String")
 }
 
 func (ec *executionContext) _SentMessage_bodyHtml(ctx context.Context, field graphql.CollectedField, obj *ent.SentMessage) (ret graphql.Marshaler) {
@@ -26489,7 +26501,7 @@ func (ec *executionContext) _SentMessage_bodyHtml(ctx context.Context, field gra
 			return ec.fieldContext_SentMessage_bodyHtml(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.BodyHTML, nil
+			return ec.Resolvers.SentMessage().BodyHTML(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -26500,7 +26512,7 @@ func (ec *executionContext) _SentMessage_bodyHtml(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_SentMessage_bodyHtml(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SentMessage", field, false, false, "String")
+	return graphql.NewScalarFieldContext("SentMessage", field, true, true, "String")
 }
 
 func (ec *executionContext) _SentMessage_transport(ctx context.Context, field graphql.CollectedField, obj *ent.SentMessage) (ret graphql.Marshaler) {
@@ -39776,10 +39788,11 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastError":
-			out.Values[i] = ec._Job_lastError(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_lastError(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Job_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -39832,28 +39845,29 @@ func (ec *executionContext) _JobAttempt(ctx context.Context, sel ast.SelectionSe
 		case "number":
 			out.Values[i] = ec._JobAttempt_number(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "worker":
 			out.Values[i] = ec._JobAttempt_worker(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "startedAt":
 			out.Values[i] = ec._JobAttempt_startedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "finishedAt":
 			out.Values[i] = ec._JobAttempt_finishedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "error":
-			out.Values[i] = ec._JobAttempt_error(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobAttempt_error(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -42596,52 +42610,55 @@ func (ec *executionContext) _SentMessage(ctx context.Context, sel ast.SelectionS
 		case "id":
 			out.Values[i] = ec._SentMessage_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "channel":
 			out.Values[i] = ec._SentMessage_channel(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._SentMessage_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "recipient":
 			out.Values[i] = ec._SentMessage_recipient(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "subject":
-			out.Values[i] = ec._SentMessage_subject(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SentMessage_subject(ctx, field, obj)
+				})
 		case "bodyText":
-			out.Values[i] = ec._SentMessage_bodyText(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SentMessage_bodyText(ctx, field, obj)
+				})
 		case "bodyHtml":
-			out.Values[i] = ec._SentMessage_bodyHtml(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SentMessage_bodyHtml(ctx, field, obj)
+				})
 		case "transport":
 			out.Values[i] = ec._SentMessage_transport(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "providerId":
 			out.Values[i] = ec._SentMessage_providerId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._SentMessage_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

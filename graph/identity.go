@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"frontdesk/secret"
+
 	"encoding/json"
 
 	"frontdesk/ent"
@@ -22,7 +24,9 @@ func jsonString(m map[string]any) (*string, error) {
 	if m == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(m)
+	// Audit records are redacted when written; this covers rows written
+	// before that, and any domain that forgets.
+	b, err := json.Marshal(secret.Value(m))
 	if err != nil {
 		return nil, err
 	}

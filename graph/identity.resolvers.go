@@ -212,7 +212,7 @@ func (r *userResolver) Role(ctx context.Context, obj *ent.User) (identity.Role, 
 
 // Permissions is the resolver for the permissions field.
 func (r *userResolver) Permissions(ctx context.Context, obj *ent.User) ([]identity.Permission, error) {
-	return identity.PermissionsOf(identity.Role(obj.Role)), nil
+	return identity.UserPermissions(ctx, obj), nil
 }
 
 // EmailVerified is the resolver for the emailVerified field.

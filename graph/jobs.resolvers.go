@@ -14,13 +14,24 @@ import (
 	"frontdesk/graph/model"
 	"frontdesk/notify"
 	"frontdesk/outbox"
+	"frontdesk/secret"
 
 	"entgo.io/contrib/entgql"
 )
 
 // Payload is the resolver for the payload field.
 func (r *jobResolver) Payload(ctx context.Context, obj *ent.Job) (string, error) {
-	return string(obj.Payload), nil
+	return string(secret.JSON(obj.Payload)), nil
+}
+
+// LastError is the resolver for the lastError field.
+func (r *jobResolver) LastError(ctx context.Context, obj *ent.Job) (string, error) {
+	return secret.Redact(obj.LastError), nil
+}
+
+// Error is the resolver for the error field.
+func (r *jobAttemptResolver) Error(ctx context.Context, obj *ent.JobAttempt) (string, error) {
+	return secret.Redact(obj.Error), nil
 }
 
 // RetryJob is the resolver for the retryJob field.
@@ -77,13 +88,36 @@ func (r *queryResolver) SentMessages(ctx context.Context, first *int, after *ent
 		ent.WithSentMessageOrder(&ent.SentMessageOrder{Direction: entgql.OrderDirectionDesc, Field: ent.DefaultSentMessageOrder.Field}))
 }
 
+// Subject is the resolver for the subject field.
+func (r *sentMessageResolver) Subject(ctx context.Context, obj *ent.SentMessage) (string, error) {
+	return notify.Shown(ctx, obj.Subject), nil
+}
+
+// BodyText is the resolver for the bodyText field.
+func (r *sentMessageResolver) BodyText(ctx context.Context, obj *ent.SentMessage) (string, error) {
+	return notify.Shown(ctx, obj.BodyText), nil
+}
+
+// BodyHTML is the resolver for the bodyHtml field.
+func (r *sentMessageResolver) BodyHTML(ctx context.Context, obj *ent.SentMessage) (string, error) {
+	return notify.Shown(ctx, obj.BodyHTML), nil
+}
+
 // Job returns JobResolver implementation.
 func (r *Resolver) Job() JobResolver { return &jobResolver{r} }
+
+// JobAttempt returns JobAttemptResolver implementation.
+func (r *Resolver) JobAttempt() JobAttemptResolver { return &jobAttemptResolver{r} }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+// SentMessage returns SentMessageResolver implementation.
+func (r *Resolver) SentMessage() SentMessageResolver { return &sentMessageResolver{r} }
+
 type (
-	jobResolver      struct{ *Resolver }
-	mutationResolver struct{ *Resolver }
+	jobResolver         struct{ *Resolver }
+	jobAttemptResolver  struct{ *Resolver }
+	mutationResolver    struct{ *Resolver }
+	sentMessageResolver struct{ *Resolver }
 )

@@ -39,14 +39,19 @@ const (
 	ManageUsers    Permission = "MANAGE_USERS"
 	ManageJobs     Permission = "MANAGE_JOBS"
 	ViewMessages   Permission = "VIEW_SENT_MESSAGES"
-	ViewAuditLog   Permission = "VIEW_AUDIT_LOG"
-	ManageSettings Permission = "MANAGE_SETTINGS"
-	ManageAPIKeys  Permission = "MANAGE_API_KEYS"
+	// ViewMessageBodies reads the subject and body of sent messages on top
+	// of ViewMessages. Bodies are stored with their links' tokens redacted,
+	// but they still hold what was said to a patient, so front-desk staff
+	// see only the envelope (kind, recipient, transport, time).
+	ViewMessageBodies Permission = "VIEW_MESSAGE_BODIES"
+	ViewAuditLog      Permission = "VIEW_AUDIT_LOG"
+	ManageSettings    Permission = "MANAGE_SETTINGS"
+	ManageAPIKeys     Permission = "MANAGE_API_KEYS"
 )
 
 // AllPermissions lists every permission, in declaration order.
 var AllPermissions = []Permission{ManageCatalog, ManageOrders, ManageBookings, ViewIntake,
-	ManageUsers, ManageJobs, ViewMessages, ViewAuditLog, ManageSettings, ManageAPIKeys}
+	ManageUsers, ManageJobs, ViewMessages, ViewMessageBodies, ViewAuditLog, ManageSettings, ManageAPIKeys}
 
 // AllRoles lists every role.
 var AllRoles = []Role{RoleCustomer, RoleStaff, RolePractitioner, RoleAdmin}
@@ -57,7 +62,7 @@ var rolePermissions = map[Role][]Permission{
 	RolePractitioner: {ManageBookings, ViewIntake},
 	RoleStaff:        {ManageCatalog, ManageOrders, ManageBookings, ViewIntake, ViewMessages},
 	RoleAdmin: {ManageCatalog, ManageOrders, ManageBookings, ViewIntake, ManageUsers,
-		ManageJobs, ViewMessages, ViewAuditLog, ManageSettings, ManageAPIKeys},
+		ManageJobs, ViewMessages, ViewMessageBodies, ViewAuditLog, ManageSettings, ManageAPIKeys},
 }
 
 // PermissionsOf returns the permissions a role grants.
@@ -93,6 +98,26 @@ func (v *Viewer) Can(p Permission) bool {
 		return false
 	}
 	return true
+}
+
+// Permissions lists what the viewer may do now, in declaration order:
+// its role's permissions, narrowed to the key's scopes when it signed in
+// with an API key. It is what viewer { permissions } shows, so a partner
+// sees what its key can do rather than its creator's whole role.
+func (v *Viewer) Permissions() []Permission {
+	if v == nil {
+		return nil
+	}
+	if v.System {
+		return slices.Clone(AllPermissions)
+	}
+	var out []Permission
+	for _, p := range AllPermissions {
+		if v.Can(p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // ClinicWide reports whether the viewer's booking permissions

@@ -10,6 +10,7 @@ import (
 	"frontdesk/ent/auditentry"
 	"frontdesk/gid"
 	"frontdesk/requestid"
+	"frontdesk/secret"
 )
 
 // AuditRecord is one staff or admin action for the audit log. Before and
@@ -33,11 +34,14 @@ func Audit(ctx context.Context, client *ent.Client, r AuditRecord) error {
 	if v := ViewerFrom(ctx); v != nil {
 		c.SetActorID(string(v.UserID)).SetAPIKeyID(string(v.APIKeyID))
 	}
+	// Secrets never enter the log, whatever a caller passes: values of
+	// keys named like one (token, password, secret, hash) are masked and
+	// strings are redacted (see package secret).
 	if r.Before != nil {
-		c.SetBefore(r.Before)
+		c.SetBefore(secret.Value(r.Before).(map[string]any))
 	}
 	if r.After != nil {
-		c.SetAfter(r.After)
+		c.SetAfter(secret.Value(r.After).(map[string]any))
 	}
 	if err := c.Exec(ctx); err != nil {
 		return fmt.Errorf("audit %s: %w", r.Action, err)

@@ -28,6 +28,16 @@ func CanViewContact(ctx context.Context, u *ent.User) bool {
 	return CanViewUser(ctx, u)
 }
 
+// UserPermissions returns the permissions to show for u: for the viewer's
+// own account what the viewer may do now (an API key's effective scopes,
+// not its creator's role), for anyone else what their role grants.
+func UserPermissions(ctx context.Context, u *ent.User) []Permission {
+	if v := ViewerFrom(ctx); v != nil && !v.System && v.UserID == u.ID {
+		return v.Permissions()
+	}
+	return PermissionsOf(Role(u.Role))
+}
+
 // MarshalGQL writes the role as a GraphQL enum value.
 func (r Role) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(r))) }
 

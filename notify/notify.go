@@ -23,6 +23,7 @@ import (
 	"frontdesk/integrations/mail"
 	"frontdesk/integrations/sms"
 	"frontdesk/outbox"
+	"frontdesk/secret"
 )
 
 // Job kinds this package registers.
@@ -240,9 +241,12 @@ func (s *Service) sendEmail(ctx context.Context, j *outbox.Running) error {
 	if a, err := netmail.ParseAddress(p.To); err == nil {
 		recipient = strings.ToLower(a.Address)
 	}
+	// The record is for support, not a second inbox: links' tokens are
+	// redacted before it is written, so nobody who reads sent messages
+	// (or a backup of them) can reset a password or manage a booking.
 	s.record(ctx, s.Client.SentMessage.Create().
 		SetChannel(sentmessage.ChannelEMAIL).SetKind(string(p.Kind)).SetRecipient(recipient).
-		SetSubject(r.Subject).SetBodyText(r.Text).SetBodyHTML(r.HTML).
+		SetSubject(secret.Redact(r.Subject)).SetBodyText(secret.Redact(r.Text)).SetBodyHTML(secret.Redact(r.HTML)).
 		SetTransport(transport).SetProviderID(msg.MessageID).SetIdempotencyKey(j.IdempotencyKey))
 	return nil
 }
@@ -275,7 +279,7 @@ func (s *Service) sendSMS(ctx context.Context, j *outbox.Running) error {
 	}
 	s.record(ctx, s.Client.SentMessage.Create().
 		SetChannel(sentmessage.ChannelSMS).SetKind(p.Kind).SetRecipient(string(p.To)).
-		SetBodyText(p.Body).SetTransport(provider.Name()).SetProviderID(id).SetIdempotencyKey(j.IdempotencyKey))
+		SetBodyText(secret.Redact(p.Body)).SetTransport(provider.Name()).SetProviderID(id).SetIdempotencyKey(j.IdempotencyKey))
 	return nil
 }
 
@@ -299,6 +303,17 @@ func SentMessages(ctx context.Context, client *ent.Client, recipient string) (*e
 		q = q.Where(sentmessage.Recipient(strings.ToLower(strings.TrimSpace(recipient))))
 	}
 	return q, nil
+}
+
+// Shown returns what the viewer may read of a sent message's subject or
+// body: the recorded text, redacted once more (rows recorded before
+// redaction existed), for holders of identity.ViewMessageBodies, and ""
+// for everyone else, who see only the envelope.
+func Shown(ctx context.Context, text string) string {
+	if !identity.ViewerFrom(ctx).Can(identity.ViewMessageBodies) {
+		return ""
+	}
+	return secret.Redact(text)
 }
 
 // IdentityMailer lets the identity package's mail (verification, password

@@ -188,7 +188,7 @@ func TestDevelopmentModeRecordsAndRollbackSendsNothing(t *testing.T) {
 		}{"Bob", "https://clinic.example/reset?token=t1"}); err != nil {
 			return err
 		}
-		_, err := notify.SMS(ctx, tx, "booking_reminder", "+61400000002", "See you tomorrow at 09:30")
+		_, err := notify.SMS(ctx, tx, "booking_reminder", "+61400000002", "See you tomorrow at 09:30: https://clinic.example/manage?appointment=apt_1&token=t2")
 		return err
 	})
 	msgs := waitSent(t, db.Client, 2)
@@ -197,10 +197,16 @@ func TestDevelopmentModeRecordsAndRollbackSendsNothing(t *testing.T) {
 		byChannel[m.Channel] = m
 	}
 	e, s := byChannel[sentmessage.ChannelEMAIL], byChannel[sentmessage.ChannelSMS]
-	if e == nil || e.Transport != "log" || e.Recipient != "bob@example.com" || !strings.Contains(e.BodyText, "https://clinic.example/reset?token=t1") || !strings.Contains(e.BodyHTML, "<html") {
+	// The record keeps the message but not the link's token: reading sent
+	// messages must not let anyone reset Bob's password.
+	if e == nil || e.Transport != "log" || e.Recipient != "bob@example.com" || !strings.Contains(e.BodyText, "https://clinic.example/reset?token=[redacted]") ||
+		!strings.Contains(e.BodyHTML, "<html") || strings.Contains(e.BodyText+e.BodyHTML, "t1") {
 		t.Fatalf("email record %+v", e)
 	}
-	if s == nil || s.Transport != "twilio" || s.ProviderID != "SM1" || s.Recipient != "+61400000002" || twilioForm.Get("Body") != "See you tomorrow at 09:30" {
+	// The recipient still gets the real link; only the record is redacted.
+	if s == nil || s.Transport != "twilio" || s.ProviderID != "SM1" || s.Recipient != "+61400000002" ||
+		twilioForm.Get("Body") != "See you tomorrow at 09:30: https://clinic.example/manage?appointment=apt_1&token=t2" ||
+		s.BodyText != "See you tomorrow at 09:30: https://clinic.example/manage?appointment=apt_1&token=[redacted]" {
 		t.Fatalf("sms record %+v, form %v", s, twilioForm)
 	}
 
@@ -212,6 +218,15 @@ func TestDevelopmentModeRecordsAndRollbackSendsNothing(t *testing.T) {
 	}
 	if n := q.CountX(ctx); n != 1 {
 		t.Fatalf("staff sees %d messages to bob", n)
+	}
+	// Staff see the envelope only; admins (VIEW_MESSAGE_BODIES) the
+	// redacted body.
+	admin := identity.WithViewer(ctx, &identity.Viewer{UserID: "usr_a", Role: identity.RoleAdmin})
+	if got := notify.Shown(staff, s.BodyText); got != "" {
+		t.Errorf("staff read a body: %q", got)
+	}
+	if got := notify.Shown(admin, s.BodyText); got != s.BodyText {
+		t.Errorf("admin reads %q", got)
 	}
 	customer := identity.WithViewer(ctx, &identity.Viewer{UserID: "usr_c", Role: identity.RoleCustomer})
 	if _, err := notify.SentMessages(customer, db.Client, ""); !errors.Is(err, identity.ErrForbidden) {
