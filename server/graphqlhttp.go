@@ -22,6 +22,8 @@ import (
 //     null, tells the client that execution started.
 //   - A mutation or subscription sent over GET is 405 with `Allow: POST`,
 //     as the specification requires, whatever the media type.
+//   - A request without a query (gqlgen: "no operation provided") is 400
+//     under either media type: it is not a GraphQL request at all.
 //
 // Only JSON POSTs and GETs are touched: a malformed multipart upload is not
 // a well-formed GraphQL request and keeps its 422, and WebSocket upgrades
@@ -101,6 +103,10 @@ func (w *requestErrorWriter) finish() {
 	case hasErrorCode(doc["errors"], string(errcode.MethodNotAllowed)):
 		code = http.StatusMethodNotAllowed
 		w.Header().Set("Allow", http.MethodPost)
+	case hasErrorMessage(doc["errors"], "no operation provided"):
+		// No query at all (a misspelt "query" key, say): not a GraphQL
+		// request, so 400 under either media type.
+		code = http.StatusBadRequest
 	case mt == "application/json" && code == http.StatusUnprocessableEntity:
 		code = http.StatusOK
 	}
@@ -115,17 +121,33 @@ func (w *requestErrorWriter) finish() {
 	_, _ = w.ResponseWriter.Write(body) // the client may be gone; nothing to do
 }
 
+type responseError struct {
+	Message    string `json:"message"`
+	Extensions struct {
+		Code string `json:"code"`
+	} `json:"extensions"`
+}
+
 func hasErrorCode(raw json.RawMessage, code string) bool {
-	var errs []struct {
-		Extensions struct {
-			Code string `json:"code"`
-		} `json:"extensions"`
-	}
+	var errs []responseError
 	if json.Unmarshal(raw, &errs) != nil {
 		return false
 	}
 	for _, e := range errs {
 		if e.Extensions.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func hasErrorMessage(raw json.RawMessage, msg string) bool {
+	var errs []responseError
+	if json.Unmarshal(raw, &errs) != nil {
+		return false
+	}
+	for _, e := range errs {
+		if e.Message == msg {
 			return true
 		}
 	}

@@ -106,4 +106,3 @@ func TestCompression(t *testing.T) {
 		t.Fatalf("unknown asset: status %d", res.StatusCode)
 	}
 }
-
