@@ -14,8 +14,10 @@ import (
 
 func main() {
 	ex, err := entgql.NewExtension(
-		// The public schema is written by hand (schema.graphqls); entgql
-		// only contributes its Go templates: node resolution, cursor
+		// The public schema is written by hand in graph/schema/*.graphqls
+		// (schema.graphqls at the root is its committed snapshot, written
+		// by `make schema`, never by this program); entgql only
+		// contributes its Go templates: node resolution, cursor
 		// pagination, field collection and the transactioner.
 		entgql.WithConfigPath("./gqlgen.yml"),
 		entgql.WithTemplates(

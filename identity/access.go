@@ -1,9 +1,13 @@
 // Package identity knows who is calling and what they may do: accounts,
 // sessions, partner API keys, roles and permissions.
 //
-// Every authorization check in Frontdesk goes through Require (or the
-// @hasPermission directive, which calls it), whether the caller is a
-// resolver, a webhook handler or a job, so the rules live in one place.
+// Who may do what is the one table rolePermissions below; an API key has
+// only the scopes it was created with. Domain functions check it with
+// Require (or the viewer's ownership of a row) before they read or change
+// anything, so a resolver, a webhook handler and a job obey the same rule.
+// node(id:) adds one visibility rule per type in graph/node.go, each
+// delegating to its domain; docs/architecture.md says where each check
+// lives.
 package identity
 
 import (
