@@ -7,7 +7,7 @@ export GOFLAGS ?= -buildvcs=false
 
 STRIPE_MOCK_VERSION := v0.203.0
 
-.PHONY: run build build-static image image-scratch playground e2e test test-embedded test-external test-redis-cluster generate schema migration check-generated lint vet bench tools
+.PHONY: run build build-static image image-scratch playground e2e test test-embedded test-external test-redis-cluster generate schema migration migration-hash check-generated lint vet bench tools
 
 run: ## Serve on http://127.0.0.1:8080 with SQLite under ./data and the playground at /
 	$(GO) run ./cmd/frontdesk serve
@@ -73,6 +73,12 @@ schema:
 migration:
 	@test -n "$(name)" || (echo "usage: make migration name=<what changed>" && exit 2)
 	$(GO) run ./internal/migrationgen $(name)
+
+# Rewrites migrations/*/atlas.sum from the files, for example after a rebase
+# renamed a migration to a later timestamp. Never use it to hide an edit of
+# an applied migration: the database remembers each file's checksum.
+migration-hash:
+	$(GO) run ./internal/migrationgen -hash
 
 check-generated: generate
 	@git diff --exit-code --stat -- . ':(exclude)go.sum' || (echo "generated code is stale: run make generate and commit" && exit 1)

@@ -525,7 +525,7 @@ func TestVersionMismatchRefused(t *testing.T) {
 	}
 	// A target missing this binary's last migration.
 	version, _ := schemaVersion(dst.Dialect)
-	if _, err := dst.SQL.ExecContext(ctx, "DELETE FROM schema_migrations WHERE version = ?", version); err != nil {
+	if _, err := dst.SQL.ExecContext(ctx, "DELETE FROM "+database.RevisionTable+" WHERE CONCAT(`version`, '_', `description`) = ?", version); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := restoreBytes(dst, writeArchive(t, a, nil), false); !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "frontdesk migrate") {

@@ -61,7 +61,7 @@ type Manifest struct {
 	// Dialect is the store it came from: "sqlite" or "mysql".
 	Dialect string `json:"dialect"`
 	// SchemaVersion is the last migration applied to that store, from
-	// its schema_migrations table.
+	// its migration revisions (database.RevisionTable).
 	SchemaVersion string      `json:"schema_version"`
 	Tables        []TableInfo `json:"tables"`
 	// Checksum is the SHA-256 of the table list (name, rows, sha256 per
@@ -135,7 +135,7 @@ func schemaVersion(d string) (string, error) {
 }
 
 // tables are the tables a backup holds: every table of the ent schema.
-// schema_migrations is described by the manifest instead (its rows are
+// The migration revisions are described by the manifest instead (its rows are
 // per dialect), and SQLite's full-text index is rebuilt by its triggers.
 func tables() []*schema.Table { return migrate.Tables }
 

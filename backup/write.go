@@ -129,7 +129,7 @@ func checkSchema(ctx context.Context, q querier, d string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	known := map[string]bool{"schema_migrations": true}
+	known := map[string]bool{database.RevisionTable: true}
 	for _, t := range tables() {
 		known[t.Name] = true
 		cols, ok := have[t.Name]
@@ -168,7 +168,7 @@ func last(s []string) string {
 }
 
 func appliedMigrations(ctx context.Context, q querier) ([]string, error) {
-	return queryStrings(ctx, q, "SELECT version FROM schema_migrations ORDER BY version")
+	return queryStrings(ctx, q, database.AppliedMigrationsQuery)
 }
 
 // databaseTables lists the ordinary tables and their columns. SQLite's

@@ -1,6 +1,8 @@
 // Command migrationgen writes a new versioned migration for each dialect by
 // diffing the ent schema against the schema the existing migrations build.
 // Run it with `make migration name=add_orders`; review the files it writes.
+// It also rewrites each directory's atlas.sum, which is committed; `make
+// migration-hash` rewrites only atlas.sum (after a rebase renamed files).
 //
 // SQLite diffs run against an in-memory database. MySQL diffs need a
 // scratch MySQL/MariaDB server, FRONTDESK_DEV_DATABASE_URL (default
@@ -29,7 +31,21 @@ import (
 
 func main() {
 	if len(os.Args) != 2 || os.Args[1] == "" {
-		log.Fatal("usage: migrationgen <name>")
+		log.Fatal("usage: migrationgen <name> | migrationgen -hash")
+	}
+	if os.Args[1] == "-hash" {
+		// After a rebase that renamed or added migration files: rewrite
+		// both atlas.sum files from the files as they are, and nothing else.
+		for _, p := range []string{"migrations/sqlite", "migrations/mysql"} {
+			dir, err := atlasmigrate.NewLocalDir(p)
+			if err == nil {
+				err = writeSum(dir)
+			}
+			if err != nil {
+				log.Fatalf("%s: %v", p, err)
+			}
+		}
+		return
 	}
 	if err := run(context.Background(), os.Args[1]); err != nil {
 		log.Fatal(err)
@@ -83,17 +99,13 @@ func diff(ctx context.Context, dialectName string, db *sql.DB, dirPath, name str
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dirPath, err)
 	}
-	// atlas insists on a checksum file; it is rebuilt from the files here
-	// and not committed, so branches that each add a migration merge
-	// without conflicts. The applier (package database) does not use it.
-	sum, err := dir.Checksum()
-	if err != nil {
+	// atlas.sum is committed: the executor (package database) refuses a
+	// directory whose files differ from it. It is rewritten here first,
+	// so a migration renamed to a later timestamp after a rebase does not
+	// stop the diff; NamedDiff then adds the new file's line.
+	if err := writeSum(dir); err != nil {
 		return fmt.Errorf("checksum %s: %w", dirPath, err)
 	}
-	if err := atlasmigrate.WriteSumFile(dir, sum); err != nil {
-		return err
-	}
-	defer os.Remove(dirPath + "/atlas.sum")
 	m, err := schema.NewMigrate(entsql.OpenDB(dialectName, db),
 		schema.WithDir(dir),
 		schema.WithMigrationMode(schema.ModeReplay),
@@ -109,6 +121,14 @@ func diff(ctx context.Context, dialectName string, db *sql.DB, dirPath, name str
 		return fmt.Errorf("%s diff: %w", dialectName, err)
 	}
 	return nil
+}
+
+func writeSum(dir atlasmigrate.Dir) error {
+	sum, err := dir.Checksum()
+	if err != nil {
+		return err
+	}
+	return atlasmigrate.WriteSumFile(dir, sum)
 }
 
 func openMySQL(cfg *mysql.Config) (*sql.DB, error) {
