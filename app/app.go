@@ -192,6 +192,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		commerce.Options{ReservationTTL: cfg.OrderReservation, OrderURL: cfg.OrderURL})
 	a.Commerce.Register(a.Jobs)
 	a.Commerce.RegisterWebhooks(a.Webhooks)
+	if dev, ok := a.Payments.(*payments.Development); ok {
+		// settleDevelopmentPayment finds intents created before a restart
+		// or by another replica in the rows that carry them.
+		dev.AddFinder(a.Commerce.DevelopmentIntent)
+		dev.AddFinder(a.Booking.DevelopmentIntent)
+	}
 	catalog.RegisterJobs(a.Jobs, a.Catalog)
 	// Verification and reset mail goes through the outbox like every other
 	// message (and into sentMessages in development).

@@ -2,7 +2,10 @@ package booking
 
 import (
 	"context"
+	"fmt"
 
+	"frontdesk/ent"
+	"frontdesk/ent/appointment"
 	"frontdesk/payments"
 )
 
@@ -26,4 +29,20 @@ func (g GatewayPayments) CreateIntent(ctx context.Context, amount int64, currenc
 func (g GatewayPayments) Refund(ctx context.Context, intentID, key string) error {
 	_, err := g.Gateway.Refund(ctx, payments.RefundParams{IntentID: intentID, IdempotencyKey: key, Reason: "requested_by_customer"})
 	return err
+}
+
+// DevelopmentIntent is a payments.IntentFinder over appointments: it
+// gives the development gateway back a booking's intent after a restart
+// or from another replica, with the metadata booking created it with.
+func (e *Engine) DevelopmentIntent(ctx context.Context, intentID string) (payments.IntentParams, bool, error) {
+	a, err := e.Client.Appointment.Query().Where(appointment.PaymentIntentID(intentID)).
+		Order(ent.Desc(appointment.FieldCreatedAt)).First(ctx)
+	if ent.IsNotFound(err) {
+		return payments.IntentParams{}, false, nil
+	}
+	if err != nil {
+		return payments.IntentParams{}, false, fmt.Errorf("find appointment by intent: %w", err)
+	}
+	return payments.IntentParams{Amount: a.PriceAmount, Currency: a.Currency,
+		Metadata: map[string]string{metadataKey: string(a.ID), "service_id": string(a.ServiceID)}}, true, nil
 }

@@ -449,7 +449,9 @@ func (s *Service) CompleteDevelopmentPayment(ctx context.Context, id gid.ID, tok
 	if o.PaymentIntentID == nil {
 		return nil, errcode.UserErrors{errcode.Invalidf(errcode.Conflict, "orderId", "this order has no payment to complete")}
 	}
-	if err := dev.Complete(ctx, *o.PaymentIntentID, succeed); err != nil {
+	// Settle, not Complete: it also finds an intent this process did not
+	// create (another replica, or before a restart).
+	if _, err := dev.Settle(ctx, *o.PaymentIntentID, succeed); err != nil {
 		return nil, fmt.Errorf("complete development payment: %w", err)
 	}
 	return s.client.Order.Get(ctx, id)

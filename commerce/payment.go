@@ -404,3 +404,29 @@ func (s *Service) runRefund(ctx context.Context, j *outbox.Running) error {
 		return s.applyRefund(ctx, tx, o, p.Cumulative)
 	})
 }
+
+// DevelopmentIntent is a payments.IntentFinder over orders: it gives the
+// development gateway back an order's intent after a restart or from
+// another replica, with the metadata placeOrder created it with.
+func (s *Service) DevelopmentIntent(ctx context.Context, intentID string) (payments.IntentParams, bool, error) {
+	o, err := s.client.Order.Query().Where(order.PaymentIntentID(intentID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return payments.IntentParams{}, false, nil
+	}
+	if err != nil {
+		return payments.IntentParams{}, false, fmt.Errorf("find order by intent: %w", err)
+	}
+	return payments.IntentParams{Amount: o.Total, Currency: o.Currency,
+		Metadata: map[string]string{"order_id": string(o.ID), "order_number": o.Number}}, true, nil
+}
+
+// SettleDevelopmentPayment pays or declines any payment of the
+// development gateway, named by its client secret; see
+// payments.Development.Settle. Any other gateway refuses.
+func (s *Service) SettleDevelopmentPayment(ctx context.Context, clientSecret string, succeed bool) (payments.Settled, error) {
+	dev, ok := s.gateway.(*payments.Development)
+	if !ok {
+		return payments.Settled{}, ErrNotDevelopment
+	}
+	return dev.Settle(ctx, clientSecret, succeed)
+}

@@ -9,8 +9,10 @@ import (
 	"frontdesk/ent/order"
 	"frontdesk/ent/shippingmethod"
 	"frontdesk/errcode"
+	"frontdesk/gid"
 	"frontdesk/graph/model"
 	"frontdesk/money"
+	"frontdesk/payments"
 )
 
 // Translation between the commerce GraphQL types and package commerce.
@@ -117,6 +119,21 @@ func orderPayload(o *ent.Order, err error) (*model.OrderPayload, error) {
 		return &model.OrderPayload{UserErrors: ue}, err
 	}
 	return &model.OrderPayload{Order: o, UserErrors: ue}, nil
+}
+
+func settlePayload(s payments.Settled, err error) (*model.SettleDevelopmentPaymentPayload, error) {
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.SettleDevelopmentPaymentPayload{UserErrors: ue}, err
+	}
+	out := &model.SettleDevelopmentPaymentPayload{PaymentIntentID: &s.IntentID, Succeeded: &s.Succeeded, UserErrors: ue}
+	if id := gid.ID(s.Metadata["order_id"]); id != "" {
+		out.OrderID = &id
+	}
+	if id := gid.ID(s.Metadata["appointment_id"]); id != "" {
+		out.AppointmentID = &id
+	}
+	return out, nil
 }
 
 func (r *Resolver) placeOrderPayload(p *commerce.Placed, err error) (*model.PlaceOrderPayload, error) {

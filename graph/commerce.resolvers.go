@@ -123,6 +123,11 @@ func (r *mutationResolver) CompleteDevelopmentPayment(ctx context.Context, input
 	return orderPayload(r.Commerce.CompleteDevelopmentPayment(ctx, input.OrderID, str(input.OrderToken), input.Succeed))
 }
 
+// SettleDevelopmentPayment is the resolver for the settleDevelopmentPayment field.
+func (r *mutationResolver) SettleDevelopmentPayment(ctx context.Context, input model.SettleDevelopmentPaymentInput) (*model.SettleDevelopmentPaymentPayload, error) {
+	return settlePayload(r.Commerce.SettleDevelopmentPayment(ctx, input.ClientSecret, input.Succeed))
+}
+
 // FulfilOrder is the resolver for the fulfilOrder field.
 func (r *mutationResolver) FulfilOrder(ctx context.Context, input model.FulfilOrderInput) (*model.OrderPayload, error) {
 	return orderPayload(r.Commerce.Fulfil(ctx, input.OrderID, commerce.Fulfilment{

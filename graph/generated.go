@@ -556,6 +556,7 @@ type ComplexityRoot struct {
 		SetStock                     func(childComplexity int, input model.SetStockInput) int
 		SetUserRole                  func(childComplexity int, input model.SetUserRoleInput) int
 		SetWeeklyHours               func(childComplexity int, input model.SetWeeklyHoursInput) int
+		SettleDevelopmentPayment     func(childComplexity int, input model.SettleDevelopmentPaymentInput) int
 		SignIn                       func(childComplexity int, input model.SignInInput) int
 		SignOut                      func(childComplexity int, input *model.SignOutInput) int
 		SignOutEverywhere            func(childComplexity int, input *model.SignOutInput) int
@@ -928,6 +929,14 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	SettleDevelopmentPaymentPayload struct {
+		AppointmentID   func(childComplexity int) int
+		OrderID         func(childComplexity int) int
+		PaymentIntentID func(childComplexity int) int
+		Succeeded       func(childComplexity int) int
+		UserErrors      func(childComplexity int) int
+	}
+
 	ShippingMethod struct {
 		Active   func(childComplexity int) int
 		Country  func(childComplexity int) int
@@ -1190,6 +1199,7 @@ type MutationResolver interface {
 	RemoveDiscountCode(ctx context.Context, input model.RemoveDiscountCodeInput) (*model.CartPayload, error)
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error)
 	CompleteDevelopmentPayment(ctx context.Context, input model.CompleteDevelopmentPaymentInput) (*model.OrderPayload, error)
+	SettleDevelopmentPayment(ctx context.Context, input model.SettleDevelopmentPaymentInput) (*model.SettleDevelopmentPaymentPayload, error)
 	FulfilOrder(ctx context.Context, input model.FulfilOrderInput) (*model.OrderPayload, error)
 	MarkOrderDelivered(ctx context.Context, input model.MarkOrderDeliveredInput) (*model.OrderPayload, error)
 	CancelOrder(ctx context.Context, input model.CancelOrderInput) (*model.OrderPayload, error)
@@ -3680,6 +3690,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetWeeklyHours(childComplexity, args["input"].(model.SetWeeklyHoursInput)), true
+	case "Mutation.settleDevelopmentPayment":
+		if e.ComplexityRoot.Mutation.SettleDevelopmentPayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_settleDevelopmentPayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SettleDevelopmentPayment(childComplexity, args["input"].(model.SettleDevelopmentPaymentInput)), true
 	case "Mutation.signIn":
 		if e.ComplexityRoot.Mutation.SignIn == nil {
 			break
@@ -5504,6 +5525,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetEHRMappingPayload.UserErrors(childComplexity), true
 
+	case "SettleDevelopmentPaymentPayload.appointmentId":
+		if e.ComplexityRoot.SettleDevelopmentPaymentPayload.AppointmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettleDevelopmentPaymentPayload.AppointmentID(childComplexity), true
+	case "SettleDevelopmentPaymentPayload.orderId":
+		if e.ComplexityRoot.SettleDevelopmentPaymentPayload.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettleDevelopmentPaymentPayload.OrderID(childComplexity), true
+	case "SettleDevelopmentPaymentPayload.paymentIntentId":
+		if e.ComplexityRoot.SettleDevelopmentPaymentPayload.PaymentIntentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettleDevelopmentPaymentPayload.PaymentIntentID(childComplexity), true
+	case "SettleDevelopmentPaymentPayload.succeeded":
+		if e.ComplexityRoot.SettleDevelopmentPaymentPayload.Succeeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettleDevelopmentPaymentPayload.Succeeded(childComplexity), true
+	case "SettleDevelopmentPaymentPayload.userErrors":
+		if e.ComplexityRoot.SettleDevelopmentPaymentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettleDevelopmentPaymentPayload.UserErrors(childComplexity), true
+
 	case "ShippingMethod.active":
 		if e.ComplexityRoot.ShippingMethod.Active == nil {
 			break
@@ -6187,6 +6239,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SetStockInput", ec.unmarshalInputSetStockInput),
 			graphql.NewInputUnmarshaler("SetUserRoleInput", ec.unmarshalInputSetUserRoleInput),
 			graphql.NewInputUnmarshaler("SetWeeklyHoursInput", ec.unmarshalInputSetWeeklyHoursInput),
+			graphql.NewInputUnmarshaler("SettleDevelopmentPaymentInput", ec.unmarshalInputSettleDevelopmentPaymentInput),
 			graphql.NewInputUnmarshaler("ShippingMethodFilter", ec.unmarshalInputShippingMethodFilter),
 			graphql.NewInputUnmarshaler("SignInInput", ec.unmarshalInputSignInInput),
 			graphql.NewInputUnmarshaler("SignOutInput", ec.unmarshalInputSignOutInput),
@@ -7756,6 +7809,22 @@ func (ec *executionContext) childFields_SetEHRMappingPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type SetEHRMappingPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SettleDevelopmentPaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "paymentIntentId":
+		return ec.fieldContext_SettleDevelopmentPaymentPayload_paymentIntentId(ctx, field)
+	case "succeeded":
+		return ec.fieldContext_SettleDevelopmentPaymentPayload_succeeded(ctx, field)
+	case "orderId":
+		return ec.fieldContext_SettleDevelopmentPaymentPayload_orderId(ctx, field)
+	case "appointmentId":
+		return ec.fieldContext_SettleDevelopmentPaymentPayload_appointmentId(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SettleDevelopmentPaymentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettleDevelopmentPaymentPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ShippingMethod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9126,6 +9195,20 @@ func (ec *executionContext) field_Mutation_setWeeklyHours_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetWeeklyHoursInput, error) {
 			return ec.unmarshalNSetWeeklyHoursInput2frontdeskᚋgraphᚋmodelᚐSetWeeklyHoursInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_settleDevelopmentPayment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SettleDevelopmentPaymentInput, error) {
+			return ec.unmarshalNSettleDevelopmentPaymentInput2frontdeskᚋgraphᚋmodelᚐSettleDevelopmentPaymentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -19302,6 +19385,50 @@ func (ec *executionContext) fieldContext_Mutation_completeDevelopmentPayment(ctx
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_settleDevelopmentPayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_settleDevelopmentPayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SettleDevelopmentPayment(ctx, fc.Args["input"].(model.SettleDevelopmentPaymentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettleDevelopmentPaymentPayload) graphql.Marshaler {
+			return ec.marshalNSettleDevelopmentPaymentPayload2ᚖfrontdeskᚋgraphᚋmodelᚐSettleDevelopmentPaymentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_settleDevelopmentPayment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettleDevelopmentPaymentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_settleDevelopmentPayment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_fulfilOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27768,6 +27895,130 @@ func (ec *executionContext) fieldContext_SetEHRMappingPayload_userErrors(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _SettleDevelopmentPaymentPayload_paymentIntentId(ctx context.Context, field graphql.CollectedField, obj *model.SettleDevelopmentPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettleDevelopmentPaymentPayload_paymentIntentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentIntentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettleDevelopmentPaymentPayload_paymentIntentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettleDevelopmentPaymentPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _SettleDevelopmentPaymentPayload_succeeded(ctx context.Context, field graphql.CollectedField, obj *model.SettleDevelopmentPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettleDevelopmentPaymentPayload_succeeded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Succeeded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettleDevelopmentPaymentPayload_succeeded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettleDevelopmentPaymentPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SettleDevelopmentPaymentPayload_orderId(ctx context.Context, field graphql.CollectedField, obj *model.SettleDevelopmentPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettleDevelopmentPaymentPayload_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖfrontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettleDevelopmentPaymentPayload_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettleDevelopmentPaymentPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SettleDevelopmentPaymentPayload_appointmentId(ctx context.Context, field graphql.CollectedField, obj *model.SettleDevelopmentPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettleDevelopmentPaymentPayload_appointmentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppointmentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖfrontdeskᚋgidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettleDevelopmentPaymentPayload_appointmentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettleDevelopmentPaymentPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SettleDevelopmentPaymentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SettleDevelopmentPaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettleDevelopmentPaymentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettleDevelopmentPaymentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettleDevelopmentPaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ShippingMethod_id(ctx context.Context, field graphql.CollectedField, obj *ent.ShippingMethod) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -35710,6 +35961,59 @@ func UnmarshalSetWeeklyHoursInput(ctx context.Context, raw any) (model.SetWeekly
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSettleDevelopmentPaymentInput(ctx context.Context, obj any) (model.SettleDevelopmentPaymentInput, error) {
+	var it model.SettleDevelopmentPaymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["succeed"]; !present {
+		asMap["succeed"] = true
+	}
+
+	fieldsInOrder := [...]string{"clientSecret", "succeed"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "clientSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSecret"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSecret = data
+		case "succeed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("succeed"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Succeed = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSettleDevelopmentPaymentInput unmarshals raw into the SettleDevelopmentPaymentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSettleDevelopmentPaymentInput(ctx context.Context, raw any) (model.SettleDevelopmentPaymentInput, error) {
+	var out model.SettleDevelopmentPaymentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SettleDevelopmentPaymentInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputShippingMethodFilter(ctx context.Context, obj any) (model.ShippingMethodFilter, error) {
 	var it model.ShippingMethodFilter
 	if obj == nil {
@@ -40500,6 +40804,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "settleDevelopmentPayment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_settleDevelopmentPayment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "fulfilOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_fulfilOrder(ctx, field)
@@ -43116,6 +43427,59 @@ func (ec *executionContext) _SetEHRMappingPayload(ctx context.Context, sel ast.S
 			}
 		case "userErrors":
 			out.Values[i] = ec._SetEHRMappingPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var settleDevelopmentPaymentPayloadImplementors = []string{"SettleDevelopmentPaymentPayload"}
+
+func (ec *executionContext) _SettleDevelopmentPaymentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SettleDevelopmentPaymentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settleDevelopmentPaymentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettleDevelopmentPaymentPayload")
+		case "paymentIntentId":
+			out.Values[i] = ec._SettleDevelopmentPaymentPayload_paymentIntentId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "succeeded":
+			out.Values[i] = ec._SettleDevelopmentPaymentPayload_succeeded(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "orderId":
+			out.Values[i] = ec._SettleDevelopmentPaymentPayload_orderId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "appointmentId":
+			out.Values[i] = ec._SettleDevelopmentPaymentPayload_appointmentId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SettleDevelopmentPaymentPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -46175,6 +46539,19 @@ func (ec *executionContext) unmarshalNSetUserRoleInput2frontdeskᚋgraphᚋmodel
 func (ec *executionContext) unmarshalNSetWeeklyHoursInput2frontdeskᚋgraphᚋmodelᚐSetWeeklyHoursInput(ctx context.Context, v any) (model.SetWeeklyHoursInput, error) {
 	res, err := ec.unmarshalInputSetWeeklyHoursInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSettleDevelopmentPaymentInput2frontdeskᚋgraphᚋmodelᚐSettleDevelopmentPaymentInput(ctx context.Context, v any) (model.SettleDevelopmentPaymentInput, error) {
+	res, err := ec.unmarshalInputSettleDevelopmentPaymentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSettleDevelopmentPaymentPayload2ᚖfrontdeskᚋgraphᚋmodelᚐSettleDevelopmentPaymentPayload(ctx context.Context, sel ast.SelectionSet, v *model.SettleDevelopmentPaymentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SettleDevelopmentPaymentPayload!")
+		return graphql.Null
+	}
+	return ec._SettleDevelopmentPaymentPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNShippingMethod2ᚕᚖfrontdeskᚋentᚐShippingMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ShippingMethod) graphql.Marshaler {

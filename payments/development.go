@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"frontdesk/errcode"
 )
 
 // Development is the gateway used when no Stripe key is configured. It
@@ -19,6 +21,7 @@ import (
 // refuses to exist in production.
 type Development struct {
 	webhooks *Webhooks
+	finders  []IntentFinder
 
 	mu      sync.Mutex
 	intents map[string]*devIntent
@@ -73,7 +76,7 @@ func (d *Development) CreateIntent(_ context.Context, p IntentParams) (Intent, e
 	in := &devIntent{
 		Intent: Intent{
 			ID:           id,
-			ClientSecret: id + "_secret_development",
+			ClientSecret: id + devSecretSuffix,
 			Status:       "requires_payment_method",
 			Amount:       p.Amount,
 			Currency:     strings.ToUpper(p.Currency),
@@ -128,6 +131,88 @@ func (d *Development) CancelIntent(_ context.Context, intentID, _ string) error 
 		in.Status = "canceled"
 	}
 	return nil
+}
+
+// IntentFinder finds the intent intentID among the rows of one domain
+// (orders, appointments) and returns what the gateway was asked for when
+// it was created. found is false when the domain has no such payment.
+type IntentFinder func(ctx context.Context, intentID string) (p IntentParams, found bool, err error)
+
+// AddFinder lets Settle recover intents this process does not hold in
+// memory: ones created by another replica, or before a restart. Domains
+// that take payments add theirs at start-up.
+func (d *Development) AddFinder(f IntentFinder) { d.finders = append(d.finders, f) }
+
+// Settled is what Settle did: the intent and the metadata that ties it
+// to its order or appointment.
+type Settled struct {
+	IntentID  string
+	Succeeded bool
+	Metadata  map[string]string
+}
+
+// ErrUnknownIntent is returned by Settle for a client secret or intent id
+// that no order or appointment carries.
+var ErrUnknownIntent = errcode.Invalidf(errcode.Missing, "clientSecret", "no payment of the development gateway has this client secret")
+
+// devSecretSuffix ends the client secret of every development intent.
+const devSecretSuffix = "_secret_development"
+
+// Settle pays (succeed) or declines any payment of this gateway, an
+// order's or an appointment's alike, named by its client secret (what
+// Stripe.js would confirm) or its intent id. It reaches the domain
+// through the webhook handlers, as Stripe's payment_intent.succeeded
+// does, so the order is paid or the appointment confirmed by the same
+// code, in the same transaction with its messages.
+func (d *Development) Settle(ctx context.Context, secretOrID string, succeed bool) (Settled, error) {
+	id := strings.TrimSuffix(strings.TrimSpace(secretOrID), devSecretSuffix)
+	if !strings.HasPrefix(id, "pi_dev_") || strings.ContainsAny(id, " /?#") || len(id) > 64 {
+		return Settled{}, ErrUnknownIntent
+	}
+	d.mu.Lock()
+	_, ok := d.intents[id]
+	d.mu.Unlock()
+	if !ok {
+		if err := d.recover(ctx, id); err != nil {
+			return Settled{}, err
+		}
+	}
+	d.mu.Lock()
+	in := d.intents[id]
+	md := in.metadata
+	canceled := in.Status == "canceled"
+	d.mu.Unlock()
+	if canceled && succeed {
+		return Settled{}, errcode.Invalidf(errcode.Conflict, "clientSecret", "this payment was cancelled (its order or booking was released); it cannot be paid")
+	}
+	if err := d.Complete(ctx, id, succeed); err != nil {
+		return Settled{}, err
+	}
+	return Settled{IntentID: id, Succeeded: succeed, Metadata: md}, nil
+}
+
+// recover asks the finders for an intent this process does not hold.
+func (d *Development) recover(ctx context.Context, id string) error {
+	for _, f := range d.finders {
+		p, found, err := f(ctx, id)
+		if err != nil {
+			return fmt.Errorf("development gateway: find intent %s: %w", id, err)
+		}
+		if !found {
+			continue
+		}
+		d.mu.Lock()
+		if _, ok := d.intents[id]; !ok {
+			d.intents[id] = &devIntent{
+				Intent: Intent{ID: id, ClientSecret: id + devSecretSuffix, Status: "requires_payment_method",
+					Amount: p.Amount, Currency: strings.ToUpper(p.Currency)},
+				metadata: p.Metadata,
+			}
+		}
+		d.mu.Unlock()
+		return nil
+	}
+	return ErrUnknownIntent
 }
 
 // Complete settles an intent as if the customer had paid (succeed true) or

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -134,6 +135,9 @@ func runIO(args []string, std stdio) error {
 		return err
 	}
 	log := app.NewLogger(std.err, cfg.LogLevel)
+	// Code that logs through slog's default logger (start-up sweeps,
+	// webhook warnings) writes JSON lines too, not the log package's text.
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 

@@ -1043,6 +1043,28 @@ type SetWeeklyHoursInput struct {
 	Hours []*WeeklyHoursInput `json:"hours"`
 }
 
+// Input of settleDevelopmentPayment.
+type SettleDevelopmentPaymentInput struct {
+	// The payment's client secret, as placeOrder (payment.clientSecret) or bookAppointment (paymentClientSecret) returned it; its PaymentIntent id (pi_dev_…) works too.
+	ClientSecret string `json:"clientSecret"`
+	// True pays; false declines the card.
+	Succeed bool `json:"succeed"`
+}
+
+// Result of settleDevelopmentPayment. It names what was paid for; read the order or appointment with your own credentials (orderToken, manageToken, or signed in), or watch orderStatusChanged / appointmentStatusChanged.
+type SettleDevelopmentPaymentPayload struct {
+	// The PaymentIntent settled; null when userErrors is not empty.
+	PaymentIntentID *string `json:"paymentIntentId,omitempty"`
+	// True when it was paid, false when the card was declined; null when userErrors is not empty.
+	Succeeded *bool `json:"succeeded,omitempty"`
+	// The order the payment was for, when it was an order's.
+	OrderID *gid.ID `json:"orderId,omitempty"`
+	// The appointment the payment was for, when it was a booking's.
+	AppointmentID *gid.ID `json:"appointmentId,omitempty"`
+	// NOT_FOUND when no order or appointment has this payment; CONFLICT when it was cancelled (the order or booking was released).
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // Conditions on the shipping method list. Omitted fields do not filter.
 type ShippingMethodFilter struct {
 	// ISO 3166-1 alpha-2 country.
