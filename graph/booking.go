@@ -148,17 +148,6 @@ func values[T any](in []*T) []T {
 	return out
 }
 
-// defaultBookingPage keeps a booking connection without first/last to one
-// page.
-const defaultBookingPage = 20
-
-func bookingPage(first, last *int) *int {
-	if first == nil && last == nil {
-		n := defaultBookingPage
-		return &n
-	}
-	return first
-}
 
 // byStart orders appointment connections by start, then ID (the cursor
 // carries both, so pages stay stable when starts tie).

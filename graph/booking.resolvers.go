@@ -179,7 +179,7 @@ func (r *queryResolver) Services(ctx context.Context, includeInactive *bool) ([]
 
 // ServicesConnection is the resolver for the servicesConnection field.
 func (r *queryResolver) ServicesConnection(ctx context.Context, includeInactive *bool, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.ServiceConnection, error) {
-	return r.Booking.ServicesQuery(ctx, deref(includeInactive)).Paginate(ctx, after, bookingPage(first, last), before, last,
+	return r.Booking.ServicesQuery(ctx, deref(includeInactive)).Paginate(ctx, after, first, before, last,
 		ent.WithServiceOrder(&ent.ServiceOrder{Direction: entgql.OrderDirectionAsc, Field: ent.ServiceOrderFieldName}))
 }
 
@@ -195,7 +195,7 @@ func (r *queryResolver) Practitioners(ctx context.Context, includeInactive *bool
 
 // PractitionersConnection is the resolver for the practitionersConnection field.
 func (r *queryResolver) PractitionersConnection(ctx context.Context, includeInactive *bool, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID]) (*ent.PractitionerConnection, error) {
-	return r.Booking.PractitionersQuery(ctx, deref(includeInactive)).Paginate(ctx, after, bookingPage(first, last), before, last,
+	return r.Booking.PractitionersQuery(ctx, deref(includeInactive)).Paginate(ctx, after, first, before, last,
 		ent.WithPractitionerOrder(&ent.PractitionerOrder{Direction: entgql.OrderDirectionAsc, Field: ent.PractitionerOrderFieldName}))
 }
 
@@ -233,7 +233,7 @@ func (r *queryResolver) MyAppointmentsConnection(ctx context.Context, upcoming b
 	if !upcoming {
 		dir = entgql.OrderDirectionDesc
 	}
-	return q.Paginate(ctx, after, bookingPage(first, last), before, last, byStart(dir))
+	return q.Paginate(ctx, after, first, before, last, byStart(dir))
 }
 
 // PractitionerAgenda is the resolver for the practitionerAgenda field.
@@ -247,7 +247,7 @@ func (r *queryResolver) PractitionerAgendaConnection(ctx context.Context, practi
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, bookingPage(first, last), before, last, byStart(entgql.OrderDirectionAsc))
+	return q.Paginate(ctx, after, first, before, last, byStart(entgql.OrderDirectionAsc))
 }
 
 // Appointments is the resolver for the appointments field.
@@ -256,7 +256,7 @@ func (r *queryResolver) Appointments(ctx context.Context, filter *model.Appointm
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, bookingPage(first, last), before, last, appointmentOrder(orderBy))
+	return q.Paginate(ctx, after, first, before, last, appointmentOrder(orderBy))
 }
 
 // IntakeSubmission is the resolver for the intakeSubmission field.

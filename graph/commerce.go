@@ -19,17 +19,6 @@ import (
 // No rules live here: carts are priced, orders authorised and states
 // changed by the domain.
 
-// defaultOrderPage keeps an order list without first/last to one page.
-const defaultOrderPage = 20
-
-func orderPage(first, last *int) *int {
-	if first == nil && last == nil {
-		n := defaultOrderPage
-		return &n
-	}
-	return first
-}
-
 // newestFirst orders connections by ID descending: IDs are ULIDs, so this
 // is placement order, newest first, with a stable cursor.
 var newestFirst = ent.WithOrderOrder(&ent.OrderOrder{Direction: "DESC", Field: ent.DefaultOrderOrder.Field})

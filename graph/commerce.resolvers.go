@@ -243,7 +243,7 @@ func (r *queryResolver) MyOrders(ctx context.Context, first *int, after *entgql.
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, orderPage(first, last), before, last, newestFirst)
+	return q.Paginate(ctx, after, first, before, last, newestFirst)
 }
 
 // Orders is the resolver for the orders field.
@@ -252,7 +252,7 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *entgql.Cu
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, orderPage(first, last), before, last, newestFirst)
+	return q.Paginate(ctx, after, first, before, last, newestFirst)
 }
 
 // Price is the resolver for the price field.

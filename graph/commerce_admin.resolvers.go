@@ -88,7 +88,7 @@ func (r *queryResolver) ShippingMethodList(ctx context.Context, first *int, afte
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, orderPage(first, last), before, last)
+	return q.Paginate(ctx, after, first, before, last)
 }
 
 // TaxRates is the resolver for the taxRates field.
@@ -101,7 +101,7 @@ func (r *queryResolver) TaxRates(ctx context.Context, first *int, after *entgql.
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, orderPage(first, last), before, last)
+	return q.Paginate(ctx, after, first, before, last)
 }
 
 // DiscountCodes is the resolver for the discountCodes field.
@@ -114,5 +114,5 @@ func (r *queryResolver) DiscountCodes(ctx context.Context, first *int, after *en
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, orderPage(first, last), before, last)
+	return q.Paginate(ctx, after, first, before, last)
 }

@@ -6,18 +6,6 @@ import (
 	"frontdesk/graph/model"
 )
 
-// defaultJobPage keeps an admin list query without first/last to the
-// default page size instead of loading every job.
-const defaultJobPage = 20
-
-func jobPage(first, last *int) *int {
-	if first == nil && last == nil {
-		n := defaultJobPage
-		return &n
-	}
-	return first
-}
-
 // jobPayload turns the outcome of a job mutation into its payload:
 // business refusals go to userErrors, anything else is a top-level error.
 func jobPayload(j *ent.Job, err error) (*model.JobPayload, error) {

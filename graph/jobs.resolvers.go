@@ -55,7 +55,7 @@ func (r *queryResolver) Jobs(ctx context.Context, first *int, after *entgql.Curs
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, jobPage(first, last), before, last,
+	return q.Paginate(ctx, after, first, before, last,
 		ent.WithJobOrder(&ent.JobOrder{Direction: entgql.OrderDirectionDesc, Field: ent.DefaultJobOrder.Field}))
 }
 
@@ -84,7 +84,7 @@ func (r *queryResolver) SentMessages(ctx context.Context, first *int, after *ent
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, jobPage(first, last), before, last,
+	return q.Paginate(ctx, after, first, before, last,
 		ent.WithSentMessageOrder(&ent.SentMessageOrder{Direction: entgql.OrderDirectionDesc, Field: ent.DefaultSentMessageOrder.Field}))
 }
 

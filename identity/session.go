@@ -257,7 +257,12 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Sessions lists the viewer's live sessions, most recently used first.
+// MaxListedSessions bounds the sessions list: a script that signs in in
+// a loop must not make the list (and its response) grow without end.
+const MaxListedSessions = 100
+
+// Sessions lists the viewer's live sessions, most recently used first,
+// at most MaxListedSessions.
 func (s *Service) Sessions(ctx context.Context) ([]*ent.Session, error) {
 	v, err := RequireViewer(ctx)
 	if err != nil {
@@ -268,7 +273,7 @@ func (s *Service) Sessions(ctx context.Context) ([]*ent.Session, error) {
 		Where(session.UserID(v.UserID), session.RevokedAtIsNil(),
 			session.ExpiresAtGT(now), session.LastUsedAtGT(now.Add(-s.opts.IdleTimeout))).
 		Order(ent.Desc(session.FieldLastUsedAt), ent.Desc(session.FieldID)).
-		All(ctx)
+		Limit(MaxListedSessions).All(ctx)
 }
 
 // RevokeSession ends one of the viewer's sessions; an admin with

@@ -71,6 +71,9 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 		MaxPageSize:      cfg.MaxPageSize,
 		OperationTimeout: cfg.OperationTimeout,
 	})
+	// Every connection without first/last gets FRONTDESK_DEFAULT_PAGE_SIZE,
+	// the same default Complexity costs it at.
+	srv.Use(graph.Pagination{Default: cfg.DefaultPageSize})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	if tracer != nil {
 		// Outside the operation log, so its line carries the span.
