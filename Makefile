@@ -59,6 +59,17 @@ $(BIN)/stripe-mock:
 playground:
 	cd server/playground && npm ci --no-audit --no-fund && node build.mjs
 
+# The acceptance suite (e2e/): the binary, started from an empty data
+# directory, driven only through its CLI, HTTP, WebSocket and the
+# playground in Chromium (/usr/bin/chromium). Node 20; the npm packages are
+# pinned in e2e/package-lock.json. E2E_MYSQL_URL=mysql://root@127.0.0.1:3306/
+# and E2E_REDIS_URL=redis://127.0.0.1:6379/0 run it on MariaDB and Redis.
+E2E_BIN := $(CURDIR)/e2e/.bin/frontdesk
+e2e:
+	$(GO) build -o $(E2E_BIN) ./cmd/frontdesk
+	cd e2e && npm ci --no-audit --no-fund --loglevel=error
+	cd e2e && FRONTDESK_BIN=$(E2E_BIN) node --test --test-concurrency=1 --test-timeout=300000 tests/
+
 # Regenerates ent and gqlgen output. CI fails when this leaves a diff.
 generate:
 	$(GO) run -mod=mod ./ent/entc.go
