@@ -27,6 +27,7 @@ import (
 	"frontdesk/config"
 	"frontdesk/database"
 	"frontdesk/ehrsync"
+	"frontdesk/ent"
 	"frontdesk/events"
 	"frontdesk/graph"
 	"frontdesk/identity"
@@ -154,12 +155,42 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	if cfg.RedisURL != "" {
 		ready["redis"] = a.Cache
 	}
-	if err := a.buildJobs(); err != nil {
+
+	// Integrations: clients of outside services. None of them needs a
+	// domain, so each builder takes only configuration and returns what
+	// it builds.
+	if a.Payments, a.Webhooks, err = newPayments(cfg, a.DB.Client, a.Telemetry, log); err != nil {
 		return a, err
 	}
-	if err := a.buildPayments(); err != nil {
+	if a.Notify, err = newNotify(cfg, a.DB.Client, a.Telemetry, log); err != nil {
 		return a, err
 	}
+	graphClient := newGraphClient(cfg, a.Telemetry)
+	ehrClient, err := newEHRClient(cfg, a.Telemetry)
+	if err != nil {
+		return a, err
+	}
+	if a.media, err = openStorage(ctx, cfg); err != nil {
+		return a, err
+	}
+	if a.Backup, err = newBackup(cfg, a.DB, log); err != nil {
+		return a, err
+	}
+
+	// Domains, in dependency order: a domain is built after everything it
+	// is given. Each registers its outbox jobs on the one registry.
+	a.Jobs = outbox.NewRegistry()
+	outbox.RegisterPrune(a.Jobs, a.DB.Client, cfg.JobRetention)
+	a.Notify.Register(a.Jobs)
+	a.Calendar = newCalendar(cfg, a.DB.Client, graphClient, a.Telemetry, log)
+	a.Calendar.Register(a.Jobs)
+	a.EHR = ehrsync.New(a.DB.Client, ehrClient, log)
+	a.EHR.Register(a.Jobs)
+	if err := registerBackup(a.Jobs, cfg, a.Backup); err != nil {
+		return a, err
+	}
+	// Booking tells calendar sync, the EHR and subscribers about each
+	// change, so it comes after the first two.
 	a.Booking = booking.New(a.DB.Client, booking.Options{
 		Payments:       booking.GatewayPayments{Gateway: a.Payments},
 		HoldTTL:        cfg.BookingHold,
@@ -174,20 +205,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Organizer: cfg.MailFrom, Log: log}).Register(a.Jobs)
 	a.Booking.RegisterPayments(a.Webhooks, a.Jobs)
 	booking.RegisterJobs(a.Jobs, a.Booking)
-	media, err := openStorage(ctx, cfg)
-	if err != nil {
-		return a, err
-	}
-	a.media = media
 	a.Catalog = catalog.New(a.DB.Client, a.DB.Dialect, a.Cache, log, catalog.Options{
 		TaxRateBPS:           cfg.TaxRateBPS,
 		DisableResponseCache: !cfg.ResponseCache,
-		Storage:              media,
+		Storage:              a.media,
 		Media: catalog.MediaOptions{
 			MaxImageBytes:       cfg.MaxImageBytes,
 			MaxImagesPerProduct: cfg.MaxImagesPerProduct,
 		},
 	})
+	catalog.RegisterJobs(a.Jobs, a.Catalog)
 	a.Commerce = commerce.New(a.DB.Client, commerce.CatalogAdapter{Service: a.Catalog}, a.Payments, a.Events, log,
 		commerce.Options{ReservationTTL: cfg.OrderReservation, OrderURL: cfg.OrderURL})
 	a.Commerce.Register(a.Jobs)
@@ -198,7 +225,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		dev.AddFinder(a.Commerce.DevelopmentIntent)
 		dev.AddFinder(a.Booking.DevelopmentIntent)
 	}
-	catalog.RegisterJobs(a.Jobs, a.Catalog)
 	// Verification and reset mail goes through the outbox like every other
 	// message (and into sentMessages in development).
 	a.Identity, err = identity.New(a.DB.Client, a.Cache, notify.IdentityMailer{Client: a.DB.Client}, log, identity.Options{
@@ -218,6 +244,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// A patient's changed profile is queued for the EHR in its transaction.
 	a.Identity.OnProfileChange(a.EHR)
 	a.registerRetention()
+
+	// The worker comes after every job kind is registered, so
+	// FRONTDESK_WORKER_CONCURRENCY can name any of them.
+	if a.Worker, err = newWorker(cfg, a.DB, a.Jobs, a.Telemetry, log); err != nil {
+		return a, err
+	}
+
+	// The server, over the domains.
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce}})
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
@@ -236,65 +270,88 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	return a, nil
 }
 
-// buildPayments picks the payment gateway: Stripe when a key is set, the
+// newPayments picks the payment gateway: Stripe when a key is set, the
 // development gateway otherwise (refused in production), and one that
-// refuses every call for commands that take no payments.
-func (a *App) buildPayments() error {
-	cfg := a.Config
-	a.Webhooks = payments.NewWebhooks(a.DB.Client, a.Log)
+// refuses every call for commands that take no payments. The webhooks
+// router it returns is where domains register their payment handlers.
+func newPayments(cfg *config.Config, client *ent.Client, tel *telemetry.Telemetry, log *slog.Logger) (payments.Gateway, *payments.Webhooks, error) {
+	webhooks := payments.NewWebhooks(client, log)
 	if !cfg.TakesPayments() {
-		a.Payments = payments.NoGateway{}
-		return nil
+		return payments.NoGateway{}, webhooks, nil
 	}
 	if cfg.StripeSecretKey != "" {
-		a.Payments = stripe.NewWithClient(cfg.StripeSecretKey, cfg.StripeAPIURL, a.Telemetry.HTTPClient("stripe", 80*time.Second))
-		return nil
+		return stripe.NewWithClient(cfg.StripeSecretKey, cfg.StripeAPIURL, tel.HTTPClient("stripe", 80*time.Second)), webhooks, nil
 	}
-	dev, err := payments.NewDevelopment(cfg.Env == config.Production, a.Webhooks)
+	dev, err := payments.NewDevelopment(cfg.Env == config.Production, webhooks)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	a.Log.Warn("no FRONTDESK_STRIPE_SECRET_KEY: using the development payment gateway, which takes no money")
-	a.Payments = dev
-	return nil
+	log.Warn("no FRONTDESK_STRIPE_SECRET_KEY: using the development payment gateway, which takes no money")
+	return dev, webhooks, nil
 }
 
-// buildCalendar sets up Outlook calendar sync and registers its jobs.
-func (a *App) buildCalendar() {
-	cfg := a.Config
-	var g *msgraph.Client
-	if cfg.MSGraphTenantID != "" {
-		g = msgraph.New(msgraph.Config{TenantID: cfg.MSGraphTenantID, ClientID: cfg.MSGraphClientID,
-			ClientSecret: cfg.MSGraphClientSecret, LoginURL: cfg.MSGraphLoginURL, GraphURL: cfg.MSGraphAPIURL,
-			HTTP: a.Telemetry.HTTPClient("msgraph", 30*time.Second)})
+// newNotify builds the mail and SMS sender: templates, SMTP when
+// configured (otherwise mail is only logged and listed), Twilio when
+// configured.
+func newNotify(cfg *config.Config, client *ent.Client, tel *telemetry.Telemetry, log *slog.Logger) (*notify.Service, error) {
+	templates, err := mail.NewTemplates(cfg.MailTemplatesDir)
+	if err != nil {
+		return nil, fmt.Errorf("mail templates (FRONTDESK_MAIL_TEMPLATES_DIR): %w", err)
 	}
-	a.Calendar = calendarsync.New(a.DB.Client, g, calendarsync.Options{
+	n := &notify.Service{Client: client, Templates: templates, From: cfg.MailFrom,
+		MaxSegments: cfg.SMSMaxSegments, Log: log}
+	if cfg.SMTPURL != "" {
+		if n.SMTP, err = mail.ParseSMTPURL(cfg.SMTPURL); err != nil {
+			return nil, fmt.Errorf("FRONTDESK_SMTP_URL: %w", err)
+		}
+		n.SMTP.Observe = func(code string, d time.Duration) { tel.Metrics.Outbound("smtp", code, d) }
+	} else if cfg.Env == config.Production {
+		log.Warn("FRONTDESK_SMTP_URL is empty: mail is only logged and listed in sentMessages, not sent")
+	}
+	if cfg.SMSAccountSID != "" {
+		n.SMS = &sms.Twilio{BaseURL: cfg.SMSAPIURL, AccountSID: cfg.SMSAccountSID, AuthToken: cfg.SMSAuthToken,
+			From: cfg.SMSFrom, StatusCallback: cfg.SMSStatusCallback, HTTP: tel.HTTPClient("sms", 30*time.Second)}
+	}
+	return n, nil
+}
+
+// newGraphClient returns the Microsoft Graph client, or nil when Graph is
+// not configured (calendar sync is then a no-op sink).
+func newGraphClient(cfg *config.Config, tel *telemetry.Telemetry) *msgraph.Client {
+	if cfg.MSGraphTenantID == "" {
+		return nil
+	}
+	return msgraph.New(msgraph.Config{TenantID: cfg.MSGraphTenantID, ClientID: cfg.MSGraphClientID,
+		ClientSecret: cfg.MSGraphClientSecret, LoginURL: cfg.MSGraphLoginURL, GraphURL: cfg.MSGraphAPIURL,
+		HTTP: tel.HTTPClient("msgraph", 30*time.Second)})
+}
+
+// newCalendar sets up Outlook calendar sync over the Graph client (nil:
+// a no-op sink).
+func newCalendar(cfg *config.Config, client *ent.Client, g *msgraph.Client, tel *telemetry.Telemetry, log *slog.Logger) *calendarsync.Sync {
+	return calendarsync.New(client, g, calendarsync.Options{
 		NotificationURL: cfg.MSGraphNotificationURL,
 		Horizon:         cfg.CalendarHorizon,
 		InviteAttendee:  cfg.CalendarInvitePatient,
-		Log:             a.Log,
-		Metrics:         a.Telemetry.Metrics,
+		Log:             log,
+		Metrics:         tel.Metrics,
 	})
-	a.Calendar.Register(a.Jobs)
 }
 
-// buildEHR picks the EHR client and registers its jobs.
-func (a *App) buildEHR() error {
-	cfg := a.Config
-	var e ehr.EHR
+// newEHRClient picks the EHR client; nil when FRONTDESK_EHR is empty
+// (EHR sync is then a no-op sink).
+func newEHRClient(cfg *config.Config, tel *telemetry.Telemetry) (ehr.EHR, error) {
 	switch cfg.EHRKind {
 	case "medirecords":
 		loc, err := time.LoadLocation(cfg.EHRTimeZone)
 		if err != nil {
-			return fmt.Errorf("FRONTDESK_EHR_TIME_ZONE: %w", err)
+			return nil, fmt.Errorf("FRONTDESK_EHR_TIME_ZONE: %w", err)
 		}
-		e = ehr.NewMediRecords(cfg.EHRURL, cfg.EHRToken, cfg.EHRPracticeID, loc, a.Telemetry.HTTPClient("ehr", 30*time.Second))
+		return ehr.NewMediRecords(cfg.EHRURL, cfg.EHRToken, cfg.EHRPracticeID, loc, tel.HTTPClient("ehr", 30*time.Second)), nil
 	case "fhir":
-		e = ehr.NewFHIR(cfg.EHRURL, cfg.EHRToken, a.Telemetry.HTTPClient("ehr", 30*time.Second))
+		return ehr.NewFHIR(cfg.EHRURL, cfg.EHRToken, tel.HTTPClient("ehr", 30*time.Second)), nil
 	}
-	a.EHR = ehrsync.New(a.DB.Client, e, a.Log)
-	a.EHR.Register(a.Jobs)
-	return nil
+	return nil, nil
 }
 
 // routes mounts the HTTP endpoints that are not GraphQL.
@@ -317,52 +374,22 @@ func (a *App) routes(mux *http.ServeMux) {
 	}
 }
 
-// buildJobs registers every job kind and recurring task and creates the
-// worker that runs them.
-func (a *App) buildJobs() error {
-	cfg := a.Config
-	a.Jobs = outbox.NewRegistry()
-	outbox.RegisterPrune(a.Jobs, a.DB.Client, cfg.JobRetention)
-	templates, err := mail.NewTemplates(cfg.MailTemplatesDir)
-	if err != nil {
-		return fmt.Errorf("mail templates (FRONTDESK_MAIL_TEMPLATES_DIR): %w", err)
-	}
-	a.Notify = &notify.Service{Client: a.DB.Client, Templates: templates, From: cfg.MailFrom,
-		MaxSegments: cfg.SMSMaxSegments, Log: a.Log}
-	if cfg.SMTPURL != "" {
-		if a.Notify.SMTP, err = mail.ParseSMTPURL(cfg.SMTPURL); err != nil {
-			return fmt.Errorf("FRONTDESK_SMTP_URL: %w", err)
-		}
-		a.Notify.SMTP.Observe = func(code string, d time.Duration) { a.Telemetry.Metrics.Outbound("smtp", code, d) }
-	} else if cfg.Env == config.Production {
-		a.Log.Warn("FRONTDESK_SMTP_URL is empty: mail is only logged and listed in sentMessages, not sent")
-	}
-	if cfg.SMSAccountSID != "" {
-		a.Notify.SMS = &sms.Twilio{BaseURL: cfg.SMSAPIURL, AccountSID: cfg.SMSAccountSID, AuthToken: cfg.SMSAuthToken,
-			From: cfg.SMSFrom, StatusCallback: cfg.SMSStatusCallback, HTTP: a.Telemetry.HTTPClient("sms", 30*time.Second)}
-	}
-	a.Notify.Register(a.Jobs)
-	a.buildCalendar()
-	if err := a.buildEHR(); err != nil {
-		return err
-	}
-	if err := a.buildBackup(); err != nil {
-		return err
-	}
+// newWorker applies FRONTDESK_WORKER_CONCURRENCY to the registered job
+// kinds and creates the worker that runs them.
+func newWorker(cfg *config.Config, db *database.DB, jobs *outbox.Registry, tel *telemetry.Telemetry, log *slog.Logger) (*outbox.Worker, error) {
 	for kind, n := range cfg.WorkerConcurrency {
-		if err := a.Jobs.SetConcurrency(kind, n); err != nil {
-			return fmt.Errorf("FRONTDESK_WORKER_CONCURRENCY: %w", err)
+		if err := jobs.SetConcurrency(kind, n); err != nil {
+			return nil, fmt.Errorf("FRONTDESK_WORKER_CONCURRENCY: %w", err)
 		}
 	}
-	a.Worker = outbox.NewWorker(a.DB.Client, a.Jobs, outbox.Options{
-		Dialect:       a.DB.Dialect,
+	return outbox.NewWorker(db.Client, jobs, outbox.Options{
+		Dialect:       db.Dialect,
 		PollInterval:  cfg.WorkerPollInterval,
 		ShutdownGrace: cfg.ShutdownTimeout,
-		Log:           a.Log,
-		Metrics:       a.Telemetry.Metrics,
-		Tracer:        a.Telemetry.Tracer("frontdesk/outbox"),
-	})
-	return nil
+		Log:           log,
+		Metrics:       tel.Metrics,
+		Tracer:        tel.Tracer("frontdesk/outbox"),
+	}), nil
 }
 
 // RunWorker runs the outbox worker until ctx ends, then lets running jobs

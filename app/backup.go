@@ -2,32 +2,37 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"frontdesk/backup"
 	"frontdesk/config"
+	"frontdesk/database"
 	"frontdesk/integrations/storage"
 	"frontdesk/outbox"
 )
 
-// buildBackup sets up the backup service on its store (see
-// openBackupStore) and, unless FRONTDESK_BACKUP_SCHEDULE is off, declares
-// the scheduled backup on the worker's registry.
-func (a *App) buildBackup() error {
-	cfg := a.Config
-	s := &backup.Service{DB: a.DB, Keep: cfg.BackupKeep, Log: a.Log}
+// newBackup sets up the backup service on its store (see
+// openBackupStore).
+func newBackup(cfg *config.Config, db *database.DB, log *slog.Logger) (*backup.Service, error) {
+	s := &backup.Service{DB: db, Keep: cfg.BackupKeep, Log: log}
 	var err error
 	if s.Store, s.Prefix, s.TempDir, err = openBackupStore(cfg); err != nil {
-		return err
+		return nil, err
 	}
-	a.Backup = s
+	return s, nil
+}
+
+// registerBackup declares the scheduled backup on the worker's registry,
+// unless FRONTDESK_BACKUP_SCHEDULE is off.
+func registerBackup(jobs *outbox.Registry, cfg *config.Config, s *backup.Service) error {
 	if cfg.BackupSchedule == "" {
 		return nil
 	}
 	if _, err := outbox.ParseSchedule(cfg.BackupSchedule, nil); err != nil {
 		return fmt.Errorf("FRONTDESK_BACKUP_SCHEDULE: %w", err)
 	}
-	backup.Register(a.Jobs, cfg.BackupSchedule, s)
+	backup.Register(jobs, cfg.BackupSchedule, s)
 	return nil
 }
 
