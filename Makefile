@@ -9,10 +9,20 @@ STRIPE_MOCK_VERSION := v0.203.0
 
 .PHONY: run build build-static image image-scratch playground e2e test test-embedded test-external test-redis-cluster generate schema migration migration-hash check-generated lint vet bench tools
 
-run: ## Serve on http://127.0.0.1:8080 with SQLite under ./data and the playground at /
-	$(GO) run ./cmd/frontdesk serve
+# `make run`: build, load the demo (printing its accounts and passwords;
+# a second run leaves what is there alone), then serve on
+# http://127.0.0.1:8080 with SQLite under ./data and the playground at /.
+run: build
+	@echo "==> loading the demo data: bin/frontdesk seed (development only)"
+	bin/frontdesk seed
+	@echo "==> serving: bin/frontdesk serve (Ctrl-C stops it; JSON logs follow)"
+	bin/frontdesk serve
 
+# bin/frontdesk for this machine. The first build compiles ent, gqlgen and
+# the pure-Go SQLite driver: one to three minutes, with no output until it
+# is done; later builds take seconds.
 build:
+	@echo "==> building bin/frontdesk (the first build takes one to three minutes; later ones seconds)"
 	$(GO) build -o bin/frontdesk ./cmd/frontdesk
 
 # The release binary, built as the Dockerfile builds it: static (no cgo),

@@ -18,7 +18,6 @@ import (
 	"syscall"
 
 	"frontdesk/app"
-	"frontdesk/catalog"
 	"frontdesk/config"
 )
 
@@ -29,7 +28,10 @@ commands:
   worker    run only the outbox workers (mail, SMS, integrations, recurring tasks); run
             any number of them beside serve replicas started with FRONTDESK_WORKERS=false
   migrate   apply pending database migrations and exit
-  seed      load a demo catalog into an empty database (--products N for a large one)
+  seed      load the demo (development only): catalog with pictures, shipping, GST, a
+            discount code, the Initial and Follow-up consultations with practitioners,
+            hours and an intake form, and one account per role; prints the demo
+            credentials. Parts already there are left alone (--products N: catalog size)
   backup    write a backup of the database to the backup store and delete the oldest
             beyond FRONTDESK_BACKUP_KEEP; --out FILE writes it to a file instead (- for
             stdout), --list lists the stored backups
@@ -163,12 +165,13 @@ func runIO(args []string, std stdio) error {
 		return nil
 	}
 	if args[0] == "seed" {
-		n, err := a.Catalog.Seed(ctx, catalog.SeedOptions{Products: seedProducts})
+		rep, err := a.SeedDemo(ctx, app.SeedOptions{Products: seedProducts})
 		if err != nil {
-			return fmt.Errorf("seed (after %d products): %w", n, err)
+			return err
 		}
-		log.Info("seeded the demo catalog", "products", n)
-		return nil
+		// One block for people on stdout, the same as JSON fields in the log.
+		log.Info("demo data", "url", rep.URL, "parts", rep.Parts, "accounts", rep.Accounts)
+		return rep.Print(std.out)
 	}
 	if args[0] == "backup" || args[0] == "restore" {
 		return runBackup(ctx, a, args[0], bk)

@@ -131,8 +131,8 @@ func TestUsersCommand(t *testing.T) {
 // TestBinaryFirstAdmin builds the binary and drives it as an operator
 // does, from an empty data directory: migrate creates the first admin
 // from the bootstrap variables (once), users create and set-role work
-// with a piped password and exit 2 on refused input, and the admin signs
-// in to the served API.
+// with a piped password and exit 2 on refused input, seed runs twice and
+// refuses production, and the admin signs in to the served API.
 func TestBinaryFirstAdmin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -199,6 +199,25 @@ func TestBinaryFirstAdmin(t *testing.T) {
 		t.Fatalf("set-role: exit %d", code)
 	}
 
+	// seed is idempotent, prints the credentials block, and never runs in
+	// production.
+	for run, want := range []string{"created", "already there"} {
+		out, stderr, code := frontdesk("", "seed", "--products", "2")
+		if code != 0 || strings.Count(out, want) != 6 || !strings.Contains(out, "admin@demo.example          demo-admin-pass") {
+			t.Fatalf("seed run %d: exit %d, want 6 parts %q\n%s\n%s", run+1, code, want, out, stderr)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Fatalf("seed logged a line that is not JSON: %q", line)
+			}
+		}
+	}
+	env = append(env, "FRONTDESK_ENV=production")
+	if _, stderr, code := frontdesk("", "seed"); code != 1 || !strings.Contains(stderr, "never runs in production") {
+		t.Fatalf("seed in production: exit %d\n%s", code, stderr)
+	}
+	env = env[:len(env)-1]
+
 	// serve, and sign in as the bootstrapped admin over HTTP.
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = env
@@ -213,21 +232,42 @@ func TestBinaryFirstAdmin(t *testing.T) {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	})
-	addr := ""
-	sc := bufio.NewScanner(stderr)
-	for addr == "" && sc.Scan() {
-		var line struct{ Msg, Addr string }
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Fatalf("serve wrote a line that is not JSON: %q", sc.Text())
+	// Every line serve logs is JSON, the start-up retention sweeps (which
+	// log through slog's default logger) included.
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
 		}
-		if line.Msg == "serving" {
-			addr = line.Addr
+	}()
+	addr, swept := "", false
+	deadline := time.After(60 * time.Second)
+	for addr == "" || !swept {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("serve ended early (addr %q, swept %v)", addr, swept)
+			}
+			var line struct{ Msg, Addr string }
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatalf("serve wrote a line that is not JSON: %q", l)
+			}
+			switch line.Msg {
+			case "serving":
+				addr = line.Addr
+			case "retention sweep":
+				swept = true
+			}
+		case <-deadline:
+			t.Fatalf("no serving and retention sweep lines within 60s (addr %q, swept %v)", addr, swept)
 		}
 	}
-	if addr == "" {
-		t.Fatal("serve ended without saying where it listens")
-	}
-	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	go func() {
+		for range lines {
+		}
+	}()
 	body := `{"query":"mutation($e:String!,$p:String!){ signIn(input:{email:$e,password:$p}) { user { email role } } }","variables":{"e":"root@example.com","p":"the first admin's passphrase"}}`
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
