@@ -36,11 +36,15 @@ type inspected struct {
 }
 
 // inspectImage detects the type from the first bytes (never from the file
-// name or a declared type) and reads the dimensions from the header. Only
-// the header is read, so this is cheap for any size. Failures are user
+// name or a declared type) and reads the dimensions from the header, as
+// the image is seen (after its EXIF orientation). Only the first 64 KiB
+// are read, so this is cheap for any size. Failures are user
 // errors on field.
 func inspectImage(r io.Reader, field string) (inspected, error) {
-	head := make([]byte, 512)
+	// 64 KiB holds a JPEG's EXIF segment, whose orientation decides
+	// which way round the image is seen; http.DetectContentType reads the
+	// first 512 bytes of it.
+	head := make([]byte, 64<<10)
 	n, err := io.ReadFull(r, head)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return inspected{}, fmt.Errorf("read upload: %w", err)
@@ -59,5 +63,9 @@ func inspectImage(r io.Reader, field string) (inspected, error) {
 		return inspected{}, errcode.Invalidf(errcode.Invalid, field,
 			fmt.Sprintf("is %d×%d pixels; at most %d megapixels are accepted", cfg.Width, cfg.Height, maxImagePixels/1_000_000))
 	}
-	return inspected{contentType: ct, width: cfg.Width, height: cfg.Height}, nil
+	w, h := cfg.Width, cfg.Height
+	if ct == "image/jpeg" && orientationSwapsAxes(exifOrientation(head)) {
+		w, h = h, w // a portrait photo stored on its side
+	}
+	return inspected{contentType: ct, width: w, height: h}, nil
 }

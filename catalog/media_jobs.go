@@ -97,21 +97,42 @@ func (s *Service) MakeRenditions(ctx context.Context, img *ent.ProductImage) ([]
 	if err != nil {
 		return nil, fmt.Errorf("read original: %w", err)
 	}
-	src, _, err := image.Decode(io.LimitReader(rc, s.opts.Media.MaxImageBytes+1))
-	_ = rc.Close()
+	raw, err := io.ReadAll(io.LimitReader(rc, s.opts.Media.MaxImageBytes+1))
+	if cerr := rc.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read original: %w", err)
+	}
+	src, _, err := image.Decode(bytes.NewReader(raw))
 	if err != nil {
 		return nil, outbox.Permanent(fmt.Errorf("decode %s: %w", img.Key, err))
 	}
+	// Renditions carry no EXIF, so a JPEG's orientation is applied to
+	// their pixels: widths are those of the image as it is seen.
+	orientation := 1
+	if img.ContentType == "image/jpeg" {
+		orientation = exifOrientation(raw)
+	}
 	b := src.Bounds()
+	seenW, seenH := b.Dx(), b.Dy()
+	if orientationSwapsAxes(orientation) {
+		seenW, seenH = seenH, seenW
+	}
 	asJPEG := img.ContentType == "image/jpeg" || opaque(src)
 	out := []entschema.Rendition{}
 	for _, w := range s.opts.Media.RenditionWidths {
-		if w >= b.Dx() {
+		if w >= seenW {
 			continue
 		}
-		h := max(1, (b.Dy()*w+b.Dx()/2)/b.Dx())
-		dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+		h := max(1, (seenH*w+seenW/2)/seenW)
+		scaledW, scaledH := w, h // in the stored orientation
+		if orientationSwapsAxes(orientation) {
+			scaledW, scaledH = h, w
+		}
+		dst := image.NewNRGBA(image.Rect(0, 0, scaledW, scaledH))
 		draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+		dst = orient(dst, orientation)
 		var buf bytes.Buffer
 		ext, ct := "png", "image/png"
 		if asJPEG {

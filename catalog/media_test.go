@@ -228,3 +228,60 @@ func TestSeedAttachesImages(t *testing.T) {
 		t.Fatalf("renditions = %v, %v", got, err)
 	}
 }
+
+// A portrait phone photo is stored on its side with EXIF orientation 6
+// (turn a quarter clockwise). Its recorded size and its renditions are
+// those of the photo as it is seen: taller than wide, the stored left
+// half (red) on top.
+func TestRenditionsFollowExifOrientation(t *testing.T) {
+	s, _, dir := mediaService(t, catalog.MediaOptions{RenditionWidths: []int{10}})
+	p := mustProduct(t, s, catalog.ProductInput{Title: ptr("Portrait")})
+	stored := image.NewNRGBA(image.Rect(0, 0, 40, 20))
+	for y := range 20 {
+		for x := range 40 {
+			c := color.NRGBA{220, 0, 0, 255}
+			if x >= 20 {
+				c = color.NRGBA{0, 0, 220, 255}
+			}
+			stored.SetNRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, stored, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	photo := catalog.JPEGWithOrientation(t, b.Bytes(), 6)
+	img, err := s.UploadImage(staffCtx(), p.ID, catalog.ImageUpload{File: bytes.NewReader(photo), Size: int64(len(photo))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Width != 20 || img.Height != 40 {
+		t.Fatalf("recorded %d×%d, want the seen 20×40", img.Width, img.Height)
+	}
+	got, err := s.MakeRenditions(context.Background(), img)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("renditions = %v, %v", got, err)
+	}
+	if got[0].Width != 10 || got[0].Height != 20 {
+		t.Fatalf("rendition %d×%d, want 10×20", got[0].Width, got[0].Height)
+	}
+	file, err := os.ReadFile(filepath.Join(dir, got[0].Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := jpeg.Decode(bytes.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	red := func(x, y int) bool {
+		c := color.NRGBAModel.Convert(r.At(x, y)).(color.NRGBA)
+		return c.R > 150 && c.B < 80
+	}
+	blue := func(x, y int) bool {
+		c := color.NRGBAModel.Convert(r.At(x, y)).(color.NRGBA)
+		return c.B > 150 && c.R < 80
+	}
+	if !red(5, 2) || !blue(5, 17) {
+		t.Fatalf("rendition is not turned: top %v, bottom %v", r.At(5, 2), r.At(5, 17))
+	}
+}
