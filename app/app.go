@@ -266,7 +266,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Now:        opts.Now,
 		Telemetry:  a.Telemetry,
 	})
-	a.Telemetry.CollectStore(a.DB.Client, a.Jobs.Names(), log)
+	kinds := a.Jobs.Names()
+	a.Telemetry.CollectStore(telemetry.StoreSources{
+		Jobs: func(ctx context.Context) (telemetry.JobStats, error) {
+			return outbox.Stats(ctx, a.DB.Client, kinds, time.Now())
+		},
+		Subscriptions: a.Calendar.SubscriptionStats,
+	}, log)
 	return a, nil
 }
 

@@ -77,7 +77,12 @@ func TestJobMetricsAndSpans(t *testing.T) {
 		return Permanent(errors.New("recipient refused"))
 	}, Backoff: noBackoff})
 	reg.Register(Kind{Name: "t.later", Handler: func(context.Context, *Running) error { return nil }})
-	tel.CollectStore(db.Client, reg.Names(), quiet)
+	tel.CollectStore(telemetry.StoreSources{
+		Jobs: func(ctx context.Context) (telemetry.JobStats, error) {
+			return Stats(ctx, db.Client, reg.Names(), time.Now())
+		},
+		Subscriptions: func(context.Context) (telemetry.SubscriptionStats, error) { return telemetry.SubscriptionStats{}, nil },
+	}, quiet)
 
 	for range 3 {
 		enqueue(t, db.Client, Job{Kind: "t.ok"})

@@ -7,21 +7,16 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"frontdesk/ent"
-	"frontdesk/ent/calendarsubscription"
-	"frontdesk/ent/job"
 )
 
 // storeCollector reports what is in the database rather than what this
 // process did: outbox jobs waiting, running and dead, how late the oldest
-// due job is, and the Microsoft Graph subscriptions. It runs a handful of
-// indexed queries (one grouped COUNT for the jobs) when scraped, at most
-// once per ttl however many scrapers ask, so a scrape never costs more
-// than that.
+// due job is, and the Microsoft Graph subscriptions. The owners of those
+// tables (outbox, calendarsync) read them; the collector asks them when
+// scraped, at most once per ttl however many scrapers ask, so a scrape
+// never costs more than a handful of indexed queries.
 type storeCollector struct {
-	client *ent.Client
-	kinds  []string
+	src    StoreSources
 	ttl    time.Duration
 	log    *slog.Logger
 	now    func() time.Time
@@ -44,18 +39,43 @@ var (
 		"1 when the last database statistics query succeeded, 0 when it failed (the job and subscription series are then missing).", nil, nil)
 )
 
-// jobStates are the states whose counts are exported. SUCCEEDED and
-// CANCELLED only grow until pruned, and counting them is not cheap.
-var jobStates = []job.State{job.StatePENDING, job.StateRUNNING, job.StateDEAD}
+// JobStats is what the outbox reports about its jobs.
+type JobStats struct {
+	// Counts has one entry per kind and state (PENDING, RUNNING, DEAD),
+	// zero for a registered kind without jobs, so an alert on DEAD jobs
+	// always has a series to compare.
+	Counts map[JobKey]int
+	// OldestDue is when the oldest due PENDING job became due; zero when
+	// none is due.
+	OldestDue time.Time
+}
 
-// CollectStore registers the database statistics collector: kinds are
-// the registered job kinds, reported as 0 when they have no jobs, so an
-// alert on DEAD jobs has a series to compare.
-func (t *Telemetry) CollectStore(client *ent.Client, kinds []string, log *slog.Logger) {
+// JobKey names a series of frontdesk_outbox_jobs.
+type JobKey struct{ Kind, State string }
+
+// SubscriptionStats is what calendar sync reports about its Graph
+// change-notification subscriptions.
+type SubscriptionStats struct {
+	// ByState counts subscriptions by state (PENDING, ACTIVE, FAILING).
+	ByState map[string]int
+	// NextExpiry is when the first ACTIVE or FAILING subscription
+	// expires; zero when there is none.
+	NextExpiry time.Time
+}
+
+// StoreSources are the functions of the packages that own the tables
+// the collector reports on.
+type StoreSources struct {
+	Jobs          func(context.Context) (JobStats, error)
+	Subscriptions func(context.Context) (SubscriptionStats, error)
+}
+
+// CollectStore registers the database statistics collector.
+func (t *Telemetry) CollectStore(src StoreSources, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}
-	t.Registry.MustRegister(&storeCollector{client: client, kinds: kinds, ttl: t.storeTTL, log: log, now: time.Now})
+	t.Registry.MustRegister(&storeCollector{src: src, ttl: t.storeTTL, log: log, now: time.Now})
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -85,65 +105,29 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *storeCollector) query(ctx context.Context) ([]prometheus.Metric, error) {
-	now := c.now().UTC()
-	var rows []struct {
-		Kind  string    `json:"kind"`
-		State job.State `json:"state"`
-		Count int       `json:"count"`
-	}
-	if err := c.client.Job.Query().Where(job.StateIn(jobStates...)).
-		GroupBy(job.FieldKind, job.FieldState).Aggregate(ent.Count()).Scan(ctx, &rows); err != nil {
-		return nil, err
-	}
-	counts := map[[2]string]int{}
-	for _, k := range c.kinds {
-		for _, s := range jobStates {
-			counts[[2]string{k, string(s)}] = 0
-		}
-	}
-	for _, r := range rows {
-		counts[[2]string{r.Kind, string(r.State)}] = r.Count
-	}
-	var out []prometheus.Metric
-	for ks, n := range counts {
-		out = append(out, prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), ks[0], ks[1]))
-	}
-
-	// The (state, run_at) index answers this with one row read.
-	oldest, err := c.client.Job.Query().
-		Where(job.StateEQ(job.StatePENDING), job.RunAtLTE(now.Truncate(time.Microsecond))).
-		Order(job.ByRunAt()).Select(job.FieldRunAt).First(ctx)
-	age := 0.0
-	switch {
-	case ent.IsNotFound(err):
-	case err != nil:
-		return nil, err
-	default:
-		age = max(now.Sub(oldest.RunAt).Seconds(), 0)
-	}
-	out = append(out, prometheus.MustNewConstMetric(oldestDueDesc, prometheus.GaugeValue, age))
-
-	// One subscription per synced mailbox: a few rows at most.
-	subs, err := c.client.CalendarSubscription.Query().
-		Select(calendarsubscription.FieldState, calendarsubscription.FieldExpiresAt).All(ctx)
+	jobs, err := c.src.Jobs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byState := map[calendarsubscription.State]int{
-		calendarsubscription.StatePENDING: 0, calendarsubscription.StateACTIVE: 0, calendarsubscription.StateFAILING: 0,
+	var out []prometheus.Metric
+	for k, n := range jobs.Counts {
+		out = append(out, prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), k.Kind, k.State))
 	}
-	var next *time.Time
-	for _, s := range subs {
-		byState[s.State]++
-		if s.State != calendarsubscription.StatePENDING && s.ExpiresAt != nil && (next == nil || s.ExpiresAt.Before(*next)) {
-			next = s.ExpiresAt
-		}
+	age := 0.0
+	if !jobs.OldestDue.IsZero() {
+		age = max(c.now().Sub(jobs.OldestDue).Seconds(), 0)
 	}
-	for s, n := range byState {
-		out = append(out, prometheus.MustNewConstMetric(subscriptionsDesc, prometheus.GaugeValue, float64(n), string(s)))
+	out = append(out, prometheus.MustNewConstMetric(oldestDueDesc, prometheus.GaugeValue, age))
+
+	subs, err := c.src.Subscriptions(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if next != nil {
-		out = append(out, prometheus.MustNewConstMetric(nextExpiryDesc, prometheus.GaugeValue, float64(next.Unix())))
+	for s, n := range subs.ByState {
+		out = append(out, prometheus.MustNewConstMetric(subscriptionsDesc, prometheus.GaugeValue, float64(n), s))
+	}
+	if !subs.NextExpiry.IsZero() {
+		out = append(out, prometheus.MustNewConstMetric(nextExpiryDesc, prometheus.GaugeValue, float64(subs.NextExpiry.Unix())))
 	}
 	out = append(out, prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, 1))
 	return out, nil

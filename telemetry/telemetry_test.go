@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,11 +19,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
-
-	"frontdesk/database"
-	"frontdesk/ent/calendarsubscription"
-	"frontdesk/gid"
-	"frontdesk/internal/testenv"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -240,27 +236,25 @@ func TestLogHandlerAddsTraceIDs(t *testing.T) {
 	}
 }
 
-// The store collector queries at most once per TTL, reports subscription
-// expiry, and turns a database failure into frontdesk_store_stats_up 0
+// The store collector asks the owners at most once per TTL, reports
+// subscription expiry, and turns a failure into frontdesk_store_stats_up 0
 // rather than a failed scrape.
 func TestStoreCollector(t *testing.T) {
-	db := testenv.DB(t, database.Options{})
-	ctx := context.Background()
-	now := time.Now().Truncate(time.Microsecond) // what both databases keep
-	c := &storeCollector{client: db.Client, kinds: []string{"a"}, ttl: time.Minute, log: quiet, now: func() time.Time { return now }}
-	addJob := func() {
-		db.Client.Job.Create().SetID(gid.New("job")).SetKind("a").SetIdempotencyKey(gid.New("key").String()).
-			SetRunAt(now.Add(-time.Minute).UTC()).SetMaxAttempts(3).ExecX(ctx)
+	now := time.Now().Truncate(time.Second)
+	expiry := now.Add(48 * time.Hour)
+	pending, asked := 1, 0
+	var failure error
+	src := StoreSources{
+		Jobs: func(context.Context) (JobStats, error) {
+			asked++
+			return JobStats{Counts: map[JobKey]int{{"a", "PENDING"}: pending, {"a", "DEAD"}: 0},
+				OldestDue: now.Add(-time.Minute)}, failure
+		},
+		Subscriptions: func(context.Context) (SubscriptionStats, error) {
+			return SubscriptionStats{ByState: map[string]int{"ACTIVE": 1, "FAILING": 1, "PENDING": 1}, NextExpiry: expiry}, nil
+		},
 	}
-	addJob()
-	expiry := now.Add(48 * time.Hour).UTC().Truncate(time.Second)
-	for i, st := range []calendarsubscription.State{calendarsubscription.StateACTIVE, calendarsubscription.StateFAILING, calendarsubscription.StatePENDING} {
-		create := db.Client.CalendarSubscription.Create().SetLinkID(gid.New("cal")).SetClientState("s").SetState(st)
-		if st != calendarsubscription.StatePENDING {
-			create.SetExpiresAt(expiry.Add(time.Duration(i) * time.Hour))
-		}
-		create.ExecX(ctx)
-	}
+	c := &storeCollector{src: src, ttl: time.Minute, log: quiet, now: func() time.Time { return now }}
 	want := func(name string, v float64) {
 		t.Helper()
 		if got, ok := collected(t, c)[name]; !ok || got != v {
@@ -274,14 +268,15 @@ func TestStoreCollector(t *testing.T) {
 	want(`frontdesk_calendar_subscription_next_expiry_timestamp_seconds`, float64(expiry.Unix()))
 	want(`frontdesk_store_stats_up`, 1)
 
-	addJob()
+	pending = 2
 	want(`frontdesk_outbox_jobs{kind="a",state="PENDING"}`, 1) // cached
 	now = now.Add(time.Minute)
 	want(`frontdesk_outbox_jobs{kind="a",state="PENDING"}`, 2)
-
-	if err := db.SQL.Close(); err != nil {
-		t.Fatal(err)
+	if asked != 2 {
+		t.Errorf("%d queries for two TTL periods", asked)
 	}
+
+	failure = errors.New("database gone")
 	now = now.Add(time.Minute)
 	want(`frontdesk_store_stats_up`, 0)
 	if n := len(collected(t, c)); n != 1 {
