@@ -148,7 +148,6 @@ func values[T any](in []*T) []T {
 	return out
 }
 
-
 // byStart orders appointment connections by start, then ID (the cursor
 // carries both, so pages stay stable when starts tie).
 func byStart(dir entgql.OrderDirection) ent.AppointmentPaginateOption {

@@ -16,10 +16,10 @@ import (
 // scraped, at most once per ttl however many scrapers ask, so a scrape
 // never costs more than a handful of indexed queries.
 type storeCollector struct {
-	src    StoreSources
-	ttl    time.Duration
-	log    *slog.Logger
-	now    func() time.Time
+	src StoreSources
+	ttl time.Duration
+	log *slog.Logger
+	now func() time.Time
 
 	mu      sync.Mutex
 	at      time.Time
