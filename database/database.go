@@ -119,6 +119,18 @@ func MySQLConfig(databaseURL string) (*mysql.Config, error) {
 	for k, v := range u.Query() {
 		q.Set(k, v[0])
 	}
+	// Statements go out with their arguments interpolated by the driver
+	// (one round trip) instead of prepare, execute and close (three), but
+	// only on utf8mb4: the driver escapes byte by byte, which is exact for
+	// UTF-8, where no byte of a multi-byte character can be a backslash
+	// or quote; in big5, gbk, sjis or cp932 a character's second byte can
+	// be 0x5c, which is why the driver refuses their collations
+	// (errInvalidDSNUnsafeCollation) but not their charset= alone. A URL
+	// that names another charset or collation, or sets interpolateParams
+	// itself, keeps what it asked for.
+	if _, set := q["interpolateParams"]; !set && interpolationSafe(q.Get("charset"), q.Get("collation")) {
+		q.Set("interpolateParams", "true")
+	}
 	password, _ := u.User.Password()
 	c, err := mysql.ParseDSN(fmt.Sprintf("%s:%s@tcp(%s)/%s?%s",
 		u.User.Username(), password, addr, strings.Trim(u.Path, "/"), q.Encode()))
@@ -126,6 +138,18 @@ func MySQLConfig(databaseURL string) (*mysql.Config, error) {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
 	return c, nil
+}
+
+// interpolationSafe reports whether client-side interpolation is exact for
+// a connection's character set: utf8mb4 only (several charsets, in the
+// order the driver tries them, are all checked).
+func interpolationSafe(charset, collation string) bool {
+	for _, cs := range strings.Split(charset, ",") {
+		if cs != "utf8mb4" {
+			return false
+		}
+	}
+	return strings.HasPrefix(collation, "utf8mb4_")
 }
 
 func openMySQL(databaseURL string) (*sql.DB, error) {
