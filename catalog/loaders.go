@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -80,13 +81,16 @@ func (s *Service) newLoaders() *Loaders {
 	}
 }
 
-// missing turns a mapped loader's "key not returned" into a nil value:
-// a product without variants has an empty list, not an error.
+// load turns a mapped loader's "key not returned" into a nil value: a
+// product without variants or collections has an empty list, not an
+// error. dataloadgen reports such a key as ErrNotFound (v0.0.10; earlier
+// versions returned the batch's MappedFetchError).
 func load[K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V], key K) (V, error) {
 	v, err := l.Load(ctx, key)
 	if err != nil {
 		var zero V
-		if _, ok := err.(dataloadgen.MappedFetchError[K]); ok { //nolint:errorlint // the loader returns it unwrapped
+		var mapped dataloadgen.MappedFetchError[K]
+		if errors.Is(err, dataloadgen.ErrNotFound) || (errors.As(err, &mapped) && mapped[key] == nil) {
 			return zero, nil
 		}
 		return zero, err
