@@ -59,7 +59,6 @@ type ListArgs struct {
 type ProductPage struct {
 	Products    []*ent.Product            `json:"products"`
 	Cursors     []ent.Cursor              `json:"cursors"`
-	TotalCount  int                       `json:"total"`
 	HasNext     bool                      `json:"next"`
 	HasPrevious bool                      `json:"prev"`
 	Variants    map[gid.ID][]*ent.Variant `json:"variants"`
@@ -69,6 +68,9 @@ type ProductPage struct {
 	Inventory   map[gid.ID]*ent.Inventory      `json:"inventory,omitempty"`
 	Images      map[gid.ID][]*ent.ProductImage `json:"images"`
 	Collections map[gid.ID][]*ent.Collection   `json:"collections"`
+	// filter is what TotalCount counts (the request's, with the public's
+	// status restriction applied).
+	filter Filter
 }
 
 // visible reports whether the viewer may see p: the public sees active
@@ -161,19 +163,38 @@ func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, er
 	if err != nil {
 		return nil, err
 	}
+	// The cached page is shared by every request that hits it.
+	own := *page
+	own.filter = args.Filter
 	if !withStock {
 		if !loaded {
 			if fresh, err = s.pageStock(ctx, args, page); err != nil {
 				return nil, err
 			}
 		}
-		// The cached page is shared by every request that hits it.
-		withInv := *page
-		withInv.Inventory = fresh
-		page = &withInv
+		own.Inventory = fresh
 	}
-	s.prime(ctx, page)
-	return page, nil
+	s.prime(ctx, &own)
+	return &own, nil
+}
+
+// TotalCount is the number of products a listing's filter matches, over
+// all its pages. It is counted only when asked for (the field is
+// selected), with one COUNT on the filter's index, and cached per filter,
+// so every page and page size of one listing shares it.
+func (s *Service) TotalCount(ctx context.Context, page *ProductPage) (int, error) {
+	f := page.filter
+	return cached(ctx, s, "product-count", f.InStock != nil, f, func() (int, error) {
+		preds, err := s.predicates(ctx, f)
+		if err != nil {
+			return 0, err
+		}
+		n, err := s.client.Product.Query().Where(preds...).Unique(false).Count(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("count products: %w", err)
+		}
+		return n, nil
+	})
 }
 
 // pageStock returns the stock of a page's variants, kept in this process
@@ -293,12 +314,12 @@ func parseKey(sort Sort, v string) (any, error) {
 	}
 }
 
-const totalAlias = "total_count"
-
-// listProducts reads a page: one query for the products with the total
-// count as a window column (a second COUNT query only when a cursor
-// narrows the rows), then one query each for variants with stock,
-// images and collections — four queries whatever the page size.
+// listProducts reads a page: one query for the products (the index of
+// the sort column walks to the page and stops after it), then one query
+// each for variants with stock, images and collections — four queries
+// whatever the page size. The total is not counted here (see TotalCount):
+// a COUNT(*) OVER () window column made the database read and sort every
+// matching row for every page.
 func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage, error) {
 	preds, err := s.predicates(ctx, args.Filter)
 	if err != nil {
@@ -358,11 +379,7 @@ func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage
 			q.Order(product.OrderOption(sql.OrderByField(col).ToFunc()), product.ByID())
 		}
 	}
-	windowCount := cursor == nil || args.Sort == SortRelevance
 	q.Limit(limit + 1).Offset(offset)
-	if windowCount {
-		q.Modify(func(sel *sql.Selector) { sel.AppendSelectAs("COUNT(*) OVER ()", totalAlias) })
-	}
 	rows, err := q.All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list products: %w", err)
@@ -370,19 +387,6 @@ func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage
 	more := len(rows) > limit
 	if more {
 		rows = rows[:limit]
-	}
-	switch {
-	case windowCount && len(rows) > 0:
-		v, _ := rows[0].Value(totalAlias)
-		page.TotalCount = int(asInt(v))
-	case windowCount && offset == 0:
-		page.TotalCount = 0
-	default:
-		n, err := s.client.Product.Query().Where(preds...).Count(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("count products: %w", err)
-		}
-		page.TotalCount = n
 	}
 	if backward && args.Sort != SortRelevance {
 		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {

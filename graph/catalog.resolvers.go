@@ -111,6 +111,11 @@ func (r *productConnectionResolver) PageInfo(ctx context.Context, obj *catalog.P
 	return info, nil
 }
 
+// TotalCount is the resolver for the totalCount field.
+func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *catalog.ProductPage) (int, error) {
+	return r.Catalog.TotalCount(ctx, obj)
+}
+
 // URL is the resolver for the url field.
 func (r *productImageResolver) URL(ctx context.Context, obj *ent.ProductImage) (string, error) {
 	return r.Catalog.ImageURL(obj.Key), nil

@@ -1272,6 +1272,7 @@ type ProductResolver interface {
 type ProductConnectionResolver interface {
 	Edges(ctx context.Context, obj *catalog.ProductPage) ([]*ent.ProductEdge, error)
 	PageInfo(ctx context.Context, obj *catalog.ProductPage) (*entgql.PageInfo[gid.ID], error)
+	TotalCount(ctx context.Context, obj *catalog.ProductPage) (int, error)
 }
 type ProductImageResolver interface {
 	URL(ctx context.Context, obj *ent.ProductImage) (string, error)
@@ -23862,7 +23863,7 @@ func (ec *executionContext) _ProductConnection_totalCount(ctx context.Context, f
 			return ec.fieldContext_ProductConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return ec.Resolvers.ProductConnection().TotalCount(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -23873,7 +23874,7 @@ func (ec *executionContext) _ProductConnection_totalCount(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_ProductConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProductConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("ProductConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ProductEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ProductEdge) (ret graphql.Marshaler) {
@@ -42153,10 +42154,11 @@ func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.Sele
 					return ec._ProductConnection_pageInfo(ctx, field, obj)
 				})
 		case "totalCount":
-			out.Values[i] = ec._ProductConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProductConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
