@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"frontdesk/app"
+	"frontdesk/catalog"
+	"frontdesk/ent/category"
+	"frontdesk/ent/product"
 	"frontdesk/identity"
 	"frontdesk/internal/testenv"
 )
@@ -36,22 +39,48 @@ const catalogListing = `query Listing { products(first: 20) { totalCount edges {
 const catalogSearch = `query Search($q: String!) { products(first: 20, filter: {search: $q}) { totalCount edges { node {
   id title slug featuredImage { url } variants { id sku price { amount currency } stockLevel } } } } }`
 
+// catalogMiss is the listing with every request a new filter value
+// (priceMax above every price, so the rows are the listing's and only the
+// cache keys differ), optionally a category, a sort, a search or a cursor.
+const catalogMiss = `query Miss($max: Int!, $cat: ID, $q: String, $sort: ProductSort, $after: Cursor) {
+  products(first: 20, after: $after, sort: $sort, filter: {priceMax: $max, category: $cat, search: $q}) { totalCount edges { node {
+  id title slug description featuredImage { url }
+  variants { id sku title price { amount currency } priceWithTax { amount currency } stockLevel }
+  collections { id title } } } } }`
+
+// catalogProduct is a product page by slug.
+const catalogProduct = `query ProductPage($slug: String!) { product(slug: $slug) {
+  id title slug description featuredImage { url }
+  variants { id sku title price { amount currency } priceWithTax { amount currency } stockLevel availableForSale }
+  collections { id title } } }`
+
 // benchClients is the number of concurrent storefront clients.
 const benchClients = 16
 
 // BenchmarkCatalogHTTP seeds FRONTDESK_BENCH_PRODUCTS products (default
 // 10,000) × 3 variants, starts the real server (app.New: every middleware,
-// extension and the cache the environment selects) on 127.0.0.1 and sends
-// b.N requests per case from 16 keep-alive clients: the storefront
-// listing warm, a plain net/http handler writing the same response bytes
-// (the ceiling), the listing and a search cold (the catalog version
-// replaced before every request, one client) and a search warm. Each case
-// reports p50/p99 latency, requests per second, SQL statements and heap
-// allocations per request (the whole process, so the in-process client's
-// share is included: the ceiling row shows it) and, for the listing, its
-// throughput as a percentage of the ceiling's. Run it with a fixed count,
-// e.g. -benchtime 4000x; `make bench` does, on SQLite and on MariaDB with
-// Redis.
+// extension and the cache the environment selects) on 127.0.0.1 and
+// drives it side by side with a plain net/http server that writes the
+// same response bytes (the ceiling), measured in the same run just before
+// each case with the same number of clients. Cases:
+//
+//   - listing/warm: the Vendure-comparison listing, 16 clients, served from
+//     the response cache;
+//   - listing/miss: the same listing with a new priceMax on every request,
+//     so every request misses every cache (response, page, count), at 16
+//     clients and at 1;
+//   - filter, sort, search, deep: one client, each request a new priceMax
+//     with a category, the PRICE sort, a text search, or a cursor half-way
+//     through the catalog;
+//   - product/warm and product/miss: a product page by slug, the same one
+//     (16 clients) or a different product each request (1 client).
+//
+// Each case reports p50/p99 latency, requests per second, SQL statements
+// and heap allocations per request (the whole process, so the in-process
+// client's share is included: the ceiling rows show it) and, for cases
+// with a ceiling, throughput as a percentage of it. Run with a fixed
+// count, e.g. -benchtime 4000x; `make bench` does, on SQLite and on
+// MariaDB with Redis.
 func BenchmarkCatalogHTTP(b *testing.B) {
 	n := 10000
 	if v, err := strconv.Atoi(os.Getenv("FRONTDESK_BENCH_PRODUCTS")); err == nil && v > 0 {
@@ -60,6 +89,7 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 	counter, wrap := testenv.CountQueries()
 	cfg := testenv.Config(b)
 	cfg.Workers = false
+	cfg.ResponseCache = os.Getenv("FRONTDESK_RESPONSE_CACHE") != "off"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Logs are formatted as in production (the access and operation
@@ -86,7 +116,7 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 	}()
 	url := "http://" + ln.Addr().String() + "/graphql"
 	client := &http.Client{
-		Timeout:   10 * time.Second,
+		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true},
 	}
 	listing := benchJSON(map[string]any{"query": catalogListing})
@@ -108,12 +138,14 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 		}
 	}
 	if err := json.Unmarshal(sample, &shape); err != nil || shape.Data.Products.TotalCount != n ||
-		len(shape.Data.Products.Edges) != 20 || shape.Data.Products.Edges[0].Node.FeaturedImage == nil ||
+		len(shape.Data.Products.Edges) != min(20, n) || shape.Data.Products.Edges[0].Node.FeaturedImage == nil ||
 		len(shape.Data.Products.Edges[0].Node.Variants) != 3 {
 		b.Fatalf("unexpected listing (%v): %.300s", err, sample)
 	}
 
-	// The ceiling: plain net/http on loopback writing the listing's bytes.
+	// The ceiling: plain net/http on loopback writing the bytes of the
+	// case measured next.
+	var ceilingBytes atomic.Pointer[[]byte]
 	plainLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -121,61 +153,104 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 	plain := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(sample)
+		_, _ = w.Write(*ceilingBytes.Load())
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = plain.Serve(plainLn) }()
 	defer plain.Close()
 	plainURL := "http://" + plainLn.Addr().String() + "/"
 
-	invalidate := func() {
-		if err := a.Catalog.Invalidate(identity.SystemContext(ctx)); err != nil {
-			b.Fatal(err)
+	// Inputs: slugs of many products, a leaf category, a cursor half-way.
+	slugs := a.DB.Client.Product.Query().Limit(5000).Select(product.FieldSlug).StringsX(ctx)
+	cats := a.DB.Client.Category.Query().Where(category.ParentIDNotNil()).IDsX(ctx)
+	half, err := a.Catalog.Products(identity.SystemContext(ctx), catalog.ListArgs{First: ptrInt(max(n/2, 1))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	deep := half.Cursors[len(half.Cursors)-1]
+	var miss atomic.Int64 // a new priceMax for every request of every case
+	missing := func(extra map[string]any) func(int) []byte {
+		return func(int) []byte {
+			vars := map[string]any{"max": 1_000_000_000 + miss.Add(1)}
+			for k, v := range extra {
+				vars[k] = v
+			}
+			return benchJSON(map[string]any{"query": catalogMiss, "variables": vars})
 		}
 	}
-	words := []string{"calm", "morning dai", "gentle pure", "restore", "bright cla", "organic night", "fresh", "balance"}
-	search := func(i int) []byte {
-		return benchJSON(map[string]any{"query": catalogSearch, "variables": map[string]any{"q": words[i%len(words)]}})
+	same := func(body []byte) func(int) []byte { return func(int) []byte { return body } }
+	product := func(i int) []byte {
+		return benchJSON(map[string]any{"query": catalogProduct, "variables": map[string]any{"slug": slugs[i%len(slugs)]}})
 	}
-	var ceiling float64
 	cases := []struct {
 		name    string
 		clients int
-		cold    bool
 		body    func(i int) []byte
-		url     string
+		// ceiling: measure the plain server with this case's bytes first.
+		ceiling bool
+		// share of b.N this case sends (slow cases send fewer).
+		share int
 	}{
-		{"ceiling", benchClients, false, func(int) []byte { return listing }, plainURL},
-		{"listing/warm", benchClients, false, func(int) []byte { return listing }, url},
-		{"listing/cold", 1, true, func(int) []byte { return listing }, url},
-		{"search/warm", benchClients, false, search, url},
-		{"search/cold", 1, true, search, url},
+		{"listing/warm", benchClients, same(listing), true, 1},
+		{"listing/miss", benchClients, missing(nil), true, 4},
+		{"listing/miss-1client", 1, missing(nil), false, 20},
+		{"filter/miss-1client", 1, missing(map[string]any{"cat": cats[0]}), false, 20},
+		{"sort/miss-1client", 1, missing(map[string]any{"sort": "PRICE"}), false, 20},
+		{"search/miss-1client", 1, missing(map[string]any{"q": "calm"}), false, 20},
+		{"deep/miss-1client", 1, missing(map[string]any{"after": deep}), false, 20},
+		{"product/warm", benchClients, same(product(0)), true, 1},
+		{"product/miss-1client", 1, product, false, 20},
 	}
 	for _, c := range cases {
 		b.Run(fmt.Sprintf("%s/products=%d", c.name, n), func(b *testing.B) {
-			requests := b.N
-			if c.cold {
-				requests = max(b.N/100, 20) // each one misses every cache
-			}
+			requests := max(b.N/c.share, 20)
 			// Warm up (and fill the cache for the warm cases).
-			for i := range len(words) {
-				if _, err := benchPost(client, c.url, c.body(i)); err != nil {
+			first, err := benchPost(client, url, c.body(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range 8 {
+				if _, err := benchPost(client, url, c.body(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
-			r := benchDrive(b, client, c.url, requests, c.clients, c.body, c.cold, invalidate, counter)
+			var ceiling float64
+			if c.ceiling {
+				ceilingBytes.Store(&first)
+				r := benchDrive(b, client, plainURL, requests, c.clients, same(nil), false, nil, counter)
+				ceiling = r.rps
+				b.ReportMetric(r.rps, "ceiling-req/s")
+			}
+			r := benchDrive(b, client, url, requests, c.clients, c.body, false, nil, counter)
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(r.p50.Seconds()*1e3, "p50-ms")
 			b.ReportMetric(r.p99.Seconds()*1e3, "p99-ms")
 			b.ReportMetric(r.rps, "req/s")
 			b.ReportMetric(r.sql, "sql/req")
 			b.ReportMetric(r.allocs, "allocs/req")
-			if c.name == "ceiling" {
-				ceiling = r.rps
-			} else if c.clients == benchClients && ceiling > 0 {
+			if ceiling > 0 {
 				b.ReportMetric(100*r.rps/ceiling, "%ceiling")
 			}
 		})
 	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.Logf("after the run: heap in use %d MiB, from the OS %d MiB, RSS %s", ms.HeapInuse>>20, ms.Sys>>20, rss())
+}
+
+func ptrInt(n int) *int { return &n }
+
+// rss is the process's resident set size from /proc (Linux), or "?".
+func rss() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			return string(bytes.TrimSpace(v))
+		}
+	}
+	return "?"
 }
 
 type benchResult struct {
