@@ -166,7 +166,12 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	deep := half.Cursors[len(half.Cursors)-1]
+	var deepJSON bytes.Buffer
+	half.Cursors[len(half.Cursors)-1].MarshalGQL(&deepJSON)
+	var deep string
+	if err := json.Unmarshal(deepJSON.Bytes(), &deep); err != nil {
+		b.Fatal(err)
+	}
 	var miss atomic.Int64 // a new priceMax for every request of every case
 	missing := func(extra map[string]any) func(int) []byte {
 		return func(int) []byte {
