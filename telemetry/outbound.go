@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -16,6 +17,12 @@ import (
 // its integration and status code and, when tracing is on, wraps it in a
 // client span and sends the W3C traceparent along. Every attempt counts,
 // retries included.
+//
+// It is ours rather than otelhttp.NewTransport on purpose: otelhttp
+// records url.full, the whole URL with its query string, and our calls put
+// personal data there (the EHR patient searches send name and date of
+// birth, Graph delta links carry their tokens). The span records the host
+// only; attribute names come from the semconv package, not typed by hand.
 type Transport struct {
 	// Integration names the service: stripe, msgraph, ehr, sms.
 	Integration string
@@ -36,8 +43,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Tracer != nil {
 		ctx, s := t.Tracer.Start(req.Context(), req.Method, trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(
-				attribute.String("http.request.method", req.Method),
-				attribute.String("server.address", req.URL.Hostname()),
+				semconv.HTTPRequestMethodKey.String(req.Method),
+				semconv.ServerAddress(req.URL.Hostname()),
 				attribute.String("frontdesk.integration", t.Integration),
 			))
 		span = s
@@ -57,7 +64,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case err != nil:
 			span.SetStatus(codes.Error, err.Error())
 		default:
-			span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+			span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
 			if resp.StatusCode >= 400 {
 				span.SetStatus(codes.Error, http.StatusText(resp.StatusCode))
 			}

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -15,12 +16,15 @@ import (
 // of the client's span when the request carries a valid W3C traceparent.
 // The span is named after the method until Finish names the route.
 // Only the path is recorded, never the query string (GET requests carry
-// GraphQL variables there).
+// GraphQL variables there). The server middleware calls it rather than
+// wrapping the mux in otelhttp.NewHandler, whose span would start before
+// the request id exists and end before the matched route is known; the
+// attribute names come from the semconv package.
 func StartRequest(tracer trace.Tracer, r *http.Request, requestID string) (context.Context, trace.Span) {
 	ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	return tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
-		attribute.String("http.request.method", r.Method),
-		attribute.String("url.path", r.URL.Path),
+		semconv.HTTPRequestMethodKey.String(r.Method),
+		semconv.URLPath(r.URL.Path),
 		attribute.String("frontdesk.request_id", requestID),
 	))
 }
@@ -39,9 +43,9 @@ func FinishRequest(span trace.Span, method, route string, status int) {
 	}
 	if route != "" {
 		span.SetName(method + " " + route)
-		span.SetAttributes(attribute.String("http.route", route))
+		span.SetAttributes(semconv.HTTPRoute(route))
 	}
-	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
 	if status >= 500 {
 		span.SetStatus(codes.Error, http.StatusText(status))
 	}

@@ -283,3 +283,34 @@ func TestStoreCollector(t *testing.T) {
 		t.Errorf("after a database failure the collector reports %d series, want only frontdesk_store_stats_up", n)
 	}
 }
+
+// An outbound span records the host, never the URL's query string, which
+// carries personal data (an EHR patient search sends name and birth date).
+func TestTransportSpanLeavesTheQueryOut(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tel, err := Setup(context.Background(), Options{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	resp, err := tel.HTTPClient("ehr", 5*time.Second).Get(srv.URL + "/Patient?family=Lovelace&birthdate=1815-12-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	spans := exp.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("spans: %v", spans)
+	}
+	attrs := map[string]string{}
+	for _, a := range spans[0].Attributes {
+		attrs[string(a.Key)] = a.Value.Emit()
+		if strings.Contains(a.Value.Emit(), "Lovelace") || strings.Contains(a.Value.Emit(), "1815") {
+			t.Errorf("attribute %s = %q carries the query string", a.Key, a.Value.Emit())
+		}
+	}
+	if attrs["http.request.method"] != "GET" || attrs["server.address"] != "127.0.0.1" || attrs["http.response.status_code"] != "200" {
+		t.Errorf("attributes = %v", attrs)
+	}
+}
