@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"frontdesk/database"
 	"frontdesk/ent"
@@ -14,6 +13,7 @@ import (
 	"frontdesk/ent/service"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/errcode"
+	"frontdesk/text"
 	"frontdesk/gid"
 	"frontdesk/identity"
 )
@@ -35,7 +35,8 @@ type PractitionerInput struct {
 func (in PractitionerInput) validate(create bool) error {
 	var errs errcode.UserErrors
 	if in.Name != nil || create {
-		if n := strings.TrimSpace(deref(in.Name)); n == "" || utf8.RuneCountInString(n) > 200 {
+		k := len(errs)
+		if n := text.Check(&errs, text.SingleLine, "name", deref(in.Name), 200); n == "" && len(errs) == k {
 			errs = append(errs, errcode.Invalidf(errcode.Required, "name", "enter a name of at most 200 characters"))
 		}
 	}
@@ -47,8 +48,8 @@ func (in PractitionerInput) validate(create bool) error {
 	if in.PhotoURL != nil && *in.PhotoURL != "" && !strings.HasPrefix(*in.PhotoURL, "https://") && !strings.HasPrefix(*in.PhotoURL, "/") {
 		errs = append(errs, errcode.Invalidf(errcode.Invalid, "photoUrl", "use an https:// URL or a /media path"))
 	}
-	if in.Bio != nil && len(*in.Bio) > 10000 {
-		errs = append(errs, errcode.Invalidf(errcode.TooLong, "bio", "use at most 10000 characters"))
+	if in.Bio != nil {
+		text.Check(&errs, text.MultiLine, "bio", *in.Bio, 10000)
 	}
 	return errs.OrNil()
 }
@@ -234,9 +235,13 @@ func (in ServiceInput) validate(create bool) error {
 	var errs errcode.UserErrors
 	need := func(set bool) bool { return set || create }
 	if need(in.Name != nil) {
-		if n := strings.TrimSpace(deref(in.Name)); n == "" || utf8.RuneCountInString(n) > 200 {
+		k := len(errs)
+		if n := text.Check(&errs, text.SingleLine, "name", deref(in.Name), 200); n == "" && len(errs) == k {
 			errs = append(errs, errcode.Invalidf(errcode.Required, "name", "enter a name of at most 200 characters"))
 		}
+	}
+	if in.Description != nil {
+		text.Check(&errs, text.MultiLine, "description", *in.Description, 10000)
 	}
 	if need(in.Slug != nil) && (!slugPattern.MatchString(deref(in.Slug)) || len(deref(in.Slug)) > 100) {
 		errs = append(errs, errcode.Invalidf(errcode.Invalid, "slug", "use lower-case letters, digits and dashes"))

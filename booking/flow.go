@@ -11,13 +11,13 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"frontdesk/booking/intake"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/service"
 	"frontdesk/errcode"
+	"frontdesk/text"
 	"frontdesk/gid"
 	"frontdesk/identity"
 )
@@ -240,8 +240,11 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 func (g *Guest) validate() (Guest, error) {
 	var errs errcode.UserErrors
-	out := Guest{Name: strings.TrimSpace(g.Name), Email: strings.ToLower(strings.TrimSpace(g.Email)), Phone: strings.ReplaceAll(g.Phone, " ", "")}
-	if out.Name == "" || utf8.RuneCountInString(out.Name) > 200 {
+	out := Guest{Email: strings.ToLower(strings.TrimSpace(g.Email)), Phone: strings.ReplaceAll(g.Phone, " ", "")}
+	// The name goes into the confirmation email and SMS: one line of plain
+	// text, so a CR/LF cannot add a "Bcc:" line (see package text).
+	n := len(errs)
+	if out.Name = text.Check(&errs, text.SingleLine, "guest.name", g.Name, 200); out.Name == "" && len(errs) == n {
 		errs = append(errs, errcode.Invalidf(errcode.Required, "guest.name", "enter a name of at most 200 characters"))
 	}
 	at := strings.LastIndexByte(out.Email, '@')

@@ -18,6 +18,7 @@ import (
 	entschema "frontdesk/ent/schema"
 	"frontdesk/ent/variant"
 	"frontdesk/errcode"
+	"frontdesk/text"
 	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/money"
@@ -83,6 +84,8 @@ func (s *Service) adminTx(ctx context.Context, fn func(tx *ent.Tx) error) error 
 	return err
 }
 
+// validateText checks an optional or required text input and normalises
+// it in place.
 func validateText(errs *errcode.UserErrors, field string, v *string, maxLen int, required bool) {
 	if v == nil {
 		if required {
@@ -95,7 +98,15 @@ func validateText(errs *errcode.UserErrors, field string, v *string, maxLen int,
 	}
 	if len(*v) > maxLen {
 		*errs = append(*errs, errcode.Invalidf(errcode.TooLong, field, fmt.Sprintf("at most %d characters", maxLen)))
+		return
 	}
+	// The shared validator (package text): descriptions may span lines,
+	// everything else is one line; the value is stored normalised (NFC).
+	kind := text.SingleLine
+	if strings.HasSuffix(field, "description") {
+		kind = text.MultiLine
+	}
+	*v = text.Check(errs, kind, field, *v, 0)
 }
 
 func (s *Service) validateProduct(ctx context.Context, tx *ent.Tx, id gid.ID, in *ProductInput, creating bool) errcode.UserErrors {

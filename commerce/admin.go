@@ -9,6 +9,7 @@ import (
 	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/errcode"
+	"frontdesk/text"
 	"frontdesk/identity"
 )
 
@@ -36,13 +37,12 @@ var (
 	regionRE  = regexp.MustCompile(`^[A-Z0-9]{1,3}$`)
 )
 
-// validateName checks a required display name.
+// validateName checks a required display name with the shared text
+// validator (one line, no control, bidi or zero-width characters).
 func validateName(errs *errcode.UserErrors, field, v string, maxLen int) {
-	switch {
-	case strings.TrimSpace(v) == "":
+	n := len(*errs)
+	if text.Check(errs, text.SingleLine, field, v, maxLen) == "" && len(*errs) == n {
 		*errs = append(*errs, errcode.Invalidf(errcode.Required, field, "cannot be blank"))
-	case len(v) > maxLen:
-		*errs = append(*errs, errcode.Invalidf(errcode.TooLong, field, fmt.Sprintf("at most %d characters", maxLen)))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"frontdesk/ent"
 	"frontdesk/ent/user"
 	"frontdesk/errcode"
+	"frontdesk/text"
 	"frontdesk/gid"
 )
 
@@ -140,12 +141,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, in APIKeyInput) (*CreatedAPI
 		return nil, ErrForbidden
 	}
 	var errs errcode.UserErrors
-	name := strings.TrimSpace(in.Name)
-	switch {
-	case name == "":
+	name := text.Check(&errs, text.SingleLine, "name", in.Name, 100)
+	if len(errs) == 0 && name == "" {
 		errs = append(errs, errcode.Invalidf(errcode.Required, "name", "name the key after the partner or integration"))
-	case len([]rune(name)) > 100:
-		errs = append(errs, errcode.Invalidf(errcode.TooLong, "name", "a key name has at most 100 characters"))
 	}
 	if len(in.Scopes) == 0 {
 		errs = append(errs, errcode.Invalidf(errcode.Required, "scopes", "give the key at least one scope"))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"frontdesk/errcode"
+	"frontdesk/text"
 )
 
 // Email is a syntactically valid, lower-cased email address. Lower-casing
@@ -51,11 +52,14 @@ func ParsePhone(s, field string) (Phone, error) {
 	return Phone(s), nil
 }
 
-// cleanName trims a display name and checks its length.
+// cleanName normalises a display name and checks it with the shared
+// validator: one line, no control, bidi or zero-width characters, at most
+// 200 characters. The name goes into emails, so this is what keeps a
+// "Bcc:" line out of them.
 func cleanName(s, field string) (string, error) {
-	s = strings.TrimSpace(s)
-	if len([]rune(s)) > 200 {
-		return "", errcode.Invalidf(errcode.TooLong, field, "a name has at most 200 characters")
+	s, ue := text.Human(field, s, 200)
+	if ue != nil {
+		return "", ue
 	}
 	return s, nil
 }

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"frontdesk/errcode"
+	"frontdesk/text"
 )
 
 // FieldType is the kind of question a field asks.
@@ -141,10 +142,15 @@ func Validate(fields []Field, answers []Answer) ([]Answer, error) {
 			if f.Type == LongText {
 				max = longTextMax
 			}
+			kind := text.SingleLine
+			if f.Type == LongText {
+				kind = text.MultiLine
+			}
 			if utf8.RuneCountInString(a.Text) > max {
 				errs = append(errs, errcode.Invalidf(errcode.TooLong, path, fmt.Sprintf("%s is longer than %d characters", f.Label, max)))
+			} else {
+				norm.Text = text.Check(&errs, kind, path, a.Text, max)
 			}
-			norm.Text = strings.TrimSpace(a.Text)
 		case SingleChoice:
 			if !slices.Contains(f.Options, a.Text) {
 				errs = append(errs, errcode.Invalidf(errcode.Invalid, path, f.Label+": choose one of the options"))

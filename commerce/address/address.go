@@ -6,8 +6,10 @@ package address
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"frontdesk/errcode"
+	"frontdesk/text"
 )
 
 // Address is a postal address. Country is an ISO 3166-1 alpha-2 code;
@@ -32,10 +34,11 @@ var (
 	phoneRE   = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 )
 
-// Normalize trims every field and upper-cases the country and region
-// codes, so comparisons with shipping and tax rules are exact.
+// Normalize trims every field, brings the text to NFC and upper-cases the
+// country and region codes, so comparisons with shipping and tax rules
+// are exact.
 func (a Address) Normalize() Address {
-	t := strings.TrimSpace
+	t := text.Normalize
 	return Address{
 		Name: t(a.Name), Company: t(a.Company), Line1: t(a.Line1), Line2: t(a.Line2), City: t(a.City),
 		Region: strings.ToUpper(t(a.Region)), PostalCode: t(a.PostalCode), Country: strings.ToUpper(t(a.Country)),
@@ -47,11 +50,18 @@ func (a Address) Normalize() Address {
 // prefix (such as "shippingAddress").
 func (a Address) Validate(prefix string) errcode.UserErrors {
 	var errs errcode.UserErrors
+	// Every human part of the address is one line of plain text: it is
+	// printed on labels and in order emails (see package text).
+	for _, f := range []struct{ name, v string }{{"name", a.Name}, {"company", a.Company}, {"line1", a.Line1}, {"line2", a.Line2}, {"city", a.City}} {
+		if _, ue := text.Human(prefix+"."+f.name, f.v, 0); ue != nil {
+			errs = append(errs, ue)
+		}
+	}
 	req := func(v, field string, max int) {
 		switch {
 		case v == "":
 			errs = append(errs, errcode.Invalidf(errcode.Required, prefix+"."+field, "required"))
-		case len(v) > max:
+		case utf8.RuneCountInString(v) > max:
 			errs = append(errs, errcode.Invalidf(errcode.TooLong, prefix+"."+field, "too long"))
 		}
 	}
@@ -60,10 +70,10 @@ func (a Address) Validate(prefix string) errcode.UserErrors {
 	req(a.City, "city", 100)
 	req(a.PostalCode, "postalCode", 12)
 	req(a.Country, "country", 2)
-	if len(a.Company) > 200 {
+	if utf8.RuneCountInString(a.Company) > 200 {
 		errs = append(errs, errcode.Invalidf(errcode.TooLong, prefix+".company", "too long"))
 	}
-	if len(a.Line2) > 200 {
+	if utf8.RuneCountInString(a.Line2) > 200 {
 		errs = append(errs, errcode.Invalidf(errcode.TooLong, prefix+".line2", "too long"))
 	}
 	if a.Country != "" && len(a.Country) <= 2 && !countryRE.MatchString(a.Country) {
