@@ -7,11 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"entgo.io/ent/dialect/sql"
 	"github.com/vikstrous/dataloadgen"
 
 	"frontdesk/ent"
-	"frontdesk/ent/collection"
 	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/inventory"
 	"frontdesk/ent/product"
@@ -129,104 +127,31 @@ func (s *Service) fetchVariants(ctx context.Context, productIDs []gid.ID) (map[g
 	return out, nil
 }
 
-const (
-	invAlias = "inv"
-)
-
-// variantsWithInventory reads variants and their inventory rows with one
-// LEFT JOIN, so a listing pays one query for both.
+// variantsWithInventory reads variants and then their inventory rows:
+// two plain queries. A LEFT JOIN made it one, but ent scans columns it
+// does not know (the joined inventory) through database/sql's
+// ColumnTypes, which it rebuilt for every such column of every row: a
+// fifth of a cold listing's allocations.
 func (s *Service) variantsWithInventory(ctx context.Context, productIDs []gid.ID) ([]*ent.Variant, map[gid.ID]*ent.Inventory, error) {
-	cols := []string{inventory.FieldID, inventory.FieldOnHand, inventory.FieldReserved, inventory.FieldTracked, inventory.FieldAllowBackorder}
 	vs, err := s.client.Variant.Query().
 		Where(variant.ProductIDIn(productIDs...)).
 		Order(variant.ByProductID(), variant.ByPosition(), variant.ByID()).
-		Modify(func(sel *sql.Selector) {
-			t := sql.Table(inventory.Table).As(invAlias)
-			sel.LeftJoin(t).On(sel.C(variant.FieldID), t.C(inventory.FieldVariantID))
-			for _, c := range cols {
-				sel.AppendSelectAs(t.C(c), invAlias+"_"+c)
-			}
-		}).
 		All(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load variants: %w", err)
 	}
-	invs := make(map[gid.ID]*ent.Inventory, len(vs))
-	for _, v := range vs {
-		inv, err := inventoryFromValues(v)
-		if err != nil {
-			return nil, nil, err
-		}
-		if inv != nil {
-			invs[v.ID] = inv
-		}
+	if len(vs) == 0 {
+		return vs, map[gid.ID]*ent.Inventory{}, nil
+	}
+	ids := make([]gid.ID, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
+	}
+	invs, err := s.fetchInventory(ctx, ids)
+	if err != nil {
+		return nil, nil, err
 	}
 	return vs, invs, nil
-}
-
-// inventoryFromValues rebuilds the inventory row selected beside a
-// variant. Drivers return the extra columns in their own types.
-func inventoryFromValues(v *ent.Variant) (*ent.Inventory, error) {
-	idv, _ := v.Value(invAlias + "_" + inventory.FieldID)
-	id := asString(idv)
-	if id == "" {
-		return nil, nil
-	}
-	get := func(c string) int64 {
-		x, _ := v.Value(invAlias + "_" + c)
-		return asInt(x)
-	}
-	return &ent.Inventory{
-		ID:             gid.ID(id),
-		VariantID:      v.ID,
-		OnHand:         int(get(inventory.FieldOnHand)),
-		Reserved:       int(get(inventory.FieldReserved)),
-		Tracked:        get(inventory.FieldTracked) != 0,
-		AllowBackorder: get(inventory.FieldAllowBackorder) != 0,
-	}, nil
-}
-
-func asString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case *sql.NullString:
-		return x.String
-	case sql.NullString:
-		return x.String
-	}
-	return ""
-}
-
-func asInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int:
-		return int64(x)
-	case bool:
-		if x {
-			return 1
-		}
-		return 0
-	case []byte:
-		var n int64
-		_, _ = fmt.Sscan(string(x), &n)
-		return n
-	case string:
-		var n int64
-		_, _ = fmt.Sscan(x, &n)
-		return n
-	case float64:
-		return int64(x)
-	case *sql.NullInt64:
-		return x.Int64
-	case sql.NullInt64:
-		return x.Int64
-	}
-	return 0
 }
 
 func (s *Service) fetchVariantByID(ctx context.Context, ids []gid.ID) (map[gid.ID]*ent.Variant, error) {
@@ -283,31 +208,35 @@ func (s *Service) fetchOptions(ctx context.Context, productIDs []gid.ID) (map[gi
 	return out, nil
 }
 
-// fetchCollections reads the collections of products with one join over
-// the membership table.
+// fetchCollections reads which collections products belong to (one
+// query on the membership table) and takes the collections themselves
+// from the cached list of all collections, in its order (title, ID).
+// Joining the collections table instead made ent scan the membership
+// column it does not know through ColumnTypes on every row.
 func (s *Service) fetchCollections(ctx context.Context, productIDs []gid.ID) (map[gid.ID][]*ent.Collection, error) {
-	const member = "member_product_id"
-	rows, err := s.client.Collection.Query().
-		Modify(func(sel *sql.Selector) {
-			t := sql.Table(collectionproduct.Table).As("cp")
-			sel.Join(t).On(sel.C(collection.FieldID), t.C(collectionproduct.FieldCollectionID))
-			args := make([]any, len(productIDs))
-			for i, id := range productIDs {
-				args[i] = id
-			}
-			sel.Where(sql.In(t.C(collectionproduct.FieldProductID), args...))
-			sel.AppendSelectAs(t.C(collectionproduct.FieldProductID), member)
-			sel.OrderBy(sel.C(collection.FieldTitle), sel.C(collection.FieldID))
-		}).
+	members, err := s.client.CollectionProduct.Query().
+		Where(collectionproduct.ProductIDIn(productIDs...)).
+		Select(collectionproduct.FieldCollectionID, collectionproduct.FieldProductID).
 		All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load collections: %w", err)
 	}
 	out := make(map[gid.ID][]*ent.Collection, len(productIDs))
-	for _, c := range rows {
-		v, _ := c.Value(member)
-		pid := gid.ID(asString(v))
-		out[pid] = append(out[pid], c)
+	if len(members) == 0 {
+		return out, nil
+	}
+	all, err := s.Collections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := make(map[gid.ID][]gid.ID, len(all)) // collection → its products here
+	for _, m := range members {
+		in[m.CollectionID] = append(in[m.CollectionID], m.ProductID)
+	}
+	for _, c := range all {
+		for _, pid := range in[c.ID] {
+			out[pid] = append(out[pid], c)
+		}
 	}
 	return out, nil
 }
