@@ -13,9 +13,9 @@ import (
 	"frontdesk/ent/service"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/errcode"
-	"frontdesk/text"
 	"frontdesk/gid"
 	"frontdesk/identity"
+	"frontdesk/text"
 )
 
 // Administration of practitioners, their hours and services. Every

@@ -17,9 +17,9 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/service"
 	"frontdesk/errcode"
-	"frontdesk/text"
 	"frontdesk/gid"
 	"frontdesk/identity"
+	"frontdesk/text"
 )
 
 // Token purposes. A hold token lets whoever held a slot book it; a manage

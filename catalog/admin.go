@@ -18,10 +18,10 @@ import (
 	entschema "frontdesk/ent/schema"
 	"frontdesk/ent/variant"
 	"frontdesk/errcode"
-	"frontdesk/text"
 	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/money"
+	"frontdesk/text"
 )
 
 // ProductInput creates or changes a product. Nil fields are left as they

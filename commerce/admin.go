@@ -9,8 +9,8 @@ import (
 	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/errcode"
-	"frontdesk/text"
 	"frontdesk/identity"
+	"frontdesk/text"
 )
 
 // Staff manage the pricing rules (shipping methods, tax rates, discount

@@ -13,8 +13,8 @@ import (
 	"frontdesk/ent"
 	"frontdesk/ent/user"
 	"frontdesk/errcode"
-	"frontdesk/text"
 	"frontdesk/gid"
+	"frontdesk/text"
 )
 
 // UserFilter narrows the admin user list.
