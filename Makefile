@@ -36,6 +36,16 @@ IMAGE ?= frontdesk
 image:
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
 
+# The same image FROM scratch, built without pulling anything
+# (deploy/Dockerfile.scratch): the static binary, the host's CA bundle and a
+# non-root user, staged in .bin/image. make image-scratch [IMAGE=…]
+image-scratch: build-static
+	rm -rf $(BIN)/image && mkdir -p $(BIN)/image/data
+	cp bin/frontdesk /etc/ssl/certs/ca-certificates.crt $(BIN)/image/
+	printf 'root:x:0:0:root:/:/sbin/nologin\nfrontdesk:x:65532:65532:frontdesk:/data:/sbin/nologin\n' > $(BIN)/image/passwd
+	printf 'root:x:0:\nfrontdesk:x:65532:\n' > $(BIN)/image/group
+	docker build -f deploy/Dockerfile.scratch -t $(IMAGE):scratch -t $(IMAGE):$(VERSION)-scratch $(BIN)/image
+
 # The suite runs on embedded SQLite and the in-process cache, then again on
 # MySQL/Redis when FRONTDESK_TEST_DATABASE_URL / FRONTDESK_TEST_REDIS_URL
 # are set (.ci/run sets them).
