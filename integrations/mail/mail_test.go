@@ -431,3 +431,29 @@ func TestObserveReportsReplyCodes(t *testing.T) {
 		t.Fatalf("observed %v, want [250 550 error]", codes)
 	}
 }
+
+// smtp:// needs the server to offer STARTTLS: one that does not gets
+// neither the password nor the message.
+func TestStartTLSIsRequired(t *testing.T) {
+	be := &backend{}
+	srv := smtp.NewServer(be)
+	srv.Domain = "127.0.0.1"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	sender := &mail.SMTP{Addr: ln.Addr().String(), Security: mail.StartTLS, Username: "mailer", Password: "s3cret"}
+	msg, _ := mail.Build(&mail.Message{From: "a@clinic.example", To: "b@example.com", Subject: "x", Text: "x"})
+	err = sender.Send(context.Background(), "a@clinic.example", "b@example.com", msg)
+	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("err = %v, want a STARTTLS refusal", err)
+	}
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if len(be.msgs) != 0 {
+		t.Fatal("a message went out in plain text")
+	}
+}

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"net/smtp"
-	"net/textproto"
 	"net/url"
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 )
 
 // Security is how an SMTP connection is protected.
@@ -111,19 +112,25 @@ func (s *SMTP) Send(ctx context.Context, from, to string, msg []byte) (err error
 	if err != nil {
 		return fmt.Errorf("mail: connect to %s: %w", s.Addr, err)
 	}
-	// net/smtp has no context: a deadline on the connection bounds every
-	// exchange, and cancellation closes it.
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
+	// Cancellation closes the connection; the client's per-command
+	// timeouts are set to what is left of the deadline.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-	c, err := smtp.NewClient(conn, host)
-	if err != nil {
-		_ = conn.Close()
-		return fmt.Errorf("mail: greeting from %s: %w", s.Addr, err)
+	var c *smtp.Client
+	if s.Security == StartTLS {
+		// Refuses when the server does not offer STARTTLS: the message
+		// and the password are never sent in plain text.
+		if c, err = smtp.NewClientStartTLS(conn, tlsConfig); err != nil {
+			_ = conn.Close()
+			return fmt.Errorf("mail: STARTTLS with %s: %w", s.Addr, err)
+		}
+	} else {
+		c = smtp.NewClient(conn)
 	}
 	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.CommandTimeout, c.SubmissionTimeout = time.Until(dl), time.Until(dl)
+	}
 	hostname, _ := os.Hostname()
 	if hostname == "" {
 		hostname = "localhost"
@@ -131,18 +138,13 @@ func (s *SMTP) Send(ctx context.Context, from, to string, msg []byte) (err error
 	if err := c.Hello(hostname); err != nil {
 		return fmt.Errorf("mail: EHLO: %w", err)
 	}
-	if s.Security == StartTLS {
-		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return errors.New("mail: server does not offer STARTTLS; refusing to send in plain text")
-		}
-		if err := c.StartTLS(tlsConfig); err != nil {
-			return fmt.Errorf("mail: STARTTLS: %w", err)
-		}
-	}
 	if s.Username != "" {
-		// PlainAuth refuses to send credentials over an unencrypted
-		// connection to anything but localhost.
-		if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
+		// As net/smtp's PlainAuth did: credentials go over TLS, or in
+		// plain text to this machine only.
+		if s.Security == Insecure && host != "localhost" && !net.ParseIP(host).IsLoopback() {
+			return fmt.Errorf("mail: refusing to send the SMTP password unencrypted to %s; use smtp:// or smtps://", host)
+		}
+		if err := c.Auth(sasl.NewPlainClient("", s.Username, s.Password)); err != nil {
 			return fmt.Errorf("mail: AUTH PLAIN: %w", err)
 		}
 	}
@@ -154,10 +156,10 @@ func (s *SMTP) Send(ctx context.Context, from, to string, msg []byte) (err error
 	if err != nil {
 		return fmt.Errorf("mail: recipient: %w", err)
 	}
-	if err := c.Mail(envFrom.Address); err != nil {
+	if err := c.Mail(envFrom.Address, nil); err != nil {
 		return fmt.Errorf("mail: MAIL FROM: %w", err)
 	}
-	if err := c.Rcpt(envTo.Address); err != nil {
+	if err := c.Rcpt(envTo.Address, nil); err != nil {
 		return fmt.Errorf("mail: RCPT TO: %w", err)
 	}
 	w, err := c.Data()
@@ -183,9 +185,9 @@ func ReplyCode(err error) string {
 	if err == nil {
 		return "250"
 	}
-	var te *textproto.Error
-	if errors.As(err, &te) {
-		return strconv.Itoa(te.Code)
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return strconv.Itoa(se.Code)
 	}
 	return "error"
 }
@@ -193,6 +195,6 @@ func ReplyCode(err error) string {
 // IsPermanent reports whether err is an SMTP 5xx reply: retrying the
 // same message will not help (unknown recipient, rejected content).
 func IsPermanent(err error) bool {
-	var te *textproto.Error
-	return errors.As(err, &te) && te.Code >= 500 && te.Code < 600
+	var se *smtp.SMTPError
+	return errors.As(err, &se) && se.Code >= 500 && se.Code < 600
 }
