@@ -41,24 +41,86 @@ type Store interface {
 	Close() error
 }
 
-// Open returns a Redis store for redisURL (see ParseURL), or an
-// in-process store when the URL is empty. prefix is put before every key.
-// The client is returned for the event bus to share.
+// Open returns a Redis store for redisURL (see ParseURL) with the default
+// deadlines and breaker, or an in-process store when the URL is empty.
+// prefix is put before every key. The client is returned for the event
+// bus to share.
 func Open(ctx context.Context, redisURL, prefix string) (Store, redis.UniversalClient, error) {
 	if redisURL == "" {
 		return NewMemory(), nil, nil
 	}
-	opts, err := ParseURL(redisURL)
+	r, err := OpenRedis(ctx, redisURL, Options{Prefix: prefix})
 	if err != nil {
 		return nil, nil, err
 	}
+	return r, r.client, nil
+}
+
+// Default deadlines of every Redis call: Redis answers a healthy request
+// in well under a millisecond, so a call that takes longer than this is
+// waiting on a stalled or unreachable server, and the request is better
+// served from the database.
+const (
+	DefaultDialTimeout  = 200 * time.Millisecond
+	DefaultReadTimeout  = 200 * time.Millisecond
+	DefaultWriteTimeout = 200 * time.Millisecond
+	DefaultPoolTimeout  = 200 * time.Millisecond
+)
+
+// Options configure a Redis store. Zero durations take the defaults.
+type Options struct {
+	// Prefix is put before every key.
+	Prefix string
+	// DialTimeout, ReadTimeout, WriteTimeout and PoolTimeout bound each
+	// Redis call: opening a connection, reading a reply, writing a
+	// command, and waiting for a free pooled connection. They replace any
+	// timeout given in the URL.
+	DialTimeout, ReadTimeout, WriteTimeout, PoolTimeout time.Duration
+	// Breaker tunes the circuit breaker every call goes through.
+	Breaker BreakerOptions
+}
+
+// OpenRedis connects to redisURL with tight deadlines and a circuit
+// breaker (see Breaker). A Redis that does not answer at start-up is not
+// an error: the store starts with its breaker open, the process serves
+// from the database, and the breaker's probe connects once Redis answers.
+func OpenRedis(ctx context.Context, redisURL string, o Options) (*Redis, error) {
+	opts, err := ParseURL(redisURL)
+	if err != nil {
+		return nil, err
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.DialTimeout, DefaultDialTimeout)
+	def(&o.ReadTimeout, DefaultReadTimeout)
+	def(&o.WriteTimeout, DefaultWriteTimeout)
+	def(&o.PoolTimeout, DefaultPoolTimeout)
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout
+	// No retries: a retried call could take several deadlines, and every
+	// caller has a fallback for a failed one.
+	opts.MaxRetries = -1
+	if opts.Dialer != nil {
+		// The unix-socket dialer captured the URL's timeout.
+		timeout := o.DialTimeout
+		opts.Dialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
+			d := net.Dialer{Timeout: timeout}
+			return d.DialContext(ctx, "unix", addr)
+		}
+	}
 	client := redis.NewUniversalClient(opts)
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	b := NewBreaker(o.Breaker)
+	b.probe = func(ctx context.Context) error { return client.Ping(ctx).Err() }
+	client.AddHook(b)
+	r := &Redis{client: client, prefix: o.Prefix, breaker: b}
+	pingCtx, cancel := context.WithTimeout(ctx, o.DialTimeout+o.ReadTimeout+o.WriteTimeout)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
-		return nil, nil, errors.Join(fmt.Errorf("connect to redis: %w", err), client.Close())
+		b.trip(fmt.Errorf("connect to redis at start-up: %w", err))
 	}
-	return &Redis{client: client, prefix: prefix}, client, nil
+	return r, nil
 }
 
 // ParseURL reads FRONTDESK_REDIS_URL:
@@ -158,9 +220,17 @@ func universal(src any) *redis.UniversalOptions {
 
 // Redis is a Store on a Redis server or cluster.
 type Redis struct {
-	client redis.UniversalClient
-	prefix string
+	client  redis.UniversalClient
+	prefix  string
+	breaker *Breaker
 }
+
+// Client is the Redis client, shared with the event bus so its publishes
+// go through the same deadlines and breaker.
+func (r *Redis) Client() redis.UniversalClient { return r.client }
+
+// Breaker is the client's circuit breaker.
+func (r *Redis) Breaker() *Breaker { return r.breaker }
 
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	v, err := r.client.Get(ctx, r.prefix+key).Bytes()
@@ -222,7 +292,10 @@ func (r *Redis) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 
 func (r *Redis) Ping(ctx context.Context) error { return r.client.Ping(ctx).Err() }
 
-func (r *Redis) Close() error { return r.client.Close() }
+func (r *Redis) Close() error {
+	r.breaker.Close()
+	return r.client.Close()
+}
 
 // Memory is an in-process Store for a single replica.
 type Memory struct {
@@ -239,6 +312,17 @@ type memItem struct {
 // NewMemory returns an empty in-process store.
 func NewMemory() *Memory {
 	return &Memory{items: map[string]memItem{}, now: time.Now}
+}
+
+// SetClock makes the store expire items by now instead of time.Now
+// (tests move time forward); nil keeps time.Now.
+func (m *Memory) SetClock(now func() time.Time) {
+	if now == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.now = now
 }
 
 func (m *Memory) live(key string) (memItem, bool) {

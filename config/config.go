@@ -35,11 +35,18 @@ type Config struct {
 	Env     Environment
 	DataDir string
 	// DatabaseURL is empty for the embedded SQLite store, else mysql://…
-	DatabaseURL    string
-	RedisURL       string
-	RedisPrefix    string
-	LogLevel       string
-	MigrateOnStart bool
+	DatabaseURL string
+	RedisURL    string
+	RedisPrefix string
+	// Redis deadlines and circuit breaker (package cache).
+	RedisDialTimeout     time.Duration
+	RedisReadTimeout     time.Duration
+	RedisWriteTimeout    time.Duration
+	RedisPoolTimeout     time.Duration
+	RedisBreakerFailures int
+	RedisBreakerProbe    time.Duration
+	LogLevel             string
+	MigrateOnStart       bool
 	// MetricsAddr moves /metrics to a listener of its own; MetricsToken
 	// makes it require a bearer token (see docs/operations.md).
 	MetricsAddr  string
@@ -235,6 +242,12 @@ var vars = []Var{
 		c.RedisPrefix = v
 		return nil
 	}},
+	{"FRONTDESK_REDIS_DIAL_TIMEOUT", "200ms", "Deadline for opening a connection to Redis. Redis only accelerates (see docs/operations.md, \"When Redis fails\"): a call that misses a deadline is served from the database instead.", durationVar(func(c *Config) *time.Duration { return &c.RedisDialTimeout })},
+	{"FRONTDESK_REDIS_READ_TIMEOUT", "200ms", "Deadline for reading one Redis reply.", durationVar(func(c *Config) *time.Duration { return &c.RedisReadTimeout })},
+	{"FRONTDESK_REDIS_WRITE_TIMEOUT", "200ms", "Deadline for writing one Redis command.", durationVar(func(c *Config) *time.Duration { return &c.RedisWriteTimeout })},
+	{"FRONTDESK_REDIS_POOL_TIMEOUT", "200ms", "Longest wait for a free pooled Redis connection.", durationVar(func(c *Config) *time.Duration { return &c.RedisPoolTimeout })},
+	{"FRONTDESK_REDIS_BREAKER_FAILURES", "3", "Redis calls failing in a row (timeouts, refused or broken connections) that open the circuit breaker: from then on Redis calls fail at once, without waiting, until a background probe gets an answer.", intVar(func(c *Config) *int { return &c.RedisBreakerFailures })},
+	{"FRONTDESK_REDIS_BREAKER_PROBE", "1s", "How often an open Redis circuit breaker pings Redis in the background; the first answer closes it.", durationVar(func(c *Config) *time.Duration { return &c.RedisBreakerProbe })},
 	{"FRONTDESK_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error`.", func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":
