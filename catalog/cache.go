@@ -5,9 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
+	"frontdesk/cache"
 	"frontdesk/ent"
 	"frontdesk/gid"
 )
@@ -70,23 +75,67 @@ func (s *Service) stockVersion(ctx context.Context) (string, error) {
 // readVersion is the one place a version is read from the shared cache,
 // creating one if none. Versions are unique IDs, never counters, so a
 // version key that expired or was evicted cannot make old entries current
-// again.
+// again. While the shared cache fails it returns a version of this
+// process instead (see localVersion), so reads still use the in-process
+// cache.
 func (s *Service) readVersion(ctx context.Context, key string) (string, error) {
 	v, ok, err := s.cache.Get(ctx, key)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
+	if err == nil && !ok {
 		v = []byte(gid.New("ver"))
-		if err := s.cache.Set(ctx, key, v, versionTTL); err != nil {
-			return "", err
-		}
+		err = s.cache.Set(ctx, key, v, versionTTL)
+	}
+	if err != nil {
+		s.cacheFailed(ctx, "version read", err)
+		return s.degraded.version(time.Now()), nil
 	}
 	return string(v), nil
 }
 
-// Invalidate retires every cached catalog read.
+// degradedWindow bounds how stale a catalog read (stock included) may be
+// while the shared cache is unavailable: this replica cannot hear of
+// other replicas' writes then, so its in-process entries are retired this
+// often.
+const degradedWindow = 2 * time.Second
+
+// localVersion stands in for a shared version while the shared cache
+// fails: it names this process, counts the writes made here (each
+// retires this replica's entries at once, as the shared version would)
+// and moves on every degradedWindow (which retires them after at most
+// that long, for the writes of other replicas). It never equals a shared
+// version, so the first read after Redis is back starts afresh.
+type localVersion struct {
+	epoch  string
+	writes atomic.Int64
+}
+
+func (l *localVersion) version(now time.Time) string {
+	return localPrefix + l.epoch + ":" + strconv.FormatInt(l.writes.Load(), 10) + ":" +
+		strconv.FormatInt(now.UnixNano()/int64(degradedWindow), 10)
+}
+
+const localPrefix = "local:"
+
+// sharedVersion reports whether version came from the shared cache; a
+// local one means the shared cache just failed, and the request does not
+// wait on it again.
+func sharedVersion(version string) bool { return !strings.Contains(version, localPrefix) }
+
+// cacheFailed logs a shared-cache failure the caller works around. An
+// open Redis circuit breaker is not logged on every read: the breaker
+// logs once.
+func (s *Service) cacheFailed(ctx context.Context, what string, err error) {
+	if errors.Is(err, cache.ErrUnavailable) {
+		return
+	}
+	s.log.WarnContext(ctx, "catalog cache "+what+" failed; reading the database", "error", err.Error())
+}
+
+// Invalidate retires every cached catalog read. When the shared cache
+// fails, this replica's reads are retired at once and the other
+// replicas' within degradedWindow (they cannot reach the cache either) or
+// CacheTTL (entries they cached before, should Redis come back first).
 func (s *Service) Invalidate(ctx context.Context) error {
+	s.degraded.writes.Add(1)
 	if err := s.cache.Set(ctx, versionKey, []byte(gid.New("ver")), versionTTL); err != nil {
 		return fmt.Errorf("invalidate catalog cache: %w", err)
 	}
@@ -95,6 +144,7 @@ func (s *Service) Invalidate(ctx context.Context) error {
 
 // InvalidateStock retires every cached read that shows stock.
 func (s *Service) InvalidateStock(ctx context.Context) error {
+	s.degraded.writes.Add(1)
 	if err := s.cache.Set(ctx, stockVersionKey, []byte(gid.New("ver")), versionTTL); err != nil {
 		return fmt.Errorf("invalidate catalog stock: %w", err)
 	}
@@ -178,9 +228,10 @@ func cached[T any](ctx context.Context, s *Service, kind string, withStock bool,
 			return out, nil
 		}
 	}
-	if s.shared {
+	shared := s.shared && sharedVersion(version)
+	if shared {
 		if b, ok, err := s.cache.Get(ctx, key); err != nil {
-			s.log.WarnContext(ctx, "catalog cache read failed", "error", err.Error())
+			s.cacheFailed(ctx, "read", err)
 		} else if ok {
 			var out T
 			if err := json.Unmarshal(b, &out); err == nil {
@@ -194,9 +245,9 @@ func cached[T any](ctx context.Context, s *Service, kind string, withStock bool,
 		return out, err
 	}
 	if b, err := json.Marshal(out); err == nil {
-		if s.shared {
+		if shared {
 			if err := s.cache.Set(ctx, key, b, s.opts.CacheTTL); err != nil {
-				s.log.WarnContext(ctx, "catalog cache write failed", "error", err.Error())
+				s.cacheFailed(ctx, "write", err)
 			}
 		}
 		local.put(version, key, out, decodedSize(len(b)), s.opts.CacheTTL)

@@ -53,6 +53,8 @@ type Service struct {
 	// stockTxs are the transactions whose commit will replace the stock
 	// version (see stockChangedOnCommit).
 	stockTxs sync.Map
+	// degraded versions reads while the shared cache fails.
+	degraded localVersion
 }
 
 // Options configure a Service.
@@ -96,6 +98,7 @@ func New(client *ent.Client, dialectName string, store cache.Store, log *slog.Lo
 	}
 	_, inProcess := store.(*cache.Memory)
 	s := &Service{client: client, dialect: dialectName, cache: store, log: log, opts: opts, shared: !inProcess}
+	s.degraded.epoch = string(gid.New("ver"))
 	if opts.LocalCacheBytes > 0 {
 		s.local = newLocalCache(2048, opts.LocalCacheBytes/2)
 		s.localStock = newLocalCache(2048, opts.LocalCacheBytes/2)

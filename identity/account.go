@@ -140,9 +140,7 @@ func (s *Service) SignIn(ctx context.Context, emailIn, password string) (*Signed
 	if !ok || hash == s.dummyHash {
 		return nil, ErrInvalidCredentials
 	}
-	if err := s.cache.Delete(ctx, "ratelimit:"+accountKey); err != nil {
-		return nil, err
-	}
+	s.resetRateLimit(ctx, accountKey)
 	if stale {
 		if err := s.setPassword(ctx, u, password); err != nil {
 			return nil, err

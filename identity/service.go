@@ -57,6 +57,9 @@ type Service struct {
 	legacyDummy atomic.Pointer[[]byte]
 	// profileSinks hear of profile changes in their transaction.
 	profileSinks []ProfileSink
+	// degraded is what keeps identity working while the shared cache
+	// fails (degrade.go).
+	degraded degraded
 }
 
 // New returns a Service.
@@ -87,7 +90,8 @@ func New(client *ent.Client, store cache.Store, mailer Mailer, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{client: client, cache: store, mailer: mailer, log: log, opts: opts, dummyHash: dummy}
+	s := &Service{client: client, cache: store, mailer: mailer, log: log, opts: opts, dummyHash: dummy,
+		degraded: degraded{local: cache.NewMemory()}}
 	// Accounts imported from the legacy shop still have bcrypt hashes
 	// until they sign in; from then on sign-ins cost one bcrypt as well.
 	legacy, err := client.User.Query().Where(user.PasswordHashHasPrefix("$2")).Limit(1).
@@ -131,22 +135,6 @@ var (
 	// malformed, unknown, expired or revoked; which one is not said.
 	ErrCredentialsExpired = errcode.New(errcode.Unauthenticated, "the credentials are invalid, expired or revoked; sign in again")
 )
-
-// rateLimit counts one attempt under key and fails with RATE_LIMITED and
-// the time until the window ends once more than limit were made.
-func (s *Service) rateLimit(ctx context.Context, key string, limit int64) error {
-	n, ttl, err := s.cache.Incr(ctx, "ratelimit:"+key, s.opts.Window)
-	if err != nil {
-		return fmt.Errorf("rate limit: %w", err)
-	}
-	if n > limit {
-		if ttl <= 0 {
-			ttl = s.opts.Window
-		}
-		return &errcode.Error{Code: errcode.RateLimited, Message: "too many attempts; try again later", RetryAfter: ttl}
-	}
-	return nil
-}
 
 // Client describes where a request came from, for sessions and rate
 // limits. The HTTP middleware puts it in the context.

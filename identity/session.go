@@ -54,8 +54,25 @@ func (s *Service) version(ctx context.Context, hash string) (int64, error) {
 }
 
 // invalidate makes every replica drop its cached view of these token
-// hashes. It runs after the database change is committed.
+// hashes. It runs after the database change is committed, which is what
+// revokes: when the cache cannot be reached the change stands, this
+// replica stops trusting cached entries for the hashes, and the
+// invalidation is replayed when the cache is back (see degraded).
 func (s *Service) invalidate(ctx context.Context, hashes ...string) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	if err := s.invalidateShared(ctx, hashes...); err != nil {
+		s.degraded.remember(hashes, s.now().Add(s.opts.CacheTTL))
+		s.log.WarnContext(ctx, "credential invalidation did not reach the cache; this replica reads them from the database, the others within the cache TTL",
+			"count", len(hashes), "cache_ttl", s.opts.CacheTTL.String(), "error", err.Error())
+	}
+	return nil
+}
+
+// invalidateShared bumps the versions of hashes and deletes their entries
+// in the shared cache.
+func (s *Service) invalidateShared(ctx context.Context, hashes ...string) error {
 	var errs []error
 	for _, h := range hashes {
 		// The version outlives any entry (CacheTTL) many times over.
@@ -96,14 +113,25 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, erro
 		return nil, ErrCredentialsExpired
 	}
 	hash := hashToken(token)
-	ver, err := s.version(ctx, hash)
-	if err != nil {
-		return nil, err
-	}
 	now := s.now()
-	e, ok, err := s.cachedEntry(ctx, hash)
-	if err != nil {
-		return nil, err
+	// With the cache failing (or this replica's invalidation of hash not
+	// yet in it) the database decides, and nothing is cached.
+	shared := !s.degraded.bypass(hash, now)
+	var ver int64
+	var err error
+	if shared {
+		if ver, err = s.version(ctx, hash); err != nil {
+			s.cacheFailed(ctx, "read", err)
+			shared = false
+		}
+	}
+	var e authEntry
+	ok := false
+	if shared {
+		if e, ok, err = s.cachedEntry(ctx, hash); err != nil {
+			s.cacheFailed(ctx, "read", err)
+			shared = false
+		}
 	}
 	if !ok || e.Version != ver {
 		if isKey {
@@ -115,8 +143,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, erro
 			return nil, err
 		}
 		e.Version = ver
-		if err := s.storeEntry(ctx, hash, e); err != nil {
-			return nil, err
+		if shared {
+			if err := s.storeEntry(ctx, hash, e); err != nil {
+				s.cacheFailed(ctx, "write", err)
+				shared = false
+			}
 		}
 	}
 	if !e.ExpiresAt.IsZero() && !now.Before(e.ExpiresAt) {
@@ -130,8 +161,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, erro
 			return nil, err
 		}
 		e.LastUsedAt = now
-		if err := s.storeEntry(ctx, hash, e); err != nil {
-			return nil, err
+		if shared {
+			if err := s.storeEntry(ctx, hash, e); err != nil {
+				s.cacheFailed(ctx, "write", err)
+			}
 		}
 	}
 	return &Viewer{UserID: e.UserID, Role: e.Role, SessionID: e.SessionID, APIKeyID: e.APIKeyID, Scopes: e.Scopes}, nil

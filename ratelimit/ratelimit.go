@@ -14,6 +14,12 @@
 // with read-modify-write state. For abuse protection, which is what this
 // is, the fixed window's bound is acceptable and its cost is the lowest.
 //
+// When the shared cache fails (Redis stalled or down), requests are
+// counted in this process instead: each replica then allows the whole
+// budget on its own, so a caller spread over N replicas gets up to N times
+// it for the length of the outage. That is weaker than the shared count
+// but never unlimited, and it needs no Redis round trip.
+//
 // Windows are staggered: each key's windows start at an offset derived
 // from the key, so callers do not all get their budgets back at the same
 // instant and return together.
@@ -90,11 +96,16 @@ type Decision struct {
 	// Reset is the time until the window ends and the budget is whole
 	// again; a refused caller should wait this long.
 	Reset time.Duration
+	// Local is set when the shared cache failed and the request was
+	// counted against this process's budget instead.
+	Local bool
 }
 
 // Limiter takes requests from budgets kept in a cache.Store.
 type Limiter struct {
 	store cache.Store
+	// local counts while store fails.
+	local *cache.Memory
 	now   func() time.Time
 }
 
@@ -105,7 +116,9 @@ func New(store cache.Store, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{store: store, now: now}
+	local := cache.NewMemory()
+	local.SetClock(now)
+	return &Limiter{store: store, local: local, now: now}
 }
 
 // Take counts one request by key against b and says whether it is within
@@ -128,15 +141,26 @@ func (l *Limiter) Take(ctx context.Context, key string, b Budget) (Decision, err
 	name := "ratelimit:api:" + strconv.FormatInt(int64(b.Period/time.Second), 10) + ":" + key + ":" + strconv.FormatInt(window, 36)
 	n, _, err := l.store.Incr(ctx, name, b.Period)
 	if err != nil {
-		return Decision{}, fmt.Errorf("rate limit: %w", err)
+		// The budget holds per process until the cache is back.
+		n, _, lerr := l.local.Incr(ctx, name, b.Period)
+		if lerr != nil {
+			return Decision{}, fmt.Errorf("rate limit: %w", errors.Join(err, lerr))
+		}
+		d := decide(n, b, reset)
+		d.Local = true
+		return d, nil
 	}
+	return decide(n, b, reset), nil
+}
+
+func decide(n int64, b Budget, reset time.Duration) Decision {
 	return Decision{
 		Allowed:   n <= b.Limit,
 		Limit:     b.Limit,
 		Period:    b.Period,
 		Remaining: max(0, b.Limit-n),
 		Reset:     reset,
-	}, nil
+	}
 }
 
 // Seconds rounds d up to whole seconds, at least 1, for Retry-After and

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 
 // persistedQueries stores automatic persisted queries (APQ) in the shared
 // cache, so a client registers a query once and then sends only its
-// SHA-256 hash, over GET where CDNs can cache it, on any replica.
+// SHA-256 hash, over GET where CDNs can cache it, on any replica. When the
+// cache fails, a lookup is a miss: the client is answered
+// PersistedQueryNotFound and sends the full query, which is served.
 type persistedQueries struct {
 	store cache.Store
 	log   *slog.Logger
@@ -25,15 +28,18 @@ const persistedQueryTTL = 7 * 24 * time.Hour
 func (p persistedQueries) Get(ctx context.Context, hash string) (string, bool) {
 	v, ok, err := p.store.Get(ctx, "apq:"+hash)
 	if err != nil {
-		// The client falls back to sending the full query.
-		p.log.WarnContext(ctx, "persisted query lookup failed", "error", err.Error())
+		// The client falls back to sending the full query. An open
+		// breaker was logged once by the breaker.
+		if !errors.Is(err, cache.ErrUnavailable) {
+			p.log.WarnContext(ctx, "persisted query lookup failed", "error", err.Error())
+		}
 		return "", false
 	}
 	return string(v), ok
 }
 
 func (p persistedQueries) Add(ctx context.Context, hash, query string) {
-	if err := p.store.Set(ctx, "apq:"+hash, []byte(query), persistedQueryTTL); err != nil {
+	if err := p.store.Set(ctx, "apq:"+hash, []byte(query), persistedQueryTTL); err != nil && !errors.Is(err, cache.ErrUnavailable) {
 		p.log.WarnContext(ctx, "persisted query store failed", "error", err.Error())
 	}
 }

@@ -29,9 +29,11 @@ type metrics struct {
 	websockets prometheus.GaugeFunc
 	// rateLimited counts requests refused for their budget, by class of
 	// caller; rateLimitErrors counts requests let through because the
-	// cache holding the budgets did not answer.
+	// cache holding the budgets did not answer; rateLimitLocal those
+	// counted against this process's budget instead (Redis down).
 	rateLimited     *prometheus.CounterVec
 	rateLimitErrors prometheus.Counter
+	rateLimitLocal  prometheus.Counter
 }
 
 func newMetrics(registry *prometheus.Registry, openWebSockets func() int, db *sql.DB) *metrics {
@@ -61,7 +63,11 @@ func newMetrics(registry *prometheus.Registry, openWebSockets func() int, db *sq
 		Name: "frontdesk_rate_limit_errors_total",
 		Help: "Requests let through unchecked because the rate-limit store did not answer.",
 	})
-	m.registry.MustRegister(m.requests, m.operations, m.websockets, m.rateLimited, m.rateLimitErrors,
+	m.rateLimitLocal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "frontdesk_rate_limit_local_total",
+		Help: "Requests counted against this process's own budget because the shared rate-limit store (Redis) did not answer.",
+	})
+	m.registry.MustRegister(m.requests, m.operations, m.websockets, m.rateLimited, m.rateLimitErrors, m.rateLimitLocal,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(db, "frontdesk"))

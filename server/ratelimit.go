@@ -98,9 +98,11 @@ func peerHost(r *http.Request) string {
 }
 
 // take counts one request of ctx's caller. ok is false when the caller is
-// over budget. A cache failure lets the request through: the budgets
-// protect the service, and refusing everyone while Redis is away would do
-// the harm they are there to prevent. It is logged and counted.
+// over budget. While the shared cache fails the limiter counts in this
+// process (per-replica budgets, see package ratelimit); should even that
+// fail the request is let through, logged and counted: the budgets
+// protect the service, and refusing everyone would do the harm they are
+// there to prevent.
 func (rl *rateLimits) take(ctx context.Context, peer string) (d ratelimit.Decision, counted bool) {
 	key, class := rl.caller(ctx, peer)
 	return rl.takeAs(ctx, key, class)
@@ -117,6 +119,9 @@ func (rl *rateLimits) takeAs(ctx context.Context, key, class string) (d ratelimi
 		rl.log.ErrorContext(ctx, "rate limit unavailable; request let through", "error", err.Error())
 		rl.metrics.rateLimitErrors.Inc()
 		return ratelimit.Decision{Allowed: true}, false
+	}
+	if d.Local {
+		rl.metrics.rateLimitLocal.Inc()
 	}
 	if !d.Allowed {
 		rl.metrics.rateLimited.WithLabelValues(class).Inc()

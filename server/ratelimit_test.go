@@ -33,23 +33,28 @@ func limitsFor(store cache.Store, b ratelimit.Budget) (*rateLimits, *metrics) {
 
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 
-// TestRateLimitFailsOpenWhenTheStoreIsDown: requests go through (without
-// RateLimit headers) while the store fails, and the failures are counted
-// for the operator.
-func TestRateLimitFailsOpenWhenTheStoreIsDown(t *testing.T) {
-	rl, m := limitsFor(brokenStore{}, ratelimit.Budget{Limit: 1, Period: time.Minute})
+// TestRateLimitFallsBackToThisProcessWhenTheStoreIsDown: while the shared
+// store fails, budgets still hold, counted in this process, and the
+// fallback is counted for the operator.
+func TestRateLimitFallsBackToThisProcessWhenTheStoreIsDown(t *testing.T) {
+	rl, m := limitsFor(brokenStore{}, ratelimit.Budget{Limit: 2, Period: time.Minute})
 	h := rl.middleware(okHandler)
+	var codes []int
 	for range 3 {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader("{}")))
-		if w.Code != http.StatusOK || w.Header().Get("RateLimit-Limit") != "" {
-			t.Fatalf("store down: %d %v", w.Code, w.Header())
+		codes = append(codes, w.Code)
+		if w.Header().Get("RateLimit-Limit") != "2" {
+			t.Fatalf("store down: no RateLimit headers: %v", w.Header())
 		}
+	}
+	if codes[0] != http.StatusOK || codes[1] != http.StatusOK || codes[2] != http.StatusTooManyRequests {
+		t.Fatalf("store down, budget 2: %v, want 200 200 429", codes)
 	}
 	w := httptest.NewRecorder()
 	m.handler("", slog.New(slog.NewTextHandler(io.Discard, nil))).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	if !strings.Contains(w.Body.String(), "frontdesk_rate_limit_errors_total 3") {
-		t.Fatalf("/metrics does not count the 3 failures")
+	if !strings.Contains(w.Body.String(), "frontdesk_rate_limit_local_total 3") {
+		t.Fatalf("/metrics does not count the 3 local decisions")
 	}
 }
 
