@@ -6,6 +6,12 @@
 // another. Delivery is at most once: a subscriber that cannot keep up is
 // disconnected rather than allowed to block publishers, and must reload
 // state when it resubscribes.
+//
+// Nothing is lost silently. When Redis cannot take a publish, the event
+// still reaches this replica's subscribers, the failure is logged and
+// counted (Stats.PublishFailed), and once Redis answers again every
+// replica tells its subscribers that they may have missed events (a
+// resync, see Event.Resync and WithResyncFlag), so clients refetch.
 package events
 
 import (
@@ -31,6 +37,10 @@ var ErrSlow = errors.New("events: subscriber too slow; events were missed")
 type Event struct {
 	Topic string
 	Data  json.RawMessage
+	// Resync, with no Data, says that events of the topic may have been
+	// missed (Redis was unavailable for a while): the subscriber should
+	// reload what it shows.
+	Resync bool
 }
 
 // Bus publishes and delivers events.
@@ -53,6 +63,12 @@ type Stats struct {
 	Dropped      int64 // events not delivered to a full subscription
 	Disconnected int64 // subscriptions closed because they were full
 	Subscribers  int64
+	// PublishFailed counts events Redis did not take: they reached this
+	// replica's subscribers only, and the others were told to resync.
+	PublishFailed int64
+	// Resyncs counts times this replica told its subscribers that they
+	// may have missed events.
+	Resyncs int64
 }
 
 // Subscription is one subscriber's stream.
@@ -64,6 +80,7 @@ type Subscription struct {
 	ch     chan Event
 	topic  string
 	h      *hub
+	flag   *resyncFlag // from the subscriber's context; may be nil
 	mu     sync.Mutex
 	closed bool
 	err    error
@@ -85,7 +102,7 @@ type hub struct {
 	mu    sync.RWMutex
 	subs  map[string]map[*Subscription]struct{}
 	stats struct {
-		published, delivered, dropped, disconnected, subscribers atomic.Int64
+		published, delivered, dropped, disconnected, subscribers, publishFailed, resyncs atomic.Int64
 	}
 }
 
@@ -96,7 +113,7 @@ func (h *hub) subscribe(ctx context.Context, topic string, buffer int) *Subscrip
 		buffer = DefaultBuffer
 	}
 	ch := make(chan Event, buffer)
-	s := &Subscription{C: ch, ch: ch, topic: topic, h: h}
+	s := &Subscription{C: ch, ch: ch, topic: topic, h: h, flag: flagFrom(ctx)}
 	h.mu.Lock()
 	if h.subs[topic] == nil {
 		h.subs[topic] = map[*Subscription]struct{}{}
@@ -141,31 +158,60 @@ func (h *hub) deliver(ev Event) {
 	}
 	h.mu.RUnlock()
 	for _, s := range subs {
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			continue
+		h.send(s, ev)
+	}
+}
+
+// resync tells every subscriber of this process that it may have missed
+// events: its context's flag is raised (the next GraphQL payload carries
+// it) and it gets a Resync event. One that has no room left is
+// disconnected as too slow, which also makes its client reload.
+func (h *hub) resync() {
+	h.stats.resyncs.Add(1)
+	h.mu.RLock()
+	var all []*Subscription
+	for _, set := range h.subs {
+		for s := range set {
+			all = append(all, s)
 		}
-		select {
-		case s.ch <- ev:
-			s.mu.Unlock()
-			h.stats.delivered.Add(1)
-		default:
-			s.mu.Unlock()
-			h.stats.dropped.Add(1)
-			h.stats.disconnected.Add(1)
-			h.remove(s, ErrSlow)
+	}
+	h.mu.RUnlock()
+	for _, s := range all {
+		if s.flag != nil {
+			s.flag.raised.Store(true)
 		}
+		h.send(s, Event{Topic: s.topic, Resync: true})
+	}
+}
+
+// send hands ev to s without blocking, or disconnects s when it is full.
+func (h *hub) send(s *Subscription, ev Event) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	select {
+	case s.ch <- ev:
+		s.mu.Unlock()
+		h.stats.delivered.Add(1)
+	default:
+		s.mu.Unlock()
+		h.stats.dropped.Add(1)
+		h.stats.disconnected.Add(1)
+		h.remove(s, ErrSlow)
 	}
 }
 
 func (h *hub) snapshot() Stats {
 	return Stats{
-		Published:    h.stats.published.Load(),
-		Delivered:    h.stats.delivered.Load(),
-		Dropped:      h.stats.dropped.Load(),
-		Disconnected: h.stats.disconnected.Load(),
-		Subscribers:  h.stats.subscribers.Load(),
+		Published:     h.stats.published.Load(),
+		Delivered:     h.stats.delivered.Load(),
+		Dropped:       h.stats.dropped.Load(),
+		Disconnected:  h.stats.disconnected.Load(),
+		Subscribers:   h.stats.subscribers.Load(),
+		PublishFailed: h.stats.publishFailed.Load(),
+		Resyncs:       h.stats.resyncs.Load(),
 	}
 }
 
@@ -240,13 +286,18 @@ func (t Topic[T]) AfterCommit(tx *ent.Tx, bus Bus, v T) {
 
 // Subscribe returns a channel of decoded payloads. It closes when ctx
 // ends or the subscriber falls behind (then Err of the returned
-// subscription is ErrSlow). Events that do not decode are skipped.
+// subscription is ErrSlow). Events that do not decode are skipped, and so
+// are resyncs, which have no payload: they raise ctx's resync flag (see
+// WithResyncFlag) for the next payload to carry.
 func (t Topic[T]) Subscribe(ctx context.Context, bus Bus, buffer int) (<-chan T, *Subscription) {
 	sub := bus.Subscribe(ctx, t.Name, buffer)
 	out := make(chan T)
 	go func() {
 		defer close(out)
 		for ev := range sub.C {
+			if ev.Resync {
+				continue
+			}
 			var v T
 			if err := json.Unmarshal(ev.Data, &v); err != nil {
 				slog.Warn("events: undecodable payload skipped", "topic", t.Name, "error", err)

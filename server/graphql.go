@@ -80,6 +80,7 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 		srv.Use(telemetry.GraphQL{Tracer: tracer})
 	}
 	srv.Use(operationLog{log: log, metrics: m})
+	srv.Use(subscriptionResync{})
 	for _, e := range extra {
 		srv.Use(e)
 	}
