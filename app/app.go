@@ -15,7 +15,6 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
 
 	"frontdesk/backup"
@@ -102,6 +101,8 @@ type App struct {
 	// docs/operations.md#monitoring).
 	Telemetry *telemetry.Telemetry
 	media     storage.Store
+	// redis is the Redis store behind Cache (nil without Redis).
+	redis *cache.Redis
 }
 
 // NewLogger returns the JSON logger every component writes to; records
@@ -138,22 +139,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 			log.Info("applied migrations", "versions", applied)
 		}
 	}
-	var redisClient redis.UniversalClient
-	a.Cache, redisClient, err = cache.Open(ctx, cfg.RedisURL, cfg.RedisPrefix)
-	if err != nil {
+	if err := a.openRedis(ctx); err != nil {
 		return a, err
 	}
-	if redisClient != nil {
-		a.Events, err = events.NewRedis(ctx, redisClient, cfg.RedisPrefix)
-		if err != nil {
-			return a, err
-		}
-	} else {
-		a.Events = events.NewMemory()
-	}
 	ready := map[string]server.Pinger{"database": a.DB}
-	if cfg.RedisURL != "" {
-		ready["redis"] = a.Cache
+	degradable := map[string]server.Pinger{}
+	if a.redis != nil {
+		// Redis only accelerates: the replica stays ready without it.
+		degradable["redis"] = a.redis
 	}
 
 	// Integrations: clients of outside services. None of them needs a
@@ -260,6 +253,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Cache:      a.Cache,
 		SQL:        a.DB.SQL,
 		Ready:      ready,
+		Degradable: degradable,
 		Extensions: append([]graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}, graph.BookingLoaders{Booking: a.Booking}}, opts.Extensions...),
 		Routes:     a.routes,
 		Identity:   a.Identity,
@@ -273,6 +267,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		},
 		Subscriptions: a.Calendar.SubscriptionStats,
 	}, log)
+	a.catchUpAfterRedis()
 	return a, nil
 }
 

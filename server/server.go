@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +42,13 @@ type Deps struct {
 	Schema graphql.ExecutableSchema
 	// Cache stores persisted queries; nil switches them off.
 	Cache cache.Store
-	// Ready are checked by /readyz, by name ("database", "redis").
+	// Ready are checked by /readyz, by name ("database"): the replica is
+	// not ready while one fails.
 	Ready map[string]Pinger
+	// Degradable are checked by /readyz too ("redis"), but the replica
+	// serves without them, so their failure is reported and the replica
+	// stays ready.
+	Degradable map[string]Pinger
 	// Extensions are added to the GraphQL server after the built-in ones;
 	// tests use them to inject faults.
 	Extensions []graphql.HandlerExtension
@@ -238,31 +244,70 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyTimeout bounds each readiness check; /readyz answers within it
+// (the checks run side by side), under the one second load balancers
+// commonly allow.
+const readyTimeout = 800 * time.Millisecond
+
 // readyz reports whether this replica should receive traffic: its
-// dependencies answer and it is not shutting down.
+// required dependencies answer and it is not shutting down. Every check
+// runs at once with its own deadline, and the answer names each check's
+// outcome. A degradable dependency that is down (Redis) is reported, with
+// status "degraded", but leaves the replica ready: it serves from the
+// database, and failing every replica's check because of a shared cache
+// would take the whole service out of the load balancer.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	checks := map[string]string{}
-	status := http.StatusOK
-	if s.draining.Load() {
-		checks["server"] = "shutting down"
-		status = http.StatusServiceUnavailable
+	type result struct {
+		name     string
+		required bool
+		err      error
+	}
+	results := make(chan result, len(s.deps.Ready)+len(s.deps.Degradable))
+	run := func(name string, p Pinger, required bool) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		errc := make(chan error, 1)
+		// A Pinger that ignores its context must not hold the answer.
+		go func() { errc <- p.Ping(ctx) }()
+		var err error
+		select {
+		case err = <-errc:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		results <- result{name, required, err}
 	}
 	for name, p := range s.deps.Ready {
-		if err := p.Ping(ctx); err != nil {
-			s.deps.Log.WarnContext(ctx, "readiness check failed", "check", name, "error", err.Error())
-			checks[name] = "unavailable"
-			status = http.StatusServiceUnavailable
+		go run(name, p, true)
+	}
+	for name, p := range s.deps.Degradable {
+		go run(name, p, false)
+	}
+	checks := map[string]string{}
+	down := []string{}
+	status, word := http.StatusOK, "ok"
+	for range cap(results) {
+		res := <-results
+		if res.err == nil {
+			checks[res.name] = "ok"
 			continue
 		}
-		checks[name] = "ok"
+		s.deps.Log.WarnContext(r.Context(), "readiness check failed", "check", res.name, "required", res.required, "error", res.err.Error())
+		checks[res.name] = "unavailable"
+		down = append(down, res.name)
+		if res.required {
+			status, word = http.StatusServiceUnavailable, "unavailable"
+		} else if word == "ok" {
+			word = "degraded"
+		}
 	}
-	body := map[string]any{"status": "ok", "checks": checks}
-	if status != http.StatusOK {
-		body["status"] = "unavailable"
+	if s.draining.Load() {
+		checks["server"] = "shutting down"
+		down = append(down, "server")
+		status, word = http.StatusServiceUnavailable, "unavailable"
 	}
-	writeJSON(w, status, body)
+	slices.Sort(down)
+	writeJSON(w, status, map[string]any{"status": word, "checks": checks, "down": down})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
