@@ -38,6 +38,7 @@ func (a *App) openRedis(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	bus.SetLog(a.Log)
 	a.Events = bus
 	a.collectEvents()
 	b := r.Breaker()

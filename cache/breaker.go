@@ -27,11 +27,15 @@ type BreakerOptions struct {
 	// Probe is how often an open breaker tries Redis again in the
 	// background [1s].
 	Probe time.Duration
-	Log   *slog.Logger
+	// CallTimeout bounds each call as a whole (waiting for a pooled
+	// connection, dialing, writing, reading), so the separate socket
+	// deadlines cannot add up; zero leaves calls to those deadlines.
+	CallTimeout time.Duration
+	Log         *slog.Logger
 }
 
 // Breaker is a circuit breaker in front of one Redis client, installed as
-// a go-redis Hook so every command, pipeline and dial goes through it.
+// a go-redis Hook so every command and pipeline goes through it.
 // While closed it passes calls through and counts consecutive failures
 // (network errors and timeouts, not Redis replies such as a missing key);
 // after Failures of them it opens. While open every call fails with
@@ -211,17 +215,12 @@ func (b *Breaker) probeLoop() {
 	}
 }
 
-// DialHook implements redis.Hook.
-func (b *Breaker) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if b.open.Load() && !isProbe(ctx) {
-			b.rejected.Add(1)
-			return nil, ErrUnavailable
-		}
-		// A failed dial is counted by the command that needed it.
-		return next(ctx, network, addr)
-	}
-}
+// DialHook implements redis.Hook. Dials are not refused while open:
+// commands never get as far as dialing then, and go-redis's own dialers
+// (its pool's recovery after failed dials, the pub/sub reconnect loop) run
+// without the probe's mark, so refusing them would keep the pool from
+// ever connecting again.
+func (b *Breaker) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 // ProcessHook implements redis.Hook.
 func (b *Breaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
@@ -231,12 +230,22 @@ func (b *Breaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			cmd.SetErr(ErrUnavailable)
 			return ErrUnavailable
 		}
+		ctx, cancel := b.deadline(ctx)
+		defer cancel()
 		err := next(ctx, cmd)
 		if !isProbe(ctx) {
 			b.record(err)
 		}
 		return err
 	}
+}
+
+// deadline gives a call the breaker's CallTimeout unless ctx ends sooner.
+func (b *Breaker) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b.opts.CallTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, b.opts.CallTimeout)
 }
 
 // ProcessPipelineHook implements redis.Hook.
@@ -249,6 +258,8 @@ func (b *Breaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 			}
 			return ErrUnavailable
 		}
+		ctx, cancel := b.deadline(ctx)
+		defer cancel()
 		err := next(ctx, cmds)
 		if !isProbe(ctx) {
 			b.record(err)

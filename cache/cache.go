@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"reflect"
@@ -100,8 +101,14 @@ func OpenRedis(ctx context.Context, redisURL string, o Options) (*Redis, error) 
 	def(&o.PoolTimeout, DefaultPoolTimeout)
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout
 	// No retries: a retried call could take several deadlines, and every
-	// caller has a fallback for a failed one.
+	// caller has a fallback for a failed one. The breaker bounds each call
+	// as a whole by the longest deadline, through its context.
 	opts.MaxRetries = -1
+	opts.ContextTimeoutEnabled = true
+	if o.Breaker.CallTimeout <= 0 {
+		o.Breaker.CallTimeout = max(o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout)
+	}
+	logOnce.Do(func() { redis.SetLogger(goRedisLog{log: o.Breaker.Log}) })
 	if opts.Dialer != nil {
 		// The unix-socket dialer captured the URL's timeout.
 		timeout := o.DialTimeout
@@ -121,6 +128,21 @@ func OpenRedis(ctx context.Context, redisURL string, o Options) (*Redis, error) 
 		b.trip(fmt.Errorf("connect to redis at start-up: %w", err))
 	}
 	return r, nil
+}
+
+var logOnce sync.Once
+
+// goRedisLog sends go-redis's own messages (such as each failed dial of
+// its pool while Redis is down) to the process log at debug level: the
+// breaker reports outages once, at warning level and above.
+type goRedisLog struct{ log *slog.Logger }
+
+func (l goRedisLog) Printf(ctx context.Context, format string, v ...any) {
+	log := l.log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
 
 // ParseURL reads FRONTDESK_REDIS_URL:

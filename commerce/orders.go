@@ -2,8 +2,10 @@ package commerce
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -430,8 +432,34 @@ func (s *Service) WatchOrder(ctx context.Context, id gid.ID, token string) (<-ch
 	if s.bus == nil {
 		return nil, fmt.Errorf("watch order: no event bus")
 	}
-	ch, _ := statusTopic(o.ID).Subscribe(ctx, s.bus, 16)
-	return ch, nil
+	sub := s.bus.Subscribe(ctx, statusTopic(o.ID).Name, 16)
+	out := make(chan StatusChanged)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		for ev := range sub.C {
+			var c StatusChanged
+			if ev.Resync {
+				// Changes may have been missed while Redis was away:
+				// send the order's state as it is now (the payload
+				// carries extensions.resync).
+				cur, err := s.Order(ctx, id, token)
+				if err != nil {
+					return
+				}
+				c = StatusChanged{OrderID: cur.ID, State: string(cur.State), At: s.now()}
+			} else if err := json.Unmarshal(ev.Data, &c); err != nil {
+				slog.WarnContext(ctx, "undecodable order status event skipped", "order", id, "error", err)
+				continue
+			}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 // CompleteDevelopmentPayment settles an order's payment (succeed) or

@@ -36,8 +36,9 @@ type Redis struct {
 	once   sync.Once
 	log    *slog.Logger
 	// owed is set while a publish failed and the other replicas have not
-	// been told to resync yet.
-	owed atomic.Bool
+	// been told to resync yet; unshared counts those publishes.
+	owed     atomic.Bool
+	unshared atomic.Int64
 }
 
 // resyncTopic is the channel a replica publishes on when some of its
@@ -91,9 +92,15 @@ func (r *Redis) Publish(ctx context.Context, topic string, payload any) error {
 	}
 	r.h.stats.published.Add(1)
 	if err := r.client.Publish(ctx, r.prefix+topic, []byte(data)).Err(); err != nil {
-		r.owed.Store(true)
 		r.h.stats.publishFailed.Add(1)
-		r.log.WarnContext(ctx, "events: publish through redis failed; delivered on this replica only, the others will be told to resync",
+		r.unshared.Add(1)
+		// The first failure of an outage is a warning; the rest are
+		// counted, and their number is logged once Redis is back.
+		level := slog.LevelDebug
+		if r.owed.CompareAndSwap(false, true) {
+			level = slog.LevelWarn
+		}
+		r.log.Log(ctx, level, "events: publish through redis failed; delivered on this replica only, the others will be told to resync",
 			"topic", topic, "error", err.Error())
 		r.h.deliver(Event{Topic: topic, Data: data})
 		return nil
@@ -116,8 +123,11 @@ func (r *Redis) Recovered(ctx context.Context) {
 		r.log.WarnContext(ctx, "events: resync broadcast failed; retried on the next publish", "error", err.Error())
 		return
 	}
-	r.log.InfoContext(ctx, "events: told every replica's subscribers to resync after failed publishes")
+	r.log.InfoContext(ctx, "events: told every replica's subscribers to resync after failed publishes", "unshared_events", r.unshared.Swap(0))
 }
+
+// SetLog replaces the logger (slog.Default); call it before use.
+func (r *Redis) SetLog(l *slog.Logger) { r.log = l }
 
 // Subscribe implements Bus.
 func (r *Redis) Subscribe(ctx context.Context, topic string, buffer int) *Subscription {
