@@ -14,7 +14,7 @@ import (
 // which the event bus raises when Redis was unavailable (see package
 // events), and the next payload of that subscription then carries
 // `"extensions": {"resync": true}`. A client seeing it refetches what the
-// subscription shows (documented in docs/frontend.md).
+// subscription shows (docs/api-conventions.md, "Subscriptions that may have missed events").
 type subscriptionResync struct{}
 
 var (
