@@ -179,9 +179,7 @@ func (e *Engine) AddDateOverride(ctx context.Context, in OverrideInput) (*ent.Da
 			errs = append(errs, err)
 		}
 	}
-	if len(in.Reason) > 200 {
-		errs = append(errs, errcode.Invalidf(errcode.TooLong, "reason", "use at most 200 characters"))
-	}
+	text.Check(&errs, text.SingleLine, "reason", in.Reason, 200)
 	if err := errs.OrNil(); err != nil {
 		return nil, err
 	}

@@ -506,8 +506,8 @@ func (e *Engine) Cancel(ctx context.Context, in ChangeInput) (*ent.Appointment, 
 	if !staff && a.State == appointment.StateCONFIRMED && e.now().After(cutoff) {
 		return nil, errcode.Invalidf(errcode.TooLate, "", "online cancellation closed at "+cutoff.Format(time.RFC3339)+"; contact the clinic")
 	}
-	if len(in.Reason) > 500 {
-		return nil, errcode.Invalidf(errcode.TooLong, "reason", "use at most 500 characters")
+	if _, ue := text.HumanMultiLine("reason", in.Reason, 500); ue != nil {
+		return nil, ue
 	}
 	reason := in.Reason
 	if reason == "" {

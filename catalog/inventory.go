@@ -13,6 +13,7 @@ import (
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
+	"frontdesk/text"
 )
 
 // Stock adjustment kinds.
@@ -192,9 +193,7 @@ func (s *Service) ChangeStock(ctx context.Context, in StockChange) (*ent.Invento
 	if len(in.Reason) == 0 {
 		errs = append(errs, errcode.Invalidf(errcode.Required, "reason", "say why the stock changes"))
 	}
-	if len(in.Reason) > 500 {
-		errs = append(errs, errcode.Invalidf(errcode.TooLong, "reason", "at most 500 characters"))
-	}
+	text.Check(&errs, text.MultiLine, "reason", in.Reason, 500)
 	if in.Set != nil && *in.Set < 0 {
 		errs = append(errs, errcode.Invalidf(errcode.Invalid, "set", "stock on hand cannot be negative"))
 	}

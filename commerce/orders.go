@@ -20,6 +20,7 @@ import (
 	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/payments"
+	"frontdesk/text"
 )
 
 // canView reports whether the caller may see o: staff who manage orders,
@@ -143,12 +144,9 @@ func (s *Service) Fulfil(ctx context.Context, id gid.ID, f Fulfilment) (*ent.Ord
 	}
 	f.Carrier, f.TrackingNumber, f.TrackingURL = strings.TrimSpace(f.Carrier), strings.TrimSpace(f.TrackingNumber), strings.TrimSpace(f.TrackingURL)
 	var errs errcode.UserErrors
-	if len(f.Carrier) > 100 {
-		errs = append(errs, errcode.Invalidf(errcode.TooLong, "carrier", "at most 100 characters"))
-	}
-	if len(f.TrackingNumber) > 100 {
-		errs = append(errs, errcode.Invalidf(errcode.TooLong, "trackingNumber", "at most 100 characters"))
-	}
+	// Both are printed in the shipping email: one line of plain text.
+	f.Carrier = text.Check(&errs, text.SingleLine, "carrier", f.Carrier, 100)
+	f.TrackingNumber = text.Check(&errs, text.SingleLine, "trackingNumber", f.TrackingNumber, 100)
 	if f.TrackingURL != "" && !strings.HasPrefix(f.TrackingURL, "https://") || len(f.TrackingURL) > 2048 {
 		errs = append(errs, errcode.Invalidf(errcode.Invalid, "trackingUrl", "use an https:// link"))
 	}
@@ -405,11 +403,12 @@ func (s *Service) refundByKey(ctx context.Context, c *ent.Client, key string, wa
 }
 
 func checkReason(reason string) error {
-	switch r := strings.TrimSpace(reason); {
+	r, ue := text.HumanMultiLine("reason", reason, 500)
+	switch {
+	case ue != nil:
+		return errcode.UserErrors{ue}
 	case r == "":
 		return errcode.UserErrors{errcode.Invalidf(errcode.Required, "reason", "say why")}
-	case len(r) > 500:
-		return errcode.UserErrors{errcode.Invalidf(errcode.TooLong, "reason", "at most 500 characters")}
 	}
 	return nil
 }
