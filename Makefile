@@ -140,8 +140,9 @@ bench:
 	$(BENCH_EXTERNAL) $(BENCH) -bench AvailableSlots -benchtime 300x ./booking/
 	$(BENCH_EMBEDDED) $(BENCH) -bench AvailableSlotsHTTP -benchtime 300x ./app/
 	$(BENCH_EXTERNAL) $(BENCH) -bench AvailableSlotsHTTP -benchtime 300x ./app/
-	$(BENCH_EMBEDDED) $(BENCH) -bench CatalogHTTP -benchtime 4000x ./app/
-	$(BENCH_EXTERNAL) $(BENCH) -bench CatalogHTTP -benchtime 4000x ./app/
+	$(BENCH_EMBEDDED) $(BENCH) -bench CatalogHTTP -benchtime 400x ./app/
+	$(BENCH_EXTERNAL) $(BENCH) -bench CatalogHTTP -benchtime 400x ./app/
+	FRONTDESK_BENCH_PRODUCTS=54 $(BENCH_EXTERNAL) $(BENCH) -bench CatalogHTTP -benchtime 800x ./app/
 	$(BENCH_EMBEDDED) $(BENCH) -bench BackupRestore -benchtime 1x ./backup/
 	$(BENCH_EXTERNAL) $(BENCH) -bench BackupRestore -benchtime 1x ./backup/
 	$(BENCH_EMBEDDED) $(BENCH) -bench RateLimitMiddleware -benchtime 100000x ./server/
