@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	netmail "net/mail"
@@ -15,6 +16,7 @@ import (
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/intakesubmission"
 	"frontdesk/gid"
+	"frontdesk/identity"
 	"frontdesk/integrations/mail"
 	"frontdesk/integrations/sms"
 	"frontdesk/notify"
@@ -287,19 +289,16 @@ func (n *Notifier) load(ctx context.Context, client *ent.Client, a *ent.Appointm
 	m.name, m.email = a.GuestName, a.GuestEmail
 	phone := a.GuestPhone
 	if a.PatientID != nil {
-		u, err := client.User.Get(ctx, *a.PatientID)
+		c, err := identity.ContactOf(ctx, client, *a.PatientID)
 		switch {
-		case ent.IsNotFound(err):
+		case errors.Is(err, identity.ErrUserNotFound):
 			// Never refuse or roll back a booking for want of an address.
 			n.o.Log.WarnContext(ctx, "appointment's patient account is missing; no messages", "appointment", a.ID)
 			m.name, m.email, phone = "", "", ""
 		case err != nil:
 			return nil, fmt.Errorf("load patient of %s: %w", a.ID, err)
 		default:
-			m.name, m.email, phone = u.Name, u.Email, ""
-			if u.Phone != nil {
-				phone = *u.Phone
-			}
+			m.name, m.email, phone = c.Name, c.Email, c.Phone
 		}
 	}
 	if m.name == "" {

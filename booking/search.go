@@ -16,7 +16,6 @@ import (
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/predicate"
 	"frontdesk/ent/service"
-	"frontdesk/ent/user"
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
@@ -132,10 +131,7 @@ func patientMatches(text string) (predicate.Appointment, error) {
 	}
 	email, phone := strings.ToLower(text), strings.ReplaceAll(text, " ", "")
 	accounts := func(s *sql.Selector) {
-		t := sql.Table(user.Table)
-		sub := sql.Dialect(s.Dialect()).Select(t.C(user.FieldID)).From(t)
-		user.Or(user.NameContainsFold(text), user.EmailContains(email), user.PhoneContains(phone))(sub)
-		s.Where(sql.In(s.C(appointment.FieldPatientID), sub))
+		s.Where(sql.In(s.C(appointment.FieldPatientID), identity.AccountsMatching(s.Dialect(), text)))
 	}
 	return appointment.Or(appointment.GuestNameContainsFold(text), appointment.GuestEmailContains(email),
 		appointment.GuestPhoneContains(phone), accounts), nil
@@ -243,18 +239,7 @@ func (e *Engine) newLoaders() *loaders {
 }
 
 func (e *Engine) fetchPatientNames(ctx context.Context, ids []gid.ID) (map[gid.ID]string, error) {
-	var rows []struct {
-		ID   gid.ID `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := e.Client.User.Query().Where(user.IDIn(ids...)).Select(user.FieldID, user.FieldName).Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("load patient names: %w", err)
-	}
-	out := make(map[gid.ID]string, len(rows))
-	for _, r := range rows {
-		out[r.ID] = r.Name
-	}
-	return out, nil
+	return identity.NamesOf(ctx, e.Client, ids)
 }
 
 // PatientName is the name of a's patient: the guest's, or the one on the

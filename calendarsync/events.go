@@ -2,6 +2,7 @@ package calendarsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"frontdesk/ent/calendarevent"
 	"frontdesk/ent/calendarlink"
 	"frontdesk/gid"
+	"frontdesk/identity"
 	"frontdesk/integrations/msgraph"
 	"frontdesk/outbox"
 )
@@ -105,12 +107,13 @@ func (s *Sync) eventOf(ctx context.Context, a *ent.Appointment) (msgraph.Event, 
 	svc := a.Edges.Service
 	name, email := a.GuestName, a.GuestEmail
 	if a.PatientID != nil {
-		u, err := s.client.User.Get(ctx, *a.PatientID)
-		if err != nil && !ent.IsNotFound(err) {
+		c, err := identity.ContactOf(ctx, s.client, *a.PatientID)
+		switch {
+		case errors.Is(err, identity.ErrUserNotFound):
+		case err != nil:
 			return msgraph.Event{}, err
-		}
-		if u != nil {
-			name, email = u.Name, u.Email
+		default:
+			name, email = c.Name, c.Email
 		}
 	}
 	subject := svc.Name

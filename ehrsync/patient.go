@@ -171,14 +171,11 @@ func (s *Sync) profile(ctx context.Context, key string) (ehr.Patient, error) {
 	} else {
 		id := gid.ID(key)
 		mine = appointment.PatientID(id)
-		u, err := s.client.User.Get(ctx, id)
+		c, err := identity.ContactOf(ctx, s.client, id)
 		if err != nil {
 			return p, fmt.Errorf("load patient %s: %w", key, err)
 		}
-		name, p.Email = u.Name, u.Email
-		if u.Phone != nil {
-			p.Phone = *u.Phone
-		}
+		name, p.Email, p.Phone = c.Name, c.Email, c.Phone
 	}
 	p.GivenName, p.FamilyName = ehr.SplitName(name)
 	var err error
