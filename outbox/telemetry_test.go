@@ -8,6 +8,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -15,6 +16,7 @@ import (
 
 	"frontdesk/database"
 	"frontdesk/ent"
+	"frontdesk/ent/job"
 	"frontdesk/internal/testenv"
 	"frontdesk/telemetry"
 )
@@ -163,13 +165,32 @@ func TestJobMetricsAndSpans(t *testing.T) {
 }
 
 // A worker without telemetry counts nothing and starts no span (the
-// options are optional).
+// options are optional): its jobs still run to success, the handler sees
+// no span, and nothing is sent to the global tracer provider either.
 func TestWorkerWithoutTelemetry(t *testing.T) {
 	db := testenv.DB(t, database.Options{})
+	exp := tracetest.NewInMemoryExporter()
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)))
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
 	reg := NewRegistry()
-	reg.Register(Kind{Name: "t.ok", Handler: func(context.Context, *Running) error { return nil }})
-	enqueue(t, db.Client, Job{Kind: "t.ok"})
+	ran, hadSpan := 0, false
+	reg.Register(Kind{Name: "t.ok", Handler: func(ctx context.Context, _ *Running) error {
+		ran++
+		hadSpan = hadSpan || trace.SpanFromContext(ctx).SpanContext().IsValid()
+		return nil
+	}})
+	j := enqueue(t, db.Client, Job{Kind: "t.ok"})
 	drain(t, newWorker(db, reg, Options{}))
+	if ran != 1 {
+		t.Fatalf("handler ran %d times, want 1", ran)
+	}
+	if state := db.Client.Job.GetX(context.Background(), j.ID).State; state != job.StateSUCCEEDED {
+		t.Fatalf("job state %s, want SUCCEEDED", state)
+	}
+	if hadSpan || len(exp.GetSpans()) != 0 {
+		t.Fatalf("a worker without a tracer started spans: in handler %v, global %d", hadSpan, len(exp.GetSpans()))
+	}
 }
 
 // A job enqueued under a sampled span keeps its traceparent and its run's
