@@ -64,6 +64,8 @@ test('the playground works offline: a query, a subscription, the docs explorer',
   mkdirSync(artifacts, { recursive: true });
   await page.goto(server.base + '/', { waitUntil: 'load' });
   await page.waitForSelector('.graphiql-query-editor .monaco-editor', { timeout: 30_000 });
+  // The guides' operations are there as tabs (checkout.md starts with CreateCart).
+  await page.locator('.graphiql-tab', { hasText: 'CreateCart' }).first().waitFor({ timeout: 10_000 });
   // The schema arrived by introspection: the docs explorer opens on it.
   await page.locator('button[aria-label="Show Documentation Explorer"]').click();
   await page.getByText('Query', { exact: true }).first().waitFor({ timeout: 30_000 });

@@ -1,7 +1,7 @@
 // Builds the playground bundle that server/playground embeds:
 //   node build.mjs        (or `make playground` from the repository root)
-// Inputs: the pinned npm packages (package-lock.json), src/, and the
-// ```graphql blocks of the guides in docs/, which become one tab each.
+// Inputs: the pinned npm packages (package-lock.json) and src/. (The tabs
+// with the guides' operations are made by the Go server from docs/.)
 // Output: dist/, gzip-compressed, no source maps. The build is
 // deterministic: the same inputs give the same bytes, so CI can rebuild
 // and compare.
@@ -10,70 +10,13 @@ import { gzipSync, constants } from 'node:zlib';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { Kind, buildSchema, parse, print, validate } from 'graphql';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
 const dist = join(here, 'dist');
 const out = join(here, 'build');
 
-// The guides, in the order a newcomer reads them.
-const guides = ['getting-started', 'catalog', 'checkout', 'booking', 'authentication', 'api-conventions', 'integrations', 'operations'];
-
-function tabsFromDocs() {
-  const schema = buildSchema(readFileSync(join(root, 'schema.graphqls'), 'utf8'));
-  const tabs = [
-    {
-      query: readFileSync(join(here, 'src', 'welcome.graphql'), 'utf8'),
-      variables: '{}',
-      headers: '{}',
-    },
-  ];
-  let problems = 0;
-  for (const guide of guides) {
-    const md = readFileSync(join(root, 'docs', guide + '.md'), 'utf8');
-    const defs = new Map();
-    for (const [, block] of md.matchAll(/```graphql\n([\s\S]*?)```/g)) {
-      let doc;
-      try {
-        doc = parse(block);
-      } catch {
-        continue; // schema excerpts and sketches with "…" are not operations
-      }
-      if (!doc.definitions.every((d) => d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION)) continue;
-      for (let d of doc.definitions) {
-        if (!d.name) {
-          // One document may hold one anonymous operation only: name the
-          // guide's unnamed examples after the guide.
-          const value = guide.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase()) + 'Example' + (defs.size + 1);
-          d = { ...d, name: { kind: Kind.NAME, value } };
-        }
-        if (!defs.has(d.name.value)) defs.set(d.name.value, d);
-      }
-    }
-    if (defs.size === 0) continue;
-    const doc = { kind: Kind.DOCUMENT, definitions: [...defs.values()] };
-    for (const err of validate(schema, doc)) {
-      if (err.message.includes('is never used')) continue;
-      problems++;
-      console.warn(`docs/${guide}.md: ${err.message}`);
-    }
-    const ops = [...defs.values()].filter((d) => d.kind === Kind.OPERATION_DEFINITION).length;
-    tabs.push({
-      query: `# The ${ops} operations of docs/${guide}.md. Pick one with the run button's menu;\n# variables go in the Variables editor below, credentials in Headers.\n\n` + print(doc) + '\n',
-      variables: '{}',
-      headers: '{}',
-    });
-  }
-  if (problems > 0) {
-    throw new Error(`${problems} operation(s) in docs/ do not validate against schema.graphqls`);
-  }
-  return tabs;
-}
-
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'tabs.json'), JSON.stringify(tabsFromDocs(), null, 1));
 
 const common = {
   bundle: true,
@@ -92,7 +35,6 @@ await esbuild.build({
   format: 'iife',
   jsx: 'automatic',
   outdir: out,
-  alias: { 'playground-tabs': './build/tabs.json' },
   loader: { '.ttf': 'file' },
   assetNames: '[name]',
 });
@@ -114,7 +56,6 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist);
 let total = 0;
 for (const name of readdirSync(out).sort()) {
-  if (name === 'tabs.json') continue;
   const gz = gzipSync(readFileSync(join(out, name)), { level: constants.Z_BEST_COMPRESSION });
   writeFileSync(join(dist, name + '.gz'), gz);
   total += gz.length;

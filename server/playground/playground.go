@@ -4,7 +4,8 @@
 //
 // The assets in dist/ are built from the pinned npm packages in this
 // directory by `make playground` (build.mjs, esbuild); docs/getting-started.md
-// says how to update them. They are stored gzip-compressed and sent as they
+// says how to update them. The tabs, one per guide with its operations,
+// are made at start-up from the guides embedded by package docs. They are stored gzip-compressed and sent as they
 // are to every client that accepts gzip, which is every browser.
 package playground
 
@@ -23,10 +24,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"frontdesk/docs"
 )
 
 //go:embed dist
 var dist embed.FS
+
+// welcome is the first tab's text.
+//
+//go:embed src/welcome.graphql
+var welcome string
 
 // contentSecurityPolicy allows what GraphiQL needs from the server itself
 // and nothing else: Monaco injects style elements and loads its workers
@@ -86,6 +94,14 @@ func New() (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("playground assets: %w", err)
 	}
+	// The tabs are made from the guides in the binary, so they always
+	// show the operations as docs/ has them, without a rebuild.
+	tabs, err := buildTabs(docs.Guides, welcome)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(tabs)
+	h.assets["/playground/tabs.json"] = asset{body: tabs, ctype: "application/json", etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
 	for _, want := range []string{"/", "/favicon.ico", "/playground/main.js", "/playground/main.css"} {
 		if _, ok := h.assets[want]; !ok {
 			return nil, fmt.Errorf("playground assets: %s is missing; run make playground", want)

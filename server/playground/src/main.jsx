@@ -10,16 +10,22 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 
 import { fetcher } from './fetcher.js';
-import tabs from 'playground-tabs'; // written by build.mjs from docs/
 
-createRoot(document.getElementById('graphiql')).render(
-  <StrictMode>
-    <GraphiQL
-      fetcher={fetcher}
-      defaultTabs={tabs}
-      defaultEditorToolsVisibility="headers"
-      isHeadersEditorEnabled
-      shouldPersistHeaders={false}
-    />
-  </StrictMode>,
-);
+// The tabs come from the server, which makes them from the guides it
+// embeds, so they match docs/ without rebuilding this bundle.
+fetch('/playground/tabs.json')
+  .then((res) => (res.ok ? res.json() : []))
+  .catch(() => [])
+  .then((tabs) => {
+    createRoot(document.getElementById('graphiql')).render(
+      <StrictMode>
+        <GraphiQL
+          fetcher={fetcher}
+          defaultTabs={tabs}
+          defaultEditorToolsVisibility="headers"
+          isHeadersEditorEnabled
+          shouldPersistHeaders={false}
+        />
+      </StrictMode>,
+    );
+  });
