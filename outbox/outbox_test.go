@@ -269,13 +269,7 @@ func TestTwoWorkersRaceOnAThousandJobs(t *testing.T) {
 // waitFor polls cond until it holds; it fails the test after a minute.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within a minute")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, time.Minute, "condition", cond)
 }
 
 func TestKilledWorkerJobIsFinishedByAnother(t *testing.T) {
