@@ -67,13 +67,21 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 
-	MaxBodyBytes     int64
-	MaxUploadBytes   int64
-	MaxComplexity    int
-	MaxDepth         int
-	MaxAliases       int
-	MaxTokens        int
-	MaxOperations    int
+	MaxBodyBytes   int64
+	MaxUploadBytes int64
+	MaxComplexity  int
+	MaxDepth       int
+	MaxAliases     int
+	MaxTokens      int
+	MaxOperations  int
+	// Document size, checked before validation (graph.DocumentLimits).
+	MaxFields          int
+	MaxFragments       int
+	MaxInlineFragments int
+	MaxDirectives      int
+	MaxVariableValues  int
+	// QueryCacheBytes caps the parsed-query cache by estimated size.
+	QueryCacheBytes  int64
 	MaxPageSize      int
 	DefaultPageSize  int
 	OperationTimeout time.Duration
@@ -86,6 +94,11 @@ type Config struct {
 	WSInitTimeout time.Duration
 	WSKeepAlive   time.Duration
 	WSReadLimit   int64
+	// WebSocket caps: subscriptions on one connection, connections per
+	// signed-in user (or API key) and per client IP.
+	WSMaxSubscriptions      int
+	WSMaxConnectionsPerUser int
+	WSMaxConnectionsPerIP   int
 
 	// Booking (package booking).
 	BookingHold     time.Duration
@@ -327,6 +340,12 @@ var vars = []Var{
 	{"FRONTDESK_MAX_ALIASES", "30", "Most field aliases allowed in one operation.", intVar(func(c *Config) *int { return &c.MaxAliases })},
 	{"FRONTDESK_MAX_TOKENS", "15000", "Most lexer tokens the parser reads from one document.", intVar(func(c *Config) *int { return &c.MaxTokens })},
 	{"FRONTDESK_MAX_OPERATIONS", "10", "Most operation definitions allowed in one document.", intVar(func(c *Config) *int { return &c.MaxOperations })},
+	{"FRONTDESK_MAX_FIELDS", "500", "Most fields one document may select, a fragment's fields counted at each spread (and once for its definition). Checked with the other document limits in one pass before validation.", intVar(func(c *Config) *int { return &c.MaxFields })},
+	{"FRONTDESK_MAX_FRAGMENTS", "100", "Most fragment definitions in one document, and most fragment spreads once nested spreads are multiplied out.", intVar(func(c *Config) *int { return &c.MaxFragments })},
+	{"FRONTDESK_MAX_INLINE_FRAGMENTS", "100", "Most inline fragments (`... on Type`) in one document, counted at each spread of the fragment holding them.", intVar(func(c *Config) *int { return &c.MaxInlineFragments })},
+	{"FRONTDESK_MAX_DIRECTIVES", "50", "Most directives (`@include`, `@skip`, …) in one document.", intVar(func(c *Config) *int { return &c.MaxDirectives })},
+	{"FRONTDESK_MAX_VARIABLE_VALUES", "10000", "Most JSON values (list items, object fields and scalars) in one request's variables.", intVar(func(c *Config) *int { return &c.MaxVariableValues })},
+	{"FRONTDESK_QUERY_CACHE_BYTES", "16777216", "Memory the parsed-query cache may hold, in bytes (estimated from each document's length); least recently used documents are dropped beyond it. Documents refused by a limit are never cached.", int64Var(func(c *Config) *int64 { return &c.QueryCacheBytes })},
 	{"FRONTDESK_MAX_PAGE_SIZE", "100", "Largest `first`/`last` a connection accepts.", intVar(func(c *Config) *int { return &c.MaxPageSize })},
 	{"FRONTDESK_DEFAULT_PAGE_SIZE", "20", "Page size of a connection queried without `first` or `last`.", intVar(func(c *Config) *int { return &c.DefaultPageSize })},
 	{"FRONTDESK_OPERATION_TIMEOUT", "10s", "Deadline for one query or mutation (subscriptions are exempt).", durationVar(func(c *Config) *time.Duration { return &c.OperationTimeout })},
@@ -357,6 +376,9 @@ var vars = []Var{
 	{"FRONTDESK_WS_INIT_TIMEOUT", "10s", "Time a WebSocket client has to send connection_init.", durationVar(func(c *Config) *time.Duration { return &c.WSInitTimeout })},
 	{"FRONTDESK_WS_KEEPALIVE", "25s", "Interval of WebSocket keep-alive pings.", durationVar(func(c *Config) *time.Duration { return &c.WSKeepAlive })},
 	{"FRONTDESK_WS_READ_LIMIT", "65536", "Largest WebSocket message accepted from a client, in bytes.", int64Var(func(c *Config) *int64 { return &c.WSReadLimit })},
+	{"FRONTDESK_WS_MAX_SUBSCRIPTIONS", "20", "Most subscriptions live at once on one WebSocket; one more is refused with SUBSCRIPTION_LIMIT_EXCEEDED.", intVar(func(c *Config) *int { return &c.WSMaxSubscriptions })},
+	{"FRONTDESK_WS_MAX_CONNECTIONS_PER_USER", "10", "Most WebSockets open at once per signed-in user or API key on one replica; one more is closed with 4429 after connection_init.", intVar(func(c *Config) *int { return &c.WSMaxConnectionsPerUser })},
+	{"FRONTDESK_WS_MAX_CONNECTIONS_PER_IP", "50", "Most WebSockets open at once per client IP (IPv6: one /64) on one replica; one more is refused with HTTP 429 before the upgrade. Behind a load balancer, list it in FRONTDESK_TRUSTED_PROXIES, or every client shares its address.", intVar(func(c *Config) *int { return &c.WSMaxConnectionsPerIP })},
 	{"FRONTDESK_WORKERS", "true", "Run the outbox workers (mail, SMS, integrations, recurring tasks) inside `serve`. Set false on API-only replicas and run `frontdesk worker` separately.", boolVar(func(c *Config) *bool { return &c.Workers })},
 	{"FRONTDESK_WORKER_CONCURRENCY", "", "Per-kind job concurrency overrides for each worker process, such as `mail.send=8,sms.send=2`. Kinds not listed keep their default (4 for most).", func(c *Config, v string) error {
 		c.WorkerConcurrency = map[string]int{}

@@ -30,12 +30,28 @@ const (
 	ParseFailed      Code = "GRAPHQL_PARSE_FAILED"
 	ValidationFailed Code = "GRAPHQL_VALIDATION_FAILED"
 	// Limits that protect the server each have their own code.
-	ComplexityLimit   Code = "COMPLEXITY_LIMIT_EXCEEDED"
-	DepthLimit        Code = "DEPTH_LIMIT_EXCEEDED"
-	AliasLimit        Code = "ALIAS_LIMIT_EXCEEDED"
-	TokenLimit        Code = "TOKEN_LIMIT_EXCEEDED"
-	OperationLimit    Code = "OPERATION_LIMIT_EXCEEDED"
-	PageSizeLimit     Code = "PAGE_SIZE_LIMIT_EXCEEDED"
+	ComplexityLimit Code = "COMPLEXITY_LIMIT_EXCEEDED"
+	DepthLimit      Code = "DEPTH_LIMIT_EXCEEDED"
+	AliasLimit      Code = "ALIAS_LIMIT_EXCEEDED"
+	TokenLimit      Code = "TOKEN_LIMIT_EXCEEDED"
+	OperationLimit  Code = "OPERATION_LIMIT_EXCEEDED"
+	PageSizeLimit   Code = "PAGE_SIZE_LIMIT_EXCEEDED"
+	// Limits on the size of a document, checked before validation.
+	FieldLimit          Code = "FIELD_LIMIT_EXCEEDED"
+	FragmentLimit       Code = "FRAGMENT_LIMIT_EXCEEDED"
+	InlineFragmentLimit Code = "INLINE_FRAGMENT_LIMIT_EXCEEDED"
+	DirectiveLimit      Code = "DIRECTIVE_LIMIT_EXCEEDED"
+	VariableLimit       Code = "VARIABLE_LIMIT_EXCEEDED"
+	// ErrorLimit is the last error of a response that had more errors
+	// than a response carries; the rest were dropped.
+	ErrorLimit Code = "ERROR_LIMIT_EXCEEDED"
+	// IntrospectionDisabled refuses __schema and __type where
+	// introspection is switched off (production by default).
+	IntrospectionDisabled Code = "INTROSPECTION_DISABLED"
+	// SubscriptionLimit refuses a subscription over the per-connection
+	// cap; ConnectionLimit a WebSocket over the per-user or per-IP cap.
+	SubscriptionLimit Code = "SUBSCRIPTION_LIMIT_EXCEEDED"
+	ConnectionLimit   Code = "CONNECTION_LIMIT_EXCEEDED"
 	RequestTooLarge   Code = "REQUEST_TOO_LARGE"
 	Timeout           Code = "TIMEOUT"
 	MethodNotAllowed  Code = "METHOD_NOT_ALLOWED"

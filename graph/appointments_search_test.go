@@ -60,7 +60,7 @@ func staffServer(t *testing.T, loaders bool) (*httptest.Server, *ent.Client, *te
 	errs := graph.Errors{Log: slog.Default()}
 	srv.SetErrorPresenter(errs.Present)
 	srv.SetRecoverFunc(errs.Recover)
-	srv.Use(graph.Limits{MaxDepth: 12, MaxAliases: 30, MaxOperations: 1, MaxPageSize: 100, OperationTimeout: 30 * time.Second})
+	srv.Use(graph.Limits{Document: graph.DocumentLimits{MaxFields: 1000, MaxFragments: 100, MaxInlineFragments: 100, MaxDirectives: 50, MaxVariableValues: 10000, MaxDepth: 12, MaxAliases: 30, MaxOperations: 1, Introspection: true}, MaxPageSize: 100, OperationTimeout: 30 * time.Second})
 	if loaders {
 		srv.Use(graph.BookingLoaders{Booking: eng})
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -24,7 +25,17 @@ var errRecovered = errors.New("panic in resolver")
 // logging what clients must not see.
 type Errors struct {
 	Log *slog.Logger
+	// Suggestions keeps gqlparser's "Did you mean …?" hints. Off (the
+	// zero value, and production's default) strips them from every
+	// message, whichever rule or coercion path wrote them: they name
+	// fields, arguments, types and enum values an attacker did not know.
+	Suggestions bool
 }
+
+// maxMessageBytes bounds one error message. Messages quote parts of the
+// request (a value, a name), and an error must never echo a request back
+// at its own size.
+const maxMessageBytes = 300
 
 // Present is the one place where errors become GraphQL errors. Known
 // errors get their code and client-safe message; anything else is logged
@@ -40,7 +51,7 @@ func (e Errors) Present(ctx context.Context, err error) *gqlerror.Error {
 			message = fmt.Sprintf("internal error (request id %s)", id)
 		}
 	}
-	out.Message = message
+	out.Message = e.clean(message)
 	if out.Extensions == nil {
 		out.Extensions = map[string]any{}
 	}
@@ -52,6 +63,23 @@ func (e Errors) Present(ctx context.Context, err error) *gqlerror.Error {
 		out.Extensions["requestId"] = id
 	}
 	return out
+}
+
+// clean strips suggestions unless they are on and bounds the length.
+func (e Errors) clean(message string) string {
+	if !e.Suggestions {
+		if i := strings.Index(message, " Did you mean "); i >= 0 {
+			message = message[:i]
+		}
+	}
+	if len(message) > maxMessageBytes {
+		cut := maxMessageBytes
+		for cut > 0 && !utf8.RuneStart(message[cut]) {
+			cut--
+		}
+		message = message[:cut] + "…"
+	}
+	return message
 }
 
 // classify finds the code and public message of err. presented is gqlgen's
@@ -72,6 +100,17 @@ func classify(err error, presented *gqlerror.Error) (errcode.Code, string, int) 
 		return errcode.BadUserInput, "invalid ID: IDs are opaque strings returned by this API", 0
 	case ent.IsNotFound(err):
 		return errcode.NotFound, "not found", 0
+	case err.Error() == "introspection disabled":
+		// gqlgen's own refusal, should a document reach execution
+		// without passing DocumentLimits: a client error, not a fault.
+		return errcode.IntrospectionDisabled, "introspection is disabled on this server; use the published schema (schema.graphqls) instead", 0
+	case strings.HasPrefix(presented.Message, "json request body could not be decoded"):
+		// gqlgen's transports append the whole body to this message; it
+		// must not come back to the client.
+		if strings.Contains(presented.Message, "cannot unmarshal array") {
+			return errcode.BadUserInput, "the request body is a JSON array: batched operations are not supported; send one operation per request", 0
+		}
+		return errcode.BadUserInput, "the request body is not a JSON object with query, variables, operationName and extensions", 0
 	}
 	if list, ok := errcode.AsUserErrors(err); ok {
 		return errcode.BadUserInput, list[0].Error(), 0
@@ -102,4 +141,42 @@ func classify(err error, presented *gqlerror.Error) (errcode.Code, string, int) 
 func (e Errors) Recover(ctx context.Context, p any) error {
 	e.Log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	return fmt.Errorf("%w: %v", errRecovered, p)
+}
+
+// ErrorCap bounds the errors of one response: the first Max are kept and
+// one ERROR_LIMIT_EXCEEDED error says how many were dropped. Without it a
+// document that repeats a mistake draws one error per repetition, an
+// answer many times the size of the request.
+type ErrorCap struct {
+	Max int
+}
+
+var (
+	_ graphql.HandlerExtension    = ErrorCap{}
+	_ graphql.ResponseInterceptor = ErrorCap{}
+)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (ErrorCap) ExtensionName() string { return "ErrorCap" }
+
+// Validate implements graphql.HandlerExtension.
+func (c ErrorCap) Validate(graphql.ExecutableSchema) error {
+	if c.Max <= 0 {
+		return fmt.Errorf("error cap must be positive, got %d", c.Max)
+	}
+	return nil
+}
+
+// InterceptResponse implements graphql.ResponseInterceptor.
+func (c ErrorCap) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil || len(resp.Errors) <= c.Max {
+		return resp
+	}
+	dropped := len(resp.Errors) - c.Max
+	resp.Errors = append(resp.Errors[:c.Max:c.Max], &gqlerror.Error{
+		Message:    fmt.Sprintf("too many errors: %d more were dropped; fix the first ones and try again", dropped),
+		Extensions: map[string]any{"code": string(errcode.ErrorLimit)},
+	})
+	return resp
 }

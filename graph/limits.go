@@ -17,26 +17,39 @@ import (
 
 // Limits bounds what one operation may ask of the server. Each limit
 // answers with its own code so client developers know which one they hit.
+//
+// The size of the document (DocumentLimits) is checked in
+// MutateOperationParameters, before gqlgen parses and validates it, so it
+// must be Use()d after every extension that fills in the query (persisted
+// queries). Page sizes need the variables and are checked once the
+// operation is known; the deadline covers execution.
 type Limits struct {
-	MaxDepth         int
-	MaxAliases       int
-	MaxOperations    int
+	Document         DocumentLimits
 	MaxPageSize      int
 	OperationTimeout time.Duration
+	// Known, when set, is gqlgen's parsed-query cache: a document in it
+	// has already passed these limits and validation, so it is not
+	// measured again.
+	Known graphql.Cache[*ast.QueryDocument]
 }
 
 func init() {
 	// Limit errors are protocol errors: the request was refused before
 	// execution, so transports answer 422 like for validation errors.
-	for _, c := range []errcode.Code{errcode.ComplexityLimit, errcode.DepthLimit, errcode.AliasLimit, errcode.OperationLimit, errcode.PageSizeLimit, errcode.TokenLimit} {
+	for _, c := range []errcode.Code{
+		errcode.ComplexityLimit, errcode.DepthLimit, errcode.AliasLimit, errcode.OperationLimit, errcode.PageSizeLimit, errcode.TokenLimit,
+		errcode.FieldLimit, errcode.FragmentLimit, errcode.InlineFragmentLimit, errcode.DirectiveLimit, errcode.IntrospectionDisabled,
+		errcode.SubscriptionLimit, errcode.VariableLimit,
+	} {
 		gqlerrcode.RegisterErrorType(string(c), gqlerrcode.KindProtocol)
 	}
 }
 
 var (
-	_ graphql.HandlerExtension        = Limits{}
-	_ graphql.OperationContextMutator = Limits{}
-	_ graphql.ResponseInterceptor     = Limits{}
+	_ graphql.HandlerExtension          = Limits{}
+	_ graphql.OperationParameterMutator = Limits{}
+	_ graphql.OperationContextMutator   = Limits{}
+	_ graphql.ResponseInterceptor       = Limits{}
 )
 
 // ExtensionName implements graphql.HandlerExtension.
@@ -44,26 +57,37 @@ func (Limits) ExtensionName() string { return "Limits" }
 
 // Validate implements graphql.HandlerExtension.
 func (l Limits) Validate(graphql.ExecutableSchema) error {
-	if l.MaxDepth <= 0 || l.MaxAliases <= 0 || l.MaxOperations <= 0 || l.MaxPageSize <= 0 || l.OperationTimeout <= 0 {
+	d := l.Document
+	if d.MaxFields <= 0 || d.MaxFragments <= 0 || d.MaxInlineFragments <= 0 || d.MaxDirectives <= 0 ||
+		d.MaxDepth <= 0 || d.MaxVariableValues <= 0 || d.MaxAliases <= 0 || d.MaxOperations <= 0 || l.MaxPageSize <= 0 || l.OperationTimeout <= 0 {
 		return fmt.Errorf("limits must all be positive: %+v", l)
 	}
 	return nil
 }
 
-// MutateOperationContext checks the parsed, validated operation before any
-// resolver runs.
-func (l Limits) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
-	if n := len(op.Doc.Operations); n > l.MaxOperations {
-		return limitError(errcode.OperationLimit, "the document defines %d operations; at most %d are allowed per request", n, l.MaxOperations)
+// MutateOperationParameters measures the document in one linear pass
+// before gqlgen parses and validates it, on every transport.
+func (l Limits) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
+	if err := l.Document.CheckVariables(params.Variables); err != nil {
+		return err
 	}
+	if params.Query == "" {
+		return nil
+	}
+	if l.Known != nil {
+		if _, ok := l.Known.Get(ctx, params.Query); ok {
+			return nil
+		}
+	}
+	return l.Document.CheckQuery(params.Query)
+}
+
+// MutateOperationContext checks page sizes, which depend on the
+// variables, before any resolver runs.
+func (l Limits) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
 	w := walker{vars: op.Variables, maxPage: l.MaxPageSize}
-	w.selections(op.Operation.SelectionSet, 1)
-	switch {
-	case w.depth > l.MaxDepth:
-		return limitError(errcode.DepthLimit, "the operation nests %d levels deep; at most %d are allowed", w.depth, l.MaxDepth)
-	case w.aliases > l.MaxAliases:
-		return limitError(errcode.AliasLimit, "the operation uses %d aliases; at most %d are allowed", w.aliases, l.MaxAliases)
-	case w.pageErr != "":
+	w.selections(op.Operation.SelectionSet)
+	if w.pageErr != "" {
 		return limitError(errcode.PageSizeLimit, "%s", w.pageErr)
 	}
 	return nil
@@ -91,34 +115,29 @@ func limitError(code errcode.Code, format string, args ...any) *gqlerror.Error {
 	}
 }
 
-// walker measures an operation: its deepest selection, its aliases (a
-// fragment counts each time it is spread) and page sizes over the limit.
+// walker finds the first page size over the limit in an operation. The
+// document limits have already bounded how many fields it visits.
 type walker struct {
 	vars    map[string]any
 	maxPage int
 
-	depth   int
-	aliases int
 	pageErr string
 }
 
-func (w *walker) selections(set ast.SelectionSet, depth int) {
+func (w *walker) selections(set ast.SelectionSet) {
 	for _, sel := range set {
+		if w.pageErr != "" {
+			return
+		}
 		switch s := sel.(type) {
 		case *ast.Field:
-			if depth > w.depth {
-				w.depth = depth
-			}
-			if s.Alias != "" && s.Alias != s.Name {
-				w.aliases++
-			}
 			w.checkPage(s)
-			w.selections(s.SelectionSet, depth+1)
+			w.selections(s.SelectionSet)
 		case *ast.InlineFragment:
-			w.selections(s.SelectionSet, depth)
+			w.selections(s.SelectionSet)
 		case *ast.FragmentSpread:
 			if s.Definition != nil {
-				w.selections(s.Definition.SelectionSet, depth)
+				w.selections(s.Definition.SelectionSet)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"frontdesk/cache"
+	"frontdesk/graph"
 )
 
 // persistedQueries stores automatic persisted queries (APQ) in the shared
@@ -16,10 +17,21 @@ import (
 // SHA-256 hash, over GET where CDNs can cache it, on any replica. When the
 // cache fails, a lookup is a miss: the client is answered
 // PersistedQueryNotFound and sends the full query, which is served.
+//
+// Only documents within the document limits and maxBytes are stored: the
+// APQ extension stores a document before gqlgen parses it, and without
+// this check anyone could fill the store (in-process without Redis) with
+// documents that would be refused anyway.
 type persistedQueries struct {
-	store cache.Store
-	log   *slog.Logger
+	store    cache.Store
+	log      *slog.Logger
+	limits   graph.DocumentLimits
+	maxBytes int
 }
+
+// maxPersistedQueryBytes is the largest document stored as a persisted
+// query; real operations are a few kilobytes.
+const maxPersistedQueryBytes = 64 << 10
 
 var _ graphql.Cache[string] = persistedQueries{}
 
@@ -39,6 +51,11 @@ func (p persistedQueries) Get(ctx context.Context, hash string) (string, bool) {
 }
 
 func (p persistedQueries) Add(ctx context.Context, hash, query string) {
+	if len(query) > p.maxBytes || !p.limits.Admits(query) {
+		// The request goes on and is refused by the limits or
+		// answered, but the document is not kept.
+		return
+	}
 	if err := p.store.Set(ctx, "apq:"+hash, []byte(query), persistedQueryTTL); err != nil && !errors.Is(err, cache.ErrUnavailable) {
 		p.log.WarnContext(ctx, "persisted query store failed", "error", err.Error())
 	}

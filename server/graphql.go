@@ -8,9 +8,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 	"go.opentelemetry.io/otel/trace"
 
 	"frontdesk/cache"
@@ -50,27 +51,35 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 		MaxMemory:     min(cfg.MaxUploadBytes, 8<<20),
 	})
 
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	queries := newQueryCache(cfg.QueryCacheBytes)
+	srv.SetQueryCache(queries)
 	srv.SetParserTokenLimit(cfg.MaxTokens)
+	// gqlgen switches suggestions off for two rules; the rules below do
+	// it for the others (arguments, types, enum values, input fields),
+	// and the error presenter strips any that another path writes.
 	srv.SetDisableSuggestion(!cfg.FieldSuggestions)
-	errs := graph.Errors{Log: log}
+	if !cfg.FieldSuggestions {
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
+	}
+	errs := graph.Errors{Log: log, Suggestions: cfg.FieldSuggestions}
 	srv.SetErrorPresenter(errs.Present)
 	srv.SetRecoverFunc(errs.Recover)
 
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	if store != nil {
-		srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{store: store, log: log}})
-	}
-	srv.Use(graph.QueriesOnlyOverGET{})
-	srv.Use(graph.Limits{
-		MaxDepth:         cfg.MaxDepth,
-		MaxAliases:       cfg.MaxAliases,
-		MaxOperations:    cfg.MaxOperations,
+	limits := graph.Limits{
+		Document:         documentLimits(cfg),
 		MaxPageSize:      cfg.MaxPageSize,
 		OperationTimeout: cfg.OperationTimeout,
-	})
+		Known:            queries,
+	}
+	if store != nil {
+		srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{store: store, log: log, limits: limits.Document, maxBytes: maxPersistedQueryBytes}})
+	}
+	srv.Use(graph.QueriesOnlyOverGET{})
+	// After persisted queries, which fill in the document it measures.
+	srv.Use(limits)
 	// Every connection without first/last gets FRONTDESK_DEFAULT_PAGE_SIZE,
 	// the same default Complexity costs it at.
 	srv.Use(graph.Pagination{Default: cfg.DefaultPageSize})
@@ -81,10 +90,49 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 	}
 	srv.Use(operationLog{log: log, metrics: m})
 	srv.Use(subscriptionResync{})
+	srv.Use(graph.ErrorCap{Max: maxResponseErrors})
 	for _, e := range extra {
 		srv.Use(e)
 	}
 	return srv
+}
+
+// maxResponseErrors is how many errors one response carries before the
+// rest are replaced by one ERROR_LIMIT_EXCEEDED.
+const maxResponseErrors = 20
+
+// documentLimits are the limits measured before validation.
+func documentLimits(cfg *config.Config) graph.DocumentLimits {
+	return graph.DocumentLimits{
+		MaxFields:          cfg.MaxFields,
+		MaxFragments:       cfg.MaxFragments,
+		MaxInlineFragments: cfg.MaxInlineFragments,
+		MaxDirectives:      cfg.MaxDirectives,
+		MaxVariableValues:  cfg.MaxVariableValues,
+		MaxAliases:         cfg.MaxAliases,
+		MaxDepth:           cfg.MaxDepth,
+		MaxOperations:      cfg.MaxOperations,
+		MaxTokens:          cfg.MaxTokens,
+		Introspection:      cfg.Introspection,
+	}
+}
+
+// rulesWithoutSuggestions is gqlparser's default rule set with every rule
+// that can suggest a name swapped for its variant that does not.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, swap := range []struct {
+		name string
+		rule core.Rule
+	}{
+		{"KnownArgumentNames", rules.KnownArgumentNamesRuleWithoutSuggestions},
+		{"KnownTypeNames", rules.KnownTypeNamesRuleWithoutSuggestions},
+		{"ValuesOfCorrectType", rules.ValuesOfCorrectTypeRuleWithoutSuggestions},
+	} {
+		r.RemoveRule(swap.name)
+		r.AddRule(swap.rule.Name, swap.rule.RuleFunc)
+	}
+	return r
 }
 
 // operationLog logs each GraphQL operation with its name, type, duration

@@ -132,14 +132,16 @@ func New(deps Deps) *Server {
 	if deps.Identity != nil {
 		wsInit = websocketInit(deps.Identity, cfg.WSAuthRecheck, deps.Log)
 	}
+	wsLimits := newWSLimits(cfg.WSMaxConnectionsPerIP, cfg.WSMaxConnectionsPerUser, cfg.WSMaxSubscriptions)
+	wsInit = wsLimits.init(wsInit)
 	// Rate limits count /graphql only, after authentication (Identity
 	// wraps the mux), so each request is charged to its caller.
 	s.limits = newRateLimits(cfg, deps.Cache, deps.Now, deps.Log, s.metrics)
-	extensions := append([]graphql.HandlerExtension{s.limits}, deps.Extensions...)
+	extensions := append([]graphql.HandlerExtension{s.limits, wsLimits}, deps.Extensions...)
 	tracer := deps.Telemetry.Tracer("frontdesk/server")
 	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics, tracer, extensions)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(withRequestErrorStatus(gql)))))
+	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(withRequestErrorStatus(withJSONValueBudget(cfg.MaxVariableValues, wsLimits.middleware(gql)))))))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if cfg.Playground {

@@ -1,14 +1,22 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"frontdesk/errcode"
+	"frontdesk/identity"
 )
 
 // gorillaWebsocket gives gorilla/websocket to gqlgen's Websocket transport,
@@ -154,3 +162,156 @@ func (c *gorillaConn) Subprotocol() string { return c.conn.Subprotocol() }
 func (c *gorillaConn) SetReadLimit(limit int64) { c.conn.SetReadLimit(limit) }
 
 func (c *gorillaConn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// wsLimits caps what WebSockets may hold on one replica: connections per
+// client IP (checked before the upgrade, so a refused client costs no
+// hijacked connection), connections per signed-in user or API key
+// (checked after connection_init, when the viewer is known) and live
+// subscriptions per connection. Every connection and subscription holds
+// memory and goroutines for as long as it stays open, so without caps
+// one client could hold them all.
+type wsLimits struct {
+	perIP, perUser, perConn int
+
+	mu    sync.Mutex
+	ips   map[string]int
+	users map[string]int
+}
+
+// closeTooMany is the close code for a connection over its caller's cap;
+// graphql-transport-ws uses 4429 for "too many" refusals.
+const closeTooMany = 4429
+
+func newWSLimits(perIP, perUser, perConn int) *wsLimits {
+	return &wsLimits{perIP: perIP, perUser: perUser, perConn: perConn, ips: map[string]int{}, users: map[string]int{}}
+}
+
+func (l *wsLimits) acquire(counts map[string]int, key string, max int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if counts[key] >= max {
+		return false
+	}
+	counts[key]++
+	return true
+}
+
+func (l *wsLimits) release(counts map[string]int, key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Delete at zero: a map that kept every address ever seen would grow
+	// without bound.
+	if counts[key] <= 1 {
+		delete(counts, key)
+		return
+	}
+	counts[key]--
+}
+
+// wsConnKey carries a connection's *wsConn in its context.
+type wsConnKey struct{}
+
+// wsConn is what one WebSocket holds against the caps.
+type wsConn struct {
+	mu   sync.Mutex
+	user string
+	subs int
+}
+
+// middleware counts WebSocket upgrades per client network (IPv6: /64) and
+// holds the slot until the connection ends: gqlgen's transport serves the
+// whole connection inside ServeHTTP.
+func (l *wsLimits) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ip := anonymousKey(r.Context(), peerHost(r))
+		if !l.acquire(l.ips, ip, l.perIP) {
+			writeJSONError(w, http.StatusTooManyRequests, string(errcode.ConnectionLimit),
+				fmt.Sprintf("too many WebSocket connections from this address; at most %d may be open at once", l.perIP))
+			return
+		}
+		c := &wsConn{}
+		defer func() {
+			l.release(l.ips, ip)
+			c.mu.Lock()
+			user := c.user
+			c.mu.Unlock()
+			if user != "" {
+				l.release(l.users, user)
+			}
+		}()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), wsConnKey{}, c)))
+	})
+}
+
+// init wraps the connection_init handler: once inner has found the viewer,
+// the connection counts against its user's or API key's cap.
+func (l *wsLimits) init(inner transport.WebsocketInitFunc) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		var ack *transport.InitPayload
+		if inner != nil {
+			next, a, err := inner(ctx, p)
+			if err != nil {
+				return next, a, err
+			}
+			ctx, ack = next, a
+		}
+		c, _ := ctx.Value(wsConnKey{}).(*wsConn)
+		v := identity.ViewerFrom(ctx)
+		if c == nil || v == nil || v.System {
+			return ctx, ack, nil
+		}
+		key := "user:" + string(v.UserID)
+		if v.APIKeyID != "" {
+			key = "key:" + string(v.APIKeyID)
+		}
+		if !l.acquire(l.users, key, l.perUser) {
+			reason := fmt.Sprintf("too many connections for this account (at most %d)", l.perUser)
+			return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeTooMany), reason), nil, errors.New(reason)
+		}
+		c.mu.Lock()
+		c.user = key
+		c.mu.Unlock()
+		return ctx, ack, nil
+	}
+}
+
+var (
+	_ graphql.HandlerExtension     = (*wsLimits)(nil)
+	_ graphql.OperationInterceptor = (*wsLimits)(nil)
+)
+
+func (*wsLimits) ExtensionName() string                   { return "WebSocketLimits" }
+func (*wsLimits) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation counts a connection's live subscriptions. A
+// subscription ends when its context does (complete, stop, or the
+// connection closing), which gives its slot back.
+func (l *wsLimits) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	c, _ := ctx.Value(wsConnKey{}).(*wsConn)
+	op := graphql.GetOperationContext(ctx)
+	if c == nil || op.Operation == nil || op.Operation.Operation != ast.Subscription {
+		return next(ctx)
+	}
+	c.mu.Lock()
+	full := c.subs >= l.perConn
+	if !full {
+		c.subs++
+	}
+	c.mu.Unlock()
+	if full {
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+			Message:    fmt.Sprintf("too many subscriptions on this connection; at most %d may be live at once: complete one first", l.perConn),
+			Extensions: map[string]any{"code": string(errcode.SubscriptionLimit)},
+		}}})
+	}
+	context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		c.subs--
+		c.mu.Unlock()
+	})
+	return next(ctx)
+}
