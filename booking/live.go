@@ -121,18 +121,43 @@ func (e *Engine) WatchAvailability(ctx context.Context, bus events.Bus, serviceI
 		defer close(out)
 		defer sub.Close()
 		for ev := range sub.C {
-			var c AvailabilityChange
-			if err := json.Unmarshal(ev.Data, &c); err != nil || !offered[c.PractitionerID] {
+			changes, ok := availabilityChanges(ev, svc, offered, e.now())
+			if !ok {
 				continue
 			}
-			select {
-			case out <- &c:
-			case <-ctx.Done():
-				return
+			for _, c := range changes {
+				select {
+				case out <- c:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	}()
 	return out, nil
+}
+
+// availabilityChanges is what a watcher of svc's availability receives for
+// ev: the change, when it concerns a practitioner offering svc; and for a
+// resync (changes may have been missed while Redis was away), a change
+// over the whole booking horizon for each of them, at once, so the page
+// reloads its slots without waiting for the next change (the payload
+// carries extensions.resync).
+func availabilityChanges(ev events.Event, svc *ent.Service, offered map[gid.ID]bool, now time.Time) ([]*AvailabilityChange, bool) {
+	if ev.Resync {
+		horizon := max(svc.HorizonDays, 1)
+		out := make([]*AvailabilityChange, 0, len(svc.Edges.Practitioners))
+		for _, p := range svc.Edges.Practitioners {
+			out = append(out, &AvailabilityChange{PractitionerID: p.ID, ServiceID: svc.ID,
+				From: now.UTC(), To: now.UTC().AddDate(0, 0, horizon)})
+		}
+		return out, len(out) > 0
+	}
+	var c AvailabilityChange
+	if err := json.Unmarshal(ev.Data, &c); err != nil || !offered[c.PractitionerID] {
+		return nil, false
+	}
+	return []*AvailabilityChange{&c}, true
 }
 
 // RegisterJobs declares booking's recurring tasks: the sweeper that
