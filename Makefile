@@ -147,4 +147,6 @@ bench:
 	$(BENCH_EXTERNAL) $(BENCH) -bench BackupRestore -benchtime 1x ./backup/
 	$(BENCH_EMBEDDED) $(BENCH) -bench RateLimitMiddleware -benchtime 100000x ./server/
 	$(BENCH_EXTERNAL) $(BENCH) -bench RateLimitMiddleware -benchtime 20000x ./server/
+	$(BENCH_EMBEDDED) $(BENCH) -bench Adversarial -benchtime 20x ./app/
+	$(BENCH_EXTERNAL) $(BENCH) -bench Adversarial -benchtime 20x ./app/
 	@echo "== load after benchmarks:" && uptime

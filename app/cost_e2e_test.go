@@ -434,3 +434,23 @@ func TestProductionSaysNothingThatHelps(t *testing.T) {
 		t.Fatalf("an ERROR was logged:\n%s", s.logs.String())
 	}
 }
+
+// BenchmarkAdversarial sends every request of the adversarial set b.N
+// times to the real server and reports, per request, the CPU time of the
+// process (server plus the in-process client's share: an upper bound of
+// the server's) at the worst of the b.N runs, in ms/op-worst. `make bench`
+// runs it; docs/benchmarks.md has the figures.
+func BenchmarkAdversarial(b *testing.B) {
+	base := startCost(b, nil)
+	for _, a := range adversarialSet() {
+		b.Run(a.name, func(b *testing.B) {
+			var worst time.Duration
+			for range b.N {
+				if r := sendAdversarial(b, base, a); r.cpu > worst {
+					worst = r.cpu
+				}
+			}
+			b.ReportMetric(float64(worst.Microseconds())/1000, "ms-cpu-worst")
+		})
+	}
+}
