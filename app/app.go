@@ -15,6 +15,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"go.opentelemetry.io/otel/trace"
 
 	"frontdesk/backup"
@@ -42,6 +43,7 @@ import (
 	"frontdesk/requestid"
 	"frontdesk/server"
 	"frontdesk/telemetry"
+	"frontdesk/webhooks"
 )
 
 // Options are extra hooks for tests.
@@ -97,6 +99,9 @@ type App struct {
 	// Backup makes and restores backups; the worker runs it on
 	// FRONTDESK_BACKUP_SCHEDULE.
 	Backup *backup.Service
+	// Outgoing sends events to partners' webhook endpoints
+	// (docs/webhooks.md).
+	Outgoing *webhooks.Service
 	// Telemetry holds the metrics registry and tracing (see
 	// docs/operations.md#monitoring).
 	Telemetry *telemetry.Telemetry
@@ -175,6 +180,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	a.Jobs = outbox.NewRegistry()
 	outbox.RegisterPrune(a.Jobs, a.DB.Client, cfg.JobRetention)
 	a.Notify.Register(a.Jobs)
+	// Outgoing webhooks come before the domains that raise their events.
+	a.Outgoing = newWebhooks(cfg, a.DB.Client, a.Jobs, log)
 	a.Calendar = newCalendar(cfg, a.DB.Client, graphClient, a.Telemetry, log)
 	a.Calendar.Register(a.Jobs)
 	a.EHR = ehrsync.New(a.DB.Client, ehrClient, log)
@@ -192,7 +199,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		// identity middleware records on every request.
 		MaxAnonymousHolds: cfg.BookingMaxAnonymousHolds,
 		ManageKey:         []byte(cfg.BookingSecret),
-		Changes:           booking.Sinks{a.Calendar, a.EHR, booking.EventSink{Bus: a.Events}},
+		Changes:           booking.Sinks{a.Calendar, a.EHR, appointmentEvents{}, booking.EventSink{Bus: a.Events}},
 	})
 	a.Booking.EnableNotifications(booking.NotifyOptions{AppURL: cfg.AppURL, Reminders: cfg.BookingReminders,
 		Organizer: cfg.MailFrom, Log: log}).Register(a.Jobs)
@@ -236,6 +243,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	// A patient's changed profile is queued for the EHR in its transaction.
 	a.Identity.OnProfileChange(a.EHR)
+	a.Identity.OnCustomerCreated(customerEvents{})
 	a.registerRetention()
 
 	// The worker comes after every job kind is registered, so
@@ -245,7 +253,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 
 	// The server, over the domains.
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce, Webhooks: a.Outgoing}})
+	// Webhook payload documents run on the same schema, limits and loaders.
+	loaders := []graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}, graph.BookingLoaders{Booking: a.Booking}}
+	a.Outgoing.SetShaper(graph.NewWebhookShaper(graph.Complexity{ExecutableSchema: schema, DefaultPageSize: cfg.DefaultPageSize},
+		append(loaders, graph.Limits{MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases, MaxOperations: 1, MaxPageSize: cfg.MaxPageSize,
+			OperationTimeout: cfg.OperationTimeout}, extension.FixedComplexityLimit(cfg.MaxComplexity))...))
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
 		Log:        log,

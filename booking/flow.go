@@ -20,6 +20,7 @@ import (
 	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/text"
+	"frontdesk/webhooks"
 )
 
 // Token purposes. A hold token lets whoever held a slot book it; a manage
@@ -386,8 +387,12 @@ func (e *Engine) Book(ctx context.Context, in BookInput) (*Booking, error) {
 			return err
 		}
 		if form != nil {
-			return tx.IntakeSubmission.Create().SetAppointmentID(a.ID).SetFormID(form.ID).
-				SetAnswers(answers).SetSubmittedBy(actor).Exec(ctx)
+			sub, err := tx.IntakeSubmission.Create().SetAppointmentID(a.ID).SetFormID(form.ID).
+				SetAnswers(answers).SetSubmittedBy(actor).Save(ctx)
+			if err != nil {
+				return err
+			}
+			return webhooks.Emit(ctx, tx, webhooks.IntakeSubmitted, webhooks.Data{SubmissionID: sub.ID, AppointmentID: a.ID})
 		}
 		return nil
 	})

@@ -14,6 +14,7 @@ import (
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
+	"frontdesk/webhooks"
 )
 
 // FormInput defines a new version of an intake form.
@@ -137,8 +138,17 @@ func (e *Engine) SubmitIntake(ctx context.Context, in SubmitInput) (*ent.IntakeS
 	if existing != nil {
 		return existing.Update().SetAnswers(answers).SetSubmittedBy(actor).SetUpdatedAt(e.now()).Save(ctx)
 	}
-	sub, err := e.Client.IntakeSubmission.Create().SetAppointmentID(a.ID).SetFormID(form.ID).
-		SetAnswers(answers).SetSubmittedBy(actor).Save(ctx)
+	// The submission and its webhook event commit together.
+	var sub *ent.IntakeSubmission
+	err = e.runTx(ctx, func(tx *ent.Tx) error {
+		var err error
+		sub, err = tx.IntakeSubmission.Create().SetAppointmentID(a.ID).SetFormID(form.ID).
+			SetAnswers(answers).SetSubmittedBy(actor).Save(ctx)
+		if err != nil {
+			return err
+		}
+		return webhooks.Emit(ctx, tx, webhooks.IntakeSubmitted, webhooks.Data{SubmissionID: sub.ID, AppointmentID: a.ID})
+	})
 	if ent.IsConstraintError(err) || isDuplicate(err) {
 		return nil, errcode.Invalidf(errcode.Conflict, "", "the form was submitted meanwhile; reload it and try again")
 	}

@@ -30,6 +30,7 @@ import (
 	"frontdesk/notify"
 	"frontdesk/outbox"
 	"frontdesk/payments"
+	"frontdesk/webhooks"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -79,6 +80,8 @@ func newNotifying(t *testing.T) *notifying {
 		t.Fatal(err)
 	}
 	(&notify.Service{Client: f.db.Client, Templates: tpl, From: "Clinic <bookings@clinic.example>", Log: quiet}).Register(n.reg)
+	// Intake submissions raise webhook events; no endpoint listens here.
+	n.reg.Register(outbox.Kind{Name: webhooks.KindFanout, Handler: func(context.Context, *outbox.Running) error { return nil }})
 	return n
 }
 

@@ -22,6 +22,7 @@ import (
 	"frontdesk/identity"
 	"frontdesk/money"
 	"frontdesk/text"
+	"frontdesk/webhooks"
 )
 
 // ProductInput creates or changes a product. Nil fields are left as they
@@ -206,8 +207,10 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (*ent.Prod
 		if len(errs) > 0 {
 			return errs
 		}
-		out, err = s.refreshProduct(ctx, tx, p.ID)
-		return err
+		if out, err = s.refreshProduct(ctx, tx, p.ID); err != nil {
+			return err
+		}
+		return emitProduct(ctx, tx, out, webhooks.ProductCreated)
 	})
 	return out, err
 }
@@ -297,8 +300,10 @@ func (s *Service) UpdateProduct(ctx context.Context, id gid.ID, in ProductInput)
 		if _, err := u.Save(ctx); err != nil {
 			return fmt.Errorf("update product: %w", err)
 		}
-		out, err = s.refreshProduct(ctx, tx, id)
-		return err
+		if out, err = s.refreshProduct(ctx, tx, id); err != nil {
+			return err
+		}
+		return emitProduct(ctx, tx, out, productChange(p.Status, out))
 	})
 	return out, err
 }

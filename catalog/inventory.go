@@ -65,7 +65,10 @@ func (s *Service) Reserve(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty
 		return errcode.Invalidf(errcode.OutOfStock, "quantity", "not enough stock for this variant")
 	}
 	s.stockChangedOnCommit(tx)
-	return s.record(ctx, tx, variantID, KindReserve, 0, "reserved for checkout")
+	if err := s.record(ctx, tx, variantID, KindReserve, 0, "reserved for checkout"); err != nil {
+		return err
+	}
+	return emitStock(ctx, tx, variantID, -qty)
 }
 
 // Release returns qty reserved units to sale, for an abandoned or expired
@@ -231,6 +234,9 @@ func (s *Service) ChangeStock(ctx context.Context, in StockChange) (*ent.Invento
 			return errcode.Invalidf(errcode.Conflict, "delta", "stock on hand cannot go below what is reserved for checkouts")
 		}
 		if err := s.record(ctx, tx, in.VariantID, kind, delta, in.Reason); err != nil {
+			return err
+		}
+		if err := emitStock(ctx, tx, in.VariantID, delta); err != nil {
 			return err
 		}
 		out, err = tx.Inventory.Query().Where(inventory.VariantID(in.VariantID)).Only(ctx)

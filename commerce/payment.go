@@ -14,6 +14,7 @@ import (
 	"frontdesk/integrations/mail"
 	"frontdesk/outbox"
 	"frontdesk/payments"
+	"frontdesk/webhooks"
 )
 
 // RegisterWebhooks subscribes the order handlers to payment events. Each
@@ -279,6 +280,9 @@ func (s *Service) onFailed(ctx context.Context, tx *ent.Tx, ev payments.Event) e
 				return fmt.Errorf("release stock of %s: %w", o.ID, err)
 			}
 		}
+	}
+	if err := webhooks.Emit(ctx, tx, webhooks.OrderPaymentFailed, webhooks.Data{OrderID: o.ID, State: string(o.State)}); err != nil {
+		return err
 	}
 	return s.history(ctx, tx, o.ID, string(o.State), string(o.State), ActorPayment, "payment failed: "+msg)
 }

@@ -131,6 +131,9 @@ func (s *Service) history(ctx context.Context, tx *ent.Tx, orderID gid.ID, from,
 		SetActor(actor).SetReason(reason).SetCreatedAt(now).Exec(ctx); err != nil {
 		return fmt.Errorf("record order history: %w", err)
 	}
+	if err := emitOrderChange(ctx, tx, orderID, from, to); err != nil {
+		return err
+	}
 	if s.bus != nil {
 		statusTopic(orderID).AfterCommit(tx, s.bus, StatusChanged{OrderID: orderID, From: from, State: to, Reason: reason, At: now})
 	}

@@ -132,6 +132,11 @@ type Config struct {
 	WebhookEventRetention time.Duration
 	CartRetention         time.Duration
 
+	// Outgoing webhooks and trusted documents (docs/webhooks.md).
+	WebhookAllowPrivate bool
+	WebhookRetention    time.Duration
+	TrustedDocuments    string
+
 	// Calendar sync through Microsoft Graph and the EHR (see
 	// docs/integrations.md).
 	MSGraphTenantID        string
@@ -409,6 +414,16 @@ var vars = []Var{
 		return nil
 	}},
 	{"FRONTDESK_CART_RETENTION", "720h", "How long a guest cart that was never ordered is kept after its last change before a nightly task deletes it. Signed-in customers' carts and ordered carts are kept.", durationVar(func(c *Config) *time.Duration { return &c.CartRetention })},
+	{"FRONTDESK_WEBHOOK_RETENTION", "720h", "How long the delivery log of outgoing webhooks (deliveries and their attempts) is kept before a nightly task deletes it; pending deliveries are kept.", durationVar(func(c *Config) *time.Duration { return &c.WebhookRetention })},
+	{"FRONTDESK_WEBHOOK_ALLOW_PRIVATE", "false", "Let webhook endpoints be on loopback, private and link-local addresses. For tests and a receiver on the developer's machine only: refused in production, where endpoints must be public https URLs.", boolVar(func(c *Config) *bool { return &c.WebhookAllowPrivate })},
+	{"FRONTDESK_TRUSTED_DOCUMENTS", "allow", "`off`: documentId requests are refused and any document runs. `allow`: registered trusted documents can be sent by id, and any document still runs. `require`: requests from public clients (anonymous or customers) must send a registered documentId; staff, API keys and, in development, everyone may still send any document.", func(c *Config, v string) error {
+		switch v {
+		case "off", "allow", "require":
+			c.TrustedDocuments = v
+			return nil
+		}
+		return errors.New("expected off, allow or require")
+	}},
 	{"FRONTDESK_SMTP_URL", "", "Empty: mail is written to the log and the sent-messages list only (development). `smtp://user:password@host:587` sends with STARTTLS (required), `smtps://user:password@host:465` with implicit TLS; credentials use AUTH PLAIN. `smtp+insecure://host:25` sends without TLS and is meant for a relay on localhost.", func(c *Config, v string) error {
 		if v == "" {
 			return nil
@@ -814,6 +829,9 @@ func LoadFor(getenv func(string) string, cmd Command) (*Config, error) {
 	}
 	if cmd.needs(needDemo) && prod {
 		require("FRONTDESK_ENV=production: frontdesk "+string(cmd)+" writes demo data and publicly known demo passwords, and never runs in production", "FRONTDESK_ENV")
+	}
+	if c.Env == Production && c.WebhookAllowPrivate {
+		problems = append(problems, "FRONTDESK_WEBHOOK_ALLOW_PRIVATE: refused in production (webhooks must not reach internal addresses)")
 	}
 	if c.OrderURL == "" {
 		c.OrderURL = c.AppURL + "/orders/%s"

@@ -47,8 +47,12 @@ import (
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/taxrate"
+	"frontdesk/ent/trusteddocument"
 	"frontdesk/ent/user"
 	"frontdesk/ent/variant"
+	"frontdesk/ent/webhookattempt"
+	"frontdesk/ent/webhookdelivery"
+	"frontdesk/ent/webhookendpoint"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"reflect"
@@ -158,8 +162,12 @@ func checkColumn(t, c string) error {
 			slotclaim.Table:              slotclaim.ValidColumn,
 			stockadjustment.Table:        stockadjustment.ValidColumn,
 			taxrate.Table:                taxrate.ValidColumn,
+			trusteddocument.Table:        trusteddocument.ValidColumn,
 			user.Table:                   user.ValidColumn,
 			variant.Table:                variant.ValidColumn,
+			webhookattempt.Table:         webhookattempt.ValidColumn,
+			webhookdelivery.Table:        webhookdelivery.ValidColumn,
+			webhookendpoint.Table:        webhookendpoint.ValidColumn,
 			webhookevent.Table:           webhookevent.ValidColumn,
 			weeklyhours.Table:            weeklyhours.ValidColumn,
 		})

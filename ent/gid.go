@@ -46,8 +46,12 @@ import (
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/taxrate"
+	"frontdesk/ent/trusteddocument"
 	"frontdesk/ent/user"
 	"frontdesk/ent/variant"
+	"frontdesk/ent/webhookattempt"
+	"frontdesk/ent/webhookdelivery"
+	"frontdesk/ent/webhookendpoint"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
@@ -96,8 +100,12 @@ var tableByPrefix = map[string]string{
 	"clm":   slotclaim.Table,
 	"adj":   stockadjustment.Table,
 	"tax":   taxrate.Table,
+	"tdoc":  trusteddocument.Table,
 	"usr":   user.Table,
 	"var":   variant.Table,
+	"hatt":  webhookattempt.Table,
+	"hdel":  webhookdelivery.Table,
+	"hook":  webhookendpoint.Table,
 	"whe":   webhookevent.Table,
 	"hrs":   weeklyhours.Table,
 }

@@ -364,6 +364,46 @@ func (_m *Variant) Inventory(ctx context.Context) (*Inventory, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *WebhookAttempt) Delivery(ctx context.Context) (*WebhookDelivery, error) {
+	result, err := _m.Edges.DeliveryOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDelivery().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *WebhookDelivery) Endpoint(ctx context.Context) (*WebhookEndpoint, error) {
+	result, err := _m.Edges.EndpointOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryEndpoint().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *WebhookDelivery) AttemptLog(ctx context.Context) (result []*WebhookAttempt, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedAttemptLog(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.AttemptLogOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAttemptLog().All(ctx)
+	}
+	return result, err
+}
+
+func (_m *WebhookEndpoint) Deliveries(ctx context.Context) (result []*WebhookDelivery, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedDeliveries(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.DeliveriesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDeliveries().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *WeeklyHours) Practitioner(ctx context.Context) (*Practitioner, error) {
 	result, err := _m.Edges.PractitionerOrErr()
 	if IsNotLoaded(err) {

@@ -45,8 +45,12 @@ import (
 	"frontdesk/ent/slotclaim"
 	"frontdesk/ent/stockadjustment"
 	"frontdesk/ent/taxrate"
+	"frontdesk/ent/trusteddocument"
 	"frontdesk/ent/user"
 	"frontdesk/ent/variant"
+	"frontdesk/ent/webhookattempt"
+	"frontdesk/ent/webhookdelivery"
+	"frontdesk/ent/webhookendpoint"
 	"frontdesk/ent/webhookevent"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/gid"
@@ -2942,6 +2946,89 @@ func init() {
 			return nil
 		}
 	}()
+	trusteddocumentMixin := schema.TrustedDocument{}.Mixin()
+	trusteddocumentMixinFields0 := trusteddocumentMixin[0].Fields()
+	_ = trusteddocumentMixinFields0
+	trusteddocumentMixinFields1 := trusteddocumentMixin[1].Fields()
+	_ = trusteddocumentMixinFields1
+	trusteddocumentFields := schema.TrustedDocument{}.Fields()
+	_ = trusteddocumentFields
+	// trusteddocumentDescCreatedAt is the schema descriptor for created_at field.
+	trusteddocumentDescCreatedAt := trusteddocumentMixinFields1[0].Descriptor()
+	// trusteddocument.DefaultCreatedAt holds the default value on creation for the created_at field.
+	trusteddocument.DefaultCreatedAt = trusteddocumentDescCreatedAt.Default.(func() time.Time)
+	// trusteddocumentDescUpdatedAt is the schema descriptor for updated_at field.
+	trusteddocumentDescUpdatedAt := trusteddocumentMixinFields1[1].Descriptor()
+	// trusteddocument.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	trusteddocument.DefaultUpdatedAt = trusteddocumentDescUpdatedAt.Default.(func() time.Time)
+	// trusteddocument.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	trusteddocument.UpdateDefaultUpdatedAt = trusteddocumentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// trusteddocumentDescClient is the schema descriptor for client field.
+	trusteddocumentDescClient := trusteddocumentFields[0].Descriptor()
+	// trusteddocument.ClientValidator is a validator for the "client" field. It is called by the builders before save.
+	trusteddocument.ClientValidator = func() func(string) error {
+		validators := trusteddocumentDescClient.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(client string) error {
+			for _, fn := range fns {
+				if err := fn(client); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// trusteddocumentDescDocumentID is the schema descriptor for document_id field.
+	trusteddocumentDescDocumentID := trusteddocumentFields[1].Descriptor()
+	// trusteddocument.DocumentIDValidator is a validator for the "document_id" field. It is called by the builders before save.
+	trusteddocument.DocumentIDValidator = func() func(string) error {
+		validators := trusteddocumentDescDocumentID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(document_id string) error {
+			for _, fn := range fns {
+				if err := fn(document_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// trusteddocumentDescBody is the schema descriptor for body field.
+	trusteddocumentDescBody := trusteddocumentFields[2].Descriptor()
+	// trusteddocument.BodyValidator is a validator for the "body" field. It is called by the builders before save.
+	trusteddocument.BodyValidator = trusteddocumentDescBody.Validators[0].(func(string) error)
+	// trusteddocumentDescOperationName is the schema descriptor for operation_name field.
+	trusteddocumentDescOperationName := trusteddocumentFields[3].Descriptor()
+	// trusteddocument.DefaultOperationName holds the default value on creation for the operation_name field.
+	trusteddocument.DefaultOperationName = trusteddocumentDescOperationName.Default.(string)
+	// trusteddocument.OperationNameValidator is a validator for the "operation_name" field. It is called by the builders before save.
+	trusteddocument.OperationNameValidator = trusteddocumentDescOperationName.Validators[0].(func(string) error)
+	// trusteddocumentDescID is the schema descriptor for id field.
+	trusteddocumentDescID := trusteddocumentMixinFields0[0].Descriptor()
+	// trusteddocument.DefaultID holds the default value on creation for the id field.
+	trusteddocument.DefaultID = trusteddocumentDescID.Default.(func() gid.ID)
+	// trusteddocument.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	trusteddocument.IDValidator = func() func(string) error {
+		validators := trusteddocumentDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	userMixin := schema.User{}.Mixin()
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
@@ -3081,6 +3168,255 @@ func init() {
 	// variant.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	variant.IDValidator = func() func(string) error {
 		validators := variantDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	webhookattemptMixin := schema.WebhookAttempt{}.Mixin()
+	webhookattemptMixinFields0 := webhookattemptMixin[0].Fields()
+	_ = webhookattemptMixinFields0
+	webhookattemptFields := schema.WebhookAttempt{}.Fields()
+	_ = webhookattemptFields
+	// webhookattemptDescDeliveryID is the schema descriptor for delivery_id field.
+	webhookattemptDescDeliveryID := webhookattemptFields[0].Descriptor()
+	// webhookattempt.DeliveryIDValidator is a validator for the "delivery_id" field. It is called by the builders before save.
+	webhookattempt.DeliveryIDValidator = webhookattemptDescDeliveryID.Validators[0].(func(string) error)
+	// webhookattemptDescNumber is the schema descriptor for number field.
+	webhookattemptDescNumber := webhookattemptFields[1].Descriptor()
+	// webhookattempt.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	webhookattempt.NumberValidator = webhookattemptDescNumber.Validators[0].(func(int) error)
+	// webhookattemptDescStatus is the schema descriptor for status field.
+	webhookattemptDescStatus := webhookattemptFields[3].Descriptor()
+	// webhookattempt.DefaultStatus holds the default value on creation for the status field.
+	webhookattempt.DefaultStatus = webhookattemptDescStatus.Default.(int)
+	// webhookattemptDescDurationMs is the schema descriptor for duration_ms field.
+	webhookattemptDescDurationMs := webhookattemptFields[4].Descriptor()
+	// webhookattempt.DefaultDurationMs holds the default value on creation for the duration_ms field.
+	webhookattempt.DefaultDurationMs = webhookattemptDescDurationMs.Default.(int)
+	// webhookattempt.DurationMsValidator is a validator for the "duration_ms" field. It is called by the builders before save.
+	webhookattempt.DurationMsValidator = webhookattemptDescDurationMs.Validators[0].(func(int) error)
+	// webhookattemptDescResponse is the schema descriptor for response field.
+	webhookattemptDescResponse := webhookattemptFields[5].Descriptor()
+	// webhookattempt.DefaultResponse holds the default value on creation for the response field.
+	webhookattempt.DefaultResponse = webhookattemptDescResponse.Default.(string)
+	// webhookattempt.ResponseValidator is a validator for the "response" field. It is called by the builders before save.
+	webhookattempt.ResponseValidator = webhookattemptDescResponse.Validators[0].(func(string) error)
+	// webhookattemptDescError is the schema descriptor for error field.
+	webhookattemptDescError := webhookattemptFields[6].Descriptor()
+	// webhookattempt.DefaultError holds the default value on creation for the error field.
+	webhookattempt.DefaultError = webhookattemptDescError.Default.(string)
+	// webhookattempt.ErrorValidator is a validator for the "error" field. It is called by the builders before save.
+	webhookattempt.ErrorValidator = webhookattemptDescError.Validators[0].(func(string) error)
+	// webhookattemptDescID is the schema descriptor for id field.
+	webhookattemptDescID := webhookattemptMixinFields0[0].Descriptor()
+	// webhookattempt.DefaultID holds the default value on creation for the id field.
+	webhookattempt.DefaultID = webhookattemptDescID.Default.(func() gid.ID)
+	// webhookattempt.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhookattempt.IDValidator = func() func(string) error {
+		validators := webhookattemptDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	webhookdeliveryMixin := schema.WebhookDelivery{}.Mixin()
+	webhookdeliveryMixinFields0 := webhookdeliveryMixin[0].Fields()
+	_ = webhookdeliveryMixinFields0
+	webhookdeliveryMixinFields1 := webhookdeliveryMixin[1].Fields()
+	_ = webhookdeliveryMixinFields1
+	webhookdeliveryFields := schema.WebhookDelivery{}.Fields()
+	_ = webhookdeliveryFields
+	// webhookdeliveryDescCreatedAt is the schema descriptor for created_at field.
+	webhookdeliveryDescCreatedAt := webhookdeliveryMixinFields1[0].Descriptor()
+	// webhookdelivery.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookdelivery.DefaultCreatedAt = webhookdeliveryDescCreatedAt.Default.(func() time.Time)
+	// webhookdeliveryDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookdeliveryDescUpdatedAt := webhookdeliveryMixinFields1[1].Descriptor()
+	// webhookdelivery.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookdelivery.DefaultUpdatedAt = webhookdeliveryDescUpdatedAt.Default.(func() time.Time)
+	// webhookdelivery.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookdelivery.UpdateDefaultUpdatedAt = webhookdeliveryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookdeliveryDescEndpointID is the schema descriptor for endpoint_id field.
+	webhookdeliveryDescEndpointID := webhookdeliveryFields[0].Descriptor()
+	// webhookdelivery.EndpointIDValidator is a validator for the "endpoint_id" field. It is called by the builders before save.
+	webhookdelivery.EndpointIDValidator = webhookdeliveryDescEndpointID.Validators[0].(func(string) error)
+	// webhookdeliveryDescEventID is the schema descriptor for event_id field.
+	webhookdeliveryDescEventID := webhookdeliveryFields[1].Descriptor()
+	// webhookdelivery.EventIDValidator is a validator for the "event_id" field. It is called by the builders before save.
+	webhookdelivery.EventIDValidator = func() func(string) error {
+		validators := webhookdeliveryDescEventID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(event_id string) error {
+			for _, fn := range fns {
+				if err := fn(event_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookdeliveryDescEventType is the schema descriptor for event_type field.
+	webhookdeliveryDescEventType := webhookdeliveryFields[2].Descriptor()
+	// webhookdelivery.EventTypeValidator is a validator for the "event_type" field. It is called by the builders before save.
+	webhookdelivery.EventTypeValidator = func() func(string) error {
+		validators := webhookdeliveryDescEventType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(event_type string) error {
+			for _, fn := range fns {
+				if err := fn(event_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookdeliveryDescBody is the schema descriptor for body field.
+	webhookdeliveryDescBody := webhookdeliveryFields[5].Descriptor()
+	// webhookdelivery.DefaultBody holds the default value on creation for the body field.
+	webhookdelivery.DefaultBody = webhookdeliveryDescBody.Default.(string)
+	// webhookdeliveryDescAttempts is the schema descriptor for attempts field.
+	webhookdeliveryDescAttempts := webhookdeliveryFields[7].Descriptor()
+	// webhookdelivery.DefaultAttempts holds the default value on creation for the attempts field.
+	webhookdelivery.DefaultAttempts = webhookdeliveryDescAttempts.Default.(int)
+	// webhookdelivery.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	webhookdelivery.AttemptsValidator = webhookdeliveryDescAttempts.Validators[0].(func(int) error)
+	// webhookdeliveryDescLastStatus is the schema descriptor for last_status field.
+	webhookdeliveryDescLastStatus := webhookdeliveryFields[8].Descriptor()
+	// webhookdelivery.DefaultLastStatus holds the default value on creation for the last_status field.
+	webhookdelivery.DefaultLastStatus = webhookdeliveryDescLastStatus.Default.(int)
+	// webhookdeliveryDescID is the schema descriptor for id field.
+	webhookdeliveryDescID := webhookdeliveryMixinFields0[0].Descriptor()
+	// webhookdelivery.DefaultID holds the default value on creation for the id field.
+	webhookdelivery.DefaultID = webhookdeliveryDescID.Default.(func() gid.ID)
+	// webhookdelivery.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhookdelivery.IDValidator = func() func(string) error {
+		validators := webhookdeliveryDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	webhookendpointMixin := schema.WebhookEndpoint{}.Mixin()
+	webhookendpointMixinFields0 := webhookendpointMixin[0].Fields()
+	_ = webhookendpointMixinFields0
+	webhookendpointMixinFields1 := webhookendpointMixin[1].Fields()
+	_ = webhookendpointMixinFields1
+	webhookendpointFields := schema.WebhookEndpoint{}.Fields()
+	_ = webhookendpointFields
+	// webhookendpointDescCreatedAt is the schema descriptor for created_at field.
+	webhookendpointDescCreatedAt := webhookendpointMixinFields1[0].Descriptor()
+	// webhookendpoint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookendpoint.DefaultCreatedAt = webhookendpointDescCreatedAt.Default.(func() time.Time)
+	// webhookendpointDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookendpointDescUpdatedAt := webhookendpointMixinFields1[1].Descriptor()
+	// webhookendpoint.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookendpoint.DefaultUpdatedAt = webhookendpointDescUpdatedAt.Default.(func() time.Time)
+	// webhookendpoint.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookendpoint.UpdateDefaultUpdatedAt = webhookendpointDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookendpointDescURL is the schema descriptor for url field.
+	webhookendpointDescURL := webhookendpointFields[0].Descriptor()
+	// webhookendpoint.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	webhookendpoint.URLValidator = func() func(string) error {
+		validators := webhookendpointDescURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(url string) error {
+			for _, fn := range fns {
+				if err := fn(url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookendpointDescDescription is the schema descriptor for description field.
+	webhookendpointDescDescription := webhookendpointFields[1].Descriptor()
+	// webhookendpoint.DefaultDescription holds the default value on creation for the description field.
+	webhookendpoint.DefaultDescription = webhookendpointDescDescription.Default.(string)
+	// webhookendpoint.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	webhookendpoint.DescriptionValidator = webhookendpointDescDescription.Validators[0].(func(string) error)
+	// webhookendpointDescDocument is the schema descriptor for document field.
+	webhookendpointDescDocument := webhookendpointFields[3].Descriptor()
+	// webhookendpoint.DefaultDocument holds the default value on creation for the document field.
+	webhookendpoint.DefaultDocument = webhookendpointDescDocument.Default.(string)
+	// webhookendpointDescPausedReason is the schema descriptor for paused_reason field.
+	webhookendpointDescPausedReason := webhookendpointFields[5].Descriptor()
+	// webhookendpoint.DefaultPausedReason holds the default value on creation for the paused_reason field.
+	webhookendpoint.DefaultPausedReason = webhookendpointDescPausedReason.Default.(string)
+	// webhookendpoint.PausedReasonValidator is a validator for the "paused_reason" field. It is called by the builders before save.
+	webhookendpoint.PausedReasonValidator = webhookendpointDescPausedReason.Validators[0].(func(string) error)
+	// webhookendpointDescSecret is the schema descriptor for secret field.
+	webhookendpointDescSecret := webhookendpointFields[6].Descriptor()
+	// webhookendpoint.SecretValidator is a validator for the "secret" field. It is called by the builders before save.
+	webhookendpoint.SecretValidator = func() func(string) error {
+		validators := webhookendpointDescSecret.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(secret string) error {
+			for _, fn := range fns {
+				if err := fn(secret); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookendpointDescPreviousSecret is the schema descriptor for previous_secret field.
+	webhookendpointDescPreviousSecret := webhookendpointFields[7].Descriptor()
+	// webhookendpoint.DefaultPreviousSecret holds the default value on creation for the previous_secret field.
+	webhookendpoint.DefaultPreviousSecret = webhookendpointDescPreviousSecret.Default.(string)
+	// webhookendpoint.PreviousSecretValidator is a validator for the "previous_secret" field. It is called by the builders before save.
+	webhookendpoint.PreviousSecretValidator = webhookendpointDescPreviousSecret.Validators[0].(func(string) error)
+	// webhookendpointDescOwnerID is the schema descriptor for owner_id field.
+	webhookendpointDescOwnerID := webhookendpointFields[9].Descriptor()
+	// webhookendpoint.OwnerIDValidator is a validator for the "owner_id" field. It is called by the builders before save.
+	webhookendpoint.OwnerIDValidator = webhookendpointDescOwnerID.Validators[0].(func(string) error)
+	// webhookendpointDescAPIKeyID is the schema descriptor for api_key_id field.
+	webhookendpointDescAPIKeyID := webhookendpointFields[10].Descriptor()
+	// webhookendpoint.APIKeyIDValidator is a validator for the "api_key_id" field. It is called by the builders before save.
+	webhookendpoint.APIKeyIDValidator = webhookendpointDescAPIKeyID.Validators[0].(func(string) error)
+	// webhookendpointDescID is the schema descriptor for id field.
+	webhookendpointDescID := webhookendpointMixinFields0[0].Descriptor()
+	// webhookendpoint.DefaultID holds the default value on creation for the id field.
+	webhookendpoint.DefaultID = webhookendpointDescID.Default.(func() gid.ID)
+	// webhookendpoint.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	webhookendpoint.IDValidator = func() func(string) error {
+		validators := webhookendpointDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -17,6 +17,7 @@ import (
 	"frontdesk/identity"
 	"frontdesk/notify"
 	"frontdesk/outbox"
+	"frontdesk/webhooks"
 )
 
 // nodeRule decides whether the viewer may see an object fetched by ID,
@@ -75,6 +76,12 @@ var nodeRules = map[string]nodeRule{
 	"CalendarLink":         syncRule,
 	"CalendarSubscription": syncRule,
 	"EHRMapping":           func(_ *Resolver, ctx context.Context, _ ent.Noder) bool { return ehrsync.CanView(ctx) },
+	"WebhookEndpoint": func(r *Resolver, ctx context.Context, n ent.Noder) bool {
+		return webhooks.CanView(ctx, r.Client, n.(*ent.WebhookEndpoint).ID)
+	},
+	"WebhookDelivery": func(r *Resolver, ctx context.Context, n ent.Noder) bool {
+		return webhooks.CanViewDelivery(ctx, r.Client, n.(*ent.WebhookDelivery).ID)
+	},
 }
 
 func pricingRule(_ *Resolver, ctx context.Context, _ ent.Noder) bool {

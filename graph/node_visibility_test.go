@@ -56,6 +56,10 @@ func TestNodeVisibilityEveryType(t *testing.T) {
 	link := client.CalendarLink.Create().SetPractitionerID(c.pracA.ID).SetMailbox("alpha@clinic.example").SaveX(ctx)
 	csub := client.CalendarSubscription.Create().SetLinkID(link.ID).SetClientState("secret").SaveX(ctx)
 	ehr := client.EHRMapping.Create().SetKind("SERVICE").SetLocalID(c.initial.ID).SetExternalID("type-1").SaveX(ctx)
+	hook := client.WebhookEndpoint.Create().SetURL("https://partner.example/hooks").SetEvents([]string{"order.paid"}).
+		SetSecret("whsec_c2VjcmV0").SetOwnerID(adminID).SaveX(ctx)
+	delivery := client.WebhookDelivery.Create().SetEndpointID(hook.ID).SetEventID("evt_1").SetEventType("order.paid").
+		SetOccurredAt(now).SaveX(ctx)
 	draft := client.Product.Create().SetTitle("Draft jar").SetSortTitle("draft jar").SetSlug("draft-jar").SetDescription("").SetDescriptionHTML("").SetSearchText("").SetStatus(product.StatusDRAFT).SaveX(ctx)
 
 	everyone := nodeViewers
@@ -90,6 +94,8 @@ func TestNodeVisibilityEveryType(t *testing.T) {
 		{"CalendarSubscription", csub.ID, bookingAdmins},
 		{"EHRMapping", ehr.ID, bookingAdmins},
 		{"Product", draft.ID, staffOnly},
+		{"WebhookEndpoint", hook.ID, []string{"admin"}},
+		{"WebhookDelivery", delivery.ID, []string{"admin"}},
 	}
 	covered := map[string]bool{}
 	for _, tc := range cases {

@@ -12,6 +12,7 @@ import (
 	"frontdesk/ent"
 	"frontdesk/events"
 	"frontdesk/identity"
+	"frontdesk/webhooks"
 )
 
 //go:generate go tool gqlgen generate
@@ -34,4 +35,6 @@ type Resolver struct {
 	Identity *identity.Service
 	// Commerce runs carts, checkout and orders (package commerce).
 	Commerce *commerce.Service
+	// Webhooks manages outgoing webhook endpoints (package webhooks).
+	Webhooks *webhooks.Service
 }

@@ -51,11 +51,14 @@ const (
 	ViewAuditLog      Permission = "VIEW_AUDIT_LOG"
 	ManageSettings    Permission = "MANAGE_SETTINGS"
 	ManageAPIKeys     Permission = "MANAGE_API_KEYS"
+	// ManageWebhooks is the `webhooks` scope: an API key holding it
+	// manages the webhook endpoints it created, and only those.
+	ManageWebhooks Permission = "MANAGE_WEBHOOKS"
 )
 
 // AllPermissions lists every permission, in declaration order.
 var AllPermissions = []Permission{ManageCatalog, ManageOrders, ManageBookings, ViewIntake,
-	ManageUsers, ManageJobs, ViewMessages, ViewMessageBodies, ViewAuditLog, ManageSettings, ManageAPIKeys}
+	ManageUsers, ManageJobs, ViewMessages, ViewMessageBodies, ViewAuditLog, ManageSettings, ManageAPIKeys, ManageWebhooks}
 
 // AllRoles lists every role.
 var AllRoles = []Role{RoleCustomer, RoleStaff, RolePractitioner, RoleAdmin}
@@ -66,7 +69,7 @@ var rolePermissions = map[Role][]Permission{
 	RolePractitioner: {ManageBookings, ViewIntake},
 	RoleStaff:        {ManageCatalog, ManageOrders, ManageBookings, ViewIntake, ViewMessages},
 	RoleAdmin: {ManageCatalog, ManageOrders, ManageBookings, ViewIntake, ManageUsers,
-		ManageJobs, ViewMessages, ViewMessageBodies, ViewAuditLog, ManageSettings, ManageAPIKeys},
+		ManageJobs, ViewMessages, ViewMessageBodies, ViewAuditLog, ManageSettings, ManageAPIKeys, ManageWebhooks},
 }
 
 // PermissionsOf returns the permissions a role grants.

@@ -78,9 +78,9 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*SignedIn, er
 	case !ent.IsNotFound(err):
 		return nil, fmt.Errorf("find user: %w", err)
 	}
-	u, err := s.client.User.Create().
-		SetEmail(string(email)).SetName(name).SetNillablePhone(phone).SetPasswordHash(hash).
-		Save(ctx)
+	u, err := s.createCustomer(ctx, func(users *ent.UserClient) *ent.UserCreate {
+		return users.Create().SetEmail(string(email)).SetName(name).SetNillablePhone(phone).SetPasswordHash(hash)
+	})
 	if ent.IsConstraintError(err) {
 		return nil, errTaken
 	}
@@ -244,6 +244,39 @@ type ProfileSink interface {
 
 // OnProfileChange adds a sink. Call it at start-up, before serving.
 func (s *Service) OnProfileChange(sink ProfileSink) { s.profileSinks = append(s.profileSinks, sink) }
+
+// CustomerSink hears of a new customer account (registration or a guest's
+// first order or booking) inside the transaction that creates it.
+type CustomerSink interface {
+	CustomerCreated(ctx context.Context, tx *ent.Tx, u *ent.User) error
+}
+
+// OnCustomerCreated adds a sink. Call it at start-up, before serving.
+func (s *Service) OnCustomerCreated(sink CustomerSink) {
+	s.customerSinks = append(s.customerSinks, sink)
+}
+
+// createCustomer saves the user build makes in a transaction with the
+// customer sinks, so what they owe commits with the account.
+func (s *Service) createCustomer(ctx context.Context, build func(*ent.UserClient) *ent.UserCreate) (*ent.User, error) {
+	if len(s.customerSinks) == 0 {
+		return build(s.client.User).Save(ctx)
+	}
+	var u *ent.User
+	err := withTx(ctx, s.client, func(tx *ent.Tx) error {
+		var err error
+		if u, err = build(tx.User).Save(ctx); err != nil {
+			return err
+		}
+		for _, sink := range s.customerSinks {
+			if err := sink.CustomerCreated(ctx, tx, u); err != nil {
+				return fmt.Errorf("customer created: %w", err)
+			}
+		}
+		return nil
+	})
+	return u, err
+}
 
 // UpdateProfile changes the viewer's own profile.
 func (s *Service) UpdateProfile(ctx context.Context, in ProfileInput) (*ent.User, error) {
@@ -498,7 +531,9 @@ func (s *Service) EnsureGuest(ctx context.Context, in GuestInput) (*ent.User, er
 		if !ent.IsNotFound(err) {
 			return nil, fmt.Errorf("find user: %w", err)
 		}
-		u, err = s.client.User.Create().SetEmail(string(email)).SetName(name).SetNillablePhone(phone).Save(ctx)
+		u, err = s.createCustomer(ctx, func(users *ent.UserClient) *ent.UserCreate {
+			return users.Create().SetEmail(string(email)).SetName(name).SetNillablePhone(phone)
+		})
 		if err == nil {
 			return u, nil
 		}

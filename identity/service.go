@@ -60,6 +60,8 @@ type Service struct {
 	// degraded is what keeps identity working while the shared cache
 	// fails (degrade.go).
 	degraded degraded
+	// customerSinks hear of new customer accounts in their transaction.
+	customerSinks []CustomerSink
 }
 
 // New returns a Service.

@@ -348,3 +348,21 @@ func (m IdentityMailer) Send(ctx context.Context, msg identity.Message) error {
 // CanView reports whether the viewer may see sent messages by ID
 // (node(id:)): staff with VIEW_SENT_MESSAGES, as for SentMessages.
 func CanView(ctx context.Context) bool { return identity.ViewerFrom(ctx).Can(identity.ViewMessages) }
+
+// Plain enqueues an email composed by the caller (subject and text, no
+// template) inside tx, for operator notices such as a paused webhook
+// endpoint. kind labels it in the sent-messages list; key, when not empty,
+// makes it idempotent.
+func Plain(ctx context.Context, tx *ent.Tx, kind, to, subject, text, key string) (gid.ID, error) {
+	if _, err := netmail.ParseAddress(to); err != nil {
+		return "", fmt.Errorf("notify: recipient %q: %w", to, err)
+	}
+	if key != "" {
+		key = "email:" + key
+	}
+	return outbox.Enqueue(ctx, tx, outbox.Job{
+		Kind:           KindEmail,
+		Payload:        emailPayload{Kind: mail.Kind(kind), To: to, Subject: subject, Text: text},
+		IdempotencyKey: key,
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"frontdesk/ent"
 	"frontdesk/gid"
 )
 
@@ -58,8 +59,26 @@ type Kind struct {
 
 // Registry holds the handlers a worker runs, by kind.
 type Registry struct {
-	kinds map[string]*Kind
-	tasks []Task
+	kinds  map[string]*Kind
+	tasks  []Task
+	onDead []DeadHook
+}
+
+// DeadHook hears of a job that just went DEAD, inside the transaction that
+// records it, so what it owes (a webhook event) commits with it. An error
+// rolls the outcome back; the job is then retried or taken over.
+type DeadHook func(ctx context.Context, tx *ent.Tx, kind string, id gid.ID) error
+
+// OnDead adds a hook. Call it at start-up, before the worker runs.
+func (r *Registry) OnDead(h DeadHook) { r.onDead = append(r.onDead, h) }
+
+func (r *Registry) dead(ctx context.Context, tx *ent.Tx, kind string, id gid.ID) error {
+	for _, h := range r.onDead {
+		if err := h(ctx, tx, kind, id); err != nil {
+			return fmt.Errorf("dead-job hook of %s: %w", kind, err)
+		}
+	}
+	return nil
 }
 
 // NewRegistry returns an empty registry.

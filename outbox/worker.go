@@ -375,6 +375,9 @@ func (w *Worker) claim(ctx context.Context, k *Kind, n int) (_ []*ent.Job, err e
 					ClearLeaseExpiresAt().SetFinishedAt(now).SetLastError(lostLeaseError).Exec(ctx); err != nil {
 					return nil, err
 				}
+				if err := w.reg.dead(ctx, tx, j.Kind, j.ID); err != nil {
+					return nil, err
+				}
 				w.log.Warn("job dead: last attempt lost its lease", "job", j.ID, "kind", j.Kind)
 				continue
 			}
@@ -638,6 +641,9 @@ func (w *Worker) record(batch []outcome) (err error) {
 			upd.SetState(job.StatePENDING).SetRunAt(now).AddAttempts(-1)
 		case IsPermanent(o.err) || j.Attempts >= j.MaxAttempts:
 			upd.SetState(job.StateDEAD).SetFinishedAt(now).SetLastError(msg)
+			if err := w.reg.dead(ctx, tx, j.Kind, j.ID); err != nil {
+				return err
+			}
 			logs = append(logs, func() {
 				w.log.Error("job dead", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "error", msg)
 			})

@@ -1437,6 +1437,34 @@ var (
 			},
 		},
 	}
+	// TrustedDocumentsColumns holds the columns for the "trusted_documents" table.
+	TrustedDocumentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "client", Type: field.TypeString, Size: 100, SchemaType: map[string]string{"mysql": "varchar(100)"}},
+		{Name: "document_id", Type: field.TypeString, Size: 150, SchemaType: map[string]string{"mysql": "varchar(150)"}},
+		{Name: "body", Type: field.TypeString, Size: 2147483647},
+		{Name: "operation_name", Type: field.TypeString, Size: 200, Default: "", SchemaType: map[string]string{"mysql": "varchar(200)"}},
+	}
+	// TrustedDocumentsTable holds the schema information for the "trusted_documents" table.
+	TrustedDocumentsTable = &schema.Table{
+		Name:       "trusted_documents",
+		Columns:    TrustedDocumentsColumns,
+		PrimaryKey: []*schema.Column{TrustedDocumentsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "trusteddocument_client_document_id",
+				Unique:  true,
+				Columns: []*schema.Column{TrustedDocumentsColumns[3], TrustedDocumentsColumns[4]},
+			},
+			{
+				Name:    "trusteddocument_document_id",
+				Unique:  false,
+				Columns: []*schema.Column{TrustedDocumentsColumns[4]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -1502,6 +1530,122 @@ var (
 				Name:    "variant_product_id_position",
 				Unique:  false,
 				Columns: []*schema.Column{VariantsColumns[12], VariantsColumns[11]},
+			},
+		},
+	}
+	// WebhookAttemptsColumns holds the columns for the "webhook_attempts" table.
+	WebhookAttemptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "number", Type: field.TypeInt},
+		{Name: "started_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "status", Type: field.TypeInt, Default: 0},
+		{Name: "duration_ms", Type: field.TypeInt, Default: 0},
+		{Name: "response", Type: field.TypeString, Size: 1024, Default: "", SchemaType: map[string]string{"mysql": "varchar(1024)"}},
+		{Name: "error", Type: field.TypeString, Size: 1000, Default: "", SchemaType: map[string]string{"mysql": "varchar(1000)"}},
+		{Name: "delivery_id", Type: field.TypeString, Size: 32},
+	}
+	// WebhookAttemptsTable holds the schema information for the "webhook_attempts" table.
+	WebhookAttemptsTable = &schema.Table{
+		Name:       "webhook_attempts",
+		Columns:    WebhookAttemptsColumns,
+		PrimaryKey: []*schema.Column{WebhookAttemptsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_attempts_webhook_deliveries_attempt_log",
+				Columns:    []*schema.Column{WebhookAttemptsColumns[7]},
+				RefColumns: []*schema.Column{WebhookDeliveriesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookattempt_delivery_id_number",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookAttemptsColumns[7], WebhookAttemptsColumns[1]},
+			},
+		},
+	}
+	// WebhookDeliveriesColumns holds the columns for the "webhook_deliveries" table.
+	WebhookDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "event_id", Type: field.TypeString, Size: 40},
+		{Name: "event_type", Type: field.TypeString, Size: 64},
+		{Name: "data", Type: field.TypeJSON, Nullable: true},
+		{Name: "occurred_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "body", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "SUCCEEDED", "FAILED"}, Default: "PENDING"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "last_status", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "endpoint_id", Type: field.TypeString, Size: 32},
+	}
+	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.
+	WebhookDeliveriesTable = &schema.Table{
+		Name:       "webhook_deliveries",
+		Columns:    WebhookDeliveriesColumns,
+		PrimaryKey: []*schema.Column{WebhookDeliveriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_deliveries_webhook_endpoints_deliveries",
+				Columns:    []*schema.Column{WebhookDeliveriesColumns[12]},
+				RefColumns: []*schema.Column{WebhookEndpointsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookdelivery_endpoint_id_event_id",
+				Unique:  true,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[12], WebhookDeliveriesColumns[3]},
+			},
+			{
+				Name:    "webhookdelivery_endpoint_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[12], WebhookDeliveriesColumns[1]},
+			},
+			{
+				Name:    "webhookdelivery_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[1]},
+			},
+		},
+	}
+	// WebhookEndpointsColumns holds the columns for the "webhook_endpoints" table.
+	WebhookEndpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "url", Type: field.TypeString, Size: 2000, SchemaType: map[string]string{"mysql": "varchar(2000)"}},
+		{Name: "description", Type: field.TypeString, Size: 500, Default: "", SchemaType: map[string]string{"mysql": "varchar(500)"}},
+		{Name: "events", Type: field.TypeJSON},
+		{Name: "document", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"ACTIVE", "PAUSED"}, Default: "ACTIVE"},
+		{Name: "paused_reason", Type: field.TypeString, Size: 500, Default: "", SchemaType: map[string]string{"mysql": "varchar(500)"}},
+		{Name: "secret", Type: field.TypeString, Size: 100},
+		{Name: "previous_secret", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "previous_secret_expires_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "owner_id", Type: field.TypeString, Size: 32},
+		{Name: "api_key_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "failing_since", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "last_success_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// WebhookEndpointsTable holds the schema information for the "webhook_endpoints" table.
+	WebhookEndpointsTable = &schema.Table{
+		Name:       "webhook_endpoints",
+		Columns:    WebhookEndpointsColumns,
+		PrimaryKey: []*schema.Column{WebhookEndpointsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookendpoint_state",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[7]},
+			},
+			{
+				Name:    "webhookendpoint_api_key_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[13]},
 			},
 		},
 	}
@@ -1631,8 +1775,12 @@ var (
 		PractitionerSlotClaimsTable,
 		StockAdjustmentsTable,
 		TaxRatesTable,
+		TrustedDocumentsTable,
 		UsersTable,
 		VariantsTable,
+		WebhookAttemptsTable,
+		WebhookDeliveriesTable,
+		WebhookEndpointsTable,
 		WebhookEventsTable,
 		WeeklyHoursTable,
 		ServicePractitionersTable,
@@ -1672,6 +1820,8 @@ func init() {
 		Table: "practitioner_slot_claims",
 	}
 	VariantsTable.ForeignKeys[0].RefTable = ProductsTable
+	WebhookAttemptsTable.ForeignKeys[0].RefTable = WebhookDeliveriesTable
+	WebhookDeliveriesTable.ForeignKeys[0].RefTable = WebhookEndpointsTable
 	WeeklyHoursTable.ForeignKeys[0].RefTable = PractitionersTable
 	ServicePractitionersTable.ForeignKeys[0].RefTable = ServicesTable
 	ServicePractitionersTable.ForeignKeys[1].RefTable = PractitionersTable

@@ -427,6 +427,20 @@ type CreateVariantInput struct {
 	Variant *VariantInput `json:"variant"`
 }
 
+// A new webhook endpoint.
+type CreateWebhookEndpointInput struct {
+	// Where to POST events: https:// in production, on a public address.
+	URL string `json:"url"`
+	// The event types to deliver; at least one.
+	Events []WebhookEventType `json:"events"`
+	// What the endpoint is for.
+	Description *string `json:"description,omitempty"`
+	// A GraphQL subscription document on webhookEvent that shapes the payload's data; omit it for the default payload.
+	Document *string `json:"document,omitempty"`
+	// Create it paused.
+	Paused *bool `json:"paused,omitempty"`
+}
+
 // Input of deactivateDiscountCode.
 type DeactivateDiscountCodeInput struct {
 	// The code's ID.
@@ -813,6 +827,30 @@ type ProductRefInput struct {
 	ID gid.ID `json:"id"`
 }
 
+// Which failed deliveries to send again.
+type RedeliverWebhookDeliveriesInput struct {
+	// The endpoint.
+	EndpointID gid.ID `json:"endpointId"`
+	// Events that occurred at or after this time.
+	Since time.Time `json:"since"`
+	// Events that occurred before this time.
+	Until time.Time `json:"until"`
+}
+
+// The result of redeliverWebhookDeliveries.
+type RedeliverWebhookDeliveriesPayload struct {
+	// How many failed deliveries were queued again.
+	Count int `json:"count"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Which delivery to send again.
+type RedeliverWebhookDeliveryInput struct {
+	// The delivery.
+	ID gid.ID `json:"id"`
+}
+
 // Input of refundOrder.
 type RefundOrderInput struct {
 	// A paid order.
@@ -907,6 +945,14 @@ type RevokeSessionPayload struct {
 	Session *ent.Session `json:"session,omitempty"`
 	// Why the request failed, if it did.
 	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// A new secret for an endpoint.
+type RotateWebhookSecretInput struct {
+	// The endpoint.
+	ID gid.ID `json:"id"`
+	// How long the old secret keeps signing beside the new one, in seconds (0 to 604800); both signatures are sent meanwhile.
+	OverlapSeconds int `json:"overlapSeconds"`
 }
 
 // One option's value, naming an option of the product.
@@ -1372,6 +1418,22 @@ type UpdateVariantInput struct {
 	Position *int `json:"position,omitempty"`
 }
 
+// Changes to an endpoint; omitted fields stay as they are.
+type UpdateWebhookEndpointInput struct {
+	// The endpoint.
+	ID gid.ID `json:"id"`
+	// A new URL.
+	URL *string `json:"url,omitempty"`
+	// New event types (replacing the old).
+	Events []WebhookEventType `json:"events,omitempty"`
+	// A new description.
+	Description *string `json:"description,omitempty"`
+	// A new document; an empty string restores the default payload.
+	Document *string `json:"document,omitempty"`
+	// Pause (true) or resume (false); resuming clears the failure streak.
+	Paused *bool `json:"paused,omitempty"`
+}
+
 // Input of uploadProductImage.
 type UploadProductImageInput struct {
 	// The product the image belongs to.
@@ -1430,6 +1492,38 @@ type VariantPayload struct {
 type VerifyEmailInput struct {
 	// The token from the link's `token` query parameter.
 	Token string `json:"token"`
+}
+
+// The result of redeliverWebhookDelivery and pingWebhookEndpoint.
+type WebhookDeliveryPayload struct {
+	// The delivery, PENDING until its attempt; null on failure.
+	Delivery *ent.WebhookDelivery `json:"delivery,omitempty"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// Which endpoint.
+type WebhookEndpointIDInput struct {
+	// The endpoint.
+	ID gid.ID `json:"id"`
+}
+
+// The result of an endpoint change.
+type WebhookEndpointPayload struct {
+	// The endpoint after the change; null on failure.
+	Endpoint *ent.WebhookEndpoint `json:"endpoint,omitempty"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
+// The result of createWebhookEndpoint and rotateWebhookSecret.
+type WebhookSecretPayload struct {
+	// The endpoint; null on failure.
+	Endpoint *ent.WebhookEndpoint `json:"endpoint,omitempty"`
+	// The signing secret (whsec_…), shown only this once. Null on failure.
+	Secret *string `json:"secret,omitempty"`
+	// Why the request failed, if it did.
+	UserErrors []*errcode.UserError `json:"userErrors"`
 }
 
 // One opening interval.
@@ -1620,6 +1714,127 @@ func (e *ProductSort) UnmarshalJSON(b []byte) error {
 }
 
 func (e ProductSort) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// An event type an endpoint can subscribe to. The payload's `type` is the lower-case dotted form: ORDER_PAID is `order.paid`, APPOINTMENT_NO_SHOW is `appointment.no_show`.
+type WebhookEventType string
+
+const (
+	// An order was placed (awaiting payment).
+	WebhookEventTypeOrderCreated WebhookEventType = "ORDER_CREATED"
+	// An order's payment succeeded.
+	WebhookEventTypeOrderPaid WebhookEventType = "ORDER_PAID"
+	// A payment attempt for an order failed; the order keeps its state.
+	WebhookEventTypeOrderPaymentFailed WebhookEventType = "ORDER_PAYMENT_FAILED"
+	// An order was fulfilled (shipped).
+	WebhookEventTypeOrderFulfilled WebhookEventType = "ORDER_FULFILLED"
+	// An order was delivered.
+	WebhookEventTypeOrderDelivered WebhookEventType = "ORDER_DELIVERED"
+	// An order was refunded in part or in full.
+	WebhookEventTypeOrderRefunded WebhookEventType = "ORDER_REFUNDED"
+	// An order was cancelled.
+	WebhookEventTypeOrderCancelled WebhookEventType = "ORDER_CANCELLED"
+	// A slot was held for an appointment.
+	WebhookEventTypeAppointmentHeld WebhookEventType = "APPOINTMENT_HELD"
+	// A held appointment was booked (awaiting payment, or confirmed at once).
+	WebhookEventTypeAppointmentBooked WebhookEventType = "APPOINTMENT_BOOKED"
+	// An appointment was confirmed.
+	WebhookEventTypeAppointmentConfirmed WebhookEventType = "APPOINTMENT_CONFIRMED"
+	// An appointment moved to another time.
+	WebhookEventTypeAppointmentRescheduled WebhookEventType = "APPOINTMENT_RESCHEDULED"
+	// An appointment was cancelled.
+	WebhookEventTypeAppointmentCancelled WebhookEventType = "APPOINTMENT_CANCELLED"
+	// The patient did not come to an appointment.
+	WebhookEventTypeAppointmentNoShow WebhookEventType = "APPOINTMENT_NO_SHOW"
+	// A patient submitted an intake form.
+	WebhookEventTypeIntakeSubmitted WebhookEventType = "INTAKE_SUBMITTED"
+	// A customer account was created (registration or guest checkout).
+	WebhookEventTypeCustomerCreated WebhookEventType = "CUSTOMER_CREATED"
+	// A product was created.
+	WebhookEventTypeProductCreated WebhookEventType = "PRODUCT_CREATED"
+	// A product was changed.
+	WebhookEventTypeProductUpdated WebhookEventType = "PRODUCT_UPDATED"
+	// A product was archived.
+	WebhookEventTypeProductArchived WebhookEventType = "PRODUCT_ARCHIVED"
+	// A variant's sellable stock fell to the low-stock level (5) or below.
+	WebhookEventTypeStockLow WebhookEventType = "STOCK_LOW"
+	// A variant's sellable stock ran out.
+	WebhookEventTypeStockOut WebhookEventType = "STOCK_OUT"
+	// A calendar sync job failed for good (it is DEAD in the job list).
+	WebhookEventTypeSyncCalendarFailed WebhookEventType = "SYNC_CALENDAR_FAILED"
+	// An EHR sync job failed for good (it is DEAD in the job list).
+	WebhookEventTypeSyncEhrFailed WebhookEventType = "SYNC_EHR_FAILED"
+	// A test event sent by pingWebhookEndpoint.
+	WebhookEventTypeWebhookPing WebhookEventType = "WEBHOOK_PING"
+)
+
+var AllWebhookEventType = []WebhookEventType{
+	WebhookEventTypeOrderCreated,
+	WebhookEventTypeOrderPaid,
+	WebhookEventTypeOrderPaymentFailed,
+	WebhookEventTypeOrderFulfilled,
+	WebhookEventTypeOrderDelivered,
+	WebhookEventTypeOrderRefunded,
+	WebhookEventTypeOrderCancelled,
+	WebhookEventTypeAppointmentHeld,
+	WebhookEventTypeAppointmentBooked,
+	WebhookEventTypeAppointmentConfirmed,
+	WebhookEventTypeAppointmentRescheduled,
+	WebhookEventTypeAppointmentCancelled,
+	WebhookEventTypeAppointmentNoShow,
+	WebhookEventTypeIntakeSubmitted,
+	WebhookEventTypeCustomerCreated,
+	WebhookEventTypeProductCreated,
+	WebhookEventTypeProductUpdated,
+	WebhookEventTypeProductArchived,
+	WebhookEventTypeStockLow,
+	WebhookEventTypeStockOut,
+	WebhookEventTypeSyncCalendarFailed,
+	WebhookEventTypeSyncEhrFailed,
+	WebhookEventTypeWebhookPing,
+}
+
+func (e WebhookEventType) IsValid() bool {
+	switch e {
+	case WebhookEventTypeOrderCreated, WebhookEventTypeOrderPaid, WebhookEventTypeOrderPaymentFailed, WebhookEventTypeOrderFulfilled, WebhookEventTypeOrderDelivered, WebhookEventTypeOrderRefunded, WebhookEventTypeOrderCancelled, WebhookEventTypeAppointmentHeld, WebhookEventTypeAppointmentBooked, WebhookEventTypeAppointmentConfirmed, WebhookEventTypeAppointmentRescheduled, WebhookEventTypeAppointmentCancelled, WebhookEventTypeAppointmentNoShow, WebhookEventTypeIntakeSubmitted, WebhookEventTypeCustomerCreated, WebhookEventTypeProductCreated, WebhookEventTypeProductUpdated, WebhookEventTypeProductArchived, WebhookEventTypeStockLow, WebhookEventTypeStockOut, WebhookEventTypeSyncCalendarFailed, WebhookEventTypeSyncEhrFailed, WebhookEventTypeWebhookPing:
+		return true
+	}
+	return false
+}
+
+func (e WebhookEventType) String() string {
+	return string(e)
+}
+
+func (e *WebhookEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookEventType", str)
+	}
+	return nil
+}
+
+func (e WebhookEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookEventType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
