@@ -140,7 +140,7 @@ func (e *Engine) SubmitIntake(ctx context.Context, in SubmitInput) (*ent.IntakeS
 	}
 	// The submission and its webhook event commit together.
 	var sub *ent.IntakeSubmission
-	err = e.runTx(ctx, func(tx *ent.Tx) error {
+	err = database.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		var err error
 		sub, err = tx.IntakeSubmission.Create().SetAppointmentID(a.ID).SetFormID(form.ID).
 			SetAnswers(answers).SetSubmittedBy(actor).Save(ctx)

@@ -263,7 +263,7 @@ func (s *Service) createCustomer(ctx context.Context, build func(*ent.UserClient
 		return build(s.client.User).Save(ctx)
 	}
 	var u *ent.User
-	err := withTx(ctx, s.client, func(tx *ent.Tx) error {
+	err := database.WithTx(ctx, s.client, func(tx *ent.Tx) error {
 		var err error
 		if u, err = build(tx.User).Save(ctx); err != nil {
 			return err
