@@ -26,6 +26,7 @@ import (
 	"frontdesk/commerce"
 	"frontdesk/config"
 	"frontdesk/database"
+	"frontdesk/documents"
 	"frontdesk/ehrsync"
 	"frontdesk/ent"
 	"frontdesk/events"
@@ -102,6 +103,8 @@ type App struct {
 	// Outgoing sends events to partners' webhook endpoints
 	// (docs/webhooks.md).
 	Outgoing *webhooks.Service
+	// Documents holds the trusted documents clients send by id.
+	Documents *documents.Store
 	// Telemetry holds the metrics registry and tracing (see
 	// docs/operations.md#monitoring).
 	Telemetry *telemetry.Telemetry
@@ -244,6 +247,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// A patient's changed profile is queued for the EHR in its transaction.
 	a.Identity.OnProfileChange(a.EHR)
 	a.Identity.OnCustomerCreated(customerEvents{})
+	a.Documents = documents.NewStore(a.DB.Client)
 	a.registerRetention()
 
 	// The worker comes after every job kind is registered, so
@@ -253,7 +257,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 
 	// The server, over the domains.
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce, Webhooks: a.Outgoing}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce, Webhooks: a.Outgoing, Documents: a.Documents}})
 	// Webhook payload documents run on the same schema, limits and loaders.
 	loaders := []graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}, graph.BookingLoaders{Booking: a.Booking}}
 	a.Outgoing.SetShaper(graph.NewWebhookShaper(graph.Complexity{ExecutableSchema: schema, DefaultPageSize: cfg.DefaultPageSize},
@@ -272,6 +276,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		Identity:   a.Identity,
 		Now:        opts.Now,
 		Telemetry:  a.Telemetry,
+		Documents:  a.Documents,
 	})
 	kinds := a.Jobs.Names()
 	a.Telemetry.CollectStore(telemetry.StoreSources{

@@ -25,7 +25,6 @@ import (
 	"frontdesk/ent/sentmessage"
 	"frontdesk/ent/service"
 	"frontdesk/ent/shippingmethod"
-	"frontdesk/ent/webhookdelivery"
 	"frontdesk/ent/webhookendpoint"
 	"frontdesk/errcode"
 	"frontdesk/gid"
@@ -548,6 +547,7 @@ type ComplexityRoot struct {
 		RedeliverWebhookDelivery     func(childComplexity int, input model.RedeliverWebhookDeliveryInput) int
 		RefundOrder                  func(childComplexity int, input model.RefundOrderInput) int
 		Register                     func(childComplexity int, input model.RegisterInput) int
+		RegisterTrustedDocuments     func(childComplexity int, input model.RegisterTrustedDocumentsInput) int
 		RemoveCartLine               func(childComplexity int, input model.RemoveCartLineInput) int
 		RemoveDiscountCode           func(childComplexity int, input model.RemoveDiscountCodeInput) int
 		RemoveProductsFromCollection func(childComplexity int, input model.CollectionProductsInput) int
@@ -855,6 +855,12 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	RegisterTrustedDocumentsPayload struct {
+		Added      func(childComplexity int) int
+		Total      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	RevokeSessionPayload struct {
 		Session    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -1153,7 +1159,7 @@ type ComplexityRoot struct {
 	WebhookEndpoint struct {
 		CreatedAt               func(childComplexity int) int
 		CreatedWithAPIKey       func(childComplexity int) int
-		Deliveries              func(childComplexity int, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], states []webhookdelivery.State, eventTypes []model.WebhookEventType, since *time.Time, until *time.Time) int
+		Deliveries              func(childComplexity int, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], states []model.WebhookDeliveryState, eventTypes []model.WebhookEventType, since *time.Time, until *time.Time) int
 		Description             func(childComplexity int) int
 		Document                func(childComplexity int) int
 		Events                  func(childComplexity int) int
@@ -1314,6 +1320,7 @@ type MutationResolver interface {
 	CreateDiscountCode(ctx context.Context, input model.CreateDiscountCodeInput) (*model.DiscountCodePayload, error)
 	UpdateDiscountCode(ctx context.Context, input model.UpdateDiscountCodeInput) (*model.DiscountCodePayload, error)
 	DeactivateDiscountCode(ctx context.Context, input model.DeactivateDiscountCodeInput) (*model.DiscountCodePayload, error)
+	RegisterTrustedDocuments(ctx context.Context, input model.RegisterTrustedDocumentsInput) (*model.RegisterTrustedDocumentsPayload, error)
 	Register(ctx context.Context, input model.RegisterInput) (*model.SignInPayload, error)
 	SignIn(ctx context.Context, input model.SignInInput) (*model.SignInPayload, error)
 	SignOut(ctx context.Context, input *model.SignOutInput) (*model.SignOutPayload, error)
@@ -1480,6 +1487,8 @@ type VariantResolver interface {
 type WebhookDeliveryResolver interface {
 	EventType(ctx context.Context, obj *ent.WebhookDelivery) (model.WebhookEventType, error)
 
+	State(ctx context.Context, obj *ent.WebhookDelivery) (model.WebhookDeliveryState, error)
+
 	AttemptLog(ctx context.Context, obj *ent.WebhookDelivery) ([]*ent.WebhookAttempt, error)
 }
 type WebhookEndpointResolver interface {
@@ -1487,7 +1496,7 @@ type WebhookEndpointResolver interface {
 
 	CreatedWithAPIKey(ctx context.Context, obj *ent.WebhookEndpoint) (bool, error)
 
-	Deliveries(ctx context.Context, obj *ent.WebhookEndpoint, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], states []webhookdelivery.State, eventTypes []model.WebhookEventType, since *time.Time, until *time.Time) (*ent.WebhookDeliveryConnection, error)
+	Deliveries(ctx context.Context, obj *ent.WebhookEndpoint, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], states []model.WebhookDeliveryState, eventTypes []model.WebhookEventType, since *time.Time, until *time.Time) (*ent.WebhookDeliveryConnection, error)
 }
 type WebhookEventResolver interface {
 	Type(ctx context.Context, obj *webhooks.Event) (model.WebhookEventType, error)
@@ -3672,6 +3681,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Register(childComplexity, args["input"].(model.RegisterInput)), true
+	case "Mutation.registerTrustedDocuments":
+		if e.ComplexityRoot.Mutation.RegisterTrustedDocuments == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerTrustedDocuments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterTrustedDocuments(childComplexity, args["input"].(model.RegisterTrustedDocumentsInput)), true
 	case "Mutation.removeCartLine":
 		if e.ComplexityRoot.Mutation.RemoveCartLine == nil {
 			break
@@ -5386,6 +5406,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RedeliverWebhookDeliveriesPayload.UserErrors(childComplexity), true
 
+	case "RegisterTrustedDocumentsPayload.added":
+		if e.ComplexityRoot.RegisterTrustedDocumentsPayload.Added == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterTrustedDocumentsPayload.Added(childComplexity), true
+	case "RegisterTrustedDocumentsPayload.total":
+		if e.ComplexityRoot.RegisterTrustedDocumentsPayload.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterTrustedDocumentsPayload.Total(childComplexity), true
+	case "RegisterTrustedDocumentsPayload.userErrors":
+		if e.ComplexityRoot.RegisterTrustedDocumentsPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterTrustedDocumentsPayload.UserErrors(childComplexity), true
+
 	case "RevokeSessionPayload.session":
 		if e.ComplexityRoot.RevokeSessionPayload.Session == nil {
 			break
@@ -6535,7 +6574,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.WebhookEndpoint.Deliveries(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[gid.ID]), args["last"].(*int), args["before"].(*entgql.Cursor[gid.ID]), args["states"].([]webhookdelivery.State), args["eventTypes"].([]model.WebhookEventType), args["since"].(*time.Time), args["until"].(*time.Time)), true
+		return e.ComplexityRoot.WebhookEndpoint.Deliveries(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[gid.ID]), args["last"].(*int), args["before"].(*entgql.Cursor[gid.ID]), args["states"].([]model.WebhookDeliveryState), args["eventTypes"].([]model.WebhookEventType), args["since"].(*time.Time), args["until"].(*time.Time)), true
 	case "WebhookEndpoint.description":
 		if e.ComplexityRoot.WebhookEndpoint.Description == nil {
 			break
@@ -6801,6 +6840,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RedeliverWebhookDeliveryInput", ec.unmarshalInputRedeliverWebhookDeliveryInput),
 			graphql.NewInputUnmarshaler("RefundOrderInput", ec.unmarshalInputRefundOrderInput),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
+			graphql.NewInputUnmarshaler("RegisterTrustedDocumentsInput", ec.unmarshalInputRegisterTrustedDocumentsInput),
 			graphql.NewInputUnmarshaler("RemoveCartLineInput", ec.unmarshalInputRemoveCartLineInput),
 			graphql.NewInputUnmarshaler("RemoveDiscountCodeInput", ec.unmarshalInputRemoveDiscountCodeInput),
 			graphql.NewInputUnmarshaler("ReorderProductImagesInput", ec.unmarshalInputReorderProductImagesInput),
@@ -6937,7 +6977,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/booking.graphqls" "schema/catalog.graphqls" "schema/catalog_admin.graphqls" "schema/commerce.graphqls" "schema/commerce_admin.graphqls" "schema/core.graphqls" "schema/identity.graphqls" "schema/jobs.graphqls" "schema/media.graphqls" "schema/money.graphqls" "schema/sync.graphqls" "schema/webhooks.graphqls"
+//go:embed "schema/booking.graphqls" "schema/catalog.graphqls" "schema/catalog_admin.graphqls" "schema/commerce.graphqls" "schema/commerce_admin.graphqls" "schema/core.graphqls" "schema/documents.graphqls" "schema/identity.graphqls" "schema/jobs.graphqls" "schema/media.graphqls" "schema/money.graphqls" "schema/sync.graphqls" "schema/webhooks.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -6955,6 +6995,7 @@ var sources = []*ast.Source{
 	{Name: "schema/commerce.graphqls", Input: sourceData("schema/commerce.graphqls"), BuiltIn: false},
 	{Name: "schema/commerce_admin.graphqls", Input: sourceData("schema/commerce_admin.graphqls"), BuiltIn: false},
 	{Name: "schema/core.graphqls", Input: sourceData("schema/core.graphqls"), BuiltIn: false},
+	{Name: "schema/documents.graphqls", Input: sourceData("schema/documents.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/jobs.graphqls", Input: sourceData("schema/jobs.graphqls"), BuiltIn: false},
 	{Name: "schema/media.graphqls", Input: sourceData("schema/media.graphqls"), BuiltIn: false},
@@ -8214,6 +8255,18 @@ func (ec *executionContext) childFields_RedeliverWebhookDeliveriesPayload(ctx co
 		return ec.fieldContext_RedeliverWebhookDeliveriesPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RedeliverWebhookDeliveriesPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RegisterTrustedDocumentsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "added":
+		return ec.fieldContext_RegisterTrustedDocumentsPayload_added(ctx, field)
+	case "total":
+		return ec.fieldContext_RegisterTrustedDocumentsPayload_total(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RegisterTrustedDocumentsPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterTrustedDocumentsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RevokeSessionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9740,6 +9793,20 @@ func (ec *executionContext) field_Mutation_refundOrder_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RefundOrderInput, error) {
 			return ec.unmarshalNRefundOrderInput2frontdeskᚋgraphᚋmodelᚐRefundOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerTrustedDocuments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterTrustedDocumentsInput, error) {
+			return ec.unmarshalNRegisterTrustedDocumentsInput2frontdeskᚋgraphᚋmodelᚐRegisterTrustedDocumentsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11606,8 +11673,8 @@ func (ec *executionContext) field_WebhookEndpoint_deliveries_args(ctx context.Co
 	}
 	args["before"] = arg3
 	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "states",
-		func(ctx context.Context, v any) ([]webhookdelivery.State, error) {
-			return ec.unmarshalOWebhookDeliveryState2ᚕfrontdeskᚋentᚋwebhookdeliveryᚐStateᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]model.WebhookDeliveryState, error) {
+			return ec.unmarshalOWebhookDeliveryState2ᚕfrontdeskᚋgraphᚋmodelᚐWebhookDeliveryStateᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -20924,6 +20991,50 @@ func (ec *executionContext) fieldContext_Mutation_deactivateDiscountCode(ctx con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerTrustedDocuments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerTrustedDocuments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterTrustedDocuments(ctx, fc.Args["input"].(model.RegisterTrustedDocumentsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterTrustedDocumentsPayload) graphql.Marshaler {
+			return ec.marshalNRegisterTrustedDocumentsPayload2ᚖfrontdeskᚋgraphᚋmodelᚐRegisterTrustedDocumentsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerTrustedDocuments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterTrustedDocumentsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerTrustedDocuments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_register(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27689,6 +27800,84 @@ func (ec *executionContext) fieldContext_RedeliverWebhookDeliveriesPayload_userE
 	return fc, nil
 }
 
+func (ec *executionContext) _RegisterTrustedDocumentsPayload_added(ctx context.Context, field graphql.CollectedField, obj *model.RegisterTrustedDocumentsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterTrustedDocumentsPayload_added(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Added, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterTrustedDocumentsPayload_added(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegisterTrustedDocumentsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegisterTrustedDocumentsPayload_total(ctx context.Context, field graphql.CollectedField, obj *model.RegisterTrustedDocumentsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterTrustedDocumentsPayload_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterTrustedDocumentsPayload_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegisterTrustedDocumentsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegisterTrustedDocumentsPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RegisterTrustedDocumentsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterTrustedDocumentsPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*errcode.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖfrontdeskᚋerrcodeᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterTrustedDocumentsPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterTrustedDocumentsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RevokeSessionPayload_session(ctx context.Context, field graphql.CollectedField, obj *model.RevokeSessionPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -32072,18 +32261,18 @@ func (ec *executionContext) _WebhookDelivery_state(ctx context.Context, field gr
 			return ec.fieldContext_WebhookDelivery_state(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.State, nil
+			return ec.Resolvers.WebhookDelivery().State(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v webhookdelivery.State) graphql.Marshaler {
-			return ec.marshalNWebhookDeliveryState2frontdeskᚋentᚋwebhookdeliveryᚐState(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.WebhookDeliveryState) graphql.Marshaler {
+			return ec.marshalNWebhookDeliveryState2frontdeskᚋgraphᚋmodelᚐWebhookDeliveryState(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "WebhookDeliveryState")
+	return graphql.NewScalarFieldContext("WebhookDelivery", field, true, true, "WebhookDeliveryState")
 }
 
 func (ec *executionContext) _WebhookDelivery_attempts(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
@@ -32725,7 +32914,7 @@ func (ec *executionContext) _WebhookEndpoint_deliveries(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.WebhookEndpoint().Deliveries(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[gid.ID]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[gid.ID]), fc.Args["states"].([]webhookdelivery.State), fc.Args["eventTypes"].([]model.WebhookEventType), fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time))
+			return ec.Resolvers.WebhookEndpoint().Deliveries(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[gid.ID]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[gid.ID]), fc.Args["states"].([]model.WebhookDeliveryState), fc.Args["eventTypes"].([]model.WebhookEventType), fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.WebhookDeliveryConnection) graphql.Marshaler {
@@ -37898,6 +38087,55 @@ func (ec *executionContext) unmarshalInputRegisterInput(ctx context.Context, obj
 func UnmarshalRegisterInput(ctx context.Context, raw any) (model.RegisterInput, error) {
 	var out model.RegisterInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRegisterTrustedDocumentsInput(ctx context.Context, obj any) (model.RegisterTrustedDocumentsInput, error) {
+	var it model.RegisterTrustedDocumentsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"client", "manifest"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "client":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("client"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Client = data
+		case "manifest":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("manifest"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Manifest = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterTrustedDocumentsInput unmarshals raw into the RegisterTrustedDocumentsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterTrustedDocumentsInput(ctx context.Context, raw any) (model.RegisterTrustedDocumentsInput, error) {
+	var out model.RegisterTrustedDocumentsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterTrustedDocumentsInput", raw, &out)
 	return out, err
 }
 
@@ -44018,6 +44256,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerTrustedDocuments":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerTrustedDocuments(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "register":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_register(ctx, field)
@@ -46041,6 +46286,49 @@ func (ec *executionContext) _RedeliverWebhookDeliveriesPayload(ctx context.Conte
 	return out
 }
 
+var registerTrustedDocumentsPayloadImplementors = []string{"RegisterTrustedDocumentsPayload"}
+
+func (ec *executionContext) _RegisterTrustedDocumentsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RegisterTrustedDocumentsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, registerTrustedDocumentsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegisterTrustedDocumentsPayload")
+		case "added":
+			out.Values[i] = ec._RegisterTrustedDocumentsPayload_added(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._RegisterTrustedDocumentsPayload_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RegisterTrustedDocumentsPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var revokeSessionPayloadImplementors = []string{"RevokeSessionPayload"}
 
 func (ec *executionContext) _RevokeSessionPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RevokeSessionPayload) graphql.Marshaler {
@@ -47859,10 +48147,11 @@ func (ec *executionContext) _WebhookDelivery(ctx context.Context, sel ast.Select
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "state":
-			out.Values[i] = ec._WebhookDelivery_state(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookDelivery_state(ctx, field, obj)
+				})
 		case "attempts":
 			out.Values[i] = ec._WebhookDelivery_attempts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -50085,6 +50374,19 @@ func (ec *executionContext) unmarshalNRegisterInput2frontdeskᚋgraphᚋmodelᚐ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRegisterTrustedDocumentsInput2frontdeskᚋgraphᚋmodelᚐRegisterTrustedDocumentsInput(ctx context.Context, v any) (model.RegisterTrustedDocumentsInput, error) {
+	res, err := ec.unmarshalInputRegisterTrustedDocumentsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterTrustedDocumentsPayload2ᚖfrontdeskᚋgraphᚋmodelᚐRegisterTrustedDocumentsPayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterTrustedDocumentsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RegisterTrustedDocumentsPayload!")
+		return graphql.Null
+	}
+	return ec._RegisterTrustedDocumentsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRemoveCartLineInput2frontdeskᚋgraphᚋmodelᚐRemoveCartLineInput(ctx context.Context, v any) (model.RemoveCartLineInput, error) {
 	res, err := ec.unmarshalInputRemoveCartLineInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -50739,7 +51041,7 @@ func (ec *executionContext) unmarshalNVerifyEmailInput2frontdeskᚋgraphᚋmodel
 }
 
 func (ec *executionContext) marshalNWebhookAttempt2ᚕᚖfrontdeskᚋentᚐWebhookAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WebhookAttempt) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookAttempt2ᚖfrontdeskᚋentᚐWebhookAttempt(ctx, sel, v[i])
@@ -50778,18 +51080,18 @@ func (ec *executionContext) marshalNWebhookDeliveryPayload2ᚖfrontdeskᚋgraph�
 	return ec._WebhookDeliveryPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNWebhookDeliveryState2frontdeskᚋentᚋwebhookdeliveryᚐState(ctx context.Context, v any) (webhookdelivery.State, error) {
-	var res webhookdelivery.State
+func (ec *executionContext) unmarshalNWebhookDeliveryState2frontdeskᚋgraphᚋmodelᚐWebhookDeliveryState(ctx context.Context, v any) (model.WebhookDeliveryState, error) {
+	var res model.WebhookDeliveryState
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNWebhookDeliveryState2frontdeskᚋentᚋwebhookdeliveryᚐState(ctx context.Context, sel ast.SelectionSet, v webhookdelivery.State) graphql.Marshaler {
+func (ec *executionContext) marshalNWebhookDeliveryState2frontdeskᚋgraphᚋmodelᚐWebhookDeliveryState(ctx context.Context, sel ast.SelectionSet, v model.WebhookDeliveryState) graphql.Marshaler {
 	return v
 }
 
 func (ec *executionContext) marshalNWebhookEndpoint2ᚕᚖfrontdeskᚋentᚐWebhookEndpointᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WebhookEndpoint) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookEndpoint2ᚖfrontdeskᚋentᚐWebhookEndpoint(ctx, sel, v[i])
@@ -50868,7 +51170,7 @@ func (ec *executionContext) unmarshalNWebhookEventType2ᚕfrontdeskᚋgraphᚋmo
 }
 
 func (ec *executionContext) marshalNWebhookEventType2ᚕfrontdeskᚋgraphᚋmodelᚐWebhookEventTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.WebhookEventType) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookEventType2frontdeskᚋgraphᚋmodelᚐWebhookEventType(ctx, sel, v[i])
@@ -52179,7 +52481,7 @@ func (ec *executionContext) marshalOWebhookDeliveryEdge2ᚕᚖfrontdeskᚋentᚐ
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOWebhookDeliveryEdge2ᚖfrontdeskᚋentᚐWebhookDeliveryEdge(ctx, sel, v[i])
@@ -52195,16 +52497,16 @@ func (ec *executionContext) marshalOWebhookDeliveryEdge2ᚖfrontdeskᚋentᚐWeb
 	return ec._WebhookDeliveryEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOWebhookDeliveryState2ᚕfrontdeskᚋentᚋwebhookdeliveryᚐStateᚄ(ctx context.Context, v any) ([]webhookdelivery.State, error) {
+func (ec *executionContext) unmarshalOWebhookDeliveryState2ᚕfrontdeskᚋgraphᚋmodelᚐWebhookDeliveryStateᚄ(ctx context.Context, v any) ([]model.WebhookDeliveryState, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]webhookdelivery.State, len(vSlice))
+	res := make([]model.WebhookDeliveryState, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNWebhookDeliveryState2frontdeskᚋentᚋwebhookdeliveryᚐState(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNWebhookDeliveryState2frontdeskᚋgraphᚋmodelᚐWebhookDeliveryState(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -52212,14 +52514,14 @@ func (ec *executionContext) unmarshalOWebhookDeliveryState2ᚕfrontdeskᚋentᚋ
 	return res, nil
 }
 
-func (ec *executionContext) marshalOWebhookDeliveryState2ᚕfrontdeskᚋentᚋwebhookdeliveryᚐStateᚄ(ctx context.Context, sel ast.SelectionSet, v []webhookdelivery.State) graphql.Marshaler {
+func (ec *executionContext) marshalOWebhookDeliveryState2ᚕfrontdeskᚋgraphᚋmodelᚐWebhookDeliveryStateᚄ(ctx context.Context, sel ast.SelectionSet, v []model.WebhookDeliveryState) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNWebhookDeliveryState2frontdeskᚋentᚋwebhookdeliveryᚐState(ctx, sel, v[i])
+		return ec.marshalNWebhookDeliveryState2frontdeskᚋgraphᚋmodelᚐWebhookDeliveryState(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -52259,7 +52561,7 @@ func (ec *executionContext) marshalOWebhookEventType2ᚕfrontdeskᚋgraphᚋmode
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhookEventType2frontdeskᚋgraphᚋmodelᚐWebhookEventType(ctx, sel, v[i])

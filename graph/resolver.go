@@ -8,6 +8,7 @@ import (
 	"frontdesk/calendarsync"
 	"frontdesk/catalog"
 	"frontdesk/commerce"
+	"frontdesk/documents"
 	"frontdesk/ehrsync"
 	"frontdesk/ent"
 	"frontdesk/events"
@@ -37,4 +38,6 @@ type Resolver struct {
 	Commerce *commerce.Service
 	// Webhooks manages outgoing webhook endpoints (package webhooks).
 	Webhooks *webhooks.Service
+	// Documents holds the trusted documents (package documents).
+	Documents *documents.Store
 }

@@ -164,5 +164,10 @@ func oneEvent(ctx context.Context) (<-chan *webhooks.Event, error) {
 
 func timePtr(t time.Time) *time.Time { return &t }
 
-// webhookPage is the default page of the delivery log.
-func webhookPage(first, last *int) *int { return jobPage(first, last) }
+func deliveryStates(in []model.WebhookDeliveryState) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = string(s)
+	}
+	return out
+}

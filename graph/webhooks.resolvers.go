@@ -8,8 +8,6 @@ package graph
 import (
 	"context"
 	"frontdesk/ent"
-	"frontdesk/ent/webhookdelivery"
-	"frontdesk/ent/webhookendpoint"
 	"frontdesk/gid"
 	"frontdesk/graph/model"
 	"frontdesk/webhooks"
@@ -81,7 +79,7 @@ func (r *queryResolver) WebhookEndpoints(ctx context.Context) ([]*ent.WebhookEnd
 	if err != nil {
 		return nil, err
 	}
-	return q.Order(ent.Desc(webhookendpoint.FieldCreatedAt)).All(ctx)
+	return q.All(ctx)
 }
 
 // WebhookEvent is the resolver for the webhookEvent field.
@@ -92,6 +90,11 @@ func (r *subscriptionResolver) WebhookEvent(ctx context.Context) (<-chan *webhoo
 // EventType is the resolver for the eventType field.
 func (r *webhookDeliveryResolver) EventType(ctx context.Context, obj *ent.WebhookDelivery) (model.WebhookEventType, error) {
 	return eventTypeOf(obj.EventType), nil
+}
+
+// State is the resolver for the state field.
+func (r *webhookDeliveryResolver) State(ctx context.Context, obj *ent.WebhookDelivery) (model.WebhookDeliveryState, error) {
+	return model.WebhookDeliveryState(obj.State), nil
 }
 
 // AttemptLog is the resolver for the attemptLog field.
@@ -114,12 +117,12 @@ func (r *webhookEndpointResolver) CreatedWithAPIKey(ctx context.Context, obj *en
 }
 
 // Deliveries is the resolver for the deliveries field.
-func (r *webhookEndpointResolver) Deliveries(ctx context.Context, obj *ent.WebhookEndpoint, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], states []webhookdelivery.State, eventTypes []model.WebhookEventType, since *time.Time, until *time.Time) (*ent.WebhookDeliveryConnection, error) {
-	q, err := r.Webhooks.Deliveries(ctx, obj.ID, webhooks.DeliveryFilter{States: states, EventTypes: eventTypesFrom(eventTypes), Since: since, Until: until})
+func (r *webhookEndpointResolver) Deliveries(ctx context.Context, obj *ent.WebhookEndpoint, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], states []model.WebhookDeliveryState, eventTypes []model.WebhookEventType, since *time.Time, until *time.Time) (*ent.WebhookDeliveryConnection, error) {
+	q, err := r.Webhooks.Deliveries(ctx, obj.ID, webhooks.DeliveryFilter{States: deliveryStates(states), EventTypes: eventTypesFrom(eventTypes), Since: since, Until: until})
 	if err != nil {
 		return nil, err
 	}
-	return q.Paginate(ctx, after, webhookPage(first, last), before, last,
+	return q.Paginate(ctx, after, first, before, last,
 		ent.WithWebhookDeliveryOrder(&ent.WebhookDeliveryOrder{Direction: entgql.OrderDirectionDesc, Field: ent.DefaultWebhookDeliveryOrder.Field}))
 }
 

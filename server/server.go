@@ -25,6 +25,7 @@ import (
 
 	"frontdesk/cache"
 	"frontdesk/config"
+	"frontdesk/documents"
 	"frontdesk/identity"
 	"frontdesk/server/playground"
 	"frontdesk/telemetry"
@@ -67,6 +68,9 @@ type Deps struct {
 	// on, the tracer for request and operation spans; nil gives the
 	// server a registry of its own and no tracing.
 	Telemetry *telemetry.Telemetry
+	// Documents holds the trusted documents (docs/authentication.md,
+	// "Trusted documents"); nil serves no document ids.
+	Documents *documents.Store
 }
 
 // Server is Frontdesk's HTTP server.
@@ -138,10 +142,14 @@ func New(deps Deps) *Server {
 	// wraps the mux), so each request is charged to its caller.
 	s.limits = newRateLimits(cfg, deps.Cache, deps.Now, deps.Log, s.metrics)
 	extensions := append([]graphql.HandlerExtension{s.limits, wsLimits}, deps.Extensions...)
+	if deps.Documents != nil {
+		extensions = append(extensions, documents.Extension{Store: deps.Documents, Mode: documents.Mode(cfg.TrustedDocuments),
+			Development: cfg.Env == config.Development})
+	}
 	tracer := deps.Telemetry.Tracer("frontdesk/server")
 	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics, tracer, extensions)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(withRequestErrorStatus(withJSONValueBudget(cfg.MaxVariableValues, wsLimits.middleware(gql)))))))
+	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(documents.Handler(withRequestErrorStatus(withJSONValueBudget(cfg.MaxVariableValues, wsLimits.middleware(gql))))))))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if cfg.Playground {

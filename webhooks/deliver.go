@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"frontdesk/ent"
-	"frontdesk/ent/user"
 	"frontdesk/ent/webhookdelivery"
 	"frontdesk/ent/webhookendpoint"
 	"frontdesk/gid"
@@ -177,9 +176,8 @@ func (s *Service) deliver(ctx context.Context, j *outbox.Running) error {
 	body := d.Body
 	if body == "" {
 		if body, err = s.body(ctx, ep, d); err != nil {
-			var gone ownerGone
-			if errors.As(err, &gone) {
-				return s.pause(ctx, ep, gone.Error(), false)
+			if errors.Is(err, identity.ErrCannotAct) {
+				return s.pause(ctx, ep, strings.TrimPrefix(err.Error(), "identity: "), false)
 			}
 			return err
 		}
@@ -238,42 +236,14 @@ func (s *Service) body(ctx context.Context, ep *ent.WebhookEndpoint, d *ent.Webh
 	return again.Body, nil
 }
 
-// ownerGone is an endpoint whose owner can no longer act: deactivated,
-// demoted, or their key revoked or expired. Its deliveries stop.
-type ownerGone struct{ why string }
-
-func (o ownerGone) Error() string { return o.why }
-
 // ownerContext is ctx acting as the endpoint's owner: their current role,
 // and their key's scopes when a key created the endpoint. Shaping runs
-// under it, so a payload holds nothing its owner could not query.
+// under it, so a payload holds nothing its owner could not query. An
+// owner who can no longer act (identity.ErrCannotAct) stops deliveries.
 func (s *Service) ownerContext(ctx context.Context, ep *ent.WebhookEndpoint) (context.Context, error) {
-	u, err := s.client.User.Get(ctx, ep.OwnerID)
-	if ent.IsNotFound(err) {
-		return nil, ownerGone{"the endpoint's owner no longer exists"}
-	}
+	v, err := identity.ActingViewer(ctx, s.client, ep.OwnerID, ep.APIKeyID, s.now())
 	if err != nil {
-		return nil, fmt.Errorf("load endpoint owner: %w", err)
-	}
-	if u.DeactivatedAt != nil {
-		return nil, ownerGone{"the endpoint's owner was deactivated"}
-	}
-	v := &identity.Viewer{UserID: u.ID, Role: identity.Role(u.Role)}
-	if ep.APIKeyID != nil {
-		k, err := s.client.APIKey.Get(ctx, *ep.APIKeyID)
-		if ent.IsNotFound(err) {
-			return nil, ownerGone{"the endpoint's API key no longer exists"}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("load endpoint key: %w", err)
-		}
-		if k.RevokedAt != nil || (k.ExpiresAt != nil && !s.now().Before(*k.ExpiresAt)) {
-			return nil, ownerGone{"the endpoint's API key was revoked or expired"}
-		}
-		v.APIKeyID = k.ID
-		for _, sc := range k.Scopes {
-			v.Scopes = append(v.Scopes, identity.Permission(sc))
-		}
+		return nil, err
 	}
 	return identity.WithViewer(context.WithoutCancel(ctx), v), nil
 }
@@ -408,9 +378,9 @@ func (s *Service) pause(ctx context.Context, ep *ent.WebhookEndpoint, reason str
 // tellAdmins emails every active admin that an endpoint was paused, in
 // the transaction that paused it.
 func (s *Service) tellAdmins(ctx context.Context, tx *ent.Tx, ep *ent.WebhookEndpoint, reason string) error {
-	admins, err := tx.User.Query().Where(user.RoleEQ(user.RoleADMIN), user.DeactivatedAtIsNil()).All(ctx)
+	admins, err := identity.AdminEmails(ctx, tx.Client())
 	if err != nil {
-		return fmt.Errorf("list admins: %w", err)
+		return err
 	}
 	subject := "Webhook endpoint paused: " + truncate(ep.URL, 200)
 	text := fmt.Sprintf("Frontdesk paused the webhook endpoint %s (%s) because %s.\n\n"+
@@ -418,7 +388,7 @@ func (s *Service) tellAdmins(ctx context.Context, tx *ent.Tx, ep *ent.WebhookEnd
 		"updateWebhookEndpoint (paused: false) and resend what it missed with redeliverWebhookDeliveries.\n", ep.URL, ep.ID, reason)
 	key := "webhook_paused:" + ep.ID.String() + ":" + strconv.FormatInt(s.now().Unix(), 10)
 	for _, a := range admins {
-		if _, err := notify.Plain(ctx, tx, "webhook_paused", a.Email, subject, text, key+":"+a.ID.String()); err != nil {
+		if _, err := notify.Plain(ctx, tx, "webhook_paused", a, subject, text, key+":"+a); err != nil {
 			return fmt.Errorf("email admins: %w", err)
 		}
 	}

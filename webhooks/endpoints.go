@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/webhookendpoint"
 	"frontdesk/errcode"
@@ -217,19 +218,9 @@ func (s *Service) Create(ctx context.Context, in EndpointInput) (*Created, error
 	return &Created{Endpoint: ep, Secret: secret}, nil
 }
 
-// inTx runs fn in a transaction.
+// inTx runs fn in a transaction (database.WithTx: retried on deadlock).
 func (s *Service) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
-	tx, err := s.client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return database.WithTx(ctx, s.client, fn)
 }
 
 // load returns an endpoint the viewer manages, locked for update on MySQL
@@ -359,13 +350,13 @@ func (s *Service) RotateSecret(ctx context.Context, id gid.ID, overlap time.Dura
 	return &Created{Endpoint: out, Secret: secret}, nil
 }
 
-// Endpoints returns the endpoints the viewer manages.
+// Endpoints returns the endpoints the viewer manages, newest first.
 func (s *Service) Endpoints(ctx context.Context) (*ent.WebhookEndpointQuery, error) {
 	v, err := manager(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return scoped(v, s.client.WebhookEndpoint.Query()), nil
+	return scoped(v, s.client.WebhookEndpoint.Query()).Order(ent.Desc(webhookendpoint.FieldCreatedAt)), nil
 }
 
 // Endpoint returns one endpoint the viewer manages.

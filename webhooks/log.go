@@ -17,7 +17,8 @@ import (
 
 // DeliveryFilter narrows an endpoint's delivery log.
 type DeliveryFilter struct {
-	States     []webhookdelivery.State
+	// States are PENDING, SUCCEEDED or FAILED.
+	States     []string
 	EventTypes []EventType
 	// Since and Until bound when the event occurred.
 	Since, Until *time.Time
@@ -34,7 +35,11 @@ func (s *Service) Deliveries(ctx context.Context, endpointID gid.ID, f DeliveryF
 	}
 	q := s.client.WebhookDelivery.Query().Where(webhookdelivery.EndpointID(endpointID))
 	if len(f.States) > 0 {
-		q.Where(webhookdelivery.StateIn(f.States...))
+		states := make([]webhookdelivery.State, len(f.States))
+		for i, st := range f.States {
+			states[i] = webhookdelivery.State(st)
+		}
+		q.Where(webhookdelivery.StateIn(states...))
 	}
 	if len(f.EventTypes) > 0 {
 		q.Where(webhookdelivery.EventTypeIn(eventNames(f.EventTypes)...))

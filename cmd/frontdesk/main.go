@@ -46,6 +46,9 @@ commands:
             create an account; the password is read from standard input (its first
             line) or prompted for on a terminal, never taken as an argument;
             --no-password prints a one-time set-password link instead
+  documents register --client NAME FILE.json
+            register a client's trusted documents from its Relay or Apollo
+            persisted-operation manifest (docs/authentication.md)
   users set-role EMAIL ROLE
             change an account's role (ADMIN, STAFF, PRACTITIONER or CUSTOMER)
   version   print the version
@@ -115,6 +118,14 @@ func runIO(args []string, std stdio) error {
 		}
 		args = args[:1]
 	}
+	var docs documentsFlags
+	if args[0] == "documents" {
+		var err error
+		if docs, err = parseDocumentsFlags(args); err != nil {
+			return usagef("%w\n\n%s", err, usage)
+		}
+		args = args[:1]
+	}
 	if len(args) != 1 {
 		return usageError{errors.New(usage)}
 	}
@@ -124,7 +135,7 @@ func runIO(args []string, std stdio) error {
 		return nil
 	case "healthcheck":
 		return healthcheck(context.Background(), os.Getenv)
-	case "serve", "worker", "migrate", "seed", "backup", "restore", "import", "users":
+	case "serve", "worker", "migrate", "seed", "backup", "restore", "import", "users", "documents":
 	case "help", "-h", "--help":
 		fmt.Fprintln(std.out, usage)
 		return nil
@@ -181,6 +192,9 @@ func runIO(args []string, std stdio) error {
 	}
 	if args[0] == "users" {
 		return runUsers(ctx, a, uf, std)
+	}
+	if args[0] == "documents" {
+		return runDocuments(ctx, a, docs, std.out)
 	}
 	if args[0] == "worker" {
 		return a.Work(ctx)

@@ -875,6 +875,24 @@ type RegisterInput struct {
 	Phone *string `json:"phone,omitempty"`
 }
 
+// A persisted-operation manifest for one client.
+type RegisterTrustedDocumentsInput struct {
+	// The client the documents belong to, such as web-shop or ios.
+	Client string `json:"client"`
+	// The manifest as JSON text: Relay's {"<id>": "<document>"} or Apollo's persisted query list ({"format": "apollo-persisted-query-manifest", "version": 1, "operations": [...]}).
+	Manifest string `json:"manifest"`
+}
+
+// The result of registerTrustedDocuments.
+type RegisterTrustedDocumentsPayload struct {
+	// How many documents were new (already registered ones are kept).
+	Added int `json:"added"`
+	// How many documents the manifest held.
+	Total int `json:"total"`
+	// Why the request failed, if it did (a malformed manifest, an id registered with another document).
+	UserErrors []*errcode.UserError `json:"userErrors"`
+}
+
 // Input of removeCartLine.
 type RemoveCartLineInput struct {
 	// The cart token; optional for a signed-in customer's own cart.
@@ -1714,6 +1732,67 @@ func (e *ProductSort) UnmarshalJSON(b []byte) error {
 }
 
 func (e ProductSort) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a delivery is.
+type WebhookDeliveryState string
+
+const (
+	// Waiting for its next attempt.
+	WebhookDeliveryStatePending WebhookDeliveryState = "PENDING"
+	// The endpoint answered 2xx.
+	WebhookDeliveryStateSucceeded WebhookDeliveryState = "SUCCEEDED"
+	// Every attempt failed, the endpoint answered 410 Gone, or it was paused.
+	WebhookDeliveryStateFailed WebhookDeliveryState = "FAILED"
+)
+
+var AllWebhookDeliveryState = []WebhookDeliveryState{
+	WebhookDeliveryStatePending,
+	WebhookDeliveryStateSucceeded,
+	WebhookDeliveryStateFailed,
+}
+
+func (e WebhookDeliveryState) IsValid() bool {
+	switch e {
+	case WebhookDeliveryStatePending, WebhookDeliveryStateSucceeded, WebhookDeliveryStateFailed:
+		return true
+	}
+	return false
+}
+
+func (e WebhookDeliveryState) String() string {
+	return string(e)
+}
+
+func (e *WebhookDeliveryState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookDeliveryState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookDeliveryState", str)
+	}
+	return nil
+}
+
+func (e WebhookDeliveryState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookDeliveryState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookDeliveryState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
