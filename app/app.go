@@ -261,8 +261,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// Webhook payload documents run on the same schema, limits and loaders.
 	loaders := []graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}, graph.BookingLoaders{Booking: a.Booking}}
 	a.Outgoing.SetShaper(graph.NewWebhookShaper(graph.Complexity{ExecutableSchema: schema, DefaultPageSize: cfg.DefaultPageSize},
-		append(loaders, graph.Limits{MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases, MaxOperations: 1, MaxPageSize: cfg.MaxPageSize,
-			OperationTimeout: cfg.OperationTimeout}, extension.FixedComplexityLimit(cfg.MaxComplexity))...))
+		append(loaders, graph.Limits{Document: graph.DocumentLimits{MaxFields: cfg.MaxFields, MaxFragments: cfg.MaxFragments,
+			MaxInlineFragments: cfg.MaxInlineFragments, MaxDirectives: cfg.MaxDirectives, MaxVariableValues: cfg.MaxVariableValues,
+			MaxAliases: cfg.MaxAliases, MaxDepth: cfg.MaxDepth, MaxOperations: 1, MaxTokens: cfg.MaxTokens},
+			MaxPageSize: cfg.MaxPageSize, OperationTimeout: cfg.OperationTimeout}, extension.FixedComplexityLimit(cfg.MaxComplexity))...))
 	a.Server = server.New(server.Deps{
 		Config:     cfg,
 		Log:        log,
