@@ -93,9 +93,23 @@ func (s *running) readyCart(t *testing.T, f shopFixture, qty int, headers ...str
 	return token
 }
 
-// subscribe opens a graphql-transport-ws connection (with auth when
-// given) and starts orderStatusChanged.
+// subscribeOrder opens orderStatusChanged for orderID and returns once
+// the subscription is live. graphql-transport-ws does not acknowledge a
+// subscription; it is live once its resolver has subscribed to the event
+// bus, so a change made after this returns cannot be missed.
 func subscribeOrder(t *testing.T, s *running, auth map[string]any, orderID, token string) *websocket.Conn {
+	t.Helper()
+	before := s.app.Events.Stats().Subscribers
+	c := openOrderSubscription(t, s, auth, orderID, token)
+	testenv.Eventually(t, 10*time.Second, "the order subscription reaches the event bus", func() bool {
+		return s.app.Events.Stats().Subscribers > before
+	})
+	return c
+}
+
+// openOrderSubscription sends the subscription without waiting for it to
+// be live: for subscriptions the server refuses.
+func openOrderSubscription(t *testing.T, s *running, auth map[string]any, orderID, token string) *websocket.Conn {
 	t.Helper()
 	c := dialWS(t, s, "graphql-transport-ws", nil)
 	must(t, c.WriteJSON(map[string]any{"type": "connection_init", "payload": auth}))
@@ -195,8 +209,6 @@ func TestCheckoutWithDevelopmentGateway(t *testing.T) {
 	}
 
 	live := subscribeOrder(t, s, map[string]any{}, orderID, token)
-	// Give the subscription a moment to reach the bus before paying.
-	time.Sleep(200 * time.Millisecond)
 	s.ok(t, opCompleteDevelopmentPayment, map[string]any{"input": map[string]any{"orderId": orderID, "orderToken": token, "succeed": true}})
 	ch := nextChange(t, live)
 	if ch["state"] != "PAID" || ch["fromState"] != "PENDING_PAYMENT" || ch["order"].(map[string]any)["state"] != "PAID" {
@@ -241,7 +253,6 @@ func TestCheckoutWithStripe(t *testing.T) {
 	}
 	intentID := *s.app.DB.Client.Order.GetX(context.Background(), gid.ID(orderID)).PaymentIntentID
 	live := subscribeOrder(t, s, map[string]any{}, orderID, token)
-	time.Sleep(200 * time.Millisecond)
 
 	payload, _ := json.Marshal(map[string]any{
 		"id": "evt_checkout_1", "object": "event", "type": "payment_intent.succeeded", "api_version": "2023-10-16",
@@ -348,7 +359,7 @@ func TestCheckoutAccess(t *testing.T) {
 	}
 	r = s.gqlAs(t, opCompleteDevelopmentPayment, map[string]any{"input": map[string]any{"orderId": orderID}}, bearer(bob.token)...)
 	wantCode(t, r, "NOT_FOUND")
-	live := subscribeOrder(t, s, map[string]any{"authToken": bob.token}, orderID, "")
+	live := openOrderSubscription(t, s, map[string]any{"authToken": bob.token}, orderID, "")
 	if m := subscriptionError(t, live); !strings.Contains(m, "NOT_FOUND") {
 		t.Fatalf("bob's subscription: %s", m)
 	}
@@ -391,7 +402,6 @@ func TestCheckoutAccess(t *testing.T) {
 		t.Fatalf("fulfilling an unpaid order: %v %+v", r.Data, r.Errors)
 	}
 	staffLive := subscribeOrder(t, s, map[string]any{"authToken": staff.token}, orderID, "")
-	time.Sleep(200 * time.Millisecond)
 	s.ok(t, opCompleteDevelopmentPayment, map[string]any{"input": map[string]any{"orderId": orderID}}, bearer(ann.token)...)
 	if ch := nextChange(t, staffLive); ch["state"] != "PAID" {
 		t.Fatalf("staff live change: %v", ch)
@@ -576,7 +586,6 @@ func TestCheckoutLiveStatusAcrossReplicas(t *testing.T) {
 	r := a.ok(t, opPlaceOrder, map[string]any{"input": map[string]any{"cartToken": token, "idempotencyKey": "replicas-1"}})
 	orderID := field(r, "placeOrder.order.id").(string)
 	live := subscribeOrder(t, b, map[string]any{}, orderID, token)
-	time.Sleep(300 * time.Millisecond)
 	a.ok(t, opCompleteDevelopmentPayment, map[string]any{"input": map[string]any{"orderId": orderID, "orderToken": token}})
 	if ch := nextChange(t, live); ch["state"] != "PAID" || ch["order"].(map[string]any)["state"] != "PAID" {
 		t.Fatalf("change seen on the other replica: %v", ch)
