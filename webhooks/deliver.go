@@ -70,7 +70,10 @@ func (s *Service) fanout(ctx context.Context, j *outbox.Running) error {
 	if err := j.Decode(&ev); err != nil {
 		return err
 	}
-	eps, err := s.client.WebhookEndpoint.Query().Where(webhookendpoint.StateEQ(webhookendpoint.StateACTIVE)).
+	// Only endpoints that existed when the event occurred: the fan-out
+	// job may run after an endpoint was created.
+	eps, err := s.client.WebhookEndpoint.Query().Where(webhookendpoint.StateEQ(webhookendpoint.StateACTIVE),
+		webhookendpoint.CreatedAtLTE(ev.OccurredAt)).
 		Select(webhookendpoint.FieldID, webhookendpoint.FieldEvents).All(ctx)
 	if err != nil {
 		return fmt.Errorf("list webhook endpoints: %w", err)
