@@ -17,9 +17,18 @@ import (
 func (a *App) openRedis(ctx context.Context) error {
 	cfg := a.Config
 	if cfg.RedisURL == "" {
-		a.Cache = cache.NewMemory()
+		mem := cache.NewMemoryBytes(cfg.MemoryCacheBytes)
+		a.Cache = mem
 		a.Events = events.NewMemory()
 		a.collectEvents()
+		a.Telemetry.Registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "frontdesk_memory_cache_bytes",
+				Help: "Bytes the in-process cache holds (keys, values and a fixed overhead per entry); at most FRONTDESK_MEMORY_CACHE_BYTES."},
+				func() float64 { return float64(mem.Bytes()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "frontdesk_memory_cache_evictions_total",
+				Help: "Unexpired entries the in-process cache dropped, least recently used first, to stay under its cap."},
+				func() float64 { return float64(mem.Evictions()) }),
+		)
 		return nil
 	}
 	r, err := cache.OpenRedis(ctx, cfg.RedisURL, cache.Options{

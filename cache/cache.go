@@ -11,6 +11,7 @@
 package cache
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -319,21 +320,74 @@ func (r *Redis) Close() error {
 	return r.client.Close()
 }
 
-// Memory is an in-process Store for a single replica.
+// DefaultMemoryBytes is the byte cap of a Memory store made by NewMemory:
+// enough for hundreds of thousands of sessions, persisted queries and
+// counters, small next to the process's other memory.
+const DefaultMemoryBytes = 64 << 20
+
+// memEntryOverhead is what each entry is charged beyond its key and value:
+// roughly its map slot, list element, entry struct and slice and string
+// headers on a 64-bit machine. It keeps many tiny entries (rate-limit
+// counters of one or two bytes) from escaping the cap.
+const memEntryOverhead = 128
+
+// Memory is an in-process Store for a single replica. It holds at most
+// its byte cap, charging each entry its key and value length plus a fixed
+// overhead, so clients sending ever new keys (persisted queries,
+// credentials, rate-limit callers) cannot grow the process without bound.
+// Over the cap it drops expired entries first, then the least recently
+// used (read or written) ones. Evicting a rate-limit counter starts that
+// caller's window again, which a cache may do; a counter that stays
+// counts exactly.
 type Memory struct {
-	mu    sync.Mutex
-	items map[string]memItem
-	now   func() time.Time
+	mu       sync.Mutex
+	items    map[string]*list.Element // of *memItem
+	lru      *list.List               // front: most recently used
+	bytes    int64                    // charged for the items held
+	maxBytes int64
+	swept    time.Time // last full sweep of expired items on eviction
+	evicted  int64     // live items dropped to stay under the cap
+	now      func() time.Time
 }
 
 type memItem struct {
+	key     string
 	value   []byte
 	expires time.Time // zero: never
 }
 
-// NewMemory returns an empty in-process store.
-func NewMemory() *Memory {
-	return &Memory{items: map[string]memItem{}, now: time.Now}
+func (it *memItem) size() int64 {
+	return int64(len(it.key)+len(it.value)) + memEntryOverhead
+}
+
+// NewMemory returns an empty in-process store capped at
+// DefaultMemoryBytes.
+func NewMemory() *Memory { return NewMemoryBytes(DefaultMemoryBytes) }
+
+// NewMemoryBytes returns an empty in-process store that holds at most
+// maxBytes (DefaultMemoryBytes when maxBytes is not positive). A value
+// too large for the cap on its own is not stored: Get then misses, as it
+// would after an eviction.
+func NewMemoryBytes(maxBytes int64) *Memory {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMemoryBytes
+	}
+	return &Memory{items: map[string]*list.Element{}, lru: list.New(), maxBytes: maxBytes, now: time.Now}
+}
+
+// Bytes returns what the items held are charged, never more than the cap.
+func (m *Memory) Bytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bytes
+}
+
+// Evictions returns how many items were dropped to stay under the cap
+// (expired items swept on the way are not counted).
+func (m *Memory) Evictions() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.evicted
 }
 
 // SetClock makes the store expire items by now instead of time.Now
@@ -347,13 +401,61 @@ func (m *Memory) SetClock(now func() time.Time) {
 	m.now = now
 }
 
-func (m *Memory) live(key string) (memItem, bool) {
-	it, ok := m.items[key]
-	if ok && !it.expires.IsZero() && !m.now().Before(it.expires) {
-		delete(m.items, key)
-		return memItem{}, false
+// live returns the unexpired item at key and marks it most recently used.
+func (m *Memory) live(key string) (*memItem, bool) {
+	e, ok := m.items[key]
+	if !ok {
+		return nil, false
 	}
-	return it, ok
+	it := e.Value.(*memItem)
+	if !it.expires.IsZero() && !m.now().Before(it.expires) {
+		m.removeLocked(e)
+		return nil, false
+	}
+	m.lru.MoveToFront(e)
+	return it, true
+}
+
+func (m *Memory) removeLocked(e *list.Element) {
+	it := m.lru.Remove(e).(*memItem)
+	delete(m.items, it.key)
+	m.bytes -= it.size()
+}
+
+// putLocked stores it in place of any item at its key, as the most
+// recently used, and evicts others until the store fits its cap. An item
+// larger than the whole cap is dropped instead of emptying the store.
+func (m *Memory) putLocked(it *memItem) {
+	if e, ok := m.items[it.key]; ok {
+		m.removeLocked(e)
+	}
+	if it.size() > m.maxBytes {
+		return
+	}
+	m.items[it.key] = m.lru.PushFront(it)
+	m.bytes += it.size()
+	if m.bytes <= m.maxBytes {
+		return
+	}
+	// Expired items go first. A full pass costs a walk of the map, so it
+	// runs at most once a second; between passes the least recently used
+	// items go, expired or not.
+	if now := m.now(); now.Sub(m.swept) >= time.Second {
+		m.swept = now
+		m.dropExpiredLocked(now)
+	}
+	for m.bytes > m.maxBytes {
+		m.removeLocked(m.lru.Back())
+		m.evicted++
+	}
+}
+
+func (m *Memory) dropExpiredLocked(now time.Time) {
+	for _, e := range m.items {
+		if it := e.Value.(*memItem); !it.expires.IsZero() && !now.Before(it.expires) {
+			m.removeLocked(e)
+		}
+	}
 }
 
 func (m *Memory) Get(_ context.Context, key string) ([]byte, bool, error) {
@@ -369,11 +471,11 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, bool, error) {
 func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	it := memItem{value: append([]byte(nil), value...)}
+	it := &memItem{key: key, value: append([]byte(nil), value...)}
 	if ttl > 0 {
 		it.expires = m.now().Add(ttl)
 	}
-	m.items[key] = it
+	m.putLocked(it)
 	m.sweepLocked()
 	return nil
 }
@@ -382,7 +484,9 @@ func (m *Memory) Delete(_ context.Context, keys ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, k := range keys {
-		delete(m.items, k)
+		if e, ok := m.items[k]; ok {
+			m.removeLocked(e)
+		}
 	}
 	return nil
 }
@@ -390,17 +494,19 @@ func (m *Memory) Delete(_ context.Context, keys ...string) error {
 func (m *Memory) Incr(_ context.Context, key string, ttl time.Duration) (int64, time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	it, ok := m.live(key)
+	old, ok := m.live(key)
+	it := &memItem{key: key}
 	var n int64
 	if ok {
 		// A value Set by hand that is not a number counts from zero.
-		n, _ = strconv.ParseInt(string(it.value), 10, 64)
+		n, _ = strconv.ParseInt(string(old.value), 10, 64)
+		it.expires = old.expires
 	} else if ttl > 0 {
 		it.expires = m.now().Add(ttl)
 	}
 	n++
-	it.value = strconv.AppendInt(it.value[:0:0], n, 10)
-	m.items[key] = it
+	it.value = strconv.AppendInt(nil, n, 10)
+	m.putLocked(it)
 	if !ok {
 		// Rate-limit counters are made by Incr alone, one per caller and
 		// window; without this sweep they would pile up.
@@ -418,15 +524,10 @@ func (m *Memory) Ping(context.Context) error { return nil }
 func (m *Memory) Close() error { return nil }
 
 // sweepLocked drops expired items once the map grows, so a long-running
-// process does not keep dead keys forever.
+// process does not keep dead keys forever even below the byte cap.
 func (m *Memory) sweepLocked() {
 	if len(m.items) < 10_000 || len(m.items)%1000 != 0 {
 		return
 	}
-	now := m.now()
-	for k, it := range m.items {
-		if !it.expires.IsZero() && !now.Before(it.expires) {
-			delete(m.items, k)
-		}
-	}
+	m.dropExpiredLocked(m.now())
 }

@@ -37,7 +37,9 @@ type Config struct {
 	// DatabaseURL is empty for the embedded SQLite store, else mysql://…
 	DatabaseURL string
 	RedisURL    string
-	RedisPrefix string
+	// MemoryCacheBytes caps the in-process cache used without Redis.
+	MemoryCacheBytes int64
+	RedisPrefix      string
 	// Redis deadlines and circuit breaker (package cache).
 	RedisDialTimeout     time.Duration
 	RedisReadTimeout     time.Duration
@@ -256,6 +258,7 @@ var vars = []Var{
 		c.RedisURL = v
 		return nil
 	}},
+	{"FRONTDESK_MEMORY_CACHE_BYTES", "67108864", "Most the in-process cache (used when `FRONTDESK_REDIS_URL` is empty) holds, in bytes, counting each entry's key and value plus 128 bytes; over it the least recently used entries are evicted, expired ones first. See docs/operations.md.", int64Var(func(c *Config) *int64 { return &c.MemoryCacheBytes })},
 	{"FRONTDESK_REDIS_PREFIX", "frontdesk:", "Prefix for every Redis key and channel, so several deployments can share one Redis.", func(c *Config, v string) error {
 		c.RedisPrefix = v
 		return nil
