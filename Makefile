@@ -149,4 +149,5 @@ bench:
 	$(BENCH_EXTERNAL) $(BENCH) -bench RateLimitMiddleware -benchtime 20000x ./server/
 	$(BENCH_EMBEDDED) $(BENCH) -bench Adversarial -benchtime 20x ./app/
 	$(BENCH_EXTERNAL) $(BENCH) -bench Adversarial -benchtime 20x ./app/
+	$(BENCH_EMBEDDED) $(BENCH) -bench MemoryUnderAttack -benchtime 2000x ./app/
 	@echo "== load after benchmarks:" && uptime
