@@ -242,7 +242,7 @@ func load(ctx context.Context, db *database.DB, m *Manifest, files map[string]*z
 	}
 	var full []string
 	for _, t := range tables() {
-		n, err := queryStrings(ctx, tx, "SELECT 'x' FROM "+quote(t.Name)+" LIMIT 1")
+		n, err := database.QueryStrings(ctx, tx, "SELECT 'x' FROM "+quote(t.Name)+" LIMIT 1")
 		if err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}

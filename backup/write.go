@@ -168,7 +168,7 @@ func last(s []string) string {
 }
 
 func appliedMigrations(ctx context.Context, q querier) ([]string, error) {
-	return queryStrings(ctx, q, database.AppliedMigrationsQuery)
+	return database.QueryStrings(ctx, q, database.AppliedMigrationsQuery)
 }
 
 // databaseTables lists the ordinary tables and their columns. SQLite's
@@ -178,9 +178,9 @@ func databaseTables(ctx context.Context, q querier, d string) (map[string][]stri
 	var names []string
 	var err error
 	if d == dialect.MySQL {
-		names, err = queryStrings(ctx, q, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'")
+		names, err = database.QueryStrings(ctx, q, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'")
 	} else {
-		names, err = queryStrings(ctx, q, "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+		names, err = database.QueryStrings(ctx, q, "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
@@ -189,9 +189,9 @@ func databaseTables(ctx context.Context, q querier, d string) (map[string][]stri
 	for _, n := range names {
 		var cols []string
 		if d == dialect.MySQL {
-			cols, err = queryStrings(ctx, q, "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?", n)
+			cols, err = database.QueryStrings(ctx, q, "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?", n)
 		} else {
-			cols, err = queryStrings(ctx, q, "SELECT name FROM pragma_table_info(?)", n)
+			cols, err = database.QueryStrings(ctx, q, "SELECT name FROM pragma_table_info(?)", n)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("list columns of %s: %w", n, err)
@@ -199,24 +199,6 @@ func databaseTables(ctx context.Context, q querier, d string) (map[string][]stri
 		out[n] = cols
 	}
 	return out, nil
-}
-
-// queryStrings runs a query whose one column is text.
-func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // writeTable writes one table's rows, in primary-key order, as JSON lines.

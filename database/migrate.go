@@ -235,7 +235,7 @@ func adoptLegacy(ctx context.Context, db atlasschema.ExecQuerier, dialectName st
 	if err != nil || !ok {
 		return err
 	}
-	versions, err := queryStrings(ctx, db, "SELECT version FROM "+legacyTable+" ORDER BY version")
+	versions, err := QueryStrings(ctx, db, "SELECT version FROM "+legacyTable+" ORDER BY version")
 	if err != nil {
 		return fmt.Errorf("migrate: read %s: %w", legacyTable, err)
 	}
@@ -302,8 +302,15 @@ func tableExists(ctx context.Context, db atlasschema.ExecQuerier, dialectName, n
 	return n > 0, rows.Err()
 }
 
-func queryStrings(ctx context.Context, db atlasschema.ExecQuerier, q string) ([]string, error) {
-	rows, err := db.QueryContext(ctx, q)
+// Querier is what QueryStrings needs: a *sql.DB, *sql.Tx or *sql.Conn.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// QueryStrings runs a query whose one column is text and returns its
+// values in order.
+func QueryStrings(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
