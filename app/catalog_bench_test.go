@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -104,17 +103,7 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("seeded %d products × 3 variants on %s in %s", n, testenv.Name(), time.Since(began).Round(time.Millisecond))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- a.Server.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		<-served
-	}()
-	url := "http://" + ln.Addr().String() + "/graphql"
+	url := serveForBench(b, a)
 	client := &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true},
@@ -146,18 +135,7 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 	// The ceiling: plain net/http on loopback writing the bytes of the
 	// case measured next.
 	var ceilingBytes atomic.Pointer[[]byte]
-	plainLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	plain := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(*ceilingBytes.Load())
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = plain.Serve(plainLn) }()
-	defer plain.Close()
-	plainURL := "http://" + plainLn.Addr().String() + "/"
+	plainURL := ceilingForBench(b, func() []byte { return *ceilingBytes.Load() })
 
 	// Inputs: slugs of many products, a leaf category, a cursor half-way.
 	slugs := a.DB.Client.Product.Query().Limit(5000).Select(product.FieldSlug).StringsX(ctx)

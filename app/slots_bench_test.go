@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -43,17 +42,7 @@ func BenchmarkAvailableSlotsHTTP(b *testing.B) {
 	defer a.Close()
 	serviceID := seedSlotsBench(b, ctx, a.DB.Client)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- a.Server.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		<-served
-	}()
-	url := "http://" + ln.Addr().String() + "/graphql"
+	url := serveForBench(b, a)
 	client := &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true},
@@ -73,18 +62,7 @@ func BenchmarkAvailableSlotsHTTP(b *testing.B) {
 	}
 	b.Logf("%d slots, %d bytes per response", len(shape.Data.AvailableSlots), len(sample))
 
-	plainLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	plain := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(sample)
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = plain.Serve(plainLn) }()
-	defer plain.Close()
-	plainURL := "http://" + plainLn.Addr().String() + "/"
+	plainURL := ceilingForBench(b, func() []byte { return sample })
 
 	same := func(int) []byte { return body }
 	var ceiling float64
