@@ -44,12 +44,9 @@ func dayKey(start time.Time, loc *time.Location) string { return start.In(loc).F
 func (e *Engine) ensureCounters(ctx context.Context, holder string, practitionerID, serviceID gid.ID, day string) error {
 	// An INSERT can also deadlock with the nightly counter sweep's DELETE
 	// (retention.go) on MySQL; the statement stands alone, so it is run
-	// again.
+	// again after a pause.
 	ignoreDup := func(create func() error) error {
-		err := create()
-		for attempt := 0; attempt < 4 && database.IsRetryable(err); attempt++ {
-			err = create()
-		}
+		err := database.Retry(ctx, create)
 		if err != nil && (ent.IsConstraintError(err) || isDuplicate(err)) {
 			return nil
 		}

@@ -40,12 +40,12 @@ func (e *Engine) SweepHoldCounts(ctx context.Context, before time.Time, limit in
 	}
 	// On MySQL the DELETE can deadlock with a hold inserting or updating
 	// a counter; the hold wins and the batch is tried again.
-	n, err := e.Client.HolderHolds.Delete().
-		Where(holderholds.IDIn(ids...), holderholds.Holds(0)).Exec(ctx)
-	for attempt := 0; attempt < 4 && database.IsRetryable(err); attempt++ {
+	var n int
+	err = database.Retry(ctx, func() (err error) {
 		n, err = e.Client.HolderHolds.Delete().
 			Where(holderholds.IDIn(ids...), holderholds.Holds(0)).Exec(ctx)
-	}
+		return err
+	})
 	if err != nil {
 		return n, fmt.Errorf("delete idle hold counters: %w", err)
 	}

@@ -37,13 +37,21 @@ const txAttempts = 5
 // caller (the HTTP recover middleware) never leaves a connection holding
 // locks.
 func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
+	return Retry(ctx, func() error { return runTx(ctx, client, fn) })
+}
+
+// Retry runs fn again when the database rolled its work back for a lock
+// conflict (IsRetryable), up to five times in all. It is WithTx's loop,
+// for a statement that stands alone (autocommit) and can lose a deadlock
+// too: an INSERT of a counter row against a sweep's DELETE, say.
+func Retry(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = runTx(ctx, client, fn)
+		err = fn()
 		if err == nil || !IsRetryable(err) || attempt == txAttempts {
 			return err
 		}
-		// Two transactions that deadlocked would collide again if both
+		// Two statements that deadlocked would collide again if both
 		// retried at once; a random pause of a few milliseconds, growing
 		// with each attempt, lets one of them finish first.
 		pause := time.Duration(attempt) * (2*time.Millisecond + rand.N(8*time.Millisecond))
