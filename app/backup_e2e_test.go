@@ -46,13 +46,14 @@ func TestScheduledBackupThroughTheWorker(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.RunWorker(ctx) }()
+	defer cancel() // also when the wait below fails
 	var list []backup.Stored
-	for deadline := time.Now().Add(60 * time.Second); len(list) == 0; time.Sleep(50 * time.Millisecond) {
-		if list, err = a.Backup.List(ctx); err != nil || time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("no scheduled backup: %v", err)
+	testenv.Eventually(t, time.Minute, "a scheduled backup", func() bool {
+		if list, err = a.Backup.List(ctx); err != nil {
+			t.Fatalf("list backups: %v", err)
 		}
-	}
+		return len(list) > 0
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

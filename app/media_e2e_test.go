@@ -26,6 +26,7 @@ import (
 	"frontdesk/config"
 	"frontdesk/ent/productimage"
 	"frontdesk/gid"
+	"frontdesk/internal/testenv"
 )
 
 // pngBytes draws a w×h opaque PNG.
@@ -129,16 +130,13 @@ func (s *running) get(t *testing.T, u string) (int, []byte, http.Header) {
 // renditions.
 func (s *running) waitRenditions(t *testing.T, id string) []any {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var list []any
+	testenv.Eventually(t, 20*time.Second, "renditions of "+id, func() bool {
 		r := s.query(t, `query($id: ID!) { node(id: $id) { ... on ProductImage { renditions { width height url } urlAtWidth(width: 100) } } }`, map[string]any{"id": id})
-		if list, _ := field(r, "node.renditions").([]any); len(list) > 0 {
-			return list
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no renditions for %s:\n%s", id, s.logs.String())
-	return nil
+		list, _ = field(r, "node.renditions").([]any)
+		return len(list) > 0
+	})
+	return list
 }
 
 func checkRendition(t *testing.T, s *running, rd map[string]any) {
@@ -253,10 +251,7 @@ func TestMediaUploadLocal(t *testing.T) {
 		}
 		// Three originals plus the first image's two renditions; the
 		// refused uploads left nothing behind.
-		deadline := time.Now().Add(10 * time.Second)
-		for len(mediaFiles(t, cfg)) != 5 && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
+		testenv.Eventually(t, 10*time.Second, "five media files", func() bool { return len(mediaFiles(t, cfg)) == 5 })
 		if files := mediaFiles(t, cfg); len(files) != 5 {
 			t.Fatalf("files = %v", files)
 		}
@@ -295,10 +290,7 @@ func TestMediaUploadLocal(t *testing.T) {
 		if fmt.Sprint(field(positions, "product.images")) != "[map[position:0] map[position:1]]" {
 			t.Fatalf("positions after delete: %v", positions.Data)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for len(mediaFiles(t, cfg)) != 2 && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
+		testenv.Eventually(t, 10*time.Second, "two media files", func() bool { return len(mediaFiles(t, cfg)) == 2 })
 		if files := mediaFiles(t, cfg); len(files) != 2 {
 			t.Fatalf("files after delete = %v", files)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"frontdesk/ent/job"
 	"frontdesk/identity"
+	"frontdesk/internal/testenv"
 	"frontdesk/outbox"
 )
 
@@ -53,13 +54,9 @@ func TestRetentionTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for c.Job.Query().Where(job.KindIn(kinds...), job.StateNEQ(job.StateSUCCEEDED)).CountX(ctx) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("retention jobs not done: %v", c.Job.Query().Where(job.KindIn(kinds...)).AllX(ctx))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 30*time.Second, "retention jobs done", func() bool {
+		return c.Job.Query().Where(job.KindIn(kinds...), job.StateNEQ(job.StateSUCCEEDED)).CountX(ctx) == 0
+	})
 	var sessions, carts, events []string
 	for _, x := range c.Session.Query().AllX(ctx) {
 		sessions = append(sessions, x.UserAgent)

@@ -17,6 +17,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"frontdesk/database"
+	"frontdesk/ent"
 	"frontdesk/ent/job"
 	"frontdesk/integrations/storage"
 	"frontdesk/internal/testenv"
@@ -165,19 +166,14 @@ func TestScheduledBackupRuns(t *testing.T) {
 	go func() {
 		done <- outbox.NewWorker(db.Client, reg, outbox.Options{Dialect: db.Dialect, PollInterval: 20 * time.Millisecond, Now: now}).Run(ctx)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		j, err := db.Client.Job.Query().Where(job.Kind(JobKind)).Only(ctx)
-		if err == nil && j.State == job.StateSUCCEEDED {
-			if j.IdempotencyKey != "cron:backup.nightly:2026-03-01T02:30:00Z" {
-				t.Fatalf("job key %s", j.IdempotencyKey)
-			}
-			break
-		}
-		if err == nil && j.State == job.StateDEAD || time.Now().After(deadline) {
-			t.Fatalf("backup job: %+v, %v", j, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var j *ent.Job
+	testenv.Eventually(t, 30*time.Second, "the backup job finished", func() bool {
+		var err error
+		j, err = db.Client.Job.Query().Where(job.Kind(JobKind)).Only(ctx)
+		return err == nil && (j.State == job.StateSUCCEEDED || j.State == job.StateDEAD)
+	})
+	if j.State != job.StateSUCCEEDED || j.IdempotencyKey != "cron:backup.nightly:2026-03-01T02:30:00Z" {
+		t.Fatalf("backup job: %+v", j)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -27,6 +27,7 @@ import (
 	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/integrations/mail"
+	"frontdesk/internal/testenv"
 	"frontdesk/notify"
 	"frontdesk/outbox"
 	"frontdesk/payments"
@@ -94,18 +95,10 @@ func (n *notifying) drain() {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		busy := n.db.Client.Job.Query().Where(job.StateIn(job.StatePENDING, job.StateRUNNING)).CountX(ctx)
-		if busy == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			n.t.Fatalf("%d jobs still pending", busy)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	defer stop() // also when the wait below fails
+	testenv.Eventually(n.t, 20*time.Second, "no job pending", func() bool {
+		return n.db.Client.Job.Query().Where(job.StateIn(job.StatePENDING, job.StateRUNNING)).CountX(ctx) == 0
+	})
 	stop()
 	if err := <-done; err != nil {
 		n.t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
+	"frontdesk/internal/testenv"
 	"frontdesk/notify"
 	"frontdesk/outbox"
 )
@@ -88,15 +89,9 @@ func (s *shop) runJobs(kinds ...string) {
 			s.t.Error(err)
 		}
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		n := s.client.Job.Query().Where(job.KindIn(kinds...), job.StateIn(job.StatePENDING, job.StateRUNNING)).CountX(context.Background())
-		if n == 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.t.Fatalf("jobs %v still pending after 30s", kinds)
+	testenv.Eventually(s.t, 30*time.Second, fmt.Sprintf("jobs %v done", kinds), func() bool {
+		return s.client.Job.Query().Where(job.KindIn(kinds...), job.StateIn(job.StatePENDING, job.StateRUNNING)).CountX(context.Background()) == 0
+	})
 }
 
 func TestFulfilAndDeliver(t *testing.T) {

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -83,20 +84,15 @@ func inTx(t *testing.T, client *ent.Client, fn func(tx *ent.Tx) error) {
 
 func waitSent(t *testing.T, client *ent.Client, n int) []*ent.SentMessage {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		msgs, err := client.SentMessage.Query().Order(sentmessage.ByCreatedAt()).All(context.Background())
-		if err != nil {
+	var msgs []*ent.SentMessage
+	testenv.Eventually(t, time.Minute, fmt.Sprintf("%d messages recorded", n), func() bool {
+		var err error
+		if msgs, err = client.SentMessage.Query().Order(sentmessage.ByCreatedAt()).All(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if len(msgs) >= n {
-			return msgs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d messages recorded within a minute", len(msgs), n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(msgs) >= n
+	})
+	return msgs
 }
 
 func TestEmailThroughOutboxAndSMTP(t *testing.T) {

@@ -130,13 +130,23 @@ func TestSlowKindIsNotClaimedAhead(t *testing.T) {
 	}
 	w := newWorker(db, reg, Options{ID: "w", ShutdownGrace: time.Millisecond, PollInterval: 10 * time.Millisecond})
 	w.runTime["slow"] = 2 * time.Second
+	polls := make(chan struct{}, 1)
+	w.polled = func() {
+		select {
+		case polls <- struct{}{}:
+		default:
+		}
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(runCtx) }()
 	waitFor(t, func() bool {
 		return db.Client.Job.Query().Where(job.StateEQ(job.StateRUNNING)).CountX(ctx) >= 2
 	})
-	time.Sleep(100 * time.Millisecond) // several polls
+	// Several more polls, each of which could claim ahead if it were going to.
+	for range 5 {
+		<-polls
+	}
 	running := db.Client.Job.Query().Where(job.StateEQ(job.StateRUNNING)).CountX(ctx)
 	stop()
 	if err := <-done; err != nil {

@@ -71,6 +71,8 @@ type Worker struct {
 	stopping bool                     // Run's context ended: start nothing more
 	wg       sync.WaitGroup           // claimed jobs whose outcome is not yet written
 	jobCtx   context.Context          // parent of handler contexts; cancelled after the grace period
+
+	polled func() // tests: called after each poll of Run's loop
 }
 
 // NewWorker returns a worker; Run starts it.
@@ -169,6 +171,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 		}
 		w.poll(ctx, probe)
+		if w.polled != nil {
+			w.polled()
+		}
 		select {
 		case <-ctx.Done():
 		case <-ticker.C:
