@@ -52,13 +52,7 @@ func startRedisServer(t *testing.T, port int) *redisProcess {
 	t.Cleanup(p.kill)
 	c := redis.NewClient(&redis.Options{Addr: p.addr(), DialTimeout: 100 * time.Millisecond})
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not answer within 10s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, "redis-server answers", func() bool { return c.Ping(context.Background()).Err() == nil })
 	return p
 }
 
@@ -236,18 +230,11 @@ func readyz(t *testing.T, s *running) (code int, body map[string]any, took time.
 // waitRedisOK polls both replicas' /readyz until each reports Redis ok.
 func waitRedisOK(t *testing.T, within time.Duration, replicas ...*running) {
 	t.Helper()
-	deadline := time.Now().Add(within)
 	for _, s := range replicas {
-		for {
+		testenv.Eventually(t, within, "Redis ok on "+s.base, func() bool {
 			_, body, _ := readyz(t, s)
-			if dig(body, "checks.redis") == "ok" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("Redis not back on %s within %s: %v", s.base, within, body)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return dig(body, "checks.redis") == "ok"
+		})
 	}
 }
 
@@ -348,6 +335,11 @@ func TestRedisOutageOnTwoReplicas(t *testing.T) {
 		}
 		byKey[s.phase+" "+s.op] = append(byKey[s.phase+" "+s.op], s.took)
 	}
+	// A request that waited on the paused or dead Redis would take seconds
+	// (the pause is 3 s); one that degraded takes its 200 ms deadline at
+	// most. The bound is 500 ms over the same request's p99 before the
+	// fault, measured in this run, so a loaded machine does not fail it.
+	baseline := map[string]time.Duration{}
 	for _, phase := range []string{"before", "pause", "outage", "recovery"} {
 		for _, op := range []string{"typename", "catalog", "viewer", "checkout"} {
 			lat := byKey[phase+" "+op]
@@ -361,8 +353,11 @@ func TestRedisOutageOnTwoReplicas(t *testing.T) {
 			p50, p99 := lat[len(lat)/2], lat[(len(lat)*99)/100]
 			t.Logf("%-8s %-8s n=%4d p50=%6.1fms p99=%6.1fms max=%6.1fms", phase, op, len(lat),
 				ms(p50), ms(p99), ms(lat[len(lat)-1]))
-			if (phase == "pause" || phase == "outage") && p99 >= 500*time.Millisecond {
-				t.Errorf("%s p99 during the %s: %s, want under 500ms", op, phase, p99)
+			if phase == "before" {
+				baseline[op] = p99
+			}
+			if bound := baseline[op] + 500*time.Millisecond; (phase == "pause" || phase == "outage") && p99 >= bound {
+				t.Errorf("%s p99 during the %s: %s, want under %s (500ms over its p99 before the fault)", op, phase, p99, bound)
 			}
 		}
 	}
@@ -412,13 +407,9 @@ func TestRedisOutageOnTwoReplicas(t *testing.T) {
 	// first (it has no other clients).
 	rc := redis.NewClient(&redis.Options{Addr: rs.addr()})
 	defer rc.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(rc.ClientList(bg).Val(), " psub=1 ") < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the replicas did not subscribe to the restarted Redis within 10s: %s", rc.ClientList(bg).Val())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, "both replicas subscribed to the restarted Redis", func() bool {
+		return strings.Count(rc.ClientList(bg).Val(), " psub=1 ") >= 2
+	})
 	cartToken = a.readyCart(t, fix, 1)
 	r = a.ok(t, opPlaceOrder, map[string]any{"input": map[string]any{"cartToken": cartToken, "idempotencyKey": "fault-after"}})
 	after := field(r, "placeOrder.order.id").(string)
@@ -426,12 +417,7 @@ func TestRedisOutageOnTwoReplicas(t *testing.T) {
 	// The subscription is registered once b has answered something after
 	// it: a query on the same connection's replica is not enough, so wait
 	// for the bus to count it.
-	for b.app.Events.Stats().Subscribers < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("subscription not registered on b")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, "subscription registered on b", func() bool { return b.app.Events.Stats().Subscribers >= 2 })
 	a.ok(t, opCompleteDevelopmentPayment, map[string]any{"input": map[string]any{"orderId": after, "orderToken": cartToken}})
 	if ch := nextChange(t, live2); ch["state"] != "PAID" {
 		t.Fatalf("change made on a, seen on b after recovery: %v", ch)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -90,19 +91,18 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 // attribute.
 func waitForLog(t *testing.T, s *running, msg, key string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var v string
+	testenv.Eventually(t, 10*time.Second, fmt.Sprintf("a %q log line", msg), func() bool {
 		for _, line := range strings.Split(s.logs.String(), "\n") {
 			var rec map[string]any
 			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
-				v, _ := rec[key].(string)
-				return v
+				v, _ = rec[key].(string)
+				return true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %q log line", msg)
-	return ""
+		return false
+	})
+	return v
 }
 
 // Deliveries are counted by outcome, and calls to Stripe (stripe-mock)
@@ -251,26 +251,20 @@ func TestTracesFollowAGraphQLRequest(t *testing.T) {
 // server span ends just after the response is written).
 func waitForSpans(t *testing.T, exp *tracetest.InMemoryExporter, names ...string) map[string]tracetest.SpanStub {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := map[string]tracetest.SpanStub{}
+	var got map[string]tracetest.SpanStub
+	testenv.Eventually(t, 10*time.Second, fmt.Sprintf("spans %v recorded", names), func() bool {
+		got = map[string]tracetest.SpanStub{}
 		for _, sp := range exp.GetSpans() {
 			got[sp.Name] = sp
 		}
-		missing := false
 		for _, n := range names {
 			if _, ok := got[n]; !ok {
-				missing = true
+				return false
 			}
 		}
-		if !missing {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("spans %v not all recorded; have %v", names, got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return true
+	})
+	return got
 }
 
 func wantAttrs(t *testing.T, sp tracetest.SpanStub, want map[string]string) {
@@ -336,13 +330,7 @@ func TestWebSocketIsNotOneLongSpan(t *testing.T) {
 		t.Fatalf("query over the WebSocket: %v", m)
 	}
 	c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.app.Server.OpenWebSockets() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the WebSocket did not close")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, "the WebSocket closed", func() bool { return s.app.Server.OpenWebSockets() == 0 })
 	got := waitForSpans(t, exp, "query OverWS")
 	for name := range got {
 		if strings.HasPrefix(name, "GET") {
