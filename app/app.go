@@ -218,7 +218,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		},
 	})
 	catalog.RegisterJobs(a.Jobs, a.Catalog)
-	a.Commerce = commerce.New(a.DB.Client, commerce.CatalogAdapter{Service: a.Catalog}, a.Payments, a.Events, log,
+	a.Commerce = commerce.New(a.DB.Client, a.Catalog, a.Payments, a.Events, log,
 		commerce.Options{ReservationTTL: cfg.OrderReservation, OrderURL: cfg.OrderURL})
 	a.Commerce.Register(a.Jobs)
 	a.Commerce.RegisterWebhooks(a.Webhooks)

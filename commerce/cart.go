@@ -118,7 +118,7 @@ func (s *Service) AddLine(ctx context.Context, token string, variantID gid.ID, q
 	if err != nil {
 		return nil, err
 	}
-	vs, err := s.catalog.Variants(ctx, s.client, []gid.ID{variantID})
+	vs, err := s.catalog.SaleVariants(ctx, s.client, []gid.ID{variantID})
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (s *Service) UpdateLine(ctx context.Context, token string, lineID gid.ID, q
 	if quantity == 0 {
 		return c, s.client.CartLine.DeleteOne(l).Exec(ctx)
 	}
-	vs, err := s.catalog.Variants(ctx, s.client, []gid.ID{l.VariantID})
+	vs, err := s.catalog.SaleVariants(ctx, s.client, []gid.ID{l.VariantID})
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +295,7 @@ func (s *Service) view(ctx context.Context, client *ent.Client, c *ent.Cart, cus
 	for i, l := range lines {
 		ids[i] = l.VariantID
 	}
-	vs, err := s.catalog.Variants(ctx, client, ids)
+	vs, err := s.catalog.SaleVariants(ctx, client, ids)
 	if err != nil {
 		return nil, err
 	}

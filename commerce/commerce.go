@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"frontdesk/catalog"
 	"frontdesk/ent"
 	"frontdesk/errcode"
 	"frontdesk/events"
@@ -21,10 +22,11 @@ import (
 // Catalog is what commerce needs from the product catalog: variants as
 // they are now, and stock moves that the database guards with conditional
 // UPDATEs inside the caller's transaction (so no oversell across
-// replicas). CatalogAdapter implements it over package catalog.
+// replicas). *catalog.Service implements it; the catalog's tables are
+// read and written only there.
 type Catalog interface {
-	// Variants returns the variants with the given ids that exist.
-	Variants(ctx context.Context, client *ent.Client, ids []gid.ID) (map[gid.ID]Variant, error)
+	// SaleVariants returns the variants with the given ids that exist.
+	SaleVariants(ctx context.Context, client *ent.Client, ids []gid.ID) (map[gid.ID]Variant, error)
 	Reserve(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int) error
 	Release(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int) error
 	Commit(ctx context.Context, tx *ent.Tx, variantID gid.ID, qty int) error
@@ -34,19 +36,7 @@ type Catalog interface {
 }
 
 // Variant is a purchasable variant as the catalog shows it now.
-type Variant struct {
-	ID           gid.ID
-	ProductID    gid.ID
-	Title        string // the product's title
-	VariantTitle string
-	SKU          string
-	Price        int64
-	Currency     string
-	// Available is how many units can still be sold; nil means unlimited.
-	Available *int
-	// Purchasable is false for draft or archived products.
-	Purchasable bool
-}
+type Variant = catalog.SaleVariant
 
 // Options tune the service.
 type Options struct {

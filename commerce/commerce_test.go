@@ -83,7 +83,7 @@ func newShop(t *testing.T, tune ...func(*commerce.Options)) *shop {
 	for _, f := range tune {
 		f(&opts)
 	}
-	svc := commerce.New(db.Client, commerce.CatalogAdapter{Service: cat}, gw, events.NewMemory(), log, opts)
+	svc := commerce.New(db.Client, cat, gw, events.NewMemory(), log, opts)
 	svc.RegisterWebhooks(wh)
 	ctx := context.Background()
 	m := db.Client.ShippingMethod.Create().SetName("Standard").SetKind("FLAT").SetCountry("AU").
