@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,9 +27,11 @@ import (
 // answered).
 type adversarial struct {
 	name string
-	// method is POST (JSON), GET (query string) or MULTIPART.
+	// method is POST (JSON), GET (query string), MULTIPART (body is the
+	// operations part, the map is {}) or UPLOAD (body is the whole
+	// multipart body, boundary "adversarial"; see multipartSet).
 	method string
-	body   string // the JSON request (POST, MULTIPART) or the query (GET)
+	body   string // the JSON request (POST, MULTIPART), the query (GET) or the multipart body (UPLOAD)
 	want   string
 }
 
@@ -85,7 +86,7 @@ func adversarialSet() []adversarial {
 	for i := range ops {
 		ops[i] = fmt.Sprintf("query Q%d { __typename }", i)
 	}
-	return []adversarial{
+	return append([]adversarial{
 		{"10,000 repeated __typename", "POST", gqlBody("{ "+repeat("__typename ", 10000)+"}", nil), "FIELD_LIMIT_EXCEEDED"},
 		{"500 repeated __typename (at the field limit)", "POST", gqlBody("{ "+repeat("__typename ", 500)+"}", nil), ""},
 		{"3,000 fields under one alias", "POST", gqlBody("{ "+sameAlias+"}", nil), "FIELD_LIMIT_EXCEEDED"},
@@ -127,7 +128,7 @@ func adversarialSet() []adversarial {
 		{"900 KB of invalid JSON", "POST", `{"query": "` + repeat("x", 900<<10), "BAD_USER_INPUT"},
 		{"10,000 repeated __typename over GET", "GET", "{ " + repeat("__typename ", 5000) + "}", "FIELD_LIMIT_EXCEEDED"},
 		{"10,000 repeated __typename over multipart", "MULTIPART", gqlBody("{ "+repeat("__typename ", 10000)+"}", nil), "FIELD_LIMIT_EXCEEDED"},
-	}
+	}, multipartSet()...)
 }
 
 // cpuNow is the CPU time (user + system) this process has used.
@@ -159,13 +160,14 @@ func sendAdversarial(tb testing.TB, base string, a adversarial) adversarialResul
 	switch a.method {
 	case "GET":
 		req, err = http.NewRequest(http.MethodGet, base+"/graphql?query="+url.QueryEscape(a.body), nil)
-	case "MULTIPART":
-		var b bytes.Buffer
-		boundary := "adversarial"
-		fmt.Fprintf(&b, "--%s\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n%s\r\n--%s\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{}\r\n--%s--\r\n", boundary, a.body, boundary, boundary)
-		req, err = http.NewRequest(http.MethodPost, base+"/graphql", &b)
+	case "MULTIPART", "UPLOAD":
+		body := a.body
+		if a.method == "MULTIPART" {
+			body = uploadBody(a.body, "{}")
+		}
+		req, err = http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(body))
 		if err == nil {
-			req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+			req.Header.Set("Content-Type", "multipart/form-data; boundary=adversarial")
 			req.Header.Set("GraphQL-Preflight", "1")
 		}
 	default:
