@@ -134,7 +134,7 @@ func (s *Sync) Link(ctx context.Context, in LinkInput) (*ent.CalendarLink, error
 	if len(in.CalendarID) > 512 || strings.ContainsAny(in.CalendarID, "/?#") {
 		return nil, errcode.Invalidf(errcode.Invalid, "calendarId", "not a calendar id")
 	}
-	if ok, err := s.client.Practitioner.Query().Where(practitionerID(in.PractitionerID)).Exist(ctx); err != nil {
+	if ok, err := booking.PractitionerExists(ctx, s.client, in.PractitionerID); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, errcode.Invalidf(errcode.Invalid, "practitionerId", "no such practitioner")
@@ -195,7 +195,7 @@ func (s *Sync) Unlink(ctx context.Context, practitioner gid.ID) error {
 		if _, err := tx.CalendarSubscription.Delete().Where(calendarsubscription.LinkID(link.ID)).Exec(ctx); err != nil {
 			return err
 		}
-		if err := clearBlocks(ctx, tx, practitioner, nil); err != nil {
+		if err := booking.KeepBusyBlocks(ctx, tx, practitioner, Source, nil); err != nil {
 			return err
 		}
 		return tx.CalendarLink.DeleteOne(link).Exec(ctx)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"frontdesk/booking"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/calendarevent"
@@ -39,7 +40,7 @@ func (s *Sync) runEventUpsert(ctx context.Context, j *outbox.Running) error {
 	if s.graph == nil {
 		return nil
 	}
-	a, err := s.client.Appointment.Query().Where(appointment.ID(p.AppointmentID)).WithService().Only(ctx)
+	a, err := booking.AppointmentWithService(ctx, s.client, p.AppointmentID)
 	if ent.IsNotFound(err) {
 		return nil
 	} else if err != nil {
@@ -48,7 +49,7 @@ func (s *Sync) runEventUpsert(ctx context.Context, j *outbox.Running) error {
 	if a.State == appointment.StateCANCELLED {
 		return s.deleteEvent(ctx, a.ID)
 	}
-	if a.State != appointment.StateCONFIRMED && a.State != appointment.StateCOMPLETED && a.State != appointment.StateNO_SHOW {
+	if !booking.OccupiesCalendar(a.State) {
 		return nil
 	}
 	link, err := s.client.CalendarLink.Query().Where(calendarlink.PractitionerID(a.PractitionerID)).Only(ctx)
@@ -91,11 +92,11 @@ func (s *Sync) runEventUpsert(ctx context.Context, j *outbox.Running) error {
 	// above existed and found nothing to delete. Reading the state after
 	// writing the row closes that gap: either that job saw the row, or
 	// this read sees the cancellation (deleting twice is harmless).
-	state, err := s.client.Appointment.Query().Where(appointment.ID(a.ID)).Select(appointment.FieldState).String(ctx)
+	state, err := booking.AppointmentState(ctx, s.client, a.ID)
 	if err != nil {
 		return err
 	}
-	if appointment.State(state) == appointment.StateCANCELLED {
+	if state == appointment.StateCANCELLED {
 		return s.deleteEvent(ctx, a.ID)
 	}
 	return nil

@@ -7,18 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"frontdesk/booking"
 	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/calendarlink"
-	"frontdesk/ent/externalbusyblock"
-	"frontdesk/ent/practitioner"
-	"frontdesk/ent/predicate"
 	"frontdesk/gid"
 	"frontdesk/integrations/msgraph"
 	"frontdesk/outbox"
 )
-
-func practitionerID(id gid.ID) predicate.Practitioner { return practitioner.ID(id) }
 
 type deltaPayload struct {
 	LinkID gid.ID `json:"linkId"`
@@ -83,11 +79,7 @@ func (s *Sync) SyncLink(ctx context.Context, linkID gid.ID, full bool) error {
 }
 
 func (s *Sync) syncOnce(ctx context.Context, link *ent.CalendarLink, full bool) (bool, error) {
-	prac, err := s.client.Practitioner.Get(ctx, link.PractitionerID)
-	if err != nil {
-		return false, err
-	}
-	loc, err := time.LoadLocation(prac.TimeZone)
+	loc, err := booking.PractitionerZone(ctx, s.client, link.PractitionerID)
 	if err != nil {
 		return false, err
 	}
@@ -144,46 +136,20 @@ func apply(ctx context.Context, tx *ent.Tx, prac gid.ID, loc *time.Location, eve
 		// their time through the appointment itself.
 		ours := strings.HasPrefix(e.TransactionID, "apt_")
 		if !e.Blocks() || !ok || ours {
-			if _, err := tx.ExternalBusyBlock.Delete().Where(externalbusyblock.Source(Source), externalbusyblock.ExternalID(key)).Exec(ctx); err != nil {
+			if err := booking.DropBusyBlock(ctx, tx, Source, key); err != nil {
 				return err
 			}
 			continue
 		}
 		keep[key] = true
-		err := tx.ExternalBusyBlock.Create().SetPractitionerID(prac).SetSource(Source).SetExternalID(key).
-			SetStartAt(start).SetEndAt(end).
-			OnConflictColumns(externalbusyblock.FieldSource, externalbusyblock.FieldExternalID).
-			Update(func(u *ent.ExternalBusyBlockUpsert) {
-				u.UpdateStartAt().UpdateEndAt().UpdatePractitionerID().UpdateUpdatedAt()
-			}).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("upsert busy block: %w", err)
+		if err := booking.PutBusyBlock(ctx, tx, prac, Source, booking.BusyBlock{ExternalID: key, Start: start, End: end}); err != nil {
+			return err
 		}
 	}
 	if full {
-		return clearBlocks(ctx, tx, prac, keep)
+		return booking.KeepBusyBlocks(ctx, tx, prac, Source, keep)
 	}
 	return nil
-}
-
-// clearBlocks deletes the practitioner's Outlook blocks except keep.
-func clearBlocks(ctx context.Context, tx *ent.Tx, prac gid.ID, keep map[string]bool) error {
-	rows, err := tx.ExternalBusyBlock.Query().Where(externalbusyblock.PractitionerID(prac), externalbusyblock.Source(Source)).
-		Select(externalbusyblock.FieldID, externalbusyblock.FieldExternalID).All(ctx)
-	if err != nil {
-		return err
-	}
-	var drop []gid.ID
-	for _, r := range rows {
-		if !keep[r.ExternalID] {
-			drop = append(drop, r.ID)
-		}
-	}
-	if len(drop) == 0 {
-		return nil
-	}
-	_, err = tx.ExternalBusyBlock.Delete().Where(externalbusyblock.IDIn(drop...)).Exec(ctx)
-	return err
 }
 
 // span is the time an event blocks. All-day events are floating dates:
