@@ -337,6 +337,13 @@ func (s *Service) applyRefund(ctx context.Context, tx *ent.Tx, o *ent.Order, ref
 	if err != nil {
 		return fmt.Errorf("apply refund to %s: %w", o.ID, err)
 	}
+	now := o.State
+	if o.State != to && CanTransition(o.State, to) {
+		now = to
+	}
+	if err := emitRefund(ctx, tx, o.ID, o.State, now, refunded); err != nil {
+		return err
+	}
 	return s.email(ctx, tx, o, mail.Refund, fmt.Sprintf("refund:%s:%d", o.ID, refunded), map[string]any{"amount": refunded - o.AmountRefunded})
 }
 

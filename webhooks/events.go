@@ -102,6 +102,9 @@ type Data struct {
 	Available *int `json:"available,omitempty"`
 	// JobKind names the failed sync job for sync events.
 	JobKind string `json:"jobKind,omitempty"`
+	// AmountRefunded is the order's total refunded so far, in minor
+	// units, for order.refunded: each refund raises it.
+	AmountRefunded *int64 `json:"amountRefunded,omitempty"`
 }
 
 // Event is one raised event.
