@@ -8,7 +8,9 @@ import (
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/externalbusyblock"
+	"frontdesk/ent/intakesubmission"
 	"frontdesk/ent/practitioner"
+	"frontdesk/ent/predicate"
 	"frontdesk/ent/service"
 	"frontdesk/gid"
 )
@@ -117,4 +119,58 @@ func KeepBusyBlocks(ctx context.Context, tx *ent.Tx, prac gid.ID, source string,
 		return fmt.Errorf("delete busy blocks: %w", err)
 	}
 	return nil
+}
+
+// HasBooked reports whether the account has an appointment beyond a hold,
+// read through the caller's transaction.
+func HasBooked(ctx context.Context, tx *ent.Tx, userID gid.ID) (bool, error) {
+	return tx.Appointment.Query().Where(appointment.PatientID(userID), appointment.StateNotIn(appointment.StateHELD)).Exist(ctx)
+}
+
+// Patient names whose appointments are meant: an account, or a guest by
+// the email they booked with (GuestEmail set, UserID empty).
+type Patient struct {
+	UserID     gid.ID
+	GuestEmail string
+}
+
+func (p Patient) appointments() predicate.Appointment {
+	if p.UserID != "" {
+		return appointment.PatientID(p.UserID)
+	}
+	return appointment.And(appointment.PatientIDIsNil(), appointment.GuestEmail(p.GuestEmail))
+}
+
+// LatestGuestContact is the name and phone a guest gave on their latest
+// booking (beyond a hold) with a name; empty when there is none.
+func LatestGuestContact(ctx context.Context, client *ent.Client, email string) (name, phone string, err error) {
+	last, err := client.Appointment.Query().
+		Where(Patient{GuestEmail: email}.appointments(), appointment.StateNotIn(appointment.StateHELD), appointment.GuestNameNEQ("")).
+		Order(ent.Desc(appointment.FieldCreatedAt), ent.Desc(appointment.FieldID)).First(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return "", "", nil
+	case err != nil:
+		return "", "", fmt.Errorf("read the latest booking of %s: %w", email, err)
+	}
+	return last.GuestName, last.GuestPhone, nil
+}
+
+// LatestIntakes are the patient's newest intake submissions, at most
+// limit, newest first.
+func LatestIntakes(ctx context.Context, client *ent.Client, p Patient, limit int) ([]*ent.IntakeSubmission, error) {
+	return client.IntakeSubmission.Query().Where(intakesubmission.HasAppointmentWith(p.appointments())).
+		Order(ent.Desc(intakesubmission.FieldUpdatedAt), ent.Desc(intakesubmission.FieldID)).Limit(limit).All(ctx)
+}
+
+// IntakesChangedSince are the submissions made or edited after since,
+// with their appointments.
+func IntakesChangedSince(ctx context.Context, client *ent.Client, since time.Time) ([]*ent.IntakeSubmission, error) {
+	return client.IntakeSubmission.Query().Where(intakesubmission.UpdatedAtGT(since)).WithAppointment().All(ctx)
+}
+
+// IntakeWithFormAndAppointment reads a submission with its form and its
+// appointment; an ent.NotFoundError when it is gone.
+func IntakeWithFormAndAppointment(ctx context.Context, client *ent.Client, id gid.ID) (*ent.IntakeSubmission, error) {
+	return client.IntakeSubmission.Query().Where(intakesubmission.ID(id)).WithForm().WithAppointment().Only(ctx)
 }

@@ -24,7 +24,6 @@ import (
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/ehrmapping"
 	"frontdesk/ent/ehrrecord"
-	"frontdesk/ent/intakesubmission"
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
@@ -191,7 +190,7 @@ func (s *Sync) runAppointment(ctx context.Context, j *outbox.Running) error {
 	if s.ehr == nil {
 		return nil
 	}
-	a, err := s.client.Appointment.Query().Where(appointment.ID(p.AppointmentID)).WithService().Only(ctx)
+	a, err := booking.AppointmentWithService(ctx, s.client, p.AppointmentID)
 	if ent.IsNotFound(err) {
 		return nil
 	} else if err != nil {
@@ -254,7 +253,7 @@ func (s *Sync) runIntakeScan(ctx context.Context, _ *outbox.Running) error {
 	if s.ehr == nil {
 		return nil
 	}
-	subs, err := s.client.IntakeSubmission.Query().Where(intakesubmission.UpdatedAtGT(s.Now().Add(-2 * time.Hour))).WithAppointment().All(ctx)
+	subs, err := booking.IntakesChangedSince(ctx, s.client, s.Now().Add(-2*time.Hour))
 	if err != nil {
 		return err
 	}
@@ -282,7 +281,7 @@ func (s *Sync) runNote(ctx context.Context, j *outbox.Running) error {
 	if s.ehr == nil {
 		return nil
 	}
-	sub, err := s.client.IntakeSubmission.Query().Where(intakesubmission.ID(p.SubmissionID)).WithForm().WithAppointment().Only(ctx)
+	sub, err := booking.IntakeWithFormAndAppointment(ctx, s.client, p.SubmissionID)
 	if ent.IsNotFound(err) {
 		return nil
 	} else if err != nil {
@@ -367,9 +366,9 @@ func (s *Sync) SetMapping(ctx context.Context, in MappingInput) (*ent.EHRMapping
 	var err error
 	switch in.Kind {
 	case ehrmapping.KindSERVICE:
-		exists, err = s.client.Service.Query().Where(serviceID(in.LocalID)).Exist(ctx)
+		exists, err = booking.ServiceExists(ctx, s.client, in.LocalID)
 	case ehrmapping.KindPRACTITIONER:
-		exists, err = s.client.Practitioner.Query().Where(practitionerID(in.LocalID)).Exist(ctx)
+		exists, err = booking.PractitionerExists(ctx, s.client, in.LocalID)
 	default:
 		return nil, errcode.Invalidf(errcode.Invalid, "kind", "expected SERVICE or PRACTITIONER")
 	}

@@ -9,11 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"frontdesk/booking"
 	"frontdesk/ent"
-	"frontdesk/ent/appointment"
 	"frontdesk/ent/ehrrecord"
-	"frontdesk/ent/intakesubmission"
-	"frontdesk/ent/predicate"
 	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/integrations/ehr"
@@ -74,8 +72,7 @@ func (s *Sync) ProfileChanged(ctx context.Context, tx *ent.Tx, u *ent.User) erro
 		// An appointment job in flight may be creating the patient from
 		// the old profile right now; the job queued here fixes that once
 		// the link is recorded.
-		booked, err := tx.Appointment.Query().Where(appointment.PatientID(u.ID),
-			appointment.StateNotIn(appointment.StateHELD)).Exist(ctx)
+		booked, err := booking.HasBooked(ctx, tx, u.ID)
 		if err != nil || !booked {
 			return err
 		}
@@ -155,22 +152,18 @@ func digest(p ehr.Patient) string {
 // profile reads the patient's profile under its key (see above).
 func (s *Sync) profile(ctx context.Context, key string) (ehr.Patient, error) {
 	p := ehr.Patient{Identifier: key}
-	var mine predicate.Appointment
+	var mine booking.Patient
 	var name string
 	if email, ok := strings.CutPrefix(key, "guest:"); ok {
-		mine = appointment.And(appointment.PatientIDIsNil(), appointment.GuestEmail(email))
-		last, err := s.client.Appointment.Query().Where(mine, appointment.StateNotIn(appointment.StateHELD), appointment.GuestNameNEQ("")).
-			Order(ent.Desc(appointment.FieldCreatedAt), ent.Desc(appointment.FieldID)).First(ctx)
-		if err != nil && !ent.IsNotFound(err) {
+		mine = booking.Patient{GuestEmail: email}
+		var err error
+		if name, p.Phone, err = booking.LatestGuestContact(ctx, s.client, email); err != nil {
 			return p, err
 		}
 		p.Email = email
-		if last != nil {
-			name, p.Phone = last.GuestName, last.GuestPhone
-		}
 	} else {
 		id := gid.ID(key)
-		mine = appointment.PatientID(id)
+		mine = booking.Patient{UserID: id}
 		c, err := identity.ContactOf(ctx, s.client, id)
 		if err != nil {
 			return p, fmt.Errorf("load patient %s: %w", key, err)
@@ -186,9 +179,8 @@ func (s *Sync) profile(ctx context.Context, key string) (ehr.Patient, error) {
 // birthDate reads a date of birth from the latest intake answers of the
 // patient's appointments that give one (a DATE field whose key names it),
 // which matching by name needs.
-func (s *Sync) birthDate(ctx context.Context, mine predicate.Appointment) (string, error) {
-	subs, err := s.client.IntakeSubmission.Query().Where(intakesubmission.HasAppointmentWith(mine)).
-		Order(ent.Desc(intakesubmission.FieldUpdatedAt), ent.Desc(intakesubmission.FieldID)).Limit(20).All(ctx)
+func (s *Sync) birthDate(ctx context.Context, mine booking.Patient) (string, error) {
+	subs, err := booking.LatestIntakes(ctx, s.client, mine, 20)
 	if err != nil {
 		return "", err
 	}
