@@ -227,25 +227,41 @@ func (s *Store) Lookup(ctx context.Context, id string) (string, bool, error) {
 type requestBody map[string]json.RawMessage
 
 // rewrite moves a top-level documentId of a JSON POST body into
-// extensions.documentId, where gqlgen passes it on to the extension. It
-// returns body unchanged when there is none.
-func rewrite(body []byte) ([]byte, error) {
-	if !bytes.Contains(body, []byte(`"documentId"`)) {
+// extensions.documentId, where gqlgen passes it on to the extension; a
+// body with no query whose extensions.persistedQuery.sha256Hash is a
+// trusted document's id (trusted says which) is turned into that
+// documentId the same way. It returns body unchanged otherwise.
+func rewrite(body []byte, trusted func(id string) bool) ([]byte, error) {
+	hasID, hasPQ := bytes.Contains(body, []byte(`"documentId"`)), bytes.Contains(body, []byte(`"persistedQuery"`))
+	if !hasID && !hasPQ {
 		return body, nil
 	}
 	var m requestBody
 	if err := json.Unmarshal(body, &m); err != nil {
 		return body, nil // gqlgen reports the malformed body
 	}
-	raw, ok := m["documentId"]
-	if !ok {
-		return body, nil
-	}
 	ext := map[string]json.RawMessage{}
 	if e, ok := m["extensions"]; ok && string(e) != "null" {
 		if err := json.Unmarshal(e, &ext); err != nil {
 			return body, nil
 		}
+	}
+	raw, ok := m["documentId"]
+	if !ok {
+		// Apollo's persisted query link: a hash and no query.
+		var q string
+		if qr, has := m["query"]; has && json.Unmarshal(qr, &q) == nil && q != "" {
+			return body, nil
+		}
+		var pq struct {
+			Hash string `json:"sha256Hash"`
+		}
+		if p, has := ext["persistedQuery"]; !has || json.Unmarshal(p, &pq) != nil || trusted == nil || !trusted(pq.Hash) {
+			return body, nil
+		}
+		raw, _ = json.Marshal(pq.Hash)
+		delete(ext, "persistedQuery")
+		delete(m, "query")
 	}
 	ext["documentId"] = raw
 	delete(m, "documentId")

@@ -201,3 +201,50 @@ func TestExtensionModes(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlerServesApolloPersistedQueryLink: Apollo Client's persisted
+// query link sends a manifest id as extensions.persistedQuery.sha256Hash
+// and no query; when that id is a trusted document it is served as its
+// documentId (POST and GET). Unknown hashes, requests with a query, and
+// a server in Off mode are left to automatic persisted queries.
+func TestHandlerServesApolloPersistedQueryLink(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	s := NewStore(db.Client)
+	if _, _, err := s.RegisterManifest(adminCtx(), "ios", []byte(apolloJSON)); err != nil {
+		t.Fatal(err)
+	}
+	var gotQuery, gotBody string
+	next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		gotQuery = r.URL.Query().Get("extensions")
+		b, _ := io.ReadAll(r.Body)
+		gotBody = string(b)
+	})
+	post := func(h http.Handler, body string) string {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		return gotBody
+	}
+	h := HandlerFor(s, Allow, next)
+	const link = `{"operationName":"Products","variables":{},"extensions":{"persistedQuery":{"version":1,"sha256Hash":"5f1e…e9"}}}`
+	if got := post(h, link); got != `{"extensions":{"documentId":"5f1e…e9"},"operationName":"Products","variables":{}}` {
+		t.Fatalf("POST from the link: %s", got)
+	}
+	for name, body := range map[string]string{
+		"unknown hash (APQ)":   `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"abc"}}}`,
+		"APQ registration":     `{"query":"query Products { products(first: 3) { totalCount } }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"5f1e…e9"}}}`,
+		"no extensions at all": `{"query":"{ __typename }"}`,
+	} {
+		if got := post(h, body); got != body {
+			t.Errorf("%s: changed to %s", name, got)
+		}
+	}
+	if got := post(HandlerFor(s, Off, next), link); got != link {
+		t.Errorf("off mode rewrote the link's request: %s", got)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet,
+		"/graphql?operationName=Products&extensions=%7B%22persistedQuery%22%3A%7B%22version%22%3A1%2C%22sha256Hash%22%3A%225f1e%E2%80%A6e9%22%7D%7D", nil))
+	if gotQuery != `{"documentId":"5f1e…e9"}` {
+		t.Fatalf("GET from the link: %q", gotQuery)
+	}
+}

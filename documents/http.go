@@ -27,28 +27,54 @@ func init() {
 // it moves `documentId` (a GET parameter, or a member of a JSON POST
 // body) into extensions.documentId, which gqlgen's transports hand to
 // the Extension. Everything else passes through unchanged.
-func Handler(next http.Handler) http.Handler {
+func Handler(next http.Handler) http.Handler { return HandlerFor(nil, Off, next) }
+
+// HandlerFor is Handler that also understands Apollo Client's persisted
+// query link (@apollo/persisted-query-lists), which sends a manifest id
+// as `extensions.persistedQuery.sha256Hash` without a query: when mode is
+// not Off and the hash is a registered trusted document's id, the
+// request is served as that documentId. Any other persistedQuery request
+// is left to automatic persisted queries, as before.
+func HandlerFor(store *Store, mode Mode, next http.Handler) http.Handler {
+	lookup := func(ctx context.Context, id string) bool {
+		if store == nil || mode == Off || id == "" {
+			return false
+		}
+		_, found, err := store.Lookup(ctx, id)
+		return err == nil && found
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:
-			q := r.URL.Query()
-			if id := q.Get("documentId"); id != "" && r.Header.Get("Upgrade") == "" {
-				ext := map[string]any{}
-				if e := q.Get("extensions"); e != "" {
-					if err := json.Unmarshal([]byte(e), &ext); err != nil {
-						break // gqlgen reports the malformed parameter
-					}
-				}
-				ext["documentId"] = id
-				b, err := json.Marshal(ext)
-				if err != nil {
-					break
-				}
-				q.Del("documentId")
-				q.Set("extensions", string(b))
-				r = r.Clone(r.Context())
-				r.URL.RawQuery = q.Encode()
+			if r.Header.Get("Upgrade") != "" {
+				break
 			}
+			q := r.URL.Query()
+			id := q.Get("documentId")
+			ext := map[string]any{}
+			if e := q.Get("extensions"); e != "" {
+				if err := json.Unmarshal([]byte(e), &ext); err != nil {
+					break // gqlgen reports the malformed parameter
+				}
+			}
+			if id == "" && q.Get("query") == "" {
+				if h := persistedHash(ext); lookup(r.Context(), h) {
+					id = h
+					delete(ext, "persistedQuery")
+				}
+			}
+			if id == "" {
+				break
+			}
+			ext["documentId"] = id
+			b, err := json.Marshal(ext)
+			if err != nil {
+				break
+			}
+			q.Del("documentId")
+			q.Set("extensions", string(b))
+			r = r.Clone(r.Context())
+			r.URL.RawQuery = q.Encode()
 		case http.MethodPost:
 			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" && mt != "application/graphql-response+json" {
 				break
@@ -60,7 +86,7 @@ func Handler(next http.Handler) http.Handler {
 				r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 				break
 			}
-			if body, err = rewrite(body); err != nil {
+			if body, err = rewrite(body, func(id string) bool { return lookup(r.Context(), id) }); err != nil {
 				http.Error(w, "malformed request", http.StatusBadRequest)
 				return
 			}
@@ -69,6 +95,13 @@ func Handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// persistedHash returns extensions.persistedQuery.sha256Hash, or "".
+func persistedHash(ext map[string]any) string {
+	pq, _ := ext["persistedQuery"].(map[string]any)
+	h, _ := pq["sha256Hash"].(string)
+	return h
 }
 
 type errReader struct{ err error }

@@ -319,6 +319,14 @@ describe('trusted documents on a production server that requires them', () => {
     const byId = await fetch(`${server.base}/graphql?documentId=e2e-apollo-products&variables=${encodeURIComponent(JSON.stringify({ n: 2 }))}`);
     assert.equal(byId.status, 200);
     assert.deepEqual(await byId.json(), { data: { products: { totalCount: 0 } } });
+    // What Apollo Client's persisted query link sends: the manifest id as
+    // the persistedQuery hash, and no query.
+    const linkRes = await fetch(server.base + '/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ operationName: 'FirstProducts', variables: { n: 1 }, extensions: { persistedQuery: { version: 1, sha256Hash: 'e2e-apollo-products' } } }),
+    });
+    assert.deepEqual(await linkRes.json(), { data: { products: { totalCount: 0 } } });
 
     // An unknown id has its own code.
     const unknown = await fetch(`${server.base}/graphql?documentId=e2e-nope`);
