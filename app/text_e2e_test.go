@@ -87,3 +87,77 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// TestStaffTextGoesThroughTheValidator: what staff write and patients
+// read (practitioner and service names, intake-form definitions) is
+// refused with a userErrors entry on its path when it holds a line break,
+// a bidi override or a zero-width character, and is stored NFC and
+// trimmed when it is clean, through the same text validator as a guest's
+// name.
+func TestStaffTextGoesThroughTheValidator(t *testing.T) {
+	s := start(t, nil)
+	ctx := context.Background()
+	c := s.app.DB.Client
+	admin := s.signUp(t, "admin@example.com", "ADMIN")
+	as := bearer(admin.token)
+
+	const nfd, nfc = "Zoe\u0301", "Zo\u00e9"
+	r := s.ok(t, `mutation($n: String!) { createPractitioner(input: {practitioner: {name: $n, timeZone: "Australia/Sydney"}}) { practitioner { id name } userErrors { code field } } }`,
+		map[string]any{"n": "  Dr " + nfd + " "}, as...)
+	pid, _ := field(r, "createPractitioner.practitioner.id").(string)
+	if pid == "" {
+		t.Fatalf("createPractitioner: %v", r.Data)
+	}
+	r = s.ok(t, `mutation($n: String!, $p: ID!) { createService(input: {service: {name: $n, slug: "visit", durationMinutes: 30, description: "Line one\r\nCaf`+"e\u0301"+`", practitionerIds: [$p]}}) { service { id } userErrors { code field } } }`,
+		map[string]any{"n": nfd + " visit", "p": pid}, as...)
+	if field(r, "createService.service.id") == nil {
+		t.Fatalf("createService: %v", r.Data)
+	}
+	if p := c.Practitioner.Query().OnlyX(ctx); p.Name != "Dr "+nfc {
+		t.Errorf("stored practitioner name %q, want NFC %q", p.Name, "Dr "+nfc)
+	}
+	if sv := c.Service.Query().OnlyX(ctx); sv.Name != nfc+" visit" || sv.Description != "Line one\nCaf\u00e9" {
+		t.Errorf("stored service name %q, description %q: want NFC", sv.Name, sv.Description)
+	}
+	r = s.ok(t, `mutation($id: ID!, $n: String!) { updatePractitioner(input: {id: $id, practitioner: {name: $n}}) { practitioner { id } userErrors { code field } } }`,
+		map[string]any{"id": pid, "n": nfd + " Citizen"}, as...)
+	if n := c.Practitioner.Query().OnlyX(ctx).Name; n != nfc+" Citizen" {
+		t.Errorf("updated practitioner name %q, want NFC", n)
+	}
+	r = s.gqlAs(t, `mutation($n: String!) { createPractitioner(input: {practitioner: {name: $n, timeZone: "Australia/Sydney"}}) { practitioner { id } userErrors { code field } } }`,
+		map[string]any{"n": "Dr\u202eA"}, as...)
+	if ues, _ := field(r, "createPractitioner.userErrors").([]any); len(ues) != 1 || ues[0].(map[string]any)["code"] != "INVALID" {
+		t.Errorf("practitioner name with U+202E: %v %+v", r.Data, r.Errors)
+	}
+
+	const formOp = `mutation($f: [IntakeFieldInput!]!) { createIntakeFormVersion(input: {key: "new-patient", title: "New patient", fields: $f}) {
+		form { title fields { key label help options consentText } } userErrors { code field } } }`
+	for _, tc := range []struct {
+		name  string
+		field map[string]any
+		path  string
+		code  string
+	}{
+		{"label with CRLF", map[string]any{"key": "k", "label": "Name\r\nBcc: x@example.com", "type": "SHORT_TEXT", "required": false}, "fields.0.label", "INVALID"},
+		{"help with a bidi override", map[string]any{"key": "k", "label": "L", "help": "see \u202efdp.exe", "type": "SHORT_TEXT", "required": false}, "fields.0.help", "INVALID"},
+		{"option with a zero-width space", map[string]any{"key": "k", "label": "L", "type": "SINGLE_CHOICE", "required": false, "options": []string{"a", "b\u200b"}}, "fields.0.options.1", "INVALID"},
+		{"label too long", map[string]any{"key": "k", "label": strings.Repeat("x", 201), "type": "SHORT_TEXT", "required": false}, "fields.0.label", "TOO_LONG"},
+		{"consent with NUL", map[string]any{"key": "k", "label": "L", "type": "CONSENT", "required": true, "consentText": "I agree\x00"}, "fields.0.consentText", "INVALID"},
+	} {
+		r := s.gqlAs(t, formOp, map[string]any{"f": []any{tc.field}}, as...)
+		ues, _ := field(r, "createIntakeFormVersion.userErrors").([]any)
+		if len(r.Errors) > 0 || len(ues) != 1 || ues[0].(map[string]any)["code"] != tc.code ||
+			strings.Join(toStrings(ues[0].(map[string]any)["field"]), ".") != tc.path {
+			t.Errorf("%s: %v %+v", tc.name, r.Data, r.Errors)
+		}
+	}
+	if n := c.IntakeForm.Query().CountX(ctx); n != 0 {
+		t.Fatalf("%d forms saved from refused definitions", n)
+	}
+	r = s.ok(t, formOp, map[string]any{"f": []any{map[string]any{"key": " visit ", "label": " " + nfd + " ", "help": "a\r\nb", "type": "SINGLE_CHOICE",
+		"required": true, "options": []string{nfd, " tea "}}}}, as...)
+	got := field(r, "createIntakeFormVersion.form.fields").([]any)[0].(map[string]any)
+	if got["key"] != "visit" || got["label"] != nfc || got["help"] != "a\nb" || strings.Join(toStrings(got["options"]), "|") != nfc+"|tea" {
+		t.Errorf("stored definition is not the cleaned one: %v", got)
+	}
+}

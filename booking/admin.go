@@ -32,11 +32,16 @@ type PractitionerInput struct {
 	Active      *bool
 }
 
-func (in PractitionerInput) validate(create bool) error {
+// validate checks in and replaces its texts by their cleaned form (NFC,
+// trimmed: text.Clean), which is what is stored.
+func (in *PractitionerInput) validate(create bool) error {
 	var errs errcode.UserErrors
 	if in.Name != nil || create {
 		k := len(errs)
-		if n := text.Check(&errs, text.SingleLine, "name", deref(in.Name), 200); n == "" && len(errs) == k {
+		if in.Name == nil {
+			in.Name = new(string)
+		}
+		if text.CheckInPlace(&errs, text.SingleLine, "name", in.Name, 200); *in.Name == "" && len(errs) == k {
 			errs = append(errs, errcode.Invalidf(errcode.Required, "name", "enter a name of at most 200 characters"))
 		}
 	}
@@ -48,9 +53,7 @@ func (in PractitionerInput) validate(create bool) error {
 	if in.PhotoURL != nil && *in.PhotoURL != "" && !strings.HasPrefix(*in.PhotoURL, "https://") && !strings.HasPrefix(*in.PhotoURL, "/") {
 		errs = append(errs, errcode.Invalidf(errcode.Invalid, "photoUrl", "use an https:// URL or a /media path"))
 	}
-	if in.Bio != nil {
-		text.Check(&errs, text.MultiLine, "bio", *in.Bio, 10000)
-	}
+	text.CheckInPlace(&errs, text.MultiLine, "bio", in.Bio, 10000)
 	return errs.OrNil()
 }
 
@@ -70,7 +73,7 @@ func (e *Engine) CreatePractitioner(ctx context.Context, in PractitionerInput) (
 	if err := in.validate(true); err != nil {
 		return nil, err
 	}
-	return e.Client.Practitioner.Create().SetName(strings.TrimSpace(*in.Name)).SetTimeZone(*in.TimeZone).
+	return e.Client.Practitioner.Create().SetName(*in.Name).SetTimeZone(*in.TimeZone).
 		SetNillableBio(in.Bio).SetNillablePhotoURL(in.PhotoURL).SetNillableStaffUserID(in.StaffUserID).
 		SetNillableActive(in.Active).Save(ctx)
 }
@@ -86,7 +89,7 @@ func (e *Engine) UpdatePractitioner(ctx context.Context, id gid.ID, in Practitio
 	u := e.Client.Practitioner.UpdateOneID(id).SetNillableTimeZone(in.TimeZone).SetNillableBio(in.Bio).
 		SetNillablePhotoURL(in.PhotoURL).SetNillableStaffUserID(in.StaffUserID).SetNillableActive(in.Active)
 	if in.Name != nil {
-		u.SetName(strings.TrimSpace(*in.Name))
+		u.SetName(*in.Name)
 	}
 	p, err := u.Save(ctx)
 	if ent.IsNotFound(err) {
@@ -179,7 +182,7 @@ func (e *Engine) AddDateOverride(ctx context.Context, in OverrideInput) (*ent.Da
 			errs = append(errs, err)
 		}
 	}
-	text.Check(&errs, text.SingleLine, "reason", in.Reason, 200)
+	in.Reason = text.Check(&errs, text.SingleLine, "reason", in.Reason, 200)
 	if err := errs.OrNil(); err != nil {
 		return nil, err
 	}
@@ -229,18 +232,22 @@ type ServiceInput struct {
 	ClearRequiresService, ClearIntakeForm     bool
 }
 
-func (in ServiceInput) validate(create bool) error {
+// validate checks in and replaces its texts by their cleaned form (NFC,
+// trimmed: text.Clean), which is what is stored.
+func (in *ServiceInput) validate(create bool) error {
 	var errs errcode.UserErrors
 	need := func(set bool) bool { return set || create }
 	if need(in.Name != nil) {
 		k := len(errs)
-		if n := text.Check(&errs, text.SingleLine, "name", deref(in.Name), 200); n == "" && len(errs) == k {
+		if in.Name == nil {
+			in.Name = new(string)
+		}
+		if text.CheckInPlace(&errs, text.SingleLine, "name", in.Name, 200); *in.Name == "" && len(errs) == k {
 			errs = append(errs, errcode.Invalidf(errcode.Required, "name", "enter a name of at most 200 characters"))
 		}
 	}
-	if in.Description != nil {
-		text.Check(&errs, text.MultiLine, "description", *in.Description, 10000)
-	}
+	text.CheckInPlace(&errs, text.MultiLine, "description", in.Description, 10000)
+	text.CheckInPlace(&errs, text.SingleLine, "location", in.Location, 500)
 	if need(in.Slug != nil) && (!slugPattern.MatchString(deref(in.Slug)) || len(deref(in.Slug)) > 100) {
 		errs = append(errs, errcode.Invalidf(errcode.Invalid, "slug", "use lower-case letters, digits and dashes"))
 	}
@@ -296,7 +303,7 @@ func (e *Engine) CreateService(ctx context.Context, in ServiceInput) (*ent.Servi
 	if err := in.validate(true); err != nil {
 		return nil, err
 	}
-	c := e.Client.Service.Create().SetName(strings.TrimSpace(*in.Name)).SetSlug(*in.Slug).
+	c := e.Client.Service.Create().SetName(*in.Name).SetSlug(*in.Slug).
 		SetDurationMinutes(*in.DurationMinutes).AddPractitionerIDs(in.PractitionerIDs...)
 	applyService(c.Mutation(), in)
 	s, err := c.Save(ctx)
@@ -315,7 +322,7 @@ func (e *Engine) UpdateService(ctx context.Context, id gid.ID, in ServiceInput) 
 	u := e.Client.Service.UpdateOneID(id)
 	m := u.Mutation()
 	if in.Name != nil {
-		m.SetName(strings.TrimSpace(*in.Name))
+		m.SetName(*in.Name)
 	}
 	if in.Slug != nil {
 		m.SetSlug(*in.Slug)

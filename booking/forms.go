@@ -14,6 +14,7 @@ import (
 	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/identity"
+	"frontdesk/text"
 	"frontdesk/webhooks"
 )
 
@@ -38,13 +39,17 @@ func (e *Engine) CreateFormVersion(ctx context.Context, in FormInput) (*ent.Inta
 	if !slugPattern.MatchString(in.Key) {
 		errs = append(errs, errcode.Invalidf(errcode.Invalid, "key", "use 1 to 64 lower-case letters, digits and dashes"))
 	}
-	if t := strings.TrimSpace(in.Title); t == "" || len(t) > 200 {
+	k := len(errs)
+	if in.Title = text.Check(&errs, text.SingleLine, "title", in.Title, 200); in.Title == "" && len(errs) == k {
 		errs = append(errs, errcode.Invalidf(errcode.Required, "title", "enter a title of at most 200 characters"))
 	}
-	if err := intake.ValidateFields(in.Fields); err != nil {
-		l, _ := errcode.AsUserErrors(err)
+	in.Description = text.Check(&errs, text.MultiLine, "description", in.Description, 10000)
+	fields, ferr := intake.ValidateFields(in.Fields)
+	if ferr != nil {
+		l, _ := errcode.AsUserErrors(ferr)
 		errs = append(errs, l...)
 	}
+	in.Fields = fields
 	if err := errs.OrNil(); err != nil {
 		return nil, err
 	}
@@ -58,7 +63,7 @@ func (e *Engine) CreateFormVersion(ctx context.Context, in FormInput) (*ent.Inta
 		case !ent.IsNotFound(err):
 			return fmt.Errorf("find last form version: %w", err)
 		}
-		out, err = tx.IntakeForm.Create().SetKey(in.Key).SetVersion(version).SetTitle(strings.TrimSpace(in.Title)).
+		out, err = tx.IntakeForm.Create().SetKey(in.Key).SetVersion(version).SetTitle(in.Title).
 			SetDescription(in.Description).SetFields(in.Fields).Save(ctx)
 		if ent.IsConstraintError(err) || isDuplicate(err) {
 			return errcode.Invalidf(errcode.Conflict, "key", "another version of this form was saved meanwhile; try again")

@@ -117,3 +117,13 @@ func Check(errs *errcode.UserErrors, kind Kind, field, s string, maxLen int) str
 func Normalize(s string) string {
 	return strings.TrimSpace(norm.NFC.String(s))
 }
+
+// CheckInPlace is Check for an optional input field: when s is not nil,
+// *s is checked and, if accepted, replaced by its cleaned value, so the
+// caller stores what was checked (NFC, trimmed) rather than what was sent.
+func CheckInPlace(errs *errcode.UserErrors, kind Kind, field string, s *string, maxLen int) {
+	if s == nil {
+		return
+	}
+	*s = Check(errs, kind, field, *s, maxLen)
+}

@@ -36,6 +36,13 @@ const (
 	shortTextMax = 200
 	longTextMax  = 5000
 	maxFields    = 100
+	// A definition's own texts: staff write them, patients read them.
+	keyMax     = 64
+	labelMax   = 200
+	helpMax    = 2000
+	optionMax  = 200
+	maxOptions = 100
+	consentMax = 10000
 )
 
 // Field is one question of a form version.
@@ -69,9 +76,14 @@ type Answer struct {
 	ConsentText string `json:"consentText,omitempty"`
 }
 
-// ValidateFields checks a form definition before it is stored.
-func ValidateFields(fields []Field) error {
+// ValidateFields checks a form definition before it is stored and returns
+// it cleaned: every text (key, label, help, options, consent wording) goes
+// through text.Clean, so it is stored NFC and trimmed, and a control,
+// bidi-override or zero-width character, or a text over its length, is a
+// user error on its path (fields.2.options.1).
+func ValidateFields(fields []Field) ([]Field, error) {
 	var errs errcode.UserErrors
+	fields = slices.Clone(fields)
 	if len(fields) == 0 {
 		errs = append(errs, errcode.Invalidf(errcode.Required, "fields", "a form needs at least one field"))
 	}
@@ -79,10 +91,32 @@ func ValidateFields(fields []Field) error {
 		errs = append(errs, errcode.Invalidf(errcode.Invalid, "fields", fmt.Sprintf("a form has at most %d fields", maxFields)))
 	}
 	seen := map[string]bool{}
-	for i, f := range fields {
+	for i := range fields {
+		f := &fields[i]
 		path := fmt.Sprintf("fields.%d", i)
+		// The key's length has its own message below.
+		f.Key = text.Check(&errs, text.SingleLine, path+".key", f.Key, 0)
+		f.Label = text.Check(&errs, text.SingleLine, path+".label", f.Label, labelMax)
+		f.Help = text.Check(&errs, text.MultiLine, path+".help", f.Help, helpMax)
+		f.ConsentText = text.Check(&errs, text.MultiLine, path+".consentText", f.ConsentText, consentMax)
+		if len(f.Options) > maxOptions {
+			errs = append(errs, errcode.Invalidf(errcode.Invalid, path+".options", fmt.Sprintf("a field has at most %d options", maxOptions)))
+		}
+		f.Options = slices.Clone(f.Options)
+		seenOption := map[string]bool{}
+		for j := range f.Options {
+			o := text.Check(&errs, text.SingleLine, fmt.Sprintf("%s.options.%d", path, j), f.Options[j], optionMax)
+			switch {
+			case strings.TrimSpace(o) == "":
+				errs = append(errs, errcode.Invalidf(errcode.Required, fmt.Sprintf("%s.options.%d", path, j), "an option needs a text"))
+			case seenOption[o]:
+				errs = append(errs, errcode.Invalidf(errcode.Taken, fmt.Sprintf("%s.options.%d", path, j), "option "+o+" is listed twice"))
+			}
+			seenOption[o] = true
+			f.Options[j] = o
+		}
 		switch {
-		case f.Key == "" || len(f.Key) > 64:
+		case f.Key == "" || len(f.Key) > keyMax:
 			errs = append(errs, errcode.Invalidf(errcode.Invalid, path+".key", "key must be 1 to 64 characters"))
 		case seen[f.Key]:
 			errs = append(errs, errcode.Invalidf(errcode.Taken, path+".key", "key "+f.Key+" is used twice"))
@@ -105,7 +139,10 @@ func ValidateFields(fields []Field) error {
 			errs = append(errs, errcode.Invalidf(errcode.Invalid, path+".type", "unknown field type"))
 		}
 	}
-	return errs.OrNil()
+	if err := errs.OrNil(); err != nil {
+		return nil, err
+	}
+	return fields, nil
 }
 
 // Validate checks answers against fields and returns them in field order,
@@ -152,12 +189,17 @@ func Validate(fields []Field, answers []Answer) ([]Answer, error) {
 				norm.Text = text.Check(&errs, kind, path, a.Text, max)
 			}
 		case SingleChoice:
+			// Options are stored NFC (ValidateFields); so is the answer.
+			a.Text = text.Normalize(a.Text)
 			if !slices.Contains(f.Options, a.Text) {
 				errs = append(errs, errcode.Invalidf(errcode.Invalid, path, f.Label+": choose one of the options"))
 			}
 			norm.Text = a.Text
 		case MultipleChoice:
-			for _, c := range a.Choices {
+			a.Choices = slices.Clone(a.Choices)
+			for i, c := range a.Choices {
+				c = text.Normalize(c)
+				a.Choices[i] = c
 				if !slices.Contains(f.Options, c) {
 					errs = append(errs, errcode.Invalidf(errcode.Invalid, path, f.Label+": "+c+" is not an option"))
 				}

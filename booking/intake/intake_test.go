@@ -2,6 +2,7 @@ package intake
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -42,13 +43,63 @@ func TestValidateFields(t *testing.T) {
 		{"choice with one option", []Field{{Key: "k", Label: "L", Type: SingleChoice, Options: []string{"a"}}}, []string{"fields.0.options:INVALID"}},
 		{"consent without wording", []Field{{Key: "k", Label: "L", Type: Consent}}, []string{"fields.0.consentText:REQUIRED"}},
 		{"unknown type", []Field{{Key: "k", Label: "L", Type: "SIGNATURE"}}, []string{"fields.0.type:INVALID"}},
+		// Every text of a definition goes through package text.
+		{"label with a line break", []Field{{Key: "k", Label: "Name\r\nBcc: x@example.com", Type: ShortText}}, []string{"fields.0.label:INVALID"}},
+		{"label too long", []Field{{Key: "k", Label: strings.Repeat("é", 201), Type: ShortText}}, []string{"fields.0.label:TOO_LONG"}},
+		{"key with NUL", []Field{{Key: "k\x00", Label: "L", Type: ShortText}}, []string{"fields.0.key:INVALID"}},
+		{"help with a bidi override", []Field{{Key: "k", Label: "L", Help: "see \u202efdp.exe", Type: ShortText}}, []string{"fields.0.help:INVALID"}},
+		{"help too long", []Field{{Key: "k", Label: "L", Help: strings.Repeat("h", 2001), Type: ShortText}}, []string{"fields.0.help:TOO_LONG"}},
+		{"option with a zero-width space", []Field{{Key: "k", Label: "L", Type: SingleChoice, Options: []string{"a", "b\u200b"}}}, []string{"fields.0.options.1:INVALID"}},
+		{"option too long", []Field{{Key: "k", Label: "L", Type: SingleChoice, Options: []string{"a", strings.Repeat("o", 201)}}}, []string{"fields.0.options.1:TOO_LONG"}},
+		{"blank option", []Field{{Key: "k", Label: "L", Type: SingleChoice, Options: []string{"a", " "}}}, []string{"fields.0.options.1:REQUIRED"}},
+		{"options equal once NFC", []Field{{Key: "k", Label: "L", Type: SingleChoice, Options: []string{"Caf\u00e9", "Cafe\u0301"}}}, []string{"fields.0.options.1:TAKEN"}},
+		{"too many options", []Field{{Key: "k", Label: "L", Type: MultipleChoice, Options: manyOptions(101)}}, []string{"fields.0.options:INVALID"}},
+		{"consent wording with a control character", []Field{{Key: "k", Label: "L", Type: Consent, ConsentText: "I agree\x07"}}, []string{"fields.0.consentText:INVALID"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, codes(ValidateFields(tt.fields))); diff != "" {
+			_, err := ValidateFields(tt.fields)
+			if diff := cmp.Diff(tt.want, codes(err)); diff != "" {
 				t.Fatalf("ValidateFields (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func manyOptions(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprint("option ", i)
+	}
+	return out
+}
+
+// TestValidateFieldsStoresNFC: what ValidateFields returns, and the form
+// stores, is the cleaned definition: NFC, trimmed, multi-line texts with
+// LF; the caller's slice is not changed. A choice answered in another
+// normalisation still matches its option.
+func TestValidateFieldsStoresNFC(t *testing.T) {
+	in := []Field{
+		{Key: " visit ", Label: " Caf\u0065\u0301 visit ", Help: "Line one\r\nLine two", Type: SingleChoice, Options: []string{"Cafe\u0301", " tea "}},
+		{Key: "ok", Label: "OK", Type: Consent, ConsentText: "I agree to the caf\u0065\u0301 rules\r\n"},
+	}
+	got, err := ValidateFields(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Field{
+		{Key: "visit", Label: "Caf\u00e9 visit", Help: "Line one\nLine two", Type: SingleChoice, Options: []string{"Caf\u00e9", "tea"}},
+		{Key: "ok", Label: "OK", Type: Consent, ConsentText: "I agree to the caf\u00e9 rules"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("ValidateFields (-want +got):\n%s", diff)
+	}
+	if in[0].Options[0] != "Cafe\u0301" || in[0].Label != " Caf\u0065\u0301 visit " {
+		t.Fatalf("the caller's fields were changed: %+v", in[0])
+	}
+	answers, err := Validate(got, []Answer{{Key: "visit", Text: "Cafe\u0301"}})
+	if err != nil || answers[0].Text != "Caf\u00e9" {
+		t.Fatalf("an NFD answer to an NFC option: %v %+v", err, answers)
 	}
 }
 
