@@ -337,8 +337,10 @@ func TestRedisOutageOnTwoReplicas(t *testing.T) {
 	}
 	// A request that waited on the paused or dead Redis would take seconds
 	// (the pause is 3 s); one that degraded takes its 200 ms deadline at
-	// most. The bound is 500 ms over the same request's p99 before the
-	// fault, measured in this run, so a loaded machine does not fail it.
+	// most. The bound is 750 ms over the same request's p99 before the
+	// fault, measured in this run, so a loaded machine does not fail it
+	// (at load 12 a degraded catalog read took 469 ms against 29 ms
+	// before), while a request stuck on the 3 s pause still does.
 	baseline := map[string]time.Duration{}
 	for _, phase := range []string{"before", "pause", "outage", "recovery"} {
 		for _, op := range []string{"typename", "catalog", "viewer", "checkout"} {
@@ -356,8 +358,8 @@ func TestRedisOutageOnTwoReplicas(t *testing.T) {
 			if phase == "before" {
 				baseline[op] = p99
 			}
-			if bound := baseline[op] + 500*time.Millisecond; (phase == "pause" || phase == "outage") && p99 >= bound {
-				t.Errorf("%s p99 during the %s: %s, want under %s (500ms over its p99 before the fault)", op, phase, p99, bound)
+			if bound := baseline[op] + 750*time.Millisecond; (phase == "pause" || phase == "outage") && p99 >= bound {
+				t.Errorf("%s p99 during the %s: %s, want under %s (750ms over its p99 before the fault)", op, phase, p99, bound)
 			}
 		}
 	}
