@@ -13,7 +13,7 @@ import (
 
 // serveForBench serves a on a loopback port until the benchmark ends and
 // returns its /graphql URL.
-func serveForBench(b *testing.B, a *app.App) string {
+func serveForBench(b testing.TB, a *app.App) string {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

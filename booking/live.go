@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"frontdesk/ent"
@@ -111,30 +112,50 @@ func (e *Engine) WatchAvailability(ctx context.Context, bus events.Bus, serviceI
 	if err != nil {
 		return nil, err
 	}
-	offered := map[gid.ID]bool{}
+	// Keep what the filter needs, not the rows: a watcher holds it for as
+	// long as its page is open.
+	w := &availabilityWatch{service: svc.ID, horizon: max(svc.HorizonDays, 1), offered: make(map[gid.ID]bool, len(svc.Edges.Practitioners))}
 	for _, p := range svc.Edges.Practitioners {
-		offered[p.ID] = true
+		w.offered[p.ID] = true
+		w.practitioners = append(w.practitioners, p.ID)
 	}
-	sub := bus.Subscribe(ctx, topicAvailability, 32)
-	out := make(chan *AvailabilityChange, 1)
-	go func() {
-		defer close(out)
-		defer sub.Close()
-		for ev := range sub.C {
-			changes, ok := availabilityChanges(ev, svc, offered, e.now())
-			if !ok {
-				continue
-			}
-			for _, c := range changes {
-				select {
-				case out <- c:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
+	// No goroutine per watcher: the bus runs the filter in the
+	// publisher's goroutine and hands the result to the channel, so a
+	// booking page left open costs a channel, not a parked stack. Room for
+	// a resync's change per practitioner besides the usual backlog.
+	out, _ := events.Map(ctx, bus, topicAvailability, 32+len(svc.Edges.Practitioners), func(ev events.Event) []*AvailabilityChange {
+		changes, _ := availabilityChanges(ev, w, e.now())
+		return changes
+	})
 	return out, nil
+}
+
+// lastChange remembers the last availability event decoded: an event
+// reaches every watcher of every service, and all of them read the same
+// bytes, so it is decoded once, not once per watcher. The watchers share
+// the decoded value, which nothing modifies.
+var lastChange atomic.Pointer[decodedChange]
+
+type decodedChange struct {
+	data *byte // the event's payload, by identity (events never change it)
+	n    int
+	one  []*AvailabilityChange
+}
+
+func decodeChange(data json.RawMessage) ([]*AvailabilityChange, bool) {
+	if len(data) == 0 {
+		return nil, false
+	}
+	if d := lastChange.Load(); d != nil && d.data == &data[0] && d.n == len(data) {
+		return d.one, true
+	}
+	var c AvailabilityChange
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, false
+	}
+	one := []*AvailabilityChange{&c}
+	lastChange.Store(&decodedChange{data: &data[0], n: len(data), one: one})
+	return one, true
 }
 
 // availabilityChanges is what a watcher of svc's availability receives for
@@ -143,21 +164,29 @@ func (e *Engine) WatchAvailability(ctx context.Context, bus events.Bus, serviceI
 // over the whole booking horizon for each of them, at once, so the page
 // reloads its slots without waiting for the next change (the payload
 // carries extensions.resync).
-func availabilityChanges(ev events.Event, svc *ent.Service, offered map[gid.ID]bool, now time.Time) ([]*AvailabilityChange, bool) {
+func availabilityChanges(ev events.Event, w *availabilityWatch, now time.Time) ([]*AvailabilityChange, bool) {
 	if ev.Resync {
-		horizon := max(svc.HorizonDays, 1)
-		out := make([]*AvailabilityChange, 0, len(svc.Edges.Practitioners))
-		for _, p := range svc.Edges.Practitioners {
-			out = append(out, &AvailabilityChange{PractitionerID: p.ID, ServiceID: svc.ID,
-				From: now.UTC(), To: now.UTC().AddDate(0, 0, horizon)})
+		out := make([]*AvailabilityChange, 0, len(w.practitioners))
+		for _, p := range w.practitioners {
+			out = append(out, &AvailabilityChange{PractitionerID: p, ServiceID: w.service,
+				From: now.UTC(), To: now.UTC().AddDate(0, 0, w.horizon)})
 		}
 		return out, len(out) > 0
 	}
-	var c AvailabilityChange
-	if err := json.Unmarshal(ev.Data, &c); err != nil || !offered[c.PractitionerID] {
+	one, ok := decodeChange(ev.Data)
+	if !ok || !w.offered[one[0].PractitionerID] {
 		return nil, false
 	}
-	return []*AvailabilityChange{&c}, true
+	return one, true
+}
+
+// availabilityWatch is what a watcher of a service's availability filters
+// with.
+type availabilityWatch struct {
+	service       gid.ID
+	horizon       int
+	offered       map[gid.ID]bool
+	practitioners []gid.ID
 }
 
 // RegisterJobs declares booking's recurring tasks: the sweeper that

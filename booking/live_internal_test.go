@@ -18,9 +18,8 @@ import (
 func TestAvailabilityChanges(t *testing.T) {
 	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	p1, p2, other := gid.ID("prc_1"), gid.ID("prc_2"), gid.ID("prc_3")
-	svc := &ent.Service{ID: "svc_1", HorizonDays: 60,
-		Edges: ent.ServiceEdges{Practitioners: []*ent.Practitioner{{ID: p1}, {ID: p2}}}}
-	offered := map[gid.ID]bool{p1: true, p2: true}
+	svc := &ent.Service{ID: "svc_1", HorizonDays: 60}
+	w := &availabilityWatch{service: svc.ID, horizon: 60, offered: map[gid.ID]bool{p1: true, p2: true}, practitioners: []gid.ID{p1, p2}}
 	change := func(p gid.ID) events.Event {
 		data, err := json.Marshal(AvailabilityChange{PractitionerID: p, ServiceID: svc.ID, From: now, To: now.Add(time.Hour)})
 		if err != nil {
@@ -44,7 +43,7 @@ func TestAvailabilityChanges(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := availabilityChanges(tc.ev, svc, offered, now)
+			got, ok := availabilityChanges(tc.ev, w, now)
 			if ok != (tc.want != nil) {
 				t.Fatalf("ok = %v", ok)
 			}
@@ -52,5 +51,14 @@ func TestAvailabilityChanges(t *testing.T) {
 				t.Errorf("changes (-want +got):\n%s", diff)
 			}
 		})
+	}
+	// The same event is decoded once for all its watchers, which share
+	// the value; another event with the same bytes is decoded afresh.
+	ev := change(p1)
+	a, _ := availabilityChanges(ev, w, now)
+	b, _ := availabilityChanges(ev, w, now)
+	c, _ := availabilityChanges(change(p1), w, now)
+	if a[0] != b[0] || a[0] == c[0] || *a[0] != *c[0] {
+		t.Errorf("decoding: same event shared %v, new event shared %v", a[0] == b[0], a[0] == c[0])
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -230,8 +231,16 @@ type loadersKey struct{}
 
 // WithLoaders returns ctx carrying fresh per-request loaders, so a page
 // of appointments reads its patients' names in one query.
+// They are made on first use: a subscription holds its context for as
+// long as it is open and most operations never need them.
 func (e *Engine) WithLoaders(ctx context.Context) context.Context {
-	return context.WithValue(ctx, loadersKey{}, e.newLoaders())
+	return context.WithValue(ctx, loadersKey{}, &lazyLoaders{e: e})
+}
+
+type lazyLoaders struct {
+	e    *Engine
+	once sync.Once
+	l    *loaders
 }
 
 func (e *Engine) newLoaders() *loaders {
@@ -249,8 +258,11 @@ func (e *Engine) PatientName(ctx context.Context, a *ent.Appointment) (string, e
 	if a.PatientID == nil {
 		return a.GuestName, nil
 	}
-	l, _ := ctx.Value(loadersKey{}).(*loaders)
-	if l == nil {
+	var l *loaders
+	if z, _ := ctx.Value(loadersKey{}).(*lazyLoaders); z != nil {
+		z.once.Do(func() { z.l = z.e.newLoaders() })
+		l = z.l
+	} else {
 		l = e.newLoaders()
 	}
 	name, err := l.patientNames.Load(ctx, *a.PatientID)

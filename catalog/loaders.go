@@ -47,14 +47,26 @@ type loadersKey struct{}
 // of one list resolve concurrently within microseconds of each other.
 const batchWait = 500 * time.Microsecond
 
-// WithLoaders returns ctx carrying fresh per-request loaders.
+// WithLoaders returns ctx carrying per-request loaders, made on first
+// use: most operations (and every subscription, which holds its context
+// for as long as it is open) never load a catalog object.
 func (s *Service) WithLoaders(ctx context.Context) context.Context {
-	return context.WithValue(ctx, loadersKey{}, s.newLoaders())
+	return context.WithValue(ctx, loadersKey{}, &lazyLoaders{s: s})
+}
+
+type lazyLoaders struct {
+	s    *Service
+	once sync.Once
+	l    *Loaders
 }
 
 func loadersFrom(ctx context.Context) *Loaders {
-	l, _ := ctx.Value(loadersKey{}).(*Loaders)
-	return l
+	z, _ := ctx.Value(loadersKey{}).(*lazyLoaders)
+	if z == nil {
+		return nil
+	}
+	z.once.Do(func() { z.l = z.s.newLoaders() })
+	return z.l
 }
 
 // loaders returns the request's loaders, or fresh ones for callers

@@ -77,10 +77,17 @@ type Subscription struct {
 	// the subscription ends.
 	C <-chan Event
 
-	ch     chan Event
-	topic  string
-	h      *hub
-	flag   *resyncFlag // from the subscriber's context; may be nil
+	ch    chan Event
+	topic string
+	h     *hub
+	flag  *resyncFlag // from the subscriber's context; may be nil
+	// push, when set (see Map), replaces the send on ch: it runs in the
+	// publisher's goroutine, must not block, and reports whether the
+	// subscriber had room; end closes what push sends to.
+	push func(Event) bool
+	end  func()
+	// stop unregisters the context callback that ends the subscription.
+	stop   func() bool
 	mu     sync.Mutex
 	closed bool
 	err    error
@@ -114,18 +121,24 @@ func (h *hub) subscribe(ctx context.Context, topic string, buffer int) *Subscrip
 	}
 	ch := make(chan Event, buffer)
 	s := &Subscription{C: ch, ch: ch, topic: topic, h: h, flag: flagFrom(ctx)}
+	h.add(ctx, s)
+	return s
+}
+
+// add registers s until ctx ends. No goroutine waits for that: with
+// thousands of subscribers, one parked goroutine each was a stack apiece.
+func (h *hub) add(ctx context.Context, s *Subscription) {
 	h.mu.Lock()
-	if h.subs[topic] == nil {
-		h.subs[topic] = map[*Subscription]struct{}{}
+	if h.subs[s.topic] == nil {
+		h.subs[s.topic] = map[*Subscription]struct{}{}
 	}
-	h.subs[topic][s] = struct{}{}
+	h.subs[s.topic][s] = struct{}{}
 	h.mu.Unlock()
 	h.stats.subscribers.Add(1)
-	go func() {
-		<-ctx.Done()
-		h.remove(s, nil)
-	}()
-	return s
+	stop := context.AfterFunc(ctx, func() { h.remove(s, nil) })
+	s.mu.Lock()
+	s.stop = stop
+	s.mu.Unlock()
 }
 
 // remove unregisters s and closes its channel once.
@@ -145,7 +158,14 @@ func (h *hub) remove(s *Subscription, err error) {
 	}
 	s.closed = true
 	s.err = err
-	close(s.ch)
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.end != nil {
+		s.end()
+	} else {
+		close(s.ch)
+	}
 	h.stats.subscribers.Add(-1)
 }
 
@@ -191,12 +211,20 @@ func (h *hub) send(s *Subscription, ev Event) {
 		s.mu.Unlock()
 		return
 	}
-	select {
-	case s.ch <- ev:
-		s.mu.Unlock()
+	ok := false
+	if s.push != nil {
+		ok = s.push(ev)
+	} else {
+		select {
+		case s.ch <- ev:
+			ok = true
+		default:
+		}
+	}
+	s.mu.Unlock()
+	if ok {
 		h.stats.delivered.Add(1)
-	default:
-		s.mu.Unlock()
+	} else {
 		h.stats.dropped.Add(1)
 		h.stats.disconnected.Add(1)
 		h.remove(s, ErrSlow)
@@ -290,24 +318,67 @@ func (t Topic[T]) AfterCommit(tx *ent.Tx, bus Bus, v T) {
 // are resyncs, which have no payload: they raise ctx's resync flag (see
 // WithResyncFlag) for the next payload to carry.
 func (t Topic[T]) Subscribe(ctx context.Context, bus Bus, buffer int) (<-chan T, *Subscription) {
-	sub := bus.Subscribe(ctx, t.Name, buffer)
-	out := make(chan T)
+	return Map(ctx, bus, t.Name, buffer, func(ev Event) []T {
+		if ev.Resync {
+			return nil
+		}
+		var v T
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			slog.Warn("events: undecodable payload skipped", "topic", t.Name, "error", err)
+			return nil
+		}
+		return []T{v}
+	})
+}
+
+// hubBus is a bus whose subscriptions this package's hub serves (Memory
+// and Redis).
+type hubBus interface{ hub() *hub }
+
+func (m *Memory) hub() *hub { return m.h }
+func (r *Redis) hub() *hub  { return r.h }
+
+// Map subscribes to topic and hands what fn makes of each event to the
+// returned channel, which holds up to buffer values (<= 0: DefaultBuffer).
+// fn runs in the publisher's goroutine, once per event and subscriber, so
+// it must be quick and must not block; it may return nothing to skip an
+// event. A subscriber whose channel has no room for an event's values is
+// disconnected (the channel closes, Err is ErrSlow), as with Subscribe.
+// On this package's buses no goroutine is kept per subscription.
+func Map[T any](ctx context.Context, bus Bus, topic string, buffer int, fn func(Event) []T) (<-chan T, *Subscription) {
+	if buffer <= 0 {
+		buffer = DefaultBuffer
+	}
+	out := make(chan T, buffer)
+	if hb, ok := bus.(hubBus); ok {
+		h := hb.hub()
+		s := &Subscription{topic: topic, h: h, flag: flagFrom(ctx)}
+		s.push = func(ev Event) bool {
+			vs := fn(ev)
+			if len(out)+len(vs) > cap(out) {
+				return false
+			}
+			for _, v := range vs {
+				out <- v // cannot block: room was checked, and sends are serialised by s.mu
+			}
+			return true
+		}
+		s.end = func() { close(out) }
+		h.add(ctx, s)
+		return out, s
+	}
+	// Another Bus: relay from its channel.
+	sub := bus.Subscribe(ctx, topic, buffer)
 	go func() {
 		defer close(out)
 		for ev := range sub.C {
-			if ev.Resync {
-				continue
-			}
-			var v T
-			if err := json.Unmarshal(ev.Data, &v); err != nil {
-				slog.Warn("events: undecodable payload skipped", "topic", t.Name, "error", err)
-				continue
-			}
-			select {
-			case out <- v:
-			case <-ctx.Done():
-				sub.Close()
-				return
+			for _, v := range fn(ev) {
+				select {
+				case out <- v:
+				case <-ctx.Done():
+					sub.Close()
+					return
+				}
 			}
 		}
 	}()

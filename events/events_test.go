@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -194,4 +195,64 @@ func BenchmarkRedisDeliveryLatency(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// Map keeps no goroutine per subscription: the filter runs in the
+// publisher's goroutine. A subscriber whose channel has no room is
+// disconnected with ErrSlow, and one whose context ends is closed and
+// unregistered.
+func TestMapKeepsNoGoroutinePerSubscriber(t *testing.T) {
+	bus := events.NewMemory()
+	defer bus.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before := runtime.NumGoroutine()
+	double := func(ev events.Event) []string {
+		if string(ev.Data) == `"skip"` {
+			return nil
+		}
+		return []string{string(ev.Data), string(ev.Data)}
+	}
+	chans := make([]<-chan string, 500)
+	for i := range chans {
+		chans[i], _ = events.Map(ctx, bus, "t", 4, double)
+	}
+	if n := runtime.NumGoroutine() - before; n > 10 {
+		t.Fatalf("%d goroutines for 500 subscriptions", n)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(bus.Publish(ctx, "t", "skip"))
+	must(bus.Publish(ctx, "t", "a"))
+	for _, ch := range chans {
+		if a, b := receive(t, ch), receive(t, ch); a != `"a"` || b != `"a"` {
+			t.Fatalf("got %s %s", a, b)
+		}
+	}
+
+	// Two events fill a buffer of 4; the third does not fit.
+	slowCtx, slowCancel := context.WithCancel(ctx)
+	defer slowCancel()
+	slow, sub := events.Map(slowCtx, bus, "slow", 4, double)
+	for range 3 {
+		must(bus.Publish(ctx, "slow", "x"))
+	}
+	for range 4 {
+		receive(t, slow)
+	}
+	if _, ok := <-slow; ok || !errors.Is(sub.Err(), events.ErrSlow) {
+		t.Fatalf("slow subscriber still open (err %v)", sub.Err())
+	}
+
+	gone, sub2 := events.Map(slowCtx, bus, "gone", 4, double)
+	slowCancel()
+	if _, ok := <-gone; ok || sub2.Err() != nil {
+		t.Fatalf("cancelled subscription: open %v, err %v", ok, sub2.Err())
+	}
+	cancel()
+	testenv.Eventually(t, 5*time.Second, "subscriptions unregistered", func() bool { return bus.Stats().Subscribers == 0 })
 }

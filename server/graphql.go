@@ -28,13 +28,14 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 	// Transports, most specific first: gqlgen picks the first that
 	// supports a request.
 	readLimit := cfg.WSReadLimit
+	// Keep-alives (ping, or ka on the legacy protocol) come from one loop
+	// in the adapter, not from gqlgen's goroutine and ticker per
+	// connection; a client that stops answering pings is dropped after
+	// twice the interval.
+	ws.keepAlive = cfg.WSKeepAlive
 	srv.AddTransport(transport.Websocket{
-		Implementation:        ws,
-		InitTimeout:           cfg.WSInitTimeout,
-		KeepAlivePingInterval: cfg.WSKeepAlive,
-		// PingPongInterval only applies to graphql-transport-ws; a client
-		// that stops answering pings is dropped after twice the interval.
-		PingPongInterval: cfg.WSKeepAlive,
+		Implementation:   ws,
+		InitTimeout:      cfg.WSInitTimeout,
 		PayloadReadLimit: &readLimit,
 		InitFunc:         wsInit,
 		ErrorFunc: func(ctx context.Context, err error) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -25,12 +26,21 @@ import (
 // hijacked connections are invisible to http.Server.Shutdown.
 type gorillaWebsocket struct {
 	upgrader websocket.Upgrader
+	// keepAlive is the interval of the protocol-level pings (see
+	// pingAll); 0 sends none.
+	keepAlive time.Duration
 
-	mu    sync.Mutex
-	conns map[*gorillaConn]struct{}
+	mu      sync.Mutex
+	conns   map[*gorillaConn]struct{}
+	pinging bool // the keep-alive goroutine runs
 }
 
 var _ transport.WebsocketImplementation = (*gorillaWebsocket)(nil)
+
+// wsWriteBuffers lends write buffers to connections for the time of a
+// write: a subscriber mostly waits, and 10,000 idle connections each
+// owning a 4 KiB buffer were 40 MiB doing nothing.
+var wsWriteBuffers = &sync.Pool{}
 
 func newGorillaWebsocket(checkOrigin func(*http.Request) bool) *gorillaWebsocket {
 	return &gorillaWebsocket{
@@ -38,7 +48,8 @@ func newGorillaWebsocket(checkOrigin func(*http.Request) bool) *gorillaWebsocket
 			HandshakeTimeout: 10 * time.Second,
 			CheckOrigin:      checkOrigin,
 			// gqlgen negotiates graphql-transport-ws and graphql-ws.
-			Subprotocols: nil,
+			Subprotocols:    nil,
+			WriteBufferPool: wsWriteBuffers,
 		},
 		conns: map[*gorillaConn]struct{}{},
 	}
@@ -53,11 +64,89 @@ func (g *gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts t
 		// Upgrade has already written an HTTP error response.
 		return nil, err
 	}
-	c := &gorillaConn{conn: conn, owner: g}
+	c := &gorillaConn{conn: conn, owner: g, legacy: conn.Subprotocol() != "graphql-transport-ws"}
 	g.mu.Lock()
 	g.conns[c] = struct{}{}
+	start := g.keepAlive > 0 && !g.pinging
+	if start {
+		g.pinging = true
+	}
 	g.mu.Unlock()
+	if start {
+		go g.pingLoop()
+	}
 	return c, nil
+}
+
+// Keep-alive. gqlgen's transport would run a ticker and a goroutine per
+// connection for it; one loop for all connections pings instead, and
+// exists only while connections are open. On graphql-transport-ws it
+// sends ping and expects the client's pong within two intervals (gqlgen's
+// read loop clears the read deadline when the pong arrives, see
+// SetReadDeadline); on the legacy graphql-ws it sends ka.
+var (
+	wsPing = []byte(`{"type":"ping"}`)
+	wsKA   = []byte(`{"type":"ka"}`)
+)
+
+// pingers is how many connections are pinged at once: a client that stops
+// reading can hold a write for writeWait.
+const pingers = 8
+
+func (g *gorillaWebsocket) pingLoop() {
+	t := time.NewTicker(g.keepAlive)
+	defer t.Stop()
+	for range t.C {
+		g.mu.Lock()
+		if len(g.conns) == 0 {
+			g.pinging = false
+			g.mu.Unlock()
+			return
+		}
+		conns := make([]*gorillaConn, 0, len(g.conns))
+		for c := range g.conns {
+			conns = append(conns, c)
+		}
+		g.mu.Unlock()
+		g.pingAll(conns)
+	}
+}
+
+func (g *gorillaWebsocket) pingAll(conns []*gorillaConn) {
+	work := make(chan *gorillaConn)
+	var wg sync.WaitGroup
+	for range min(pingers, len(conns)) {
+		wg.Go(func() {
+			for c := range work {
+				c.ping(g.keepAlive)
+			}
+		})
+	}
+	for _, c := range conns {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+}
+
+// ping sends one keep-alive, unless the connection has not been
+// acknowledged yet or a write is under way (then the peer is being
+// written to anyway).
+func (c *gorillaConn) ping(interval time.Duration) {
+	if !c.acked.Load() || !c.writeMu.TryLock() {
+		return
+	}
+	defer c.writeMu.Unlock()
+	msg := wsPing
+	if c.legacy {
+		msg = wsKA
+	}
+	if c.conn.SetWriteDeadline(time.Now().Add(writeWait)) != nil || c.conn.WriteMessage(websocket.TextMessage, msg) != nil {
+		return // the read loop sees the broken connection and ends it
+	}
+	if !c.legacy && !c.awaitingPong.Swap(true) {
+		_ = c.conn.SetReadDeadline(time.Now().Add(2 * interval))
+	}
 }
 
 // CloseAll sends a close frame with the given code to every open connection
@@ -95,8 +184,14 @@ type gorillaConn struct {
 	conn  *websocket.Conn
 	owner *gorillaWebsocket
 
+	legacy bool // graphql-ws rather than graphql-transport-ws
+
 	writeMu   sync.Mutex
 	closeOnce sync.Once
+	// acked: gqlgen has written its first message (connection_ack), so
+	// keep-alives may go out; awaitingPong: a ping is unanswered and the
+	// read deadline is set.
+	acked, awaitingPong atomic.Bool
 }
 
 var (
@@ -127,6 +222,7 @@ func (c *gorillaConn) WriteJSON(v any) error {
 	if err := c.conn.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
 		return err
 	}
+	c.acked.Store(true)
 	return c.conn.WriteJSON(v)
 }
 
@@ -161,7 +257,14 @@ func (c *gorillaConn) Subprotocol() string { return c.conn.Subprotocol() }
 
 func (c *gorillaConn) SetReadLimit(limit int64) { c.conn.SetReadLimit(limit) }
 
-func (c *gorillaConn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+// SetReadDeadline is how gqlgen's read loop says that a pong arrived: it
+// clears the deadline.
+func (c *gorillaConn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.awaitingPong.Store(false)
+	}
+	return c.conn.SetReadDeadline(t)
+}
 
 // wsLimits caps what WebSockets may hold on one replica: connections per
 // client IP (checked before the upgrade, so a refused client costs no
