@@ -90,7 +90,7 @@ func TestNoRoleReadsAnotherAccountsSecret(t *testing.T) {
 	s.ok(t, `mutation { requestPasswordReset(input: {email: "admin@example.com"}) { ok userErrors { code } } }`, nil)
 
 	// A partner key with every read scope there is.
-	r := s.ok(t, `mutation { createApiKey(input: {name: "Partner", scopes: [VIEW_SENT_MESSAGES, VIEW_MESSAGE_BODIES, MANAGE_JOBS, VIEW_AUDIT_LOG, MANAGE_API_KEYS, MANAGE_USERS, MANAGE_BOOKINGS, MANAGE_ORDERS]}) { token apiKey { id } userErrors { code } } }`,
+	r := s.ok(t, `mutation { createApiKey(input: {name: "Partner", scopes: [VIEW_SENT_MESSAGES, VIEW_MESSAGE_BODIES, MANAGE_JOBS, VIEW_AUDIT_LOG, MANAGE_API_KEYS, MANAGE_USERS, MANAGE_BOOKINGS, MANAGE_ORDERS, MANAGE_SETTINGS, MANAGE_WEBHOOKS]}) { token apiKey { id } userErrors { code } } }`,
 		nil, bearer(admin.token)...)
 	apiKey := field(r, "createApiKey.token").(string)
 	secrets = append(secrets, apiKey)
@@ -143,6 +143,33 @@ func TestNoRoleReadsAnotherAccountsSecret(t *testing.T) {
 	raw := c.AuditEntry.Create().SetAction("test.raw").SetAfter(map[string]any{"resetToken": planted, "link": link}).SaveX(ctx)
 	secrets = append(secrets, planted)
 
+	// Planted: what outside services' errors quote back (an access token
+	// in a bearer header, a URL with a password, an OAuth answer), in the
+	// records admins read: calendar link and subscription errors, an EHR
+	// job's errors, a webhook attempt's error and the receiver's answer.
+	// They are written straight to the tables, as rows from before
+	// redaction at rest would be, so only redaction on read stands
+	// between them and the API.
+	jwt := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoIn0.c2lnbmF0dXJlLXBsYW50ZWQ"
+	urlPassword := "pl4nted-pa55word"
+	clientSecret := "planted-client-secret-value"
+	whsec := "whsec_" + strings.Repeat("W", 32)
+	outside := "401 Unauthorized: Authorization: Bearer " + jwt + " on https://svc:" + urlPassword + "@ehr.example/fhir/Patient" +
+		` answer {"error":"invalid_client","client_secret":"` + clientSecret + `"} retry ` + link
+	secrets = append(secrets, jwt, urlPassword, clientSecret, whsec)
+	calLink := c.CalendarLink.Create().SetPractitionerID(p.ID).SetMailbox("ada@clinic.example").SetLastSyncError(outside).SaveX(ctx)
+	calSub := c.CalendarSubscription.Create().SetLinkID(calLink.ID).SetClientState("planted-client-state").SetLastError(outside).SaveX(ctx)
+	ehrPayload, _ := json.Marshal(map[string]any{"appointmentId": apptID, "accessToken": jwt})
+	ehrJob := c.Job.Create().SetKind("ehr.appointment").SetIdempotencyKey("planted-ehr").SetRunAt(time.Now()).SetState(job.StateDEAD).
+		SetPayload(ehrPayload).SetLastError(outside).SaveX(ctx)
+	c.JobAttempt.Create().SetJobID(ehrJob.ID).SetNumber(1).SetStartedAt(time.Now()).SetFinishedAt(time.Now()).SetError(outside).ExecX(ctx)
+	endpoint := c.WebhookEndpoint.Create().SetURL("https://partner.example/hook").SetEvents([]string{"appointment.booked"}).
+		SetSecret(whsec).SetPreviousSecret(whsec).SetOwnerID(admin.id).SaveX(ctx)
+	delivery := c.WebhookDelivery.Create().SetEndpointID(endpoint.ID).SetEventID("evt_planted").SetEventType("appointment.booked").
+		SetOccurredAt(time.Now()).SetBody(`{"type":"appointment.booked"}`).SaveX(ctx)
+	c.WebhookAttempt.Create().SetDeliveryID(delivery.ID).SetNumber(1).SetStartedAt(time.Now()).SetStatus(401).
+		SetResponse(outside[:min(len(outside), 1024)]).SetError(outside[:min(len(outside), 1000)]).ExecX(ctx)
+
 	// Every object a read could reach, for node(id:).
 	var ids []gid.ID
 	for _, m := range c.SentMessage.Query().AllX(ctx) {
@@ -160,7 +187,7 @@ func TestNoRoleReadsAnotherAccountsSecret(t *testing.T) {
 	for _, ses := range c.Session.Query().AllX(ctx) {
 		ids = append(ids, ses.ID)
 	}
-	ids = append(ids, raw.ID, gid.ID(apptID), admin.id, staff.id, prac.id, cust.id)
+	ids = append(ids, raw.ID, gid.ID(apptID), admin.id, staff.id, prac.id, cust.id, calLink.ID, calSub.ID, endpoint.ID, delivery.ID)
 
 	reads := []string{
 		`{ sentMessages(first: 100) { edges { node { id kind recipient subject bodyText bodyHtml transport providerId } } } }`,
@@ -170,6 +197,8 @@ func TestNoRoleReadsAnotherAccountsSecret(t *testing.T) {
 		`{ users(first: 100) { edges { node { id email permissions } } } }`,
 		`{ sessions { id userAgent ipAddress } }`,
 		`{ viewer { id email permissions } }`,
+		`{ calendarSyncStatus { link { id mailbox lastSyncError } subscription { id graphId lastError } } }`,
+		`{ webhookEndpoints { id url document pausedReason deliveries(first: 20) { edges { node { id body attemptLog { response error } } } } } }`,
 	}
 	const nodeQ = `query($ids: [ID!]!) { nodes(ids: $ids) { id __typename
 		... on SentMessage { subject bodyText bodyHtml providerId }
@@ -178,7 +207,11 @@ func TestNoRoleReadsAnotherAccountsSecret(t *testing.T) {
 		... on ApiKey { name prefix }
 		... on Session { userAgent ipAddress }
 		... on User { email }
-		... on Appointment { id } } }`
+		... on Appointment { id }
+		... on CalendarLink { mailbox lastSyncError }
+		... on CalendarSubscription { graphId lastError }
+		... on WebhookEndpoint { url document pausedReason }
+		... on WebhookDelivery { body attemptLog { response error } } } }`
 
 	viewers := []struct {
 		name    string
@@ -210,7 +243,7 @@ func TestNoRoleReadsAnotherAccountsSecret(t *testing.T) {
 			// The admin and the key do read these lists: the test is not
 			// passing because every read was refused.
 			if v.name == "ADMIN" || v.name == "API key" {
-				for _, want := range []string{`"payload":`, `"bodyText":"`, `[redacted]`, `"before":`} {
+				for _, want := range []string{`"payload":`, `"bodyText":"`, `[redacted]`, `"before":`, `"lastSyncError":"401`} {
 					if !strings.Contains(strings.Join(slices.Collect(mapValues(answers)), ""), want) {
 						t.Errorf("%s's answers lack %s: the reads did not run", v.name, want)
 					}

@@ -27,6 +27,7 @@ import (
 	"frontdesk/identity"
 	"frontdesk/integrations/msgraph"
 	"frontdesk/outbox"
+	"frontdesk/secret"
 	"frontdesk/telemetry"
 )
 
@@ -241,6 +242,12 @@ func (s *Sync) Status(ctx context.Context) ([]Health, error) {
 	}
 	out := make([]Health, len(links))
 	for i, l := range links {
+		// Errors are stored redacted; rows written before that are
+		// redacted here.
+		l.LastSyncError = secret.Redact(l.LastSyncError)
+		if sub := byLink[l.ID]; sub != nil {
+			sub.LastError = secret.Redact(sub.LastError)
+		}
 		out[i] = Health{Link: l, Subscription: byLink[l.ID]}
 		out[i].Alert = out[i].Alerting(s.now())
 	}

@@ -14,6 +14,7 @@ import (
 	"frontdesk/gid"
 	"frontdesk/integrations/msgraph"
 	"frontdesk/outbox"
+	"frontdesk/secret"
 )
 
 type deltaPayload struct {
@@ -64,7 +65,7 @@ func (s *Sync) SyncLink(ctx context.Context, linkID gid.ID, full bool) error {
 		}
 		won, err := s.syncOnce(ctx, link, full && attempt == 0)
 		if err != nil {
-			msg := err.Error()
+			msg := secret.Redact(err.Error()) // admins read it: see fail
 			if len(msg) > 1000 {
 				msg = msg[:1000]
 			}

@@ -11,6 +11,7 @@ import (
 	"frontdesk/gid"
 	"frontdesk/integrations/msgraph"
 	"frontdesk/outbox"
+	"frontdesk/secret"
 )
 
 type subsPayload struct {
@@ -134,7 +135,9 @@ func (s *Sync) recreate(ctx context.Context, sub *ent.CalendarSubscription, link
 // fail records a failed round on the subscription: state FAILING is the
 // admin alert, kept until a later round succeeds.
 func (s *Sync) fail(ctx context.Context, sub *ent.CalendarSubscription, link *ent.CalendarLink, cause error) error {
-	msg := cause.Error()
+	// Stored redacted: Graph's errors may quote a token or a URL with
+	// credentials, and admins read lastError.
+	msg := secret.Redact(cause.Error())
 	if len(msg) > 1000 {
 		msg = msg[:1000]
 	}

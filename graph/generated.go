@@ -58,6 +58,8 @@ type ResolverRoot interface {
 	Appointment() AppointmentResolver
 	AppointmentStateChange() AppointmentStateChangeResolver
 	AuditEntry() AuditEntryResolver
+	CalendarLink() CalendarLinkResolver
+	CalendarSubscription() CalendarSubscriptionResolver
 	Cart() CartResolver
 	CartLine() CartLineResolver
 	Category() CategoryResolver
@@ -79,6 +81,7 @@ type ResolverRoot interface {
 	Subscription() SubscriptionResolver
 	User() UserResolver
 	Variant() VariantResolver
+	WebhookAttempt() WebhookAttemptResolver
 	WebhookDelivery() WebhookDeliveryResolver
 	WebhookEndpoint() WebhookEndpointResolver
 	WebhookEvent() WebhookEventResolver
@@ -1233,6 +1236,12 @@ type AuditEntryResolver interface {
 	Before(ctx context.Context, obj *ent.AuditEntry) (*string, error)
 	After(ctx context.Context, obj *ent.AuditEntry) (*string, error)
 }
+type CalendarLinkResolver interface {
+	LastSyncError(ctx context.Context, obj *ent.CalendarLink) (string, error)
+}
+type CalendarSubscriptionResolver interface {
+	LastError(ctx context.Context, obj *ent.CalendarSubscription) (string, error)
+}
 type CartResolver interface {
 	ShippingMethod(ctx context.Context, obj *model.Cart) (*ent.ShippingMethod, error)
 	ShippingMethods(ctx context.Context, obj *model.Cart) ([]*ent.ShippingMethod, error)
@@ -1483,6 +1492,10 @@ type VariantResolver interface {
 	AvailableForSale(ctx context.Context, obj *ent.Variant) (bool, error)
 	Product(ctx context.Context, obj *ent.Variant) (*ent.Product, error)
 	Inventory(ctx context.Context, obj *ent.Variant) (*ent.Inventory, error)
+}
+type WebhookAttemptResolver interface {
+	Response(ctx context.Context, obj *ent.WebhookAttempt) (string, error)
+	Error(ctx context.Context, obj *ent.WebhookAttempt) (string, error)
 }
 type WebhookDeliveryResolver interface {
 	EventType(ctx context.Context, obj *ent.WebhookDelivery) (model.WebhookEventType, error)
@@ -13833,7 +13846,7 @@ func (ec *executionContext) _CalendarLink_lastSyncError(ctx context.Context, fie
 			return ec.fieldContext_CalendarLink_lastSyncError(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LastSyncError, nil
+			return ec.Resolvers.CalendarLink().LastSyncError(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -13844,7 +13857,7 @@ func (ec *executionContext) _CalendarLink_lastSyncError(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_CalendarLink_lastSyncError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CalendarLink", field, false, false, "String")
+	return graphql.NewScalarFieldContext("CalendarLink", field, true, true, "String")
 }
 
 func (ec *executionContext) _CalendarSubscription_id(ctx context.Context, field graphql.CollectedField, obj *ent.CalendarSubscription) (ret graphql.Marshaler) {
@@ -14017,7 +14030,7 @@ func (ec *executionContext) _CalendarSubscription_lastError(ctx context.Context,
 			return ec.fieldContext_CalendarSubscription_lastError(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LastError, nil
+			return ec.Resolvers.CalendarSubscription().LastError(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -14028,7 +14041,7 @@ func (ec *executionContext) _CalendarSubscription_lastError(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_CalendarSubscription_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CalendarSubscription", field, false, false, "String")
+	return graphql.NewScalarFieldContext("CalendarSubscription", field, true, true, "String")
 }
 
 func (ec *executionContext) _CalendarSyncStatus_link(ctx context.Context, field graphql.CollectedField, obj *model.CalendarSyncStatus) (ret graphql.Marshaler) {
@@ -32123,7 +32136,7 @@ func (ec *executionContext) _WebhookAttempt_response(ctx context.Context, field 
 			return ec.fieldContext_WebhookAttempt_response(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Response, nil
+			return ec.Resolvers.WebhookAttempt().Response(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -32134,7 +32147,7 @@ func (ec *executionContext) _WebhookAttempt_response(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_WebhookAttempt_response(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookAttempt", field, false, false, "String")
+	return graphql.NewScalarFieldContext("WebhookAttempt", field, true, true, "String")
 }
 
 func (ec *executionContext) _WebhookAttempt_error(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookAttempt) (ret graphql.Marshaler) {
@@ -32146,7 +32159,7 @@ func (ec *executionContext) _WebhookAttempt_error(ctx context.Context, field gra
 			return ec.fieldContext_WebhookAttempt_error(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Error, nil
+			return ec.Resolvers.WebhookAttempt().Error(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -32157,7 +32170,7 @@ func (ec *executionContext) _WebhookAttempt_error(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_WebhookAttempt_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("WebhookAttempt", field, false, false, "String")
+	return graphql.NewScalarFieldContext("WebhookAttempt", field, true, true, "String")
 }
 
 func (ec *executionContext) _WebhookDelivery_id(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
@@ -41910,33 +41923,34 @@ func (ec *executionContext) _CalendarLink(ctx context.Context, sel ast.Selection
 		case "id":
 			out.Values[i] = ec._CalendarLink_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "practitionerId":
 			out.Values[i] = ec._CalendarLink_practitionerId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "mailbox":
 			out.Values[i] = ec._CalendarLink_mailbox(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "calendarId":
 			out.Values[i] = ec._CalendarLink_calendarId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastSyncedAt":
 			out.Values[i] = ec._CalendarLink_lastSyncedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastSyncError":
-			out.Values[i] = ec._CalendarLink_lastSyncError(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CalendarLink_lastSyncError(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -41968,43 +41982,44 @@ func (ec *executionContext) _CalendarSubscription(ctx context.Context, sel ast.S
 		case "id":
 			out.Values[i] = ec._CalendarSubscription_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "graphId":
 			out.Values[i] = ec._CalendarSubscription_graphId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "state":
 			out.Values[i] = ec._CalendarSubscription_state(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "expiresAt":
 			out.Values[i] = ec._CalendarSubscription_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastNotificationAt":
 			out.Values[i] = ec._CalendarSubscription_lastNotificationAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastRenewedAt":
 			out.Values[i] = ec._CalendarSubscription_lastRenewedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "failures":
 			out.Values[i] = ec._CalendarSubscription_failures(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastError":
-			out.Values[i] = ec._CalendarSubscription_lastError(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CalendarSubscription_lastError(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -48070,33 +48085,35 @@ func (ec *executionContext) _WebhookAttempt(ctx context.Context, sel ast.Selecti
 		case "number":
 			out.Values[i] = ec._WebhookAttempt_number(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "startedAt":
 			out.Values[i] = ec._WebhookAttempt_startedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._WebhookAttempt_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "durationMs":
 			out.Values[i] = ec._WebhookAttempt_durationMs(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "response":
-			out.Values[i] = ec._WebhookAttempt_response(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookAttempt_response(ctx, field, obj)
+				})
 		case "error":
-			out.Values[i] = ec._WebhookAttempt_error(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookAttempt_error(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

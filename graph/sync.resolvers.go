@@ -11,7 +11,18 @@ import (
 	"frontdesk/ehrsync"
 	"frontdesk/ent"
 	"frontdesk/graph/model"
+	"frontdesk/secret"
 )
+
+// LastSyncError is the resolver for the lastSyncError field.
+func (r *calendarLinkResolver) LastSyncError(ctx context.Context, obj *ent.CalendarLink) (string, error) {
+	return secret.Redact(obj.LastSyncError), nil
+}
+
+// LastError is the resolver for the lastError field.
+func (r *calendarSubscriptionResolver) LastError(ctx context.Context, obj *ent.CalendarSubscription) (string, error) {
+	return secret.Redact(obj.LastError), nil
+}
 
 // LinkPractitionerCalendar is the resolver for the linkPractitionerCalendar field.
 func (r *mutationResolver) LinkPractitionerCalendar(ctx context.Context, input model.LinkPractitionerCalendarInput) (*model.LinkPractitionerCalendarPayload, error) {
@@ -68,3 +79,16 @@ func (r *queryResolver) CalendarSyncStatus(ctx context.Context) ([]*model.Calend
 func (r *queryResolver) EhrMappings(ctx context.Context) ([]*ent.EHRMapping, error) {
 	return r.EHR.Mappings(ctx)
 }
+
+// CalendarLink returns CalendarLinkResolver implementation.
+func (r *Resolver) CalendarLink() CalendarLinkResolver { return &calendarLinkResolver{r} }
+
+// CalendarSubscription returns CalendarSubscriptionResolver implementation.
+func (r *Resolver) CalendarSubscription() CalendarSubscriptionResolver {
+	return &calendarSubscriptionResolver{r}
+}
+
+type (
+	calendarLinkResolver         struct{ *Resolver }
+	calendarSubscriptionResolver struct{ *Resolver }
+)

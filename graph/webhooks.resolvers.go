@@ -10,6 +10,7 @@ import (
 	"frontdesk/ent"
 	"frontdesk/gid"
 	"frontdesk/graph/model"
+	"frontdesk/secret"
 	"frontdesk/webhooks"
 	"time"
 
@@ -85,6 +86,16 @@ func (r *queryResolver) WebhookEndpoints(ctx context.Context) ([]*ent.WebhookEnd
 // WebhookEvent is the resolver for the webhookEvent field.
 func (r *subscriptionResolver) WebhookEvent(ctx context.Context) (<-chan *webhooks.Event, error) {
 	return oneEvent(ctx)
+}
+
+// Response is the resolver for the response field.
+func (r *webhookAttemptResolver) Response(ctx context.Context, obj *ent.WebhookAttempt) (string, error) {
+	return secret.Redact(obj.Response), nil
+}
+
+// Error is the resolver for the error field.
+func (r *webhookAttemptResolver) Error(ctx context.Context, obj *ent.WebhookAttempt) (string, error) {
+	return secret.Redact(obj.Error), nil
 }
 
 // EventType is the resolver for the eventType field.
@@ -181,6 +192,9 @@ func (r *webhookEventResolver) PreviousState(ctx context.Context, obj *webhooks.
 	return optString(obj.Data.PreviousState), nil
 }
 
+// WebhookAttempt returns WebhookAttemptResolver implementation.
+func (r *Resolver) WebhookAttempt() WebhookAttemptResolver { return &webhookAttemptResolver{r} }
+
 // WebhookDelivery returns WebhookDeliveryResolver implementation.
 func (r *Resolver) WebhookDelivery() WebhookDeliveryResolver { return &webhookDeliveryResolver{r} }
 
@@ -191,6 +205,7 @@ func (r *Resolver) WebhookEndpoint() WebhookEndpointResolver { return &webhookEn
 func (r *Resolver) WebhookEvent() WebhookEventResolver { return &webhookEventResolver{r} }
 
 type (
+	webhookAttemptResolver  struct{ *Resolver }
 	webhookDeliveryResolver struct{ *Resolver }
 	webhookEndpointResolver struct{ *Resolver }
 	webhookEventResolver    struct{ *Resolver }

@@ -21,6 +21,7 @@ import (
 	"frontdesk/ent/job"
 	"frontdesk/gid"
 	"frontdesk/identity"
+	"frontdesk/secret"
 	"frontdesk/telemetry"
 )
 
@@ -624,7 +625,9 @@ func (w *Worker) record(batch []outcome) (err error) {
 		}
 		msg := ""
 		if o.err != nil {
-			msg = o.err.Error()
+			// Stored redacted: an error may quote a link, a header or an
+			// outside service's answer, and admins read it (jobs API).
+			msg = secret.Redact(o.err.Error())
 			if len(msg) > maxErrorLen {
 				msg = msg[:maxErrorLen]
 			}

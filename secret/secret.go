@@ -23,23 +23,59 @@ import (
 // Mask replaces a secret value.
 const Mask = "[redacted]"
 
-// queryParam matches a URL query parameter whose name says it carries a
-// credential, in plain text (?token=, &token=), HTML (&amp;token=) and
-// JSON-escaped text (\u0026token=). Its value runs to the next separator.
-var queryParam = regexp.MustCompile(`(?i)([?&;]|\\u0026)((?:[a-z_]*_)?(?:token|code|key|secret|password|sig|signature|otp))=([^&\s"'<>#\\]+)`)
+// queryParam matches a parameter whose name says it carries a credential
+// (token, access_token, $deltatoken, code, api_key, apiKey, client_secret,
+// password, sig, X-Amz-Signature, X-Amz-Credential…), in a URL (?token=,
+// &token=), HTML (&amp;token=), JSON-escaped text (\u0026token=) or a
+// form-encoded body or log line (password=… at the start or after white
+// space). Its value runs to the next separator.
+var queryParam = regexp.MustCompile(`(?i)(^|[?&;\s,({]|\\u0026)([a-z0-9_$.-]*(?:token|code|key|secret|password|passwd|sig|signature|otp|credential))=([^&\s"'<>#\\,;)]+)`)
 
 // bareToken matches Frontdesk's own tokens wherever they appear: fds_
 // sessions, fdk_ API keys and fdt_ one-time tokens carry 43 base64url
-// characters; anything of 16 or more is treated as one.
-var bareToken = regexp.MustCompile(`\b(fd[skt]_)[A-Za-z0-9_-]{16,}`)
+// characters; anything of 16 or more is treated as one. whsec_ webhook
+// signing secrets and Stripe's secret and restricted keys (sk_live_,
+// rk_test_…) are matched the same way.
+var bareToken = regexp.MustCompile(`\b(fd[skt]_|whsec_|[sr]k_(?:live|test)_)[A-Za-z0-9_+/=-]{16,}`)
 
-// Redact returns s with every credential it recognises replaced by Mask.
+// authScheme matches the credentials of an Authorization header (or an
+// error that quotes one): Bearer anywhere, whatever the token's shape;
+// Basic only after "Authorization:", since "basic" is an ordinary word.
+var authScheme = regexp.MustCompile(`(?i)(\bbearer|\bauthorization\s*:\s*basic)(\s+)[A-Za-z0-9._~+/=-]{8,}`)
+
+// headerValue matches header-style credentials in text: api-key: …,
+// X-Api-Key: …, client_secret: … (an OAuth error that echoes its form).
+var headerValue = regexp.MustCompile(`(?i)\b((?:x-)?(?:api[-_]?key|auth[-_]?token|access[-_]?token|refresh[-_]?token|client[-_]?secret|password))(\s*:\s*)[^\s",;]{4,}`)
+
+// jsonValue matches a JSON member whose key names a secret inside text
+// that is not itself parsed as JSON (an error quoting a response body):
+// "access_token":"…", "client_secret": "…".
+var jsonValue = regexp.MustCompile(`(?i)("[a-z0-9_-]*(?:token|secret|password|apikey|api_key|signature)[a-z0-9_-]*"\s*:\s*")(?:[^"\\]|\\.)*"`)
+
+// userInfo matches the credentials of a URL (https://user:pass@host/,
+// https://token@host/).
+var userInfo = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#"'<>]+@`)
+
+// jwt matches a JSON Web Token (Microsoft Graph access tokens, id tokens).
+var jwt = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
+
+// Redact returns s with every credential it recognises replaced by Mask:
+// Frontdesk's tokens and links, Authorization headers, URLs with a user
+// and password, JWTs, webhook secrets and Stripe keys. It is the filter
+// for every stored text the API shows that may quote a request, a link or
+// an outside service's answer: sent messages, job errors, calendar and
+// EHR sync errors, the audit log.
 func Redact(s string) string {
 	if s == "" {
 		return s
 	}
+	s = jsonValue.ReplaceAllString(s, "${1}"+Mask+`"`)
+	s = userInfo.ReplaceAllString(s, "${1}"+Mask+"@")
 	s = queryParam.ReplaceAllString(s, "${1}${2}="+Mask)
-	return bareToken.ReplaceAllString(s, "${1}"+Mask)
+	s = bareToken.ReplaceAllString(s, "${1}"+Mask)
+	s = jwt.ReplaceAllString(s, Mask)
+	s = authScheme.ReplaceAllString(s, "${1}${2}"+Mask)
+	return headerValue.ReplaceAllString(s, "${1}${2}"+Mask)
 }
 
 // sensitiveKey reports whether a JSON key names a secret, such as
