@@ -140,6 +140,14 @@ func measureSubscribers(tb testing.TB, n, events int) wsFootprint {
 	}
 
 	sink := booking.EventSink{Bus: a.Events}
+	if path := os.Getenv("FRONTDESK_WS_CPU_PROFILE"); path != "" {
+		// The server's CPU while the events fan out.
+		if out, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(out) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	for i := range events {
 		from := time.Now().UTC().Truncate(time.Hour).Add(time.Duration(24+i) * time.Hour)
 		appt := &ent.Appointment{ID: p.ID, PractitionerID: p.ID, ServiceID: svc.ID, BlockedStart: from, BlockedEnd: from.Add(35 * time.Minute)}
