@@ -560,3 +560,25 @@ func TestCancelWhileEventIsCreatedLeavesNoOrphan(t *testing.T) {
 		t.Fatalf("orphan: %d created, %d left in Outlook, %d rows", f.g.Creates, len(f.g.Events(mailbox)), f.db.Client.CalendarEvent.Query().CountX(ctx))
 	}
 }
+
+// TestSubscriptionErrorIsStoredRedacted: Graph's error quotes the
+// notification URL it could not validate; a credential in it is blanked
+// before lastError is stored (admins read it), not only when read.
+func TestSubscriptionErrorIsStoredRedacted(t *testing.T) {
+	f := newFixture(t)
+	f.linkCalendar()
+	const planted = "planted-secret-0123456789"
+	f.sync.opts.NotificationURL = f.hook.URL + "/nowhere?token=" + planted
+	f.advance(8 * 24 * time.Hour)
+	if err := f.sync.Maintain(context.Background(), ""); err == nil {
+		t.Fatal("Maintain succeeded without a reachable endpoint")
+	}
+	sub, err := f.sync.client.CalendarSubscription.Query().Only(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.LastError == "" || strings.Contains(sub.LastError, planted) {
+		t.Fatalf("stored lastError: %q", sub.LastError)
+	}
+	t.Logf("stored lastError: %q", sub.LastError)
+}

@@ -433,3 +433,25 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorsAreStoredRedacted: a handler's error that quotes a link with
+// a token or an outside service's bearer header is stored (lastError and
+// the attempt log) with the credential blanked, since admins read both.
+func TestErrorsAreStoredRedacted(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	reg := NewRegistry()
+	const tok = "fdt_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd"
+	reg.Register(Kind{Name: "leaky", Handler: func(ctx context.Context, r *Running) error {
+		return Permanent(fmt.Errorf("550 rejected https://app.example/reset-password?token=%s (Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln)", tok))
+	}})
+	j := enqueue(t, db.Client, Job{Kind: "leaky", Payload: map[string]any{}})
+	drain(t, newWorker(db, reg, Options{}))
+	got := db.Client.Job.GetX(context.Background(), j.ID)
+	want := "550 rejected https://app.example/reset-password?token=[redacted] (Authorization: Bearer [redacted])"
+	if got.LastError != want {
+		t.Errorf("lastError = %q, want %q", got.LastError, want)
+	}
+	if diff := cmp.Diff([]string{"1:" + want}, attemptErrors(t, db.Client, j)); diff != "" {
+		t.Errorf("attempt errors (-want +got):\n%s", diff)
+	}
+}
