@@ -257,9 +257,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 
 	// The server, over the domains.
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce, Webhooks: a.Outgoing, Documents: a.Documents}})
+	// Every domain's view rules apply to every field of every operation on
+	// it; a type without a rule stops start-up here.
+	schema, err := graph.NewSchema(&graph.Resolver{Client: a.DB.Client, Events: a.Events, Booking: a.Booking, Catalog: a.Catalog, Calendar: a.Calendar, EHR: a.EHR, Identity: a.Identity, Commerce: a.Commerce, Webhooks: a.Outgoing, Documents: a.Documents})
+	if err != nil {
+		return a, err
+	}
 	// Webhook payload documents run on the same schema, limits and loaders.
-	loaders := []graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}, graph.BookingLoaders{Booking: a.Booking}}
+	loaders := []graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog, Schema: schema}, graph.BookingLoaders{Booking: a.Booking}}
 	a.Outgoing.SetShaper(graph.NewWebhookShaper(graph.Complexity{ExecutableSchema: schema, DefaultPageSize: cfg.DefaultPageSize},
 		append(loaders, graph.Limits{Document: graph.DocumentLimits{MaxFields: cfg.MaxFields, MaxFragments: cfg.MaxFragments,
 			MaxInlineFragments: cfg.MaxInlineFragments, MaxDirectives: cfg.MaxDirectives, MaxVariableValues: cfg.MaxVariableValues,
@@ -273,7 +278,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		SQL:        a.DB.SQL,
 		Ready:      ready,
 		Degradable: degradable,
-		Extensions: append([]graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog}, graph.BookingLoaders{Booking: a.Booking}}, opts.Extensions...),
+		Extensions: append([]graphql.HandlerExtension{graph.CatalogLoaders{Catalog: a.Catalog, Schema: schema}, graph.BookingLoaders{Booking: a.Booking}}, opts.Extensions...),
 		Routes:     a.routes,
 		Identity:   a.Identity,
 		Now:        opts.Now,

@@ -167,6 +167,7 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 		return nil, err
 	}
 	held = held.Unwrap()
+	identity.Grant(ctx, held.ID) // the holder sees their hold in the payload
 	return &Hold{Appointment: held, Token: e.token(purposeHold, held.ID)}, nil
 }
 
@@ -185,6 +186,7 @@ func (e *Engine) holdByKey(ctx context.Context, key, holder string) (*Hold, erro
 	if a.HolderKey != holder && !(holder == "" && isAnonymousHolder(a.HolderKey)) {
 		return nil, errcode.Invalidf(errcode.Conflict, "idempotencyKey", "this idempotency key was used for another request")
 	}
+	identity.Grant(ctx, a.ID)
 	return &Hold{Appointment: a, Token: e.token(purposeHold, a.ID)}, nil
 }
 
@@ -297,6 +299,7 @@ func (e *Engine) Book(ctx context.Context, in BookInput) (*Booking, error) {
 	if !(v != nil && v.UserID != "" && string(v.UserID) == a.HolderKey) && !e.validToken(purposeHold, a.ID, in.HoldToken) {
 		return nil, errcode.Invalidf(errcode.Missing, "appointmentId", "no such hold")
 	}
+	identity.Grant(ctx, a.ID) // the holder sees what they booked, a guest included
 	// Booking for a patient is a staff power; a practitioner has it on
 	// their own calendar only.
 	staff := actsAsStaff(ctx, e.Client, v, &a.PractitionerID)
@@ -492,6 +495,7 @@ func (e *Engine) authorizeChange(ctx context.Context, in ChangeInput) (*ent.Appo
 	}
 	own := v != nil && v.UserID != "" && ((a.PatientID != nil && *a.PatientID == v.UserID) || a.HolderKey == string(v.UserID))
 	if own || e.validToken(purposeManage, a.ID, in.Token) || (a.State == appointment.StateHELD && e.validToken(purposeHold, a.ID, in.Token)) {
+		identity.Grant(ctx, a.ID) // a token holder sees the appointment they changed
 		return a, false, actor, nil
 	}
 	return nil, false, "", ErrAppointmentNotFound

@@ -141,6 +141,7 @@ func (e *Engine) SubmitIntake(ctx context.Context, in SubmitInput) (*ent.IntakeS
 		return nil, err
 	}
 	if existing != nil {
+		identity.Grant(ctx, existing.ID) // the submitter sees their answers in the payload
 		return existing.Update().SetAnswers(answers).SetSubmittedBy(actor).SetUpdatedAt(e.now()).Save(ctx)
 	}
 	// The submission and its webhook event commit together.
@@ -156,6 +157,9 @@ func (e *Engine) SubmitIntake(ctx context.Context, in SubmitInput) (*ent.IntakeS
 	})
 	if ent.IsConstraintError(err) || isDuplicate(err) {
 		return nil, errcode.Invalidf(errcode.Conflict, "", "the form was submitted meanwhile; reload it and try again")
+	}
+	if sub != nil {
+		identity.Grant(ctx, sub.ID)
 	}
 	return sub, err
 }
@@ -176,6 +180,9 @@ func (e *Engine) Intake(ctx context.Context, appointmentID gid.ID, token string)
 	}
 	if !e.canReadIntake(v, a, token) {
 		return nil, ErrAppointmentNotFound
+	}
+	if sub := a.Edges.IntakeSubmission; sub != nil {
+		identity.Grant(ctx, sub.ID)
 	}
 	return a.Edges.IntakeSubmission, nil
 }

@@ -101,6 +101,7 @@ func (e *Engine) Appointment(ctx context.Context, id gid.ID, token string) (*ent
 	if (v.Can(identity.ManageBookings) && v.ClinicWide()) || e.canReadIntake(v, a, token) ||
 		(v != nil && v.UserID != "" && a.HolderKey == string(v.UserID)) ||
 		(a.State == appointment.StateHELD && e.validToken(purposeHold, a.ID, token)) {
+		identity.Grant(ctx, a.ID) // its fields and subscription events show it in this operation
 		return a, nil
 	}
 	return nil, ErrAppointmentNotFound

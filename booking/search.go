@@ -185,11 +185,14 @@ func ownPractitioner(ctx context.Context, client *ent.Client, v *identity.Viewer
 // (holding p), and staff holding p who see the whole clinic.
 func canSee(ctx context.Context, client *ent.Client, id gid.ID, p identity.Permission) bool {
 	v := identity.ViewerFrom(ctx)
-	if v == nil {
-		return false
-	}
 	if v.Can(p) && v.ClinicWide() {
 		return true
+	}
+	if p == identity.ManageBookings && identity.Granted(ctx, id) {
+		return true // a domain function checked its token in this operation
+	}
+	if v == nil {
+		return false
 	}
 	// node(id:) reads only the columns the query selected, so the row is
 	// read again for the columns the rule needs.
@@ -202,6 +205,34 @@ func canSee(ctx context.Context, client *ent.Client, id gid.ID, p identity.Permi
 		return true
 	}
 	return v.Can(p) && ownPractitioner(ctx, client, v, a.PractitionerID)
+}
+
+// ViewRules are booking's read rules, one per type it shows (see
+// identity.ViewRule): who and what can be booked, and when, are public;
+// an appointment and its history go to its patient (or holder, or whoever
+// showed its token in this operation), the practitioner it is booked
+// with and staff who see the whole clinic; intake answers likewise, with
+// VIEW_PATIENT_INTAKE for staff.
+func ViewRules(client *ent.Client) []identity.ViewRule {
+	return []identity.ViewRule{
+		identity.Public[ent.Practitioner](), identity.Public[ent.Service](), identity.Public[ent.IntakeForm](),
+		identity.Public[ent.WeeklyHours](), identity.Public[ent.DateOverride](),
+		identity.Rule(func(ctx context.Context, a *ent.Appointment) bool { return CanViewAppointment(ctx, client, a.ID) }),
+		identity.Rule(func(ctx context.Context, c *ent.AppointmentStateChange) bool {
+			id := c.AppointmentID
+			if id == "" { // a query may read only some columns
+				row, err := client.AppointmentStateChange.Get(ctx, c.ID)
+				if err != nil {
+					return false
+				}
+				id = row.AppointmentID
+			}
+			return CanViewAppointment(ctx, client, id)
+		}).Within("Appointment"),
+		identity.Rule(func(ctx context.Context, s *ent.IntakeSubmission) bool {
+			return identity.Granted(ctx, s.ID) || CanViewIntakeSubmission(ctx, client, s.ID)
+		}),
+	}
 }
 
 // CanViewAppointment reports whether the viewer may see the appointment

@@ -18,6 +18,7 @@ import (
 	"frontdesk/ent/variant"
 	"frontdesk/errcode"
 	"frontdesk/gid"
+	"frontdesk/identity"
 )
 
 // Sort orders a product listing.
@@ -79,32 +80,49 @@ func visible(ctx context.Context, p *ent.Product) bool {
 	return p.Status == product.StatusACTIVE || staff(ctx)
 }
 
-// Visible reports whether the viewer may see a catalog object fetched by
-// ID (node, nodes). Objects that hang off a product inherit its
-// visibility; anything that is not a catalog object is not judged here.
-func (s *Service) Visible(ctx context.Context, n any) bool {
-	switch x := n.(type) {
-	case *ent.Product:
-		if x.Status == "" {
-			// node(id:) reads only the selected columns; judge the
-			// whole row.
-			_, err := s.ProductOf(ctx, x.ID)
-			return err == nil
-		}
-		return visible(ctx, x)
-	case *ent.Variant:
-		_, err := s.ProductOf(ctx, x.ProductID)
-		return err == nil
-	case *ent.ProductImage:
-		_, err := s.ProductOf(ctx, x.ProductID)
-		return err == nil
-	case *ent.ProductOption:
-		_, err := s.ProductOf(ctx, x.ProductID)
-		return err == nil
-	case *ent.Inventory, *ent.StockAdjustment, *ent.CollectionProduct:
-		return staff(ctx)
+// ViewRules are the catalog's read rules, one per type it shows (see
+// identity.ViewRule): the storefront is public, except products that are
+// not active (and what hangs off them), which only staff who manage the
+// catalog see, as they alone see stock records. Every rule depends on the
+// object and on staff-or-not only, so catalog responses may be cached.
+func (s *Service) ViewRules() []identity.ViewRule {
+	return []identity.ViewRule{
+		identity.Public[ent.Category]().Cached(), identity.Public[ent.Collection]().Cached(),
+		identity.Rule(func(ctx context.Context, p *ent.Product) bool {
+			if p.Status == "" { // a query may read only some columns: judge the whole row
+				return s.productVisible(ctx, p.ID)
+			}
+			return visible(ctx, p)
+		}).Cached(),
+		identity.Rule(func(ctx context.Context, v *ent.Variant) bool {
+			if v.ProductID == "" {
+				_, err := s.Variant(ctx, v.ID) // not found when its product is hidden
+				return err == nil
+			}
+			return s.productVisible(ctx, v.ProductID)
+		}).Within("Product").Cached(),
+		identity.Rule(func(ctx context.Context, i *ent.ProductImage) bool {
+			if i.ProductID == "" {
+				row, err := s.client.ProductImage.Get(ctx, i.ID)
+				return err == nil && s.productVisible(ctx, row.ProductID)
+			}
+			return s.productVisible(ctx, i.ProductID)
+		}).Within("Product").Cached(),
+		identity.Rule(func(ctx context.Context, o *ent.ProductOption) bool {
+			if o.ProductID == "" {
+				row, err := s.client.ProductOption.Get(ctx, o.ID)
+				return err == nil && s.productVisible(ctx, row.ProductID)
+			}
+			return s.productVisible(ctx, o.ProductID)
+		}).Within("Product").Cached(),
+		identity.Rule(func(ctx context.Context, _ *ent.Inventory) bool { return staff(ctx) }).Cached(),
 	}
-	return true
+}
+
+// productVisible reports whether the viewer may see product id.
+func (s *Service) productVisible(ctx context.Context, id gid.ID) bool {
+	_, err := s.ProductOf(ctx, id)
+	return err == nil
 }
 
 // Product returns a product by ID or slug, if the viewer may see it.

@@ -230,6 +230,8 @@ func (s *Service) placeTx(ctx context.Context, tx *ent.Tx, cartID gid.ID, scoped
 // pay returns the PaymentIntent of an order, creating it on first use. The
 // order id is the idempotency key, so this is safe to repeat.
 func (s *Service) pay(ctx context.Context, o *ent.Order) (*Placed, error) {
+	// Whoever placed it sees it in the payload, a guest included.
+	identity.Grant(ctx, o.ID)
 	if o.State != order.StatePENDING_PAYMENT || o.Total == 0 {
 		return &Placed{Order: o}, nil
 	}

@@ -269,6 +269,21 @@ func (s *Service) SetCheckoutDetails(ctx context.Context, token string, d Checko
 
 // ShippingMethods lists the active methods that ship a cart to its
 // shipping address.
+// CartShippingMethod is the shipping method chosen for c, or nil.
+func (s *Service) CartShippingMethod(ctx context.Context, c *ent.Cart) (*ent.ShippingMethod, error) {
+	if c == nil || c.ShippingMethodID == nil {
+		return nil, nil
+	}
+	m, err := s.client.ShippingMethod.Get(ctx, *c.ShippingMethodID)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load shipping method: %w", err)
+	}
+	return m, nil
+}
+
 func (s *Service) ShippingMethods(ctx context.Context, c *ent.Cart) ([]*ent.ShippingMethod, error) {
 	if c.ShippingAddress == nil || c.ShippingAddress.Country == "" {
 		return nil, nil

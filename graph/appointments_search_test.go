@@ -55,7 +55,7 @@ func staffServer(t *testing.T, loaders bool) (*httptest.Server, *ent.Client, *te
 	db := testenv.DB(t, database.Options{Driver: wrap})
 	eng := booking.New(db.Client, booking.Options{ManageKey: []byte("k")})
 	cat := catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: db.Client, Booking: eng, Catalog: cat}}))
+	srv := handler.New(graph.MustSchema(t, &graph.Resolver{Client: db.Client, Booking: eng, Catalog: cat}))
 	srv.AddTransport(transport.POST{})
 	errs := graph.Errors{Log: slog.Default()}
 	srv.SetErrorPresenter(errs.Present)

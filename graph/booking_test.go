@@ -14,6 +14,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"frontdesk/booking"
+	"frontdesk/cache"
+	"frontdesk/catalog"
 	"frontdesk/database"
 	"frontdesk/events"
 	"frontdesk/gid"
@@ -32,7 +34,8 @@ func bookingServer(t *testing.T, now time.Time) *httptest.Server {
 	t.Cleanup(func() { _ = bus.Close() })
 	eng := booking.New(db.Client, booking.Options{ManageKey: []byte("k"), Changes: booking.EventSink{Bus: bus},
 		Now: func() time.Time { return now }})
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: db.Client, Events: bus, Booking: eng}}))
+	srv := handler.New(graph.MustSchema(t, &graph.Resolver{Client: db.Client, Events: bus, Booking: eng,
+		Catalog: catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})}))
 	srv.AddTransport(transport.POST{})
 	errs := graph.Errors{Log: slog.Default()}
 	srv.SetErrorPresenter(errs.Present)

@@ -35,7 +35,12 @@ func derefOr[T any](p *T, d T) T {
 
 // CatalogLoaders puts the catalog's per-request loaders into the context
 // of every operation, so each request batches and memoises on its own.
-type CatalogLoaders struct{ Catalog *catalog.Service }
+type CatalogLoaders struct {
+	Catalog *catalog.Service
+	// Schema is the schema the operations run on; its view rules say
+	// which responses the catalog's response cache may keep.
+	Schema *Schema
+}
 
 var _ interface {
 	graphql.HandlerExtension

@@ -12,23 +12,6 @@ import (
 
 var _ graphql.ResponseInterceptor = CatalogLoaders{}
 
-// catalogRoots are the Query fields whose answers depend only on the
-// catalog (its version) and on whether the viewer is staff.
-var catalogRoots = map[string]bool{
-	"products": true, "product": true, "categories": true, "collections": true, "collection": true, "__typename": true,
-}
-
-// catalogTypes are the object types such a query may reach. A field added
-// to one of them must stay a function of catalog data and staff-or-not
-// (no per-user, per-request or time-dependent values), or its type must
-// leave this list.
-var catalogTypes = map[string]bool{
-	"Query": true, "ProductConnection": true, "ProductEdge": true, "PageInfo": true,
-	"Product": true, "Variant": true, "Inventory": true, "ProductOption": true, "SelectedOption": true,
-	"ProductImage": true, "ImageRendition": true, "PriceRange": true, "Money": true,
-	"Category": true, "Collection": true,
-}
-
 // stockFields are the catalog fields whose values change with every sale
 // (or, for products, whose rows can: the inStock filter). A response with
 // any of them is kept under the stock version too, so a reservation, sale,
@@ -44,14 +27,16 @@ var stockFields = map[string]bool{
 // viewer's visibility, so a hot listing skips resolving and serialising
 // hundreds of fields. The versions are still read from the shared cache on
 // every request: a write or sale on any replica is seen by the next read.
-// Responses with errors are never kept.
+// Responses with errors are never kept. Which queries qualify comes
+// from the view rules (Schema.Cacheable); without a Schema nothing is
+// kept.
 func (c CatalogLoaders) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	if !graphql.HasOperationContext(ctx) {
 		return next(ctx)
 	}
 	op := graphql.GetOperationContext(ctx)
 	var withStock bool
-	if op.Operation == nil || op.Operation.Operation != ast.Query || !catalogOnly(op.Operation.SelectionSet, true, &withStock) {
+	if c.Schema == nil || op.Operation == nil || op.Operation.Operation != ast.Query || !c.Schema.catalogOnly(op.Operation.SelectionSet, true, &withStock) {
 		return next(ctx)
 	}
 	key, ok := responseKey(op)
@@ -69,30 +54,33 @@ func (c CatalogLoaders) InterceptResponse(ctx context.Context, next graphql.Resp
 }
 
 // catalogOnly reports whether every field of set (and below) is a catalog
-// field: a catalog root at the top, catalog object types all the way down.
-// It sets *withStock when a field shows stock.
-func catalogOnly(set ast.SelectionSet, root bool, withStock *bool) bool {
+// field: each field belongs to a type whose view rule is cacheable
+// (Schema.Cacheable: the catalog's types and the values and containers
+// around them), and each root field returns such a type, so the answer
+// depends only on the catalog version and staff-or-not. It sets
+// *withStock when a field shows stock.
+func (sc *Schema) catalogOnly(set ast.SelectionSet, root bool, withStock *bool) bool {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
-			if root && !catalogRoots[s.Name] {
+			if root && s.Name != "__typename" && (s.Definition == nil || !sc.Cacheable(s.Definition.Type.Name())) {
 				return false
 			}
-			if s.ObjectDefinition == nil || !catalogTypes[s.ObjectDefinition.Name] {
+			if s.ObjectDefinition == nil || !sc.Cacheable(s.ObjectDefinition.Name) {
 				return false
 			}
 			if stockFields[s.Name] {
 				*withStock = true
 			}
-			if !catalogOnly(s.SelectionSet, false, withStock) {
+			if !sc.catalogOnly(s.SelectionSet, false, withStock) {
 				return false
 			}
 		case *ast.InlineFragment:
-			if !catalogOnly(s.SelectionSet, root, withStock) {
+			if !sc.catalogOnly(s.SelectionSet, root, withStock) {
 				return false
 			}
 		case *ast.FragmentSpread:
-			if s.Definition == nil || !catalogOnly(s.Definition.SelectionSet, root, withStock) {
+			if s.Definition == nil || !sc.catalogOnly(s.Definition.SelectionSet, root, withStock) {
 				return false
 			}
 		default:

@@ -46,12 +46,13 @@ func catalogServer(t testing.TB) (*httptest.Server, *catalog.Service, *testenv.Q
 func catalogReplica(t testing.TB, db *database.DB, store cache.Store) (*httptest.Server, *catalog.Service) {
 	t.Helper()
 	svc := catalog.New(db.Client, db.Dialect, store, nil, catalog.Options{TaxRateBPS: 1000})
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: db.Client, Catalog: svc}}))
+	schema := graph.MustSchema(t, &graph.Resolver{Client: db.Client, Catalog: svc})
+	srv := handler.New(schema)
 	srv.AddTransport(transport.POST{})
 	errs := graph.Errors{Log: slog.Default()}
 	srv.SetErrorPresenter(errs.Present)
 	srv.SetRecoverFunc(errs.Recover)
-	srv.Use(graph.CatalogLoaders{Catalog: svc})
+	srv.Use(graph.CatalogLoaders{Catalog: svc, Schema: schema})
 	viewers := map[string]*identity.Viewer{
 		"admin":    {UserID: gid.ID("usr_01JD6Q7ZK3M4X9V2S8T5R1W0AD"), Role: identity.RoleAdmin},
 		"customer": {UserID: gid.ID("usr_01JD6Q7ZK3M4X9V2S8T5R1W0PA"), Role: identity.RoleCustomer},

@@ -24,14 +24,7 @@ import (
 
 // ShippingMethod is the resolver for the shippingMethod field.
 func (r *cartResolver) ShippingMethod(ctx context.Context, obj *model.Cart) (*ent.ShippingMethod, error) {
-	if obj.Entity == nil || obj.Entity.ShippingMethodID == nil {
-		return nil, nil
-	}
-	m, err := r.Client.ShippingMethod.Get(ctx, *obj.Entity.ShippingMethodID)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	return m, err
+	return r.Commerce.CartShippingMethod(ctx, obj.Entity)
 }
 
 // ShippingMethods is the resolver for the shippingMethods field.

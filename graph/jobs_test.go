@@ -15,6 +15,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/google/go-cmp/cmp"
 
+	"frontdesk/cache"
+	"frontdesk/catalog"
 	"frontdesk/database"
 	"frontdesk/ent/job"
 	"frontdesk/ent/sentmessage"
@@ -25,7 +27,8 @@ import (
 
 // jobsClient drives the real executable schema as viewer v.
 func jobsClient(t *testing.T, db *database.DB, v *identity.Viewer) *client.Client {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Client: db.Client}}))
+	srv := handler.New(graph.MustSchema(t, &graph.Resolver{Client: db.Client,
+		Catalog: catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})}))
 	srv.AddTransport(transport.POST{})
 	srv.SetErrorPresenter(graph.Errors{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}.Present)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

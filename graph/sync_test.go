@@ -12,7 +12,9 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
+	"frontdesk/cache"
 	"frontdesk/calendarsync"
+	"frontdesk/catalog"
 	"frontdesk/database"
 	"frontdesk/ehrsync"
 	"frontdesk/graph"
@@ -22,8 +24,9 @@ import (
 
 func syncClient(t *testing.T, db *database.DB, v *identity.Viewer) *client.Client {
 	r := &graph.Resolver{Client: db.Client, Calendar: calendarsync.New(db.Client, nil, calendarsync.Options{}),
-		EHR: ehrsync.New(db.Client, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))}
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: r}))
+		EHR:     ehrsync.New(db.Client, nil, slog.New(slog.NewTextHandler(io.Discard, nil))),
+		Catalog: catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})}
+	srv := handler.New(graph.MustSchema(t, r))
 	srv.AddTransport(transport.POST{})
 	srv.SetErrorPresenter(graph.Errors{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}.Present)
 	return client.New(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -431,6 +431,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (*ent.User, err
 			return nil, fmt.Errorf("verify email: %w", err)
 		}
 	}
+	Grant(ctx, u.ID) // the link's holder sees the account it verified
 	return u, nil
 }
 
@@ -493,6 +494,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (*e
 	if _, err := s.revokeAllSessions(ctx, u.ID, ""); err != nil {
 		return nil, err
 	}
+	Grant(ctx, u.ID) // the link's holder sees the account they reset
 	return u, nil
 }
 

@@ -323,6 +323,7 @@ func (s *Service) RevokeSession(ctx context.Context, id gid.ID) (*ent.Session, e
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
+	Grant(ctx, ses.ID) // an admin may revoke a session they may not otherwise see
 	if ses.RevokedAt == nil {
 		ses, err = ses.Update().SetRevokedAt(s.now()).Save(ctx)
 		if err != nil {

@@ -64,10 +64,37 @@ func (p *Permission) UnmarshalGQL(v any) error {
 	return nil
 }
 
+// ViewRules are identity's read rules, one per type it shows (see
+// ViewRule): users to themselves, to staff who manage users and to the
+// holder of a link that just verified or reset the account; sessions
+// to their user, API keys to their creator and key managers, the audit
+// log to its readers.
+func ViewRules(client *ent.Client) []ViewRule {
+	return []ViewRule{
+		Rule(func(ctx context.Context, u *ent.User) bool { return Granted(ctx, u.ID) || CanViewUser(ctx, u) }),
+		Rule(func(ctx context.Context, s *ent.Session) bool {
+			if v := ViewerFrom(ctx); s.UserID != "" && v != nil && v.UserID == s.UserID {
+				return true // the owner column came with the row: no second read
+			}
+			return CanViewSession(ctx, client, s.ID)
+		}),
+		Rule(func(ctx context.Context, k *ent.APIKey) bool {
+			if v := ViewerFrom(ctx); k.CreatorID != "" && v != nil && v.UserID == k.CreatorID {
+				return true
+			}
+			return CanViewAPIKey(ctx, client, k.ID)
+		}),
+		Rule(func(ctx context.Context, _ *ent.AuditEntry) bool { return CanViewAuditEntry(ctx) }),
+	}
+}
+
 // CanViewSession reports whether the viewer may see the session with this
-// ID by the ID alone: only its own user.
+// ID: only its own user, or an admin who has just revoked it (a grant).
 func CanViewSession(ctx context.Context, client *ent.Client, id gid.ID) bool {
 	v := ViewerFrom(ctx)
+	if Granted(ctx, id) {
+		return true
+	}
 	if v == nil || v.UserID == "" {
 		return false
 	}
@@ -76,8 +103,7 @@ func CanViewSession(ctx context.Context, client *ent.Client, id gid.ID) bool {
 }
 
 // CanViewAPIKey reports whether the viewer may see the API key with this
-// ID by the ID alone: admins who manage API keys, and the user who
-// created it.
+// ID: admins who manage API keys, and the user who created it.
 func CanViewAPIKey(ctx context.Context, client *ent.Client, id gid.ID) bool {
 	v := ViewerFrom(ctx)
 	if v.Can(ManageAPIKeys) {
