@@ -41,10 +41,19 @@ func multipartSet() []adversarial {
 	hugeMap := `{"0": [` + strings.TrimSuffix(repeat(`"variables.f",`, 19*mib/14), ",") + `]}`
 	manyPaths := `{"0": [` + strings.TrimSuffix(repeat(`"variables.f",`, 60000), ",") + `]}`
 	fileOps := gqlBody("query($f: [Upload]) { __typename }", map[string]any{"f": make([]any, 3000)})
+	fewFileOps := gqlBody("query($f: [Upload]) { __typename }", map[string]any{"f": make([]any, 100)})
 	var fileMap strings.Builder
 	var files []string
+	var fewFileMap strings.Builder
+	fewFileMap.WriteString("{")
 	fileMap.WriteString("{")
 	for i := range 3000 {
+		if i < 100 {
+			if i > 0 {
+				fewFileMap.WriteString(",")
+			}
+			fmt.Fprintf(&fewFileMap, `"%d":["variables.f.%d"]`, i, i)
+		}
 		if i > 0 {
 			fileMap.WriteString(",")
 		}
@@ -52,6 +61,7 @@ func multipartSet() []adversarial {
 		files = append(files, fmt.Sprint(i), "x")
 	}
 	fileMap.WriteString("}")
+	fewFileMap.WriteString("}")
 	return []adversarial{
 		{"multipart: 19 MiB operations part (a comment)", "UPLOAD", uploadBody(gqlBody("#"+repeat("x", 19*mib)+"\n{ __typename }", nil), "{}"), "REQUEST_TOO_LARGE"},
 		{"multipart: 2,000,000 numbers in the operations part (4 MB)", "UPLOAD", uploadBody(`{"query":"query($ids: [ID!]!) { nodes(ids: $ids) { id } }","variables":{"ids":[`+repeat("1,", 2000000)+`1]}}`, "{}"), "REQUEST_TOO_LARGE"},
@@ -59,7 +69,10 @@ func multipartSet() []adversarial {
 		{"multipart: 19 MiB map part", "UPLOAD", uploadBody(gqlBody("{ __typename }", nil), hugeMap), "REQUEST_TOO_LARGE"},
 		{"multipart: 60,000 paths in the map part", "UPLOAD", uploadBody(gqlBody("{ __typename }", nil), manyPaths), "VARIABLE_LIMIT_EXCEEDED"},
 		{"multipart: 10,000 repeated __typename, then a 19 MiB file", "UPLOAD", uploadBody(gqlBody("{ "+repeat("__typename ", 10000)+"}", nil), `{"0": ["variables.f"]}`, "0", repeat("x", 19*mib)), "FIELD_LIMIT_EXCEEDED"},
-		{"multipart: 3,000 one-byte files (at the value limit)", "UPLOAD", uploadBody(fileOps, fileMap.String(), files...), "GRAPHQL_VALIDATION_FAILED"},
+		{"multipart: 3,000 one-byte files", "UPLOAD", uploadBody(fileOps, fileMap.String(), files...), "VARIABLE_LIMIT_EXCEEDED"},
+		{"multipart: 100 one-byte files (at the file limit)", "UPLOAD", uploadBody(fewFileOps, fewFileMap.String(), files[:200]...), "GRAPHQL_VALIDATION_FAILED"},
+		{"multipart: map path out of the variables (gqlgen panicked)", "UPLOAD", uploadBody(fewFileOps, `{"0": ["variables.f.100000"]}`, "0", "x"), "BAD_USER_INPUT"},
+		{"multipart: map path into no variables (gqlgen panicked)", "UPLOAD", uploadBody(gqlBody("{ __typename }", nil), `{"0": ["variables.f"]}`, "0", "x"), "BAD_USER_INPUT"},
 	}
 }
 

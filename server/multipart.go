@@ -9,6 +9,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"frontdesk/errcode"
 	"frontdesk/graph"
@@ -18,6 +20,11 @@ import (
 // read-ahead may add to the operations and map parts before the budget
 // refuses the request.
 const multipartHeadroom = 64 << 10
+
+// maxUploadFiles is how many files one request may carry: the schema
+// takes one per uploadProductImage, and each file part costs the
+// transport a header parse and a buffer.
+const maxUploadFiles = 100
 
 // withMultipartBudget gives the text of an upload (the GraphQL multipart
 // request spec's `operations` and `map` parts) the budget of a JSON
@@ -33,7 +40,10 @@ const multipartHeadroom = 64 << 10
 //     (VARIABLE_LIMIT_EXCEEDED), as withJSONValueBudget does;
 //   - a document over the document limits (their own codes), with the
 //     same linear pass graph.Limits runs, so the files that follow are
-//     never read for a document that would be refused.
+//     never read for a document that would be refused;
+//   - more than maxUploadFiles files, or a map path that does not lead to
+//     a null in the variables (BAD_USER_INPUT): gqlgen follows such a
+//     path without checking it and panics (an INTERNAL answer).
 //
 // Whatever it read is put back in front of the rest of the body, so gqlgen
 // sees the request as sent. Anything it cannot make sense of (no
@@ -81,7 +91,8 @@ func withMultipartBudget(maxBody int64, maxValues int, limits graph.DocumentLimi
 			return
 		}
 		var op struct {
-			Query string `json:"query"`
+			Query     string         `json:"query"`
+			Variables map[string]any `json:"variables"`
 		}
 		if json.Unmarshal(ops, &op) != nil {
 			pass()
@@ -107,11 +118,57 @@ func withMultipartBudget(maxBody int64, maxValues int, limits graph.DocumentLimi
 				fmt.Sprintf("the operations and map parts hold more than %d JSON values", budget))
 			return
 		}
+		var files map[string][]string
+		if json.Unmarshal(m, &files) != nil {
+			pass()
+			return
+		}
+		if len(files) > maxUploadFiles {
+			writeJSONError(w, http.StatusUnprocessableEntity, string(errcode.VariableLimit),
+				fmt.Sprintf("an upload may carry at most %d files; the map names %d", maxUploadFiles, len(files)))
+			return
+		}
+		for _, paths := range files {
+			for _, p := range paths {
+				if !nullAt(op.Variables, p) {
+					writeJSONError(w, http.StatusUnprocessableEntity, string(errcode.BadUserInput),
+						fmt.Sprintf("the map path %.100q does not lead to a null in the variables", p))
+					return
+				}
+			}
+		}
 		pass()
 	})
 }
 
 var errPartTooLarge = errors.New("part over its budget")
+
+// nullAt reports whether path (variables.in.files.0) names a null inside
+// vars: where the multipart request spec puts a file.
+func nullAt(vars map[string]any, path string) bool {
+	rest, ok := strings.CutPrefix(path, "variables.")
+	if !ok {
+		return false
+	}
+	var v any = vars
+	for _, seg := range strings.Split(rest, ".") {
+		switch c := v.(type) {
+		case map[string]any:
+			if v, ok = c[seg]; !ok {
+				return false
+			}
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(c) {
+				return false
+			}
+			v = c[i]
+		default:
+			return false
+		}
+	}
+	return v == nil
+}
 
 // readPart reads the next part, which must be called name, up to max
 // bytes.
