@@ -37,19 +37,17 @@ type gorillaWebsocket struct {
 
 var _ transport.WebsocketImplementation = (*gorillaWebsocket)(nil)
 
-// wsWriteBuffers lends write buffers to connections for the time of a
-// write: a subscriber mostly waits, and 10,000 idle connections each
-// owning a 4 KiB buffer were 40 MiB doing nothing.
-var wsWriteBuffers = &sync.Pool{}
-
 func newGorillaWebsocket(checkOrigin func(*http.Request) bool) *gorillaWebsocket {
 	return &gorillaWebsocket{
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
 			CheckOrigin:      checkOrigin,
 			// gqlgen negotiates graphql-transport-ws and graphql-ws.
-			Subprotocols:    nil,
-			WriteBufferPool: wsWriteBuffers,
+			Subprotocols: nil,
+			// No buffer sizes and no write buffer pool: gorilla then
+			// writes through the 4 KiB buffer net/http keeps for the
+			// hijacked connection anyway, while gqlgen's transport runs
+			// the connection inside the HTTP handler.
 		},
 		conns: map[*gorillaConn]struct{}{},
 	}
