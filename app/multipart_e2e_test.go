@@ -69,6 +69,7 @@ func multipartSet() []adversarial {
 		{"multipart: 19 MiB map part", "UPLOAD", uploadBody(gqlBody("{ __typename }", nil), hugeMap), "REQUEST_TOO_LARGE"},
 		{"multipart: 60,000 paths in the map part", "UPLOAD", uploadBody(gqlBody("{ __typename }", nil), manyPaths), "VARIABLE_LIMIT_EXCEEDED"},
 		{"multipart: 10,000 repeated __typename, then a 19 MiB file", "UPLOAD", uploadBody(gqlBody("{ "+repeat("__typename ", 10000)+"}", nil), `{"0": ["variables.f"]}`, "0", repeat("x", 19*mib)), "FIELD_LIMIT_EXCEEDED"},
+		{"multipart: 900 KB comment in the operations part (within the budget)", "UPLOAD", uploadBody(gqlBody("#"+repeat("x", 900<<10)+"\n{ __typename }", nil), "{}"), ""},
 		{"multipart: 3,000 one-byte files", "UPLOAD", uploadBody(fileOps, fileMap.String(), files...), "VARIABLE_LIMIT_EXCEEDED"},
 		{"multipart: 100 one-byte files (at the file limit)", "UPLOAD", uploadBody(fewFileOps, fewFileMap.String(), files[:200]...), "GRAPHQL_VALIDATION_FAILED"},
 		{"multipart: map path out of the variables (gqlgen panicked)", "UPLOAD", uploadBody(fewFileOps, `{"0": ["variables.f.100000"]}`, "0", "x"), "BAD_USER_INPUT"},

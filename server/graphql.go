@@ -22,7 +22,7 @@ import (
 
 // newGraphQLHandler assembles the GraphQL server explicitly, one transport
 // and one extension at a time, so each is a deliberate choice.
-func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, wsInit transport.WebsocketInitFunc, store cache.Store, log *slog.Logger, m *metrics, tracer trace.Tracer, extra []graphql.HandlerExtension) *handler.Server {
+func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, wsInit transport.WebsocketInitFunc, store cache.Store, queries *queryCache, log *slog.Logger, m *metrics, tracer trace.Tracer, extra []graphql.HandlerExtension) *handler.Server {
 	srv := handler.New(graph.Complexity{ExecutableSchema: es, DefaultPageSize: cfg.DefaultPageSize})
 
 	// Transports, most specific first: gqlgen picks the first that
@@ -52,7 +52,6 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gori
 		MaxMemory:     min(cfg.MaxUploadBytes, 8<<20),
 	})
 
-	queries := newQueryCache(cfg.QueryCacheBytes)
 	srv.SetQueryCache(queries)
 	srv.SetParserTokenLimit(cfg.MaxTokens)
 	// gqlgen switches suggestions off for two rules; the rules below do

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"frontdesk/errcode"
 	"frontdesk/graph"
@@ -49,7 +54,10 @@ const maxUploadFiles = 100
 // sees the request as sent. Anything it cannot make sense of (no
 // `operations` part first, a part that does not decode) passes through for
 // gqlgen to refuse with its own message.
-func withMultipartBudget(maxBody int64, maxValues int, limits graph.DocumentLimits, next http.Handler) http.Handler {
+//
+// known is gqlgen's parsed-query cache: a document in it has passed the
+// limits already and is not measured again.
+func withMultipartBudget(maxBody int64, maxValues int, limits graph.DocumentLimits, known graphql.Cache[*ast.QueryDocument], next http.Handler) http.Handler {
 	budget := maxValues + 64
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -98,7 +106,7 @@ func withMultipartBudget(maxBody int64, maxValues int, limits graph.DocumentLimi
 			pass()
 			return
 		}
-		if gerr := limits.CheckQuery(op.Query); gerr != nil {
+		if gerr := measure(r.Context(), limits, known, op.Query); gerr != nil {
 			code, _ := gerr.Extensions["code"].(string)
 			writeJSONError(w, http.StatusUnprocessableEntity, code, gerr.Message)
 			return
@@ -142,6 +150,15 @@ func withMultipartBudget(maxBody int64, maxValues int, limits graph.DocumentLimi
 }
 
 var errPartTooLarge = errors.New("part over its budget")
+
+// measure runs the document limits on query unless the parsed-query cache
+// holds it: gqlgen caches only documents that passed them.
+func measure(ctx context.Context, limits graph.DocumentLimits, known graphql.Cache[*ast.QueryDocument], query string) *gqlerror.Error {
+	if _, ok := known.Get(ctx, query); ok {
+		return nil
+	}
+	return limits.CheckQuery(query)
+}
 
 // nullAt reports whether path (variables.in.files.0) names a null inside
 // vars: where the multipart request spec puts a file.

@@ -147,9 +147,12 @@ func New(deps Deps) *Server {
 			Development: cfg.Env == config.Development})
 	}
 	tracer := deps.Telemetry.Tracer("frontdesk/server")
-	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, deps.Log, s.metrics, tracer, extensions)
+	// gqlgen's parsed-query cache; the upload check skips what it holds,
+	// as graph.Limits does.
+	queries := newQueryCache(cfg.QueryCacheBytes)
+	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, queries, deps.Log, s.metrics, tracer, extensions)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(documents.HandlerFor(deps.Documents, documents.Mode(cfg.TrustedDocuments), withRequestErrorStatus(withJSONValueBudget(cfg.MaxVariableValues, withMultipartBudget(cfg.MaxBodyBytes, cfg.MaxVariableValues, documentLimits(cfg), wsLimits.middleware(gql)))))))))
+	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(documents.HandlerFor(deps.Documents, documents.Mode(cfg.TrustedDocuments), withRequestErrorStatus(withJSONValueBudget(cfg.MaxVariableValues, withMultipartBudget(cfg.MaxBodyBytes, cfg.MaxVariableValues, documentLimits(cfg), queries, wsLimits.middleware(gql)))))))))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if cfg.Playground {
