@@ -2,12 +2,12 @@
 // sessions, partner API keys, roles and permissions.
 //
 // Who may do what is the one table rolePermissions below; an API key has
-// only the scopes it was created with. Domain functions check it with
-// Require (or the viewer's ownership of a row) before they read or change
+// only the scopes it was created with. Domain functions check actions with
+// Require (or the viewer's ownership of a row) before they change
 // anything, so a resolver, a webhook handler and a job obey the same rule.
-// node(id:) adds one visibility rule per type in graph/node.go, each
-// delegating to its domain; docs/architecture.md says where each check
-// lives.
+// Who may see what is one ViewRule per type (view.go), declared by the
+// owning domain and applied by the GraphQL layer to every object any field
+// returns; docs/architecture.md says where each check lives.
 package identity
 
 import (
