@@ -8,6 +8,7 @@ import (
 
 	"frontdesk/database"
 	"frontdesk/ent"
+	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/dateoverride"
 	"frontdesk/ent/practitioner"
 	"frontdesk/ent/service"
@@ -201,16 +202,60 @@ func (e *Engine) AddDateOverride(ctx context.Context, in OverrideInput) (*ent.Da
 	return o, err
 }
 
-// DeleteDateOverride removes an override.
-func (e *Engine) DeleteDateOverride(ctx context.Context, id gid.ID) error {
-	if _, err := identity.Require(ctx, identity.ManageBookings); err != nil {
-		return err
-	}
-	err := e.Client.DateOverride.DeleteOneID(id).Exec(ctx)
+// DeleteDateOverride removes an override and returns the practitioner it
+// belonged to. Overrides are public, so a missing one is a user error
+// before the permission check, as it always was.
+func (e *Engine) DeleteDateOverride(ctx context.Context, id gid.ID) (gid.ID, error) {
+	o, err := e.Client.DateOverride.Get(ctx, id)
 	if ent.IsNotFound(err) {
-		return errcode.Invalidf(errcode.Missing, "id", "no such date override")
+		return "", errcode.Invalidf(errcode.Missing, "id", "no such date override")
 	}
-	return err
+	if err != nil {
+		return "", fmt.Errorf("load date override: %w", err)
+	}
+	if _, err := identity.Require(ctx, identity.ManageBookings); err != nil {
+		return o.PractitionerID, err
+	}
+	err = e.Client.DateOverride.DeleteOneID(id).Exec(ctx)
+	if ent.IsNotFound(err) {
+		return o.PractitionerID, errcode.Invalidf(errcode.Missing, "id", "no such date override")
+	}
+	return o.PractitionerID, err
+}
+
+// PractitionerByID returns a practitioner (public, like every
+// practitioner) by ID.
+func (e *Engine) PractitionerByID(ctx context.Context, id gid.ID) (*ent.Practitioner, error) {
+	p, err := e.Client.Practitioner.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load practitioner: %w", err)
+	}
+	return p, nil
+}
+
+// RequiredService is the service s follows (booked only after it), or
+// nil.
+func (e *Engine) RequiredService(ctx context.Context, s *ent.Service) (*ent.Service, error) {
+	if s.RequiresServiceID == nil {
+		return nil, nil
+	}
+	req, err := e.Client.Service.Get(ctx, *s.RequiresServiceID)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load required service: %w", err)
+	}
+	return req, nil
+}
+
+// History is an appointment's state changes, oldest first.
+func (e *Engine) History(ctx context.Context, a *ent.Appointment) ([]*ent.AppointmentStateChange, error) {
+	out, err := a.QueryHistory().Order(ent.Asc(appointmentstatechange.FieldCreatedAt), ent.Asc(appointmentstatechange.FieldID)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load appointment history: %w", err)
+	}
+	return out, nil
 }
 
 // ServiceInput creates or changes a service; nil fields are left as they

@@ -54,6 +54,19 @@ func (s *Service) Order(ctx context.Context, id gid.ID, token string) (*ent.Orde
 	return o, nil
 }
 
+// OrderOfLine returns the order of a line: the one Order.lines attached,
+// else read once more. The caller already shows the line.
+func (s *Service) OrderOfLine(ctx context.Context, l *ent.OrderLine) (*ent.Order, error) {
+	if o, err := l.Edges.OrderOrErr(); err == nil {
+		return o, nil
+	}
+	o, err := s.client.Order.Get(ctx, l.OrderID)
+	if err != nil {
+		return nil, fmt.Errorf("load order of line: %w", err)
+	}
+	return o, nil
+}
+
 // Lines returns an order's line snapshots.
 func (s *Service) Lines(ctx context.Context, o *ent.Order) ([]*ent.OrderLine, error) {
 	return orderLines(ctx, s.client, o.ID)

@@ -54,12 +54,12 @@ func practitionerPayload(p *ent.Practitioner, err error) (*model.PractitionerPay
 	return &model.PractitionerPayload{Practitioner: p, UserErrors: ue}, nil
 }
 
-func hoursPayload(ctx context.Context, client *ent.Client, practitionerID gid.ID, err error) (*model.PractitionerHoursPayload, error) {
+func hoursPayload(ctx context.Context, eng *booking.Engine, practitionerID gid.ID, err error) (*model.PractitionerHoursPayload, error) {
 	ue, err := bookingErrors(err)
 	if err != nil || len(ue) > 0 {
 		return &model.PractitionerHoursPayload{UserErrors: ue}, err
 	}
-	p, err := client.Practitioner.Get(ctx, practitionerID)
+	p, err := eng.PractitionerByID(ctx, practitionerID)
 	if err != nil {
 		return nil, err
 	}

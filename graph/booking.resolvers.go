@@ -11,9 +11,7 @@ import (
 	"frontdesk/booking"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
-	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/dateoverride"
-	"frontdesk/errcode"
 	"frontdesk/gid"
 	"frontdesk/graph/model"
 	"frontdesk/money"
@@ -34,7 +32,7 @@ func (r *appointmentResolver) Price(ctx context.Context, obj *ent.Appointment) (
 
 // History is the resolver for the history field.
 func (r *appointmentResolver) History(ctx context.Context, obj *ent.Appointment) ([]*ent.AppointmentStateChange, error) {
-	return obj.QueryHistory().Order(ent.Asc(appointmentstatechange.FieldCreatedAt), ent.Asc(appointmentstatechange.FieldID)).All(ctx)
+	return r.Booking.History(ctx, obj)
 }
 
 // FromState is the resolver for the fromState field.
@@ -125,7 +123,7 @@ func (r *mutationResolver) UpdatePractitioner(ctx context.Context, input model.U
 // SetWeeklyHours is the resolver for the setWeeklyHours field.
 func (r *mutationResolver) SetWeeklyHours(ctx context.Context, input model.SetWeeklyHoursInput) (*model.PractitionerHoursPayload, error) {
 	_, err := r.Booking.SetWeeklyHours(ctx, input.PractitionerID, weeklyHours(input.Hours))
-	return hoursPayload(ctx, r.Client, input.PractitionerID, err)
+	return hoursPayload(ctx, r.Booking, input.PractitionerID, err)
 }
 
 // AddDateOverride is the resolver for the addDateOverride field.
@@ -136,19 +134,13 @@ func (r *mutationResolver) AddDateOverride(ctx context.Context, input model.AddD
 		in.Range = &booking.MinuteRange{Start: deref(input.StartMinute), End: deref(input.EndMinute)}
 	}
 	_, err := r.Booking.AddDateOverride(ctx, in)
-	return hoursPayload(ctx, r.Client, input.PractitionerID, err)
+	return hoursPayload(ctx, r.Booking, input.PractitionerID, err)
 }
 
 // DeleteDateOverride is the resolver for the deleteDateOverride field.
 func (r *mutationResolver) DeleteDateOverride(ctx context.Context, input model.DeleteDateOverrideInput) (*model.PractitionerHoursPayload, error) {
-	o, err := r.Client.DateOverride.Get(ctx, input.ID)
-	if ent.IsNotFound(err) {
-		return &model.PractitionerHoursPayload{UserErrors: []*errcode.UserError{errcode.Invalidf(errcode.Missing, "id", "no such date override")}}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return hoursPayload(ctx, r.Client, o.PractitionerID, r.Booking.DeleteDateOverride(ctx, input.ID))
+	practitionerID, err := r.Booking.DeleteDateOverride(ctx, input.ID)
+	return hoursPayload(ctx, r.Booking, practitionerID, err)
 }
 
 // CreateService is the resolver for the createService field.
@@ -285,14 +277,7 @@ func (r *serviceResolver) IntakeForm(ctx context.Context, obj *ent.Service) (*en
 
 // RequiresService is the resolver for the requiresService field.
 func (r *serviceResolver) RequiresService(ctx context.Context, obj *ent.Service) (*ent.Service, error) {
-	if obj.RequiresServiceID == nil {
-		return nil, nil
-	}
-	s, err := r.Client.Service.Get(ctx, *obj.RequiresServiceID)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	return s, err
+	return r.Booking.RequiredService(ctx, obj)
 }
 
 // AppointmentStatusChanged is the resolver for the appointmentStatusChanged field.

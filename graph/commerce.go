@@ -169,15 +169,6 @@ func statusChange(ev commerce.StatusChanged, o *ent.Order) *model.OrderStatusCha
 	return out
 }
 
-// orderOfLine returns the order of a line: the one Order.lines attached,
-// else read once more.
-func (r *Resolver) orderOfLine(ctx context.Context, l *ent.OrderLine) (*ent.Order, error) {
-	if o, err := l.Edges.OrderOrErr(); err == nil {
-		return o, nil
-	}
-	return r.Client.Order.Get(ctx, l.OrderID)
-}
-
 // Pricing rules administration.
 
 func shippingKind(k *shippingmethod.Kind) *commerce.ShippingKind {

@@ -198,7 +198,7 @@ func (r *orderEventResolver) At(ctx context.Context, obj *ent.OrderEvent) (*time
 
 // UnitPrice is the resolver for the unitPrice field.
 func (r *orderLineResolver) UnitPrice(ctx context.Context, obj *ent.OrderLine) (*money.Money, error) {
-	o, err := r.orderOfLine(ctx, obj)
+	o, err := r.Commerce.OrderOfLine(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (r *orderLineResolver) UnitPrice(ctx context.Context, obj *ent.OrderLine) (
 
 // LineTotal is the resolver for the lineTotal field.
 func (r *orderLineResolver) LineTotal(ctx context.Context, obj *ent.OrderLine) (*money.Money, error) {
-	o, err := r.orderOfLine(ctx, obj)
+	o, err := r.Commerce.OrderOfLine(ctx, obj)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,9 @@ import (
 // Resolver is the root resolver. It carries the process-wide dependencies
 // that resolvers hand to domain functions.
 type Resolver struct {
+	// Client serves node/nodes (ent's Noder) and the job and message
+	// reads, whose owners (outbox, notify) are functions over a client;
+	// every other read goes through a domain service below.
 	Client *ent.Client
 	// Events is the bus subscriptions listen on (package events).
 	Events events.Bus
