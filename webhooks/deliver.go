@@ -31,6 +31,10 @@ const KindDeliver = "webhooks.deliver"
 // last comes more than three days after the first (TestRetryScheduleSpansThreeDays).
 const DeliverAttempts = 17
 
+// LastSuccessEvery is how often an endpoint's lastSuccessAt is moved
+// forward while its deliveries keep succeeding.
+const LastSuccessEvery = 10 * time.Second
+
 // ResponseBytes is how much of a receiver's answer is read and logged.
 const ResponseBytes = 1024
 
@@ -74,37 +78,49 @@ func (s *Service) fanout(ctx context.Context, j *outbox.Running) error {
 	// job may run after an endpoint was created.
 	eps, err := s.client.WebhookEndpoint.Query().Where(webhookendpoint.StateEQ(webhookendpoint.StateACTIVE),
 		webhookendpoint.CreatedAtLTE(ev.OccurredAt)).
-		Select(webhookendpoint.FieldID, webhookendpoint.FieldEvents).All(ctx)
+		Select(webhookendpoint.FieldID, webhookendpoint.FieldEvents, webhookendpoint.FieldDocument).All(ctx)
 	if err != nil {
 		return fmt.Errorf("list webhook endpoints: %w", err)
 	}
 	var targets []gid.ID
+	plain := map[gid.ID]bool{}
 	for _, ep := range eps {
 		if slices.Contains(ep.Events, string(ev.Type)) {
 			targets = append(targets, ep.ID)
+			plain[ep.ID] = ep.Document == ""
 		}
 	}
 	if len(targets) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx *ent.Tx) error {
-		_, err := s.enqueue(ctx, tx, ev, targets, DeliverAttempts, "")
+		_, err := s.enqueue(ctx, tx, ev, targets, DeliverAttempts, "", func(id gid.ID) bool { return plain[id] })
 		return err
 	})
 }
 
 // enqueue writes a delivery per endpoint and its job. round distinguishes
-// a redelivery's job from earlier ones.
-func (s *Service) enqueue(ctx context.Context, tx *ent.Tx, ev Event, endpoints []gid.ID, attempts int, round string) ([]gid.ID, error) {
+// a redelivery's job from earlier ones. The body of a delivery whose
+// endpoint has no document (plain) is the default payload, written here
+// so its first attempt need not write it; a shaped body is made by the
+// first attempt, as the owner is then.
+func (s *Service) enqueue(ctx context.Context, tx *ent.Tx, ev Event, endpoints []gid.ID, attempts int, round string, plain func(gid.ID) bool) ([]gid.ID, error) {
 	data, err := json.Marshal(ev.Data)
 	if err != nil {
 		return nil, fmt.Errorf("encode event data: %w", err)
 	}
+	defaultBody, err := envelope(ev.Type, ev.OccurredAt, data)
+	if err != nil {
+		return nil, err
+	}
 	var ids []gid.ID
 	for _, ep := range endpoints {
-		err := tx.WebhookDelivery.Create().SetEndpointID(ep).SetEventID(ev.ID).SetEventType(string(ev.Type)).
-			SetData(data).SetOccurredAt(ev.OccurredAt).
-			OnConflictColumns(webhookdelivery.FieldEndpointID, webhookdelivery.FieldEventID).Ignore().Exec(ctx)
+		c := tx.WebhookDelivery.Create().SetEndpointID(ep).SetEventID(ev.ID).SetEventType(string(ev.Type)).
+			SetData(data).SetOccurredAt(ev.OccurredAt)
+		if plain(ep) {
+			c.SetBody(defaultBody)
+		}
+		err := c.OnConflictColumns(webhookdelivery.FieldEndpointID, webhookdelivery.FieldEventID).Ignore().Exec(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("create webhook delivery: %w", err)
 		}
@@ -218,18 +234,14 @@ func (s *Service) body(ctx context.Context, ep *ent.WebhookEndpoint, d *ent.Webh
 			return "", fmt.Errorf("encode payload: %w", err)
 		}
 	}
-	b, err := json.Marshal(struct {
-		Type      EventType       `json:"type"`
-		Timestamp time.Time       `json:"timestamp"`
-		Data      json.RawMessage `json:"data"`
-	}{ev.Type, ev.OccurredAt, data})
+	b, err := envelope(ev.Type, ev.OccurredAt, data)
 	if err != nil {
-		return "", fmt.Errorf("encode payload: %w", err)
+		return "", err
 	}
 	// First writer wins: a concurrent attempt (an expired lease taken
 	// over) must not send different bytes under the same id.
 	if _, err := s.client.WebhookDelivery.Update().Where(webhookdelivery.ID(d.ID), webhookdelivery.Body("")).
-		SetBody(string(b)).Save(ctx); err != nil {
+		SetBody(b).Save(ctx); err != nil {
 		return "", fmt.Errorf("store payload: %w", err)
 	}
 	again, err := s.client.WebhookDelivery.Get(ctx, d.ID)
@@ -237,6 +249,19 @@ func (s *Service) body(ctx context.Context, ep *ent.WebhookEndpoint, d *ent.Webh
 		return "", fmt.Errorf("reload delivery: %w", err)
 	}
 	return again.Body, nil
+}
+
+// envelope is a request body: {"type", "timestamp", "data"}.
+func envelope(t EventType, occurred time.Time, data json.RawMessage) (string, error) {
+	b, err := json.Marshal(struct {
+		Type      EventType       `json:"type"`
+		Timestamp time.Time       `json:"timestamp"`
+		Data      json.RawMessage `json:"data"`
+	}{t, occurred.UTC(), data})
+	if err != nil {
+		return "", fmt.Errorf("encode payload: %w", err)
+	}
+	return string(b), nil
 }
 
 // ownerContext is ctx acting as the endpoint's owner: their current role,
@@ -329,18 +354,29 @@ func (s *Service) record(ctx context.Context, ep *ent.WebhookEndpoint, d *ent.We
 			SetResponse(truncate(res.response, ResponseBytes)).SetError(errText).Exec(ctx); err != nil {
 			return fmt.Errorf("record webhook attempt: %w", err)
 		}
+		// The endpoint's row is written only when its record changes
+		// (lastSuccessAt at most every LastSuccessEvery during a run of
+		// successes): every delivery to the endpoint would otherwise queue
+		// on that one row's lock.
 		u := tx.WebhookEndpoint.UpdateOneID(ep.ID)
+		write := pauseReason != ""
 		switch {
 		case res.ok():
-			u.ClearFailingSince().SetLastSuccessAt(now)
+			if ep.FailingSince != nil || ep.LastSuccessAt == nil || now.Sub(*ep.LastSuccessAt) >= LastSuccessEvery {
+				u.ClearFailingSince().SetLastSuccessAt(now)
+				write = true
+			}
 		case ep.FailingSince == nil:
 			u.SetFailingSince(now)
+			write = true
 		}
 		if pauseReason != "" {
 			u.SetState(webhookendpoint.StatePAUSED).SetPausedReason(pauseReason)
 		}
-		if err := u.Exec(ctx); err != nil {
-			return fmt.Errorf("update webhook endpoint: %w", err)
+		if write {
+			if err := u.Exec(ctx); err != nil {
+				return fmt.Errorf("update webhook endpoint: %w", err)
+			}
 		}
 		if pauseReason != "" {
 			return s.tellAdmins(ctx, tx, ep, pauseReason)

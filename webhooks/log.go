@@ -165,7 +165,7 @@ func (s *Service) Ping(ctx context.Context, endpointID gid.ID) (*ent.WebhookDeli
 		if ep.State != webhookendpoint.StateACTIVE {
 			return errcode.Invalidf(errcode.Conflict, "endpointId", "the endpoint is paused; resume it first")
 		}
-		ids, err := s.enqueue(ctx, tx, newEvent(Ping, Data{EndpointID: ep.ID}), []gid.ID{ep.ID}, 1, "")
+		ids, err := s.enqueue(ctx, tx, newEvent(Ping, Data{EndpointID: ep.ID}), []gid.ID{ep.ID}, 1, "", func(gid.ID) bool { return true })
 		if err != nil {
 			return err
 		}
