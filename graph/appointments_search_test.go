@@ -3,16 +3,13 @@ package graph_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql"
 
 	"frontdesk/booking"
 	"frontdesk/cache"
@@ -48,30 +45,18 @@ var staffViewers = map[string]*identity.Viewer{
 
 // staffServer serves the real schema with the booking and catalog
 // domains, the request limits and the booking loaders, counting SQL
-// statements. X-Test-Viewer picks one of staffViewers (none: anonymous).
+// statements; the viewers are staffViewers.
 func staffServer(t *testing.T, loaders bool) (*httptest.Server, *ent.Client, *testenv.QueryCounter) {
 	t.Helper()
 	counter, wrap := testenv.CountQueries()
 	db := testenv.DB(t, database.Options{Driver: wrap})
 	eng := booking.New(db.Client, booking.Options{ManageKey: []byte("k")})
 	cat := catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})
-	srv := handler.New(graph.MustSchema(t, &graph.Resolver{Client: db.Client, Booking: eng, Catalog: cat}))
-	srv.AddTransport(transport.POST{})
-	errs := graph.Errors{Log: slog.Default()}
-	srv.SetErrorPresenter(errs.Present)
-	srv.SetRecoverFunc(errs.Recover)
-	srv.Use(graph.Limits{Document: graph.DocumentLimits{MaxFields: 1000, MaxFragments: 100, MaxInlineFragments: 100, MaxDirectives: 50, MaxVariableValues: 10000, MaxDepth: 12, MaxAliases: 30, MaxOperations: 1, Introspection: true}, MaxPageSize: 100, OperationTimeout: 30 * time.Second})
+	use := []graphql.HandlerExtension{graph.Limits{Document: graph.DocumentLimits{MaxFields: 1000, MaxFragments: 100, MaxInlineFragments: 100, MaxDirectives: 50, MaxVariableValues: 10000, MaxDepth: 12, MaxAliases: 30, MaxOperations: 1, Introspection: true}, MaxPageSize: 100, OperationTimeout: 30 * time.Second}}
 	if loaders {
-		srv.Use(graph.BookingLoaders{Booking: eng})
+		use = append(use, graph.BookingLoaders{Booking: eng})
 	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if v := staffViewers[r.Header.Get("X-Test-Viewer")]; v != nil {
-			ctx = identity.WithViewer(ctx, v)
-		}
-		srv.ServeHTTP(w, r.WithContext(ctx))
-	}))
-	t.Cleanup(ts.Close)
+	ts := serve(t, graph.MustSchema(t, &graph.Resolver{Client: db.Client, Booking: eng, Catalog: cat}), staffViewers, use...)
 	return ts, db.Client, counter
 }
 

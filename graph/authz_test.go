@@ -3,16 +3,12 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"entgo.io/contrib/entgql"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"frontdesk/booking"
 	"frontdesk/cache"
@@ -100,11 +96,8 @@ func TestViewRulesRefuseAnotherViewersObjects(t *testing.T) {
 	client := db.Client
 	eng := booking.New(client, booking.Options{ManageKey: []byte("k")})
 	r := &graph.Resolver{Client: client, Booking: eng, Catalog: catalog.New(client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})}
-	srv := handler.New(graph.SchemaWithRoot(t, r, leaky{r, client}))
-	srv.AddTransport(transport.POST{})
-	srv.SetErrorPresenter(graph.Errors{Log: slog.Default()}.Present)
 	keyID := gid.New("key")
-	viewers := map[string]*identity.Viewer{
+	ts := serve(t, graph.SchemaWithRoot(t, r, leaky{r, client}), map[string]*identity.Viewer{
 		"owner":         {UserID: patientID, Role: identity.RoleCustomer},
 		"customer":      {UserID: otherID, Role: identity.RoleCustomer},
 		"practitioner":  {UserID: pracAUser, Role: identity.RolePractitioner},
@@ -113,15 +106,7 @@ func TestViewRulesRefuseAnotherViewersObjects(t *testing.T) {
 		"admin":         {UserID: adminID, Role: identity.RoleAdmin},
 		// An admin's partner key scoped to webhooks only.
 		"apiKey": {UserID: adminID, Role: identity.RoleAdmin, APIKeyID: keyID, Scopes: []identity.Permission{identity.ManageWebhooks}},
-	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ctx := req.Context()
-		if v := viewers[req.Header.Get("X-Test-Viewer")]; v != nil {
-			ctx = identity.WithViewer(ctx, v)
-		}
-		srv.ServeHTTP(w, req.WithContext(ctx))
-	}))
-	t.Cleanup(ts.Close)
+	})
 
 	ctx := context.Background()
 	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -186,31 +171,15 @@ func TestViewRulesRefuseAnotherViewersObjects(t *testing.T) {
 // its error codes.
 func post(t *testing.T, ts *httptest.Server, viewer, query string, vars map[string]any) (string, []string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, ts.URL, strings.NewReader(string(body)))
+	res := gql(t, ts, viewer, query, vars, nil)
+	data, err := json.Marshal(res.Data)
 	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Test-Viewer", viewer)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data   json.RawMessage
-		Errors []struct {
-			Message    string
-			Extensions struct{ Code string }
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatal(err)
 	}
 	var codes []string
-	for _, e := range out.Errors {
-		codes = append(codes, e.Extensions.Code+": "+e.Message)
+	for _, e := range res.Errors {
+		code, _ := e.Extensions["code"].(string)
+		codes = append(codes, code+": "+e.Message)
 	}
-	return string(out.Data), codes
+	return string(data), codes
 }

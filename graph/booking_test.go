@@ -1,17 +1,9 @@
 package graph_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"frontdesk/booking"
 	"frontdesk/cache"
@@ -24,9 +16,8 @@ import (
 	"frontdesk/internal/testenv"
 )
 
-// bookingServer serves the real schema over HTTP. Until sign-in is wired
-// into this test, the X-Test-Viewer header picks the viewer: "admin",
-// "patient" or none.
+// bookingServer serves the real schema with booking over HTTP; viewers
+// "admin", "patient" or none.
 func bookingServer(t *testing.T, now time.Time) *httptest.Server {
 	t.Helper()
 	db := testenv.DB(t, database.Options{})
@@ -34,57 +25,12 @@ func bookingServer(t *testing.T, now time.Time) *httptest.Server {
 	t.Cleanup(func() { _ = bus.Close() })
 	eng := booking.New(db.Client, booking.Options{ManageKey: []byte("k"), Changes: booking.EventSink{Bus: bus},
 		Now: func() time.Time { return now }})
-	srv := handler.New(graph.MustSchema(t, &graph.Resolver{Client: db.Client, Events: bus, Booking: eng,
-		Catalog: catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})}))
-	srv.AddTransport(transport.POST{})
-	errs := graph.Errors{Log: slog.Default()}
-	srv.SetErrorPresenter(errs.Present)
-	srv.SetRecoverFunc(errs.Recover)
-	viewers := map[string]*identity.Viewer{
+	schema := graph.MustSchema(t, &graph.Resolver{Client: db.Client, Events: bus, Booking: eng,
+		Catalog: catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})})
+	return serve(t, schema, map[string]*identity.Viewer{
 		"admin":   {UserID: gid.ID("usr_01JD6Q7ZK3M4X9V2S8T5R1W0AD"), Role: identity.RoleAdmin},
 		"patient": {UserID: gid.ID("usr_01JD6Q7ZK3M4X9V2S8T5R1W0PA"), Role: identity.RoleCustomer},
-	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if v := viewers[r.Header.Get("X-Test-Viewer")]; v != nil {
-			ctx = identity.WithViewer(ctx, v)
-		}
-		srv.ServeHTTP(w, r.WithContext(ctx))
-	}))
-	t.Cleanup(ts.Close)
-	return ts
-}
-
-type gqlResult struct {
-	Data   map[string]json.RawMessage `json:"data"`
-	Errors []struct {
-		Message    string         `json:"message"`
-		Extensions map[string]any `json:"extensions"`
-	} `json:"errors"`
-}
-
-func gql(t *testing.T, ts *httptest.Server, viewer, query string, vars map[string]any, into any) gqlResult {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, ts.URL, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Test-Viewer", viewer)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var res gqlResult
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-		t.Fatal(err)
-	}
-	if into != nil {
-		raw, _ := json.Marshal(res.Data)
-		if err := json.Unmarshal(raw, into); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return res
+	})
 }
 
 // TestBookingOverGraphQL walks the admin set-up and a guest's booking

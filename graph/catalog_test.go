@@ -3,13 +3,8 @@ package graph_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"frontdesk/cache"
 	"frontdesk/catalog"
@@ -22,7 +17,7 @@ import (
 )
 
 // catalogServer serves the real schema with the catalog and its loaders,
-// counting SQL statements. X-Test-Viewer picks the viewer as in
+// counting SQL statements. The viewer header picks the viewer as in
 // bookingServer.
 func catalogServer(t testing.TB) (*httptest.Server, *catalog.Service, *testenv.QueryCounter) {
 	t.Helper()
@@ -47,24 +42,10 @@ func catalogReplica(t testing.TB, db *database.DB, store cache.Store) (*httptest
 	t.Helper()
 	svc := catalog.New(db.Client, db.Dialect, store, nil, catalog.Options{TaxRateBPS: 1000})
 	schema := graph.MustSchema(t, &graph.Resolver{Client: db.Client, Catalog: svc})
-	srv := handler.New(schema)
-	srv.AddTransport(transport.POST{})
-	errs := graph.Errors{Log: slog.Default()}
-	srv.SetErrorPresenter(errs.Present)
-	srv.SetRecoverFunc(errs.Recover)
-	srv.Use(graph.CatalogLoaders{Catalog: svc, Schema: schema})
-	viewers := map[string]*identity.Viewer{
+	ts := serve(t, schema, map[string]*identity.Viewer{
 		"admin":    {UserID: gid.ID("usr_01JD6Q7ZK3M4X9V2S8T5R1W0AD"), Role: identity.RoleAdmin},
 		"customer": {UserID: gid.ID("usr_01JD6Q7ZK3M4X9V2S8T5R1W0PA"), Role: identity.RoleCustomer},
-	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if v := viewers[r.Header.Get("X-Test-Viewer")]; v != nil {
-			ctx = identity.WithViewer(ctx, v)
-		}
-		srv.ServeHTTP(w, r.WithContext(ctx))
-	}))
-	t.Cleanup(ts.Close)
+	}, graph.CatalogLoaders{Catalog: svc, Schema: schema})
 	return ts, svc
 }
 

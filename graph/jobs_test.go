@@ -3,16 +3,11 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/client"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/google/go-cmp/cmp"
 
 	"frontdesk/cache"
@@ -27,14 +22,9 @@ import (
 
 // jobsClient drives the real executable schema as viewer v.
 func jobsClient(t *testing.T, db *database.DB, v *identity.Viewer) *client.Client {
-	srv := handler.New(graph.MustSchema(t, &graph.Resolver{Client: db.Client,
-		Catalog: catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})}))
-	srv.AddTransport(transport.POST{})
-	srv.SetErrorPresenter(graph.Errors{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}.Present)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv.ServeHTTP(w, r.WithContext(identity.WithViewer(r.Context(), v)))
-	})
-	return client.New(h)
+	schema := graph.MustSchema(t, &graph.Resolver{Client: db.Client,
+		Catalog: catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})})
+	return as(serve(t, schema, map[string]*identity.Viewer{"v": v}), "v")
 }
 
 func TestJobsAdminAPI(t *testing.T) {

@@ -4,13 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"frontdesk/cache"
 	"frontdesk/calendarsync"
@@ -26,12 +23,7 @@ func syncClient(t *testing.T, db *database.DB, v *identity.Viewer) *client.Clien
 	r := &graph.Resolver{Client: db.Client, Calendar: calendarsync.New(db.Client, nil, calendarsync.Options{}),
 		EHR:     ehrsync.New(db.Client, nil, slog.New(slog.NewTextHandler(io.Discard, nil))),
 		Catalog: catalog.New(db.Client, db.Dialect, cache.NewMemory(), nil, catalog.Options{})}
-	srv := handler.New(graph.MustSchema(t, r))
-	srv.AddTransport(transport.POST{})
-	srv.SetErrorPresenter(graph.Errors{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}.Present)
-	return client.New(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		srv.ServeHTTP(w, req.WithContext(identity.WithViewer(req.Context(), v)))
-	}))
+	return as(serve(t, graph.MustSchema(t, r), map[string]*identity.Viewer{"v": v}), "v")
 }
 
 func TestSyncAdminAPI(t *testing.T) {
