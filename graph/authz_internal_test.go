@@ -1,10 +1,15 @@
 package graph
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"frontdesk/ent"
 	"frontdesk/identity"
 )
 
@@ -68,5 +73,55 @@ func TestScalarFieldsAreNotChecked(t *testing.T) {
 	}
 	if !v.fields[parsedSchema.Types["Query"].Fields.ForName("nodes")].nullableItems {
 		t.Error("nodes' items are nullable")
+	}
+}
+
+// TestAuthorizeScalarFieldAllocatesNothing: the middleware on a field
+// that returns no ruled type (every scalar) adds no allocation.
+func TestAuthorizeScalarFieldAllocatesNothing(t *testing.T) {
+	v, err := newViews(parsedSchema, allViewRules(nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := parsedSchema.Types["Order"].Fields.ForName("number")
+	ctx := graphql.WithFieldContext(context.Background(), &graphql.FieldContext{Object: "Order",
+		Field: graphql.CollectedField{Field: &ast.Field{Name: "number", Definition: def}}})
+	var res any = "FD-1001"
+	next := func(context.Context) (any, error) { return res, nil }
+	if n := testing.AllocsPerRun(1000, func() {
+		if _, err := v.authorize(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per scalar field; want 0", n)
+	}
+}
+
+// TestStreamDropsHiddenEvents: a subscription's events pass the rule one
+// by one; one the viewer may not see is dropped, the rest arrive in
+// order, and the copy closes with its source.
+func TestStreamDropsHiddenEvents(t *testing.T) {
+	rule := identity.Rule(func(_ context.Context, o *ent.Order) bool { return o.Number != "hidden" })
+	v, err := newViews(parsedSchema, append(slices.DeleteFunc(allViewRules(nil, nil), func(r identity.ViewRule) bool {
+		return r.Type == rule.Type
+	}), rule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := make(chan *ent.Order, 3)
+	src <- &ent.Order{Number: "one"}
+	src <- &ent.Order{Number: "hidden"}
+	src <- &ent.Order{Number: "two"}
+	close(src)
+	out, ok := v.stream(context.Background(), (<-chan *ent.Order)(src)).(<-chan *ent.Order)
+	if !ok {
+		t.Fatal("the filtered stream has another type")
+	}
+	var got []string
+	for o := range out {
+		got = append(got, o.Number)
+	}
+	if !slices.Equal(got, []string{"one", "two"}) {
+		t.Fatalf("events %v; want [one two]", got)
 	}
 }
