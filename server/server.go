@@ -137,6 +137,7 @@ func New(deps Deps) *Server {
 		wsInit = websocketInit(deps.Identity, cfg.WSAuthRecheck, deps.Log)
 	}
 	wsLimits := newWSLimits(cfg.WSMaxConnectionsPerIP, cfg.WSMaxConnectionsPerUser, cfg.WSMaxSubscriptions)
+	wsLimits.log = deps.Log
 	wsInit = wsLimits.init(wsInit)
 	// Rate limits count /graphql only, after authentication (Identity
 	// wraps the mux), so each request is charged to its caller.

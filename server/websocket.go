@@ -1,11 +1,15 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -273,6 +277,7 @@ func (c *gorillaConn) SetReadDeadline(t time.Time) error {
 // one client could hold them all.
 type wsLimits struct {
 	perIP, perUser, perConn int
+	log                     *slog.Logger // panics of a connection; nil: slog.Default
 
 	mu    sync.Mutex
 	ips   map[string]int
@@ -335,7 +340,7 @@ func (l *wsLimits) middleware(next http.Handler) http.Handler {
 			return
 		}
 		c := &wsConn{}
-		defer func() {
+		release := func() {
 			l.release(l.ips, ip)
 			c.mu.Lock()
 			user := c.user
@@ -343,10 +348,64 @@ func (l *wsLimits) middleware(next http.Handler) http.Handler {
 			if user != "" {
 				l.release(l.users, user)
 			}
+		}
+		// gqlgen serves the whole connection inside ServeHTTP. Run it on
+		// a goroutine of its own and let this handler return once the
+		// connection is hijacked: the HTTP server's goroutine, with the
+		// stack of every middleware above, then ends instead of staying
+		// parked for the connection's lifetime (≈ 10 KiB per subscriber).
+		// The connection's context keeps the request's values but not its
+		// cancellation, which net/http fires when the handler returns;
+		// shutdown closes WebSockets itself (CloseAll).
+		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+		ctx = context.WithValue(ctx, wsConnKey{}, c)
+		hw := &hijackNotifier{ResponseWriter: w, hijacked: make(chan struct{})}
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			defer cancel()
+			defer release()
+			defer func() {
+				if p := recover(); p != nil && p != http.ErrAbortHandler {
+					log := l.log
+					if log == nil {
+						log = slog.Default()
+					}
+					log.ErrorContext(ctx, "panic in WebSocket connection", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				}
+			}()
+			next.ServeHTTP(hw, r.WithContext(ctx))
 		}()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), wsConnKey{}, c)))
+		// Until the upgrade, the handler's goroutine waits, so a refused
+		// upgrade still writes its HTTP response through it.
+		select {
+		case <-hw.hijacked:
+		case <-served:
+		}
 	})
 }
+
+// hijackNotifier tells the handler that the connection was hijacked (the
+// WebSocket upgrade went through), after which the HTTP server no longer
+// needs the handler to run.
+type hijackNotifier struct {
+	http.ResponseWriter
+	hijacked chan struct{}
+}
+
+func (h *hijackNotifier) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("hijack not supported")
+	}
+	conn, rw, err := hj.Hijack()
+	if err == nil {
+		close(h.hijacked)
+	}
+	return conn, rw, err
+}
+
+func (h *hijackNotifier) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // init wraps the connection_init handler: once inner has found the viewer,
 // the connection counts against its user's or API key's cap.
