@@ -622,6 +622,9 @@ func TestRedeliverAndPing(t *testing.T) {
 	if d.State != webhookdelivery.StateFAILED {
 		t.Fatalf("state %s", d.State)
 	}
+	if ep, err := e.client.WebhookEndpoint.Get(context.Background(), c.Endpoint.ID); err != nil || ep.FailingSince == nil || ep.LastSuccessAt != nil {
+		t.Fatalf("endpoint after a failure: %+v %v", ep, err)
+	}
 	rc.setAnswer(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	if _, err := e.svc.Redeliver(e.admin, d.ID); err != nil {
 		t.Fatal(err)
@@ -636,6 +639,10 @@ func TestRedeliverAndPing(t *testing.T) {
 	}
 	if d = e.delivery(c.Endpoint.ID); d.State != webhookdelivery.StateSUCCEEDED || d.Attempts != 2 {
 		t.Fatalf("after redelivery: %s %d", d.State, d.Attempts)
+	}
+	// The success ends the failing streak and is the endpoint's last one.
+	if ep, err := e.client.WebhookEndpoint.Get(context.Background(), c.Endpoint.ID); err != nil || ep.FailingSince != nil || ep.LastSuccessAt == nil {
+		t.Fatalf("endpoint after a success that followed a failure: %+v %v", ep, err)
 	}
 	// Nothing failed in the range any more.
 	if n, err := e.svc.RedeliverFailed(e.admin, c.Endpoint.ID, start, time.Now().Add(time.Minute)); err != nil || n != 0 {
