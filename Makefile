@@ -150,6 +150,7 @@ bench:
 	$(BENCH_EMBEDDED) $(BENCH) -bench Adversarial -benchtime 20x ./app/
 	$(BENCH_EXTERNAL) $(BENCH) -bench Adversarial -benchtime 20x ./app/
 	$(BENCH_EMBEDDED) $(BENCH) -bench MemoryUnderAttack -benchtime 2000x ./app/
+	$(BENCH_EMBEDDED) $(BENCH) -bench Subscribers -benchtime 1x ./app/
 	$(BENCH_EMBEDDED) $(BENCH) -bench DeliveryThroughput -benchtime 1000x ./webhooks/
 	$(BENCH_EXTERNAL) $(BENCH) -bench DeliveryThroughput -benchtime 1000x ./webhooks/
 	$(BENCH_EMBEDDED) $(BENCH) -bench WebhookMutationLatency -benchtime 300x ./app/
