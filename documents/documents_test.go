@@ -204,9 +204,10 @@ func TestExtensionModes(t *testing.T) {
 
 // TestHandlerServesApolloPersistedQueryLink: Apollo Client's persisted
 // query link sends a manifest id as extensions.persistedQuery.sha256Hash
-// and no query; when that id is a trusted document it is served as its
-// documentId (POST and GET). Unknown hashes, requests with a query, and
-// a server in Off mode are left to automatic persisted queries.
+// and no query; in Require mode, when that id is a trusted document it is
+// served as its documentId (POST and GET). Unknown hashes, requests with
+// a query, and servers in Allow or Off mode leave it to automatic
+// persisted queries.
 func TestHandlerServesApolloPersistedQueryLink(t *testing.T) {
 	db := testenv.DB(t, database.Options{})
 	s := NewStore(db.Client)
@@ -225,7 +226,7 @@ func TestHandlerServesApolloPersistedQueryLink(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), req)
 		return gotBody
 	}
-	h := HandlerFor(s, Allow, next)
+	h := HandlerFor(s, Require, next)
 	const link = `{"operationName":"Products","variables":{},"extensions":{"persistedQuery":{"version":1,"sha256Hash":"5f1e…e9"}}}`
 	if got := post(h, link); got != `{"extensions":{"documentId":"5f1e…e9"},"operationName":"Products","variables":{}}` {
 		t.Fatalf("POST from the link: %s", got)
@@ -239,8 +240,10 @@ func TestHandlerServesApolloPersistedQueryLink(t *testing.T) {
 			t.Errorf("%s: changed to %s", name, got)
 		}
 	}
-	if got := post(HandlerFor(s, Off, next), link); got != link {
-		t.Errorf("off mode rewrote the link's request: %s", got)
+	for _, mode := range []Mode{Off, Allow} {
+		if got := post(HandlerFor(s, mode, next), link); got != link {
+			t.Errorf("%s mode rewrote the link's request: %s", mode, got)
+		}
 	}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet,
 		"/graphql?operationName=Products&extensions=%7B%22persistedQuery%22%3A%7B%22version%22%3A1%2C%22sha256Hash%22%3A%225f1e%E2%80%A6e9%22%7D%7D", nil))

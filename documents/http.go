@@ -31,13 +31,15 @@ func Handler(next http.Handler) http.Handler { return HandlerFor(nil, Off, next)
 
 // HandlerFor is Handler that also understands Apollo Client's persisted
 // query link (@apollo/persisted-query-lists), which sends a manifest id
-// as `extensions.persistedQuery.sha256Hash` without a query: when mode is
-// not Off and the hash is a registered trusted document's id, the
-// request is served as that documentId. Any other persistedQuery request
-// is left to automatic persisted queries, as before.
+// as `extensions.persistedQuery.sha256Hash` without a query: in Require
+// mode, when the hash is a registered trusted document's id, the request
+// is served as that documentId. Any other persistedQuery request is left
+// to automatic persisted queries, as before; in Allow mode all of them
+// are (the link falls back to registering the query through APQ, which
+// Allow permits), so APQ requests cost no trusted-document lookup there.
 func HandlerFor(store *Store, mode Mode, next http.Handler) http.Handler {
 	lookup := func(ctx context.Context, id string) bool {
-		if store == nil || mode == Off || id == "" {
+		if store == nil || mode != Require || id == "" {
 			return false
 		}
 		_, found, err := store.Lookup(ctx, id)
