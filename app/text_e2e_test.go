@@ -130,6 +130,15 @@ func TestStaffTextGoesThroughTheValidator(t *testing.T) {
 		t.Errorf("practitioner name with U+202E: %v %+v", r.Data, r.Errors)
 	}
 
+	// Lengths are characters, not bytes: 200 two-byte characters fit a
+	// 200-character name (the table's MaxLen counted bytes, and the
+	// insert failed as INTERNAL).
+	r = s.gqlAs(t, `mutation($n: String!) { createPractitioner(input: {practitioner: {name: $n, timeZone: "Australia/Sydney"}}) { practitioner { id } userErrors { code field } } }`,
+		map[string]any{"n": strings.Repeat("\u00e9", 200)}, as...)
+	if len(r.Errors) > 0 || field(r, "createPractitioner.practitioner.id") == nil {
+		t.Errorf("a 200-character name of two-byte characters: %v %+v", r.Data, r.Errors)
+	}
+
 	const formOp = `mutation($f: [IntakeFieldInput!]!) { createIntakeFormVersion(input: {key: "new-patient", title: "New patient", fields: $f}) {
 		form { title fields { key label help options consentText } } userErrors { code field } } }`
 	for _, tc := range []struct {

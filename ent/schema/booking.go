@@ -46,7 +46,7 @@ func (Practitioner) Fields() []ent.Field {
 		// staff_user_id links the practitioner to their staff account, so
 		// they can see their own agenda and intake submissions.
 		field.String("staff_user_id").GoType(gid.ID("")).MaxLen(32).Optional().Nillable(),
-		field.String("name").MaxLen(200).NotEmpty().
+		field.String("name").MaxRuneLen(200).NotEmpty().
 			// Lists and their connections sort by name.
 			Annotations(entgql.OrderField("NAME")),
 		field.String("time_zone").MaxLen(64).Validate(validTimeZone),
@@ -81,7 +81,7 @@ func (Service) Mixin() []ent.Mixin {
 // Fields of the Service.
 func (Service) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").MaxLen(200).NotEmpty().
+		field.String("name").MaxRuneLen(200).NotEmpty().
 			// Lists and their connections sort by name.
 			Annotations(entgql.OrderField("NAME")),
 		field.String("slug").MaxLen(100).NotEmpty(),
@@ -98,7 +98,7 @@ func (Service) Fields() []ent.Field {
 		// daily_limit caps this service's appointments per practitioner and
 		// local day; 0 means no cap.
 		field.Int("daily_limit").NonNegative().Default(0),
-		field.String("location").MaxLen(500).Default(""),
+		field.String("location").MaxRuneLen(500).Default(""),
 		field.String("video_url").MaxLen(2048).Default(""),
 		field.Int("cancel_cutoff_minutes").NonNegative().Default(0),
 		field.Int("reschedule_cutoff_minutes").NonNegative().Default(0),
@@ -179,7 +179,7 @@ func (DateOverride) Fields() []ent.Field {
 		// start_minute/end_minute are unset for a whole closed day.
 		field.Int("start_minute").Range(0, 1439).Optional().Nillable(),
 		field.Int("end_minute").Range(1, 1440).Optional().Nillable(),
-		field.String("reason").MaxLen(200).Default(""),
+		field.String("reason").MaxRuneLen(200).Default(""),
 	}
 }
 
@@ -248,7 +248,7 @@ func (Appointment) Fields() []ent.Field {
 		field.String("service_id").GoType(gid.ID("")).MaxLen(32),
 		field.String("practitioner_id").GoType(gid.ID("")).MaxLen(32),
 		field.String("patient_id").GoType(gid.ID("")).MaxLen(32).Optional().Nillable(),
-		field.String("guest_name").MaxLen(200).Default(""),
+		field.String("guest_name").MaxRuneLen(200).Default(""),
 		field.String("guest_email").MaxLen(254).Default(""),
 		field.String("guest_phone").MaxLen(32).Default(""),
 		field.Time("start_at").SchemaType(DateTime6).
@@ -275,7 +275,7 @@ func (Appointment) Fields() []ent.Field {
 		field.Int64("price_amount").NonNegative().Default(0),
 		field.String("currency").MaxLen(3).Default(""),
 		field.String("payment_intent_id").MaxLen(255).Optional().Nillable(),
-		field.String("cancel_reason").MaxLen(500).Default(""),
+		field.String("cancel_reason").MaxRuneLen(500).Default(""),
 		field.Time("confirmed_at").SchemaType(DateTime6).Optional().Nillable(),
 		field.Time("cancelled_at").SchemaType(DateTime6).Optional().Nillable(),
 	}
@@ -324,7 +324,7 @@ func (AppointmentStateChange) Fields() []ent.Field {
 		field.String("to_state").MaxLen(32),
 		// actor_id is the user who made the change; empty for the system.
 		field.String("actor_id").MaxLen(64).Default(""),
-		field.String("reason").MaxLen(500).Default(""),
+		field.String("reason").MaxRuneLen(500).Default(""),
 		// start_at records the time the appointment had after the change, so
 		// reschedules show in the history.
 		field.Time("start_at").SchemaType(DateTime6),
@@ -396,7 +396,7 @@ func (IntakeForm) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("key").MaxLen(64).NotEmpty(),
 		field.Int("version").Positive(),
-		field.String("title").MaxLen(200).NotEmpty(),
+		field.String("title").MaxRuneLen(200).NotEmpty(),
 		field.Text("description").Default(""),
 		field.JSON("fields", []intake.Field{}),
 	}
