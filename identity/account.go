@@ -245,8 +245,9 @@ type ProfileSink interface {
 // OnProfileChange adds a sink. Call it at start-up, before serving.
 func (s *Service) OnProfileChange(sink ProfileSink) { s.profileSinks = append(s.profileSinks, sink) }
 
-// CustomerSink hears of a new customer account (registration or a guest's
-// first order or booking) inside the transaction that creates it.
+// CustomerSink hears of a new customer account (a registration) inside
+// the transaction that creates it. Guests' orders and bookings create no
+// account, and bulk imports tell no sink (docs/webhooks.md).
 type CustomerSink interface {
 	CustomerCreated(ctx context.Context, tx *ent.Tx, u *ent.User) error
 }
@@ -496,55 +497,6 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (*e
 	}
 	Grant(ctx, u.ID) // the link's holder sees the account they reset
 	return u, nil
-}
-
-// GuestInput identifies a customer who books or buys without an account.
-type GuestInput struct {
-	Email string
-	Name  string
-	Phone *string
-}
-
-// EnsureGuest returns the account for an email, creating a guest account
-// (no password) when there is none, for checkout and booking without
-// sign-up. The guest claims it later through register or a password reset,
-// both of which prove the mailbox. Name and phone fill only empty fields
-// of an existing account: a stranger typing your email changes nothing.
-func (s *Service) EnsureGuest(ctx context.Context, in GuestInput) (*ent.User, error) {
-	var errs errcode.UserErrors
-	email, err := ParseEmail(in.Email, "email")
-	addErr(&errs, err)
-	name, err := cleanName(in.Name, "name")
-	addErr(&errs, err)
-	var phone *string
-	if in.Phone != nil && *in.Phone != "" {
-		p, err := ParsePhone(*in.Phone, "phone")
-		addErr(&errs, err)
-		phone = (*string)(&p)
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	for range 2 {
-		u, err := s.client.User.Query().Where(user.Email(string(email))).Only(ctx)
-		if err == nil {
-			return u, nil
-		}
-		if !ent.IsNotFound(err) {
-			return nil, fmt.Errorf("find user: %w", err)
-		}
-		u, err = s.createCustomer(ctx, func(users *ent.UserClient) *ent.UserCreate {
-			return users.Create().SetEmail(string(email)).SetName(name).SetNillablePhone(phone)
-		})
-		if err == nil {
-			return u, nil
-		}
-		if !ent.IsConstraintError(err) {
-			return nil, fmt.Errorf("create guest: %w", err)
-		}
-		// Another request created it first: read theirs.
-	}
-	return nil, fmt.Errorf("create guest %s: lost the race twice", email)
 }
 
 func (s *Service) sendVerification(ctx context.Context, u *ent.User) error {

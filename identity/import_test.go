@@ -237,13 +237,10 @@ func TestImportCustomersUpdate(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.register(t, "reg@example.com") // name "Test", no phone
-	guest, err := e.svc.EnsureGuest(ctx, identity.GuestInput{Email: "guest@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.svc.EnsureGuest(ctx, identity.GuestInput{Email: "unverified@example.com"}); err != nil {
-		t.Fatal(err)
-	}
+	// Accounts without a password, as an earlier import or `users create
+	// --no-password` leaves them.
+	guest := e.client.User.Create().SetEmail("guest@example.com").SaveX(ctx)
+	e.client.User.Create().SetEmail("unverified@example.com").ExecX(ctx)
 	e.client.User.Create().SetEmail("staff@example.com").SetRole(user.RoleSTAFF).ExecX(ctx)
 	file := "email,name,phone,password_hash,email_verified\n" +
 		"reg@example.com,Other Name,+61412345678," + phpRasmus + ",1\n" +
