@@ -64,9 +64,36 @@ func (r ViewRule) Cached() ViewRule {
 // operation on the strength of something other than who they are: a
 // manage or order token, a hold they just took, a session they just
 // revoked. The view rules of those types accept a granted object.
+// They also remember the rules' answers that cost a query (Remember).
 type Grants struct {
-	mu  sync.Mutex
-	ids map[gid.ID]struct{}
+	mu   sync.Mutex
+	ids  map[gid.ID]struct{}
+	memo map[string]bool
+}
+
+// Remember returns the answer f gave for key earlier in this operation,
+// or asks f once: a rule that reads a row to decide (is this practitioner
+// the viewer?) reads it once per operation, not once per object. Outside
+// an operation it asks f.
+func Remember(ctx context.Context, key string, f func() bool) bool {
+	g, _ := ctx.Value(grantsKey{}).(*Grants)
+	if g == nil {
+		return f()
+	}
+	g.mu.Lock()
+	ok, seen := g.memo[key]
+	g.mu.Unlock()
+	if seen {
+		return ok
+	}
+	ok = f()
+	g.mu.Lock()
+	if g.memo == nil {
+		g.memo = map[string]bool{}
+	}
+	g.memo[key] = ok
+	g.mu.Unlock()
+	return ok
 }
 
 type grantsKey struct{}
