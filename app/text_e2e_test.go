@@ -139,6 +139,18 @@ func TestStaffTextGoesThroughTheValidator(t *testing.T) {
 		t.Errorf("a 200-character name of two-byte characters: %v %+v", r.Data, r.Errors)
 	}
 
+	// The same for an account's name (identity) and an API key's name.
+	r = s.gqlAs(t, registerOp, map[string]any{"in": map[string]any{"email": "long.name@example.com", "password": "a long passphrase",
+		"name": strings.Repeat("\u00e9", 200)}})
+	if len(r.Errors) > 0 || field(r, "register.token") == nil {
+		t.Errorf("register with a 200-character name of two-byte characters: %v %+v", r.Data, r.Errors)
+	}
+	r = s.gqlAs(t, `mutation($n: String!) { createApiKey(input: {name: $n, scopes: [MANAGE_ORDERS]}) { token userErrors { code } } }`,
+		map[string]any{"n": strings.Repeat("\u00e9", 100)}, as...)
+	if len(r.Errors) > 0 || field(r, "createApiKey.token") == nil {
+		t.Errorf("an API key named with 100 two-byte characters: %v %+v", r.Data, r.Errors)
+	}
+
 	const formOp = `mutation($f: [IntakeFieldInput!]!) { createIntakeFormVersion(input: {key: "new-patient", title: "New patient", fields: $f}) {
 		form { title fields { key label help options consentText } } userErrors { code field } } }`
 	for _, tc := range []struct {

@@ -24,7 +24,7 @@ func (APIKey) Mixin() []ent.Mixin {
 // Fields of the APIKey.
 func (APIKey) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").MaxLen(100).NotEmpty(),
+		field.String("name").MaxRuneLen(100).NotEmpty(),
 		field.String("prefix").MaxLen(16).NotEmpty().Immutable(),
 		field.String("token_hash").MaxLen(64).NotEmpty().Immutable().Sensitive(),
 		// scopes are identity.Permission names.

@@ -43,7 +43,7 @@ func (Product) Fields() []ent.Field {
 	return []ent.Field{
 		field.Enum("status").Values("DRAFT", "ACTIVE", "ARCHIVED").Default("DRAFT"),
 		field.String("slug").MaxLen(200).NotEmpty(),
-		field.String("title").MaxLen(255).NotEmpty(),
+		field.String("title").MaxRuneLen(255).NotEmpty(),
 		// sort_title is the title lower-cased: tables use a binary
 		// collation, and sorting must ignore case on both databases.
 		field.String("sort_title").MaxLen(255),
@@ -110,7 +110,7 @@ func (ProductOption) Mixin() []ent.Mixin {
 func (ProductOption) Fields() []ent.Field {
 	return []ent.Field{
 		gidField("product_id"),
-		field.String("name").MaxLen(100).NotEmpty(),
+		field.String("name").MaxRuneLen(100).NotEmpty(),
 		field.JSON("values", []string{}),
 		field.Int("position").Default(0),
 	}
@@ -150,7 +150,7 @@ func (Variant) Fields() []ent.Field {
 	return []ent.Field{
 		gidField("product_id"),
 		field.String("sku").MaxLen(64).NotEmpty(),
-		field.String("title").MaxLen(255).Default(""),
+		field.String("title").MaxRuneLen(255).Default(""),
 		field.JSON("option_values", []OptionValue{}).Optional(),
 		// Money in minor units of currency (ISO 4217).
 		field.Int64("price"),
@@ -230,7 +230,7 @@ func (StockAdjustment) Fields() []ent.Field {
 		field.String("kind").MaxLen(16),
 		field.Int("delta"),
 		field.Int("on_hand_after"),
-		field.String("reason").MaxLen(500).Default(""),
+		field.String("reason").MaxRuneLen(500).Default(""),
 		optGIDField("actor_id"),
 		field.Time("created_at").Default(now).Immutable().SchemaType(DateTime6),
 	}
@@ -255,9 +255,9 @@ func (Category) Mixin() []ent.Mixin {
 // Fields of the Category.
 func (Category) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").MaxLen(200).NotEmpty(),
+		field.String("name").MaxRuneLen(200).NotEmpty(),
 		field.String("slug").MaxLen(200).NotEmpty(),
-		field.String("description").MaxLen(2000).Default(""),
+		field.String("description").MaxRuneLen(2000).Default(""),
 		optGIDField("parent_id"),
 		field.String("path").MaxLen(700),
 		field.Int("position").Default(0),
@@ -292,9 +292,9 @@ func (Collection) Mixin() []ent.Mixin {
 // Fields of the Collection.
 func (Collection) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("title").MaxLen(200).NotEmpty(),
+		field.String("title").MaxRuneLen(200).NotEmpty(),
 		field.String("slug").MaxLen(200).NotEmpty(),
-		field.String("description").MaxLen(2000).Default(""),
+		field.String("description").MaxRuneLen(2000).Default(""),
 	}
 }
 

@@ -126,7 +126,7 @@ func (Order) Fields() []ent.Field {
 		field.Time("reserved_until").SchemaType(DateTime6),
 		field.String("payment_intent_id").MaxLen(255).Optional().Nillable(),
 		field.String("payment_failure").MaxLen(500).Default(""),
-		field.String("carrier").MaxLen(100).Default(""),
+		field.String("carrier").MaxRuneLen(100).Default(""),
 		field.String("tracking_number").MaxLen(100).Default(""),
 		field.String("tracking_url").MaxLen(2048).Default(""),
 		field.Time("paid_at").Optional().Nillable().SchemaType(DateTime6),
@@ -171,7 +171,7 @@ func (OrderLine) Fields() []ent.Field {
 		field.String("order_id").GoType(gid.ID("")).MaxLen(32),
 		field.String("variant_id").GoType(gid.ID("")).MaxLen(32),
 		field.String("product_id").GoType(gid.ID("")).MaxLen(32).Optional().Nillable(),
-		field.String("title").MaxLen(255),
+		field.String("title").MaxRuneLen(255),
 		field.String("variant_title").MaxLen(255).Default(""),
 		field.String("sku").MaxLen(64),
 		field.Int64("unit_price"),
@@ -200,7 +200,7 @@ func (OrderEvent) Fields() []ent.Field {
 		// actor is a user id, "customer", "payment" (provider webhooks) or
 		// "system" (scheduled jobs).
 		field.String("actor").MaxLen(64),
-		field.String("reason").MaxLen(500).Default(""),
+		field.String("reason").MaxRuneLen(500).Default(""),
 		field.Time("created_at").Default(now).Immutable().SchemaType(DateTime6),
 	}
 }
@@ -235,7 +235,7 @@ func (RefundRequest) Fields() []ent.Field {
 		field.Int64("amount_requested").Immutable(),
 		field.Int64("amount").Immutable(),
 		field.Int64("cumulative").Immutable(),
-		field.String("reason").MaxLen(500).Immutable(),
+		field.String("reason").MaxRuneLen(500).Immutable(),
 		field.String("actor").MaxLen(64).Immutable(),
 		field.Time("created_at").Default(now).Immutable().SchemaType(DateTime6),
 	}
@@ -259,7 +259,7 @@ func (ShippingMethod) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{Prefix: "
 // Fields of the ShippingMethod.
 func (ShippingMethod) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").MaxLen(200).NotEmpty(),
+		field.String("name").MaxRuneLen(200).NotEmpty(),
 		field.Enum("kind").Values("FLAT", "FREE_OVER", "PICKUP"),
 		field.String("country").MaxLen(2),
 		// region "" applies to the whole country.
@@ -286,7 +286,7 @@ func (TaxRate) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{Prefix: "tax"}, 
 // Fields of the TaxRate.
 func (TaxRate) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").MaxLen(100),
+		field.String("name").MaxRuneLen(100),
 		field.String("country").MaxLen(2),
 		field.String("region").MaxLen(3).Default(""),
 		field.Int("rate_bp").Range(0, 10000),

@@ -25,7 +25,7 @@ func (User) Fields() []ent.Field {
 		// the unique index case-insensitive on every database.
 		field.String("email").MaxLen(254).NotEmpty().
 			SchemaType(map[string]string{dialect.MySQL: "varchar(254)"}),
-		field.String("name").MaxLen(200).Default(""),
+		field.String("name").MaxRuneLen(200).Default(""),
 		// role mirrors identity.Role; the values must stay in step.
 		field.Enum("role").Values("CUSTOMER", "STAFF", "PRACTITIONER", "ADMIN").Default("CUSTOMER"),
 		// phone is E.164 (+61412345678), validated by identity.ParsePhone.
