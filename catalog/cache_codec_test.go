@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"go/token"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -116,7 +118,8 @@ func TestCachedRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	writer := New(db.Client, db.Dialect, store, nil, Options{})
-	reader := New(db.Client, db.Dialect, store, nil, Options{})
+	hits := &hitCounter{Store: store}
+	reader := New(db.Client, db.Dialect, hits, nil, Options{})
 	if !writer.shared {
 		t.Fatal("a Redis store is not shared")
 	}
@@ -138,10 +141,27 @@ func TestCachedRoundTrip(t *testing.T) {
 		if read == loaded {
 			t.Fatalf("%s: the reader shares the writer's value", name)
 		}
+		if hits.pages.Swap(0) == 0 {
+			t.Fatalf("%s: the reader did not read the page from Redis", name)
+		}
 		if d := cmp.Diff(loaded, read, ignoreUnexported); d != "" {
 			t.Errorf("%s: page read from Redis differs (-loaded +read):\n%s", name, d)
 		}
 	}
+}
+
+// hitCounter counts the pages read from the shared store.
+type hitCounter struct {
+	cache.Store
+	pages atomic.Int64
+}
+
+func (h *hitCounter) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	b, ok, err := h.Store.Get(ctx, key)
+	if ok && strings.Contains(key, ":products:"+codecTag+":") {
+		h.pages.Add(1)
+	}
+	return b, ok, err
 }
 
 // BenchmarkPageCodec encodes and decodes one page of 20 products with
