@@ -203,6 +203,15 @@ func BenchmarkPageCodec(b *testing.B) {
 		}
 		b.ReportMetric(float64(n), "bytes/page")
 	})
+	// What the in-process-only mode did to size each loaded value before,
+	// against what it does now.
+	b.Run("json-size", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := json.Marshal(page); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("sizeOf", func(b *testing.B) {
 		for b.Loop() {
 			_ = sizeOf(page)
