@@ -219,7 +219,8 @@ func canSee(ctx context.Context, client *ent.Client, id gid.ID, p identity.Permi
 // an appointment and its history go to its patient (or holder, or whoever
 // showed its token in this operation), the practitioner it is booked
 // with and staff who see the whole clinic; intake answers likewise, with
-// VIEW_PATIENT_INTAKE for staff.
+// VIEW_PATIENT_INTAKE for staff. (New makes appointment queries always
+// load the columns the rule decides from.)
 func ViewRules(client *ent.Client) []identity.ViewRule {
 	return []identity.ViewRule{
 		identity.Public[ent.Practitioner](), identity.Public[ent.Service](), identity.Public[ent.IntakeForm](),

@@ -15,7 +15,8 @@ import (
 // identity.ViewRule): an order, its lines and its history to its customer,
 // to whoever holds its token in this operation and to staff who manage
 // orders; pricing rules to those staff, and the shipping methods a cart
-// offers to whoever holds the cart.
+// offers to whoever holds the cart. (New makes order queries always load
+// the owner the rule decides from.)
 func ViewRules(client *ent.Client) []identity.ViewRule {
 	return []identity.ViewRule{
 		identity.Rule(func(ctx context.Context, o *ent.Order) bool {
