@@ -22,6 +22,7 @@ import (
 	"frontdesk/identity"
 	"frontdesk/notify"
 	"frontdesk/outbox"
+	"frontdesk/secret"
 )
 
 // KindDeliver is the outbox job that makes one delivery's attempts.
@@ -351,7 +352,7 @@ func (s *Service) record(ctx context.Context, ep *ent.WebhookEndpoint, d *ent.We
 		}
 		if err := tx.WebhookAttempt.Create().SetDeliveryID(d.ID).SetNumber(n).SetStartedAt(now.Add(-res.duration)).
 			SetStatus(res.status).SetDurationMs(int(res.duration.Milliseconds())).
-			SetResponse(truncate(res.response, ResponseBytes)).SetError(errText).Exec(ctx); err != nil {
+			SetResponse(secret.Redact(truncate(res.response, ResponseBytes))).SetError(secret.Redact(errText)).Exec(ctx); err != nil {
 			return fmt.Errorf("record webhook attempt: %w", err)
 		}
 		// The endpoint's row is written only when its record changes
