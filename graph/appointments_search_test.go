@@ -421,11 +421,11 @@ func TestStaffAppointmentSearchQueryCount(t *testing.T) {
 		}
 		return counter.Count()
 	}
-	// The page, and the viewer's practitioner (looked up once per
-	// operation, or twice when two rows race to it): at most 4, however
-	// long the page. Read per row, it was 7 and 27.
-	if small, large := plain(5), plain(25); small > 4 || large > 4 {
-		t.Fatalf("statements of a practitioner's plain page: %d for 5 appointments, %d for 25; want at most 4", small, large)
+	// The page and the viewer's practitioner, looked up once per
+	// operation even when the rows race to it: the same however long the
+	// page. Read per row, it was 7 and 27.
+	if small, large := plain(5), plain(25); small != large || large > 3 {
+		t.Fatalf("statements of a practitioner's plain page: %d for 5 appointments, %d for 25; want the same, at most 3", small, large)
 	}
 }
 

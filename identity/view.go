@@ -68,7 +68,14 @@ func (r ViewRule) Cached() ViewRule {
 type Grants struct {
 	mu   sync.Mutex
 	ids  map[gid.ID]struct{}
-	memo map[string]bool
+	memo map[string]*answer
+}
+
+// answer is one remembered answer; once makes rows that race to the same
+// key (a list's items resolve concurrently) wait for one f.
+type answer struct {
+	once sync.Once
+	ok   bool
 }
 
 // Remember returns the answer f gave for key earlier in this operation,
@@ -81,19 +88,17 @@ func Remember(ctx context.Context, key string, f func() bool) bool {
 		return f()
 	}
 	g.mu.Lock()
-	ok, seen := g.memo[key]
-	g.mu.Unlock()
-	if seen {
-		return ok
-	}
-	ok = f()
-	g.mu.Lock()
 	if g.memo == nil {
-		g.memo = map[string]bool{}
+		g.memo = map[string]*answer{}
 	}
-	g.memo[key] = ok
+	a := g.memo[key]
+	if a == nil {
+		a = &answer{}
+		g.memo[key] = a
+	}
 	g.mu.Unlock()
-	return ok
+	a.once.Do(func() { a.ok = f() })
+	return a.ok
 }
 
 type grantsKey struct{}
