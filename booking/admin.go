@@ -10,7 +10,6 @@ import (
 	"frontdesk/ent"
 	"frontdesk/ent/appointmentstatechange"
 	"frontdesk/ent/dateoverride"
-	"frontdesk/ent/practitioner"
 	"frontdesk/ent/service"
 	"frontdesk/ent/weeklyhours"
 	"frontdesk/errcode"
@@ -120,7 +119,7 @@ func (e *Engine) SetWeeklyHours(ctx context.Context, practitionerID gid.ID, hour
 	}
 	var out []*ent.WeeklyHours
 	err := database.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		if ok, err := tx.Practitioner.Query().Where(practitioner.ID(practitionerID)).Exist(ctx); err != nil || !ok {
+		if ok, err := PractitionerExists(ctx, tx.Client(), practitionerID); err != nil || !ok {
 			if err != nil {
 				return err
 			}

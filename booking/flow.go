@@ -289,7 +289,7 @@ type Booking struct {
 // HoldTTL, and is confirmed by the payment webhook (webhooks.go).
 func (e *Engine) Book(ctx context.Context, in BookInput) (*Booking, error) {
 	v := identity.ViewerFrom(ctx)
-	a, err := e.Client.Appointment.Query().Where(appointment.ID(in.AppointmentID)).WithService().Only(ctx)
+	a, err := AppointmentWithService(ctx, e.Client, in.AppointmentID)
 	if ent.IsNotFound(err) {
 		return nil, errcode.Invalidf(errcode.Missing, "appointmentId", "no such hold")
 	}
@@ -477,7 +477,7 @@ type ChangeInput struct {
 // viewer may not change look missing.
 func (e *Engine) authorizeChange(ctx context.Context, in ChangeInput) (*ent.Appointment, bool, string, error) {
 	v := identity.ViewerFrom(ctx)
-	a, err := e.Client.Appointment.Query().Where(appointment.ID(in.AppointmentID)).WithService().Only(ctx)
+	a, err := AppointmentWithService(ctx, e.Client, in.AppointmentID)
 	if ent.IsNotFound(err) {
 		return nil, false, "", ErrAppointmentNotFound
 	}
