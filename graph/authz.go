@@ -193,6 +193,17 @@ func needsCheck(schema *ast.Schema, byName map[string]*viewRule, owner, typ stri
 // hidden look the same, as for node(id:).
 var errHidden = errNodeNotFound
 
+// checks reports whether the field being resolved at ctx returns a type
+// whose rule authorize must ask.
+func (v *views) checks(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil {
+		return false
+	}
+	_, ok := v.fields[fc.Field.Definition]
+	return ok
+}
+
 // authorize is the field middleware. Fields that return no ruled type
 // (every scalar) cost one map lookup.
 func (v *views) authorize(ctx context.Context, next graphql.Resolver) (any, error) {
@@ -311,6 +322,11 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	inner := oc.ResolverMiddleware
 	oc.ResolverMiddleware = func(ctx context.Context, next graphql.Resolver) (any, error) {
+		if !s.views.checks(ctx) {
+			// Most fields (every scalar, public and inherited types): no
+			// closure around next.
+			return inner(ctx, next)
+		}
 		return inner(ctx, func(ctx context.Context) (any, error) { return s.views.authorize(ctx, next) })
 	}
 	g := &identity.Grants{}

@@ -60,3 +60,36 @@ func marshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicH
 	}
 	return ret
 }
+
+// marshalSliceInOrder replaces graphql.MarshalSliceConcurrently for lists
+// of the types whose fields resolve in order (internal/gqlgenrun's
+// inOrder: variants, images, money…): their fields need no batch window,
+// so the elements are marshalled one after another on the caller's
+// goroutine, with the same contract as marshalSlice.
+func marshalSliceInOrder(ctx context.Context, length int, _ int64, omitPanicHandler bool,
+	marshalElement func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
+	ret := make(graphql.Array, length)
+	for i := range length {
+		if ctx.Err() != nil {
+			ret[i] = graphql.Null
+			continue
+		}
+		idx := i
+		childCtx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &idx})
+		func() {
+			if !omitPanicHandler {
+				defer func() {
+					if r := recover(); r != nil {
+						graphql.AddError(childCtx, graphql.Recover(childCtx, r))
+						ret[i] = graphql.Null
+					}
+				}()
+			}
+			ret[i] = marshalElement(childCtx, i)
+		}()
+	}
+	if err := ctx.Err(); err != nil {
+		graphql.AddError(ctx, err)
+	}
+	return ret
+}

@@ -1,9 +1,19 @@
-// Command gqlgenrun is `gqlgen generate` plus one rewrite of its output:
-// the generated executor marshals lists with graph's marshalSlice, which
-// caps the goroutines per list, instead of gqlgen's one goroutine per
-// element (see graph/slice.go). `make generate` runs it; it fails when
-// gqlgen's output no longer has the call it rewrites, so an upgrade that
-// changes it is noticed rather than silently undone.
+// Command gqlgenrun is `gqlgen generate` plus changes to its output that
+// gqlgen has no setting for (`make generate` runs it):
+//
+//   - lists are marshalled with graph's marshalSlice, which caps the
+//     goroutines per list, instead of gqlgen's one goroutine per element
+//     (see graph/slice.go); lists of the types in inOrder are marshalled
+//     in order on the caller's goroutine (marshalSliceInOrder);
+//   - the fields of the types in inOrder resolve one after another on the
+//     caller's goroutine: their resolvers compute from the object or read
+//     what the loaders already hold, so a goroutine per field (gqlgen's
+//     default for every resolver field) cost more than the field;
+//   - an object's group of @defer'd fields is made without computing its
+//     path unless the operation may defer something (graph/defer.go).
+//
+// It fails when gqlgen's output no longer has a call it rewrites, so an
+// upgrade that changes it is noticed rather than silently undone.
 package main
 
 import (
@@ -12,16 +22,28 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 
 	"github.com/99designs/gqlgen/api"
+	"github.com/99designs/gqlgen/codegen"
 	"github.com/99designs/gqlgen/codegen/config"
 )
 
 const (
-	executor = "graph/generated.go"
-	gqlgen   = "graphql.MarshalSliceConcurrently("
-	ours     = "marshalSlice("
+	executor      = "graph/generated.go"
+	gqlgenSlice   = "graphql.MarshalSliceConcurrently("
+	oursSlice     = "marshalSlice("
+	oursInOrder   = "marshalSliceInOrder("
+	gqlgenDefer   = "graphql.NewDeferredGroup(ctx)"
+	oursDefer     = "newDeferredGroup(ctx)"
+	inOrderSuffix = "2ᚕ" // a list marshaller: marshalNVariant2ᚕᚖ…
 )
+
+// inOrder are the storefront's value-like types: each field is computed
+// from the object or read from a loader the listing or the edge that
+// returned the object has already filled (a variant's stock is primed
+// with its variants), so nothing waits for a batch.
+var inOrder = []string{"Variant", "ProductImage", "ImageRendition", "SelectedOption", "Money", "PriceRange"}
 
 func main() {
 	if err := run(); err != nil {
@@ -38,15 +60,73 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("load gqlgen.yml: %w", err)
 	}
-	if err := api.Generate(cfg); err != nil {
+	if err := api.Generate(cfg, api.AddPlugin(sequential{})); err != nil {
 		return fmt.Errorf("gqlgen generate: %w", err)
 	}
 	src, err := os.ReadFile(executor)
 	if err != nil {
 		return err
 	}
-	if !bytes.Contains(src, []byte(gqlgen)) {
-		return fmt.Errorf("%s no longer calls %s: check graph/slice.go against this gqlgen version", executor, gqlgen)
+	src, err = rewrite(src)
+	if err != nil {
+		return err
 	}
-	return os.WriteFile(executor, bytes.ReplaceAll(src, []byte(gqlgen), []byte(ours)), 0o644)
+	return os.WriteFile(executor, src, 0o644)
+}
+
+// rewrite applies the changes above to the generated executor.
+func rewrite(src []byte) ([]byte, error) {
+	for _, call := range []string{gqlgenSlice, gqlgenDefer} {
+		if !bytes.Contains(src, []byte(call)) {
+			return nil, fmt.Errorf("%s no longer calls %s: check graph/slice.go and graph/defer.go against this gqlgen version", executor, call)
+		}
+	}
+	rewritten := 0
+	for _, name := range inOrder {
+		// The list marshallers of name: marshalNVariant2ᚕ… and marshalOVariant2ᚕ….
+		head := regexp.MustCompile(`(?m)^func \(ec \*executionContext\) marshal[NO]` + name + inOrderSuffix + `.*$`)
+		for _, loc := range head.FindAllIndex(src, -1) {
+			end := bytes.Index(src[loc[1]:], []byte("\n}\n"))
+			if end < 0 {
+				return nil, fmt.Errorf("%s: unterminated function at %d", executor, loc[0])
+			}
+			body := src[loc[1] : loc[1]+end]
+			if !bytes.Contains(body, []byte(gqlgenSlice)) {
+				continue // a list of scalars or enums
+			}
+			body = bytes.Replace(body, []byte(gqlgenSlice), []byte(oursInOrder), 1)
+			src = append(src[:loc[1]:loc[1]], append(body, src[loc[1]+end:]...)...)
+			rewritten++
+		}
+	}
+	if rewritten == 0 {
+		return nil, fmt.Errorf("%s has no list marshaller of %v to rewrite", executor, inOrder)
+	}
+	src = bytes.ReplaceAll(src, []byte(gqlgenSlice), []byte(oursSlice))
+	src = bytes.ReplaceAll(src, []byte(gqlgenDefer), []byte(oursDefer))
+	return src, nil
+}
+
+// sequential is a gqlgen plugin that turns off concurrent field
+// resolution for the inOrder types before the executor is written.
+type sequential struct{}
+
+func (sequential) Name() string { return "sequential" }
+
+func (sequential) GenerateCode(data *codegen.Data) error {
+	found := map[string]bool{}
+	for _, o := range data.Objects {
+		for _, name := range inOrder {
+			if o.Name == name {
+				o.DisableConcurrency = true
+				found[name] = true
+			}
+		}
+	}
+	for _, name := range inOrder {
+		if !found[name] {
+			return fmt.Errorf("sequential: the schema has no object %s", name)
+		}
+	}
+	return nil
 }
