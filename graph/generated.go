@@ -26308,7 +26308,7 @@ func (ec *executionContext) _Query_availableSlots(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*booking.OfferedSlot) graphql.Marshaler {
-			return ec.marshalNSlot2ᚕᚖfrontdeskᚋbookingᚐOfferedSlotᚄ(ctx, selections, v)
+			return ec.marshalSlots(ctx, selections, v)
 		},
 		true,
 		true,

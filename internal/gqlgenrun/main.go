@@ -10,7 +10,9 @@
 //     what the loaders already hold, so a goroutine per field (gqlgen's
 //     default for every resolver field) cost more than the field;
 //   - an object's group of @defer'd fields is made without computing its
-//     path unless the operation may defer something (graph/defer.go).
+//     path unless the operation may defer something (graph/defer.go);
+//   - Query.availableSlots' list is written by graph's marshalSlots,
+//     without per-field execution for each slot (graph/slots.go).
 //
 // It fails when gqlgen's output no longer has a call it rewrites, so an
 // upgrade that changes it is noticed rather than silently undone.
@@ -37,6 +39,10 @@ const (
 	gqlgenDefer   = "graphql.NewDeferredGroup(ctx)"
 	oursDefer     = "newDeferredGroup(ctx)"
 	inOrderSuffix = "2ᚕ" // a list marshaller: marshalNVariant2ᚕᚖ…
+	// Only the call in Query.availableSlots' field resolution is replaced;
+	// the generic marshaller stays, as marshalSlots' fallback.
+	gqlgenSlots = "return ec.marshalNSlot2ᚕᚖfrontdeskᚋbookingᚐOfferedSlotᚄ(ctx, selections, v)"
+	oursSlots   = "return ec.marshalSlots(ctx, selections, v)"
 )
 
 // inOrder are the storefront's value-like types: each field is computed
@@ -104,7 +110,10 @@ func rewrite(src []byte) ([]byte, error) {
 	}
 	src = bytes.ReplaceAll(src, []byte(gqlgenSlice), []byte(oursSlice))
 	src = bytes.ReplaceAll(src, []byte(gqlgenDefer), []byte(oursDefer))
-	return src, nil
+	if n := bytes.Count(src, []byte(gqlgenSlots)); n != 1 {
+		return nil, fmt.Errorf("%s calls the Slot list marshaller %d times, want once: check graph/slots.go against this gqlgen version", executor, n)
+	}
+	return bytes.Replace(src, []byte(gqlgenSlots), []byte(oursSlots), 1), nil
 }
 
 // sequential is a gqlgen plugin that turns off concurrent field
