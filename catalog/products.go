@@ -203,11 +203,26 @@ func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, er
 func (s *Service) TotalCount(ctx context.Context, page *ProductPage) (int, error) {
 	f := page.filter
 	return cached(ctx, s, "product-count", f.InStock != nil, f, func() (int, error) {
-		preds, err := s.predicates(ctx, f)
+		g := f
+		var pricePreds []predicate.Product
+		if (g.CategoryID != nil || g.CollectionID != nil) && (g.PriceMin != nil || g.PriceMax != nil) {
+			// With a category or collection both databases counted through
+			// the (status, price_min) index and read every product in the
+			// range for its category (40 ms on SQLite, 60 ms on MariaDB at
+			// 10,000 products); the category's or collection's index reads
+			// only its products.
+			pricePreds = append(pricePreds, s.priceRangeUnindexed(g.PriceMin, g.PriceMax))
+			g.PriceMin, g.PriceMax = nil, nil
+		}
+		preds, err := s.predicates(ctx, g)
 		if err != nil {
 			return 0, err
 		}
-		n, err := s.client.Product.Query().Where(preds...).Unique(false).Count(ctx)
+		preds = append(preds, pricePreds...)
+		// COUNT(*), not ent's COUNT(id): on SQLite the id is not in the
+		// (status, price_min) index, so COUNT(id) read every matching row
+		// of the table (40 ms at 10,000 products against 0.5 ms).
+		n, err := s.client.Product.Query().Where(preds...).Unique(false).Aggregate(ent.Count()).Int(ctx)
 		if err != nil {
 			return 0, fmt.Errorf("count products: %w", err)
 		}
@@ -339,10 +354,28 @@ func parseKey(sort Sort, v string) (any, error) {
 // a COUNT(*) OVER () window column made the database read and sort every
 // matching row for every page.
 func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage, error) {
-	preds, err := s.predicates(ctx, args.Filter)
+	f := args.Filter
+	var pricePreds []predicate.Product
+	if !s.mysql() && args.Sort != SortPrice && (f.PriceMin != nil || f.PriceMax != nil) {
+		// SQLite would read the (status, price_min) index for a price
+		// range and sort every product in it (a temporary B-tree: 38 ms
+		// for 10,000 products); a unary + keeps the range off that index,
+		// so it walks the sort column's index and stops after the page,
+		// as MariaDB does.
+		pricePreds = append(pricePreds, s.priceRangeUnindexed(f.PriceMin, f.PriceMax))
+		f.PriceMin, f.PriceMax = nil, nil
+	}
+	if !s.mysql() && args.Sort == SortRelevance {
+		// The join with the ranked matches (orderByRelevance) keeps only
+		// matching products; the search predicate would run the full-text
+		// query a second time.
+		f.Search = ""
+	}
+	preds, err := s.predicates(ctx, f)
 	if err != nil {
 		return nil, err
 	}
+	preds = append(preds, pricePreds...)
 	backward := args.Last != nil
 	limit := 0
 	if backward {
@@ -389,7 +422,7 @@ func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage
 			if err != nil {
 				return nil, errcode.New(errcode.BadUserInput, "invalid cursor")
 			}
-			q.Where(afterKey(col, key, cursor.ID, desc))
+			q.Where(afterKey(col, key, cursor.ID, desc, !s.mysql()))
 		}
 		if desc {
 			q.Order(product.OrderOption(sql.OrderByField(col, sql.OrderDesc()).ToFunc()), product.ByID(sql.OrderDesc()))
@@ -460,17 +493,51 @@ func (s *Service) fillEdges(ctx context.Context, page *ProductPage) error {
 	return nil
 }
 
+// priceRangeUnindexed is the price filter as the database cannot answer
+// it from an index: SQLite's unary +, MySQL's "+ 0".
+func (s *Service) priceRangeUnindexed(lo, hi *int64) predicate.Product {
+	mysql := s.mysql()
+	return func(s *sql.Selector) {
+		c := "+" + s.C(product.FieldPriceMin)
+		if mysql {
+			c = "(" + s.C(product.FieldPriceMin) + " + 0)"
+		}
+		if lo != nil {
+			s.Where(sql.P(func(b *sql.Builder) { b.WriteString(c + " >= ").Arg(*lo) }))
+		}
+		if hi != nil {
+			s.Where(sql.P(func(b *sql.Builder) { b.WriteString(c + " <= ").Arg(*hi) }))
+		}
+	}
+}
+
 // afterKey is the keyset condition "sorts after (key, id)".
-func afterKey(col string, key any, id gid.ID, desc bool) predicate.Product {
+func afterKey(col string, key any, id gid.ID, desc, bounded bool) predicate.Product {
 	op := ">"
 	if desc {
 		op = "<"
 	}
+	// On SQLite (bounded) "col op= key AND (col op key OR id op id)": the
+	// first term is a range the sort column's index starts from; with only
+	// the OR, SQLite walked the index from its start to the cursor (11 ms
+	// half-way through 10,000 products).
+	if !bounded {
+		return func(s *sql.Selector) {
+			c, i := s.C(col), s.C(product.FieldID)
+			s.Where(sql.Or(
+				sql.P(func(b *sql.Builder) { b.WriteString(c + " " + op + " ").Arg(key) }),
+				sql.And(sql.EQ(c, key), sql.P(func(b *sql.Builder) { b.WriteString(i + " " + op + " ").Arg(id) })),
+			))
+		}
+	}
 	return func(s *sql.Selector) {
 		c, i := s.C(col), s.C(product.FieldID)
-		s.Where(sql.Or(
-			sql.P(func(b *sql.Builder) { b.WriteString(c + " " + op + " ").Arg(key) }),
-			sql.And(sql.EQ(c, key), sql.P(func(b *sql.Builder) { b.WriteString(i + " " + op + " ").Arg(id) })),
+		s.Where(sql.And(
+			sql.P(func(b *sql.Builder) { b.WriteString(c + " " + op + "= ").Arg(key) }),
+			sql.Or(
+				sql.P(func(b *sql.Builder) { b.WriteString(c + " " + op + " ").Arg(key) }),
+				sql.P(func(b *sql.Builder) { b.WriteString(i + " " + op + " ").Arg(id) }),
+			),
 		))
 	}
 }
@@ -620,15 +687,21 @@ func (s *Service) orderByRelevance(q *ent.ProductQuery, search string, reverse b
 	if reverse {
 		rankDir = "DESC"
 	}
+	//
+	// The matches and their ranks are a subquery that SQLite may not
+	// flatten into the join (its LIMIT -1 says so): flattened, the planner
+	// drove the join from the products side and the search took 4 s at
+	// 10,000 products; kept apart, FTS5 ranks its matches once (15 ms).
 	expr := ftsExpr(terms)
-	fts := sql.Table(ftsTable).As("fts")
+	t := sql.Table(ftsTable)
+	fts := sql.Select(sql.As(t.C("rowid"), "r"), sql.As(t.C("rank"), "k")).From(t).
+		Where(sql.P(func(b *sql.Builder) { b.WriteString(t.C(ftsTable) + " MATCH ").Arg(expr) })).
+		Limit(-1).As("fts")
 	q.Modify(func(sel *sql.Selector) {
-		sel.Join(fts).On(sel.C("rowid"), fts.C("rowid"))
-		// The hidden column named after the table takes the query.
-		sel.Where(sql.P(func(b *sql.Builder) { b.WriteString(fts.C(ftsTable) + " MATCH ").Arg(expr) }))
+		sel.Join(fts).On(sel.C("rowid"), fts.C("r"))
 	})
 	q.Order(func(sel *sql.Selector) {
-		sel.OrderExpr(sql.Expr(fts.C("rank") + " " + rankDir))
+		sel.OrderExpr(sql.Expr(fts.C("k") + " " + rankDir))
 		sel.OrderBy(sql.Desc(sel.C(product.FieldID)))
 	})
 }
