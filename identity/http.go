@@ -170,13 +170,36 @@ func writeAuthError(w http.ResponseWriter, status int, code, message string) {
 	_, _ = w.Write(body) // the client may be gone; nothing to do about it
 }
 
+// WithCredential returns ctx carrying v, the viewer that token
+// authenticated, and the token itself, so a long-lived WebSocket can
+// re-check it with Authenticate (see CredentialFrom).
+func WithCredential(ctx context.Context, token string, v *Viewer) context.Context {
+	return context.WithValue(WithViewer(ctx, v), credentialKey{}, token)
+}
+
+// Detach returns a context without cancellation that carries what ctx
+// says about the caller (its client, viewer and credential) and nothing
+// of the HTTP request it came from: a WebSocket outlives its upgrade
+// request, and keeping the request's context alive would keep its
+// response, buffers and cookie jar (a socket cannot set cookies anyway).
+func Detach(ctx context.Context) context.Context {
+	d := WithClient(context.Background(), ClientFrom(ctx))
+	if v := ViewerFrom(ctx); v != nil {
+		d = WithViewer(d, v)
+	}
+	if t := CredentialFrom(ctx); t != "" {
+		d = context.WithValue(d, credentialKey{}, t)
+	}
+	return d
+}
+
 // Watch returns a context carrying the viewer of token that is cancelled
 // once the token stops being valid (signed out, revoked, expired, user
 // deactivated), checked every interval. WebSocket connections run in it,
 // so their subscriptions end with their credentials. Transient failures
 // (cache or database briefly down) do not end the connection.
 func (s *Service) Watch(ctx context.Context, log *slog.Logger, token string, v *Viewer, interval time.Duration) context.Context {
-	ctx = context.WithValue(WithViewer(ctx, v), credentialKey{}, token)
+	ctx = WithCredential(ctx, token, v)
 	ctx, cancel := context.WithCancelCause(ctx)
 	go func() {
 		t := time.NewTicker(interval)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
 
 	"frontdesk/identity"
 )
@@ -21,20 +22,40 @@ var (
 	errWSAuthDown    = errors.New("authentication is unavailable; try again shortly")
 )
 
-// websocketInit authenticates a WebSocket from its connection_init
+// websocketInit authenticates a legacy graphql-ws connection (gqlgen's
+// transport) with wsAuthenticate and closes it once its credentials stop
+// being valid (identity.Service.Watch).
+func websocketInit(auth *identity.Service, recheck time.Duration, log *slog.Logger) transport.WebsocketInitFunc {
+	authenticate := wsAuthenticate(auth, log)
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		next, refused := authenticate(ctx, p)
+		if refused != nil {
+			return refuse(ctx, refused.code, errors.New(refused.reason))
+		}
+		v := identity.ViewerFrom(next)
+		token := identity.CredentialFrom(next)
+		if v == nil || token == "" {
+			return next, nil, nil
+		}
+		watched := auth.Watch(ctx, log, token, v, recheck)
+		return revocable{Context: watched, reason: transport.AppendCloseReason(watched, "credentials revoked or expired; sign in again")}, nil, nil
+	}
+}
+
+// wsAuthenticate authenticates a WebSocket from its connection_init
 // payload: `{"Authorization": "Bearer <token>"}` or `{"authToken":
 // "<token>"}`, else the session cookie or header of the upgrade request.
-// Invalid credentials are refused; none at all leave the connection
-// anonymous, so only subscriptions that need a viewer fail. An
-// authenticated connection is closed once its credentials stop being
-// valid (identity.Service.Watch).
-func websocketInit(auth *identity.Service, recheck time.Duration, log *slog.Logger) transport.WebsocketInitFunc {
-	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+// Invalid credentials are refused with 4403; none at all leave the
+// connection anonymous, so only subscriptions that need a viewer fail. The
+// returned context carries the viewer and its credential, which the
+// transport re-checks while the connection is open.
+func wsAuthenticate(auth *identity.Service, log *slog.Logger) func(ctx context.Context, p transport.InitPayload) (context.Context, *wsRefusal) {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *wsRefusal) {
 		token := p.GetString("authToken")
 		if h := p.Authorization(); h != "" {
 			scheme, rest, _ := strings.Cut(h, " ")
 			if !strings.EqualFold(scheme, "Bearer") {
-				return refuse(ctx, closeForbidden, errWSCredentials)
+				return ctx, &wsRefusal{closeForbidden, errWSCredentials.Error()}
 			}
 			token = strings.TrimSpace(rest)
 		}
@@ -42,18 +63,17 @@ func websocketInit(auth *identity.Service, recheck time.Duration, log *slog.Logg
 			token = identity.CredentialFrom(ctx)
 		}
 		if token == "" {
-			return ctx, nil, nil
+			return ctx, nil
 		}
 		v, err := auth.Authenticate(ctx, token)
 		if errors.Is(err, identity.ErrCredentialsExpired) {
-			return refuse(ctx, closeForbidden, errWSCredentials)
+			return ctx, &wsRefusal{closeForbidden, errWSCredentials.Error()}
 		}
 		if err != nil {
 			log.ErrorContext(ctx, "authenticate websocket", "error", err.Error())
-			return refuse(ctx, 1011, errWSAuthDown)
+			return ctx, &wsRefusal{websocket.CloseInternalServerErr, errWSAuthDown.Error()}
 		}
-		watched := auth.Watch(ctx, log, token, v, recheck)
-		return revocable{Context: watched, reason: transport.AppendCloseReason(watched, "credentials revoked or expired; sign in again")}, nil, nil
+		return identity.WithCredential(ctx, token, v), nil
 	}
 }
 

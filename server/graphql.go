@@ -22,11 +22,14 @@ import (
 
 // newGraphQLHandler assembles the GraphQL server explicitly, one transport
 // and one extension at a time, so each is a deliberate choice.
-func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, ws *gorillaWebsocket, wsInit transport.WebsocketInitFunc, store cache.Store, queries *queryCache, log *slog.Logger, m *metrics, tracer trace.Tracer, extra []graphql.HandlerExtension) *handler.Server {
+func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, wsNext *wsTransport, ws *gorillaWebsocket, wsInit transport.WebsocketInitFunc, store cache.Store, queries *queryCache, log *slog.Logger, m *metrics, tracer trace.Tracer, extra []graphql.HandlerExtension) *handler.Server {
 	srv := handler.New(graph.Complexity{ExecutableSchema: es, DefaultPageSize: cfg.DefaultPageSize})
 
 	// Transports, most specific first: gqlgen picks the first that
 	// supports a request.
+	// graphql-transport-ws is served by our own transport (wstransport.go);
+	// gqlgen's serves the legacy graphql-ws protocol only.
+	srv.AddTransport(wsNext)
 	readLimit := cfg.WSReadLimit
 	// Keep-alives (ping, or ka on the legacy protocol) come from one loop
 	// in the adapter, not from gqlgen's goroutine and ticker per

@@ -222,3 +222,14 @@ func (rl *rateLimits) InterceptOperation(ctx context.Context, next graphql.Opera
 	}
 	return next(ctx)
 }
+
+// admitWebSocket counts an operation started on a graphql-transport-ws
+// connection against the connection's viewer (wsTransport calls it for
+// every subscribe); it returns the RATE_LIMITED error when the budget is
+// spent.
+func (rl *rateLimits) admitWebSocket(ctx context.Context, peer string) *gqlerror.Error {
+	if d, _ := rl.take(ctx, peer); !d.Allowed {
+		return rl.refusal(ctx, d)
+	}
+	return nil
+}

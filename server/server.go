@@ -76,7 +76,8 @@ type Deps struct {
 // Server is Frontdesk's HTTP server.
 type Server struct {
 	deps    Deps
-	ws      *gorillaWebsocket
+	ws      *gorillaWebsocket // legacy graphql-ws, through gqlgen's transport
+	wsNext  *wsTransport      // graphql-transport-ws
 	limits  *rateLimits
 	handler http.Handler
 	metrics *metrics
@@ -125,11 +126,12 @@ func New(deps Deps) *Server {
 	s := &Server{deps: deps}
 	origins := originPolicy{allowed: cfg.AllowedOrigins, dev: cfg.Env == config.Development}
 	s.ws = newGorillaWebsocket(origins.checkWebSocketOrigin)
+	s.wsNext = newWSTransport(origins.checkWebSocketOrigin)
 	var registry *prometheus.Registry
 	if deps.Telemetry != nil {
 		registry = deps.Telemetry.Registry
 	}
-	s.metrics = newMetrics(registry, s.ws.Open, deps.SQL)
+	s.metrics = newMetrics(registry, s.OpenWebSockets, deps.SQL)
 	s.metricsHandler = s.metrics.handler(cfg.MetricsToken, deps.Log)
 
 	var wsInit transport.WebsocketInitFunc
@@ -142,6 +144,12 @@ func New(deps Deps) *Server {
 	// Rate limits count /graphql only, after authentication (Identity
 	// wraps the mux), so each request is charged to its caller.
 	s.limits = newRateLimits(cfg, deps.Cache, deps.Now, deps.Log, s.metrics)
+	s.wsNext.initTimeout, s.wsNext.keepAlive, s.wsNext.readLimit = cfg.WSInitTimeout, cfg.WSKeepAlive, cfg.WSReadLimit
+	s.wsNext.limits, s.wsNext.admit, s.wsNext.log = wsLimits, s.limits.admitWebSocket, deps.Log
+	if deps.Identity != nil {
+		s.wsNext.init = wsAuthenticate(deps.Identity, deps.Log)
+		s.wsNext.auth, s.wsNext.recheck = deps.Identity, cfg.WSAuthRecheck
+	}
 	extensions := append([]graphql.HandlerExtension{s.limits, wsLimits}, deps.Extensions...)
 	if deps.Documents != nil {
 		extensions = append(extensions, documents.Extension{Store: deps.Documents, Mode: documents.Mode(cfg.TrustedDocuments),
@@ -151,7 +159,7 @@ func New(deps Deps) *Server {
 	// gqlgen's parsed-query cache; the upload check skips what it holds,
 	// as graph.Limits does.
 	queries := newQueryCache(cfg.QueryCacheBytes)
-	gql := newGraphQLHandler(cfg, deps.Schema, s.ws, wsInit, deps.Cache, queries, deps.Log, s.metrics, tracer, extensions)
+	gql := newGraphQLHandler(cfg, deps.Schema, s.wsNext, s.ws, wsInit, deps.Cache, queries, deps.Log, s.metrics, tracer, extensions)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(documents.HandlerFor(deps.Documents, documents.Mode(cfg.TrustedDocuments), withRequestErrorStatus(withJSONValueBudget(cfg.MaxVariableValues, withMultipartBudget(cfg.MaxBodyBytes, cfg.MaxVariableValues, documentLimits(cfg), queries, wsLimits.middleware(gql)))))))))
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -235,6 +243,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	// WebSockets are hijacked, so Shutdown does not see them: close them
 	// first with "going away" so clients reconnect to another replica.
+	s.wsNext.CloseAll(websocket.CloseGoingAway, "server shutting down")
 	s.ws.CloseAll(websocket.CloseGoingAway, "server shutting down")
 	s.fresh.closeAll()
 	err := s.http.Shutdown(shutdownCtx)
@@ -252,7 +261,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // OpenWebSockets reports how many WebSocket connections are open.
-func (s *Server) OpenWebSockets() int { return s.ws.Open() }
+func (s *Server) OpenWebSockets() int { return s.wsNext.Open() + s.ws.Open() }
+
+// Subscriptions reports how many subscriptions on graphql-transport-ws
+// connections are listening for events (subscribers that share one
+// execution count one each).
+func (s *Server) Subscriptions() int { return int(s.wsNext.listening.Load()) }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -329,7 +330,9 @@ type wsConn struct {
 // whole connection inside ServeHTTP.
 func (l *wsLimits) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") == "" {
+		if r.Header.Get("Upgrade") == "" || slices.Contains(websocket.Subprotocols(r), wsProtocol) {
+			// graphql-transport-ws counts its connections itself
+			// (wsTransport).
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -1,0 +1,165 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"frontdesk/booking"
+	"frontdesk/ent"
+	"frontdesk/internal/testenv"
+)
+
+// initWS opens a graphql-transport-ws connection and initialises it with
+// payload.
+func initWS(t *testing.T, s *running, payload map[string]any) *websocket.Conn {
+	t.Helper()
+	c := dialWS(t, s, "graphql-transport-ws", nil)
+	must(t, c.WriteJSON(map[string]any{"type": "connection_init", "payload": payload}))
+	readUntil(t, c, "connection_ack")
+	return c
+}
+
+// TestWebSocketProtocolRules: a client that breaks graphql-transport-ws is
+// closed with the code the protocol gives its mistake.
+func TestWebSocketProtocolRules(t *testing.T) {
+	s := start(t, nil)
+	sub := func(id string) map[string]any {
+		return map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": "subscription { serverTime(everySeconds: 1) }"}}
+	}
+	for _, tc := range []struct {
+		name string
+		init bool
+		send []any
+		code int
+	}{
+		{"subscribe before connection_init", false, []any{sub("1")}, 4401},
+		{"second connection_init", true, []any{map[string]any{"type": "connection_init"}}, 4429},
+		{"not JSON", true, []any{"{"}, 4400},
+		{"unknown message type", true, []any{map[string]any{"type": "start", "id": "1"}}, 4400},
+		{"subscribe without id", true, []any{map[string]any{"type": "subscribe", "payload": map[string]any{"query": "{ __typename }"}}}, 4400},
+		{"id already in use", true, []any{sub("1"), sub("1")}, 4409},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialWS(t, s, "graphql-transport-ws", nil)
+			if tc.init {
+				must(t, c.WriteJSON(map[string]any{"type": "connection_init"}))
+				readUntil(t, c, "connection_ack")
+			}
+			for _, m := range tc.send {
+				if raw, ok := m.(string); ok {
+					must(t, c.WriteMessage(websocket.TextMessage, []byte(raw)))
+					continue
+				}
+				must(t, c.WriteJSON(m))
+			}
+			if ce := closeCode(t, c); ce.Code != tc.code {
+				t.Fatalf("close %d %q, want %d", ce.Code, ce.Text, tc.code)
+			}
+		})
+	}
+}
+
+// TestWebSocketOperations: queries run over the socket and complete; an
+// invalid document gets an error message; ping gets pong; a subscription
+// the client completes sends nothing more.
+func TestWebSocketOperations(t *testing.T) {
+	s := start(t, nil)
+	c := initWS(t, s, nil)
+
+	must(t, c.WriteJSON(map[string]any{"type": "ping", "payload": map[string]any{"n": 1}}))
+	if m := readUntil(t, c, "pong"); fmt.Sprint(m["payload"]) != "map[n:1]" {
+		t.Fatalf("pong: %v", m)
+	}
+
+	must(t, c.WriteJSON(map[string]any{"id": "q", "type": "subscribe", "payload": map[string]any{"query": "query { __typename }"}}))
+	if m := readUntil(t, c, "next"); m["id"] != "q" || fmt.Sprint(m["payload"]) != "map[data:map[__typename:Query]]" {
+		t.Fatalf("query over the socket: %v", m)
+	}
+	if m := readUntil(t, c, "complete"); m["id"] != "q" {
+		t.Fatalf("query not completed: %v", m)
+	}
+
+	must(t, c.WriteJSON(map[string]any{"id": "bad", "type": "subscribe", "payload": map[string]any{"query": "{ noSuchField }"}}))
+	m := readUntil(t, c, "error")
+	if errs, _ := m["payload"].([]any); m["id"] != "bad" || len(errs) == 0 {
+		t.Fatalf("invalid document: %v", m)
+	}
+
+	must(t, c.WriteJSON(map[string]any{"id": "s", "type": "subscribe", "payload": map[string]any{"query": "subscription { serverTime(everySeconds: 1) }"}}))
+	readUntil(t, c, "next")
+	must(t, c.WriteJSON(map[string]any{"id": "s", "type": "complete"}))
+	testenv.Eventually(t, 5*time.Second, "the completed subscription stops listening", func() bool { return s.app.Server.Subscriptions() == 0 })
+	// Nothing for "s" after the client completed it; the id may be used
+	// again.
+	_ = c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+	for {
+		var m map[string]any
+		if err := c.ReadJSON(&m); err != nil {
+			break
+		}
+		if m["id"] == "s" {
+			t.Fatalf("message after complete: %v", m)
+		}
+	}
+	c = initWS(t, s, nil)
+	must(t, c.WriteJSON(map[string]any{"id": "s", "type": "subscribe", "payload": map[string]any{"query": "subscription { serverTime(everySeconds: 1) }"}}))
+	readUntil(t, c, "next")
+}
+
+// TestWebSocketSharedExecution: anonymous subscribers of the same
+// document and variables share one execution (one subscription on the
+// event bus, one encoding per event), each under its own id; a signed-in
+// subscriber runs on its own; the shared execution ends with its last
+// subscriber.
+func TestWebSocketSharedExecution(t *testing.T) {
+	s := start(t, nil)
+	ctx := context.Background()
+	db := s.app.DB.Client
+	p := db.Practitioner.Create().SetName("Shared").SetTimeZone("Australia/Sydney").SaveX(ctx)
+	svc := db.Service.Create().SetName("Shared").SetSlug("shared").SetDurationMinutes(30).SetSlotIntervalMinutes(15).
+		SetHorizonDays(60).SetActive(true).AddPractitioners(p).SaveX(ctx)
+	ann := s.signUp(t, "ann-shared@example.com", "")
+	base := s.app.Events.Stats().Subscribers
+
+	subscribe := func(c *websocket.Conn, id string) {
+		must(t, c.WriteJSON(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{
+			"query": wsBenchQuery, "variables": map[string]any{"service": string(svc.ID)}}}))
+	}
+	a, b := initWS(t, s, nil), initWS(t, s, nil)
+	subscribe(a, "1")
+	subscribe(b, "other-id")
+	signedIn := initWS(t, s, map[string]any{"authToken": ann.token})
+	subscribe(signedIn, "1")
+	testenv.Eventually(t, 10*time.Second, "three subscriptions listening", func() bool { return s.app.Server.Subscriptions() == 3 })
+	if n := s.app.Events.Stats().Subscribers - base; n != 2 {
+		t.Fatalf("%d subscriptions on the bus, want 2 (the anonymous pair shares one)", n)
+	}
+
+	from := time.Now().UTC().Truncate(time.Hour).Add(48 * time.Hour)
+	booking.EventSink{Bus: s.app.Events}.Committed(ctx, booking.Change{Appointment: &ent.Appointment{
+		ID: p.ID, PractitionerID: p.ID, ServiceID: svc.ID, BlockedStart: from, BlockedEnd: from.Add(30 * time.Minute)}})
+	for c, id := range map[*websocket.Conn]string{a: "1", b: "other-id", signedIn: "1"} {
+		m := readUntil(t, c, "next")
+		got := m["payload"].(map[string]any)["data"].(map[string]any)["availabilityChanged"].(map[string]any)
+		if m["id"] != id || got["practitionerId"] != string(p.ID) {
+			t.Fatalf("event for %s: %v", id, m)
+		}
+	}
+
+	// The execution outlives the subscriber that started it and ends
+	// with the last one.
+	a.Close()
+	testenv.Eventually(t, 10*time.Second, "a's subscription ends", func() bool { return s.app.Server.Subscriptions() == 2 })
+	if n := s.app.Events.Stats().Subscribers - base; n != 2 {
+		t.Fatalf("%d subscriptions on the bus after one of the pair left, want 2", n)
+	}
+	must(t, b.WriteJSON(map[string]any{"id": "other-id", "type": "complete"}))
+	signedIn.Close()
+	testenv.Eventually(t, 10*time.Second, "every bus subscription ends", func() bool {
+		return s.app.Events.Stats().Subscribers == base && s.app.Server.Subscriptions() == 0
+	})
+}
