@@ -53,6 +53,10 @@ type ListArgs struct {
 	Filter  Filter      `json:"w"`
 	Sort    Sort        `json:"s"`
 	Reverse bool        `json:"r,omitempty"`
+	// Count says the caller will ask for TotalCount: on a page not yet
+	// cached the count then runs beside the page's queries rather than
+	// after them. It is not part of the cache key.
+	Count bool `json:"-"`
 }
 
 // ProductPage is one page of a listing together with every edge a
@@ -72,6 +76,15 @@ type ProductPage struct {
 	// filter is what TotalCount counts (the request's, with the public's
 	// status restriction applied).
 	filter Filter
+	// counting is the count started beside the page's queries (Count).
+	counting *pendingCount
+}
+
+// pendingCount is a TotalCount running in its own goroutine.
+type pendingCount struct {
+	done chan struct{}
+	n    int
+	err  error
 }
 
 // visible reports whether the viewer may see p: the public sees active
@@ -167,10 +180,20 @@ func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, er
 	// unless stock decides which products it holds (the inStock filter).
 	withStock := args.Filter.InStock != nil
 	var (
-		fresh  map[gid.ID]*ent.Inventory
-		loaded bool
+		fresh    map[gid.ID]*ent.Inventory
+		loaded   bool
+		counting *pendingCount
 	)
 	page, err := cached(ctx, s, "products", withStock, args, func() (*ProductPage, error) {
+		if args.Count {
+			// A page not cached is usually a filter not counted yet:
+			// both statements run at once.
+			counting = &pendingCount{done: make(chan struct{})}
+			go func() {
+				defer close(counting.done)
+				counting.n, counting.err = s.TotalCount(ctx, &ProductPage{filter: args.Filter})
+			}()
+		}
 		p, err := s.listProducts(ctx, args)
 		if err != nil || withStock {
 			return p, err
@@ -183,7 +206,7 @@ func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, er
 	}
 	// The cached page is shared by every request that hits it.
 	own := *page
-	own.filter = args.Filter
+	own.filter, own.counting = args.Filter, counting
 	if !withStock {
 		if !loaded {
 			if fresh, err = s.pageStock(ctx, args, page); err != nil {
@@ -201,6 +224,14 @@ func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, er
 // selected), with one COUNT on the filter's index, and cached per filter,
 // so every page and page size of one listing shares it.
 func (s *Service) TotalCount(ctx context.Context, page *ProductPage) (int, error) {
+	if c := page.counting; c != nil {
+		select {
+		case <-c.done:
+			return c.n, c.err
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
 	f := page.filter
 	return cached(ctx, s, "product-count", f.InStock != nil, f, func() (int, error) {
 		g := f

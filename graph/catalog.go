@@ -78,6 +78,17 @@ func listArgs(first *int, after *ent.Cursor, last *int, before *ent.Cursor, f *m
 	return args
 }
 
+// selects reports whether the field being resolved selects a field
+// named name directly (fragments included).
+func selects(ctx context.Context, name string) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func int64Ptr(p *int) *int64 {
 	if p == nil {
 		return nil

@@ -137,7 +137,9 @@ func (r *productImageResolver) Renditions(ctx context.Context, obj *ent.ProductI
 
 // Products is the resolver for the products field.
 func (r *queryResolver) Products(ctx context.Context, first *int, after *entgql.Cursor[gid.ID], last *int, before *entgql.Cursor[gid.ID], filter *model.ProductFilter, sort *model.ProductSort, reverse *bool) (*catalog.ProductPage, error) {
-	return r.Catalog.Products(ctx, listArgs(first, after, last, before, filter, sort, reverse))
+	args := listArgs(first, after, last, before, filter, sort, reverse)
+	args.Count = selects(ctx, "totalCount")
+	return r.Catalog.Products(ctx, args)
 }
 
 // Product is the resolver for the product field.
