@@ -674,7 +674,10 @@ func (s *wsSocket) send(f wsFrame) {
 	}
 	if len(s.queue) >= wsMaxQueued {
 		s.mu.Unlock()
-		s.close(closeTooSlow, "client too slow: messages were not read")
+		// Not on the sender's goroutine: the close frame waits for the
+		// stalled writer, and the sender may be a shared execution
+		// with other subscribers to serve.
+		go s.close(closeTooSlow, "client too slow: messages were not read")
 		return
 	}
 	s.queue = append(s.queue, f)
