@@ -83,8 +83,24 @@ func TestWebSocketOperations(t *testing.T) {
 		t.Fatalf("query not completed: %v", m)
 	}
 
+	// A sign-in over the socket shows its payload's user, as over HTTP,
+	// and is that operation's only: the connection stays anonymous.
+	must(t, c.WriteJSON(map[string]any{"id": "reg", "type": "subscribe", "payload": map[string]any{"query": registerOp,
+		"variables": map[string]any{"in": map[string]any{"email": "ws-register@example.com", "password": "a long passphrase", "name": "Over WS"}}}}))
+	m := readUntil(t, c, "next")
+	if reg, _ := m["payload"].(map[string]any)["data"].(map[string]any)["register"].(map[string]any); m["id"] != "reg" || reg == nil ||
+		reg["user"] == nil || reg["user"].(map[string]any)["email"] != "ws-register@example.com" {
+		t.Fatalf("register over the socket: %v", m)
+	}
+	readUntil(t, c, "complete")
+	must(t, c.WriteJSON(map[string]any{"id": "who", "type": "subscribe", "payload": map[string]any{"query": "{ viewer { id } }"}}))
+	if m := readUntil(t, c, "next"); fmt.Sprint(m["payload"].(map[string]any)["data"]) != "map[viewer:<nil>]" {
+		t.Fatalf("the connection took the operation's sign-in: %v", m)
+	}
+	readUntil(t, c, "complete")
+
 	must(t, c.WriteJSON(map[string]any{"id": "bad", "type": "subscribe", "payload": map[string]any{"query": "{ noSuchField }"}}))
-	m := readUntil(t, c, "error")
+	m = readUntil(t, c, "error")
 	if errs, _ := m["payload"].([]any); m["id"] != "bad" || len(errs) == 0 {
 		t.Fatalf("invalid document: %v", m)
 	}

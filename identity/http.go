@@ -177,6 +177,14 @@ func WithCredential(ctx context.Context, token string, v *Viewer) context.Contex
 	return context.WithValue(WithViewer(ctx, v), credentialKey{}, token)
 }
 
+// ForOperation gives one operation of a long-lived connection (a query or
+// mutation over a WebSocket) what the HTTP middleware gives each request:
+// a sign-in (register, signIn) is seen by the rest of that operation's
+// fields, so its payload's user is readable, and by nothing after it.
+func ForOperation(ctx context.Context) context.Context {
+	return context.WithValue(ctx, signedInKey{}, &signedInSlot{})
+}
+
 // Detach returns a context without cancellation that carries what ctx
 // says about the caller (its client, viewer and credential) and nothing
 // of the HTTP request it came from: a WebSocket outlives its upgrade

@@ -599,6 +599,9 @@ func (s *wsSocket) start(id string, payload json.RawMessage, received time.Time)
 		s.t.join(s, op, ctx, rc)
 		return
 	}
+	if !sub {
+		ctx = identity.ForOperation(ctx)
+	}
 	responses, ctx := s.exec.DispatchOperation(ctx, rc)
 	if sub {
 		s.listen(op)
