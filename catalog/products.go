@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -233,6 +234,71 @@ func (s *Service) TotalCount(ctx context.Context, page *ProductPage) (int, error
 		}
 	}
 	f := page.filter
+	if f.PriceMin != nil || f.PriceMax != nil {
+		return s.countPriceRange(ctx, f)
+	}
+	return s.count(ctx, f)
+}
+
+// maxPriceList is the most products whose prices countPriceRange keeps
+// for one filter (8 bytes each).
+const maxPriceList = 200_000
+
+// countPriceRange counts a filter with a price range from the sorted
+// prices of the same filter without the range, kept in this process under
+// the same version as the count: a storefront's price slider sends a new
+// range with nearly every request, and each would otherwise count the
+// whole range again (at 100,000 products 15-40 ms per request on
+// MariaDB). The prices are read once per filter and version, with one
+// statement on the same indexes as the count; a filter matching more than
+// maxPriceList products is counted as before.
+func (s *Service) countPriceRange(ctx context.Context, f Filter) (int, error) {
+	base := f
+	base.PriceMin, base.PriceMax = nil, nil
+	total, err := s.count(ctx, base)
+	if err != nil || total > maxPriceList {
+		return s.count(ctx, f)
+	}
+	withStock := base.InStock != nil
+	local, versionOf := s.local, s.version
+	if withStock {
+		local, versionOf = s.localStock, s.stockVersion
+	}
+	version, err := versionOf(ctx)
+	var key string
+	if err == nil {
+		key, err = cacheKey("product-prices", version, base)
+	}
+	if err != nil {
+		return s.count(ctx, f)
+	}
+	prices, ok := local.get(version, key)
+	if !ok {
+		preds, err := s.predicates(ctx, base)
+		if err != nil {
+			return 0, err
+		}
+		list, err := s.client.Product.Query().Where(preds...).Unique(false).
+			Order(product.ByPriceMin()).Select(product.FieldPriceMin).Ints(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("list product prices: %w", err)
+		}
+		prices = list
+		local.put(version, key, list, 8*len(list)+64, s.opts.CacheTTL)
+	}
+	list := prices.([]int)
+	lo, hi := 0, len(list)
+	if f.PriceMin != nil {
+		lo = sort.Search(len(list), func(i int) bool { return int64(list[i]) >= *f.PriceMin })
+	}
+	if f.PriceMax != nil {
+		hi = sort.Search(len(list), func(i int) bool { return int64(list[i]) > *f.PriceMax })
+	}
+	return max(hi-lo, 0), nil
+}
+
+// count is one COUNT of a filter, cached per filter.
+func (s *Service) count(ctx context.Context, f Filter) (int, error) {
 	return cached(ctx, s, "product-count", f.InStock != nil, f, func() (int, error) {
 		g := f
 		var pricePreds []predicate.Product
