@@ -3,12 +3,14 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"frontdesk/booking"
+	"frontdesk/config"
 	"frontdesk/ent"
 	"frontdesk/internal/testenv"
 )
@@ -177,5 +179,58 @@ func TestWebSocketSharedExecution(t *testing.T) {
 	signedIn.Close()
 	testenv.Eventually(t, 10*time.Second, "every bus subscription ends", func() bool {
 		return s.app.Events.Stats().Subscribers == base && s.app.Server.Subscriptions() == 0
+	})
+}
+
+// TestSignedInSubscriberGoroutines: a signed-in subscriber's
+// availabilityChanged runs on its own (not shared), yet costs no goroutine
+// while it waits: the event bus wakes the transport when a value is
+// waiting, so each connection keeps only its read loop. (Waiting on the
+// channel instead costs a goroutine per subscription: 2 per connection.)
+func TestSignedInSubscriberGoroutines(t *testing.T) {
+	const n = 20
+	s := start(t, func(c *config.Config) { c.WSMaxConnectionsPerUser = n })
+	ctx := context.Background()
+	db := s.app.DB.Client
+	p := db.Practitioner.Create().SetName("Watched").SetTimeZone("Australia/Sydney").SaveX(ctx)
+	svc := db.Service.Create().SetName("Watched").SetSlug("watched-signed-in").SetDurationMinutes(30).SetSlotIntervalMinutes(15).
+		SetHorizonDays(60).SetActive(true).AddPractitioners(p).SaveX(ctx)
+	ann := s.signUp(t, "ann-goroutines@example.com", "")
+	base := s.app.Events.Stats().Subscribers
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	conns := make([]*websocket.Conn, n)
+	for i := range conns {
+		conns[i] = initWS(t, s, map[string]any{"authToken": ann.token})
+		must(t, conns[i].WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+			"query": wsBenchQuery, "variables": map[string]any{"service": string(svc.ID)}}}))
+	}
+	testenv.Eventually(t, 10*time.Second, "every subscription listening", func() bool { return s.app.Server.Subscriptions() == n })
+	if got := s.app.Events.Stats().Subscribers - base; got != n {
+		t.Fatalf("%d bus subscriptions for %d signed-in subscribers, want one each", got, n)
+	}
+	var per float64
+	testenv.Eventually(t, 5*time.Second, "the short-lived goroutines end", func() bool {
+		per = float64(runtime.NumGoroutine()-before) / n
+		return per <= 1.1
+	})
+
+	from := time.Now().UTC().Truncate(time.Hour).Add(48 * time.Hour)
+	for range 2 {
+		booking.EventSink{Bus: s.app.Events}.Committed(ctx, booking.Change{Appointment: &ent.Appointment{
+			ID: p.ID, PractitionerID: p.ID, ServiceID: svc.ID, BlockedStart: from, BlockedEnd: from.Add(30 * time.Minute)}})
+		for _, c := range conns {
+			if m := readUntil(t, c, "next"); m["id"] != "1" || m["payload"].(map[string]any)["errors"] != nil {
+				t.Fatalf("event: %v", m)
+			}
+		}
+	}
+	testenv.Eventually(t, 5*time.Second, "no goroutine is left waiting after the events", func() bool {
+		per = float64(runtime.NumGoroutine()-before) / n
+		return per <= 1.1
+	})
+	must(t, conns[0].WriteJSON(map[string]any{"id": "1", "type": "complete"}))
+	testenv.Eventually(t, 5*time.Second, "the completed subscription leaves the bus", func() bool {
+		return s.app.Events.Stats().Subscribers-base == n-1 && s.app.Server.Subscriptions() == n-1
 	})
 }

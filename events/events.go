@@ -353,6 +353,10 @@ func Map[T any](ctx context.Context, bus Bus, topic string, buffer int, fn func(
 	if hb, ok := bus.(hubBus); ok {
 		h := hb.hub()
 		s := &Subscription{topic: topic, h: h, flag: flagFrom(ctx)}
+		w := wakeFrom(ctx)
+		if w != nil {
+			w.claimed.Store(true)
+		}
 		s.push = func(ev Event) bool {
 			vs := fn(ev)
 			if len(out)+len(vs) > cap(out) {
@@ -360,10 +364,18 @@ func Map[T any](ctx context.Context, bus Bus, topic string, buffer int, fn func(
 			}
 			for _, v := range vs {
 				out <- v // cannot block: room was checked, and sends are serialised by s.mu
+				if w != nil {
+					w.fn()
+				}
 			}
 			return true
 		}
-		s.end = func() { close(out) }
+		s.end = func() {
+			close(out)
+			if w != nil {
+				w.fn()
+			}
+		}
 		h.add(ctx, s)
 		return out, s
 	}
@@ -398,4 +410,32 @@ func AfterCommit(tx *ent.Tx, bus Bus, topic string, payload any) {
 			return nil
 		})
 	})
+}
+
+// Wake lets a transport run a subscription without a goroutine parked on
+// its channel: a subscription made with Map in a context from WithWake
+// calls the wake function after each value it hands to its channel and
+// once when it closes the channel, in the publisher's goroutine, so the
+// transport reads the channel only when a receive will not wait.
+type Wake struct {
+	fn      func()
+	claimed atomic.Bool
+}
+
+type wakeKey struct{}
+
+// WithWake returns ctx whose Map subscriptions call fn as Wake says. fn
+// must not block.
+func WithWake(ctx context.Context, fn func()) (context.Context, *Wake) {
+	w := &Wake{fn: fn}
+	return context.WithValue(ctx, wakeKey{}, w), w
+}
+
+// Claimed reports whether a subscription made in the context calls the
+// wake function; when none did, the transport has to wait on the channel.
+func (w *Wake) Claimed() bool { return w.claimed.Load() }
+
+func wakeFrom(ctx context.Context) *Wake {
+	w, _ := ctx.Value(wakeKey{}).(*Wake)
+	return w
 }

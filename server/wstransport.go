@@ -22,6 +22,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"frontdesk/errcode"
+	"frontdesk/events"
 	"frontdesk/identity"
 	"frontdesk/requestid"
 )
@@ -333,6 +334,12 @@ type wsOp struct {
 	group  *wsGroup           // set when it shares a group's execution
 	// counted: the subscription is listening and counts in listening.
 	counted bool
+	// A subscription driven by the event bus's wakes (events.Wake):
+	// its stream, how many values are waiting, and whether drain runs.
+	responses graphql.ResponseHandler
+	rctx      context.Context
+	pending   int
+	draining  bool
 }
 
 // wsFrame is one message to write: its bytes, or a message prepared once
@@ -575,8 +582,6 @@ func (s *wsSocket) start(id string, payload json.RawMessage, received time.Time)
 		}
 	}
 	sub := rc.Operation != nil && rc.Operation.Operation == ast.Subscription
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	s.mu.Lock()
 	if s.ops[id] != op {
 		s.mu.Unlock()
@@ -587,6 +592,8 @@ func (s *wsSocket) start(id string, payload json.RawMessage, received time.Time)
 		s.sendOnly(op, &graphql.Response{Errors: gqlerror.List{s.t.limits.refusal()}})
 		return
 	}
+	// finish cancels it.
+	ctx, cancel := context.WithCancel(ctx)
 	if sub {
 		op.sub = true
 		s.subs++
@@ -602,9 +609,26 @@ func (s *wsSocket) start(id string, payload json.RawMessage, received time.Time)
 	if !sub {
 		ctx = identity.ForOperation(ctx)
 	}
+	var wake *events.Wake
+	if sub {
+		ctx, wake = events.WithWake(ctx, func() { s.wake(op) })
+	}
 	responses, ctx := s.exec.DispatchOperation(ctx, rc)
 	if sub {
 		s.listen(op)
+	}
+	if wake != nil && wake.Claimed() {
+		// The event bus says when a value is waiting: no goroutine
+		// needs to wait for it (drain).
+		s.mu.Lock()
+		op.responses, op.rctx = responses, ctx
+		start := op.pending > 0 && !op.draining
+		op.draining = op.draining || start
+		s.mu.Unlock()
+		if start {
+			go s.drain(op)
+		}
+		return
 	}
 	for {
 		resp := responses(ctx)
@@ -628,6 +652,50 @@ func (s *wsSocket) start(id string, payload json.RawMessage, received time.Time)
 		s.send(wsFrame{data: wsMessage("complete", id, nil)})
 	}
 	s.finish(op)
+}
+
+// wake is called by the event bus, in the publisher's goroutine, when a
+// value is waiting on op's channel (or the channel closed).
+func (s *wsSocket) wake(op *wsOp) {
+	s.mu.Lock()
+	op.pending++
+	start := op.responses != nil && !op.draining
+	op.draining = op.draining || start
+	s.mu.Unlock()
+	if start {
+		go s.drain(op)
+	}
+}
+
+// drain executes and sends op's waiting values, then ends: a subscription
+// driven by wakes has a goroutine only while it has something to send.
+func (s *wsSocket) drain(op *wsOp) {
+	defer s.recover("subscription")
+	for {
+		s.mu.Lock()
+		if op.pending == 0 || s.ops[op.id] != op {
+			op.draining = false
+			s.mu.Unlock()
+			return
+		}
+		op.pending--
+		responses, ctx := op.responses, op.rctx
+		s.mu.Unlock()
+		resp := responses(ctx)
+		if resp == nil {
+			if s.live(op) {
+				s.send(wsFrame{data: wsMessage("complete", op.id, nil)})
+			}
+			s.finish(op)
+			return
+		}
+		b, err := json.Marshal(resp)
+		if err != nil {
+			s.t.logger().ErrorContext(ctx, "encode websocket response", "error", err.Error())
+			continue
+		}
+		s.send(wsFrame{data: wsMessage("next", op.id, b)})
+	}
 }
 
 // sendOnly answers op with one response and completes it.
