@@ -27,6 +27,9 @@ func newDeferredGroup(ctx context.Context) graphql.DeferredGroup {
 // does an operation without its text at hand: only the fast path must
 // be sure.
 func mayDefer(ctx context.Context) bool {
+	if !graphql.HasOperationContext(ctx) {
+		return true
+	}
 	oc := graphql.GetOperationContext(ctx)
-	return oc == nil || oc.RawQuery == "" || strings.Contains(oc.RawQuery, "defer")
+	return oc.RawQuery == "" || strings.Contains(oc.RawQuery, "defer")
 }

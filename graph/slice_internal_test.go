@@ -27,16 +27,23 @@ func TestMarshalSlice(t *testing.T) {
 		length        int
 		panicAt       int // -1: none
 		maxGoroutines int
+		inOrder       bool // marshalSliceInOrder
 	}{
-		{"short list: one goroutine per element, as gqlgen does", 40, -1, 40},
-		{"long list: at most listWorkers goroutines", 2600, -1, listWorkers},
-		{"a panicking element becomes null with an error", 1000, 517, listWorkers},
+		{"short list: one goroutine per element, as gqlgen does", 40, -1, 40, false},
+		{"long list: at most listWorkers goroutines", 2600, -1, listWorkers, false},
+		{"a panicking element becomes null with an error", 1000, 517, listWorkers, false},
+		{"in order: the caller's goroutine only", 40, -1, 1, true},
+		{"in order: a panicking element becomes null with an error", 40, 17, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, graphql.DefaultRecover)
 			var mu sync.Mutex
 			seen := map[int]bool{}
-			ret := marshalSlice(ctx, tc.length, 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+			marshal := marshalSlice
+			if tc.inOrder {
+				marshal = marshalSliceInOrder
+			}
+			ret := marshal(ctx, tc.length, 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 				mu.Lock()
 				seen[goroutineID()] = true
 				mu.Unlock()
