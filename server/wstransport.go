@@ -151,7 +151,7 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		conn.SetReadLimit(t.readLimit)
 	}
 	ctx, cancel := context.WithCancel(detach(r.Context()))
-	s := &wsSocket{t: t, exec: exec, conn: conn, ip: ip, peer: peerHost(r), headers: r.Header, ctx: ctx, cancel: cancel}
+	s := &wsSocket{t: t, exec: exec, conn: conn, ip: ip, peer: peerHost(r), ctx: ctx, cancel: cancel}
 	t.add(s)
 	if t.initTimeout > 0 {
 		s.mu.Lock()
@@ -309,7 +309,6 @@ type wsSocket struct {
 	conn    *websocket.Conn
 	ip      string // the per-address cap's key
 	peer    string // the TCP peer, for the rate limit
-	headers http.Header
 
 	initStarted, acked, awaitingPong atomic.Bool
 
@@ -562,7 +561,8 @@ func (s *wsSocket) start(id string, payload json.RawMessage, received time.Time)
 		s.sendErrors(op, gqlerror.List{{Message: "invalid json"}})
 		return
 	}
-	params.Headers = s.headers
+	// No Headers: an operation over a socket has none of its own, and
+	// keeping the upgrade request's for hours is memory nothing reads.
 	params.ReadTime = graphql.TraceTiming{Start: received, End: graphql.Now()}
 	rc, errs := s.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
@@ -604,6 +604,12 @@ func (s *wsSocket) start(id string, payload json.RawMessage, received time.Time)
 
 	if shared {
 		s.t.join(s, op, ctx, rc)
+		// The group runs on a context of its own; dropping this one
+		// lets the subscriber's copy of the operation go.
+		s.mu.Lock()
+		op.cancel = nil
+		s.mu.Unlock()
+		cancel()
 		return
 	}
 	if !sub {
