@@ -795,7 +795,10 @@ func (s *Service) orderByRelevance(q *ent.ProductQuery, search string, reverse b
 		Where(sql.P(func(b *sql.Builder) { b.WriteString(t.C(ftsTable) + " MATCH ").Arg(expr) })).
 		Limit(-1).As("fts")
 	q.Modify(func(sel *sql.Selector) {
-		sel.Join(fts).On(sel.C("rowid"), fts.C("r"))
+		// "= +fts.r": no automatic index on the matches, so the join is
+		// driven from them, each product read by its rowid, rather than
+		// from every product (15 -> 9 ms at 10,000 products).
+		sel.Join(fts).OnP(sql.ExprP(sel.C("rowid") + " = +" + fts.C("r")))
 	})
 	q.Order(func(sel *sql.Selector) {
 		sel.OrderExpr(sql.Expr(fts.C("k") + " " + rankDir))
