@@ -321,7 +321,7 @@ func TestWSBenchClient(t *testing.T) {
 // one goroutine apiece on the server (the connection's read loop; the
 // subscription shares one execution, and keep-alives, credential checks
 // and writes keep none while idle) and at most 24 KiB of heap and stack
-// together (gqlgen's transport: three goroutines and ≈ 58 KiB), and one
+// together (gqlgen's transport: three goroutines and ≈ 67 KiB), and one
 // event reaches all of them.
 func TestSubscriberFootprint(t *testing.T) {
 	if testing.Short() {
