@@ -304,11 +304,11 @@ func (t *wsTransport) logger() *slog.Logger {
 
 // wsSocket is one graphql-transport-ws connection.
 type wsSocket struct {
-	t       *wsTransport
-	exec    graphql.GraphExecutor
-	conn    *websocket.Conn
-	ip      string // the per-address cap's key
-	peer    string // the TCP peer, for the rate limit
+	t    *wsTransport
+	exec graphql.GraphExecutor
+	conn *websocket.Conn
+	ip   string // the per-address cap's key
+	peer string // the TCP peer, for the rate limit
 
 	initStarted, acked, awaitingPong atomic.Bool
 
