@@ -97,9 +97,9 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "appointment_practitioner_id_blocked_start",
+				Name:    "appointment_availability",
 				Unique:  false,
-				Columns: []*schema.Column{AppointmentsColumns[23], AppointmentsColumns[9]},
+				Columns: []*schema.Column{AppointmentsColumns[23], AppointmentsColumns[9], AppointmentsColumns[10], AppointmentsColumns[11], AppointmentsColumns[12], AppointmentsColumns[22], AppointmentsColumns[7]},
 			},
 			{
 				Name:    "appointment_patient_id_start_at",

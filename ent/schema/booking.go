@@ -294,7 +294,11 @@ func (Appointment) Edges() []ent.Edge {
 // Indexes of the Appointment.
 func (Appointment) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("practitioner_id", "blocked_start"),
+		// Availability reads a practitioner's appointments by
+		// blocked_start range; the other columns it reads and filters on
+		// are in the index too, so neither store visits the rows.
+		index.Fields("practitioner_id", "blocked_start", "blocked_end", "state", "hold_expires_at", "service_id", "start_at").
+			StorageKey("appointment_availability"),
 		index.Fields("patient_id", "start_at"),
 		index.Fields("holder_key", "state"),
 		// The sweeper finds expired holds by hold_expires_at, which is
