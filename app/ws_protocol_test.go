@@ -3,7 +3,10 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"runtime"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -233,4 +236,95 @@ func TestSignedInSubscriberGoroutines(t *testing.T) {
 	testenv.Eventually(t, 5*time.Second, "the completed subscription leaves the bus", func() bool {
 		return s.app.Events.Stats().Subscribers-base == n-1 && s.app.Server.Subscriptions() == n-1
 	})
+}
+
+// TestWebSocketSlowReaderIsDropped: a subscriber that stops reading is
+// disconnected once its queue is full, while a subscriber of the same
+// shared execution keeps receiving every event. Without the drop, the
+// stalled writer would hold the connection, and its queue would grow
+// without bound.
+func TestWebSocketSlowReaderIsDropped(t *testing.T) {
+	s := start(t, nil)
+	ctx := context.Background()
+	db := s.app.DB.Client
+	p := db.Practitioner.Create().SetName("Slow").SetTimeZone("Australia/Sydney").SaveX(ctx)
+	svc := db.Service.Create().SetName("Slow").SetSlug("slow-reader").SetDurationMinutes(30).SetSlotIntervalMinutes(15).
+		SetHorizonDays(60).SetActive(true).AddPractitioners(p).SaveX(ctx)
+
+	// The stalled client asks the kernel for a small receive buffer, so
+	// the server's writes block after a few kilobytes, not megabytes.
+	small := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second,
+		NetDialContext: (&net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+			var err error
+			if cerr := c.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) }); cerr != nil {
+				return cerr
+			}
+			return err
+		}}).DialContext}
+	stalled, _, err := small.Dial(wsURL(s.base), nil)
+	must(t, err)
+	t.Cleanup(func() { stalled.Close() })
+	must(t, stalled.WriteJSON(map[string]any{"type": "connection_init"}))
+	readUntil(t, stalled, "connection_ack")
+	reader := initWS(t, s, nil)
+	for _, c := range []*websocket.Conn{stalled, reader} {
+		must(t, c.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+			"query": wsBenchQuery, "variables": map[string]any{"service": string(svc.ID)}}}))
+	}
+	testenv.Eventually(t, 10*time.Second, "two subscriptions listening", func() bool { return s.app.Server.Subscriptions() == 2 })
+
+	// The reader counts what it receives; the stalled client reads nothing
+	// from here on.
+	var received atomic.Int64
+	readerDone := make(chan error, 1)
+	go func() {
+		for {
+			_ = reader.SetReadDeadline(time.Now().Add(30 * time.Second))
+			var m map[string]any
+			if err := reader.ReadJSON(&m); err != nil {
+				readerDone <- err
+				return
+			}
+			if m["type"] == "next" {
+				received.Add(1)
+			}
+		}
+	}()
+
+	// Events in batches of 10, each waited for by the reader, so only the
+	// stalled client falls behind (and the event bus's own buffer per
+	// subscription, events.DefaultBuffer, never fills); bounded at 40,000
+	// (about 16,000 fill the kernel's buffers on loopback here).
+	from := time.Now().UTC().Truncate(time.Hour).Add(48 * time.Hour)
+	sink := booking.EventSink{Bus: s.app.Events}
+	sent := 0
+	for sent < 40000 && s.app.Server.Subscriptions() == 2 {
+		for range 10 {
+			sink.Committed(ctx, booking.Change{Appointment: &ent.Appointment{
+				ID: p.ID, PractitionerID: p.ID, ServiceID: svc.ID, BlockedStart: from, BlockedEnd: from.Add(30 * time.Minute)}})
+			sent++
+		}
+		// Polled closely: testenv.Eventually's 10 ms tick would make the
+		// thousands of batches this takes last minutes.
+		for deadline := time.Now().Add(10 * time.Second); received.Load() != int64(sent); time.Sleep(100 * time.Microsecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the reader got %d of %d events", received.Load(), sent)
+			}
+		}
+	}
+	// Dropped by its full queue, not by the 10 s write deadline that a
+	// writer stuck on the socket would meet much later.
+	testenv.Eventually(t, 2*time.Second, "the stalled subscriber is dropped", func() bool { return s.app.Server.Subscriptions() == 1 })
+	t.Logf("stalled subscriber dropped after %d events", sent)
+
+	// The reader is still subscribed and served.
+	sink.Committed(ctx, booking.Change{Appointment: &ent.Appointment{
+		ID: p.ID, PractitionerID: p.ID, ServiceID: svc.ID, BlockedStart: from, BlockedEnd: from.Add(30 * time.Minute)}})
+	sent++
+	testenv.Eventually(t, 10*time.Second, "the reader gets the next event", func() bool { return received.Load() == int64(sent) })
+	select {
+	case err := <-readerDone:
+		t.Fatalf("the reading subscriber was closed too: %v", err)
+	default:
+	}
 }
