@@ -527,10 +527,15 @@ func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage
 			q.Order(product.OrderOption(sql.OrderByField(col).ToFunc()), product.ByID())
 		}
 	}
-	q.Limit(limit + 1).Offset(offset)
-	rows, err := q.All(ctx)
+	rows, ranked, err := s.rankedPage(ctx, args, offset, limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("list products: %w", err)
+		return nil, err
+	}
+	if !ranked {
+		q.Limit(limit + 1).Offset(offset)
+		if rows, err = q.All(ctx); err != nil {
+			return nil, fmt.Errorf("list products: %w", err)
+		}
 	}
 	more := len(rows) > limit
 	if more {
