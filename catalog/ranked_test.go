@@ -92,14 +92,22 @@ func TestRankedSearchSameAsDatabase(t *testing.T) {
 	low := int64(prices[len(prices)/4])
 	terms := []string{"calm", "de", "demo", "demo product", "Calm, TEA!", "sourced small", "nothingmatches", "x"}
 	filters := map[string]func(q string) catalog.Filter{
-		"search":          func(q string) catalog.Filter { return catalog.Filter{Search: q} },
-		"priceMax":        func(q string) catalog.Filter { return catalog.Filter{Search: q, PriceMax: ptr(middle)} },
-		"priceMin":        func(q string) catalog.Filter { return catalog.Filter{Search: q, PriceMin: ptr(middle)} },
-		"range":           func(q string) catalog.Filter { return catalog.Filter{Search: q, PriceMin: ptr(low), PriceMax: ptr(middle)} },
-		"empty range":     func(q string) catalog.Filter { return catalog.Filter{Search: q, PriceMin: ptr(middle), PriceMax: ptr(low)} },
-		"tag (database)":  func(q string) catalog.Filter { return catalog.Filter{Search: q, Tags: []string{"demo"}} },
-		"draft (staff)":   func(q string) catalog.Filter { return catalog.Filter{Search: q, Statuses: []product.Status{product.StatusDRAFT}} },
-		"priceMax, draft": func(q string) catalog.Filter { return catalog.Filter{Search: q, PriceMax: ptr(middle), Statuses: []product.Status{product.StatusDRAFT, product.StatusACTIVE}} },
+		"search":   func(q string) catalog.Filter { return catalog.Filter{Search: q} },
+		"priceMax": func(q string) catalog.Filter { return catalog.Filter{Search: q, PriceMax: ptr(middle)} },
+		"priceMin": func(q string) catalog.Filter { return catalog.Filter{Search: q, PriceMin: ptr(middle)} },
+		"range": func(q string) catalog.Filter {
+			return catalog.Filter{Search: q, PriceMin: ptr(low), PriceMax: ptr(middle)}
+		},
+		"empty range": func(q string) catalog.Filter {
+			return catalog.Filter{Search: q, PriceMin: ptr(middle), PriceMax: ptr(low)}
+		},
+		"tag (database)": func(q string) catalog.Filter { return catalog.Filter{Search: q, Tags: []string{"demo"}} },
+		"draft (staff)": func(q string) catalog.Filter {
+			return catalog.Filter{Search: q, Statuses: []product.Status{product.StatusDRAFT}}
+		},
+		"priceMax, draft": func(q string) catalog.Filter {
+			return catalog.Filter{Search: q, PriceMax: ptr(middle), Statuses: []product.Status{product.StatusDRAFT, product.StatusACTIVE}}
+		},
 	}
 	for _, q := range terms {
 		for name, filter := range filters {
