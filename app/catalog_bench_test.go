@@ -72,6 +72,10 @@ const benchClients = 16
 //   - filter, sort, search, deep: one client, each request a new priceMax
 //     with a category, the PRICE sort, a text search, or a cursor half-way
 //     through the catalog;
+//   - search/first: the text search with the catalog version replaced
+//     before each request (outside the timing), so the term's ranked
+//     matches, the count and the page are all read again: what the first
+//     request for a term costs;
 //   - product/warm and product/miss: a product page by slug, the same one
 //     (16 clients) or a different product each request (1 client).
 //
@@ -183,16 +187,21 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 		ceiling bool
 		// share of b.N this case sends (slow cases send fewer).
 		share int
+		// cold: the catalog version is replaced before each request
+		// (outside the timing), so nothing of an earlier request is kept.
+		cold bool
 	}{
-		{"listing/warm", benchClients, same(listing), true, 1},
-		{"listing/miss", benchClients, missing(nil), true, 4},
-		{"listing/miss-1client", 1, missing(nil), false, 20},
-		{"filter/miss-1client", 1, missing(map[string]any{"cat": cats[0]}), false, 20},
-		{"sort/miss-1client", 1, missing(map[string]any{"sort": "PRICE"}), false, 20},
-		{"search/miss-1client", 1, missing(map[string]any{"q": "calm"}), false, 20},
-		{"deep/miss-1client", 1, missing(map[string]any{"after": deep}), false, 20},
-		{"product/warm", benchClients, same(product(-1)), true, 1},
-		{"product/miss-1client", 1, product, false, 20},
+		{"listing/warm", benchClients, same(listing), true, 1, false},
+		{"listing/miss", benchClients, missing(nil), true, 4, false},
+		{"listing/miss-1client", 1, missing(nil), false, 20, false},
+		{"filter/miss-1client", 1, missing(map[string]any{"cat": cats[0]}), false, 20, false},
+		{"sort/miss-1client", 1, missing(map[string]any{"sort": "PRICE"}), false, 20, false},
+		{"search/miss-1client", 1, missing(map[string]any{"q": "calm"}), false, 20, false},
+		// A term's first request (nothing kept: the ranked matches are read).
+		{"search/first-1client", 1, missing(map[string]any{"q": "calm"}), false, 40, true},
+		{"deep/miss-1client", 1, missing(map[string]any{"after": deep}), false, 20, false},
+		{"product/warm", benchClients, same(product(-1)), true, 1, false},
+		{"product/miss-1client", 1, product, false, 20, false},
 	}
 	for _, c := range cases {
 		b.Run(fmt.Sprintf("%s/products=%d", c.name, n), func(b *testing.B) {
@@ -214,7 +223,12 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 				ceiling = r.rps
 				b.ReportMetric(r.rps, "ceiling-req/s")
 			}
-			r := benchDrive(b, client, url, requests, c.clients, c.body, false, nil, counter)
+			invalidate := func() {
+				if err := a.Catalog.Invalidate(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			r := benchDrive(b, client, url, requests, c.clients, c.body, c.cold, invalidate, counter)
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(r.p50.Seconds()*1e3, "p50-ms")
 			b.ReportMetric(r.p99.Seconds()*1e3, "p99-ms")
