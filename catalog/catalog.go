@@ -55,6 +55,8 @@ type Service struct {
 	stockTxs sync.Map
 	// degraded versions reads while the shared cache fails.
 	degraded localVersion
+	// ranking holds the ranked search lists being read (rankFlight).
+	ranking sync.Map
 }
 
 // Options configure a Service.

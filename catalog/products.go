@@ -223,7 +223,8 @@ func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, er
 // TotalCount is the number of products a listing's filter matches, over
 // all its pages. It is counted only when asked for (the field is
 // selected), with one COUNT on the filter's index, and cached per filter,
-// so every page and page size of one listing shares it.
+// so every page and page size of one listing shares it. A search that
+// rankedList can answer is counted from its term's ranked matches.
 func (s *Service) TotalCount(ctx context.Context, page *ProductPage) (int, error) {
 	if c := page.counting; c != nil {
 		select {
@@ -234,6 +235,9 @@ func (s *Service) TotalCount(ctx context.Context, page *ProductPage) (int, error
 		}
 	}
 	f := page.filter
+	if n, ok, err := s.rankedCount(ctx, f); ok || err != nil {
+		return n, err
+	}
 	if f.PriceMin != nil || f.PriceMax != nil {
 		return s.countPriceRange(ctx, f)
 	}

@@ -23,13 +23,114 @@ type rankList struct {
 	prices []int64
 }
 
-// rankable reports whether rankedPage can answer a listing: a relevance
-// search, best first, filtered at most by status and price. Other filters
-// (category, collection, tags, stock) go to the database as before.
-func rankable(args ListArgs) bool {
-	f := args.Filter
-	return args.Sort == SortRelevance && !args.Reverse && searchTerms(f.Search) != nil &&
+// rankable reports whether a filter's matches can be taken from its
+// term's ranked list: a search filtered at most by status and price.
+// Other filters (category, collection, tags, stock) go to the database.
+func rankable(f Filter) bool {
+	return searchTerms(f.Search) != nil &&
 		f.CategoryID == nil && f.CollectionID == nil && f.InStock == nil && len(f.Tags) == 0
+}
+
+// inRange reports whether the i-th match is in f's price range.
+func (l *rankList) inRange(i int, f Filter) bool {
+	p := l.prices[i]
+	return (f.PriceMin == nil || p >= *f.PriceMin) && (f.PriceMax == nil || p <= *f.PriceMax)
+}
+
+// rankFlight is a ranked list being read; requests for the same term and
+// version wait for it rather than rank the term again (a listing that
+// counts asks for it twice at once, from the page and from the count).
+type rankFlight struct {
+	done chan struct{}
+	list *rankList
+	err  error
+}
+
+// rankedList returns the ranked matches of f's term and statuses, read
+// once per catalog version. ok is false when the list is not kept (no
+// local cache, cache unavailable, a filter it cannot answer, too many
+// matches): the caller asks the database as before.
+func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok bool, err error) {
+	if s.local == nil || !rankable(f) {
+		return nil, false, nil
+	}
+	base := Filter{Search: strings.Join(searchTerms(f.Search), " "), Statuses: f.Statuses}
+	version, err := s.version(ctx)
+	if err != nil {
+		return nil, false, nil // the database answers; the cache layer reports the outage
+	}
+	key, err := cacheKey("product-ranks", version, base)
+	if err != nil {
+		return nil, false, nil
+	}
+	if v, hit := s.local.get(version, key); hit {
+		return v.(*rankList), true, nil
+	}
+	fl := &rankFlight{done: make(chan struct{})}
+	if other, loaded := s.ranking.LoadOrStore(key, fl); loaded {
+		o := other.(*rankFlight)
+		select {
+		case <-o.done:
+			return o.list, o.list != nil, o.err
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
+	defer func() {
+		s.ranking.Delete(key)
+		close(fl.done)
+	}()
+	fl.list, fl.err = s.readRanks(ctx, base)
+	if fl.list != nil {
+		size := 64
+		for _, id := range fl.list.ids {
+			size += len(id) + 24
+		}
+		s.local.put(version, key, fl.list, size, s.opts.CacheTTL)
+	}
+	return fl.list, fl.list != nil, fl.err
+}
+
+// readRanks reads every match of base's term in relevance order, with the
+// same ORDER BY as a listing; nil when there are more than maxRankList.
+func (s *Service) readRanks(ctx context.Context, base Filter) (*rankList, error) {
+	f := base
+	if !s.mysql() {
+		f.Search = "" // the join with the ranked matches keeps only matches
+	}
+	preds, err := s.predicates(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	q := s.client.Product.Query().Where(preds...)
+	s.orderByRelevance(q, base.Search, false)
+	all, err := q.Limit(maxRankList+1).Select(product.FieldID, product.FieldPriceMin).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rank products: %w", err)
+	}
+	if len(all) > maxRankList {
+		return nil, nil
+	}
+	list := &rankList{ids: make([]gid.ID, len(all)), prices: make([]int64, len(all))}
+	for i, p := range all {
+		list.ids[i], list.prices[i] = p.ID, p.PriceMin
+	}
+	return list, nil
+}
+
+// rankedCount counts f's matches in its price range from the ranked list.
+func (s *Service) rankedCount(ctx context.Context, f Filter) (int, bool, error) {
+	list, ok, err := s.rankedList(ctx, f)
+	if !ok || err != nil {
+		return 0, false, err
+	}
+	n := 0
+	for i := range list.ids {
+		if list.inRange(i, f) {
+			n++
+		}
+	}
+	return n, true, nil
 }
 
 // rankedPage returns up to n products of a relevance search from position
@@ -37,58 +138,21 @@ func rankable(args ListArgs) bool {
 // database would list them. The database ranks every match before it
 // knows the page (about 23,000 rows and 110 ms for a prefix term at
 // 100,000 products), and a storefront's price slider sends a new range
-// with nearly every request; so the ranked matches of a term are read
-// once per catalog version and kept in this process, and each page then
-// reads only its own rows by id. ok is false when the list is not kept
-// (no local cache, cache unavailable, too many matches): the caller lists
-// as before.
+// with nearly every request; so the ranked matches of a term are kept
+// (rankedList), and each page reads only its own rows by id. ok is false
+// when the list is not kept: the caller lists as before.
 func (s *Service) rankedPage(ctx context.Context, args ListArgs, offset, n int) (rows []*ent.Product, ok bool, err error) {
-	if s.local == nil || !rankable(args) {
+	if args.Sort != SortRelevance || args.Reverse {
 		return nil, false, nil
 	}
-	base := Filter{Search: strings.Join(searchTerms(args.Filter.Search), " "), Statuses: args.Filter.Statuses}
-	version, err := s.version(ctx)
-	if err != nil {
-		return nil, false, nil // the database lists it; the cache layer reports the outage
-	}
-	key, err := cacheKey("product-ranks", version, base)
-	if err != nil {
-		return nil, false, nil
-	}
-	var list *rankList
-	if v, hit := s.local.get(version, key); hit {
-		list = v.(*rankList)
-	} else {
-		f := base
-		if !s.mysql() {
-			f.Search = "" // the join with the ranked matches keeps only matches
-		}
-		preds, err := s.predicates(ctx, f)
-		if err != nil {
-			return nil, false, err
-		}
-		q := s.client.Product.Query().Where(preds...)
-		s.orderByRelevance(q, base.Search, false)
-		all, err := q.Limit(maxRankList+1).Select(product.FieldID, product.FieldPriceMin).All(ctx)
-		if err != nil {
-			return nil, false, fmt.Errorf("rank products: %w", err)
-		}
-		if len(all) > maxRankList {
-			return nil, false, nil
-		}
-		list = &rankList{ids: make([]gid.ID, len(all)), prices: make([]int64, len(all))}
-		size := 64
-		for i, p := range all {
-			list.ids[i], list.prices[i] = p.ID, p.PriceMin
-			size += len(p.ID) + 24
-		}
-		s.local.put(version, key, list, size, s.opts.CacheTTL)
+	list, ok, err := s.rankedList(ctx, args.Filter)
+	if !ok || err != nil {
+		return nil, false, err
 	}
 	f := args.Filter
 	var ids []gid.ID
-	for i, skip := range list.ids {
-		p := list.prices[i]
-		if (f.PriceMin != nil && p < *f.PriceMin) || (f.PriceMax != nil && p > *f.PriceMax) {
+	for i, id := range list.ids {
+		if !list.inRange(i, f) {
 			continue
 		}
 		if offset > 0 {
@@ -98,7 +162,7 @@ func (s *Service) rankedPage(ctx context.Context, args ListArgs, offset, n int) 
 		if len(ids) == n {
 			break
 		}
-		ids = append(ids, skip)
+		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
 		return []*ent.Product{}, true, nil
