@@ -107,7 +107,13 @@ func (a *App) collectEvents() {
 			Help: "Times this replica told its subscribers they may have missed events (the next payload carries extensions.resync)."},
 			func() float64 { return float64(bus.Stats().Resyncs) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "frontdesk_events_dropped_total",
-			Help: "Events not delivered because a subscriber was too slow (it is disconnected)."},
+			Help: "Events not delivered because a subscriber's buffer was full (it gets a resync instead)."},
 			func() float64 { return float64(bus.Stats().Dropped) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "frontdesk_events_overflows_total",
+			Help: "Times a subscriber fell behind a burst: its buffered events were dropped for a resync (extensions.resync)."},
+			func() float64 { return float64(bus.Stats().Overflowed) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "frontdesk_events_disconnected_total",
+			Help: "Subscriptions ended because not even a resync fitted in their buffer."},
+			func() float64 { return float64(bus.Stats().Disconnected) }),
 	)
 }

@@ -3,9 +3,10 @@
 // a change that rolled back) and GraphQL subscriptions listen. Delivery is
 // in-process on one replica and goes through Redis pub/sub when Redis is
 // configured, so a subscriber on one replica hears events raised on
-// another. Delivery is at most once: a subscriber that cannot keep up is
-// disconnected rather than allowed to block publishers, and must reload
-// state when it resubscribes.
+// another. Delivery is at most once and never blocks publishers: a
+// subscriber whose buffer fills (a burst it could not take in time) loses
+// what it held and gets a resync instead, so its client reloads; only one
+// with no room even for that is disconnected.
 //
 // Nothing is lost silently. When Redis cannot take a publish, the event
 // still reaches this replica's subscribers, the failure is logged and
@@ -27,10 +28,11 @@ import (
 )
 
 // DefaultBuffer is how many undelivered events a subscription holds
-// before it is disconnected as too slow.
+// before it is told to resync (see hub.send).
 const DefaultBuffer = 64
 
-// ErrSlow is the Err of a subscription closed because its buffer filled.
+// ErrSlow is the Err of a subscription closed because its buffer filled
+// and had no room even for a resync.
 var ErrSlow = errors.New("events: subscriber too slow; events were missed")
 
 // Event is one published event.
@@ -60,8 +62,9 @@ type Bus interface {
 type Stats struct {
 	Published    int64
 	Delivered    int64
-	Dropped      int64 // events not delivered to a full subscription
-	Disconnected int64 // subscriptions closed because they were full
+	Dropped      int64 // events not delivered to a full subscription, or dropped from it for a resync
+	Overflowed   int64 // times a full subscription was told to resync instead
+	Disconnected int64 // subscriptions closed because they were full, even for a resync
 	Subscribers  int64
 	// PublishFailed counts events Redis did not take: they reached this
 	// replica's subscribers only, and the others were told to resync.
@@ -83,9 +86,11 @@ type Subscription struct {
 	flag  *resyncFlag // from the subscriber's context; may be nil
 	// push, when set (see Map), replaces the send on ch: it runs in the
 	// publisher's goroutine, must not block, and reports whether the
-	// subscriber had room; end closes what push sends to.
-	push func(Event) bool
-	end  func()
+	// subscriber had room; clear empties what push sends to and returns
+	// how many values it dropped; end closes it.
+	push  func(Event) bool
+	clear func() int
+	end   func()
 	// stop unregisters the context callback that ends the subscription.
 	stop   func() bool
 	mu     sync.Mutex
@@ -109,7 +114,7 @@ type hub struct {
 	mu    sync.RWMutex
 	subs  map[string]map[*Subscription]struct{}
 	stats struct {
-		published, delivered, dropped, disconnected, subscribers, publishFailed, resyncs atomic.Int64
+		published, delivered, dropped, overflowed, disconnected, subscribers, publishFailed, resyncs atomic.Int64
 	}
 }
 
@@ -184,8 +189,8 @@ func (h *hub) deliver(ev Event) {
 
 // resync tells every subscriber of this process that it may have missed
 // events: its context's flag is raised (the next GraphQL payload carries
-// it) and it gets a Resync event. One that has no room left is
-// disconnected as too slow, which also makes its client reload.
+// it) and it gets a Resync event (one that has no room for it loses what
+// it holds first, see send).
 func (h *hub) resync() {
 	h.stats.resyncs.Add(1)
 	h.mu.RLock()
@@ -204,30 +209,68 @@ func (h *hub) resync() {
 	}
 }
 
-// send hands ev to s without blocking, or disconnects s when it is full.
+// send hands ev to s without blocking. A subscription without room for ev
+// fell behind a burst: what it holds is dropped (a resync supersedes it),
+// its flag is raised and it gets a Resync event, so its client reloads
+// rather than seeing the stream end. Ending it would look to a GraphQL
+// client like a subscription that completed normally, and it would stop
+// listening. Only one without room even for the resync is disconnected.
 func (h *hub) send(s *Subscription, ev Event) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
 	}
-	ok := false
-	if s.push != nil {
-		ok = s.push(ev)
-	} else {
-		select {
-		case s.ch <- ev:
-			ok = true
-		default:
+	ok := s.offer(ev)
+	overflowed := false
+	if !ok {
+		overflowed = true
+		h.stats.dropped.Add(int64(1 + s.drain()))
+		if s.flag != nil {
+			s.flag.raised.Store(true)
 		}
+		ok = s.offer(Event{Topic: s.topic, Resync: true})
 	}
 	s.mu.Unlock()
-	if ok {
-		h.stats.delivered.Add(1)
-	} else {
-		h.stats.dropped.Add(1)
+	switch {
+	case !ok:
 		h.stats.disconnected.Add(1)
 		h.remove(s, ErrSlow)
+	case overflowed:
+		h.stats.overflowed.Add(1)
+	default:
+		h.stats.delivered.Add(1)
+	}
+}
+
+// offer hands ev to s if it has room; s.mu is held.
+func (s *Subscription) offer(ev Event) bool {
+	if s.push != nil {
+		return s.push(ev)
+	}
+	select {
+	case s.ch <- ev:
+		return true
+	default:
+		return false
+	}
+}
+
+// drain empties s's buffer and returns how many events it held; s.mu is
+// held. The subscriber may be reading at the same time: what it takes is
+// simply not counted here.
+func (s *Subscription) drain() int {
+	if s.clear != nil {
+		return s.clear()
+	}
+	n := 0
+	for {
+		select {
+		case <-s.ch:
+			n++
+		default:
+			return n
+		}
 	}
 }
 
@@ -236,6 +279,7 @@ func (h *hub) snapshot() Stats {
 		Published:     h.stats.published.Load(),
 		Delivered:     h.stats.delivered.Load(),
 		Dropped:       h.stats.dropped.Load(),
+		Overflowed:    h.stats.overflowed.Load(),
 		Disconnected:  h.stats.disconnected.Load(),
 		Subscribers:   h.stats.subscribers.Load(),
 		PublishFailed: h.stats.publishFailed.Load(),
@@ -313,10 +357,10 @@ func (t Topic[T]) AfterCommit(tx *ent.Tx, bus Bus, v T) {
 }
 
 // Subscribe returns a channel of decoded payloads. It closes when ctx
-// ends or the subscriber falls behind (then Err of the returned
-// subscription is ErrSlow). Events that do not decode are skipped, and so
-// are resyncs, which have no payload: they raise ctx's resync flag (see
-// WithResyncFlag) for the next payload to carry.
+// ends (or, rarely, when even a resync finds no room: then Err of the
+// returned subscription is ErrSlow). Events that do not decode are
+// skipped, and so are resyncs, which have no payload: they raise ctx's
+// resync flag (see WithResyncFlag) for the next payload to carry.
 func (t Topic[T]) Subscribe(ctx context.Context, bus Bus, buffer int) (<-chan T, *Subscription) {
 	return Map(ctx, bus, t.Name, buffer, func(ev Event) []T {
 		if ev.Resync {
@@ -342,8 +386,10 @@ func (r *Redis) hub() *hub  { return r.h }
 // returned channel, which holds up to buffer values (<= 0: DefaultBuffer).
 // fn runs in the publisher's goroutine, once per event and subscriber, so
 // it must be quick and must not block; it may return nothing to skip an
-// event. A subscriber whose channel has no room for an event's values is
-// disconnected (the channel closes, Err is ErrSlow), as with Subscribe.
+// event. A subscriber whose channel has no room for an event's values
+// loses what the channel holds and gets fn's values for a Resync event
+// instead; if even those do not fit it is disconnected (the channel
+// closes, Err is ErrSlow).
 // On this package's buses no goroutine is kept per subscription.
 func Map[T any](ctx context.Context, bus Bus, topic string, buffer int, fn func(Event) []T) (<-chan T, *Subscription) {
 	if buffer <= 0 {
@@ -369,6 +415,17 @@ func Map[T any](ctx context.Context, bus Bus, topic string, buffer int, fn func(
 				}
 			}
 			return true
+		}
+		s.clear = func() int {
+			n := 0
+			for {
+				select {
+				case <-out:
+					n++
+				default:
+					return n
+				}
+			}
 		}
 		s.end = func() {
 			close(out)

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sort"
 	"testing"
@@ -104,32 +105,43 @@ func TestAfterCommitPublishesOnlyCommittedChanges(t *testing.T) {
 	}
 }
 
-func TestSlowSubscriberIsDisconnectedWithoutBlockingPublisher(t *testing.T) {
+// A subscriber that falls behind a burst never blocks the publisher and
+// is not ended either: what it holds is dropped for a resync, so its
+// client reloads instead of seeing the stream complete.
+func TestFullSubscriberIsToldToResync(t *testing.T) {
 	bus := events.NewMemory()
 	defer bus.Close()
 	ctx := context.Background()
-	slow := bus.Subscribe(ctx, "t", 2)
+	flagged := events.WithResyncFlag(ctx)
+	slow := bus.Subscribe(flagged, "t", 2)
 	fast := bus.Subscribe(ctx, "t", 100)
 	for i := range 10 {
 		if err := bus.Publish(ctx, "t", i); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// 0 and 1 fill the buffer; 2 overflows it (0, 1 and 2 dropped for a
+	// resync), 3 fits; 4 overflows, … 8 overflows, 9 fits: six of the ten
+	// were delivered to it at one time, four overflowed.
 	var got []string
-	for ev := range slow.C {
-		got = append(got, string(ev.Data))
+	for range 2 {
+		ev := <-slow.C
+		got = append(got, fmt.Sprintf("%s resync=%v", ev.Data, ev.Resync))
 	}
-	if diff := cmp.Diff([]string{"0", "1"}, got); diff != "" {
+	if diff := cmp.Diff([]string{" resync=true", "9 resync=false"}, got); diff != "" {
 		t.Fatalf("slow subscriber got (-want +got):\n%s", diff)
 	}
-	if !errors.Is(slow.Err(), events.ErrSlow) {
-		t.Fatalf("slow Err = %v", slow.Err())
+	if slow.Err() != nil {
+		t.Fatalf("slow subscriber ended: %v", slow.Err())
+	}
+	if !events.TakeResync(flagged) {
+		t.Fatal("the slow subscriber's resync flag is not raised")
 	}
 	if n := len(fast.C); n != 10 {
 		t.Fatalf("fast subscriber has %d events, want 10", n)
 	}
 	st := bus.Stats()
-	if st.Published != 10 || st.Disconnected != 1 || st.Dropped != 1 || st.Delivered != 12 || st.Subscribers != 1 {
+	if st.Published != 10 || st.Overflowed != 4 || st.Disconnected != 0 || st.Dropped != 4*3 || st.Delivered != 10+6 || st.Subscribers != 2 {
 		t.Fatalf("stats = %+v", st)
 	}
 }
@@ -198,8 +210,9 @@ func BenchmarkRedisDeliveryLatency(b *testing.B) {
 }
 
 // Map keeps no goroutine per subscription: the filter runs in the
-// publisher's goroutine. A subscriber whose channel has no room is
-// disconnected with ErrSlow, and one whose context ends is closed and
+// publisher's goroutine. A subscriber whose channel has no room gets a
+// resync instead of what it held (disconnected with ErrSlow only when even
+// that does not fit), and one whose context ends is closed and
 // unregistered.
 func TestMapKeepsNoGoroutinePerSubscriber(t *testing.T) {
 	bus := events.NewMemory()
@@ -234,18 +247,22 @@ func TestMapKeepsNoGoroutinePerSubscriber(t *testing.T) {
 		}
 	}
 
-	// Two events fill a buffer of 4; the third does not fit.
+	// Two events fill a buffer of 4; the third does not fit, so the four
+	// values are dropped for what fn makes of a resync (two empty strings).
 	slowCtx, slowCancel := context.WithCancel(ctx)
 	defer slowCancel()
 	slow, sub := events.Map(slowCtx, bus, "slow", 4, double)
 	for range 3 {
 		must(bus.Publish(ctx, "slow", "x"))
 	}
-	for range 4 {
-		receive(t, slow)
+	if a, b := receive(t, slow), receive(t, slow); a != "" || b != "" || len(slow) != 0 || sub.Err() != nil {
+		t.Fatalf("after the overflow: %q %q, %d more, err %v", a, b, len(slow), sub.Err())
 	}
-	if _, ok := <-slow; ok || !errors.Is(sub.Err(), events.ErrSlow) {
-		t.Fatalf("slow subscriber still open (err %v)", sub.Err())
+	// With a buffer of 1 not even the resync's two values fit: disconnected.
+	tiny, tinySub := events.Map(slowCtx, bus, "tiny", 1, double)
+	must(bus.Publish(ctx, "tiny", "x"))
+	if _, ok := <-tiny; ok || !errors.Is(tinySub.Err(), events.ErrSlow) {
+		t.Fatalf("tiny subscriber still open (err %v)", tinySub.Err())
 	}
 
 	gone, sub2 := events.Map(slowCtx, bus, "gone", 4, double)
