@@ -245,10 +245,7 @@ func decodeValue(b []byte, out any) error {
 // the stock version too. A cache that fails is logged and bypassed: the
 // database stays the source of truth.
 func cached[T any](ctx context.Context, s *Service, kind string, withStock bool, args any, load func() (T, error)) (T, error) {
-	local, versionOf := s.local, s.version
-	if withStock {
-		local, versionOf = s.localStock, s.stockVersion
-	}
+	local, versionOf := s.versioned(withStock)
 	version, err := versionOf(ctx)
 	var key string
 	if err == nil {
@@ -307,6 +304,16 @@ func (s *Service) responseKey(ctx context.Context, key string, withStock bool) (
 		who = "staff"
 	}
 	return "response:" + who + ":" + key, version, nil
+}
+
+// versioned returns the in-process cache and the version a value is kept
+// under: the catalog's, or, for a value that shows stock, the stock
+// version (which a sale or restock replaces as well as any catalog write).
+func (s *Service) versioned(withStock bool) (*localCache, func(context.Context) (string, error)) {
+	if withStock {
+		return s.localStock, s.stockVersion
+	}
+	return s.local, s.version
 }
 
 func (s *Service) responseCache(withStock bool) *localCache {

@@ -264,10 +264,7 @@ func (s *Service) countPriceRange(ctx context.Context, f Filter) (int, error) {
 		return s.count(ctx, f)
 	}
 	withStock := base.InStock != nil
-	local, versionOf := s.local, s.version
-	if withStock {
-		local, versionOf = s.localStock, s.stockVersion
-	}
+	local, versionOf := s.versioned(withStock)
 	version, err := versionOf(ctx)
 	var key string
 	if err == nil {

@@ -28,18 +28,6 @@ func marshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicH
 		return graphql.MarshalSliceConcurrently(ctx, length, workerLimit, omitPanicHandler, marshalElement)
 	}
 	ret := make(graphql.Array, length)
-	marshalOne := func(i int) {
-		childCtx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &i})
-		if !omitPanicHandler {
-			defer func() {
-				if r := recover(); r != nil {
-					graphql.AddError(childCtx, graphql.Recover(childCtx, r))
-					ret[i] = graphql.Null
-				}
-			}()
-		}
-		ret[i] = marshalElement(childCtx, i)
-	}
 	run := (length + listWorkers - 1) / listWorkers
 	var wg sync.WaitGroup
 	for first := 0; first < length; first += run {
@@ -50,7 +38,7 @@ func marshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicH
 					ret[i] = graphql.Null
 					continue
 				}
-				marshalOne(i)
+				ret[i] = marshalAt(ctx, i, omitPanicHandler, marshalElement)
 			}
 		})
 	}
@@ -74,22 +62,26 @@ func marshalSliceInOrder(ctx context.Context, length int, _ int64, omitPanicHand
 			ret[i] = graphql.Null
 			continue
 		}
-		idx := i
-		childCtx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &idx})
-		func() {
-			if !omitPanicHandler {
-				defer func() {
-					if r := recover(); r != nil {
-						graphql.AddError(childCtx, graphql.Recover(childCtx, r))
-						ret[i] = graphql.Null
-					}
-				}()
-			}
-			ret[i] = marshalElement(childCtx, i)
-		}()
+		ret[i] = marshalAt(ctx, i, omitPanicHandler, marshalElement)
 	}
 	if err := ctx.Err(); err != nil {
 		graphql.AddError(ctx, err)
 	}
 	return ret
+}
+
+// marshalAt marshals element i of a list in its own field context; a
+// panic becomes the element's error and a null, as in gqlgen's own lists.
+func marshalAt(ctx context.Context, i int, omitPanicHandler bool,
+	marshalElement func(ctx context.Context, i int) graphql.Marshaler) (m graphql.Marshaler) {
+	childCtx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &i})
+	if !omitPanicHandler {
+		defer func() {
+			if r := recover(); r != nil {
+				graphql.AddError(childCtx, graphql.Recover(childCtx, r))
+				m = graphql.Null
+			}
+		}()
+	}
+	return marshalElement(childCtx, i)
 }
