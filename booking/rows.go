@@ -3,12 +3,11 @@ package booking
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"strings"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 
+	"frontdesk/database"
 	"frontdesk/ent/appointment"
 	"frontdesk/ent/predicate"
 	"frontdesk/ent/weeklyhours"
@@ -49,7 +48,7 @@ func readAppointments(ctx context.Context, db rowQuerier, byID map[gid.ID]*Calen
 	// The times are selected as +column: a no-op in both dialects that
 	// hides the column's declared type from SQLite, whose driver would
 	// otherwise parse each value by trying one layout after another (a
-	// third of this read's CPU); scanTime parses SQLite's one layout
+	// third of this read's CPU); database.Time parses SQLite's one layout
 	// directly. MySQL's driver still hands over time.Time values.
 	for _, f := range []string{appointment.FieldStartAt, appointment.FieldBlockedStart, appointment.FieldBlockedEnd} {
 		sel.AppendSelectExpr(entsql.Expr("+`" + f + "`"))
@@ -67,13 +66,13 @@ func readAppointments(ctx context.Context, db rowQuerier, byID map[gid.ID]*Calen
 		pid                 sql.RawBytes
 		same                bool
 		r                   busyRow
-		start, bStart, bEnd scanTime
+		start, bStart, bEnd database.Time
 	)
 	for rows.Next() {
 		if err := rows.Scan(&pid, &same, &start, &bStart, &bEnd); err != nil {
 			return err
 		}
-		r.start, r.blockedStart, r.blockedEnd = start.t, bStart.t, bEnd.t
+		r.start, r.blockedStart, r.blockedEnd = start.T, bStart.T, bEnd.T
 		if r.practitioner = byID[gid.ID(pid)]; r.practitioner == nil {
 			continue
 		}
@@ -109,116 +108,4 @@ func readWeeklyHours(ctx context.Context, db rowQuerier, byID map[gid.ID]*Calend
 		c.Weekly[weekday] = append(c.Weekly[weekday], MinuteRange{start, end})
 	}
 	return rows.Err()
-}
-
-// scanTime scans a time column: a time.Time from drivers that parse
-// times themselves (MySQL), or SQLite's text, which it parses without
-// trying layouts when it is in the layout Frontdesk writes
-// (database.Open's _time_format=sqlite: 2006-01-02 15:04:05.999999999-07:00).
-type scanTime struct{ t time.Time }
-
-// sqliteTimeLayouts are the other layouts the SQLite driver reads, tried
-// in its order when the fast parse does not apply.
-var sqliteTimeLayouts = []string{
-	"2006-01-02 15:04:05.999999999 -0700 MST",
-	"2006-01-02 15:04:05.999999999-07:00",
-	"2006-01-02T15:04:05.999999999-07:00",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04",
-	"2006-01-02T15:04",
-	"2006-01-02",
-}
-
-// Scan implements sql.Scanner.
-func (s *scanTime) Scan(src any) error {
-	var text string
-	switch v := src.(type) {
-	case time.Time:
-		s.t = v
-		return nil
-	case string:
-		text = v
-	case []byte:
-		text = string(v)
-	default:
-		return fmt.Errorf("scan time: unsupported %T", src)
-	}
-	if t, ok := parseSQLiteTime(text); ok {
-		s.t = t
-		return nil
-	}
-	for _, layout := range sqliteTimeLayouts {
-		if t, err := time.Parse(layout, strings.TrimSuffix(text, "Z")); err == nil {
-			s.t = t
-			return nil
-		}
-	}
-	return fmt.Errorf("scan time: %q is in no known layout", text)
-}
-
-// parseSQLiteTime parses YYYY-MM-DD HH:MM:SS, optionally followed by a
-// fraction of up to nine digits and by Z or ±HH:MM (UTC without one), as
-// time.Parse would, without its layout machinery.
-func parseSQLiteTime(s string) (time.Time, bool) {
-	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
-		return time.Time{}, false
-	}
-	num := func(s string) (int, bool) {
-		n := 0
-		for i := 0; i < len(s); i++ {
-			if s[i] < '0' || s[i] > '9' {
-				return 0, false
-			}
-			n = n*10 + int(s[i]-'0')
-		}
-		return n, true
-	}
-	y, ok1 := num(s[0:4])
-	mo, ok2 := num(s[5:7])
-	d, ok3 := num(s[8:10])
-	h, ok4 := num(s[11:13])
-	mi, ok5 := num(s[14:16])
-	sec, ok6 := num(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	rest, nanos := s[19:], 0
-	if len(rest) > 0 && rest[0] == '.' {
-		i := 1
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 1 || i > 10 {
-			return time.Time{}, false
-		}
-		nanos, _ = num(rest[1:i])
-		for k := i; k < 10; k++ {
-			nanos *= 10
-		}
-		rest = rest[i:]
-	}
-	offset := 0
-	switch {
-	case rest == "" || rest == "Z":
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, ok1 := num(rest[1:3])
-		om, ok2 := num(rest[4:6])
-		if !ok1 || !ok2 || oh > 24 || om > 59 {
-			return time.Time{}, false
-		}
-		offset = oh*3600 + om*60
-		if rest[0] == '-' {
-			offset = -offset
-		}
-	default:
-		return time.Time{}, false
-	}
-	unix := civilDay(y, time.Month(mo), d)*secondsPerDay + int64(h*3600+mi*60+sec-offset)
-	return time.Unix(unix, int64(nanos)).UTC(), true
-}
-
-// daysIn returns the number of days of month m of year y.
-func daysIn(y, m int) int {
-	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }

@@ -1,4 +1,4 @@
-package booking
+package database
 
 import (
 	"testing"
@@ -27,23 +27,23 @@ func TestScanTimeMatchesDriverLayouts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.text, err)
 		}
-		var s scanTime
-		if err := s.Scan(tc.text); err != nil || !s.t.Equal(want) {
-			t.Errorf("%s: %v (%v), want %v", tc.text, s.t, err, want)
+		var s Time
+		if err := s.Scan(tc.text); err != nil || !s.T.Equal(want) {
+			t.Errorf("%s: %v (%v), want %v", tc.text, s.T, err, want)
 		}
-		if err := s.Scan([]byte(tc.text)); err != nil || !s.t.Equal(want) {
-			t.Errorf("%s as bytes: %v (%v), want %v", tc.text, s.t, err, want)
+		if err := s.Scan([]byte(tc.text)); err != nil || !s.T.Equal(want) {
+			t.Errorf("%s as bytes: %v (%v), want %v", tc.text, s.T, err, want)
 		}
 	}
 	for _, bad := range []string{"", "2026-02-30 09:00:00+00:00", "2026-12-08 24:00:00", "2026-12-08 09:00:00+1100", "not a time"} {
-		var s scanTime
+		var s Time
 		if err := s.Scan(bad); err == nil {
-			t.Errorf("%q scanned as %v", bad, s.t)
+			t.Errorf("%q scanned as %v", bad, s.T)
 		}
 	}
 	now := time.Now()
-	var s scanTime
-	if err := s.Scan(now); err != nil || !s.t.Equal(now) {
-		t.Errorf("a driver's time.Time: %v (%v)", s.t, err)
+	var s Time
+	if err := s.Scan(now); err != nil || !s.T.Equal(now) {
+		t.Errorf("a driver's time.Time: %v (%v)", s.T, err)
 	}
 }
