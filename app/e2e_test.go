@@ -52,6 +52,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// logLines returns the last max lines of logs that contain substr.
+func logLines(logs, substr string, max int) []string {
+	var out []string
+	for line := range strings.Lines(logs) {
+		if strings.Contains(line, substr) {
+			out = append(out, strings.TrimRight(line, "\n"))
+		}
+	}
+	return out[len(out)-min(len(out), max):]
+}
+
 // start runs the real server on a random loopback port, on the storage the
 // test environment selects (SQLite, or MySQL and Redis).
 func start(t *testing.T, tweak func(*config.Config), exts ...graphql.HandlerExtension) *running {
@@ -97,6 +108,13 @@ func startWith(t *testing.T, tweak func(*config.Config), opts app.Options) *runn
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("stop: %v", err)
+		}
+		if t.Failed() {
+			// An INTERNAL answer says nothing of its cause; the server's
+			// log does, under the request's id.
+			for _, line := range logLines(logs.String(), `"level":"ERROR"`, 40) {
+				t.Logf("server log: %s", line)
+			}
 		}
 	})
 	return &running{app: a, base: "http://" + ln.Addr().String(), logs: logs, stop: stop}
