@@ -251,3 +251,38 @@ func TestHandlerServesApolloPersistedQueryLink(t *testing.T) {
 		t.Fatalf("GET from the link: %q", gotQuery)
 	}
 }
+
+// TestDocumentIDsMatchExactly: an id names one document on either
+// database, byte for byte. MariaDB's utf8mb4_bin ignores trailing spaces
+// ("a1b2c3 " found "a1b2c3" there and not on SQLite, and registering both
+// broke its unique index), so ids with white space are refused.
+func TestDocumentIDsMatchExactly(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	s := NewStore(db.Client)
+	if _, _, err := s.RegisterManifest(adminCtx(), "web-shop", []byte(relayJSON)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"A1B2C3", "a1b2c3 ", "a1b2c3\t", " a1b2c3", "a1b2c3\u0000", "á1b2c3"} {
+		if _, found, err := s.Lookup(context.Background(), id); err != nil || found {
+			t.Errorf("Lookup(%q): found %v, err %v; want not found", id, found, err)
+		}
+	}
+	// Ids that differ only in case are two documents.
+	added, _, err := s.RegisterManifest(adminCtx(), "web-shop", []byte(`{"A1B2C3": "{ __typename }"}`))
+	if err != nil || added != 1 {
+		t.Fatalf("register A1B2C3 beside a1b2c3: added %d, %v", added, err)
+	}
+	for id, want := range map[string]string{"A1B2C3": "{ __typename }", "a1b2c3": "query ProductsQuery"} {
+		if body, found, err := s.Lookup(context.Background(), id); err != nil || !found || !strings.HasPrefix(body, want) {
+			t.Errorf("Lookup(%q) = %q, %v, %v; want %q", id, body, found, err, want)
+		}
+	}
+	// An id with white space is a manifest error, and nothing is registered.
+	for _, m := range []string{`{"a1b2c3 ": "{ __typename }"}`, `{"new id": "{ __typename }"}`, `{"new\nid": "{ __typename }"}`} {
+		if added, _, err := s.RegisterManifest(adminCtx(), "web-shop", []byte(m)); err == nil || added != 0 {
+			t.Errorf("manifest %s: added %d, err %v; want refused", m, added, err)
+		} else if ues, ok := errcode.AsUserErrors(err); !ok || ues[0].Field[0] != "manifest" {
+			t.Errorf("manifest %s: %v; want a user error on manifest", m, err)
+		}
+	}
+}
