@@ -85,6 +85,9 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 	if staff {
 		limit = 0
 	}
+	// Trimmed as checkout's key is: MariaDB ignores trailing spaces when it
+	// compares keys, so "k " and "k" must be one key on every database.
+	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
 	if len(in.IdempotencyKey) > 128 {
 		return nil, errcode.Invalidf(errcode.TooLong, "idempotencyKey", "use at most 128 characters")
 	}

@@ -490,3 +490,26 @@ func TestIntakeVersions(t *testing.T) {
 		t.Errorf("edit after start: %s", code)
 	}
 }
+
+// TestHoldIdempotencyKeyIsTrimmed: a retry whose key differs only by
+// surrounding spaces returns the same hold on both databases (MariaDB
+// compares "k " and "k" as equal, SQLite does not; the key is trimmed).
+func TestHoldIdempotencyKeyIsTrimmed(t *testing.T) {
+	f := newFixture(t, database.Options{})
+	p := patient(7)
+	in := booking.HoldInput{ServiceID: f.free.ID, PractitionerID: f.prac.ID, Start: f.at("2026-05-04 10:00"), IdempotencyKey: "hold-k"}
+	first, err := f.eng.HoldSlot(p, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"hold-k ", " hold-k", "hold-k\t"} {
+		in.IdempotencyKey = key
+		again, err := f.eng.HoldSlot(p, in)
+		if err != nil || again.Appointment.ID != first.Appointment.ID {
+			t.Fatalf("retry with %q: %v, %v; want the hold %s", key, again, err, first.Appointment.ID)
+		}
+	}
+	if n := f.db.Client.Appointment.Query().CountX(context.Background()); n != 1 {
+		t.Fatalf("%d appointments; want 1", n)
+	}
+}
