@@ -51,7 +51,9 @@ function mysqlClient(url, sql) {
 }
 
 // start runs `frontdesk serve` and resolves once /readyz answers 200.
-export async function start(extraEnv = {}) {
+// With replicaOf (an earlier server, MariaDB runs only) it starts a second
+// replica of that server: same database, same Redis and key prefix.
+export async function start(extraEnv = {}, { replicaOf } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'frontdesk-e2e-'));
   const port = await freePort();
   const env = {
@@ -64,14 +66,19 @@ export async function start(extraEnv = {}) {
     ...extraEnv,
   };
   let database;
-  if (process.env.E2E_MYSQL_URL) {
+  if (replicaOf) {
+    if (!replicaOf.env.FRONTDESK_DATABASE_URL) throw new Error('replicas need a shared database (E2E_MYSQL_URL)');
+    for (const k of ['FRONTDESK_DATABASE_URL', 'FRONTDESK_REDIS_URL', 'FRONTDESK_REDIS_PREFIX']) {
+      if (replicaOf.env[k]) env[k] = replicaOf.env[k];
+    }
+  } else if (process.env.E2E_MYSQL_URL) {
     database = 'e2e_' + randomBytes(5).toString('hex');
     mysqlClient(process.env.E2E_MYSQL_URL, `CREATE DATABASE ${database} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     const u = new URL(process.env.E2E_MYSQL_URL);
     u.pathname = '/' + database;
     env.FRONTDESK_DATABASE_URL = u.toString();
   }
-  if (process.env.E2E_REDIS_URL) {
+  if (process.env.E2E_REDIS_URL && !replicaOf) {
     env.FRONTDESK_REDIS_URL = process.env.E2E_REDIS_URL;
     env.FRONTDESK_REDIS_PREFIX = 'e2e:' + randomBytes(5).toString('hex') + ':';
   }
