@@ -266,6 +266,34 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return v, true, nil
 }
 
+// GetMany returns the values of keys in one round trip (nil for an
+// absent key). It pipelines one GET per key rather than sending an MGET,
+// which a cluster refuses (CROSSSLOT) for keys in different hash slots.
+func (r *Redis) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, r.prefix+k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("cache get: %w", err)
+	}
+	out := make([][]byte, len(keys))
+	for i, c := range cmds {
+		b, err := c.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cache get: %w", err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
 func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := r.client.Set(ctx, r.prefix+key, value, ttl).Err(); err != nil {
 		return fmt.Errorf("cache set: %w", err)

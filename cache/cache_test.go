@@ -141,6 +141,15 @@ func TestRedisStore(t *testing.T) {
 	if v, ok, err := store.Get(ctx, keys[0]); err != nil || !ok || string(v) != "v-"+keys[0] {
 		t.Fatalf("get = %q %v %v", v, ok, err)
 	}
+	// GetMany reads keys of different slots in one round trip, with nil
+	// for an absent one.
+	many := store.(interface {
+		GetMany(context.Context, ...string) ([][]byte, error)
+	})
+	got, err := many.GetMany(ctx, keys[0], "absent", keys[2])
+	if err != nil || len(got) != 3 || string(got[0]) != "v-"+keys[0] || got[1] != nil || string(got[2]) != "v-"+keys[2] {
+		t.Fatalf("get many = %q %v", got, err)
+	}
 	if err := store.Delete(ctx, keys...); err != nil {
 		t.Fatalf("delete across slots: %v", err)
 	}

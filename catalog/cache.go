@@ -38,59 +38,78 @@ const versionTTL = 30 * 24 * time.Hour
 
 // version returns the current catalog version.
 func (s *Service) version(ctx context.Context) (string, error) {
-	l := loadersFrom(ctx)
-	if l != nil && l.version != "" {
-		return l.version, nil
-	}
-	v, err := s.readVersion(ctx, versionKey)
-	if err != nil {
-		return "", err
-	}
-	if l != nil {
-		l.version = v
-	}
-	return v, nil
+	cv, _ := s.versions(ctx)
+	return cv, nil
 }
 
 // stockVersion returns the catalog version and the stock version joined:
 // the version of every read that shows stock.
 func (s *Service) stockVersion(ctx context.Context) (string, error) {
-	l := loadersFrom(ctx)
-	if l != nil && l.stockVersion != "" {
-		return l.stockVersion, nil
-	}
-	cv, err := s.version(ctx)
-	if err != nil {
-		return "", err
-	}
-	sv, err := s.readVersion(ctx, stockVersionKey)
-	if err != nil {
-		return "", err
-	}
-	v := cv + "/" + sv
-	if l != nil {
-		l.stockVersion = v
-	}
-	return v, nil
+	cv, sv := s.versions(ctx)
+	return cv + "/" + sv, nil
 }
 
-// readVersion is the one place a version is read from the shared cache,
-// creating one if none. Versions are unique IDs, never counters, so a
-// version key that expired or was evicted cannot make old entries current
-// again. While the shared cache fails it returns a version of this
-// process instead (see localVersion), so reads still use the in-process
-// cache.
-func (s *Service) readVersion(ctx context.Context, key string) (string, error) {
-	v, ok, err := s.cache.Get(ctx, key)
-	if err == nil && !ok {
-		v = []byte(gid.New("ver"))
-		err = s.cache.Set(ctx, key, v, versionTTL)
+// versions returns the catalog version and the stock version, both read
+// from the shared cache in one round trip once per request (the
+// request's loaders remember them), whichever of the two the request
+// needs first.
+func (s *Service) versions(ctx context.Context) (catalogVersion, stockVersion string) {
+	l := loadersFrom(ctx)
+	if l == nil {
+		return s.readVersions(ctx)
+	}
+	l.versionMu.Lock()
+	defer l.versionMu.Unlock()
+	if l.version == "" {
+		l.version, l.stock = s.readVersions(ctx)
+	}
+	return l.version, l.stock
+}
+
+// versionKeys are read together by readVersions.
+var versionKeys = []string{versionKey, stockVersionKey}
+
+// getMany is a shared store that reads several keys in one round trip
+// (cache.Redis).
+type getMany interface {
+	GetMany(ctx context.Context, keys ...string) ([][]byte, error)
+}
+
+// readVersions is the one place versions are read from the shared cache,
+// creating any that is missing. Versions are unique IDs, never counters,
+// so a version key that expired or was evicted cannot make old entries
+// current again. While the shared cache fails it returns versions of
+// this process instead (see localVersion), so reads still use the
+// in-process cache.
+func (s *Service) readVersions(ctx context.Context) (catalogVersion, stockVersion string) {
+	var (
+		vals [][]byte
+		err  error
+	)
+	if m, ok := s.cache.(getMany); ok {
+		vals, err = m.GetMany(ctx, versionKeys...)
+	} else {
+		vals = make([][]byte, len(versionKeys))
+		for i, k := range versionKeys {
+			var v []byte
+			if v, _, err = s.cache.Get(ctx, k); err != nil {
+				break
+			}
+			vals[i] = v
+		}
+	}
+	for i := 0; err == nil && i < len(versionKeys); i++ {
+		if vals[i] == nil {
+			vals[i] = []byte(gid.New("ver"))
+			err = s.cache.Set(ctx, versionKeys[i], vals[i], versionTTL)
+		}
 	}
 	if err != nil {
 		s.cacheFailed(ctx, "version read", err)
-		return s.degraded.version(time.Now()), nil
+		v := s.degraded.version(time.Now())
+		return v, v
 	}
-	return string(v), nil
+	return string(vals[0]), string(vals[1])
 }
 
 // degradedWindow bounds how stale a catalog read (stock included) may be
@@ -245,6 +264,17 @@ func decodeValue(b []byte, out any) error {
 // the stock version too. A cache that fails is logged and bypassed: the
 // database stays the source of truth.
 func cached[T any](ctx context.Context, s *Service, kind string, withStock bool, args any, load func() (T, error)) (T, error) {
+	return keep(ctx, s, kind, withStock, true, args, load)
+}
+
+// kept is cached without the shared store: for reads most of which are
+// asked for once (listing pages), where a shared copy would cost an
+// encoding and two round trips each and would rarely be read.
+func kept[T any](ctx context.Context, s *Service, kind string, withStock bool, args any, load func() (T, error)) (T, error) {
+	return keep(ctx, s, kind, withStock, false, args, load)
+}
+
+func keep[T any](ctx context.Context, s *Service, kind string, withStock, share bool, args any, load func() (T, error)) (T, error) {
 	local, versionOf := s.versioned(withStock)
 	version, err := versionOf(ctx)
 	var key string
@@ -260,7 +290,7 @@ func cached[T any](ctx context.Context, s *Service, kind string, withStock bool,
 			return out, nil
 		}
 	}
-	shared := s.shared && sharedVersion(version)
+	shared := share && s.shared && sharedVersion(version)
 	if shared {
 		if b, ok, err := s.cache.Get(ctx, key); err != nil {
 			s.cacheFailed(ctx, "read", err)
@@ -381,6 +411,22 @@ func sizeOf(v any) int {
 			n += row + len(c.Title) + len(c.Slug) + len(c.Description)
 		}
 	}
+	variants := func(vs []*ent.Variant) {
+		for _, x := range vs {
+			n += row + len(x.Title) + len(x.Sku) + len(x.Barcode)
+			for _, o := range x.OptionValues {
+				n += 32 + len(o.Name) + len(o.Value)
+			}
+		}
+	}
+	images := func(is []*ent.ProductImage) {
+		for _, im := range is {
+			n += row + len(im.Key) + len(im.Alt)
+			for _, r := range im.Renditions {
+				n += 40 + len(r.Key)
+			}
+		}
+	}
 	switch v := v.(type) {
 	case *ProductPage:
 		if v == nil {
@@ -395,27 +441,27 @@ func sizeOf(v any) int {
 		}
 		for _, vs := range v.Variants {
 			n += 48
-			for _, x := range vs {
-				n += row + len(x.Title) + len(x.Sku) + len(x.Barcode)
-				for _, o := range x.OptionValues {
-					n += 32 + len(o.Name) + len(o.Value)
-				}
-			}
+			variants(vs)
 		}
 		n += len(v.Inventory) * (48 + row)
 		for _, is := range v.Images {
 			n += 48
-			for _, im := range is {
-				n += row + len(im.Key) + len(im.Alt)
-				for _, r := range im.Renditions {
-					n += 40 + len(r.Key)
-				}
-			}
+			images(is)
 		}
 		for _, cs := range v.Collections {
 			n += 48
 			collections(cs)
 		}
+	case *productEdges:
+		if v == nil {
+			return 0
+		}
+		n += 3 * 24 // slice headers
+		variants(v.variants)
+		images(v.images)
+		n += 16 * len(v.collections) // shared with the list of all collections
+	case *ent.Inventory:
+		n = row + 48 // with its key
 	case *categoryTree:
 		if v == nil {
 			return 0

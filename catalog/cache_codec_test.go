@@ -2,19 +2,16 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"go/token"
+	"reflect"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"frontdesk/cache"
 	"frontdesk/database"
-	"frontdesk/ent"
-	"frontdesk/ent/schema"
-	"frontdesk/gid"
 	"frontdesk/internal/testenv"
 )
 
@@ -56,55 +53,40 @@ func loadPages(t testing.TB, s *Service, n int) map[string]*ProductPage {
 	return pages
 }
 
-// enrich adds what the seed leaves out but real pages carry (images
-// without storage, renditions, a compare-at price), so the codec sees
-// every field kind.
-func enrich(p *ProductPage) *ProductPage {
-	compare := int64(9900)
-	if len(p.Images) == 0 {
-		p.Images = map[gid.ID][]*ent.ProductImage{}
-		for _, pr := range p.Products {
-			p.Images[pr.ID] = []*ent.ProductImage{{ID: gid.ID("img_" + string(pr.ID)), CreatedAt: pr.CreatedAt, UpdatedAt: pr.UpdatedAt,
-				ProductID: pr.ID, Key: "products/" + string(pr.ID) + ".png", ContentType: "image/png", Width: 1200, Height: 1200, Alt: pr.Title}}
-		}
-	}
-	for _, is := range p.Images {
-		for _, im := range is {
-			im.Renditions = []schema.Rendition{{Width: 320, Height: 320, Key: im.Key + "@320"}, {Width: 960, Height: 960, Key: im.Key + "@960"}}
-		}
-	}
-	for _, vs := range p.Variants {
-		vs[0].CompareAtPrice = &compare
-	}
-	return p
-}
-
-// TestCachedRoundTrip checks a page survives the shared-cache encoding
-// field for field, and, with FRONTDESK_TEST_REDIS_URL, that a replica
-// reading the page another one cached in Redis gets the page as loaded.
+// TestCachedRoundTrip checks what the shared cache keeps survives its
+// encoding field for field (product rows as a collection's products are
+// kept, collections, the category tree, counts), and, with
+// FRONTDESK_TEST_REDIS_URL, that a replica reading what another one
+// cached in Redis gets it as loaded, while listing pages never go
+// through Redis (they are kept in each process; see kept).
 func TestCachedRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t, database.Options{})
 	s := New(db.Client, db.Dialect, nil, nil, Options{})
 	pages := loadPages(t, s, 60)
+	all, err := s.Collections(ctx)
+	if err != nil || len(all) == 0 {
+		t.Fatalf("collections = %d, %v", len(all), err)
+	}
+	tree, err := s.tree(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]any{"collections": all, "categories": tree, "count": 3}
 	for name, p := range pages {
-		p = enrich(p)
-		b, err := encodeValue(p)
+		values[name+" rows"] = p.Products
+	}
+	for name, v := range values {
+		b, err := encodeValue(v)
 		if err != nil {
 			t.Fatalf("%s: encode: %v", name, err)
 		}
-		var out *ProductPage
-		if err := decodeValue(b, &out); err != nil {
+		out := reflect.New(reflect.TypeOf(v))
+		if err := decodeValue(b, out.Interface()); err != nil {
 			t.Fatalf("%s: decode: %v", name, err)
 		}
-		if d := cmp.Diff(p, out, ignoreUnexported); d != "" {
-			t.Errorf("%s: page changed through the codec (-loaded +decoded):\n%s", name, d)
-		}
-	}
-	// The other cached kinds encode too.
-	for _, v := range []any{3, []*ent.Collection{}, &categoryTree{All: []*ent.Category{{ID: "cat_1", Name: "Tea"}}}} {
-		if _, err := encodeValue(v); err != nil {
-			t.Errorf("encode %T: %v", v, err)
+		if d := cmp.Diff(v, out.Elem().Interface(), ignoreUnexported); d != "" {
+			t.Errorf("%s: changed through the codec (-loaded +decoded):\n%s", name, d)
 		}
 	}
 
@@ -123,6 +105,26 @@ func TestCachedRoundTrip(t *testing.T) {
 	if !writer.shared {
 		t.Fatal("a Redis store is not shared")
 	}
+	for _, c := range all {
+		loaded, err := writer.CollectionProducts(ctx, c.ID, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A fresh in-process cache: the reader decodes Redis's copy.
+		read, err := reader.CollectionProducts(ctx, c.ID, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hits.hits(":collection-products:") == 0 {
+			t.Fatalf("%s: the reader did not read the collection's products from Redis", c.Title)
+		}
+		if len(loaded) == 0 || &read[0] == &loaded[0] {
+			t.Fatalf("%s: %d products, or the reader shares the writer's value", c.Title, len(loaded))
+		}
+		if d := cmp.Diff(loaded, read, ignoreUnexported); d != "" {
+			t.Errorf("%s: products read from Redis differ (-loaded +read):\n%s", c.Title, d)
+		}
+	}
 	yes := true
 	twenty := 20
 	for name, args := range map[string]ListArgs{
@@ -133,88 +135,45 @@ func TestCachedRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// A fresh in-process cache: the reader decodes Redis's copy.
 		read, err := reader.Products(ctx, args)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if read == loaded {
-			t.Fatalf("%s: the reader shares the writer's value", name)
-		}
-		if hits.pages.Swap(0) == 0 {
-			t.Fatalf("%s: the reader did not read the page from Redis", name)
+		if n := hits.hits(":products:"); n != 0 {
+			t.Errorf("%s: %d listing pages read from Redis, want none", name, n)
 		}
 		if d := cmp.Diff(loaded, read, ignoreUnexported); d != "" {
-			t.Errorf("%s: page read from Redis differs (-loaded +read):\n%s", name, d)
+			t.Errorf("%s: the replicas' pages differ (-writer +reader):\n%s", name, d)
 		}
 	}
 }
 
-// hitCounter counts the pages read from the shared store.
+// hitCounter counts the keys of each kind read from the shared store.
 type hitCounter struct {
 	cache.Store
-	pages atomic.Int64
+	mu   sync.Mutex
+	read []string
 }
 
 func (h *hitCounter) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	b, ok, err := h.Store.Get(ctx, key)
-	if ok && strings.Contains(key, ":products:"+codecTag+":") {
-		h.pages.Add(1)
-	}
+	h.mu.Lock()
+	h.read = append(h.read, key)
+	h.mu.Unlock()
 	return b, ok, err
 }
 
-// BenchmarkPageCodec encodes and decodes one page of 20 products with
-// variants, stock, images and collections: JSON (the shared-cache
-// encoding before) against gob.
-func BenchmarkPageCodec(b *testing.B) {
-	db := testenv.DB(b, database.Options{})
-	s := New(db.Client, db.Dialect, nil, nil, Options{})
-	page := enrich(loadPages(b, s, 40)["in stock"])
-	b.Run("json", func(b *testing.B) {
-		b.ReportAllocs()
-		var n int
-		for b.Loop() {
-			buf, err := json.Marshal(page)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var out *ProductPage
-			if err := json.Unmarshal(buf, &out); err != nil {
-				b.Fatal(err)
-			}
-			n = len(buf)
+// hits returns how many keys containing kind were read since the last
+// call, and forgets them.
+func (h *hitCounter) hits(kind string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, k := range h.read {
+		if strings.Contains(k, kind) {
+			n++
 		}
-		b.ReportMetric(float64(n), "bytes/page")
-	})
-	b.Run("gob", func(b *testing.B) {
-		b.ReportAllocs()
-		var n int
-		for b.Loop() {
-			buf, err := encodeValue(page)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var out *ProductPage
-			if err := decodeValue(buf, &out); err != nil {
-				b.Fatal(err)
-			}
-			n = len(buf)
-		}
-		b.ReportMetric(float64(n), "bytes/page")
-	})
-	// What the in-process-only mode did to size each loaded value before,
-	// against what it does now.
-	b.Run("json-size", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := json.Marshal(page); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("sizeOf", func(b *testing.B) {
-		for b.Loop() {
-			_ = sizeOf(page)
-		}
-	})
+	}
+	h.read = nil
+	return n
 }

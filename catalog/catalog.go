@@ -45,10 +45,12 @@ type Service struct {
 	opts    Options
 	// local keeps hot reads in this process under the catalog version,
 	// localStock those that show stock under the stock version too; see
-	// localCache and cache.go.
-	local, localStock *localCache
+	// localCache and cache.go. edges keeps each product's variants,
+	// images and collections under the catalog version, stock each
+	// variant's inventory under the stock version (see entities.go).
+	local, localStock, edges, stock *localCache
 	// shared says whether cache is another process (Redis) worth a copy
-	// of each page; an in-process store would only hold it twice.
+	// of a cached read; an in-process store would only hold it twice.
 	shared bool
 	// stockTxs are the transactions whose commit will replace the stock
 	// version (see stockChangedOnCommit).
@@ -71,10 +73,12 @@ type Options struct {
 	Storage storage.Store
 	// Media configures image uploads and URLs.
 	Media MediaOptions
-	// LocalCacheBytes bounds the in-process caches in front of the shared
-	// one (decoded pages and serialised responses), half for reads that
-	// show stock and half for the rest. Zero means 64 MiB; negative
-	// switches them off.
+	// LocalCacheBytes bounds the in-process caches together: 3/8 for
+	// reads under the catalog version (listing pages, counts, ranked
+	// search lists, responses without stock), 1/4 for those that show
+	// stock (responses, inStock pages), 1/4 for each product's edges and
+	// 1/8 for each variant's stock. Zero means 64 MiB; negative switches
+	// them off.
 	LocalCacheBytes int
 	// DisableResponseCache turns off the cache of serialised GraphQL
 	// responses (FRONTDESK_RESPONSE_CACHE=off), so the path every new
@@ -101,9 +105,12 @@ func New(client *ent.Client, dialectName string, store cache.Store, log *slog.Lo
 	_, inProcess := store.(*cache.Memory)
 	s := &Service{client: client, dialect: dialectName, cache: store, log: log, opts: opts, shared: !inProcess}
 	s.degraded.epoch = string(gid.New("ver"))
-	if opts.LocalCacheBytes > 0 {
-		s.local = newLocalCache(2048, opts.LocalCacheBytes/2)
-		s.localStock = newLocalCache(2048, opts.LocalCacheBytes/2)
+	if b := opts.LocalCacheBytes; b > 0 {
+		s.local = newLocalCache(2048, b/8*3)
+		s.localStock = newLocalCache(2048, b/4)
+		// Entries of a few hundred bytes each: bounded by their bytes.
+		s.edges = newLocalCache(b/4/256, b/4)
+		s.stock = newLocalCache(b/8/256, b/8)
 	}
 	return s
 }

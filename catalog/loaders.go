@@ -36,9 +36,10 @@ type Loaders struct {
 	categories  *categoryTree
 	// categoriesMu makes one request load the category tree once.
 	categoriesMu sync.Mutex
-	// version is the catalog version read once per request, stockVersion
-	// the catalog and stock versions (see cache.go).
-	version, stockVersion string
+	// version and stock are the catalog and stock versions, read together
+	// once per request (see Service.versions).
+	versionMu      sync.Mutex
+	version, stock string
 }
 
 type loadersKey struct{}

@@ -58,6 +58,31 @@ func (c *localCache) get(version, key string) (any, bool) {
 	return it.value, true
 }
 
+// lookup calls found with each of keys stored under version, holding the
+// lock once for all of them (a page looks up every product and variant).
+func (c *localCache) lookup(version string, keys []string, found func(i int, v any)) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version != c.version {
+		return
+	}
+	now := c.now()
+	for i, k := range keys {
+		it, ok := c.items[k]
+		if !ok {
+			continue
+		}
+		if !now.Before(it.expires) {
+			c.drop(k, it)
+			continue
+		}
+		found(i, it.value)
+	}
+}
+
 // put stores value (about size bytes) under key for version. Stored values
 // are shared by every request that hits them and must not be modified. A
 // version other than the current one empties the cache first: keys embed
@@ -69,6 +94,26 @@ func (c *localCache) put(version, key string, value any, size int, ttl time.Dura
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.putLocked(version, key, value, size, c.now().Add(ttl))
+}
+
+// putMany stores values[i] (about sizes[i] bytes) under keys[i] for
+// version, as put does, holding the lock once.
+func (c *localCache) putMany(version string, keys []string, values []any, sizes []int, ttl time.Duration) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	expires := c.now().Add(ttl)
+	for i, k := range keys {
+		if sizes[i] <= c.maxBytes/8 {
+			c.putLocked(version, k, values[i], sizes[i], expires)
+		}
+	}
+}
+
+func (c *localCache) putLocked(version, key string, value any, size int, expires time.Time) {
 	if version != c.version {
 		clear(c.items)
 		c.bytes = 0
@@ -84,7 +129,7 @@ func (c *localCache) put(version, key string, value any, size int, ttl time.Dura
 		}
 		c.drop(k, it)
 	}
-	c.items[key] = localItem{value: value, size: size, expires: c.now().Add(ttl)}
+	c.items[key] = localItem{value: value, size: size, expires: expires}
 	c.bytes += size
 }
 

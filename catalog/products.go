@@ -61,16 +61,18 @@ type ListArgs struct {
 }
 
 // ProductPage is one page of a listing together with every edge a
-// storefront listing shows, so the whole page caches as one value.
+// storefront listing shows. The page itself (rows, cursors, whether more
+// follow) is kept in this process per listing; the edges are kept per
+// product and the stock per variant (see entities.go) and put together
+// for each request.
 type ProductPage struct {
 	Products    []*ent.Product            `json:"products"`
 	Cursors     []ent.Cursor              `json:"cursors"`
 	HasNext     bool                      `json:"next"`
 	HasPrevious bool                      `json:"prev"`
 	Variants    map[gid.ID][]*ent.Variant `json:"variants"`
-	// Inventory is cached with the page only when stock picked its
-	// products (the inStock filter); otherwise it is read under the stock
-	// version (pageStock).
+	// Inventory is the stock of the page's variants, read under the
+	// stock version.
 	Inventory   map[gid.ID]*ent.Inventory      `json:"inventory,omitempty"`
 	Images      map[gid.ID][]*ent.ProductImage `json:"images"`
 	Collections map[gid.ID][]*ent.Collection   `json:"collections"`
@@ -165,10 +167,15 @@ func (s *Service) Product(ctx context.Context, id *gid.ID, slug *string) (*ent.P
 	return p, nil
 }
 
-// Products returns one page of a product listing. Pages are cached under
-// the catalog version; a cached or freshly read page also fills the
-// request's loaders, so resolving its variants, stock, images and
-// collections costs nothing more.
+// Products returns one page of a product listing. The page's rows are
+// kept in this process under the catalog version (and the stock version
+// with the inStock filter, whose rows depend on stock), not in the shared
+// cache: most pages are asked for once (a new price range, search or
+// cursor), and a listing asked for again is answered from the response
+// cache. Its edges and stock come from the per-product and per-variant
+// caches (pageEdges), so a page of products seen before costs one
+// statement. The page also fills the request's loaders, so resolving its
+// variants, stock, images and collections costs nothing more.
 func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, error) {
 	if err := s.checkArgs(&args); err != nil {
 		return nil, err
@@ -177,47 +184,33 @@ func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, er
 		// The public sees active products only, whatever it asks for.
 		args.Filter.Statuses = []product.Status{product.StatusACTIVE}
 	}
-	// A page is cached without its stock, which changes with every sale,
-	// unless stock decides which products it holds (the inStock filter).
 	withStock := args.Filter.InStock != nil
-	var (
-		fresh    map[gid.ID]*ent.Inventory
-		loaded   bool
-		counting *pendingCount
-	)
-	page, err := cached(ctx, s, "products", withStock, args, func() (*ProductPage, error) {
+	var counting *pendingCount
+	page, err := kept(ctx, s, "products", withStock, args, func() (*ProductPage, error) {
 		if args.Count {
-			// A page not cached is usually a filter not counted yet:
-			// both statements run at once.
+			// A page not kept is usually a filter not counted yet: both
+			// statements run at once.
 			counting = &pendingCount{done: make(chan struct{})}
 			go func() {
 				defer close(counting.done)
 				counting.n, counting.err = s.TotalCount(ctx, &ProductPage{filter: args.Filter})
 			}()
 		}
-		p, err := s.listProducts(ctx, args)
-		if err != nil || withStock {
-			return p, err
-		}
-		fresh, loaded, p.Inventory = p.Inventory, true, nil
-		return p, nil
+		return s.listProducts(ctx, args)
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The cached page is shared by every request that hits it.
-	own := *page
-	own.filter, own.counting = args.Filter, counting
-	if !withStock {
-		if !loaded {
-			if fresh, err = s.pageStock(ctx, args, page); err != nil {
-				return nil, err
-			}
-		}
-		own.Inventory = fresh
+	// The kept page is shared by every request that hits it.
+	own := &ProductPage{
+		Products: page.Products, Cursors: page.Cursors, HasNext: page.HasNext, HasPrevious: page.HasPrevious,
+		filter: args.Filter, counting: counting,
 	}
-	s.prime(ctx, &own)
-	return &own, nil
+	if err := s.pageEdges(ctx, own); err != nil {
+		return nil, err
+	}
+	s.prime(ctx, own)
+	return own, nil
 }
 
 // TotalCount is the number of products a listing's filter matches, over
@@ -328,40 +321,6 @@ func (s *Service) count(ctx context.Context, f Filter) (int, error) {
 	})
 }
 
-// pageStock returns the stock of a page's variants, kept in this process
-// under the stock version: after a sale the next listing reads only this.
-func (s *Service) pageStock(ctx context.Context, args ListArgs, page *ProductPage) (map[gid.ID]*ent.Inventory, error) {
-	var ids []gid.ID
-	for _, p := range page.Products {
-		for _, v := range page.Variants[p.ID] {
-			ids = append(ids, v.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return map[gid.ID]*ent.Inventory{}, nil
-	}
-	version, err := s.stockVersion(ctx)
-	var key string
-	if err == nil {
-		key, err = cacheKey("page-stock", version, args)
-	}
-	if err != nil {
-		s.log.WarnContext(ctx, "catalog cache unavailable", "error", err.Error())
-		return s.fetchInventory(ctx, ids)
-	}
-	if v, ok := s.localStock.get(version, key); ok {
-		if out, ok := v.(map[gid.ID]*ent.Inventory); ok {
-			return out, nil
-		}
-	}
-	out, err := s.fetchInventory(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	s.localStock.put(version, key, out, 200*len(out), s.opts.CacheTTL)
-	return out, nil
-}
-
 func (s *Service) checkArgs(args *ListArgs) error {
 	if args.First != nil && args.Last != nil {
 		return errcode.New(errcode.BadUserInput, "pass first or last, not both")
@@ -445,12 +404,11 @@ func parseKey(sort Sort, v string) (any, error) {
 	}
 }
 
-// listProducts reads a page: one query for the products (the index of
-// the sort column walks to the page and stops after it), then one query
-// each for variants with stock, images and collections — four queries
-// whatever the page size. The total is not counted here (see TotalCount):
-// a COUNT(*) OVER () window column made the database read and sort every
-// matching row for every page.
+// listProducts reads a page's rows: one query (the index of the sort
+// column walks to the page and stops after it); pageEdges adds their
+// edges. The total is not counted here (see TotalCount): a COUNT(*)
+// OVER () window column made the database read and sort every matching
+// row for every page.
 func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage, error) {
 	f := args.Filter
 	var pricePreds []predicate.Product
@@ -560,40 +518,7 @@ func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage
 	} else {
 		page.HasNext, page.HasPrevious = more, cursor != nil
 	}
-	if err := s.fillEdges(ctx, page); err != nil {
-		return nil, err
-	}
 	return page, nil
-}
-
-// fillEdges reads every edge a listing shows for the page's products.
-func (s *Service) fillEdges(ctx context.Context, page *ProductPage) error {
-	page.Variants = map[gid.ID][]*ent.Variant{}
-	page.Inventory = map[gid.ID]*ent.Inventory{}
-	page.Images = map[gid.ID][]*ent.ProductImage{}
-	page.Collections = map[gid.ID][]*ent.Collection{}
-	if len(page.Products) == 0 {
-		return nil
-	}
-	ids := make([]gid.ID, len(page.Products))
-	for i, p := range page.Products {
-		ids[i] = p.ID
-	}
-	vs, invs, err := s.variantsWithInventory(ctx, ids)
-	if err != nil {
-		return err
-	}
-	for _, v := range vs {
-		page.Variants[v.ProductID] = append(page.Variants[v.ProductID], v)
-	}
-	page.Inventory = invs
-	if page.Images, err = s.fetchImages(ctx, ids); err != nil {
-		return err
-	}
-	if page.Collections, err = s.fetchCollections(ctx, ids); err != nil {
-		return err
-	}
-	return nil
 }
 
 // priceRangeUnindexed is the price filter as the database cannot answer
