@@ -46,10 +46,13 @@ func newGraphQLHandler(cfg *config.Config, es graphql.ExecutableSchema, wsNext *
 		},
 	})
 	srv.AddTransport(transport.Options{})
-	// GET serves queries only; the transport refuses mutations, so a link
-	// or an image tag can never change state.
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	// Our own GET and POST (httptransport.go): gqlgen's decoding and
+	// executor, GraphQL-over-HTTP statuses, and `data` written as the
+	// executor wrote it. GET serves queries only (graph.QueriesOnlyOverGET
+	// refuses the rest with 405), so a link or an image tag can never
+	// change state.
+	srv.AddTransport(getTransport{})
+	srv.AddTransport(postTransport{maxVariableValues: cfg.MaxVariableValues})
 	srv.AddTransport(transport.MultipartForm{
 		MaxUploadSize: cfg.MaxUploadBytes,
 		MaxMemory:     min(cfg.MaxUploadBytes, 8<<20),

@@ -42,7 +42,7 @@ const maxUploadFiles = 100
 //   - `operations` and `map` together over maxBody bytes
 //     (REQUEST_TOO_LARGE, 413), as withBodyLimit refuses a JSON body;
 //   - more JSON values in them than the variables may hold
-//     (VARIABLE_LIMIT_EXCEEDED), as withJSONValueBudget does;
+//     (VARIABLE_LIMIT_EXCEEDED), as postTransport does for a JSON body;
 //   - a document over the document limits (their own codes), with the
 //     same linear pass graph.Limits runs, so the files that follow are
 //     never read for a document that would be refused;
@@ -58,7 +58,7 @@ const maxUploadFiles = 100
 // known is gqlgen's parsed-query cache: a document in it has passed the
 // limits already and is not measured again.
 func withMultipartBudget(maxBody int64, maxValues int, limits graph.DocumentLimits, known graphql.Cache[*ast.QueryDocument], next http.Handler) http.Handler {
-	budget := maxValues + 64
+	budget := maxValues + jsonValueHeadroom
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if r.Method != http.MethodPost || err != nil || mt != "multipart/form-data" || params["boundary"] == "" ||

@@ -161,7 +161,7 @@ func New(deps Deps) *Server {
 	queries := newQueryCache(cfg.QueryCacheBytes)
 	gql := newGraphQLHandler(cfg, deps.Schema, s.wsNext, s.ws, wsInit, deps.Cache, queries, deps.Log, s.metrics, tracer, extensions)
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(documents.HandlerFor(deps.Documents, documents.Mode(cfg.TrustedDocuments), withRequestErrorStatus(withJSONValueBudget(cfg.MaxVariableValues, withMultipartBudget(cfg.MaxBodyBytes, cfg.MaxVariableValues, documentLimits(cfg), queries, wsLimits.middleware(gql)))))))))
+	mux.Handle("/graphql", s.limits.middleware(withBodyLimit(cfg.MaxBodyBytes, cfg.MaxUploadBytes, markGET(documents.HandlerFor(deps.Documents, documents.Mode(cfg.TrustedDocuments), withMultipartBudget(cfg.MaxBodyBytes, cfg.MaxVariableValues, documentLimits(cfg), queries, wsLimits.middleware(gql)))))))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if cfg.Playground {
