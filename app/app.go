@@ -203,6 +203,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		MaxAnonymousHolds: cfg.BookingMaxAnonymousHolds,
 		ManageKey:         []byte(cfg.BookingSecret),
 		Changes:           booking.Sinks{a.Calendar, a.EHR, appointmentEvents{}, booking.EventSink{Bus: a.Events}},
+		// The availability version lives with the catalog's, in Redis
+		// when configured, so every replica's cached calendars retire on
+		// any replica's write.
+		Cache: a.Cache,
 	})
 	a.Booking.EnableNotifications(booking.NotifyOptions{AppURL: cfg.AppURL, Reminders: cfg.BookingReminders,
 		Organizer: cfg.MailFrom, Log: log}).Register(a.Jobs)

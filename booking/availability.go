@@ -171,11 +171,16 @@ func wallClock(y int, m time.Month, d, minute int, loc *time.Location) time.Time
 
 // Slots returns the free slots of one practitioner, in start order.
 func (r Rules) Slots(c *Calendar, q Query) []Slot {
-	starts := r.appendStarts(nil, c, q, &scratch{})
+	return r.slotsOf(c.plan(), q)
+}
+
+// slotsOf returns the free slots of one planned calendar, in start order.
+func (r Rules) slotsOf(p *plan, q Query) []Slot {
+	starts := r.appendStarts(nil, p, q)
 	out := make([]Slot, len(starts))
 	for i, s := range starts {
 		t := time.Unix(s, 0).UTC()
-		out[i] = Slot{Start: t, End: t.Add(r.Duration), PractitionerID: c.PractitionerID}
+		out[i] = Slot{Start: t, End: t.Add(r.Duration), PractitionerID: p.id}
 	}
 	return out
 }
@@ -184,10 +189,18 @@ func (r Rules) Slots(c *Calendar, q Query) []Slot {
 // rather than time.Time values.
 type span struct{ start, end int64 }
 
-// scratch holds buffers reused across the calendars of one query.
-type scratch struct {
-	busy []span
-	days []dayNote
+// plan is a calendar in the form the engine walks: busy time in Unix
+// seconds, sorted and merged, and the days that differ from the weekly
+// hours by civil day, sorted. Calendar.plan builds it from a Calendar; an
+// availability question builds it from the cached rows of a practitioner
+// (calendars.go) without going through maps and time.Time values.
+type plan struct {
+	id     gid.ID
+	loc    *time.Location
+	weekly *[7][]MinuteRange
+	notes  []dayNote
+	busy   []span
+	booked int
 }
 
 // dayNote is what a calendar says about one local date beyond its weekly
@@ -198,10 +211,15 @@ type dayNote struct {
 	count     int
 }
 
+// plan converts the calendar.
+func (c *Calendar) plan() *plan {
+	return &plan{id: c.PractitionerID, loc: c.Location, weekly: &c.Weekly, notes: c.notes(), busy: c.busySpans(), booked: c.Booked}
+}
+
 // notes returns the calendar's overrides and day counts by civil day,
 // sorted, so the day walk matches them with a moving index.
-func (c *Calendar) notes(dst []dayNote) []dayNote {
-	dst = dst[:0]
+func (c *Calendar) notes() []dayNote {
+	var dst []dayNote
 	for k, ovs := range c.Overrides {
 		if d, ok := parseDay(k); ok {
 			dst = append(dst, dayNote{day: d, overrides: ovs})
@@ -212,8 +230,13 @@ func (c *Calendar) notes(dst []dayNote) []dayNote {
 			dst = append(dst, dayNote{day: d, count: n})
 		}
 	}
-	slices.SortFunc(dst, func(a, b dayNote) int { return cmp.Compare(a.day, b.day) })
-	// A day with both overrides and a count appears twice; fold them.
+	return foldNotes(dst)
+}
+
+// foldNotes sorts notes by day and folds those of one day (a day with
+// both overrides and a count appears twice).
+func foldNotes(dst []dayNote) []dayNote {
+	slices.SortStableFunc(dst, func(a, b dayNote) int { return cmp.Compare(a.day, b.day) })
 	out := dst[:0]
 	for _, n := range dst {
 		if k := len(out); k > 0 && out[k-1].day == n.day {
@@ -230,14 +253,20 @@ func (c *Calendar) notes(dst []dayNote) []dayNote {
 
 // busySpans returns the calendar's busy time in Unix seconds, sorted and
 // merged.
-func (c *Calendar) busySpans(dst []span) []span {
-	dst = dst[:0]
+func (c *Calendar) busySpans() []span {
+	dst := make([]span, 0, len(c.Busy))
 	for _, b := range c.Busy {
 		if b.Start.Before(b.End) {
 			dst = append(dst, span{b.Start.Unix(), b.End.Unix()})
 		}
 	}
 	slices.SortFunc(dst, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	return mergeSpans(dst)
+}
+
+// mergeSpans merges overlapping and touching spans, sorted by start, in
+// place.
+func mergeSpans(dst []span) []span {
 	out := dst[:0]
 	for _, s := range dst {
 		if k := len(out); k > 0 && s.start <= out[k-1].end {
@@ -251,23 +280,21 @@ func (c *Calendar) busySpans(dst []span) []span {
 
 // appendStarts appends the Unix start seconds of one practitioner's free
 // slots to dst, in order.
-func (r Rules) appendStarts(dst []int64, c *Calendar, q Query, sc *scratch) []int64 {
+func (r Rules) appendStarts(dst []int64, p *plan, q Query) []int64 {
 	lo, hi := r.window(q)
 	if !lo.Before(hi) || r.Interval <= 0 || r.Duration <= 0 {
 		return dst
 	}
-	sc.busy = c.busySpans(sc.busy)
-	sc.days = c.notes(sc.days)
-	busy, notes := sc.busy, sc.days
+	busy, notes := p.busy, p.notes
 	loS, hiS := lo.Unix(), hi.Unix()
 	dur, step := int64(r.Duration/time.Second), int64(r.Interval/time.Second)
 	before, after := int64(r.BufferBefore/time.Second), int64(r.BufferAfter/time.Second)
 	next := 0 // busy intervals ending before the current slot are behind us
 	note := 0 // notes of earlier days are behind us
-	zone := zoneDays{loc: c.Location}
+	zone := zoneDays{loc: p.loc}
 	// Walk local dates from the one before lo (an interval may cross
 	// midnight in UTC terms) to the one of hi.
-	for day, last := dayOf(lo, c.Location)-1, dayOf(hi, c.Location); day <= last; day++ {
+	for day, last := dayOf(lo, p.loc)-1, dayOf(hi, p.loc); day <= last; day++ {
 		for note < len(notes) && notes[note].day < day {
 			note++
 		}
@@ -278,7 +305,7 @@ func (r Rules) appendStarts(dst []int64, c *Calendar, q Query, sc *scratch) []in
 			}
 			overrides = notes[note].overrides
 		}
-		ranges := dayRanges(c.Weekly[weekdayOf(day)], overrides)
+		ranges := dayRanges(p.weekly[weekdayOf(day)], overrides)
 		if len(ranges) == 0 {
 			continue
 		}
@@ -289,7 +316,7 @@ func (r Rules) appendStarts(dst []int64, c *Calendar, q Query, sc *scratch) []in
 				start, end = midnight+int64(mr.Start)*60, midnight+int64(mr.End)*60
 			} else {
 				y, m, d := civilDate(day)
-				start, end = wallClock(y, m, d, mr.Start, c.Location).Unix(), wallClock(y, m, d, mr.End, c.Location).Unix()
+				start, end = wallClock(y, m, d, mr.Start, p.loc).Unix(), wallClock(y, m, d, mr.End, p.loc).Unix()
 				if start >= end {
 					continue
 				}
@@ -320,48 +347,65 @@ func (r Rules) appendStarts(dst []int64, c *Calendar, q Query, sc *scratch) []in
 // practitioner") each start time appears once, given to the least booked
 // practitioner free then (ties go to the lower ID, so the answer is
 // stable). Times are returned in zone out.
-//
-// Calendars are visited in that order of preference and each start goes
-// to the first one that offers it, recorded in a bitmap of the window's
-// minutes; only the winners are sorted, which is far cheaper than sorting
-// every candidate of twenty calendars.
 func (r Rules) Available(cals []*Calendar, q Query, out *time.Location) []Slot {
 	if len(cals) > maxCalendars {
 		cals = cals[:maxCalendars]
 	}
-	order := make([]int, len(cals))
+	plans := make([]*plan, len(cals))
+	for i, c := range cals {
+		plans[i] = c.plan()
+	}
+	wins := r.winners(plans, q)
+	slots := make([]Slot, len(wins))
+	for k, w := range wins {
+		t := time.Unix(w.start, 0).In(out)
+		slots[k] = Slot{Start: t, End: t.Add(r.Duration), PractitionerID: plans[w.cal].id}
+	}
+	return slots
+}
+
+// win is a slot start and the index of the calendar it went to.
+type win struct {
+	start int64
+	cal   int
+}
+
+// winners returns each free start of plans once, with the calendar it
+// goes to, in start order. Calendars are visited in order of preference
+// and each start goes to the first one that offers it, recorded in a
+// bitmap of the window's minutes; only the winners are sorted, which is
+// far cheaper than sorting every candidate of twenty calendars.
+func (r Rules) winners(plans []*plan, q Query) []win {
+	if len(plans) > maxCalendars {
+		plans = plans[:maxCalendars]
+	}
+	order := make([]int, len(plans))
 	for i := range order {
 		order[i] = i
 	}
-	booked := func(c *Calendar) int { return min(max(c.Booked, 0), maxBooked) }
+	booked := func(p *plan) int { return min(max(p.booked, 0), maxBooked) }
 	slices.SortFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(booked(cals[a]), booked(cals[b])),
-			cmp.Compare(cals[a].PractitionerID, cals[b].PractitionerID), cmp.Compare(a, b))
+		return cmp.Or(cmp.Compare(booked(plans[a]), booked(plans[b])),
+			cmp.Compare(plans[a].id, plans[b].id), cmp.Compare(a, b))
 	})
 	lo, hi := r.window(q)
 	taken := newStartSet(lo.Unix(), hi.Unix())
-	type win struct {
-		start int64
-		cal   int
-	}
 	var wins []win
 	var buf []int64
-	sc := &scratch{}
 	for _, i := range order {
-		buf = r.appendStarts(buf[:0], cals[i], q, sc)
+		buf = r.appendStarts(buf[:0], plans[i], q)
 		for _, s := range buf {
 			if taken.add(s) {
 				wins = append(wins, win{s, i})
 			}
 		}
 	}
-	slices.SortFunc(wins, func(a, b win) int { return cmp.Compare(a.start, b.start) })
-	slots := make([]Slot, len(wins))
-	for k, w := range wins {
-		t := time.Unix(w.start, 0).In(out)
-		slots[k] = Slot{Start: t, End: t.Add(r.Duration), PractitionerID: cals[w.cal].PractitionerID}
+	// Each calendar's starts are in order, so with one calendar (or
+	// starts that never interleave) the winners are already sorted.
+	if !slices.IsSortedFunc(wins, func(a, b win) int { return cmp.Compare(a.start, b.start) }) {
+		slices.SortFunc(wins, func(a, b win) int { return cmp.Compare(a.start, b.start) })
 	}
-	return slots
+	return wins
 }
 
 // maxCalendars bounds the calendars of one query and maxBooked the booked

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"time"
 
+	"frontdesk/cache"
 	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
@@ -48,6 +49,8 @@ type Engine struct {
 	// notes announces late-payment refunds; nil until
 	// EnableNotifications (notifications.go).
 	notes *Notifier
+	// cals caches availability questions' calendars (calendars.go).
+	cals *calendars
 }
 
 // Options configure New.
@@ -59,6 +62,11 @@ type Options struct {
 	ManageKey         []byte
 	Changes           ChangeSink
 	Now               func() time.Time
+	// Cache holds the availability version (calendars.go): the shared
+	// store (Redis) when replicas share one, so a write on any of them
+	// retires every replica's cached calendars. Nil keeps the version in
+	// this process, which is right for a single process only.
+	Cache cache.Store
 }
 
 // New returns an Engine with defaults for unset options: a 10-minute hold,
@@ -89,6 +97,12 @@ func New(client *ent.Client, o Options) *Engine {
 	if e.Changes == nil {
 		e.Changes = noChanges{}
 	}
+	store := o.Cache
+	if store == nil {
+		store = cache.NewMemoryBytes(1 << 20)
+	}
+	e.cals = newCalendars(store)
+	e.cals.watch(client)
 	return e
 }
 

@@ -97,7 +97,7 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 		}
 	}
 	start := in.Start.UTC()
-	svc, cals, err := e.loadCalendars(ctx, e.Client, in.ServiceID, &in.PractitionerID, start, start.Add(time.Minute), staff, "")
+	svc, plans, err := e.loadPlans(ctx, in.ServiceID, &in.PractitionerID, start, start.Add(time.Minute), staff, false, "")
 	switch {
 	case errors.Is(err, ErrServiceNotFound):
 		return nil, errcode.Invalidf(errcode.Missing, "serviceId", "no such service")
@@ -108,7 +108,7 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 	}
 	rules := RulesOf(svc)
 	now := e.now()
-	slots := rules.Slots(cals[0], Query{From: start, To: start.Add(time.Minute), Now: now, IgnoreNotice: staff})
+	slots := rules.slotsOf(plans[0], Query{From: start, To: start.Add(time.Minute), Now: now, IgnoreNotice: staff})
 	if len(slots) == 0 || !slots[0].Start.Equal(start) {
 		return nil, errSlotUnavailable("start")
 	}
@@ -123,7 +123,7 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 		}
 	}
 	span := rules.Span(start)
-	day := dayKey(start, cals[0].Location)
+	day := dayKey(start, plans[0].loc)
 	if err := e.ensureCounters(ctx, counted, in.PractitionerID, svc.ID, day); err != nil {
 		return nil, err
 	}
@@ -567,7 +567,7 @@ func (e *Engine) Reschedule(ctx context.Context, in RescheduleInput) (*ent.Appoi
 		return nil, errcode.Invalidf(errcode.TooLate, "", "online rescheduling closed at "+cutoff.Format(time.RFC3339)+"; contact the clinic")
 	}
 	start := in.Start.UTC()
-	svc, cals, err := e.loadCalendars(ctx, e.Client, a.ServiceID, &a.PractitionerID, start, start.Add(time.Minute), true, a.ID)
+	svc, plans, err := e.loadPlans(ctx, a.ServiceID, &a.PractitionerID, start, start.Add(time.Minute), true, false, a.ID)
 	if err != nil {
 		if errors.Is(err, ErrPractitionerNotFound) {
 			return nil, errSlotUnavailable("start")
@@ -575,12 +575,12 @@ func (e *Engine) Reschedule(ctx context.Context, in RescheduleInput) (*ent.Appoi
 		return nil, err
 	}
 	rules := RulesOf(svc)
-	slots := rules.Slots(cals[0], Query{From: start, To: start.Add(time.Minute), Now: e.now(), IgnoreNotice: staff})
+	slots := rules.slotsOf(plans[0], Query{From: start, To: start.Add(time.Minute), Now: e.now(), IgnoreNotice: staff})
 	if len(slots) == 0 || !slots[0].Start.Equal(start) {
 		return nil, errSlotUnavailable("start")
 	}
 	span := rules.Span(start)
-	day := dayKey(start, cals[0].Location)
+	day := dayKey(start, plans[0].loc)
 	if day != a.DayKey {
 		if err := e.ensureCounters(ctx, "", a.PractitionerID, a.ServiceID, day); err != nil {
 			return nil, err

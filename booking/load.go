@@ -71,12 +71,19 @@ func (e *Engine) slots(ctx context.Context, in SlotsInput) ([]Slot, *ent.Service
 		return nil, nil, ErrBadRange
 	}
 	staff := actsAsStaff(ctx, e.Client, identity.ViewerFrom(ctx), in.PractitionerID)
-	svc, cals, err := e.loadCalendars(ctx, e.Client, in.ServiceID, in.PractitionerID, in.From, in.To, staff, "")
+	svc, plans, err := e.loadPlans(ctx, in.ServiceID, in.PractitionerID, in.From, in.To, staff, true, "")
 	if err != nil {
 		return nil, nil, err
 	}
 	q := Query{From: in.From, To: in.To, Now: e.now(), IgnoreNotice: staff}
-	return RulesOf(svc).Available(cals, q, out), svc, nil
+	rules := RulesOf(svc)
+	wins := rules.winners(plans, q)
+	slots := make([]Slot, len(wins))
+	for k, w := range wins {
+		t := time.Unix(w.start, 0).In(out)
+		slots[k] = Slot{Start: t, End: t.Add(rules.Duration), PractitionerID: plans[w.cal].id}
+	}
+	return slots, svc, nil
 }
 
 func loadZone(name string) (*time.Location, error) {
@@ -106,110 +113,198 @@ func cachedZone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// loadCalendars loads a service and the calendars of the practitioners
-// who offer it (or of one of them) for [from, to) in six queries, however
-// long the range and however many practitioners: the service with its
-// practitioners (2), weekly hours, date overrides, appointments and busy
-// blocks (1 each).
-func (e *Engine) loadCalendars(ctx context.Context, client *ent.Client, serviceID gid.ID, practitionerID *gid.ID,
-	from, to time.Time, staff bool, exclude gid.ID,
-) (*ent.Service, []*Calendar, error) {
-	sq := client.Service.Query().Where(service.ID(serviceID))
-	if !staff {
-		sq = sq.Where(service.Active(true))
+// loadPlans loads a service and the calendars of the practitioners who
+// offer it (or of one of them) for [from, to) and plans them for the
+// question. With cached, the service and the calendars come from the
+// versioned cache (calendars.go) when the availability version can be
+// read; otherwise, and for the checks of the write paths (a hold, a
+// reschedule, which must see the database as it is), they are read in
+// six queries however long the range and however many practitioners:
+// the service with its practitioners (2), weekly hours, date overrides,
+// appointments and busy blocks (1 each). exclude names an appointment
+// whose own time does not count as taken (a reschedule).
+func (e *Engine) loadPlans(ctx context.Context, serviceID gid.ID, practitionerID *gid.ID,
+	from, to time.Time, staff, cached bool, exclude gid.ID,
+) (*ent.Service, []*plan, error) {
+	version := ""
+	if cached && exclude == "" && e.cals != nil {
+		version = e.cals.current(ctx)
 	}
-	svc, err := sq.WithPractitioners(func(q *ent.PractitionerQuery) {
-		q.Where(practitioner.Active(true)).Order(practitioner.ByID())
-		if practitionerID != nil {
-			q.Where(practitioner.ID(*practitionerID))
-		}
-	}).Only(ctx)
-	if ent.IsNotFound(err) {
+	svc, err := e.offer(ctx, version, serviceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !staff && !svc.Active {
 		return nil, nil, ErrServiceNotFound
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("load service: %w", err)
-	}
 	pracs := svc.Edges.Practitioners
-	if len(pracs) == 0 {
-		if practitionerID != nil {
+	if practitionerID != nil {
+		pracs = nil
+		for _, p := range svc.Edges.Practitioners {
+			if p.ID == *practitionerID {
+				pracs = []*ent.Practitioner{p}
+			}
+		}
+		if len(pracs) == 0 {
 			return nil, nil, ErrPractitionerNotFound
 		}
+	}
+	if len(pracs) == 0 {
 		return svc, nil, nil
 	}
-	ids := make([]gid.ID, len(pracs))
-	cals := make([]*Calendar, len(pracs))
-	byID := map[gid.ID]*Calendar{}
+	locs := make([]*time.Location, len(pracs))
 	for i, p := range pracs {
-		loc, err := cachedZone(p.TimeZone)
-		if err != nil {
+		if locs[i], err = cachedZone(p.TimeZone); err != nil {
 			return nil, nil, fmt.Errorf("practitioner %s time zone: %w", p.ID, err)
 		}
-		ids[i] = p.ID
-		cals[i] = &Calendar{PractitionerID: p.ID, Location: loc, Overrides: map[string][]Override{}, DayCounts: map[string]int{}}
-		byID[p.ID] = cals[i]
 	}
+	lo, hi := window(from, to)
+	datas, err := e.calendarsOf(ctx, version, pracs, locs, lo, hi, exclude)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := e.now()
+	plans := make([]*plan, len(pracs))
+	for i, p := range pracs {
+		plans[i] = datas[i].plan(p.ID, locs[i], svc.ID, from, to, now)
+	}
+	return svc, plans, nil
+}
 
+// offer returns the service with its active practitioners, ordered by ID,
+// kept under version when there is one. The rows are shared by every
+// question that hits them and are never modified.
+func (e *Engine) offer(ctx context.Context, version string, serviceID gid.ID) (*ent.Service, error) {
+	key := offerKey(serviceID)
+	if version != "" {
+		if v, ok := e.cals.local.Get(version, key); ok {
+			return v.(*ent.Service), nil
+		}
+	}
+	svc, err := e.Client.Service.Query().Where(service.ID(serviceID)).WithPractitioners(func(q *ent.PractitionerQuery) {
+		q.Where(practitioner.Active(true)).Order(practitioner.ByID())
+	}).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, ErrServiceNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load service: %w", err)
+	}
+	if version != "" {
+		e.cals.local.Put(version, key, svc, 1024+len(svc.Edges.Practitioners)*512, CalendarTTL)
+	}
+	return svc, nil
+}
+
+// calendarsOf returns the calendars of pracs over [lo, hi): those kept
+// under version, and the others read together in four queries (and kept).
+func (e *Engine) calendarsOf(ctx context.Context, version string, pracs []*ent.Practitioner, locs []*time.Location,
+	lo, hi time.Time, exclude gid.ID,
+) ([]*calData, error) {
+	out := make([]*calData, len(pracs))
+	var missing []int
+	for i, p := range pracs {
+		if version != "" {
+			if v, ok := e.cals.local.Get(version, calendarKey(p.ID, lo, hi)); ok {
+				out[i] = v.(*calData)
+				continue
+			}
+		}
+		missing = append(missing, i)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	byID := make(map[gid.ID]*calData, len(missing))
+	zones := make(map[gid.ID]*time.Location, len(missing))
+	ids := make([]gid.ID, len(missing))
+	for k, i := range missing {
+		d := &calData{}
+		out[i], byID[pracs[i].ID], zones[pracs[i].ID], ids[k] = d, d, locs[i], pracs[i].ID
+	}
+	if err := e.readCalendars(ctx, byID, zones, ids, lo, hi, exclude); err != nil {
+		return nil, err
+	}
+	for _, i := range missing {
+		sortCalData(out[i])
+		if version != "" {
+			e.cals.local.Put(version, calendarKey(pracs[i].ID, lo, hi), out[i], out[i].size(), CalendarTTL)
+		}
+	}
+	return out, nil
+}
+
+// readCalendars reads the hours, overrides, appointments and holds (those
+// not yet expired, each with its expiry) and busy blocks of the calendars
+// in byID over [lo, hi).
+func (e *Engine) readCalendars(ctx context.Context, byID map[gid.ID]*calData, zones map[gid.ID]*time.Location,
+	ids []gid.ID, lo, hi time.Time, exclude gid.ID,
+) error {
+	client := e.Client
 	if err := readWeeklyHours(ctx, client, byID, ids); err != nil {
-		return nil, nil, fmt.Errorf("load weekly hours: %w", err)
+		return fmt.Errorf("load weekly hours: %w", err)
 	}
 
 	// Local dates differ from UTC dates by at most a day either way.
-	fromDate := from.UTC().AddDate(0, 0, -2).Format(time.DateOnly)
-	toDate := to.UTC().AddDate(0, 0, 2).Format(time.DateOnly)
+	fromDate := lo.AddDate(0, 0, -1).Format(time.DateOnly)
+	toDate := hi.AddDate(0, 0, 1).Format(time.DateOnly)
 	ovrs, err := client.DateOverride.Query().
 		Where(dateoverride.PractitionerIDIn(ids...), dateoverride.DateGTE(fromDate), dateoverride.DateLTE(toDate)).
 		All(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load date overrides: %w", err)
+		return fmt.Errorf("load date overrides: %w", err)
 	}
 	for _, o := range ovrs {
+		day, ok := parseDay(o.Date)
+		d := byID[o.PractitionerID]
+		if !ok || d == nil {
+			continue
+		}
 		ov := Override{Open: o.Kind == dateoverride.KindOPEN}
 		if o.StartMinute != nil && o.EndMinute != nil {
 			ov.Range = &MinuteRange{*o.StartMinute, *o.EndMinute}
 		}
-		byID[o.PractitionerID].Overrides[o.Date] = append(byID[o.PractitionerID].Overrides[o.Date], ov)
+		d.overrides = append(d.overrides, dayNote{day: day, overrides: []Override{ov}})
 	}
 
-	// Appointments are read a day and a half beyond the range: wide enough
-	// for any buffer and for the daily counts of the local days the range
-	// touches.
 	now := e.now()
-	lo, hi := from.Add(-36*time.Hour), to.Add(36*time.Hour)
 	where := []predicate.Appointment{
 		appointment.PractitionerIDIn(ids...),
-		// The lower bound on blocked_start lets the (practitioner_id,
-		// blocked_start) index range-scan the window instead of every
-		// earlier appointment; no appointment spans more than maxSpan.
+		// The lower bound on blocked_start lets the availability index
+		// range-scan the window instead of every earlier appointment; no
+		// appointment spans more than maxSpan.
 		appointment.BlockedStartGT(lo.Add(-maxSpan)), appointment.BlockedStartLT(hi),
 		appointment.BlockedEndGT(lo),
 		appointment.StateIn(blockingStates...),
+		// Holds expired now stay expired (a write that extends one
+		// replaces the version); the others keep their expiry, which
+		// each question compares with its own now.
 		appointment.Or(appointment.HoldExpiresAtIsNil(), appointment.HoldExpiresAtGT(now)),
 	}
 	if exclude != "" {
 		// A rescheduled appointment does not block its own new time.
 		where = append(where, appointment.IDNEQ(exclude))
 	}
-	// Day keys are formatted once per local date, not per appointment.
-	keys := map[int64]string{}
-	err = readAppointments(ctx, client, byID, svc.ID, where, func(a busyRow) {
-		c := a.practitioner
-		c.Busy = append(c.Busy, Interval{a.blockedStart, a.blockedEnd})
-		if a.sameService {
-			day := dayOf(a.start, c.Location)
-			k, ok := keys[day]
-			if !ok {
-				k = a.start.In(c.Location).Format(time.DateOnly)
-				keys[day] = k
+	err = readAppointments(ctx, client, where, func(pid, svc []byte, r apptRow, start time.Time) {
+		d := byID[gid.ID(pid)]
+		if d == nil {
+			return
+		}
+		r.day = dayOf(start, zones[gid.ID(pid)])
+		r.service = -1
+		for i, s := range d.services {
+			if string(s) == string(svc) {
+				r.service = int32(i)
 			}
-			c.DayCounts[k]++
 		}
-		if !a.start.Before(from) && a.start.Before(to) {
-			c.Booked++
+		if r.service < 0 {
+			r.service = int32(len(d.services))
+			d.services = append(d.services, gid.ID(svc))
 		}
+		d.appts = append(d.appts, r)
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("load appointments: %w", err)
+		return fmt.Errorf("load appointments: %w", err)
 	}
 
 	busy, err := client.ExternalBusyBlock.Query().
@@ -217,10 +312,12 @@ func (e *Engine) loadCalendars(ctx context.Context, client *ent.Client, serviceI
 		Select(externalbusyblock.FieldPractitionerID, externalbusyblock.FieldStartAt, externalbusyblock.FieldEndAt).
 		All(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load busy blocks: %w", err)
+		return fmt.Errorf("load busy blocks: %w", err)
 	}
 	for _, b := range busy {
-		byID[b.PractitionerID].Busy = append(byID[b.PractitionerID].Busy, Interval{b.StartAt, b.EndAt})
+		if d := byID[b.PractitionerID]; d != nil {
+			d.blocks = append(d.blocks, span{b.StartAt.Unix(), b.EndAt.Unix()})
+		}
 	}
-	return svc, cals, nil
+	return nil
 }

@@ -77,9 +77,16 @@ func (e *Engine) OfferedSlots(ctx context.Context, in SlotsInput) ([]*OfferedSlo
 	for _, p := range svc.Edges.Practitioners {
 		byID[p.ID] = p
 	}
+	// One allocation for all the slots, not one each.
+	backing := make([]OfferedSlot, len(slots))
 	res := make([]*OfferedSlot, len(slots))
+	var last *ent.Practitioner
 	for i, s := range slots {
-		res[i] = &OfferedSlot{Start: s.Start, End: s.End, Practitioner: byID[s.PractitionerID]}
+		if last == nil || last.ID != s.PractitionerID {
+			last = byID[s.PractitionerID]
+		}
+		backing[i] = OfferedSlot{Start: s.Start, End: s.End, Practitioner: last}
+		res[i] = &backing[i]
 	}
 	return res, nil
 }

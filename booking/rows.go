@@ -29,28 +29,20 @@ type rowQuerier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// busyRow is one appointment as the availability engine sees it.
-type busyRow struct {
-	practitioner             *Calendar
-	sameService              bool
-	start                    time.Time
-	blockedStart, blockedEnd time.Time
-}
-
 // readAppointments streams the appointments matching where to fn: their
-// practitioner's calendar (from byID), whether they are of serviceID,
-// their start and their blocked span.
-func readAppointments(ctx context.Context, db rowQuerier, byID map[gid.ID]*Calendar, serviceID gid.ID,
-	where []predicate.Appointment, fn func(busyRow),
+// practitioner and service IDs (valid only during the call), their
+// blocked span, start and hold expiry as apptRow fields, and their start.
+func readAppointments(ctx context.Context, db rowQuerier, where []predicate.Appointment,
+	fn func(pid, service []byte, r apptRow, start time.Time),
 ) error {
-	sel := entsql.Select(appointment.FieldPractitionerID).From(entsql.Table(appointment.Table))
-	sel.AppendSelectExpr(entsql.ExprP("`"+appointment.FieldServiceID+"` = ?", serviceID))
+	sel := entsql.Select(appointment.FieldPractitionerID, appointment.FieldServiceID).From(entsql.Table(appointment.Table))
 	// The times are selected as +column: a no-op in both dialects that
 	// hides the column's declared type from SQLite, whose driver would
 	// otherwise parse each value by trying one layout after another (a
 	// third of this read's CPU); database.Time parses SQLite's one layout
 	// directly. MySQL's driver still hands over time.Time values.
-	for _, f := range []string{appointment.FieldStartAt, appointment.FieldBlockedStart, appointment.FieldBlockedEnd} {
+	for _, f := range []string{appointment.FieldStartAt, appointment.FieldBlockedStart, appointment.FieldBlockedEnd,
+		appointment.FieldHoldExpiresAt} {
 		sel.AppendSelectExpr(entsql.Expr("+`" + f + "`"))
 	}
 	for _, p := range where {
@@ -63,27 +55,39 @@ func readAppointments(ctx context.Context, db rowQuerier, byID map[gid.ID]*Calen
 	}
 	defer rows.Close()
 	var (
-		pid                 sql.RawBytes
-		same                bool
-		r                   busyRow
+		pid, svc            sql.RawBytes
 		start, bStart, bEnd database.Time
+		expires             nullTime
 	)
 	for rows.Next() {
-		if err := rows.Scan(&pid, &same, &start, &bStart, &bEnd); err != nil {
+		if err := rows.Scan(&pid, &svc, &start, &bStart, &bEnd, &expires); err != nil {
 			return err
 		}
-		r.start, r.blockedStart, r.blockedEnd = start.T, bStart.T, bEnd.T
-		if r.practitioner = byID[gid.ID(pid)]; r.practitioner == nil {
-			continue
+		r := apptRow{blockedStart: bStart.T.Unix(), blockedEnd: bEnd.T.Unix(), start: start.T.Unix()}
+		if expires.valid {
+			r.holdExpires = expires.t.T.UnixMicro()
 		}
-		r.sameService = same
-		fn(r)
+		fn(pid, svc, r, start.T)
 	}
 	return rows.Err()
 }
 
+// nullTime scans a nullable time the way database.Time scans a time.
+type nullTime struct {
+	t     database.Time
+	valid bool
+}
+
+// Scan implements sql.Scanner.
+func (n *nullTime) Scan(src any) error {
+	if n.valid = src != nil; !n.valid {
+		return nil
+	}
+	return n.t.Scan(src)
+}
+
 // readWeeklyHours adds the weekly hours of the calendars in byID.
-func readWeeklyHours(ctx context.Context, db rowQuerier, byID map[gid.ID]*Calendar, ids []gid.ID) error {
+func readWeeklyHours(ctx context.Context, db rowQuerier, byID map[gid.ID]*calData, ids []gid.ID) error {
 	sel := entsql.Select(weeklyhours.FieldPractitionerID, weeklyhours.FieldWeekday, weeklyhours.FieldStartMinute,
 		weeklyhours.FieldEndMinute).From(entsql.Table(weeklyhours.Table))
 	weeklyhours.PractitionerIDIn(ids...)(sel)
@@ -105,7 +109,7 @@ func readWeeklyHours(ctx context.Context, db rowQuerier, byID map[gid.ID]*Calend
 		if c == nil || weekday < 0 || weekday > 6 {
 			continue
 		}
-		c.Weekly[weekday] = append(c.Weekly[weekday], MinuteRange{start, end})
+		c.weekly[weekday] = append(c.weekly[weekday], MinuteRange{start, end})
 	}
 	return rows.Err()
 }
