@@ -331,7 +331,9 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 	}
 	g := &identity.Grants{}
 	h := s.ExecutableSchema.Exec(identity.WithGrants(ctx, g))
-	return func(ctx context.Context) *graphql.Response { return h(identity.WithGrants(ctx, g)) }
+	// The rules go along for the listing writer (listing.go), which
+	// must know the fields they check.
+	return func(ctx context.Context) *graphql.Response { return h(withViews(identity.WithGrants(ctx, g), s.views)) }
 }
 
 // Cacheable reports whether the catalog's response cache may keep a

@@ -26704,7 +26704,7 @@ func (ec *executionContext) _Query_products(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *catalog.ProductPage) graphql.Marshaler {
-			return ec.marshalNProductConnection2ᚖfrontdeskᚋcatalogᚐProductPage(ctx, selections, v)
+			return ec.marshalProducts(ctx, selections, v)
 		},
 		true,
 		true,

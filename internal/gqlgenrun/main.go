@@ -12,7 +12,10 @@
 //   - an object's group of @defer'd fields is made without computing its
 //     path unless the operation may defer something (graph/defer.go);
 //   - Query.availableSlots' list is written by graph's marshalSlots,
-//     without per-field execution for each slot (graph/slots.go).
+//     without per-field execution for each slot (graph/slots.go);
+//   - Query.products' connection is written by graph's marshalProducts,
+//     without per-field execution for each product, variant, image or
+//     collection (graph/listing.go).
 //
 // It fails when gqlgen's output no longer has a call it rewrites, so an
 // upgrade that changes it is noticed rather than silently undone.
@@ -43,6 +46,10 @@ const (
 	// the generic marshaller stays, as marshalSlots' fallback.
 	gqlgenSlots = "return ec.marshalNSlot2ᚕᚖfrontdeskᚋbookingᚐOfferedSlotᚄ(ctx, selections, v)"
 	oursSlots   = "return ec.marshalSlots(ctx, selections, v)"
+	// Likewise only Query.products' call; the generic marshaller stays as
+	// marshalProducts' fallback.
+	gqlgenProducts = "return ec.marshalNProductConnection2ᚖfrontdeskᚋcatalogᚐProductPage(ctx, selections, v)"
+	oursProducts   = "return ec.marshalProducts(ctx, selections, v)"
 )
 
 // inOrder are the storefront's value-like types: each field is computed
@@ -110,10 +117,16 @@ func rewrite(src []byte) ([]byte, error) {
 	}
 	src = bytes.ReplaceAll(src, []byte(gqlgenSlice), []byte(oursSlice))
 	src = bytes.ReplaceAll(src, []byte(gqlgenDefer), []byte(oursDefer))
-	if n := bytes.Count(src, []byte(gqlgenSlots)); n != 1 {
-		return nil, fmt.Errorf("%s calls the Slot list marshaller %d times, want once: check graph/slots.go against this gqlgen version", executor, n)
+	for _, r := range []struct{ gqlgen, ours, what, file string }{
+		{gqlgenSlots, oursSlots, "the Slot list marshaller", "graph/slots.go"},
+		{gqlgenProducts, oursProducts, "the ProductConnection marshaller", "graph/listing.go"},
+	} {
+		if n := bytes.Count(src, []byte(r.gqlgen)); n != 1 {
+			return nil, fmt.Errorf("%s calls %s %d times, want once: check %s against this gqlgen version", executor, r.what, n, r.file)
+		}
+		src = bytes.Replace(src, []byte(r.gqlgen), []byte(r.ours), 1)
 	}
-	return bytes.Replace(src, []byte(gqlgenSlots), []byte(oursSlots), 1), nil
+	return src, nil
 }
 
 // sequential is a gqlgen plugin that turns off concurrent field
