@@ -81,8 +81,13 @@ const benchClients = 16
 //
 // Each case reports p50/p99 latency, requests per second, SQL statements
 // and heap allocations per request (the whole process, so the in-process
-// client's share is included: the ceiling rows show it) and, for cases
-// with a ceiling, throughput as a percentage of it. Run with a fixed
+// client's share is included: the ceiling rows show it), the CPU time per
+// request of the MariaDB and Redis servers when they run on this machine
+// (found by name in /proc, in 10 ms ticks, so use enough requests; what
+// else they serve meanwhile counts too, except that cases with a ceiling
+// subtract the servers' CPU rate during the ceiling's run, which sends
+// them nothing) and, for cases with a ceiling, throughput as a
+// percentage of it. Run with a fixed
 // count, e.g. -benchtime 4000x; `make bench` does, on SQLite and on
 // MariaDB with Redis.
 func BenchmarkCatalogHTTP(b *testing.B) {
@@ -217,10 +222,11 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 				}
 			}
 			var ceiling float64
+			var idle *benchResult
 			if c.ceiling {
 				ceilingBytes.Store(&first)
 				r := benchDrive(b, client, plainURL, requests, c.clients, same(nil), false, nil, counter)
-				ceiling = r.rps
+				ceiling, idle = r.rps, &r
 				b.ReportMetric(r.rps, "ceiling-req/s")
 			}
 			invalidate := func() {
@@ -235,6 +241,7 @@ func BenchmarkCatalogHTTP(b *testing.B) {
 			b.ReportMetric(r.rps, "req/s")
 			b.ReportMetric(r.sql, "sql/req")
 			b.ReportMetric(r.allocs, "allocs/req")
+			serverCPU(b, r, idle)
 			if ceiling > 0 {
 				b.ReportMetric(100*r.rps/ceiling, "%ceiling")
 			}
@@ -266,6 +273,97 @@ type benchResult struct {
 	rps      float64
 	sql      float64
 	allocs   float64
+	// n requests were sent in wall seconds of real time.
+	n    int
+	wall time.Duration
+	// dbCPU and redisCPU are the CPU time the database and Redis servers
+	// on this machine used meanwhile (whatever else they served
+	// included), -1 when they run elsewhere.
+	dbCPU, redisCPU time.Duration
+}
+
+// serverCPU reports the CPU time per request the servers used for r,
+// less the rate they used during idle (a run that sent them nothing,
+// such as the ceiling's, else nil): the servers of a shared machine
+// also serve other processes.
+func serverCPU(b *testing.B, r benchResult, idle *benchResult) {
+	report := func(used, idleUsed time.Duration, unit string) {
+		if used < 0 || r.n == 0 {
+			return
+		}
+		net := used.Seconds()
+		if idle != nil && idleUsed >= 0 && idle.wall > 0 {
+			net -= idleUsed.Seconds() / idle.wall.Seconds() * r.wall.Seconds()
+		}
+		b.ReportMetric(1e3*net/float64(r.n), unit)
+	}
+	var idleDB, idleRedis time.Duration = -1, -1
+	if idle != nil {
+		idleDB, idleRedis = idle.dbCPU, idle.redisCPU
+	}
+	report(r.dbCPU, idleDB, "db-cpu-ms/req")
+	report(r.redisCPU, idleRedis, "redis-cpu-ms/req")
+}
+
+// serverPIDs are the local MariaDB/MySQL and Redis servers the tests
+// use, found once by their process names in /proc (Linux); 0 when the
+// tests do not use one or none runs here.
+var serverPIDs = sync.OnceValue(func() (pids struct{ db, redis int }) {
+	useDB, useRedis := testenv.Name() == "mysql", os.Getenv("FRONTDESK_TEST_REDIS_URL") != ""
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile("/proc/" + d.Name() + "/comm")
+		if err != nil {
+			continue
+		}
+		switch string(bytes.TrimSpace(comm)) {
+		case "mariadbd", "mysqld":
+			if useDB {
+				pids.db = pid
+			}
+		case "redis-server":
+			if useRedis {
+				pids.redis = pid
+			}
+		}
+	}
+	return pids
+})
+
+// cpuTime is the user and system CPU time process pid has used, from
+// /proc/<pid>/stat (in clock ticks of 10 ms, USER_HZ on Linux), or -1.
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return -1
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime and stime fields 14 and 15.
+	f := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	u, err1 := strconv.ParseInt(string(f[11]), 10, 64)
+	st, err2 := strconv.ParseInt(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(u+st) * 10 * time.Millisecond
+}
+
+// used is the CPU time between two cpuTime readings, or -1.
+func used(before, after time.Duration) time.Duration {
+	if before < 0 || after < 0 {
+		return -1
+	}
+	return after - before
 }
 
 // drive sends requests requests from clients goroutines and measures them.
@@ -281,6 +379,8 @@ func benchDrive(b *testing.B, client *http.Client, url string, requests, clients
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
 	counter.Reset()
+	servers := serverPIDs()
+	db0, redis0 := cpuTime(servers.db), cpuTime(servers.redis)
 	deadline := time.Now().Add(5 * time.Minute) // bounded whatever b.N is
 	start := time.Now()
 	var busy time.Duration
@@ -312,10 +412,12 @@ func benchDrive(b *testing.B, client *http.Client, url string, requests, clients
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	wall := elapsed
 	if cold {
 		elapsed = busy // one client: time spent in requests only
 	}
 	runtime.ReadMemStats(&ms1)
+	db1, redis1 := cpuTime(servers.db), cpuTime(servers.redis)
 	if err := failed.Load(); err != nil {
 		b.Fatal(*err)
 	}
@@ -326,11 +428,15 @@ func benchDrive(b *testing.B, client *http.Client, url string, requests, clients
 	}
 	slices.Sort(latencies)
 	return benchResult{
-		p50:    latencies[done/2],
-		p99:    latencies[min(done*99/100, done-1)],
-		rps:    float64(done) / elapsed.Seconds(),
-		sql:    float64(sqlCount) / float64(done),
-		allocs: float64(ms1.Mallocs-ms0.Mallocs) / float64(done),
+		p50:      latencies[done/2],
+		p99:      latencies[min(done*99/100, done-1)],
+		rps:      float64(done) / elapsed.Seconds(),
+		sql:      float64(sqlCount) / float64(done),
+		allocs:   float64(ms1.Mallocs-ms0.Mallocs) / float64(done),
+		n:        done,
+		wall:     wall,
+		dbCPU:    used(db0, db1),
+		redisCPU: used(redis0, redis1),
 	}
 }
 

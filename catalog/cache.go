@@ -452,10 +452,11 @@ func sizeOf(v any) int {
 			n += 48
 			collections(cs)
 		}
-	case *productEdges:
+	case *productEntry:
 		if v == nil {
 			return 0
 		}
+		products([]*ent.Product{v.row})
 		n += 3 * 24 // slice headers
 		variants(v.variants)
 		images(v.images)

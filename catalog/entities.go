@@ -2,46 +2,52 @@ package catalog
 
 import (
 	"context"
+	"slices"
 
 	"frontdesk/ent"
 	"frontdesk/gid"
 )
 
-// A listing page is its product rows plus every edge a storefront shows
-// of them. The rows depend on the filter, sort and cursor, so nearly
-// every new request asks for a new set of them; the edges depend only on
-// the product. They are therefore kept per product, not per page:
+// A listing page is a list of products plus every edge a storefront
+// shows of them. Which products a page holds depends on the filter, sort
+// and cursor, so nearly every new request asks for a new list; the rows
+// and edges depend only on the product. They are therefore kept per
+// product, not per page:
 //
-//   - s.edges holds each product's variants, images (with renditions) and
-//     collections under the catalog version, which every catalog write,
-//     on any replica, replaces;
+//   - s.edges holds each product's row, variants, images (with
+//     renditions) and collections under the catalog version, which every
+//     catalog write, on any replica, replaces;
 //   - s.stock holds each variant's inventory row under the stock version
 //     (catalog and stock version joined), which every committed
 //     reservation, release, sale and restock replaces as well.
 //
 // A page whose products were seen before under the current versions thus
-// costs one statement, its rows; the edges of products not seen yet are
-// read in one batch for all of them, and after a sale only the page's
-// stock is read again. Both caches live in this process only, within
-// LocalCacheBytes: the versions are read from the shared cache once per
-// request, so a write on another replica retires them for the next read
-// here as it retires everything else.
+// costs one statement, the ids and sort keys of its products; the rows
+// and edges of products not seen yet are read in one batch for all of
+// them, and after a sale only the page's stock is read again. Both caches
+// live in this process only, within LocalCacheBytes: the versions are
+// read from the shared cache once per request, so a write on another
+// replica retires them for the next read here as it retires everything
+// else.
 
-// productEdges are the edges of one product a listing shows besides its
-// stock. Kept values are shared by every request and never modified.
-type productEdges struct {
+// productEntry is one product as a listing shows it besides its stock.
+// Kept values are shared by every request and never modified.
+type productEntry struct {
+	row         *ent.Product
 	variants    []*ent.Variant
 	images      []*ent.ProductImage
 	collections []*ent.Collection
 }
 
-// pageEdges fills page's Variants, Images, Collections and Inventory for
-// its products from s.edges and s.stock, reading from the database only
-// what they do not hold: the edges of unseen products (variants with
-// their stock, images, collection memberships: one batch, four
-// statements whatever their number) and the stock of the other variants
-// (one statement).
-func (s *Service) pageEdges(ctx context.Context, page *ProductPage) error {
+// assemble replaces page's products (which may hold only their ID and
+// sort key) by their rows and fills its Variants, Images, Collections and
+// Inventory, from s.edges and s.stock, reading from the database only
+// what they do not hold: the rows and edges of unseen products (rows,
+// variants with their stock, images, collection memberships: one batch,
+// five statements whatever their number) and the stock of the other
+// variants (one statement). A product deleted since the page was listed
+// is left out with its cursor.
+func (s *Service) assemble(ctx context.Context, page *ProductPage) error {
 	n := len(page.Products)
 	page.Variants = make(map[gid.ID][]*ent.Variant, n)
 	page.Images = make(map[gid.ID][]*ent.ProductImage, n)
@@ -57,8 +63,8 @@ func (s *Service) pageEdges(ctx context.Context, page *ProductPage) error {
 	for i, p := range page.Products {
 		keys[i] = string(p.ID)
 	}
-	known := make([]*productEdges, n)
-	s.edges.lookup(cv, keys, func(i int, v any) { known[i], _ = v.(*productEdges) })
+	known := make([]*productEntry, n)
+	s.edges.lookup(cv, keys, func(i int, v any) { known[i], _ = v.(*productEntry) })
 	var unseen []gid.ID
 	for i, p := range page.Products {
 		if known[i] == nil {
@@ -70,17 +76,20 @@ func (s *Service) pageEdges(ctx context.Context, page *ProductPage) error {
 	// stock version has not read yet.
 	var fresh map[gid.ID]*ent.Inventory
 	if len(unseen) > 0 {
-		read, invs, err := s.readEdges(ctx, unseen)
+		read, invs, err := s.readEntries(ctx, unseen)
 		if err != nil {
 			return err
 		}
 		fresh = make(map[gid.ID]*ent.Inventory, 3*len(unseen))
-		ks := make([]string, len(unseen))
-		vals := make([]any, len(unseen))
-		sizes := make([]int, len(unseen))
-		for i, id := range unseen {
+		ks := make([]string, 0, len(unseen))
+		vals := make([]any, 0, len(unseen))
+		sizes := make([]int, 0, len(unseen))
+		for _, id := range unseen {
 			e := read[id]
-			ks[i], vals[i], sizes[i] = string(id), e, sizeOf(e)
+			if e == nil {
+				continue
+			}
+			ks, vals, sizes = append(ks, string(id)), append(vals, e), append(sizes, sizeOf(e))
 			for _, v := range e.variants {
 				fresh[v.ID] = invs[v.ID]
 			}
@@ -93,9 +102,21 @@ func (s *Service) pageEdges(ctx context.Context, page *ProductPage) error {
 		}
 	}
 
+	rows := make([]*ent.Product, 0, n)
+	cursors, dropped := page.Cursors, false
 	var variantKeys []string
 	for i, p := range page.Products {
 		e := known[i]
+		if e == nil { // deleted since the page was listed
+			if !dropped {
+				cursors, dropped = slices.Clone(page.Cursors[:i]), true
+			}
+			continue
+		}
+		rows = append(rows, e.row)
+		if dropped {
+			cursors = append(cursors, page.Cursors[i])
+		}
 		page.Variants[p.ID] = e.variants
 		page.Images[p.ID] = e.images
 		page.Collections[p.ID] = e.collections
@@ -103,6 +124,7 @@ func (s *Service) pageEdges(ctx context.Context, page *ProductPage) error {
 			variantKeys = append(variantKeys, string(v.ID))
 		}
 	}
+	page.Products, page.Cursors = rows, cursors
 	page.Inventory = make(map[gid.ID]*ent.Inventory, len(variantKeys))
 	have := make([]bool, len(variantKeys))
 	s.stock.lookup(sv, variantKeys, func(i int, v any) {
@@ -154,10 +176,26 @@ func (s *Service) pageEdges(ctx context.Context, page *ProductPage) error {
 	return nil
 }
 
-// readEdges reads the edges of products: their variants and the variants'
-// stock, their images and their collection memberships. Every product
-// asked for gets an entry, empty when it has no edges.
-func (s *Service) readEdges(ctx context.Context, ids []gid.ID) (map[gid.ID]*productEdges, map[gid.ID]*ent.Inventory, error) {
+// readEntries reads the rows of products with their variants and the
+// variants' stock, their images and their collection memberships. A
+// product not found (deleted) has no entry.
+func (s *Service) readEntries(ctx context.Context, ids []gid.ID) (map[gid.ID]*productEntry, map[gid.ID]*ent.Inventory, error) {
+	rows, err := s.fetchProducts(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rows) < len(ids) {
+		found := ids[:0:0]
+		for _, id := range ids {
+			if rows[id] != nil {
+				found = append(found, id)
+			}
+		}
+		ids = found
+	}
+	if len(ids) == 0 {
+		return map[gid.ID]*productEntry{}, nil, nil
+	}
 	vs, invs, err := s.variantsWithInventory(ctx, ids)
 	if err != nil {
 		return nil, nil, err
@@ -170,9 +208,9 @@ func (s *Service) readEdges(ctx context.Context, ids []gid.ID) (map[gid.ID]*prod
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make(map[gid.ID]*productEdges, len(ids))
+	out := make(map[gid.ID]*productEntry, len(ids))
 	for _, id := range ids {
-		out[id] = &productEdges{images: images[id], collections: collections[id]}
+		out[id] = &productEntry{row: rows[id], images: images[id], collections: collections[id]}
 	}
 	for _, v := range vs {
 		if e := out[v.ProductID]; e != nil {

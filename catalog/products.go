@@ -61,10 +61,10 @@ type ListArgs struct {
 }
 
 // ProductPage is one page of a listing together with every edge a
-// storefront listing shows. The page itself (rows, cursors, whether more
-// follow) is kept in this process per listing; the edges are kept per
-// product and the stock per variant (see entities.go) and put together
-// for each request.
+// storefront listing shows. Which products it holds (ids, cursors,
+// whether more follow) is kept in this process per listing; the rows and
+// edges are kept per product and the stock per variant (see entities.go)
+// and put together for each request.
 type ProductPage struct {
 	Products    []*ent.Product            `json:"products"`
 	Cursors     []ent.Cursor              `json:"cursors"`
@@ -172,9 +172,9 @@ func (s *Service) Product(ctx context.Context, id *gid.ID, slug *string) (*ent.P
 // with the inStock filter, whose rows depend on stock), not in the shared
 // cache: most pages are asked for once (a new price range, search or
 // cursor), and a listing asked for again is answered from the response
-// cache. Its edges and stock come from the per-product and per-variant
-// caches (pageEdges), so a page of products seen before costs one
-// statement. The page also fills the request's loaders, so resolving its
+// cache. Its rows and edges come from the per-product cache and its stock
+// from the per-variant one (assemble), so a page of products seen before
+// costs one statement. The page also fills the request's loaders, so resolving its
 // variants, stock, images and collections costs nothing more.
 func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, error) {
 	if err := s.checkArgs(&args); err != nil {
@@ -206,7 +206,7 @@ func (s *Service) Products(ctx context.Context, args ListArgs) (*ProductPage, er
 		Products: page.Products, Cursors: page.Cursors, HasNext: page.HasNext, HasPrevious: page.HasPrevious,
 		filter: args.Filter, counting: counting,
 	}
-	if err := s.pageEdges(ctx, own); err != nil {
+	if err := s.assemble(ctx, own); err != nil {
 		return nil, err
 	}
 	s.prime(ctx, own)
@@ -404,9 +404,10 @@ func parseKey(sort Sort, v string) (any, error) {
 	}
 }
 
-// listProducts reads a page's rows: one query (the index of the sort
-// column walks to the page and stops after it); pageEdges adds their
-// edges. The total is not counted here (see TotalCount): a COUNT(*)
+// listProducts reads which products a page holds: one query for their
+// ids and sort keys (the index of the sort column walks to the page and
+// stops after it), or none for a search paged from its ranked matches;
+// assemble adds the rows and their edges. The total is not counted here (see TotalCount): a COUNT(*)
 // OVER () window column made the database read and sort every matching
 // row for every page.
 func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage, error) {
@@ -491,8 +492,15 @@ func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage
 		return nil, err
 	}
 	if !ranked {
+		// Only the id and the sort key: the rows themselves are kept per
+		// product (assemble).
+		fields := []string{product.FieldID}
+		if args.Sort != SortRelevance {
+			col, _ := sortKey(args.Sort)
+			fields = append(fields, col)
+		}
 		q.Limit(limit + 1).Offset(offset)
-		if rows, err = q.All(ctx); err != nil {
+		if rows, err = q.Select(fields...).All(ctx); err != nil {
 			return nil, fmt.Errorf("list products: %w", err)
 		}
 	}

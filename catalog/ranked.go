@@ -139,8 +139,10 @@ func (s *Service) rankedCount(ctx context.Context, f Filter) (int, bool, error) 
 // knows the page (about 23,000 rows and 110 ms for a prefix term at
 // 100,000 products), and a storefront's price slider sends a new range
 // with nearly every request; so the ranked matches of a term are kept
-// (rankedList), and each page reads only its own rows by id. ok is false
-// when the list is not kept: the caller lists as before.
+// (rankedList), and each page takes only its ids from it (rows holding
+// only their ID: the listing reads or reuses the rows themselves, see
+// assemble). ok is false when the list is not kept: the caller lists as
+// before.
 func (s *Service) rankedPage(ctx context.Context, args ListArgs, offset, n int) (rows []*ent.Product, ok bool, err error) {
 	if args.Sort != SortRelevance || args.Reverse {
 		return nil, false, nil
@@ -164,22 +166,11 @@ func (s *Service) rankedPage(ctx context.Context, args ListArgs, offset, n int) 
 		}
 		ids = append(ids, id)
 	}
-	if len(ids) == 0 {
-		return []*ent.Product{}, true, nil
-	}
-	found, err := s.client.Product.Query().Where(product.IDIn(ids...)).All(ctx)
-	if err != nil {
-		return nil, false, fmt.Errorf("list products: %w", err)
-	}
-	byID := make(map[gid.ID]*ent.Product, len(found))
-	for _, p := range found {
-		byID[p.ID] = p
-	}
-	rows = make([]*ent.Product, 0, len(ids))
-	for _, id := range ids {
-		if p := byID[id]; p != nil {
-			rows = append(rows, p)
-		}
+	// Only the ids: the page's rows come from the kept products
+	// (assemble), so a page of products seen before reads nothing.
+	rows = make([]*ent.Product, len(ids))
+	for i, id := range ids {
+		rows[i] = &ent.Product{ID: id}
 	}
 	return rows, true, nil
 }
