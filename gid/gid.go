@@ -13,10 +13,10 @@ import (
 	"crypto/rand"
 	"database/sql/driver"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -83,9 +83,20 @@ func (id ID) Prefix() string {
 // String returns the ID as a string.
 func (id ID) String() string { return string(id) }
 
-// MarshalGQL writes the ID as a GraphQL string.
+// MarshalGQL writes the ID as a JSON string. The response transport copies
+// what resolvers write without re-encoding it, so the quoting must be
+// JSON's: an ID is printable ASCII and written as it is; anything else
+// (never made by New, but a column could hold it) is escaped by
+// encoding/json, not strconv.Quote, whose \x escapes JSON lacks.
 func (id ID) MarshalGQL(w io.Writer) {
-	_, _ = io.WriteString(w, strconv.Quote(string(id)))
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			b, _ := json.Marshal(string(id)) // a string always encodes
+			_, _ = w.Write(b)
+			return
+		}
+	}
+	_, _ = io.WriteString(w, `"`+string(id)+`"`)
 }
 
 // UnmarshalGQL reads an ID from a GraphQL input value and validates it,

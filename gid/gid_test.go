@@ -1,11 +1,14 @@
 package gid
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestNewIsValidAndUnique(t *testing.T) {
@@ -122,4 +125,18 @@ func decodeRandom(t *testing.T, u string) *big.Int {
 		n.Lsh(n, 5).Or(n, big.NewInt(int64(d)))
 	}
 	return n.And(n, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 80), big.NewInt(1)))
+}
+
+// TestMarshalGQLWritesJSON: whatever an ID holds, MarshalGQL writes a JSON
+// string that reads back as the same value (the HTTP transport copies it
+// into the response unchecked).
+func TestMarshalGQLWritesJSON(t *testing.T) {
+	for _, id := range []ID{New("usr"), "", "a\"b", `back\slash`, "nul\x00", "tab\tnl\n", "del\x7f", "é", "\u2028", "bad\xff"} {
+		var b bytes.Buffer
+		id.MarshalGQL(&b)
+		var back string
+		if err := json.Unmarshal(b.Bytes(), &back); err != nil || (utf8.ValidString(string(id)) && back != string(id)) {
+			t.Errorf("MarshalGQL(%q) wrote %s: %v, read back %q", id, b.Bytes(), err, back)
+		}
+	}
 }

@@ -5,10 +5,10 @@
 package intake
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -238,8 +238,12 @@ func isEmpty(f Field, a Answer) bool {
 	}
 }
 
-// MarshalGQL writes the type as a GraphQL enum value.
-func (t FieldType) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(t))) }
+// MarshalGQL writes the type as a GraphQL enum value, quoted as JSON
+// (the HTTP transport copies resolvers' output without re-encoding it).
+func (t FieldType) MarshalGQL(w io.Writer) {
+	b, _ := json.Marshal(string(t)) // a string always encodes
+	_, _ = w.Write(b)
+}
 
 // UnmarshalGQL reads a GraphQL enum value.
 func (t *FieldType) UnmarshalGQL(v any) error {
