@@ -3,6 +3,7 @@ package booking
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 
 	"frontdesk/gid"
@@ -371,10 +372,11 @@ type win struct {
 }
 
 // winners returns each free start of plans once, with the calendar it
-// goes to, in start order. Calendars are visited in order of preference
-// and each start goes to the first one that offers it, recorded in a
-// bitmap of the window's minutes; only the winners are sorted, which is
-// far cheaper than sorting every candidate of twenty calendars.
+// goes to, in start order. Each calendar's starts (in order, as
+// appendStarts nearly always gives them) are merged: at every step the
+// smallest head wins, and of equal heads the calendar first in order of
+// preference; the others drop that start. Nothing is hashed per start,
+// and the winners need no sort.
 func (r Rules) winners(plans []*plan, q Query) []win {
 	if len(plans) > maxCalendars {
 		plans = plans[:maxCalendars]
@@ -388,24 +390,57 @@ func (r Rules) winners(plans []*plan, q Query) []win {
 		return cmp.Or(cmp.Compare(booked(plans[a]), booked(plans[b])),
 			cmp.Compare(plans[a].id, plans[b].id), cmp.Compare(a, b))
 	})
-	lo, hi := r.window(q)
-	taken := newStartSet(lo.Unix(), hi.Unix())
-	var wins []win
-	var buf []int64
-	for _, i := range order {
-		buf = r.appendStarts(buf[:0], plans[i], q)
-		for _, s := range buf {
-			if taken.add(s) {
-				wins = append(wins, win{s, i})
+	// All the calendars' starts in one buffer (reused: twenty calendars
+	// over sixty days are about 100 KB), in order of preference; heads[k]
+	// and ends[k] delimit the k-th preferred calendar's.
+	sp := startsPool.Get().(*[]int64)
+	defer startsPool.Put(sp)
+	buf := (*sp)[:0]
+	defer func() { *sp = buf[:0] }()
+	heads, ends := make([]int, len(order)), make([]int, len(order))
+	for k, i := range order {
+		heads[k] = len(buf)
+		buf = r.appendStarts(buf, plans[i], q)
+		ends[k] = len(buf)
+		// Starts come out in order except around some clock changes
+		// (a wall-clock range that maps back in time).
+		if own := buf[heads[k]:]; !slices.IsSorted(own) {
+			slices.Sort(own)
+		}
+	}
+	// The winners are counted first, so that they take one allocation
+	// of the right size.
+	n := 0
+	merge(buf, slices.Clone(heads), ends, func(int64, int) { n++ })
+	wins := make([]win, 0, n)
+	merge(buf, heads, ends, func(start int64, best int) { wins = append(wins, win{start, order[best]}) })
+	return wins
+}
+
+// startsPool holds the buffers winners collects starts in.
+var startsPool = sync.Pool{New: func() any { return new([]int64) }}
+
+// merge calls emit with each distinct value of the sorted runs
+// buf[heads[k]:ends[k]] in order, and the first run that holds it.
+func merge(buf []int64, heads, ends []int, emit func(start int64, run int)) {
+	for {
+		best := -1
+		var start int64
+		for k := range heads {
+			if heads[k] < ends[k] && (best < 0 || buf[heads[k]] < start) {
+				best, start = k, buf[heads[k]]
+			}
+		}
+		if best < 0 {
+			return
+		}
+		emit(start, best)
+		for k := range heads {
+			for heads[k] < ends[k] && buf[heads[k]] == start {
+				heads[k]++
 			}
 		}
 	}
-	// Each calendar's starts are in order, so with one calendar (or
-	// starts that never interleave) the winners are already sorted.
-	if !slices.IsSortedFunc(wins, func(a, b win) int { return cmp.Compare(a.start, b.start) }) {
-		slices.SortFunc(wins, func(a, b win) int { return cmp.Compare(a.start, b.start) })
-	}
-	return wins
 }
 
 // maxCalendars bounds the calendars of one query and maxBooked the booked
@@ -415,47 +450,6 @@ const (
 	maxCalendars = 1 << 10
 	maxBooked    = 1<<20 - 1
 )
-
-// startSet records which slot starts are taken: a bitmap of the window's
-// minutes (slot starts fall on whole minutes in every current zone), with
-// a map for anything else.
-type startSet struct {
-	base  int64
-	bits  []uint64
-	other map[int64]struct{}
-}
-
-// maxBitmapMinutes bounds the bitmap (a little over a year: 66 KiB).
-const maxBitmapMinutes = 370 * 24 * 60
-
-func newStartSet(lo, hi int64) *startSet {
-	s := &startSet{base: lo - ((lo%60)+60)%60}
-	if n := (hi - s.base) / 60; hi > lo && n < maxBitmapMinutes {
-		s.bits = make([]uint64, n/64+1)
-	}
-	return s
-}
-
-// add records start and reports whether it was new.
-func (s *startSet) add(start int64) bool {
-	if off := start - s.base; off >= 0 && off%60 == 0 && off/60 < int64(len(s.bits))*64 {
-		i := off / 60
-		w, b := i/64, uint64(1)<<(i%64)
-		if s.bits[w]&b != 0 {
-			return false
-		}
-		s.bits[w] |= b
-		return true
-	}
-	if _, ok := s.other[start]; ok {
-		return false
-	}
-	if s.other == nil {
-		s.other = map[int64]struct{}{}
-	}
-	s.other[start] = struct{}{}
-	return true
-}
 
 func mergeRanges(in []MinuteRange) []MinuteRange {
 	s := slices.Clone(in)

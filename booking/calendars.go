@@ -172,6 +172,9 @@ type calData struct {
 	appts     []apptRow // by blocked start
 	blocks    []span    // external busy blocks, by start
 	services  []gid.ID  // the services appts refer to, by index
+	// byDay lists, for each service, its appointments (indexes in appts)
+	// in order of their local day, for the daily counts.
+	byDay [][]int32
 }
 
 // apptRow is an appointment as the engine sees it.
@@ -185,7 +188,7 @@ type apptRow struct {
 
 // size estimates the heap the calendar holds, for the cache's byte cap.
 func (d *calData) size() int {
-	n := 512 + len(d.overrides)*64 + len(d.appts)*48 + len(d.blocks)*16 + len(d.services)*48
+	n := 512 + len(d.overrides)*64 + len(d.appts)*52 + len(d.blocks)*16 + len(d.services)*72
 	for _, w := range d.weekly {
 		n += 24 + len(w)*16
 	}
@@ -211,18 +214,14 @@ func (d *calData) plan(id gid.ID, loc *time.Location, service gid.ID, from, to, 
 	nowMicro, fromS, toS := now.UnixMicro(), from.Unix(), to.Unix()
 	svc := d.service(service)
 	p := &plan{id: id, loc: loc, weekly: &d.weekly, busy: make([]span, 0, len(d.appts)+len(d.blocks))}
-	var days []int64
 	a, b := d.appts, d.blocks
 	for len(a) > 0 || len(b) > 0 {
 		var s span
 		if len(b) == 0 || (len(a) > 0 && a[0].blockedStart <= b[0].start) {
 			r := &a[0]
 			a = a[1:]
-			if r.holdExpires != 0 && r.holdExpires <= nowMicro {
+			if r.expired(nowMicro) {
 				continue
-			}
-			if r.service == svc {
-				days = append(days, r.day)
 			}
 			if r.start >= fromS && r.start < toS {
 				p.booked++
@@ -241,17 +240,45 @@ func (d *calData) plan(id gid.ID, loc *time.Location, service gid.ID, from, to, 
 		}
 		p.busy = append(p.busy, s)
 	}
-	if len(days) == 0 {
-		p.notes = d.overrides
-		return p
-	}
-	notes := make([]dayNote, 0, len(d.overrides)+len(days))
-	notes = append(notes, d.overrides...)
-	for _, day := range days {
-		notes = append(notes, dayNote{day: day, count: 1})
-	}
-	p.notes = foldNotes(notes)
+	p.notes = d.notes(svc, nowMicro)
 	return p
+}
+
+// expired reports whether the appointment is a hold (or unpaid booking)
+// whose time ran out at now.
+func (r *apptRow) expired(nowMicro int64) bool {
+	return r.holdExpires != 0 && r.holdExpires <= nowMicro
+}
+
+// notes merges the overrides with the day counts of service svc at now,
+// both already in day order.
+func (d *calData) notes(svc int32, nowMicro int64) []dayNote {
+	if svc < 0 || int(svc) >= len(d.byDay) || len(d.byDay[svc]) == 0 {
+		return d.overrides
+	}
+	idx := d.byDay[svc]
+	out := make([]dayNote, 0, len(d.overrides)+len(idx))
+	o := d.overrides
+	for _, i := range idx {
+		r := &d.appts[i]
+		if r.expired(nowMicro) {
+			continue
+		}
+		for len(o) > 0 && o[0].day < r.day {
+			out, o = append(out, o[0]), o[1:]
+		}
+		switch k := len(out); {
+		case k > 0 && out[k-1].day == r.day:
+			out[k-1].count++
+		case len(o) > 0 && o[0].day == r.day:
+			n := o[0]
+			n.count = 1
+			out, o = append(out, n), o[1:]
+		default:
+			out = append(out, dayNote{day: r.day, count: 1})
+		}
+	}
+	return append(out, o...)
 }
 
 // window is the day-aligned span of appointments and busy blocks a
@@ -295,4 +322,12 @@ func sortCalData(d *calData) {
 		out = append(out, n)
 	}
 	d.overrides = out
+	d.byDay = make([][]int32, len(d.services))
+	for i := range d.appts {
+		svc := d.appts[i].service
+		d.byDay[svc] = append(d.byDay[svc], int32(i))
+	}
+	for _, idx := range d.byDay {
+		slices.SortStableFunc(idx, func(a, b int32) int { return cmp.Compare(d.appts[a].day, d.appts[b].day) })
+	}
 }

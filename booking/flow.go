@@ -97,7 +97,7 @@ func (e *Engine) HoldSlot(ctx context.Context, in HoldInput) (*Hold, error) {
 		}
 	}
 	start := in.Start.UTC()
-	svc, plans, err := e.loadPlans(ctx, in.ServiceID, &in.PractitionerID, start, start.Add(time.Minute), staff, false, "")
+	svc, _, plans, err := e.loadPlans(ctx, in.ServiceID, &in.PractitionerID, start, start.Add(time.Minute), staff, false, "")
 	switch {
 	case errors.Is(err, ErrServiceNotFound):
 		return nil, errcode.Invalidf(errcode.Missing, "serviceId", "no such service")
@@ -567,7 +567,7 @@ func (e *Engine) Reschedule(ctx context.Context, in RescheduleInput) (*ent.Appoi
 		return nil, errcode.Invalidf(errcode.TooLate, "", "online rescheduling closed at "+cutoff.Format(time.RFC3339)+"; contact the clinic")
 	}
 	start := in.Start.UTC()
-	svc, plans, err := e.loadPlans(ctx, a.ServiceID, &a.PractitionerID, start, start.Add(time.Minute), true, false, a.ID)
+	svc, _, plans, err := e.loadPlans(ctx, a.ServiceID, &a.PractitionerID, start, start.Add(time.Minute), true, false, a.ID)
 	if err != nil {
 		if errors.Is(err, ErrPractitionerNotFound) {
 			return nil, errSlotUnavailable("start")

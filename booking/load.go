@@ -56,34 +56,44 @@ type SlotsInput struct {
 // minimum notice, because they may book them (a practitioner only on their
 // own calendar, asked for by PractitionerID).
 func (e *Engine) AvailableSlots(ctx context.Context, in SlotsInput) ([]Slot, error) {
-	slots, _, err := e.slots(ctx, in)
-	return slots, err
+	a, err := e.answer(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	slots := make([]Slot, len(a.wins))
+	for k, w := range a.wins {
+		t := time.Unix(w.start, 0).In(a.out)
+		slots[k] = Slot{Start: t, End: t.Add(a.duration), PractitionerID: a.pracs[w.cal].ID}
+	}
+	return slots, nil
 }
 
-// slots validates in, loads the calendars and computes the free slots; it
-// also returns the service, whose practitioners the slots refer to.
-func (e *Engine) slots(ctx context.Context, in SlotsInput) ([]Slot, *ent.Service, error) {
+// answer is a computed availability question: the winning starts, each
+// with the index of its practitioner in pracs.
+type answer struct {
+	wins     []win
+	pracs    []*ent.Practitioner
+	duration time.Duration
+	out      *time.Location
+}
+
+// answer validates in, loads the calendars and computes the free slots.
+func (e *Engine) answer(ctx context.Context, in SlotsInput) (answer, error) {
 	out, err := loadZone(in.TimeZone)
 	if err != nil {
-		return nil, nil, err
+		return answer{}, err
 	}
 	if !in.From.Before(in.To) || in.To.Sub(in.From) > MaxRange {
-		return nil, nil, ErrBadRange
+		return answer{}, ErrBadRange
 	}
 	staff := actsAsStaff(ctx, e.Client, identity.ViewerFrom(ctx), in.PractitionerID)
-	svc, plans, err := e.loadPlans(ctx, in.ServiceID, in.PractitionerID, in.From, in.To, staff, true, "")
+	svc, pracs, plans, err := e.loadPlans(ctx, in.ServiceID, in.PractitionerID, in.From, in.To, staff, true, "")
 	if err != nil {
-		return nil, nil, err
+		return answer{}, err
 	}
 	q := Query{From: in.From, To: in.To, Now: e.now(), IgnoreNotice: staff}
 	rules := RulesOf(svc)
-	wins := rules.winners(plans, q)
-	slots := make([]Slot, len(wins))
-	for k, w := range wins {
-		t := time.Unix(w.start, 0).In(out)
-		slots[k] = Slot{Start: t, End: t.Add(rules.Duration), PractitionerID: plans[w.cal].id}
-	}
-	return slots, svc, nil
+	return answer{wins: rules.winners(plans, q), pracs: pracs, duration: rules.Duration, out: out}, nil
 }
 
 func loadZone(name string) (*time.Location, error) {
@@ -125,17 +135,17 @@ func cachedZone(name string) (*time.Location, error) {
 // whose own time does not count as taken (a reschedule).
 func (e *Engine) loadPlans(ctx context.Context, serviceID gid.ID, practitionerID *gid.ID,
 	from, to time.Time, staff, cached bool, exclude gid.ID,
-) (*ent.Service, []*plan, error) {
+) (*ent.Service, []*ent.Practitioner, []*plan, error) {
 	version := ""
 	if cached && exclude == "" && e.cals != nil {
 		version = e.cals.current(ctx)
 	}
 	svc, err := e.offer(ctx, version, serviceID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if !staff && !svc.Active {
-		return nil, nil, ErrServiceNotFound
+		return nil, nil, nil, ErrServiceNotFound
 	}
 	pracs := svc.Edges.Practitioners
 	if practitionerID != nil {
@@ -146,29 +156,29 @@ func (e *Engine) loadPlans(ctx context.Context, serviceID gid.ID, practitionerID
 			}
 		}
 		if len(pracs) == 0 {
-			return nil, nil, ErrPractitionerNotFound
+			return nil, nil, nil, ErrPractitionerNotFound
 		}
 	}
 	if len(pracs) == 0 {
-		return svc, nil, nil
+		return svc, nil, nil, nil
 	}
 	locs := make([]*time.Location, len(pracs))
 	for i, p := range pracs {
 		if locs[i], err = cachedZone(p.TimeZone); err != nil {
-			return nil, nil, fmt.Errorf("practitioner %s time zone: %w", p.ID, err)
+			return nil, nil, nil, fmt.Errorf("practitioner %s time zone: %w", p.ID, err)
 		}
 	}
 	lo, hi := window(from, to)
 	datas, err := e.calendarsOf(ctx, version, pracs, locs, lo, hi, exclude)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	now := e.now()
 	plans := make([]*plan, len(pracs))
 	for i, p := range pracs {
 		plans[i] = datas[i].plan(p.ID, locs[i], svc.ID, from, to, now)
 	}
-	return svc, plans, nil
+	return svc, pracs, plans, nil
 }
 
 // offer returns the service with its active practitioners, ordered by ID,

@@ -69,23 +69,16 @@ type OfferedSlot struct {
 // OfferedSlots is AvailableSlots with each slot's practitioner attached,
 // loaded with the calendars (no query per slot).
 func (e *Engine) OfferedSlots(ctx context.Context, in SlotsInput) ([]*OfferedSlot, error) {
-	slots, svc, err := e.slots(ctx, in)
+	a, err := e.answer(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	byID := map[gid.ID]*ent.Practitioner{}
-	for _, p := range svc.Edges.Practitioners {
-		byID[p.ID] = p
-	}
 	// One allocation for all the slots, not one each.
-	backing := make([]OfferedSlot, len(slots))
-	res := make([]*OfferedSlot, len(slots))
-	var last *ent.Practitioner
-	for i, s := range slots {
-		if last == nil || last.ID != s.PractitionerID {
-			last = byID[s.PractitionerID]
-		}
-		backing[i] = OfferedSlot{Start: s.Start, End: s.End, Practitioner: last}
+	backing := make([]OfferedSlot, len(a.wins))
+	res := make([]*OfferedSlot, len(a.wins))
+	for i, w := range a.wins {
+		t := time.Unix(w.start, 0).In(a.out)
+		backing[i] = OfferedSlot{Start: t, End: t.Add(a.duration), Practitioner: a.pracs[w.cal]}
 		res[i] = &backing[i]
 	}
 	return res, nil

@@ -77,10 +77,6 @@ const (
 	slotPractitioner
 )
 
-// slotBytesGuess sizes the buffer: a slot with start, end and a short
-// practitioner is about 120 bytes.
-const slotBytesGuess = 128
-
 // writeSlots writes the list as the generic executor would, or reports
 // false when it cannot be sure to.
 func (ec *executionContext) writeSlots(ctx context.Context, sel ast.SelectionSet, v []*booking.OfferedSlot) ([]byte, bool) {
@@ -113,9 +109,16 @@ func (ec *executionContext) writeSlots(ctx context.Context, sel ast.SelectionSet
 		}
 		cols = append(cols, c)
 	}
+	// The buffer is sized for the longest slot, so it never grows: a
+	// whole-second time is 27 bytes quoted, one with nanoseconds 37 at
+	// most.
+	timeLen := len(`"2006-01-02T15:04:05+07:00"`)
 	for i, s := range v {
 		if s == nil || s.Practitioner == nil || s.Start.IsZero() || s.End.IsZero() {
 			return nil, false
+		}
+		if s.Start.Nanosecond() != 0 || s.End.Nanosecond() != 0 {
+			timeLen = len(`"2006-01-02T15:04:05.999999999+07:00"`)
 		}
 		for k := range cols {
 			c := &cols[k]
@@ -135,7 +138,24 @@ func (ec *executionContext) writeSlots(ctx context.Context, sel ast.SelectionSet
 	if ctx.Err() != nil {
 		return nil, false
 	}
-	buf := make([]byte, 0, 2+len(v)*slotBytesGuess)
+	perSlot := 2 + 1 // braces and the comma after the slot
+	for k := range cols {
+		c := &cols[k]
+		perSlot += len(c.key) + 1
+		switch c.kind {
+		case slotTypename:
+			perSlot += len(`"Slot"`)
+		case slotStart, slotEnd:
+			perSlot += timeLen
+		case slotPractitioner:
+			longest := 0
+			for _, b := range c.rendered {
+				longest = max(longest, len(b))
+			}
+			perSlot += longest
+		}
+	}
+	buf := make([]byte, 0, 2+len(v)*perSlot)
 	buf = append(buf, '[')
 	var tw timeWriter
 	for i, s := range v {
