@@ -2,6 +2,7 @@ package booking
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"sync"
 	"time"
@@ -372,11 +373,13 @@ type win struct {
 }
 
 // winners returns each free start of plans once, with the calendar it
-// goes to, in start order. Each calendar's starts (in order, as
-// appendStarts nearly always gives them) are merged: at every step the
-// smallest head wins, and of equal heads the calendar first in order of
-// preference; the others drop that start. Nothing is hashed per start,
-// and the winners need no sort.
+// goes to, in start order. Calendars are visited in order of preference
+// and each start goes to the first one that offers it, recorded by the
+// window's minute in an owner table (slot starts fall on whole minutes in
+// every current zone); reading the table's marked minutes in order gives
+// the winners sorted, with nothing hashed or sorted per start. Starts off
+// the minute grid (historical zone offsets) take a merge of the
+// calendars' sorted starts instead.
 func (r Rules) winners(plans []*plan, q Query) []win {
 	if len(plans) > maxCalendars {
 		plans = plans[:maxCalendars]
@@ -390,39 +393,82 @@ func (r Rules) winners(plans []*plan, q Query) []win {
 		return cmp.Or(cmp.Compare(booked(plans[a]), booked(plans[b])),
 			cmp.Compare(plans[a].id, plans[b].id), cmp.Compare(a, b))
 	})
-	// All the calendars' starts in one buffer (reused: twenty calendars
-	// over sixty days are about 100 KB), in order of preference; heads[k]
-	// and ends[k] delimit the k-th preferred calendar's.
-	sp := startsPool.Get().(*[]int64)
-	defer startsPool.Put(sp)
-	buf := (*sp)[:0]
-	defer func() { *sp = buf[:0] }()
+	// All the calendars' starts in one buffer, in order of preference;
+	// heads[k] and ends[k] delimit the k-th preferred calendar's. The
+	// buffers are reused (twenty calendars over sixty days: about 100 KB
+	// of starts and 190 KB of table).
+	sc := winnersPool.Get().(*winnersScratch)
+	defer winnersPool.Put(sc)
+	buf := sc.starts[:0]
+	defer func() { sc.starts = buf[:0] }()
 	heads, ends := make([]int, len(order)), make([]int, len(order))
 	for k, i := range order {
 		heads[k] = len(buf)
 		buf = r.appendStarts(buf, plans[i], q)
 		ends[k] = len(buf)
-		// Starts come out in order except around some clock changes
-		// (a wall-clock range that maps back in time).
-		if own := buf[heads[k]:]; !slices.IsSorted(own) {
-			slices.Sort(own)
+	}
+	lo, hi := r.window(q)
+	base := lo.Unix() - ((lo.Unix()%60)+60)%60
+	minutes := (hi.Unix()-base)/60 + 1
+	onGrid := minutes > 0 && minutes <= maxTableMinutes
+	for i := 0; onGrid && i < len(buf); i++ {
+		onGrid = (buf[i]-base)%60 == 0 && buf[i] >= base && (buf[i]-base)/60 < minutes
+	}
+	if !onGrid || mergeOnly {
+		return mergeWinners(buf, heads, ends, order)
+	}
+	if int64(len(sc.owner)) < minutes {
+		sc.owner = make([]uint16, minutes)
+		sc.marks = make([]uint64, minutes/64+1)
+	}
+	n := 0
+	for k := range order {
+		for _, s := range buf[heads[k]:ends[k]] {
+			m := (s - base) / 60
+			if sc.owner[m] == 0 {
+				sc.owner[m] = uint16(k + 1)
+				sc.marks[m/64] |= 1 << (m % 64)
+				n++
+			}
 		}
 	}
-	// The winners are counted first, so that they take one allocation
-	// of the right size.
-	n := 0
-	merge(buf, slices.Clone(heads), ends, func(int64, int) { n++ })
 	wins := make([]win, 0, n)
-	merge(buf, heads, ends, func(start int64, best int) { wins = append(wins, win{start, order[best]}) })
+	for w := range sc.marks[:minutes/64+1] {
+		for word := sc.marks[w]; word != 0; word &= word - 1 {
+			m := int64(w)*64 + int64(bits.TrailingZeros64(word))
+			wins = append(wins, win{base + m*60, order[sc.owner[m]-1]})
+			sc.owner[m] = 0 // the table goes back clean
+		}
+		sc.marks[w] = 0
+	}
 	return wins
 }
 
-// startsPool holds the buffers winners collects starts in.
-var startsPool = sync.Pool{New: func() any { return new([]int64) }}
+// mergeOnly makes winners always merge; tests compare the two ways.
+var mergeOnly bool
 
-// merge calls emit with each distinct value of the sorted runs
-// buf[heads[k]:ends[k]] in order, and the first run that holds it.
-func merge(buf []int64, heads, ends []int, emit func(start int64, run int)) {
+// maxTableMinutes bounds the owner table (a little over a year: 1 MB).
+const maxTableMinutes = 370 * 24 * 60
+
+// winnersScratch is what winners reuses between questions: the owner
+// table and its marks are all zero between uses.
+type winnersScratch struct {
+	starts []int64
+	owner  []uint16
+	marks  []uint64
+}
+
+var winnersPool = sync.Pool{New: func() any { return &winnersScratch{} }}
+
+// mergeWinners merges the calendars' starts (buf[heads[k]:ends[k]] for
+// the k-th preferred): at every step the smallest head wins, and of equal
+// heads the calendar first in order of preference; the others drop that
+// start.
+func mergeWinners(buf []int64, heads, ends, order []int) []win {
+	for k := range heads {
+		slices.Sort(buf[heads[k]:ends[k]])
+	}
+	var wins []win
 	for {
 		best := -1
 		var start int64
@@ -432,9 +478,9 @@ func merge(buf []int64, heads, ends []int, emit func(start int64, run int)) {
 			}
 		}
 		if best < 0 {
-			return
+			return wins
 		}
-		emit(start, best)
+		wins = append(wins, win{start, order[best]})
 		for k := range heads {
 			for heads[k] < ends[k] && buf[heads[k]] == start {
 				heads[k]++

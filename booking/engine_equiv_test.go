@@ -85,6 +85,12 @@ func TestEngineMatchesReference(t *testing.T) {
 		if diff := cmp.Diff(render(want), render(r.Available(cals, q, clientLoc))); diff != "" {
 			t.Fatalf("iteration %d (%s from %s): Available differs (-reference +engine):\n%s", iter, loc, base, diff)
 		}
+		mergeOnly = true // the way starts off the minute grid take
+		merged := r.Available(cals, q, clientLoc)
+		mergeOnly = false
+		if diff := cmp.Diff(render(want), render(merged)); diff != "" {
+			t.Fatalf("iteration %d (%s from %s): Available by merge differs (-reference +engine):\n%s", iter, loc, base, diff)
+		}
 		if diff := cmp.Diff(render(refSlots(r, cals[0], q)), render(r.Slots(cals[0], q))); diff != "" {
 			t.Fatalf("iteration %d (%s from %s): Slots differs (-reference +engine):\n%s", iter, loc, base, diff)
 		}
@@ -135,5 +141,30 @@ func TestParseDay(t *testing.T) {
 		if _, ok := parseDay(s); ok {
 			t.Errorf("parseDay(%q) accepted", s)
 		}
+	}
+}
+
+// TestEngineOffTheMinuteGrid: Monrovia kept -0:44:30 until 1972, so its
+// slots started on the half minute; they take the merge, and still match
+// the reference.
+func TestEngineOffTheMinuteGrid(t *testing.T) {
+	loc := mustZone(t, "Africa/Monrovia")
+	base := time.Date(1971, 3, 1, 0, 0, 0, 0, time.UTC)
+	var cals []*Calendar
+	for p := range 3 {
+		c := &Calendar{PractitionerID: gid.ID(fmt.Sprintf("prac_%d", p)), Location: loc, Booked: p % 2}
+		for d := range 7 {
+			c.Weekly[d] = []MinuteRange{{9*60 + 5*p, 17 * 60}}
+		}
+		cals = append(cals, c)
+	}
+	r := Rules{Duration: 30 * time.Minute, Interval: 15 * time.Minute, HorizonDays: 30}
+	q := Query{From: base, To: base.AddDate(0, 0, 7), Now: base.Add(-time.Hour)}
+	got, want := r.Available(cals, q, time.UTC), refAvailable(r, cals, q, time.UTC)
+	if len(want) == 0 || want[0].Start.Second() != 30 {
+		t.Fatalf("expected half-minute starts, got %v", want[:min(len(want), 1)])
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("off the minute grid (-reference +engine):\n%s", diff)
 	}
 }
