@@ -38,8 +38,10 @@ import (
 // is made by the first version read that reaches Redis again, on any
 // replica that saw the outage; CalendarTTL bounds anything else.
 
-// availabilityVersionKey is the availability version in the shared store.
-const availabilityVersionKey = "booking:availability-version"
+// AvailabilityVersionKey is the availability version in the shared store.
+// Replacing its value (any new value) retires every replica's cached
+// calendars, as a write does.
+const AvailabilityVersionKey = "booking:availability-version"
 
 // CalendarTTL bounds how long a cached calendar lives, whatever the
 // version says (the bound should a bump be lost).
@@ -62,7 +64,7 @@ type calendars struct {
 }
 
 func newCalendars(store cache.Store) *calendars {
-	return &calendars{version: cache.NewVersion(store, availabilityVersionKey),
+	return &calendars{version: cache.NewVersion(store, AvailabilityVersionKey),
 		local: cache.NewLocal(calendarCacheItems, calendarCacheBytes)}
 }
 
