@@ -272,9 +272,11 @@ type listingWriter struct {
 	nodeResult graphql.Resolver
 }
 
-// listingBytesGuess sizes the buffer: a listed product with three
-// variants and its collections is about 900 bytes.
-const listingBytesGuess = 1024
+// listingBytesPerProduct sizes the next listing's buffer: the bytes per
+// product of the last listing written, at least 256.
+var listingBytesPerProduct atomic.Int64
+
+func init() { listingBytesPerProduct.Store(1024) }
 
 // writeProducts writes the connection as the generic executor would, or
 // reports false when it cannot be sure to.
@@ -306,9 +308,12 @@ func (ec *executionContext) writeProducts(ctx context.Context, sel ast.Selection
 	if !ok {
 		return nil, false
 	}
-	w.buf = make([]byte, 0, 256+len(page.Products)*listingBytesGuess)
+	w.buf = make([]byte, 0, 256+int64(len(page.Products))*listingBytesPerProduct.Load())
 	if !w.writeConnection(cols, page) || ctx.Err() != nil || len(graphql.GetErrors(w.ctx)) > 0 {
 		return nil, false
+	}
+	if n := len(page.Products); n > 0 {
+		listingBytesPerProduct.Store(max(int64(len(w.buf)/n)*9/8, 256))
 	}
 	return w.buf, true
 }
@@ -922,8 +927,21 @@ func (w *listingWriter) writeCategory(cols []listingColumn, cat *ent.Category) {
 	w.buf = append(w.buf, '}')
 }
 
-// id writes an ID as gid.ID.MarshalGQL does.
-func (w *listingWriter) id(id gid.ID) { w.buf = strconv.AppendQuote(w.buf, string(id)) }
+// id writes an ID as gid.ID.MarshalGQL does: printable ASCII without
+// quotes or backslashes (every ID New makes) is copied between quotes
+// here, without the string concatenation MarshalGQL allocates; anything
+// else is left to MarshalGQL.
+func (w *listingWriter) id(id gid.ID) {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			id.MarshalGQL(w)
+			return
+		}
+	}
+	w.buf = append(w.buf, '"')
+	w.buf = append(w.buf, id...)
+	w.buf = append(w.buf, '"')
+}
 
 // time writes a non-null Time as gqlgen's scalar does (RFC 3339 with
 // nanoseconds, quoted; the format has nothing strconv.Quote escapes). A
