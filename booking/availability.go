@@ -133,6 +133,11 @@ func dayRanges(weekly []MinuteRange, overrides []Override) []MinuteRange {
 	if len(overrides) == 0 && sortedDisjoint(weekly) {
 		return weekly
 	}
+	for _, o := range overrides {
+		if !o.Open && o.Range == nil {
+			return nil // closed all day, whatever else the day says
+		}
+	}
 	ranges := slices.Clone(weekly)
 	for _, o := range overrides {
 		if o.Open && o.Range != nil {

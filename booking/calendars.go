@@ -297,11 +297,14 @@ func window(from, to time.Time) (lo, hi time.Time) {
 	return lo, hi
 }
 
-// calendarKey is the cache key of a practitioner's calendar over a
-// window.
-func calendarKey(id gid.ID, lo, hi time.Time) string {
-	return "cal:" + string(id) + ":" + lo.Format(time.DateOnly) + ":" + hi.Format(time.DateOnly)
+// windowKey names a window in the cache keys of its calendars.
+func windowKey(lo, hi time.Time) string {
+	return ":" + lo.Format(time.DateOnly) + ":" + hi.Format(time.DateOnly)
 }
+
+// calendarKey is the cache key of a practitioner's calendar over the
+// window named by windowKey.
+func calendarKey(id gid.ID, window string) string { return "cal:" + string(id) + window }
 
 // offerKey is the cache key of a service with its active practitioners.
 func offerKey(id gid.ID) string { return "offer:" + string(id) }

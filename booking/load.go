@@ -213,9 +213,10 @@ func (e *Engine) calendarsOf(ctx context.Context, version string, pracs []*ent.P
 ) ([]*calData, error) {
 	out := make([]*calData, len(pracs))
 	var missing []int
+	win := windowKey(lo, hi)
 	for i, p := range pracs {
 		if version != "" {
-			if v, ok := e.cals.local.Get(version, calendarKey(p.ID, lo, hi)); ok {
+			if v, ok := e.cals.local.Get(version, calendarKey(p.ID, win)); ok {
 				out[i] = v.(*calData)
 				continue
 			}
@@ -238,7 +239,7 @@ func (e *Engine) calendarsOf(ctx context.Context, version string, pracs []*ent.P
 	for _, i := range missing {
 		sortCalData(out[i])
 		if version != "" {
-			e.cals.local.Put(version, calendarKey(pracs[i].ID, lo, hi), out[i], out[i].size(), CalendarTTL)
+			e.cals.local.Put(version, calendarKey(pracs[i].ID, win), out[i], out[i].size(), CalendarTTL)
 		}
 	}
 	return out, nil
