@@ -3,6 +3,8 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -101,5 +103,23 @@ func TestLocal(t *testing.T) {
 	now = now.Add(time.Minute)
 	if _, ok := c.Get("v2", "e"); ok {
 		t.Fatal("an expired entry returned")
+	}
+	// PutMany and Lookup: one lock for many keys, the same rules.
+	c.PutMany("v3", []string{"p", "q", "big"}, []any{"P", "Q", "B"}, []int{10, 10, 101}, time.Minute)
+	var found []string
+	c.Lookup("v3", []string{"q", "missing", "p", "big"}, func(i int, v any) { found = append(found, fmt.Sprint(i, v)) })
+	if strings.Join(found, " ") != "0Q 2P" {
+		t.Fatalf("Lookup found %v; want [0Q 2P]", found)
+	}
+	c.Lookup("v2", []string{"p"}, func(int, any) { t.Fatal("an entry of v3 found under v2") })
+	now = now.Add(time.Minute)
+	c.Lookup("v3", []string{"p", "q"}, func(int, any) { t.Fatal("an expired entry found") })
+	// A nil cache (switched off) is a permanent miss.
+	var off *Local
+	off.Put("v", "k", 1, 1, time.Minute)
+	off.PutMany("v", []string{"k"}, []any{1}, []int{1}, time.Minute)
+	off.Lookup("v", []string{"k"}, func(int, any) { t.Fatal("a nil cache found a value") })
+	if _, ok := off.Get("v", "k"); ok || off.Bytes() != 0 {
+		t.Fatal("a nil cache returned a value")
 	}
 }

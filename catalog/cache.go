@@ -285,7 +285,7 @@ func keep[T any](ctx context.Context, s *Service, kind string, withStock, share 
 		s.log.WarnContext(ctx, "catalog cache unavailable", "error", err.Error())
 		return load()
 	}
-	if v, ok := local.get(version, key); ok {
+	if v, ok := local.Get(version, key); ok {
 		if out, ok := v.(T); ok {
 			return out, nil
 		}
@@ -297,7 +297,7 @@ func keep[T any](ctx context.Context, s *Service, kind string, withStock, share 
 		} else if ok {
 			var out T
 			if err := decodeValue(b, &out); err == nil {
-				local.put(version, key, out, sizeOf(out), s.opts.CacheTTL)
+				local.Put(version, key, out, sizeOf(out), s.opts.CacheTTL)
 				return out, nil
 			}
 		}
@@ -313,7 +313,7 @@ func keep[T any](ctx context.Context, s *Service, kind string, withStock, share 
 			s.cacheFailed(ctx, "write", err)
 		}
 	}
-	local.put(version, key, out, sizeOf(out), s.opts.CacheTTL)
+	local.Put(version, key, out, sizeOf(out), s.opts.CacheTTL)
 	return out, nil
 }
 
@@ -339,14 +339,14 @@ func (s *Service) responseKey(ctx context.Context, key string, withStock bool) (
 // versioned returns the in-process cache and the version a value is kept
 // under: the catalog's, or, for a value that shows stock, the stock
 // version (which a sale or restock replaces as well as any catalog write).
-func (s *Service) versioned(withStock bool) (*localCache, func(context.Context) (string, error)) {
+func (s *Service) versioned(withStock bool) (*cache.Local, func(context.Context) (string, error)) {
 	if withStock {
 		return s.localStock, s.stockVersion
 	}
 	return s.local, s.version
 }
 
-func (s *Service) responseCache(withStock bool) *localCache {
+func (s *Service) responseCache(withStock bool) *cache.Local {
 	if withStock {
 		return s.localStock
 	}
@@ -366,7 +366,7 @@ func (s *Service) CachedResponse(ctx context.Context, key string, withStock bool
 	if err != nil {
 		return nil, false
 	}
-	b, ok := s.responseCache(withStock).get(v, k)
+	b, ok := s.responseCache(withStock).Get(v, k)
 	if !ok {
 		return nil, false
 	}
@@ -386,7 +386,7 @@ func (s *Service) CacheResponse(ctx context.Context, key string, withStock bool,
 	if err != nil {
 		return
 	}
-	s.responseCache(withStock).put(v, k, b, len(b), s.opts.CacheTTL)
+	s.responseCache(withStock).Put(v, k, b, len(b), s.opts.CacheTTL)
 }
 
 // sizeOf estimates the heap a cached value holds, for the in-process

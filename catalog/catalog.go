@@ -45,10 +45,10 @@ type Service struct {
 	opts    Options
 	// local keeps hot reads in this process under the catalog version,
 	// localStock those that show stock under the stock version too; see
-	// localCache and cache.go. edges keeps each product's variants,
+	// cache.Local and cache.go. edges keeps each product's variants,
 	// images and collections under the catalog version, stock each
 	// variant's inventory under the stock version (see entities.go).
-	local, localStock, edges, stock *localCache
+	local, localStock, edges, stock *cache.Local
 	// shared says whether cache is another process (Redis) worth a copy
 	// of a cached read; an in-process store would only hold it twice.
 	shared bool
@@ -106,11 +106,11 @@ func New(client *ent.Client, dialectName string, store cache.Store, log *slog.Lo
 	s := &Service{client: client, dialect: dialectName, cache: store, log: log, opts: opts, shared: !inProcess}
 	s.degraded.epoch = string(gid.New("ver"))
 	if b := opts.LocalCacheBytes; b > 0 {
-		s.local = newLocalCache(2048, b/8*3)
-		s.localStock = newLocalCache(2048, b/4)
+		s.local = cache.NewLocal(2048, b/8*3)
+		s.localStock = cache.NewLocal(2048, b/4)
 		// Entries of a few hundred bytes each: bounded by their bytes.
-		s.edges = newLocalCache(b/4/256, b/4)
-		s.stock = newLocalCache(b/8/256, b/8)
+		s.edges = cache.NewLocal(b/4/256, b/4)
+		s.stock = cache.NewLocal(b/8/256, b/8)
 	}
 	return s
 }

@@ -64,7 +64,7 @@ func (s *Service) assemble(ctx context.Context, page *ProductPage) error {
 		keys[i] = string(p.ID)
 	}
 	known := make([]*productEntry, n)
-	s.edges.lookup(cv, keys, func(i int, v any) { known[i], _ = v.(*productEntry) })
+	s.edges.Lookup(cv, keys, func(i int, v any) { known[i], _ = v.(*productEntry) })
 	var unseen []gid.ID
 	for i, p := range page.Products {
 		if known[i] == nil {
@@ -94,7 +94,7 @@ func (s *Service) assemble(ctx context.Context, page *ProductPage) error {
 				fresh[v.ID] = invs[v.ID]
 			}
 		}
-		s.edges.putMany(cv, ks, vals, sizes, s.opts.CacheTTL)
+		s.edges.PutMany(cv, ks, vals, sizes, s.opts.CacheTTL)
 		for i, p := range page.Products {
 			if known[i] == nil {
 				known[i] = read[p.ID]
@@ -127,7 +127,7 @@ func (s *Service) assemble(ctx context.Context, page *ProductPage) error {
 	page.Products, page.Cursors = rows, cursors
 	page.Inventory = make(map[gid.ID]*ent.Inventory, len(variantKeys))
 	have := make([]bool, len(variantKeys))
-	s.stock.lookup(sv, variantKeys, func(i int, v any) {
+	s.stock.Lookup(sv, variantKeys, func(i int, v any) {
 		have[i] = true
 		if inv, _ := v.(*ent.Inventory); inv != nil {
 			page.Inventory[gid.ID(variantKeys[i])] = inv
@@ -171,7 +171,7 @@ func (s *Service) assemble(ctx context.Context, page *ProductPage) error {
 			// A nil row is kept too: the variant has none at this version.
 			ks, vals, sizes = append(ks, string(id)), append(vals, any(inv)), append(sizes, sizeOf(inv))
 		}
-		s.stock.putMany(sv, ks, vals, sizes, s.opts.CacheTTL)
+		s.stock.PutMany(sv, ks, vals, sizes, s.opts.CacheTTL)
 	}
 	return nil
 }

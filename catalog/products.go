@@ -266,7 +266,7 @@ func (s *Service) countPriceRange(ctx context.Context, f Filter) (int, error) {
 	if err != nil {
 		return s.count(ctx, f)
 	}
-	prices, ok := local.get(version, key)
+	prices, ok := local.Get(version, key)
 	if !ok {
 		preds, err := s.predicates(ctx, base)
 		if err != nil {
@@ -278,7 +278,7 @@ func (s *Service) countPriceRange(ctx context.Context, f Filter) (int, error) {
 			return 0, fmt.Errorf("list product prices: %w", err)
 		}
 		prices = list
-		local.put(version, key, list, 8*len(list)+64, s.opts.CacheTTL)
+		local.Put(version, key, list, 8*len(list)+64, s.opts.CacheTTL)
 	}
 	list := prices.([]int)
 	lo, hi := 0, len(list)

@@ -63,7 +63,7 @@ func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok 
 	if err != nil {
 		return nil, false, nil
 	}
-	if v, hit := s.local.get(version, key); hit {
+	if v, hit := s.local.Get(version, key); hit {
 		return v.(*rankList), true, nil
 	}
 	fl := &rankFlight{done: make(chan struct{})}
@@ -86,7 +86,7 @@ func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok 
 		for _, id := range fl.list.ids {
 			size += len(id) + 24
 		}
-		s.local.put(version, key, fl.list, size, s.opts.CacheTTL)
+		s.local.Put(version, key, fl.list, size, s.opts.CacheTTL)
 	}
 	return fl.list, fl.list != nil, fl.err
 }
