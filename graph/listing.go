@@ -12,7 +12,9 @@ import (
 
 	"frontdesk/catalog"
 	"frontdesk/ent"
+	"frontdesk/ent/schema"
 	"frontdesk/gid"
+	"frontdesk/graph/model"
 	"frontdesk/money"
 )
 
@@ -425,22 +427,9 @@ func (w *listingWriter) writeConnection(cols []listingColumn, page *catalog.Prod
 			w.buf = append(w.buf, c.typename...)
 		case lEdges:
 			edges, err := w.connection.Edges(w.ctx, page)
-			if err != nil {
+			if !writeList(w, edges, err, func(e *ent.ProductEdge) bool { return w.writeEdge(c.sub, e) }) {
 				return false
 			}
-			w.buf = append(w.buf, '[')
-			for j, e := range edges {
-				if e == nil {
-					return false
-				}
-				if j > 0 {
-					w.buf = append(w.buf, ',')
-				}
-				if !w.writeEdge(c.sub, e) {
-					return false
-				}
-			}
-			w.buf = append(w.buf, ']')
 		case lPageInfo:
 			info, err := w.connection.PageInfo(w.ctx, page)
 			if err != nil || info == nil {
@@ -488,6 +477,30 @@ func (w *listingWriter) cursor(c *ent.Cursor) {
 		return
 	}
 	c.MarshalGQL(w)
+}
+
+// writeList writes a resolver's list as a JSON array, each element with
+// write. A resolver error, a nil element (null in a non-null list) or an
+// element write gives up on sends the listing to the generic executor, as
+// every other case the writer cannot reproduce does.
+func writeList[T any](w *listingWriter, list []*T, err error, write func(*T) bool) bool {
+	if err != nil {
+		return false
+	}
+	w.buf = append(w.buf, '[')
+	for i, e := range list {
+		if e == nil {
+			return false
+		}
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		if !write(e) {
+			return false
+		}
+	}
+	w.buf = append(w.buf, ']')
+	return true
 }
 
 func (w *listingWriter) writeEdge(cols []listingColumn, e *ent.ProductEdge) bool {
@@ -569,56 +582,19 @@ func (w *listingWriter) writeProduct(cols []listingColumn, p *ent.Product) bool 
 			}
 		case lProductCollections:
 			list, err := w.product.Collections(w.ctx, p)
-			if err != nil {
+			if !writeList(w, list, err, func(col *ent.Collection) bool { w.writeCollection(c.sub, col); return true }) {
 				return false
 			}
-			w.buf = append(w.buf, '[')
-			for j, col := range list {
-				if col == nil {
-					return false
-				}
-				if j > 0 {
-					w.buf = append(w.buf, ',')
-				}
-				w.writeCollection(c.sub, col)
-			}
-			w.buf = append(w.buf, ']')
 		case lProductVariants:
 			list, err := w.product.Variants(w.ctx, p)
-			if err != nil {
+			if !writeList(w, list, err, func(v *ent.Variant) bool { return w.writeVariant(c.sub, v) }) {
 				return false
 			}
-			w.buf = append(w.buf, '[')
-			for j, v := range list {
-				if v == nil {
-					return false
-				}
-				if j > 0 {
-					w.buf = append(w.buf, ',')
-				}
-				if !w.writeVariant(c.sub, v) {
-					return false
-				}
-			}
-			w.buf = append(w.buf, ']')
 		case lProductImages:
 			list, err := w.product.Images(w.ctx, p)
-			if err != nil {
+			if !writeList(w, list, err, func(img *ent.ProductImage) bool { return w.writeImage(c.sub, img) }) {
 				return false
 			}
-			w.buf = append(w.buf, '[')
-			for j, img := range list {
-				if img == nil {
-					return false
-				}
-				if j > 0 {
-					w.buf = append(w.buf, ',')
-				}
-				if !w.writeImage(c.sub, img) {
-					return false
-				}
-			}
-			w.buf = append(w.buf, ']')
 		case lProductFeaturedImage:
 			img, err := w.product.FeaturedImage(w.ctx, p)
 			if err != nil {
@@ -677,20 +653,9 @@ func (w *listingWriter) writeVariant(cols []listingColumn, v *ent.Variant) bool 
 			w.buf = strconv.AppendInt(w.buf, int64(v.Position), 10)
 		case lVariantSelectedOptions:
 			list, err := w.variant.SelectedOptions(w.ctx, v)
-			if err != nil {
+			if !writeList(w, list, err, func(o *schema.OptionValue) bool { w.writeOption(c.sub, o.Name, o.Value); return true }) {
 				return false
 			}
-			w.buf = append(w.buf, '[')
-			for j, o := range list {
-				if o == nil {
-					return false
-				}
-				if j > 0 {
-					w.buf = append(w.buf, ',')
-				}
-				w.writeOption(c.sub, o.Name, o.Value)
-			}
-			w.buf = append(w.buf, ']')
 		case lVariantPrice:
 			m, err := w.variant.Price(w.ctx, v)
 			if err != nil || m == nil {
@@ -842,20 +807,9 @@ func (w *listingWriter) writeImage(cols []listingColumn, img *ent.ProductImage) 
 			w.buf = strconv.AppendInt(w.buf, int64(img.Position), 10)
 		case lImageRenditions:
 			list, err := w.image.Renditions(w.ctx, img)
-			if err != nil {
+			if !writeList(w, list, err, func(r *model.ImageRendition) bool { w.writeRendition(c.sub, r.Width, r.Height, r.URL); return true }) {
 				return false
 			}
-			w.buf = append(w.buf, '[')
-			for j, r := range list {
-				if r == nil {
-					return false
-				}
-				if j > 0 {
-					w.buf = append(w.buf, ',')
-				}
-				w.writeRendition(c.sub, r.Width, r.Height, r.URL)
-			}
-			w.buf = append(w.buf, ']')
 		default:
 			return false
 		}
