@@ -138,3 +138,145 @@ func TestExplainListings(t *testing.T) {
 		t.Log(out.String())
 	}
 }
+
+// TestKeysetPlan pins the plan of a deep keyset page on MariaDB: for
+// every sort column and direction, with and without a price range, a
+// page half-way through the catalog (as BenchmarkCatalogHTTP's deep case)
+// is a range on the sort column's (status, column) index that starts at
+// the cursor: more key parts than the status column alone, and about the
+// half of the rows past the cursor. Which plan MariaDB picks on its own
+// depends on a tie between "ref on status" and that range (both about n/2
+// rows half-way), which the sampled index statistics break one way or
+// the other; the test makes the tie fall the bad way by hiding the other
+// status indexes (ALTER INDEX … IGNORED), where the unhinted query walks
+// the status prefix from the first product in the order (type=ref,
+// key_len of the status column only).
+func TestKeysetPlan(t *testing.T) {
+	rec := &recorder{}
+	db := testenv.DB(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver { rec.Driver = d; return rec }})
+	if db.Dialect != dialect.MySQL {
+		t.Skip("MariaDB plans; SQLite's are checked by TestExplainListings")
+	}
+	const n = 5000
+	s := catalog.New(db.Client, db.Dialect, nil, nil, catalog.Options{})
+	ctx := context.Background()
+	if _, err := s.SeedLarge(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL.ExecContext(ctx, "ANALYZE TABLE products"); err != nil {
+		t.Fatal(err)
+	}
+	indexes := map[catalog.Sort]string{
+		catalog.SortNewest: "product_status_created_at",
+		catalog.SortPrice:  "product_status_price_min",
+		catalog.SortTitle:  "product_status_sort_title",
+	}
+	ignore := func(sort catalog.Sort, ignored bool) {
+		for other, index := range indexes {
+			if other == sort {
+				continue
+			}
+			state := "NOT IGNORED"
+			if ignored {
+				state = "IGNORED"
+			}
+			if _, err := db.SQL.ExecContext(ctx, "ALTER TABLE products ALTER INDEX "+index+" "+state); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, sort := range []catalog.Sort{catalog.SortNewest, catalog.SortPrice, catalog.SortTitle} {
+		for _, reverse := range []bool{false, true} {
+			all, err := s.Products(ctx, catalog.ListArgs{First: ptr(n), Sort: sort, Reverse: reverse})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all.Cursors) != n {
+				t.Fatalf("%s: %d active products, want %d", sort, len(all.Cursors), n)
+			}
+			late, early := all.Cursors[n/2], all.Cursors[n/2]
+			ignore(sort, true)
+			// The key length of the status column alone: a plan with no
+			// more starts at the first product, not at the cursor.
+			status, err := explain(ctx, db, "SELECT id FROM products FORCE INDEX ("+indexes[sort]+") WHERE status = 'ACTIVE'")
+			if err != nil || status.typ != "ref" {
+				t.Fatalf("%s: status-only plan %+v: %v", sort, status, err)
+			}
+			for _, c := range []struct {
+				name string
+				args catalog.ListArgs
+			}{
+				{"after", catalog.ListArgs{First: ptr(20), After: &late}},
+				{"after, price range", catalog.ListArgs{First: ptr(20), After: &late, Filter: catalog.Filter{PriceMin: ptr(int64(0)), PriceMax: ptr(int64(1_000_000_000))}}},
+				{"before", catalog.ListArgs{Last: ptr(20), Before: &early}},
+				{"before, price max", catalog.ListArgs{Last: ptr(20), Before: &early, Filter: catalog.Filter{PriceMax: ptr(int64(1_000_000_000))}}},
+			} {
+				name := fmt.Sprintf("%s reverse=%v %s", sort, reverse, c.name)
+				c.args.Sort, c.args.Reverse = sort, reverse
+				_ = s.Invalidate(ctx)
+				rec.mu.Lock()
+				rec.seen = nil
+				rec.mu.Unlock()
+				page, err := s.Products(ctx, c.args)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if len(page.Cursors) != 20 {
+					t.Fatalf("%s: %d products, want 20", name, len(page.Cursors))
+				}
+				var pageQuery *recorded
+				for i, q := range rec.seen {
+					if strings.Contains(q.query, "FROM `products`") && strings.Contains(q.query, "ORDER BY") {
+						pageQuery = &rec.seen[i]
+						break
+					}
+				}
+				if pageQuery == nil {
+					t.Fatalf("%s: no page query among %d statements", name, len(rec.seen))
+				}
+				p, err := explain(ctx, db, pageQuery.query, pageQuery.args...)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				t.Logf("%s: %s\n%s", name, p, pageQuery.query)
+				if p.typ != "range" || p.key != indexes[sort] || p.keyLen <= status.keyLen || p.rows > n*6/10 {
+					t.Errorf("%s: %s, want a range on %s from the cursor (key_len > %d, rows ≤ %d)", name, p, indexes[sort], status.keyLen, n*6/10)
+				}
+			}
+			ignore(sort, false)
+		}
+	}
+}
+
+// plan is the row of a single-table EXPLAIN on MariaDB.
+type plan struct {
+	typ, key     string
+	keyLen, rows int
+}
+
+func (p plan) String() string {
+	return fmt.Sprintf("type=%s key=%s key_len=%d rows=%d", p.typ, p.key, p.keyLen, p.rows)
+}
+
+func explain(ctx context.Context, db *database.DB, query string, args ...any) (plan, error) {
+	var (
+		id, selectType, table, typ              string
+		possible, key, keyLen, ref, rows, extra *string
+	)
+	err := db.SQL.QueryRowContext(ctx, "EXPLAIN "+query, args...).
+		Scan(&id, &selectType, &table, &typ, &possible, &key, &keyLen, &ref, &rows, &extra)
+	if err != nil {
+		return plan{}, fmt.Errorf("explain: %w", err)
+	}
+	p := plan{typ: typ}
+	if key != nil {
+		p.key = *key
+	}
+	if keyLen != nil {
+		p.keyLen, _ = strconv.Atoi(*keyLen)
+	}
+	if rows != nil {
+		p.rows, _ = strconv.Atoi(*rows)
+	}
+	return p, nil
+}

@@ -480,6 +480,9 @@ func (s *Service) listProducts(ctx context.Context, args ListArgs) (*ProductPage
 				return nil, errcode.New(errcode.BadUserInput, "invalid cursor")
 			}
 			q.Where(afterKey(col, key, cursor.ID, desc, !s.mysql()))
+			if s.mysql() && len(f.Statuses) == 1 && f.CollectionID == nil && f.Search == "" {
+				forceSortIndex(q, col)
+			}
 		}
 		if desc {
 			q.Order(product.OrderOption(sql.OrderByField(col, sql.OrderDesc()).ToFunc()), product.ByID(sql.OrderDesc()))
@@ -545,6 +548,35 @@ func (s *Service) priceRangeUnindexed(lo, hi *int64) predicate.Product {
 			s.Where(sql.P(func(b *sql.Builder) { b.WriteString(c + " <= ").Arg(*hi) }))
 		}
 	}
+}
+
+// sortIndex is the (status, column) index each sort column walks.
+var sortIndex = map[string]string{
+	product.FieldCreatedAt: "product_status_created_at",
+	product.FieldPriceMin:  "product_status_price_min",
+	product.FieldSortTitle: "product_status_sort_title",
+}
+
+// forceSortIndex makes MariaDB read a keyset page from the (status, col)
+// index as a range that starts at the cursor. Left to itself, it costs
+// "ref on status" and "range from the cursor" on that index the same (the
+// range's rows look up the price, so it costs more than a table scan and
+// range analysis keeps no plan), and when ref wins the tie it walks from
+// the first product in the sort order to the cursor: 55-250 ms instead of
+// 1.5 ms half-way through 100,000 products, in 4 of 8 runs, as the
+// sampled index statistics fell. Neither a row comparison "(col, id) <
+// (key, id)" (MariaDB makes no range of it) nor a redundant "col <= key"
+// changes that; with the index forced the range analysis keeps the range,
+// which reads more key parts than ref, so MariaDB uses it. Only for the
+// single status the storefront lists (staff listing every status have no
+// equality to start the index with) and without a collection or a search,
+// whose own indexes may drive the query.
+func forceSortIndex(q *ent.ProductQuery, col string) {
+	q.Modify(func(sel *sql.Selector) {
+		// Unquoted, the table name carries the hint; the alias keeps
+		// every column qualified as `products`.`col`.
+		sel.From(sql.Table("`" + product.Table + "` FORCE INDEX (`" + sortIndex[col] + "`)").Unquote().As(product.Table))
+	})
 }
 
 // afterKey is the keyset condition "sorts after (key, id)".
