@@ -1,9 +1,13 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"frontdesk/cache"
@@ -312,3 +316,52 @@ func TestCatalogMutations(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestArgumentScalarErrorsAreBadInput: an argument the generated code
+// cannot unmarshal (a Time that is not RFC 3339, a cursor that is not
+// ours), written in the document or sent as a variable, is BAD_USER_INPUT
+// on the argument's path; it was INTERNAL.
+func TestArgumentScalarErrorsAreBadInput(t *testing.T) {
+	ts, _, _ := catalogServer(t)
+	slots := `query($from: Time!) { availableSlots(serviceId: "svc_01JD6Q7ZK3M4X9V2S8T5R1W0PC", from: $from, to: "2027-01-01T00:00:00Z", timeZone: "UTC") { start } }`
+	for _, c := range []struct {
+		name, query string
+		vars        map[string]any
+		path        string
+	}{
+		{"time literal", `{ availableSlots(serviceId: "svc_01JD6Q7ZK3M4X9V2S8T5R1W0PC", from: "2026-12-07", to: "2027-01-01T00:00:00Z", timeZone: "UTC") { start } }`, nil, "availableSlots.from"},
+		{"time variable", slots, map[string]any{"from": "next tuesday"}, "availableSlots.from"},
+		{"cursor literal", `{ products(first: 2, after: "not-a-cursor") { totalCount } }`, nil, "products.after"},
+		{"cursor variable", `query($c: Cursor) { products(first: 2, after: $c) { totalCount } }`, map[string]any{"c": "%%%"}, "products.after"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]any{"query": c.query, "variables": c.vars})
+			resp, err := http.Post(ts.URL, "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r struct {
+				Errors []struct {
+					Message    string
+					Path       []any
+					Extensions map[string]any
+				}
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Errors) != 1 {
+				t.Fatalf("errors %+v; want one", r.Errors)
+			}
+			e := r.Errors[0]
+			var path []string
+			for _, p := range e.Path {
+				path = append(path, fmt.Sprint(p))
+			}
+			if e.Extensions["code"] != "BAD_USER_INPUT" || strings.Join(path, ".") != c.path || strings.Contains(e.Message, "internal") {
+				t.Fatalf("error %+v; want BAD_USER_INPUT on %s with the reason", e, c.path)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -44,6 +45,9 @@ const maxMessageBytes = 300
 func (e Errors) Present(ctx context.Context, err error) *gqlerror.Error {
 	out := graphql.DefaultErrorPresenter(ctx, err)
 	code, message, retryAfter := classify(err, out)
+	if code == errcode.Internal && argumentError(ctx, out) {
+		code, message = errcode.BadUserInput, "invalid value: "+out.Message
+	}
 	if code == errcode.Internal {
 		e.Log.ErrorContext(ctx, "graphql internal error", "error", err.Error(), "path", out.Path.String())
 		message = "internal error"
@@ -134,6 +138,21 @@ func classify(err error, presented *gqlerror.Error) (errcode.Code, string, int) 
 		return errcode.BadUserInput, presented.Message, 0
 	}
 	return errcode.Internal, "", 0
+}
+
+// argumentError reports whether presented is a field argument the
+// generated code could not unmarshal: a Time that is not RFC 3339, a
+// cursor that is not one of ours, in the document or in a variable. gqlgen
+// reports it with the scalar's error as its cause (so classify cannot tell
+// it from a fault) on the argument's path, which is below the field's own;
+// an error of the resolver itself is on the field's path.
+func argumentError(ctx context.Context, presented *gqlerror.Error) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return false
+	}
+	field := fc.Path()
+	return len(presented.Path) > len(field) && slices.Equal(presented.Path[:len(field)], field)
 }
 
 // Recover turns a panic in a resolver into an INTERNAL error. The stack
