@@ -6,10 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"frontdesk/cache"
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/appointment"
 	"frontdesk/gid"
@@ -60,7 +60,7 @@ type calendars struct {
 	local   *cache.Local
 	// txs are the transactions that will replace the version when they
 	// commit (one bump however many rows a transaction writes).
-	txs sync.Map
+	txs database.CommitOnce
 }
 
 func newCalendars(store cache.Store) *calendars {
@@ -89,25 +89,7 @@ func (c *calendars) changed(ctx context.Context, tx *ent.Tx) {
 		c.bump(ctx)
 		return
 	}
-	if _, loaded := c.txs.LoadOrStore(tx, struct{}{}); loaded {
-		return
-	}
-	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
-		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
-			c.txs.Delete(tx)
-			return next.Rollback(ctx, tx)
-		})
-	})
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(ctx, tx)
-			c.txs.Delete(tx)
-			if err == nil {
-				c.bump(ctx)
-			}
-			return err
-		})
-	})
+	c.txs.After(tx, c.bump)
 }
 
 func (c *calendars) bump(ctx context.Context) {

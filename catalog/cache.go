@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"frontdesk/cache"
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/gid"
 )
@@ -176,40 +177,23 @@ func (s *Service) InvalidateStock(ctx context.Context) error {
 // not before, or a read between the bump and the commit would cache the
 // old data under the new version).
 func (s *Service) invalidateOnCommit(tx *ent.Tx) {
-	s.onCommit(tx, "catalog cache", s.Invalidate)
+	s.afterCommit(&s.catalogTxs, tx, "catalog cache", s.Invalidate)
 }
 
 // stockChangedOnCommit replaces the stock version once tx commits. A
 // checkout changes the stock of several variants in one transaction; the
 // version is replaced once for all of them.
 func (s *Service) stockChangedOnCommit(tx *ent.Tx) {
-	if _, loaded := s.stockTxs.LoadOrStore(tx, struct{}{}); loaded {
-		return
-	}
-	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
-		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
-			s.stockTxs.Delete(tx)
-			return next.Rollback(ctx, tx)
-		})
-	})
-	s.onCommit(tx, "catalog stock cache", func(ctx context.Context) error {
-		s.stockTxs.Delete(tx)
-		return s.InvalidateStock(ctx)
-	})
+	s.afterCommit(&s.stockTxs, tx, "catalog stock cache", s.InvalidateStock)
 }
 
-func (s *Service) onCommit(tx *ent.Tx, what string, invalidate func(context.Context) error) {
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			if err := next.Commit(ctx, tx); err != nil {
-				return err
-			}
-			if err := invalidate(context.WithoutCancel(ctx)); err != nil {
-				// The write is committed; stale reads last at most CacheTTL.
-				s.log.ErrorContext(ctx, what+" invalidation failed; reads may be stale until the cache TTL", "error", err.Error())
-			}
-			return nil
-		})
+// afterCommit runs invalidate once tx commits, once per transaction.
+func (s *Service) afterCommit(once *database.CommitOnce, tx *ent.Tx, what string, invalidate func(context.Context) error) {
+	once.After(tx, func(ctx context.Context) {
+		if err := invalidate(ctx); err != nil {
+			// The write is committed; stale reads last at most CacheTTL.
+			s.log.ErrorContext(ctx, what+" invalidation failed; reads may be stale until the cache TTL", "error", err.Error())
+		}
 	})
 }
 

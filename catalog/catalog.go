@@ -52,9 +52,10 @@ type Service struct {
 	// shared says whether cache is another process (Redis) worth a copy
 	// of a cached read; an in-process store would only hold it twice.
 	shared bool
-	// stockTxs are the transactions whose commit will replace the stock
-	// version (see stockChangedOnCommit).
-	stockTxs sync.Map
+	// catalogTxs and stockTxs hold the transactions whose commit will
+	// replace the catalog or the stock version (invalidateOnCommit,
+	// stockChangedOnCommit).
+	catalogTxs, stockTxs database.CommitOnce
 	// degraded versions reads while the shared cache fails.
 	degraded localVersion
 	// ranking holds the ranked search lists being read (rankFlight).

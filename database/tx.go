@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -127,4 +128,39 @@ func IsRetryable(err error) bool {
 		return code == sqliteBusy || code == sqliteLocked
 	}
 	return false
+}
+
+// CommitOnce runs an action once a transaction has committed, however
+// many writes in it asked for the action: the pattern of versioned caches
+// (the catalog's stock version, availability's), whose version must be
+// replaced after the commit, never before (a read in between would keep
+// the old rows under the new version), and once per transaction, not once
+// per row. The zero value is ready to use.
+type CommitOnce struct {
+	pending sync.Map // *ent.Tx whose commit will run the action
+}
+
+// After arranges for do to run once tx commits; a rolled-back tx runs
+// nothing. Calls for a tx already arranged do nothing more. do runs with a
+// context that is not cancelled with the request.
+func (o *CommitOnce) After(tx *ent.Tx, do func(ctx context.Context)) {
+	if _, loaded := o.pending.LoadOrStore(tx, struct{}{}); loaded {
+		return
+	}
+	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
+			o.pending.Delete(tx)
+			return next.Rollback(ctx, tx)
+		})
+	})
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			o.pending.Delete(tx)
+			if err == nil {
+				do(context.WithoutCancel(ctx))
+			}
+			return err
+		})
+	})
 }

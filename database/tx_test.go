@@ -220,3 +220,49 @@ func sqliteBusyError(t *testing.T) error {
 	}
 	return err
 }
+
+// TestCommitOnce: however many writes of a transaction ask, the action
+// runs once, after the commit; a rolled-back transaction runs nothing, and
+// the same CommitOnce serves the next transaction.
+func TestCommitOnce(t *testing.T) {
+	db := probeDB(t)
+	ctx := context.Background()
+	var once database.CommitOnce
+	var runs atomic.Int32
+	committed := func(tx *ent.Tx) {
+		for range 3 {
+			once.After(tx, func(context.Context) { runs.Add(1) })
+		}
+	}
+	tx, err := db.Client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed(tx)
+	if runs.Load() != 0 {
+		t.Fatal("the action ran before the commit")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("after commit: %d runs, want 1", n)
+	}
+	tx, err = db.Client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed(tx)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("after rollback: %d runs, want still 1", n)
+	}
+	if err := database.WithTx(ctx, db.Client, func(tx *ent.Tx) error { committed(tx); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.Load(); n != 2 {
+		t.Fatalf("after a second commit: %d runs, want 2", n)
+	}
+}
