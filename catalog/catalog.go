@@ -58,8 +58,10 @@ type Service struct {
 	catalogTxs, stockTxs database.CommitOnce
 	// degraded versions reads while the shared cache fails.
 	degraded localVersion
-	// ranking holds the ranked search lists being read (rankFlight).
+	// ranking holds the ranked search lists being made (rankFlight).
 	ranking sync.Map
+	// search is the text index searches are answered from.
+	search searchIndex
 }
 
 // Options configure a Service.

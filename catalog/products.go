@@ -18,6 +18,7 @@ import (
 	"frontdesk/ent/product"
 	"frontdesk/ent/variant"
 	"frontdesk/errcode"
+	"frontdesk/fulltext"
 	"frontdesk/gid"
 	"frontdesk/identity"
 )
@@ -680,13 +681,13 @@ func inStockPredicate() predicate.Product {
 	}
 }
 
-// searchTerms splits a query into lower-case words that the full-text
-// indexes can match, dropping operators so user input is never syntax.
+// searchTerms splits a query into the words the search index and the
+// databases' full-text indexes match (fulltext.Words: lower-case runs of
+// letters and digits), so user input is never syntax; one-letter words
+// are dropped and ten words kept.
 func searchTerms(q string) []string {
 	var out []string
-	for _, w := range strings.FieldsFunc(strings.ToLower(q), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	}) {
+	for _, w := range fulltext.Words(q) {
 		if len([]rune(w)) >= 2 && len(out) < 10 {
 			out = append(out, w)
 		}

@@ -2,59 +2,56 @@ package catalog
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"strings"
 
 	"frontdesk/ent"
-	"frontdesk/ent/product"
+	"frontdesk/fulltext"
 	"frontdesk/gid"
 )
 
-// maxRankList is the most matches of one search term whose ranked list
-// rankedPage keeps (about 50 bytes each, so at most a few MiB); a term
-// matching more is listed by the database as before.
+// maxRankList is the most matches of one search whose ranked list
+// rankedList keeps (about 120 bytes each, so at most a few MiB); the
+// ranked list of a search matching more is made again for each request.
 const maxRankList = 50_000
 
-// rankList is a search term's matches in relevance order (best first, ties
-// by id descending, as orderByRelevance sorts them) with each one's
-// price_min, so a price range is applied in Go.
-type rankList struct {
-	ids    []gid.ID
-	prices []int64
-}
+// rankList is a search's matches in relevance order (best first, put in
+// order as far as pages read them) with what the index holds of each,
+// its price_min among it, so a price range is applied in Go.
+type rankList = fulltext.Results[indexedProduct]
 
-// rankable reports whether a filter's matches can be taken from its
-// term's ranked list: a search filtered at most by status and price.
-// Other filters (category, collection, tags, stock) go to the database.
+// rankable reports whether a filter's matches can be taken from the
+// search index: a search filtered by status, category, tags and price.
+// A collection or stock filter goes to the database.
 func rankable(f Filter) bool {
-	return searchTerms(f.Search) != nil &&
-		f.CategoryID == nil && f.CollectionID == nil && f.InStock == nil && len(f.Tags) == 0
+	return searchTerms(f.Search) != nil && f.CollectionID == nil && f.InStock == nil
 }
 
-// inRange reports whether the i-th match is in f's price range.
-func (l *rankList) inRange(i int, f Filter) bool {
-	p := l.prices[i]
-	return (f.PriceMin == nil || p >= *f.PriceMin) && (f.PriceMax == nil || p <= *f.PriceMax)
+// inRange reports whether a match is in f's price range.
+func inRange(p indexedProduct, f Filter) bool {
+	return (f.PriceMin == nil || p.price >= *f.PriceMin) && (f.PriceMax == nil || p.price <= *f.PriceMax)
 }
 
-// rankFlight is a ranked list being read; requests for the same term and
-// version wait for it rather than rank the term again (a listing that
-// counts asks for it twice at once, from the page and from the count).
+// rankFlight is a ranked list being made; requests for the same search
+// and version wait for it rather than rank the search again (a listing
+// that counts asks for it twice at once, from the page and from the
+// count).
 type rankFlight struct {
 	done chan struct{}
 	list *rankList
 	err  error
 }
 
-// rankedList returns the ranked matches of f's term and statuses, read
-// once per catalog version. ok is false when the list is not kept (no
-// local cache, cache unavailable, a filter it cannot answer, too many
-// matches): the caller asks the database as before.
+// rankedList returns the ranked matches of f's words, statuses, category
+// and tags from the search index (searchindex.go), kept once per catalog
+// version. ok is false when there is no index (no local cache, or the
+// shared cache is unavailable, so the version is unknown) or f has a
+// filter the index cannot answer: the caller asks the database.
 func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok bool, err error) {
 	if s.local == nil || !rankable(f) {
 		return nil, false, nil
 	}
-	base := Filter{Search: strings.Join(searchTerms(f.Search), " "), Statuses: f.Statuses}
+	base := Filter{Search: strings.Join(searchTerms(f.Search), " "), Statuses: f.Statuses, CategoryID: f.CategoryID, Tags: f.Tags}
 	version, err := s.version(ctx)
 	if err != nil {
 		return nil, false, nil // the database answers; the cache layer reports the outage
@@ -80,42 +77,67 @@ func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok 
 		s.ranking.Delete(key)
 		close(fl.done)
 	}()
-	fl.list, fl.err = s.readRanks(ctx, base)
-	if fl.list != nil {
+	fl.list, fl.err = s.rank(ctx, version, base)
+	if fl.list != nil && fl.list.Len() <= maxRankList {
 		size := 64
-		for _, id := range fl.list.ids {
-			size += len(id) + 24
+		for _, h := range fl.list.Unordered() {
+			size += len(h.ID) + len(h.Data.category) + len(h.Data.tagKey) + 112
 		}
 		s.local.Put(version, key, fl.list, size, s.opts.CacheTTL)
 	}
 	return fl.list, fl.list != nil, fl.err
 }
 
-// readRanks reads every match of base's term in relevance order, with the
-// same ORDER BY as a listing; nil when there are more than maxRankList.
-func (s *Service) readRanks(ctx context.Context, base Filter) (*rankList, error) {
-	f := base
-	if !s.mysql() {
-		f.Search = "" // the join with the ranked matches keeps only matches
-	}
-	preds, err := s.predicates(ctx, f)
+// rank lists base's matches from the search index caught up to version.
+func (s *Service) rank(ctx context.Context, version string, base Filter) (*rankList, error) {
+	index, err := s.searchIndexAt(ctx, version)
 	if err != nil {
 		return nil, err
 	}
-	q := s.client.Product.Query().Where(preds...)
-	s.orderByRelevance(q, base.Search, false)
-	all, err := q.Limit(maxRankList+1).Select(product.FieldID, product.FieldPriceMin).All(ctx)
+	keep, err := s.indexFilter(ctx, base)
 	if err != nil {
-		return nil, fmt.Errorf("rank products: %w", err)
+		return nil, err
 	}
-	if len(all) > maxRankList {
-		return nil, nil
+	return index.Search(searchTerms(base.Search), keep), nil
+}
+
+// indexFilter is base's statuses, category (with its descendants) and
+// tags as a test of an indexed product, the same conditions predicates
+// gives the database.
+func (s *Service) indexFilter(ctx context.Context, base Filter) (func(indexedProduct) bool, error) {
+	var categories map[gid.ID]bool
+	if base.CategoryID != nil {
+		t, err := s.tree(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ids := t.descendants(*base.CategoryID)
+		if len(ids) == 0 {
+			return nil, ErrCategoryNotFound
+		}
+		categories = make(map[gid.ID]bool, len(ids))
+		for _, id := range ids {
+			categories[id] = true
+		}
 	}
-	list := &rankList{ids: make([]gid.ID, len(all)), prices: make([]int64, len(all))}
-	for i, p := range all {
-		list.ids[i], list.prices[i] = p.ID, p.PriceMin
+	tags := make([]string, len(base.Tags))
+	for i, tag := range base.Tags {
+		tags[i] = "|" + tag + "|"
 	}
-	return list, nil
+	return func(p indexedProduct) bool {
+		if len(base.Statuses) > 0 && !slices.Contains(base.Statuses, p.status) {
+			return false
+		}
+		if categories != nil && !categories[p.category] {
+			return false
+		}
+		for _, tag := range tags {
+			if !strings.Contains(p.tagKey, tag) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
 
 // rankedCount counts f's matches in its price range from the ranked list.
@@ -125,8 +147,8 @@ func (s *Service) rankedCount(ctx context.Context, f Filter) (int, bool, error) 
 		return 0, false, err
 	}
 	n := 0
-	for i := range list.ids {
-		if list.inRange(i, f) {
+	for _, h := range list.Unordered() {
+		if inRange(h.Data, f) {
 			n++
 		}
 	}
@@ -134,17 +156,15 @@ func (s *Service) rankedCount(ctx context.Context, f Filter) (int, bool, error) 
 }
 
 // rankedPage returns up to n products of a relevance search from position
-// offset on, among those in the filter's price range, in the order the
-// database would list them. The database ranks every match before it
-// knows the page (about 23,000 rows and 110 ms for a prefix term at
-// 100,000 products), and a storefront's price slider sends a new range
-// with nearly every request; so the ranked matches of a term are kept
-// (rankedList), and each page takes only its ids from it (rows holding
-// only their ID: the listing reads or reuses the rows themselves, see
-// assemble). ok is false when the list is not kept: the caller lists as
-// before.
+// offset on, among those in the filter's price range, best first (least
+// relevant first when reversed). A storefront's price slider sends a new
+// range with nearly every request, so the ranked matches of a search are
+// kept (rankedList), and each page takes only its ids from them (rows
+// holding only their ID: the listing reads or reuses the rows
+// themselves, see assemble). ok is false when there is no ranked list:
+// the caller asks the database.
 func (s *Service) rankedPage(ctx context.Context, args ListArgs, offset, n int) (rows []*ent.Product, ok bool, err error) {
-	if args.Sort != SortRelevance || args.Reverse {
+	if args.Sort != SortRelevance {
 		return nil, false, nil
 	}
 	list, ok, err := s.rankedList(ctx, args.Filter)
@@ -153,10 +173,16 @@ func (s *Service) rankedPage(ctx context.Context, args ListArgs, offset, n int) 
 	}
 	f := args.Filter
 	var ids []gid.ID
-	for i, id := range list.ids {
-		if !list.inRange(i, f) {
+	for k := range list.Len() {
+		i := k
+		if args.Reverse { // the same list, least relevant first
+			i = list.Len() - 1 - k
+		}
+		h := list.At(i)
+		if !inRange(h.Data, f) {
 			continue
 		}
+		id := gid.ID(h.ID)
 		if offset > 0 {
 			offset--
 			continue

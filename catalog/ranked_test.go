@@ -2,14 +2,19 @@ package catalog_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"frontdesk/cache"
 	"frontdesk/catalog"
+	"frontdesk/database"
 	"frontdesk/ent"
 	"frontdesk/ent/product"
+	"frontdesk/fulltext"
 	"frontdesk/identity"
 	"frontdesk/internal/testenv"
 )
@@ -72,11 +77,14 @@ func walk(t *testing.T, ctx context.Context, s *catalog.Service, f catalog.Filte
 	return out
 }
 
-// TestRankedSearchSameAsDatabase checks that a search answered from a
-// term's kept ranked list (rankedPage) lists, pages and counts exactly as
-// the database does without it (a service with no in-process cache), for
-// several terms, filters, sorts, cursors both ways, public and staff.
-func TestRankedSearchSameAsDatabase(t *testing.T) {
+// TestIndexedSearch checks a search answered from the search index
+// (rankedList) against the database's full-text search (a service with
+// no in-process cache) and against the index's definition, for several
+// words, filters, sorts, cursors both ways, public and staff: it matches,
+// counts and pages as the database does, and ranks as fulltext.Search
+// ranks the products' search text. (The order is the index's: the two
+// databases each rank in their own way.)
+func TestIndexedSearch(t *testing.T) {
 	s, db := newService(t)
 	ctx := context.Background()
 	if _, err := s.SeedLarge(ctx, 150); err != nil {
@@ -90,6 +98,41 @@ func TestRankedSearchSameAsDatabase(t *testing.T) {
 	prices := db.Client.Product.Query().Order(product.ByPriceMin()).Select(product.FieldPriceMin).IntsX(ctx)
 	middle := int64(prices[len(prices)/2])
 	low := int64(prices[len(prices)/4])
+
+	// The definition: every product's search text in an index of its own.
+	reference := fulltext.New[*ent.Product]()
+	var docs []fulltext.Doc[*ent.Product]
+	for _, p := range db.Client.Product.Query().AllX(ctx) {
+		docs = append(docs, fulltext.Doc[*ent.Product]{ID: string(p.ID), Text: p.SearchText, Data: p})
+	}
+	reference.Apply(docs, nil)
+	ranked := func(q string, f catalog.Filter, staff, reverse bool) []string {
+		var words []string
+		for _, w := range fulltext.Words(q) {
+			if len(w) > 1 {
+				words = append(words, w)
+			}
+		}
+		ids := []string{}
+		results := reference.Search(words, func(p *ent.Product) bool {
+			statuses := f.Statuses
+			if !staff {
+				statuses = []product.Status{product.StatusACTIVE}
+			}
+			return (len(statuses) == 0 || slices.Contains(statuses, p.Status)) &&
+				(f.PriceMin == nil || p.PriceMin >= *f.PriceMin) && (f.PriceMax == nil || p.PriceMin <= *f.PriceMax) &&
+				(len(f.Tags) == 0 || strings.Contains(p.TagKey, "|"+f.Tags[0]+"|"))
+		})
+		for i := range results.Len() {
+			ids = append(ids, results.At(i).ID)
+		}
+		if reverse {
+			slices.Reverse(ids)
+		}
+		return ids
+	}
+	sorted := func(ids []string) []string { return slices.Sorted(slices.Values(ids)) }
+
 	terms := []string{"calm", "de", "demo", "demo product", "Calm, TEA!", "sourced small", "nothingmatches", "x"}
 	filters := map[string]func(q string) catalog.Filter{
 		"search":   func(q string) catalog.Filter { return catalog.Filter{Search: q} },
@@ -101,7 +144,7 @@ func TestRankedSearchSameAsDatabase(t *testing.T) {
 		"empty range": func(q string) catalog.Filter {
 			return catalog.Filter{Search: q, PriceMin: ptr(middle), PriceMax: ptr(low)}
 		},
-		"tag (database)": func(q string) catalog.Filter { return catalog.Filter{Search: q, Tags: []string{"demo"}} },
+		"tag": func(q string) catalog.Filter { return catalog.Filter{Search: q, Tags: []string{"demo"}} },
 		"draft (staff)": func(q string) catalog.Filter {
 			return catalog.Filter{Search: q, Statuses: []product.Status{product.StatusDRAFT}}
 		},
@@ -116,15 +159,42 @@ func TestRankedSearchSameAsDatabase(t *testing.T) {
 				reverse bool
 			}{{catalog.SortRelevance, false}, {catalog.SortRelevance, true}, {catalog.SortPrice, false}} {
 				for _, who := range []struct {
-					name string
-					ctx  context.Context
-				}{{"public", ctx}, {"staff", identity.SystemContext(ctx)}} {
+					name  string
+					ctx   context.Context
+					staff bool
+				}{{"public", ctx, false}, {"staff", identity.SystemContext(ctx), true}} {
 					t.Run(q+"/"+name+"/"+string(sort.sort)+"/"+who.name, func(t *testing.T) {
 						f := filter(q)
 						want := walk(t, who.ctx, plain, f, sort.sort, sort.reverse)
 						got := walk(t, who.ctx, s, f, sort.sort, sort.reverse)
+						if sort.sort == catalog.SortRelevance {
+							order := ranked(q, f, who.staff, sort.reverse)
+							if !slices.Equal(got.IDs, order) {
+								t.Fatalf("ranked %v,\nwant %v", got.IDs, order)
+							}
+							// walk pages back, five at a time, from the
+							// last match of its second last page of seven.
+							var back []string
+							if pages := (len(order) + 6) / 7; pages > 1 {
+								before := order[:7*(pages-1)-1]
+								for end := len(before); end > 0; end -= 5 {
+									back = append(back, before[max(end-5, 0):end]...)
+								}
+							}
+							if !slices.Equal(got.BackwardIDs, back) {
+								t.Fatalf("paged back %v,\nwant %v", got.BackwardIDs, back)
+							}
+							// The same matches, pages and cursor positions
+							// as the database, in the index's order.
+							for _, l := range []*listing{&want, &got} {
+								l.IDs, l.BackwardIDs = sorted(l.IDs), nil
+								for i, c := range l.Cursors {
+									l.Cursors[i] = c[strings.Index(c, "@"):]
+								}
+							}
+						}
 						if d := cmp.Diff(want, got); d != "" {
-							t.Fatalf("listing differs (-database +ranked list):\n%s", d)
+							t.Fatalf("listing differs (-database +index):\n%s", d)
 						}
 					})
 				}
@@ -199,5 +269,77 @@ func TestRankedSearchSeesWrites(t *testing.T) {
 		if has(search(svc, "quokka", next()), string(p.ID)) {
 			t.Fatalf("%s: an archived product is still found", name)
 		}
+	}
+}
+
+// TestSearchIndexCatchUp checks how the search index learns of writes
+// made elsewhere (another replica, or a transaction that committed late):
+// after the catalog version changes, the next search reads the products
+// written within the look-back of its last read, indexes only those that
+// changed, and counts: two statements when one product changed, one when
+// none did, none while the version stays.
+func TestSearchIndexCatchUp(t *testing.T) {
+	counter, wrap := testenv.CountQueries()
+	db := testenv.DB(t, database.Options{Driver: wrap})
+	var store cache.Store = cache.NewMemory()
+	if url, prefix := testenv.Redis(t); url != "" {
+		s, _, err := cache.Open(context.Background(), url, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		store = s
+	}
+	s := catalog.New(db.Client, db.Dialect, store, nil, catalog.Options{})
+	ctx := context.Background()
+	if _, err := s.SeedLarge(ctx, 60); err != nil {
+		t.Fatal(err)
+	}
+	price := int64(1_000_000)
+	search := func(q string) (ids []string, statements int64) {
+		t.Helper()
+		price++ // a new page: the ranked list, not the page, is what is kept
+		counter.Reset()
+		page, err := s.Products(s.WithLoaders(ctx), catalog.ListArgs{First: ptr(100), Filter: catalog.Filter{Search: q, PriceMax: ptr(price)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		statements = counter.Reset()
+		for _, p := range page.Products {
+			ids = append(ids, string(p.ID))
+		}
+		return ids, statements
+	}
+	search("calm") // builds the index
+	if _, n := search("calm"); n != 0 {
+		t.Errorf("a search while the version stays: %d statements, want 0", n)
+	}
+
+	// A transaction that stamped the row 30 seconds ago and committed
+	// only now, written past the API (so nothing replaced the version).
+	id := db.Client.Product.Query().FirstIDX(ctx)
+	db.Client.Product.UpdateOneID(id).SetSearchText("latecomer").
+		SetUpdatedAt(time.Now().Add(-30 * time.Second).UTC().Truncate(time.Microsecond)).ExecX(ctx)
+	if ids, _ := search("latecomer"); len(ids) != 0 {
+		t.Fatalf("found before the version changed: %v", ids)
+	}
+	if err := s.Invalidate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids, n := search("latecomer")
+	if !slices.Equal(ids, []string{string(id)}) {
+		t.Fatalf("a write within the look-back is not found: %v", ids)
+	}
+	// The written products' ids and times, the one changed row, then the
+	// page's rows and edges read again under the new version (products,
+	// variants, inventories, images, memberships, collections: six).
+	if n != 2+6 {
+		t.Errorf("catching up one write: %d statements, want 8", n)
+	}
+	if err := s.Invalidate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := search("calm"); n != 1+6 {
+		t.Errorf("catching up nothing: %d statements, want 7", n)
 	}
 }

@@ -43,9 +43,11 @@ func (s *Service) SeedLarge(ctx context.Context, n int) (int, error) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	sizes := []string{"Small", "Medium", "Large"}
-	// Creation times one millisecond apart, oldest first, so NEWEST is
-	// a total order independent of insert speed.
-	start := time.Now().UTC().Add(-time.Duration(n) * time.Millisecond).Truncate(time.Microsecond)
+	// Creation (and update) times one millisecond apart, oldest first, so
+	// NEWEST is a total order independent of insert speed; an hour back,
+	// as a catalog's products are, rather than in the window the search
+	// index reads again after each write (lookBack).
+	start := time.Now().UTC().Add(-time.Hour - time.Duration(n)*time.Millisecond).Truncate(time.Microsecond)
 	done := 0
 	for done < n {
 		size := min(seedBatch, n-done)

@@ -1088,6 +1088,11 @@ var (
 				Columns: []*schema.Column{ProductsColumns[18]},
 			},
 			{
+				Name:    "product_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{ProductsColumns[2]},
+			},
+			{
 				Name:    "product_search_text",
 				Unique:  false,
 				Columns: []*schema.Column{ProductsColumns[13]},

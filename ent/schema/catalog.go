@@ -90,6 +90,9 @@ func (Product) Indexes() []ent.Index {
 		index.Fields("status", "price_min"),
 		index.Fields("status", "sort_title"),
 		index.Fields("category_id"),
+		// updated_at tells the search index which products were written
+		// since it last looked (catalog/searchindex.go).
+		index.Fields("updated_at"),
 		index.Fields("search_text").
 			Annotations(entsql.IndexTypes(map[string]string{dialect.MySQL: "FULLTEXT"})),
 	}

@@ -1,0 +1,383 @@
+// Package fulltext is an in-memory full-text index: documents are split
+// into lower-case words, a query's words match as word prefixes (all of
+// them must match), and matches are ranked by BM25.
+//
+// It exists because a database ranks every match of a term before it
+// knows the best twenty: at 100,000 products a common word matched 23,000
+// of them and MariaDB's MATCH … AGAINST took 115 ms, FTS5's bm25 130 ms,
+// where this index ranks them in a few milliseconds. Keeping it current
+// is its owner's job (catalog); it only holds what it was given.
+package fulltext
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unsafe"
+)
+
+// BM25's usual constants: how quickly repeated words stop adding to a
+// score, and how much a long document is discounted.
+const (
+	k1 = 1.2
+	b  = 0.75
+)
+
+// prefixWeight is what a word counts for a query word that is only its
+// prefix: "tea" finds teapots, but after teas.
+const prefixWeight = 0.5
+
+// Words splits text into the lower-case words the index holds and
+// queries match: runs of letters and digits. Callers split queries with
+// it too, so a query and a document agree on what a word is.
+func Words(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// Doc is one document to index: its id, its text, and what the caller
+// wants back with it (filters read it, see Search).
+type Doc[T any] struct {
+	ID   string
+	Text string
+	Data T
+}
+
+// Hit is one match.
+type Hit[T any] struct {
+	ID    string
+	Score float64
+	Data  T
+	rank  uint32 // the id's place, for ties (see slot)
+}
+
+// Index is safe for concurrent use: searches share it, Apply excludes
+// them while it runs.
+type Index[T any] struct {
+	mu sync.RWMutex
+	// Documents by slot number, a replaced one leaving a dead slot; what
+	// a search reads of every match is kept apart and small (slots), so
+	// tens of thousands of matches stay in the processor's caches.
+	slots   []slot
+	ids     []string
+	data    []T
+	byID    map[string]uint32 // live documents' slots
+	terms   map[string]postings
+	dict    []string // every term, sorted, for prefix lookups
+	ordered []uint32 // the live documents' slots in id order (see rank)
+	words   int      // total words of the live documents, for the average length
+	// termBytes holds the terms' bytes.
+	termBytes arena
+
+	scratch sync.Pool // *scratch sized to slots
+}
+
+type slot struct {
+	rank  uint32 // the id's place among the live documents' ids, to break ties
+	words uint32 // document length in words
+	live  bool
+}
+
+// postings are the slots holding a term, in ascending order (slots are
+// only ever appended), each packed with the term's count in it
+// (slot<<16 | count). The first is held inline: most words of a catalog
+// (SKUs, numbers) are in one document, and a separate allocation for
+// each would be most of the index's objects, which the garbage collector
+// visits on every cycle.
+type postings struct {
+	first uint64
+	more  []uint64
+	n     uint32
+}
+
+func (p *postings) add(slot uint32, count uint16) {
+	v := uint64(slot)<<16 | uint64(count)
+	if p.n == 0 {
+		p.first = v
+	} else {
+		p.more = append(p.more, v)
+	}
+	p.n++
+}
+
+// each calls f for every posting, in order.
+func (p *postings) each(f func(slot uint32, count uint16)) {
+	if p.n == 0 {
+		return
+	}
+	f(uint32(p.first>>16), uint16(p.first))
+	for _, v := range p.more {
+		f(uint32(v>>16), uint16(v))
+	}
+}
+
+// New returns an empty index.
+func New[T any]() *Index[T] {
+	return &Index[T]{byID: map[string]uint32{}, terms: map[string]postings{}}
+}
+
+// Len is the number of documents searched.
+func (x *Index[T]) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.byID)
+}
+
+// Dead is the number of slots left by replaced or removed documents; they
+// cost memory and time until the owner builds the index again.
+func (x *Index[T]) Dead() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.slots) - len(x.byID)
+}
+
+// Data returns what the document id was indexed with.
+func (x *Index[T]) Data(id string) (T, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	i, ok := x.byID[id]
+	if !ok {
+		var zero T
+		return zero, false
+	}
+	return x.data[i], true
+}
+
+// Apply adds or replaces docs and removes the documents with the ids in
+// remove, as one change: a search sees all of it or none.
+func (x *Index[T]) Apply(docs []Doc[T], remove []string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, id := range remove {
+		x.remove(id)
+	}
+	from := len(x.slots)
+	var added []string
+	counts := map[string]uint16{}
+	for _, d := range docs {
+		x.remove(d.ID)
+		n := uint32(len(x.slots))
+		clear(counts)
+		var length uint32
+		for _, w := range Words(d.Text) {
+			length++
+			// One-letter words are never matched: a query word has two
+			// letters or more (catalog's searchTerms), so it is no
+			// prefix of them.
+			if len(w) > 1 && counts[w] < math.MaxUint16 {
+				counts[w]++
+			}
+		}
+		for w, c := range counts {
+			p, ok := x.terms[w]
+			if !ok {
+				// A copy: w shares the lower-cased text's memory.
+				w = x.termBytes.intern(w)
+				added = append(added, w)
+			}
+			p.add(n, c)
+			x.terms[w] = p
+		}
+		x.slots = append(x.slots, slot{words: length, live: true})
+		x.ids = append(x.ids, d.ID)
+		x.data = append(x.data, d.Data)
+		x.byID[d.ID] = n
+		x.words += int(length)
+	}
+	if len(added) > 0 {
+		slices.Sort(added)
+		x.dict = mergeSorted(x.dict, added, strings.Compare)
+	}
+	x.rerank(from)
+}
+
+// rerank gives the live documents their ranks in id order, so a search
+// breaks ties between equal scores with one integer comparison rather
+// than by comparing ids (tens of thousands of them for a common word,
+// most ties: 3.4 of 6 ms at 100,000 products).
+func (x *Index[T]) rerank(from int) {
+	kept := x.ordered[:0]
+	for _, n := range x.ordered {
+		if x.slots[n].live {
+			kept = append(kept, n)
+		}
+	}
+	var added []uint32
+	for n := from; n < len(x.slots); n++ {
+		if x.slots[n].live {
+			added = append(added, uint32(n))
+		}
+	}
+	byID := func(a, b uint32) int { return strings.Compare(x.ids[a], x.ids[b]) }
+	slices.SortFunc(added, byID)
+	x.ordered = mergeSorted(kept, added, byID)
+	for i, n := range x.ordered {
+		x.slots[n].rank = uint32(i)
+	}
+}
+
+func (x *Index[T]) remove(id string) {
+	i, ok := x.byID[id]
+	if !ok {
+		return
+	}
+	x.slots[i].live = false
+	var zero T
+	x.data[i] = zero
+	x.words -= int(x.slots[i].words)
+	delete(x.byID, id)
+}
+
+// Compact returns the spare capacity of the postings lists to the
+// allocator; the owner calls it after building the index in batches.
+func (x *Index[T]) Compact() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for w, p := range x.terms {
+		if cap(p.more) > len(p.more) {
+			p.more = slices.Clone(p.more)
+			x.terms[w] = p
+		}
+	}
+}
+
+// arena holds many short strings in a few large allocations: one
+// allocation per term was 400,000 objects at 100,000 products (their
+// SKUs), for the garbage collector to visit on every cycle.
+type arena struct{ chunk []byte }
+
+// intern returns a copy of w held in the arena. Bytes once appended are
+// never written again, so the string stays valid.
+func (a *arena) intern(w string) string {
+	if len(w) == 0 {
+		return ""
+	}
+	if len(a.chunk)+len(w) > cap(a.chunk) {
+		a.chunk = make([]byte, 0, max(64<<10, len(w)))
+	}
+	start := len(a.chunk)
+	a.chunk = append(a.chunk, w...)
+	return unsafe.String(&a.chunk[start], len(w))
+}
+
+// mergeSorted merges two sorted lists of distinct elements.
+func mergeSorted[E any](a, b []E, cmp func(E, E) int) []E {
+	out := make([]E, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if cmp(a[i], b[j]) < 0 {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// scratch holds one search's per-slot sums; slots touched are stamped
+// with the search's generation rather than cleared.
+type scratch struct {
+	stamp []uint32
+	tf    []float64
+	score []float64
+	gen   uint32
+}
+
+func (x *Index[T]) getScratch() *scratch {
+	sc, _ := x.scratch.Get().(*scratch)
+	if sc == nil || len(sc.stamp) < len(x.slots) || sc.gen > math.MaxUint32-64 {
+		n := len(x.slots) + len(x.slots)/8 + 64
+		sc = &scratch{stamp: make([]uint32, n), tf: make([]float64, n), score: make([]float64, n)}
+	}
+	return sc
+}
+
+// Search returns the live documents that match every query word as a
+// word prefix and that keep accepts (nil keeps all), in Results ordered
+// best first: by BM25, where a query word's count in a document is that
+// of the words equal to it plus prefixWeight for each word it is only a
+// prefix of, then by id, greatest first. Query words are used as given
+// (split them with Words); an empty query matches nothing.
+func (x *Index[T]) Search(query []string, keep func(T) bool) *Results[T] {
+	if len(query) == 0 {
+		return newResults[T](nil)
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	sc := x.getScratch()
+	defer x.scratch.Put(sc)
+	live := len(x.byID)
+	if live == 0 {
+		return newResults[T](nil)
+	}
+	avg := float64(x.words) / float64(live)
+	if avg == 0 {
+		avg = 1
+	}
+	var cands []uint32
+	for qi, q := range query {
+		sc.gen++
+		gen := sc.gen
+		// Every slot holding a word that q is a prefix of: its summed
+		// count, and how many live documents hold one (for the IDF).
+		df := 0
+		var touched []uint32
+		for i, _ := slices.BinarySearch(x.dict, q); i < len(x.dict) && strings.HasPrefix(x.dict[i], q); i++ {
+			weight := 1.0
+			if len(x.dict[i]) > len(q) {
+				weight = prefixWeight
+			}
+			p := x.terms[x.dict[i]]
+			p.each(func(n uint32, count uint16) {
+				if !x.slots[n].live {
+					return
+				}
+				if sc.stamp[n] != gen {
+					sc.stamp[n], sc.tf[n] = gen, 0
+					df++
+					if qi == 0 {
+						touched = append(touched, n)
+					}
+				}
+				sc.tf[n] += weight * float64(count)
+			})
+		}
+		idf := math.Log(1 + (float64(live)-float64(df)+0.5)/(float64(df)+0.5))
+		weight := func(n uint32) float64 {
+			tf := sc.tf[n]
+			norm := k1 * (1 - b + b*float64(x.slots[n].words)/avg)
+			return idf * tf * (k1 + 1) / (tf + norm)
+		}
+		if qi == 0 {
+			cands = touched
+			for _, n := range cands {
+				sc.score[n] = weight(n)
+			}
+			continue
+		}
+		kept := cands[:0]
+		for _, n := range cands {
+			if sc.stamp[n] == gen {
+				sc.score[n] += weight(n)
+				kept = append(kept, n)
+			}
+		}
+		cands = kept
+		if len(cands) == 0 {
+			return newResults[T](nil)
+		}
+	}
+	hits := make([]Hit[T], 0, len(cands))
+	for _, n := range cands {
+		if keep == nil || keep(x.data[n]) {
+			hits = append(hits, Hit[T]{ID: x.ids[n], Score: sc.score[n], Data: x.data[n], rank: x.slots[n].rank})
+		}
+	}
+	return newResults(hits)
+}

@@ -1,0 +1,2 @@
+-- Modify "products" table
+ALTER TABLE `products` ADD INDEX `product_updated_at` (`updated_at`);
