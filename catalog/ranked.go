@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"frontdesk/ent"
 	"frontdesk/fulltext"
@@ -11,8 +12,9 @@ import (
 )
 
 // maxRankList is the most matches of one search whose ranked list
-// rankedList keeps (about 120 bytes each, so at most a few MiB); the
-// ranked list of a search matching more is made again for each request.
+// rankedList keeps (about 100 bytes each, so at most a few MiB, and no
+// more than an eighth of the cache's share); the ranked list of a search
+// matching more is made again for each request.
 const maxRankList = 50_000
 
 // rankList is a search's matches in relevance order (best first, put in
@@ -79,10 +81,8 @@ func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok 
 	}()
 	fl.list, fl.err = s.rank(ctx, version, base)
 	if fl.list != nil && fl.list.Len() <= maxRankList {
-		size := 64
-		for _, h := range fl.list.Unordered() {
-			size += len(h.ID) + len(h.Data.category) + len(h.Data.tagKey) + 112
-		}
+		// A hit and its place in the order; its strings are the index's.
+		size := 64 + fl.list.Len()*int(unsafe.Sizeof(fulltext.Hit[indexedProduct]{})+8)
 		s.local.Put(version, key, fl.list, size, s.opts.CacheTTL)
 	}
 	return fl.list, fl.list != nil, fl.err

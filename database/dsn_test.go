@@ -3,7 +3,9 @@ package database_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"frontdesk/database"
 	"frontdesk/internal/testenv"
@@ -29,6 +31,24 @@ func TestMySQLInterpolatesOnlyOnUTF8MB4(t *testing.T) {
 		}
 		if cfg.InterpolateParams != c.want {
 			t.Errorf("%s: interpolateParams %v, want %v", c.url, cfg.InterpolateParams, c.want)
+		}
+	}
+}
+
+// Times are sent at the microsecond, the precision of the columns, so
+// MariaDB can use an index range for a comparison with time.Now().
+func TestMySQLTruncatesTimesToMicroseconds(t *testing.T) {
+	for url, want := range map[string]time.Duration{
+		"mysql://root@127.0.0.1/app":                  time.Microsecond,
+		"mysql://root@127.0.0.1/app?timeTruncate=1ms": time.Millisecond,
+	} {
+		cfg, err := database.MySQLConfig(url)
+		if err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+		// The setting is unexported; the DSN it formats shows it.
+		if dsn := cfg.FormatDSN(); !strings.Contains(dsn, "timeTruncate="+want.String()) {
+			t.Errorf("%s: %s, want timeTruncate=%v", url, dsn, want)
 		}
 	}
 }
