@@ -2,7 +2,9 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"sync"
 
 	"frontdesk/ent"
 	"frontdesk/gid"
@@ -178,39 +180,33 @@ func (s *Service) assemble(ctx context.Context, page *ProductPage) error {
 
 // readEntries reads the rows of products with their variants and the
 // variants' stock, their images and their collection memberships. A
-// product not found (deleted) has no entry.
+// product not found (deleted) has no entry. The four reads are
+// independent, so they run at once: a cold page waits for the slowest
+// rather than for all of them in turn (on MariaDB about 0.4 ms each, and
+// every page after a catalog write is cold).
 func (s *Service) readEntries(ctx context.Context, ids []gid.ID) (map[gid.ID]*productEntry, map[gid.ID]*ent.Inventory, error) {
-	rows, err := s.fetchProducts(ctx, ids)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(rows) < len(ids) {
-		found := ids[:0:0]
-		for _, id := range ids {
-			if rows[id] != nil {
-				found = append(found, id)
-			}
-		}
-		ids = found
-	}
-	if len(ids) == 0 {
-		return map[gid.ID]*productEntry{}, nil, nil
-	}
-	vs, invs, err := s.variantsWithInventory(ctx, ids)
-	if err != nil {
-		return nil, nil, err
-	}
-	images, err := s.fetchImages(ctx, ids)
-	if err != nil {
-		return nil, nil, err
-	}
-	collections, err := s.fetchCollections(ctx, ids)
-	if err != nil {
+	var (
+		wg          sync.WaitGroup
+		rows        map[gid.ID]*ent.Product
+		vs          []*ent.Variant
+		invs        map[gid.ID]*ent.Inventory
+		images      map[gid.ID][]*ent.ProductImage
+		collections map[gid.ID][]*ent.Collection
+		errs        [4]error
+	)
+	wg.Go(func() { rows, errs[0] = s.fetchProducts(ctx, ids) })
+	wg.Go(func() { vs, invs, errs[1] = s.variantsWithInventory(ctx, ids) })
+	wg.Go(func() { images, errs[2] = s.fetchImages(ctx, ids) })
+	wg.Go(func() { collections, errs[3] = s.fetchCollections(ctx, ids) })
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, nil, err
 	}
 	out := make(map[gid.ID]*productEntry, len(ids))
 	for _, id := range ids {
-		out[id] = &productEntry{row: rows[id], images: images[id], collections: collections[id]}
+		if rows[id] != nil {
+			out[id] = &productEntry{row: rows[id], images: images[id], collections: collections[id]}
+		}
 	}
 	for _, v := range vs {
 		if e := out[v.ProductID]; e != nil {
@@ -219,3 +215,4 @@ func (s *Service) readEntries(ctx context.Context, ids []gid.ID) (map[gid.ID]*pr
 	}
 	return out, invs, nil
 }
+

@@ -66,9 +66,10 @@ type Index[T any] struct {
 	data    []T
 	byID    map[string]uint32 // live documents' slots
 	terms   map[string]postings
-	dict    []string // every term, sorted, for prefix lookups
-	ordered []uint32 // the live documents' slots in id order (see rank)
-	words   int      // total words of the live documents, for the average length
+	more    [][]uint64 // postings after a term's first (see postings)
+	dict    []string   // every term, sorted, for prefix lookups
+	ordered []uint32   // the live documents' slots in id order (see rank)
+	words   int        // total words of the live documents, for the average length
 	// termBytes holds the terms' bytes.
 	termBytes arena
 
@@ -83,33 +84,39 @@ type slot struct {
 
 // postings are the slots holding a term, in ascending order (slots are
 // only ever appended), each packed with the term's count in it
-// (slot<<16 | count). The first is held inline: most words of a catalog
-// (SKUs, numbers) are in one document, and a separate allocation for
-// each would be most of the index's objects, which the garbage collector
-// visits on every cycle.
+// (slot<<16 | count, never 0: a count is at least 1). The first is held
+// inline and the others in Index.more: most words of a catalog (SKUs,
+// numbers) are in one document, and a list of their own each was most of
+// the index's memory and objects, which the garbage collector visits on
+// every cycle (16 bytes a term instead of 40).
 type postings struct {
 	first uint64
-	more  []uint64
-	n     uint32
+	more  uint32 // 1 + the index of the other postings in Index.more; 0: none
 }
 
-func (p *postings) add(slot uint32, count uint16) {
+func (x *Index[T]) add(p *postings, slot uint32, count uint16) {
 	v := uint64(slot)<<16 | uint64(count)
-	if p.n == 0 {
+	switch {
+	case p.first == 0:
 		p.first = v
-	} else {
-		p.more = append(p.more, v)
+	case p.more == 0:
+		x.more = append(x.more, []uint64{v})
+		p.more = uint32(len(x.more))
+	default:
+		x.more[p.more-1] = append(x.more[p.more-1], v)
 	}
-	p.n++
 }
 
-// each calls f for every posting, in order.
-func (p *postings) each(f func(slot uint32, count uint16)) {
-	if p.n == 0 {
+// each calls f for every posting of p, in order.
+func (x *Index[T]) each(p postings, f func(slot uint32, count uint16)) {
+	if p.first == 0 {
 		return
 	}
 	f(uint32(p.first>>16), uint16(p.first))
-	for _, v := range p.more {
+	if p.more == 0 {
+		return
+	}
+	for _, v := range x.more[p.more-1] {
 		f(uint32(v>>16), uint16(v))
 	}
 }
@@ -178,7 +185,7 @@ func (x *Index[T]) Apply(docs []Doc[T], remove []string) {
 				w = x.termBytes.intern(w)
 				added = append(added, w)
 			}
-			p.add(n, c)
+			x.add(&p, n, c)
 			x.terms[w] = p
 		}
 		x.slots = append(x.slots, slot{words: length, live: true})
@@ -236,12 +243,12 @@ func (x *Index[T]) remove(id string) {
 func (x *Index[T]) Compact() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for w, p := range x.terms {
-		if cap(p.more) > len(p.more) {
-			p.more = slices.Clone(p.more)
-			x.terms[w] = p
+	for i, more := range x.more {
+		if cap(more) > len(more) {
+			x.more[i] = slices.Clone(more)
 		}
 	}
+	x.more = slices.Clip(x.more)
 }
 
 // arena holds many short strings in a few large allocations: one
@@ -334,7 +341,7 @@ func (x *Index[T]) Search(query []string, keep func(T) bool) *Results[T] {
 				weight = prefixWeight
 			}
 			p := x.terms[x.dict[i]]
-			p.each(func(n uint32, count uint16) {
+			x.each(p, func(n uint32, count uint16) {
 				if !x.slots[n].live {
 					return
 				}
