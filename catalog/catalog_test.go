@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"frontdesk/cache"
 	"frontdesk/catalog"
 	"frontdesk/database"
 	"frontdesk/ent"
@@ -24,6 +25,22 @@ func newService(t *testing.T) (*catalog.Service, *database.DB) {
 	t.Helper()
 	db := testenv.DB(t, database.Options{})
 	return catalog.New(db.Client, db.Dialect, nil, nil, catalog.Options{TaxRateBPS: 1000}), db
+}
+
+// sharedStore is the cache store replicas share: Redis when
+// FRONTDESK_TEST_REDIS_URL is set, else one process's memory.
+func sharedStore(t *testing.T) cache.Store {
+	t.Helper()
+	url, prefix := testenv.Redis(t)
+	if url == "" {
+		return cache.NewMemory()
+	}
+	s, _, err := cache.Open(context.Background(), url, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 func staffCtx() context.Context {

@@ -215,4 +215,3 @@ func (s *Service) readEntries(ctx context.Context, ids []gid.ID) (map[gid.ID]*pr
 	}
 	return out, invs, nil
 }
-

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"frontdesk/cache"
 	"frontdesk/catalog"
 	"frontdesk/database"
 	"frontdesk/ent/product"
@@ -22,15 +21,7 @@ import (
 func TestListingEdgesSeeWrites(t *testing.T) {
 	counter, wrap := testenv.CountQueries()
 	db := testenv.DB(t, database.Options{Driver: wrap})
-	var store cache.Store = cache.NewMemory()
-	if url, prefix := testenv.Redis(t); url != "" {
-		s, _, err := cache.Open(context.Background(), url, prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		store = s
-	}
+	store := sharedStore(t)
 	writer := catalog.New(db.Client, db.Dialect, store, nil, catalog.Options{})
 	reader := catalog.New(db.Client, db.Dialect, store, nil, catalog.Options{})
 	ctx := staffCtx()

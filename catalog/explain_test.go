@@ -103,37 +103,10 @@ func TestExplainListings(t *testing.T) {
 			if !strings.Contains(q.query, "`products`") && !strings.Contains(q.query, `"products"`) {
 				continue // edges by primary or foreign key
 			}
-			explain := "EXPLAIN QUERY PLAN "
-			if db.Dialect == dialect.MySQL {
-				explain = "EXPLAIN "
-			}
-			rows, err := db.SQL.QueryContext(ctx, explain+q.query, q.args...)
-			if err != nil {
-				t.Fatalf("%s: explain: %v", c.name, err)
-			}
-			cols, _ := rows.Columns()
 			fmt.Fprintf(&out, "%s\n", q.query)
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					t.Fatal(err)
-				}
-				var parts []string
-				for i, v := range vals {
-					if b, ok := v.([]byte); ok {
-						v = string(b)
-					}
-					if v != nil {
-						parts = append(parts, fmt.Sprintf("%s=%v", cols[i], v))
-					}
-				}
-				fmt.Fprintf(&out, "  %s\n", strings.Join(parts, " "))
+			for _, row := range explainRows(t, db, q) {
+				fmt.Fprintf(&out, "  %s\n", row)
 			}
-			rows.Close()
 		}
 		t.Log(out.String())
 	}
@@ -318,34 +291,7 @@ func TestSearchCatchUpPlan(t *testing.T) {
 	if catchUp == nil {
 		t.Fatalf("no catch-up statement among %d", len(rec.seen))
 	}
-	explain := "EXPLAIN QUERY PLAN "
-	if db.Dialect == dialect.MySQL {
-		explain = "EXPLAIN "
-	}
-	rows, err := db.SQL.QueryContext(ctx, explain+catchUp.query, catchUp.args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var plan []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				v = string(b)
-			}
-			plan = append(plan, fmt.Sprintf("%s=%v", cols[i], v))
-		}
-	}
-	text := strings.Join(plan, " ")
+	text := strings.Join(explainRows(t, db, *catchUp), " ")
 	// A range of the index, not a walk of all of it (MariaDB's type=index,
 	// SQLite's SCAN).
 	want := []string{"type=range", "key=product_updated_at"}
@@ -358,4 +304,43 @@ func TestSearchCatchUpPlan(t *testing.T) {
 		}
 	}
 	t.Log(text)
+}
+
+// explainRows is the query plan of a recorded statement, a line per row
+// of "column=value" pairs (EXPLAIN on MySQL, EXPLAIN QUERY PLAN on
+// SQLite).
+func explainRows(t *testing.T, db *database.DB, q recorded) []string {
+	t.Helper()
+	explain := "EXPLAIN QUERY PLAN "
+	if db.Dialect == dialect.MySQL {
+		explain = "EXPLAIN "
+	}
+	rows, err := db.SQL.QueryContext(context.Background(), explain+q.query, q.args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q.query, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			if v != nil {
+				parts = append(parts, fmt.Sprintf("%s=%v", cols[i], v))
+			}
+		}
+		out = append(out, strings.Join(parts, " "))
+	}
+	return out
 }

@@ -611,6 +611,20 @@ func afterKey(col string, key any, id gid.ID, desc, bounded bool) predicate.Prod
 	}
 }
 
+// categoryAndBelow is a category filter's categories: the category and
+// every one below it.
+func (s *Service) categoryAndBelow(ctx context.Context, id gid.ID) ([]gid.ID, error) {
+	t, err := s.tree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := t.descendants(id)
+	if len(ids) == 0 {
+		return nil, ErrCategoryNotFound
+	}
+	return ids, nil
+}
+
 // predicates turns a filter into SQL conditions.
 func (s *Service) predicates(ctx context.Context, f Filter) ([]predicate.Product, error) {
 	var preds []predicate.Product
@@ -618,13 +632,9 @@ func (s *Service) predicates(ctx context.Context, f Filter) ([]predicate.Product
 		preds = append(preds, product.StatusIn(f.Statuses...))
 	}
 	if f.CategoryID != nil {
-		t, err := s.tree(ctx)
+		ids, err := s.categoryAndBelow(ctx, *f.CategoryID)
 		if err != nil {
 			return nil, err
-		}
-		ids := t.descendants(*f.CategoryID)
-		if len(ids) == 0 {
-			return nil, ErrCategoryNotFound
 		}
 		preds = append(preds, product.CategoryIDIn(ids...))
 	}

@@ -107,13 +107,9 @@ func (s *Service) rank(ctx context.Context, version string, base Filter) (*rankL
 func (s *Service) indexFilter(ctx context.Context, base Filter) (func(indexedProduct) bool, error) {
 	var categories map[gid.ID]bool
 	if base.CategoryID != nil {
-		t, err := s.tree(ctx)
+		ids, err := s.categoryAndBelow(ctx, *base.CategoryID)
 		if err != nil {
 			return nil, err
-		}
-		ids := t.descendants(*base.CategoryID)
-		if len(ids) == 0 {
-			return nil, ErrCategoryNotFound
 		}
 		categories = make(map[gid.ID]bool, len(ids))
 		for _, id := range ids {

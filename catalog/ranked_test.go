@@ -281,15 +281,7 @@ func TestRankedSearchSeesWrites(t *testing.T) {
 func TestSearchIndexCatchUp(t *testing.T) {
 	counter, wrap := testenv.CountQueries()
 	db := testenv.DB(t, database.Options{Driver: wrap})
-	var store cache.Store = cache.NewMemory()
-	if url, prefix := testenv.Redis(t); url != "" {
-		s, _, err := cache.Open(context.Background(), url, prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		store = s
-	}
+	store := sharedStore(t)
 	s := catalog.New(db.Client, db.Dialect, store, nil, catalog.Options{})
 	ctx := context.Background()
 	if _, err := s.SeedLarge(ctx, 60); err != nil {
