@@ -37,7 +37,9 @@ const (
 	// rebuildEvery is the age at which the index is built again, in the
 	// background, while the old one answers.
 	rebuildEvery = 10 * time.Minute
-	// indexBatch is how many products one statement of a build reads.
+	// indexBatch is how many products one statement of a build reads;
+	// the index takes them ten batches at a time (each take merges its
+	// new words into the sorted dictionary).
 	indexBatch = 2000
 )
 
@@ -118,14 +120,21 @@ func (s *Service) buildIndex(ctx context.Context, version string) (*indexState, 
 	st := &indexState{index: fulltext.New[indexedProduct](), version: version, read: time.Now()}
 	st.built = st.read
 	after := gid.ID("")
+	shared := map[string]string{}
+	var docs []fulltext.Doc[indexedProduct]
 	for {
 		rows, err := s.client.Product.Query().Where(product.IDGT(after)).Order(product.ByID()).Limit(indexBatch).
 			Select(indexedFields...).All(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("index products: %w", err)
 		}
-		st.index.Apply(indexDocs(rows), nil)
-		if len(rows) < indexBatch {
+		docs = append(docs, indexDocs(rows, shared)...)
+		last := len(rows) < indexBatch
+		if last || len(docs) >= 10*indexBatch {
+			st.index.Apply(docs, nil)
+			docs = docs[:0]
+		}
+		if last {
 			st.index.Compact()
 			return st, nil
 		}
@@ -154,7 +163,7 @@ func (s *Service) catchUp(ctx context.Context, index *fulltext.Index[indexedProd
 		if err != nil {
 			return fmt.Errorf("read written products: %w", err)
 		}
-		index.Apply(indexDocs(rows), nil)
+		index.Apply(indexDocs(rows, map[string]string{}), nil)
 		changed = changed[n:]
 	}
 	return nil
@@ -192,12 +201,22 @@ var indexedFields = []string{
 	product.FieldPriceMin, product.FieldSearchText, product.FieldUpdatedAt,
 }
 
-func indexDocs(rows []*ent.Product) []fulltext.Doc[indexedProduct] {
+// indexDocs turns rows into documents. Category ids and tag sets repeat
+// across products, so each distinct one is kept once (shared), not once
+// per row as the driver reads it.
+func indexDocs(rows []*ent.Product, shared map[string]string) []fulltext.Doc[indexedProduct] {
+	once := func(v string) string {
+		if s, ok := shared[v]; ok {
+			return s
+		}
+		shared[v] = v
+		return v
+	}
 	docs := make([]fulltext.Doc[indexedProduct], len(rows))
 	for i, p := range rows {
-		d := indexedProduct{status: statusConstant(p.Status), tagKey: p.TagKey, price: p.PriceMin, updated: p.UpdatedAt.UnixMicro()}
+		d := indexedProduct{status: statusConstant(p.Status), tagKey: once(p.TagKey), price: p.PriceMin, updated: p.UpdatedAt.UnixMicro()}
 		if p.CategoryID != nil {
-			d.category = *p.CategoryID
+			d.category = gid.ID(once(string(*p.CategoryID)))
 		}
 		docs[i] = fulltext.Doc[indexedProduct]{ID: string(p.ID), Text: p.SearchText, Data: d}
 	}
