@@ -213,9 +213,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	a.Booking.RegisterPayments(a.Webhooks, a.Jobs)
 	booking.RegisterJobs(a.Jobs, a.Booking)
 	a.Catalog = catalog.New(a.DB.Client, a.DB.Dialect, a.Cache, log, catalog.Options{
-		TaxRateBPS:           cfg.TaxRateBPS,
-		DisableResponseCache: !cfg.ResponseCache,
-		Storage:              a.media,
+		TaxRateBPS:             cfg.TaxRateBPS,
+		DisableResponseCache:   !cfg.ResponseCache,
+		SearchIndexMaxProducts: searchIndexMax(cfg.SearchIndexMaxProducts),
+		Storage:                a.media,
 		Media: catalog.MediaOptions{
 			MaxImageBytes:       cfg.MaxImageBytes,
 			MaxImagesPerProduct: cfg.MaxImagesPerProduct,
@@ -522,4 +523,13 @@ func (a *App) registerRetention() {
 	outbox.RegisterRetention(a.Jobs, "identity.prune_tokens", "27 3 * * *", cfg.TokenRetention, a.Identity.SweepTokens)
 	outbox.RegisterRetention(a.Jobs, "payments.prune_webhook_events", "31 3 * * *", cfg.WebhookEventRetention, a.Webhooks.SweepWebhookEvents)
 	outbox.RegisterRetention(a.Jobs, "commerce.prune_carts", "35 3 * * *", cfg.CartRetention, a.Commerce.SweepCarts)
+}
+
+// searchIndexMax is the configured bound of the search index as
+// catalog.Options takes it: 0 there is the default, so "none" is -1.
+func searchIndexMax(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

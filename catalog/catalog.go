@@ -83,6 +83,10 @@ type Options struct {
 	// 1/8 for each variant's stock. Zero means 64 MiB; negative switches
 	// them off.
 	LocalCacheBytes int
+	// SearchIndexMaxProducts is the most products the search index holds
+	// (0: 250,000, about 110 MiB; negative: no index); with more, text
+	// search goes to the database's full-text index.
+	SearchIndexMaxProducts int
 	// DisableResponseCache turns off the cache of serialised GraphQL
 	// responses (FRONTDESK_RESPONSE_CACHE=off), so the path every new
 	// filter, page or write takes can be measured on its own.
@@ -104,6 +108,9 @@ func New(client *ent.Client, dialectName string, store cache.Store, log *slog.Lo
 	opts.Media.defaults()
 	if opts.LocalCacheBytes == 0 {
 		opts.LocalCacheBytes = 64 << 20
+	}
+	if opts.SearchIndexMaxProducts == 0 {
+		opts.SearchIndexMaxProducts = 250_000
 	}
 	_, inProcess := store.(*cache.Memory)
 	s := &Service{client: client, dialect: dialectName, cache: store, log: log, opts: opts, shared: !inProcess}

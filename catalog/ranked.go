@@ -46,11 +46,12 @@ type rankFlight struct {
 
 // rankedList returns the ranked matches of f's words, statuses, category
 // and tags from the search index (searchindex.go), kept once per catalog
-// version. ok is false when there is no index (no local cache, or the
-// shared cache is unavailable, so the version is unknown) or f has a
-// filter the index cannot answer: the caller asks the database.
+// version. ok is false when there is no index (none configured, too many
+// products, no local cache, or the shared cache is unavailable, so the
+// version is unknown) or f has a filter the index cannot answer: the
+// caller asks the database.
 func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok bool, err error) {
-	if s.local == nil || !rankable(f) {
+	if s.local == nil || s.opts.SearchIndexMaxProducts < 0 || !rankable(f) {
 		return nil, false, nil
 	}
 	base := Filter{Search: strings.Join(searchTerms(f.Search), " "), Statuses: f.Statuses, CategoryID: f.CategoryID, Tags: f.Tags}
@@ -91,7 +92,7 @@ func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok 
 // rank lists base's matches from the search index caught up to version.
 func (s *Service) rank(ctx context.Context, version string, base Filter) (*rankList, error) {
 	index, err := s.searchIndexAt(ctx, version)
-	if err != nil {
+	if err != nil || index == nil {
 		return nil, err
 	}
 	keep, err := s.indexFilter(ctx, base)

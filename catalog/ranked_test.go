@@ -335,3 +335,50 @@ func TestSearchIndexCatchUp(t *testing.T) {
 		t.Errorf("catching up nothing: %d statements, want 7", n)
 	}
 }
+
+// TestSearchIndexBounded checks Options.SearchIndexMaxProducts: a catalog
+// larger than it gets no index, and its searches, answered by the
+// database, find the same products; one within it is searched in the
+// index, without SQL once the words' matches are kept.
+func TestSearchIndexBounded(t *testing.T) {
+	counter, wrap := testenv.CountQueries()
+	db := testenv.DB(t, database.Options{Driver: wrap})
+	ctx := context.Background()
+	seeder := catalog.New(db.Client, db.Dialect, nil, nil, catalog.Options{})
+	if _, err := seeder.SeedLarge(ctx, 30); err != nil {
+		t.Fatal(err)
+	}
+	price := int64(1_000_000)
+	search := func(s *catalog.Service) (ids []string, statements int64) {
+		t.Helper()
+		price++ // a new page each time
+		counter.Reset()
+		page, err := s.Products(s.WithLoaders(ctx), catalog.ListArgs{First: ptr(100), Filter: catalog.Filter{Search: "calm", PriceMax: ptr(price)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		statements = counter.Reset()
+		for _, p := range page.Products {
+			ids = append(ids, string(p.ID))
+		}
+		return slices.Sorted(slices.Values(ids)), statements
+	}
+	for _, c := range []struct {
+		name    string
+		max     int
+		indexed bool
+	}{{"over the bound", 29, false}, {"within it", 30, true}, {"no index", -1, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			s := catalog.New(db.Client, db.Dialect, nil, nil, catalog.Options{SearchIndexMaxProducts: c.max})
+			first, _ := search(s)
+			again, n := search(s)
+			want, _ := search(catalog.New(db.Client, db.Dialect, nil, nil, catalog.Options{LocalCacheBytes: -1}))
+			if len(want) == 0 || !slices.Equal(first, want) || !slices.Equal(again, want) {
+				t.Fatalf("found %v then %v, want %v", first, again, want)
+			}
+			if indexed := n == 0; indexed != c.indexed {
+				t.Fatalf("a repeated search ran %d statements; indexed %v, want %v", n, indexed, c.indexed)
+			}
+		})
+	}
+}

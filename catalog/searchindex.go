@@ -85,10 +85,10 @@ func (s *Service) searchIndexAt(ctx context.Context, version string) (*fulltext.
 			return nil, err
 		}
 	}
-	if time.Since(st.built) > rebuildEvery || st.index.Dead() > st.index.Len()/2 {
+	if time.Since(st.built) > rebuildEvery || (st.index != nil && st.index.Dead() > st.index.Len()/2) {
 		s.rebuildIndex(ctx)
 	}
-	return st.index, nil
+	return st.index, nil // nil: too many products, see buildIndex
 }
 
 // indexAt builds or catches up the index to version; si.mu is held.
@@ -105,6 +105,13 @@ func (s *Service) indexAt(ctx context.Context, version string) (*indexState, err
 		return built, nil
 	case st.version == version:
 		return st, nil // caught up while this request waited
+	case st.index == nil:
+		// Too many products for an index: nothing to catch up; the next
+		// rebuild counts them again.
+		next := *st
+		next.version = version
+		si.state.Store(&next)
+		return &next, nil
 	}
 	read := time.Now()
 	if err := s.catchUp(ctx, st.index, st.read.Add(-lookBack)); err != nil {
@@ -115,10 +122,24 @@ func (s *Service) indexAt(ctx context.Context, version string) (*indexState, err
 	return next, nil
 }
 
-// buildIndex reads every product into a new index, in batches by id.
+// buildIndex reads every product into a new index, in batches by id. A
+// catalog of more than Options.SearchIndexMaxProducts products gets none
+// (a state without an index): its searches go to the database, which is
+// slower but keeps this process's memory bounded whatever the catalog's
+// size.
 func (s *Service) buildIndex(ctx context.Context, version string) (*indexState, error) {
-	st := &indexState{index: fulltext.New[indexedProduct](), version: version, read: time.Now()}
+	st := &indexState{version: version, read: time.Now()}
 	st.built = st.read
+	n, err := s.client.Product.Query().Count(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count products to index: %w", err)
+	}
+	if n > s.opts.SearchIndexMaxProducts {
+		s.log.WarnContext(ctx, "too many products for the search index: text search uses the database",
+			"products", n, "max", s.opts.SearchIndexMaxProducts)
+		return st, nil
+	}
+	st.index = fulltext.New[indexedProduct]()
 	after := gid.ID("")
 	shared := map[string]string{}
 	var docs []fulltext.Doc[indexedProduct]

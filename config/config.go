@@ -56,6 +56,8 @@ type Config struct {
 	// ResponseCache keeps serialised catalog responses in each process
 	// (FRONTDESK_RESPONSE_CACHE); off measures the uncached path.
 	ResponseCache bool
+	// SearchIndexMaxProducts bounds the in-process search index; 0: none.
+	SearchIndexMaxProducts int
 
 	AllowedOrigins   []string
 	Playground       bool
@@ -307,6 +309,14 @@ var vars = []Var{
 		default:
 			return errors.New("expected on or off")
 		}
+		return nil
+	}},
+	{"FRONTDESK_SEARCH_INDEX_MAX_PRODUCTS", "250000", "Most products the in-process search index holds (45 MiB per 100,000 products); with more, text search is answered by the database's full-text index instead, slower but in bounded memory (see [catalog](catalog.md#text-search)). `0`: no index.", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errors.New("expected a whole number, 0 or more")
+		}
+		c.SearchIndexMaxProducts = n
 		return nil
 	}},
 	{"FRONTDESK_MIGRATE_ON_START", "true", "Apply pending database migrations when `serve` starts. Switch off when migrations run as a separate deploy step (`frontdesk migrate`).", boolVar(func(c *Config) *bool { return &c.MigrateOnStart })},
