@@ -286,19 +286,52 @@ func keep[T any](ctx context.Context, s *Service, kind string, withStock, share 
 			}
 		}
 	}
-	out, err := load()
-	if err != nil {
-		return out, err
-	}
-	if shared {
-		if b, err := encodeValue(out); err != nil {
-			s.log.WarnContext(ctx, "catalog cache encode failed", "kind", kind, "error", err.Error())
-		} else if err := s.cache.Set(ctx, key, b, s.opts.CacheTTL); err != nil {
-			s.cacheFailed(ctx, "write", err)
+	return loadOnce(ctx, s, local, version, key, func() (T, error) {
+		out, err := load()
+		if err != nil {
+			return out, err
 		}
+		if shared {
+			if b, err := encodeValue(out); err != nil {
+				s.log.WarnContext(ctx, "catalog cache encode failed", "kind", kind, "error", err.Error())
+			} else if err := s.cache.Set(ctx, key, b, s.opts.CacheTTL); err != nil {
+				s.cacheFailed(ctx, "write", err)
+			}
+		}
+		local.Put(version, key, out, sizeOf(out), s.opts.CacheTTL)
+		return out, nil
+	})
+}
+
+// loadOnce runs load for a cache key once at a time in this process:
+// requests that miss the same entry together wait for one read and share
+// it. After a catalog write every request misses at once; at 16 clients
+// and 100,000 products each of them read the 100,000 prices a count of a
+// price range is made from (0.8 % of the ceiling, p99 481 ms, in one run).
+// load must keep what it read in local under version and key: a request
+// that missed the entry just before a read of it ended finds it there
+// rather than reading again. A request that gives up waiting leaves the
+// read to the others; one whose shared read failed because the request
+// that started it went away reads for itself.
+func loadOnce[T any](ctx context.Context, s *Service, local *cache.Local, version, key string, load func() (T, error)) (T, error) {
+	ch := s.loads.DoChan(key, func() (any, error) {
+		if v, ok := local.Get(version, key); ok {
+			return v, nil
+		}
+		return load()
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil && r.Shared && ctx.Err() == nil &&
+			(errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)) {
+			return load()
+		}
+		out, _ := r.Val.(T)
+		return out, r.Err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
 	}
-	local.Put(version, key, out, sizeOf(out), s.opts.CacheTTL)
-	return out, nil
 }
 
 // responseKey is the in-process key of a serialised read for this viewer

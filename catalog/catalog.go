@@ -12,11 +12,11 @@ package catalog
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"golang.org/x/sync/singleflight"
 
 	"frontdesk/cache"
 	"frontdesk/database"
@@ -58,8 +58,8 @@ type Service struct {
 	catalogTxs, stockTxs database.CommitOnce
 	// degraded versions reads while the shared cache fails.
 	degraded localVersion
-	// ranking holds the ranked search lists being made (rankFlight).
-	ranking sync.Map
+	// loads holds the reads of cache entries being made (loadOnce).
+	loads singleflight.Group
 	// search is the text index searches are answered from.
 	search searchIndex
 }

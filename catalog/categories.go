@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"frontdesk/ent"
 	"frontdesk/ent/category"
@@ -14,13 +15,25 @@ import (
 // categoryTree is the whole category tree, read in one query and cached:
 // shops have tens or hundreds of categories, and every listing filter and
 // breadcrumb needs them.
+//
+// One tree is shared by every request that reads it from the cache, so
+// its maps are built once (indexed): building them on each read wrote the
+// shared maps from concurrent requests, a fatal "concurrent map writes"
+// (TestConcurrentMissesReadOnce found it).
 type categoryTree struct {
 	All      []*ent.Category `json:"all"`
+	indexing sync.Once
 	byID     map[gid.ID]*ent.Category
 	children map[gid.ID][]*ent.Category // "" holds the roots
 }
 
-func (t *categoryTree) index() *categoryTree {
+// indexed returns t with its maps built.
+func (t *categoryTree) indexed() *categoryTree {
+	t.indexing.Do(t.index)
+	return t
+}
+
+func (t *categoryTree) index() {
 	t.byID = make(map[gid.ID]*ent.Category, len(t.All))
 	t.children = map[gid.ID][]*ent.Category{}
 	for _, c := range t.All {
@@ -39,7 +52,6 @@ func (t *categoryTree) index() *categoryTree {
 			return list[i].Name < list[j].Name
 		})
 	}
-	return t
 }
 
 // descendants returns id and the IDs of every category below it.
@@ -78,7 +90,7 @@ func (s *Service) tree(ctx context.Context) (*categoryTree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.index()
+	t = t.indexed()
 	if l != nil {
 		l.categories = t
 	}

@@ -2,11 +2,15 @@ package catalog_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"frontdesk/catalog"
+	"frontdesk/database"
+	"frontdesk/ent/category"
 	"frontdesk/ent/product"
 	"frontdesk/identity"
+	"frontdesk/internal/testenv"
 )
 
 // TestPriceRangeCount checks that totalCount with a price range (counted
@@ -76,5 +80,49 @@ func TestPriceRangeCount(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestConcurrentMissesReadOnce checks that requests missing the same
+// cache entries at the same moment, as every request does after a
+// catalog write, wait for one read of each: 64 listings of one category,
+// each with its own price range and its total, run together; each page
+// is its own statement, and the category's count and the prices its
+// ranges are counted from are read once, not once per request.
+func TestConcurrentMissesReadOnce(t *testing.T) {
+	counter, wrap := testenv.CountQueries()
+	db := testenv.DB(t, database.Options{Driver: wrap})
+	s := catalog.New(db.Client, db.Dialect, nil, nil, catalog.Options{})
+	ctx := context.Background()
+	if _, err := s.SeedLarge(ctx, 60); err != nil {
+		t.Fatal(err)
+	}
+	leaf := db.Client.Category.Query().Where(category.ParentIDNotNil()).FirstIDX(ctx)
+	// The category's products seen once, so their rows and edges are kept.
+	if _, err := s.Products(s.WithLoaders(ctx), catalog.ListArgs{First: ptr(100), Filter: catalog.Filter{CategoryID: &leaf}}); err != nil {
+		t.Fatal(err)
+	}
+	const clients = 64
+	counter.Reset()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			<-start
+			rctx := s.WithLoaders(ctx)
+			f := catalog.Filter{CategoryID: &leaf, PriceMax: ptr(int64(1_000_000 + i))}
+			page, err := s.Products(rctx, catalog.ListArgs{First: ptr(5), Filter: f, Count: true})
+			if err == nil {
+				_, err = s.TotalCount(rctx, page)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := counter.Reset(); n > clients+2 {
+		t.Fatalf("%d statements for %d listings, want at most %d: a page each, one count, one list of prices", n, clients, clients+2)
 	}
 }

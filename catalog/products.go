@@ -267,21 +267,24 @@ func (s *Service) countPriceRange(ctx context.Context, f Filter) (int, error) {
 	if err != nil {
 		return s.count(ctx, f)
 	}
-	prices, ok := local.Get(version, key)
-	if !ok {
+	var list []int
+	if prices, ok := local.Get(version, key); ok {
+		list = prices.([]int)
+	} else if list, err = loadOnce(ctx, s, local, version, key, func() ([]int, error) {
 		preds, err := s.predicates(ctx, base)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		list, err := s.client.Product.Query().Where(preds...).Unique(false).
 			Order(product.ByPriceMin()).Select(product.FieldPriceMin).Ints(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("list product prices: %w", err)
+			return nil, fmt.Errorf("list product prices: %w", err)
 		}
-		prices = list
 		local.Put(version, key, list, 8*len(list)+64, s.opts.CacheTTL)
+		return list, nil
+	}); err != nil {
+		return 0, err
 	}
-	list := prices.([]int)
 	lo, hi := 0, len(list)
 	if f.PriceMin != nil {
 		lo = sort.Search(len(list), func(i int) bool { return int64(list[i]) >= *f.PriceMin })

@@ -34,16 +34,6 @@ func inRange(p indexedProduct, f Filter) bool {
 	return (f.PriceMin == nil || p.price >= *f.PriceMin) && (f.PriceMax == nil || p.price <= *f.PriceMax)
 }
 
-// rankFlight is a ranked list being made; requests for the same search
-// and version wait for it rather than rank the search again (a listing
-// that counts asks for it twice at once, from the page and from the
-// count).
-type rankFlight struct {
-	done chan struct{}
-	list *rankList
-	err  error
-}
-
 // rankedList returns the ranked matches of f's words, statuses, category
 // and tags from the search index (searchindex.go), kept once per catalog
 // version. ok is false when there is no index (none configured, too many
@@ -66,27 +56,18 @@ func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok 
 	if v, hit := s.local.Get(version, key); hit {
 		return v.(*rankList), true, nil
 	}
-	fl := &rankFlight{done: make(chan struct{})}
-	if other, loaded := s.ranking.LoadOrStore(key, fl); loaded {
-		o := other.(*rankFlight)
-		select {
-		case <-o.done:
-			return o.list, o.list != nil, o.err
-		case <-ctx.Done():
-			return nil, false, ctx.Err()
+	// A listing that counts asks for the list twice at once, from the
+	// page and from the count: one ranking serves both.
+	list, err = loadOnce(ctx, s, s.local, version, key, func() (*rankList, error) {
+		list, err := s.rank(ctx, version, base)
+		if list != nil && list.Len() <= maxRankList {
+			// A hit and its place in the order; its strings are the index's.
+			size := 64 + list.Len()*int(unsafe.Sizeof(fulltext.Hit[indexedProduct]{})+8)
+			s.local.Put(version, key, list, size, s.opts.CacheTTL)
 		}
-	}
-	defer func() {
-		s.ranking.Delete(key)
-		close(fl.done)
-	}()
-	fl.list, fl.err = s.rank(ctx, version, base)
-	if fl.list != nil && fl.list.Len() <= maxRankList {
-		// A hit and its place in the order; its strings are the index's.
-		size := 64 + fl.list.Len()*int(unsafe.Sizeof(fulltext.Hit[indexedProduct]{})+8)
-		s.local.Put(version, key, fl.list, size, s.opts.CacheTTL)
-	}
-	return fl.list, fl.list != nil, fl.err
+		return list, err
+	})
+	return list, list != nil, err
 }
 
 // rank lists base's matches from the search index caught up to version.
