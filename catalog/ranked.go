@@ -2,11 +2,13 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"unsafe"
 
 	"frontdesk/ent"
+	"frontdesk/ent/collectionproduct"
 	"frontdesk/fulltext"
 	"frontdesk/gid"
 )
@@ -23,10 +25,11 @@ const maxRankList = 50_000
 type rankList = fulltext.Results[indexedProduct]
 
 // rankable reports whether a filter's matches can be taken from the
-// search index: a search filtered by status, category, tags and price.
-// A collection or stock filter goes to the database.
+// search index: a search filtered by status, category, collection, tags
+// and price. A stock filter goes to the database: stock changes with
+// every sale.
 func rankable(f Filter) bool {
-	return searchTerms(f.Search) != nil && f.CollectionID == nil && f.InStock == nil
+	return searchTerms(f.Search) != nil && f.InStock == nil
 }
 
 // inRange reports whether a match is in f's price range.
@@ -44,7 +47,8 @@ func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok 
 	if s.local == nil || s.opts.SearchIndexMaxProducts < 0 || !rankable(f) {
 		return nil, false, nil
 	}
-	base := Filter{Search: strings.Join(searchTerms(f.Search), " "), Statuses: f.Statuses, CategoryID: f.CategoryID, Tags: f.Tags}
+	base := Filter{Search: strings.Join(searchTerms(f.Search), " "), Statuses: f.Statuses,
+		CategoryID: f.CategoryID, CollectionID: f.CollectionID, Tags: f.Tags}
 	version, err := s.version(ctx)
 	if err != nil {
 		return nil, false, nil // the database answers; the cache layer reports the outage
@@ -83,10 +87,10 @@ func (s *Service) rank(ctx context.Context, version string, base Filter) (*rankL
 	return index.Search(searchTerms(base.Search), keep), nil
 }
 
-// indexFilter is base's statuses, category (with its descendants) and
-// tags as a test of an indexed product, the same conditions predicates
-// gives the database.
-func (s *Service) indexFilter(ctx context.Context, base Filter) (func(indexedProduct) bool, error) {
+// indexFilter is base's statuses, category (with its descendants),
+// collection and tags as a test of an indexed product, the same
+// conditions predicates gives the database.
+func (s *Service) indexFilter(ctx context.Context, base Filter) (func(string, indexedProduct) bool, error) {
 	var categories map[gid.ID]bool
 	if base.CategoryID != nil {
 		ids, err := s.categoryAndBelow(ctx, *base.CategoryID)
@@ -98,15 +102,29 @@ func (s *Service) indexFilter(ctx context.Context, base Filter) (func(indexedPro
 			categories[id] = true
 		}
 	}
+	var members map[string]bool
+	if base.CollectionID != nil {
+		ids, err := s.collectionMembers(ctx, *base.CollectionID)
+		if err != nil {
+			return nil, err
+		}
+		members = make(map[string]bool, len(ids))
+		for _, id := range ids {
+			members[string(id)] = true
+		}
+	}
 	tags := make([]string, len(base.Tags))
 	for i, tag := range base.Tags {
 		tags[i] = "|" + tag + "|"
 	}
-	return func(p indexedProduct) bool {
+	return func(id string, p indexedProduct) bool {
 		if len(base.Statuses) > 0 && !slices.Contains(base.Statuses, p.status) {
 			return false
 		}
 		if categories != nil && !categories[p.category] {
+			return false
+		}
+		if members != nil && !members[id] {
 			return false
 		}
 		for _, tag := range tags {
@@ -116,6 +134,20 @@ func (s *Service) indexFilter(ctx context.Context, base Filter) (func(indexedPro
 		}
 		return true
 	}, nil
+}
+
+// collectionMembers is the ids of a collection's products, read once per
+// catalog version (an unknown collection has none, as in the database).
+func (s *Service) collectionMembers(ctx context.Context, id gid.ID) ([]gid.ID, error) {
+	return cached(ctx, s, "collection-members", false, id, func() ([]gid.ID, error) {
+		var ids []gid.ID
+		err := s.client.CollectionProduct.Query().Where(collectionproduct.CollectionID(id)).
+			Select(collectionproduct.FieldProductID).Scan(ctx, &ids)
+		if err != nil {
+			return nil, fmt.Errorf("list collection members: %w", err)
+		}
+		return ids, nil
+	})
 }
 
 // rankedCount counts f's matches in its price range from the ranked list.

@@ -13,8 +13,10 @@ import (
 	"frontdesk/catalog"
 	"frontdesk/database"
 	"frontdesk/ent"
+	"frontdesk/ent/collectionproduct"
 	"frontdesk/ent/product"
 	"frontdesk/fulltext"
+	"frontdesk/gid"
 	"frontdesk/identity"
 	"frontdesk/internal/testenv"
 )
@@ -98,6 +100,11 @@ func TestIndexedSearch(t *testing.T) {
 	prices := db.Client.Product.Query().Order(product.ByPriceMin()).Select(product.FieldPriceMin).IntsX(ctx)
 	middle := int64(prices[len(prices)/2])
 	low := int64(prices[len(prices)/4])
+	col := db.Client.Collection.Query().FirstIDX(ctx)
+	members := map[gid.ID]bool{}
+	for _, m := range db.Client.CollectionProduct.Query().Where(collectionproduct.CollectionID(col)).AllX(ctx) {
+		members[m.ProductID] = true
+	}
 
 	// The definition: every product's search text in an index of its own.
 	reference := fulltext.New[*ent.Product]()
@@ -114,14 +121,15 @@ func TestIndexedSearch(t *testing.T) {
 			}
 		}
 		ids := []string{}
-		results := reference.Search(words, func(p *ent.Product) bool {
+		results := reference.Search(words, func(_ string, p *ent.Product) bool {
 			statuses := f.Statuses
 			if !staff {
 				statuses = []product.Status{product.StatusACTIVE}
 			}
 			return (len(statuses) == 0 || slices.Contains(statuses, p.Status)) &&
 				(f.PriceMin == nil || p.PriceMin >= *f.PriceMin) && (f.PriceMax == nil || p.PriceMin <= *f.PriceMax) &&
-				(len(f.Tags) == 0 || strings.Contains(p.TagKey, "|"+f.Tags[0]+"|"))
+				(len(f.Tags) == 0 || strings.Contains(p.TagKey, "|"+f.Tags[0]+"|")) &&
+				(f.CollectionID == nil || members[p.ID])
 		})
 		for i := range results.Len() {
 			ids = append(ids, results.At(i).ID)
@@ -145,6 +153,9 @@ func TestIndexedSearch(t *testing.T) {
 			return catalog.Filter{Search: q, PriceMin: ptr(middle), PriceMax: ptr(low)}
 		},
 		"tag": func(q string) catalog.Filter { return catalog.Filter{Search: q, Tags: []string{"demo"}} },
+		"collection": func(q string) catalog.Filter {
+			return catalog.Filter{Search: q, CollectionID: &col, PriceMax: ptr(middle)}
+		},
 		"draft (staff)": func(q string) catalog.Filter {
 			return catalog.Filter{Search: q, Statuses: []product.Status{product.StatusDRAFT}}
 		},
@@ -252,6 +263,41 @@ func TestRankedSearchSeesWrites(t *testing.T) {
 	for name, svc := range map[string]*catalog.Service{"writer": writer, "reader": reader} {
 		if !has(search(svc, "zebrawood", next()), string(p.ID)) {
 			t.Fatalf("%s: a created product is not found", name)
+		}
+	}
+	// Searched within a collection: the product shows once added to it
+	// and not after it is taken out.
+	col, err := writer.CreateCollection(staffCtx(), catalog.CollectionInput{Title: ptr("Bowls")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inCollection := func(svc *catalog.Service) bool {
+		t.Helper()
+		page, err := svc.Products(ctx, catalog.ListArgs{First: ptr(10), Filter: catalog.Filter{Search: "zebrawood", CollectionID: &col.ID, PriceMax: ptr(next())}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Products) == 1 && page.Products[0].ID == p.ID
+	}
+	for _, svc := range []*catalog.Service{writer, reader} {
+		if inCollection(svc) {
+			t.Fatal("found in a collection it is not in")
+		}
+	}
+	if _, err := writer.AddToCollection(staffCtx(), col.ID, []gid.ID{p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for name, svc := range map[string]*catalog.Service{"writer": writer, "reader": reader} {
+		if !inCollection(svc) {
+			t.Fatalf("%s: a product added to a collection is not found in it", name)
+		}
+	}
+	if _, err := writer.RemoveFromCollection(staffCtx(), col.ID, []gid.ID{p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for name, svc := range map[string]*catalog.Service{"writer": writer, "reader": reader} {
+		if inCollection(svc) {
+			t.Fatalf("%s: a product taken out of a collection is still found in it", name)
 		}
 	}
 	if _, err := writer.UpdateProduct(staffCtx(), p.ID, catalog.ProductInput{Title: ptr("Quokka bowl")}); err != nil {

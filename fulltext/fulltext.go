@@ -337,7 +337,7 @@ func (x *Index[T]) getScratch() *scratch {
 // of the words equal to it plus prefixWeight for each word it is only a
 // prefix of, then by id, greatest first. Query words are used as given
 // (split them with Words); an empty query matches nothing.
-func (x *Index[T]) Search(query []string, keep func(T) bool) *Results[T] {
+func (x *Index[T]) Search(query []string, keep func(id string, data T) bool) *Results[T] {
 	if len(query) == 0 {
 		return newResults[T](nil)
 	}
@@ -408,7 +408,7 @@ func (x *Index[T]) Search(query []string, keep func(T) bool) *Results[T] {
 	}
 	hits := make([]Hit[T], 0, len(cands))
 	for _, n := range cands {
-		if keep == nil || keep(x.data[n]) {
+		if keep == nil || keep(x.ids[n], x.data[n]) {
 			hits = append(hits, Hit[T]{ID: x.ids[n], Score: sc.score[n], Data: x.data[n], rank: x.slots[n].rank})
 		}
 	}

@@ -40,7 +40,7 @@ func TestSearch(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		query []string
-		keep  func(int) bool
+		keep  func(string, int) bool
 		want  []string
 	}{
 		// Short documents first; the teapot, a prefix match, last.
@@ -50,7 +50,7 @@ func TestSearch(t *testing.T) {
 		{"no match", []string{"kettle"}, nil, []string{}},
 		{"one word of two missing", []string{"tea", "kettle"}, nil, []string{}},
 		{"letters beyond ASCII, digits", []string{"caf", "250g"}, nil, []string{"f"}},
-		{"kept by the filter", []string{"tea"}, func(n int) bool { return n%2 == 1 }, []string{"e", "c"}},
+		{"kept by the filter", []string{"tea"}, func(_ string, n int) bool { return n%2 == 1 }, []string{"e", "c"}},
 		{"empty query", nil, nil, []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1685,8 +1685,8 @@ const (
 	ProductSortNewest ProductSort = "NEWEST"
 	// Best match for `filter.search` first: BM25 over the title, description,
 	// tags and SKUs, a word counting fully for a query word equal to it and
-	// half for one it only begins with; ties go to the greater ID. With a
-	// `collection` or `inStock` filter the database's own relevance order.
+	// half for one it only begins with; ties go to the greater ID. With an
+	// `inStock` filter, the database's own relevance order.
 	// Without a search, the same as NEWEST.
 	ProductSortRelevance ProductSort = "RELEVANCE"
 )
