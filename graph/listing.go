@@ -410,21 +410,31 @@ func (w *listingWriter) Write(p []byte) (int, error) {
 
 var _ io.Writer = (*listingWriter)(nil)
 
-func (w *listingWriter) open(i int, c *listingColumn) {
-	if i > 0 {
-		w.buf = append(w.buf, ',')
-	}
-	w.buf = append(w.buf, c.key...)
-}
-
-func (w *listingWriter) writeConnection(cols []listingColumn, page *catalog.ProductPage) bool {
+// object writes a JSON object of cols: each column's key, then its
+// __typename or, through field, its value. field reports false to give
+// the listing up to the generic executor (a resolver error, a null where
+// none may be, a selection the writer cannot reproduce).
+func (w *listingWriter) object(cols []listingColumn, field func(c *listingColumn) bool) bool {
 	w.buf = append(w.buf, '{')
 	for i := range cols {
 		c := &cols[i]
-		w.open(i, c)
-		switch c.kind {
-		case lTypename:
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = append(w.buf, c.key...)
+		if c.kind == lTypename {
 			w.buf = append(w.buf, c.typename...)
+		} else if !field(c) {
+			return false
+		}
+	}
+	w.buf = append(w.buf, '}')
+	return true
+}
+
+func (w *listingWriter) writeConnection(cols []listingColumn, page *catalog.ProductPage) bool {
+	return w.object(cols, func(c *listingColumn) bool {
+		switch c.kind {
 		case lEdges:
 			edges, err := w.connection.Edges(w.ctx, page)
 			if !writeList(w, edges, err, func(e *ent.ProductEdge) bool { return w.writeEdge(c.sub, e) }) {
@@ -445,19 +455,13 @@ func (w *listingWriter) writeConnection(cols []listingColumn, page *catalog.Prod
 		default:
 			return false
 		}
-	}
-	w.buf = append(w.buf, '}')
-	return true
+		return true
+	})
 }
 
 func (w *listingWriter) writePageInfo(cols []listingColumn, hasNext, hasPrevious bool, start, end *ent.Cursor) {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lHasNextPage:
 			w.buf = strconv.AppendBool(w.buf, hasNext)
 		case lHasPreviousPage:
@@ -467,8 +471,8 @@ func (w *listingWriter) writePageInfo(cols []listingColumn, hasNext, hasPrevious
 		case lEndCursor:
 			w.cursor(end)
 		}
-	}
-	w.buf = append(w.buf, '}')
+		return true
+	})
 }
 
 func (w *listingWriter) cursor(c *ent.Cursor) {
@@ -504,13 +508,8 @@ func writeList[T any](w *listingWriter, list []*T, err error, write func(*T) boo
 }
 
 func (w *listingWriter) writeEdge(cols []listingColumn, e *ent.ProductEdge) bool {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	return w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lCursor:
 			e.Cursor.MarshalGQL(w)
 		case lNode:
@@ -524,19 +523,13 @@ func (w *listingWriter) writeEdge(cols []listingColumn, e *ent.ProductEdge) bool
 		default:
 			return false
 		}
-	}
-	w.buf = append(w.buf, '}')
-	return true
+		return true
+	})
 }
 
 func (w *listingWriter) writeProduct(cols []listingColumn, p *ent.Product) bool {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	return w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lProductID:
 			w.id(p.ID)
 		case lProductStatus:
@@ -612,7 +605,7 @@ func (w *listingWriter) writeProduct(cols []listingColumn, p *ent.Product) bool 
 			}
 			if r == nil {
 				w.buf = append(w.buf, "null"...)
-				continue
+				return true
 			}
 			if !w.writePriceRange(c.sub, r.Min, r.Max) {
 				return false
@@ -626,19 +619,13 @@ func (w *listingWriter) writeProduct(cols []listingColumn, p *ent.Product) bool 
 		default:
 			return false
 		}
-	}
-	w.buf = append(w.buf, '}')
-	return true
+		return true
+	})
 }
 
 func (w *listingWriter) writeVariant(cols []listingColumn, v *ent.Variant) bool {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	return w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lVariantID:
 			w.id(v.ID)
 		case lVariantSKU:
@@ -709,19 +696,13 @@ func (w *listingWriter) writeVariant(cols []listingColumn, v *ent.Variant) bool 
 		default:
 			return false
 		}
-	}
-	w.buf = append(w.buf, '}')
-	return true
+		return true
+	})
 }
 
 func (w *listingWriter) writeMoney(cols []listingColumn, m *money.Money) {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lMoneyAmount:
 			w.buf = strconv.AppendInt(w.buf, m.Amount, 10)
 		case lMoneyCurrency:
@@ -729,18 +710,13 @@ func (w *listingWriter) writeMoney(cols []listingColumn, m *money.Money) {
 		case lMoneyFormatted:
 			w.buf = appendString(w.buf, m.Formatted())
 		}
-	}
-	w.buf = append(w.buf, '}')
+		return true
+	})
 }
 
 func (w *listingWriter) writePriceRange(cols []listingColumn, lo, hi *money.Money) bool {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	return w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lRangeMin, lRangeMax:
 			m := lo
 			if c.kind == lRangeMax {
@@ -751,36 +727,25 @@ func (w *listingWriter) writePriceRange(cols []listingColumn, lo, hi *money.Mone
 			}
 			w.writeMoney(c.sub, m)
 		}
-	}
-	w.buf = append(w.buf, '}')
-	return true
+		return true
+	})
 }
 
 func (w *listingWriter) writeOption(cols []listingColumn, name, value string) {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lOptionName:
 			w.buf = appendString(w.buf, name)
 		case lOptionValue:
 			w.buf = appendString(w.buf, value)
 		}
-	}
-	w.buf = append(w.buf, '}')
+		return true
+	})
 }
 
 func (w *listingWriter) writeImage(cols []listingColumn, img *ent.ProductImage) bool {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	return w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lImageID:
 			w.id(img.ID)
 		case lImageURL:
@@ -813,19 +778,13 @@ func (w *listingWriter) writeImage(cols []listingColumn, img *ent.ProductImage) 
 		default:
 			return false
 		}
-	}
-	w.buf = append(w.buf, '}')
-	return true
+		return true
+	})
 }
 
 func (w *listingWriter) writeRendition(cols []listingColumn, width, height int, url string) {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lRenditionWidth:
 			w.buf = strconv.AppendInt(w.buf, int64(width), 10)
 		case lRenditionHeight:
@@ -833,18 +792,13 @@ func (w *listingWriter) writeRendition(cols []listingColumn, width, height int, 
 		case lRenditionURL:
 			w.buf = appendString(w.buf, url)
 		}
-	}
-	w.buf = append(w.buf, '}')
+		return true
+	})
 }
 
 func (w *listingWriter) writeCollection(cols []listingColumn, col *ent.Collection) {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lCollectionID:
 			w.id(col.ID)
 		case lCollectionTitle:
@@ -854,18 +808,13 @@ func (w *listingWriter) writeCollection(cols []listingColumn, col *ent.Collectio
 		case lCollectionDescription:
 			w.buf = appendString(w.buf, col.Description)
 		}
-	}
-	w.buf = append(w.buf, '}')
+		return true
+	})
 }
 
 func (w *listingWriter) writeCategory(cols []listingColumn, cat *ent.Category) {
-	w.buf = append(w.buf, '{')
-	for i := range cols {
-		c := &cols[i]
-		w.open(i, c)
+	w.object(cols, func(c *listingColumn) bool {
 		switch c.kind {
-		case lTypename:
-			w.buf = append(w.buf, c.typename...)
 		case lCategoryID:
 			w.id(cat.ID)
 		case lCategoryName:
@@ -877,8 +826,8 @@ func (w *listingWriter) writeCategory(cols []listingColumn, cat *ent.Category) {
 		case lCategoryPosition:
 			w.buf = strconv.AppendInt(w.buf, int64(cat.Position), 10)
 		}
-	}
-	w.buf = append(w.buf, '}')
+		return true
+	})
 }
 
 // id writes an ID as gid.ID.MarshalGQL does: printable ASCII without
