@@ -38,6 +38,13 @@ func (r *recorder) Query(ctx context.Context, query string, args, v any) error {
 	return r.Driver.Query(ctx, query, args, v)
 }
 
+// reset forgets the statements seen so far.
+func (r *recorder) reset() {
+	r.mu.Lock()
+	r.seen = nil
+	r.mu.Unlock()
+}
+
 // TestExplainListings prints the query plan of every statement a cold
 // listing runs, per filter and sort, on FRONTDESK_EXPLAIN products (set it
 // to run; docs/benchmarks.md records the plans). It fails on a plan that
@@ -87,9 +94,7 @@ func TestExplainListings(t *testing.T) {
 		{"search by price", catalog.ListArgs{Filter: catalog.Filter{Search: "calm"}, Sort: catalog.SortPrice}},
 	} {
 		_ = s.Invalidate(ctx)
-		rec.mu.Lock()
-		rec.seen = nil
-		rec.mu.Unlock()
+		rec.reset()
 		page, err := s.Products(ctx, c.args)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -187,9 +192,7 @@ func TestKeysetPlan(t *testing.T) {
 				name := fmt.Sprintf("%s reverse=%v %s", sort, reverse, c.name)
 				c.args.Sort, c.args.Reverse = sort, reverse
 				_ = s.Invalidate(ctx)
-				rec.mu.Lock()
-				rec.seen = nil
-				rec.mu.Unlock()
+				rec.reset()
 				page, err := s.Products(ctx, c.args)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
@@ -278,9 +281,7 @@ func TestSearchCatchUpPlan(t *testing.T) {
 	if err := s.Invalidate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rec.mu.Lock()
-	rec.seen = nil
-	rec.mu.Unlock()
+	rec.reset()
 	search()
 	var catchUp *recorded
 	for i, q := range rec.seen {
