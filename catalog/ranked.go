@@ -39,20 +39,19 @@ func inRange(p indexedProduct, f Filter) bool {
 
 // rankedList returns the ranked matches of f's words, statuses, category
 // and tags from the search index (searchindex.go), kept once per catalog
-// version. ok is false when there is no index (none configured, too many
-// products, no local cache, or the shared cache is unavailable, so the
-// version is unknown) or f has a filter the index cannot answer: the
-// caller asks the database.
+// version (while the shared cache is down, under this process's own
+// versions, which move on every degradedWindow: the index then catches
+// up from the database at each, TestSearchWhileSharedCacheDown). ok is
+// false when there is no index (none configured, too many products, no
+// local cache) or f has a filter the index cannot answer: the caller
+// asks the database.
 func (s *Service) rankedList(ctx context.Context, f Filter) (list *rankList, ok bool, err error) {
 	if s.local == nil || s.opts.SearchIndexMaxProducts < 0 || !rankable(f) {
 		return nil, false, nil
 	}
 	base := Filter{Search: strings.Join(searchTerms(f.Search), " "), Statuses: f.Statuses,
 		CategoryID: f.CategoryID, CollectionID: f.CollectionID, Tags: f.Tags}
-	version, err := s.version(ctx)
-	if err != nil {
-		return nil, false, nil // the database answers; the cache layer reports the outage
-	}
+	version, _ := s.version(ctx) // never fails: see readVersions
 	key, err := cacheKey("product-ranks", version, base)
 	if err != nil {
 		return nil, false, nil

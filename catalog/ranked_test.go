@@ -428,3 +428,56 @@ func TestSearchIndexBounded(t *testing.T) {
 		})
 	}
 }
+
+// downStore is a shared cache that is down: every call fails as an open
+// circuit breaker fails it.
+type downStore struct{}
+
+func (downStore) Get(context.Context, string) ([]byte, bool, error) {
+	return nil, false, cache.ErrUnavailable
+}
+func (downStore) Set(context.Context, string, []byte, time.Duration) error {
+	return cache.ErrUnavailable
+}
+func (downStore) Delete(context.Context, ...string) error { return cache.ErrUnavailable }
+func (downStore) Incr(context.Context, string, time.Duration) (int64, time.Duration, error) {
+	return 0, 0, cache.ErrUnavailable
+}
+func (downStore) Ping(context.Context) error { return cache.ErrUnavailable }
+func (downStore) Close() error               { return nil }
+
+// TestSearchWhileSharedCacheDown checks the search index while the shared
+// cache is down: each replica then works on versions of its own, which a
+// write there replaces at once and which move on every two seconds
+// (catalog/cache.go), and the index catches up from the database at each,
+// so a search still sees a write on its own replica at once and one on
+// another replica within that window.
+func TestSearchWhileSharedCacheDown(t *testing.T) {
+	db := testenv.DB(t, database.Options{})
+	ctx := context.Background()
+	writer := catalog.New(db.Client, db.Dialect, downStore{}, nil, catalog.Options{})
+	reader := catalog.New(db.Client, db.Dialect, downStore{}, nil, catalog.Options{})
+	if _, err := writer.SeedLarge(ctx, 20); err != nil {
+		t.Fatal(err)
+	}
+	found := func(svc *catalog.Service) bool {
+		t.Helper()
+		page, err := svc.Products(svc.WithLoaders(ctx), catalog.ListArgs{First: ptr(10), Filter: catalog.Filter{Search: "quokka"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Products) == 1
+	}
+	if found(writer) || found(reader) {
+		t.Fatal("found before it exists")
+	}
+	mustProduct(t, writer, catalog.ProductInput{Title: ptr("Quokka mug"), Status: ptr(product.StatusACTIVE), Variants: []catalog.VariantInput{variant("QM-1", 900, 2)}})
+	if !found(writer) {
+		t.Fatal("the replica that wrote does not find it")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !found(reader); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("another replica does not find it after its version moved on")
+		}
+	}
+}
